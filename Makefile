@@ -1,0 +1,36 @@
+# The two commands a fresh machine needs: `make run` and `make test` (both set up first).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+DATA := $(or $(MOVIEREC_DATA_DIR),data)
+PORT ?= 8000
+
+.PHONY: setup run test bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/movierec: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(BIN)/movierec
+
+run: setup
+	@if [ ! -e "$(DATA)/current" ]; then $(BIN)/movierec pipeline --data "$(DATA)"; fi
+	@if $(BIN)/movierec serve --help >/dev/null 2>&1; then \
+		exec $(BIN)/movierec serve --data "$(DATA)" --host 0.0.0.0 --port $(PORT); \
+	else echo "published $(DATA)/current (the API lands with the API issue)"; fi
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/etl.py --repeat 3 --scale-3x
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache

@@ -1,0 +1,197 @@
+"""Shared helpers for the benchmarks in bench/: timing statistics, measuring a child process
+(wall time, CPU time, peak RSS), machine facts and plain-text tables.
+
+Standard library only, so every benchmark can import it without extra dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class RunResult:
+    """One measured child run."""
+
+    cmd: list[str]
+    seconds: float  # wall clock, from spawn to reaping
+    cpu_seconds: float  # user + system of the child and its waited-for descendants
+    peak_rss_mb: float  # max resident set size of the child (or its largest descendant)
+    returncode: int
+    log: str = ""  # path of the child's combined stdout/stderr
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self.log or not Path(self.log).exists():
+            return ""
+        text = Path(self.log).read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+def run_measured(
+    cmd: Sequence[str],
+    *,
+    log: str | os.PathLike[str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run cmd to completion and measure it.
+
+    os.wait4 returns the kernel's rusage for the reaped child: ru_maxrss is exact (no polling
+    gaps) and, on Linux, covers the child's waited-for descendants too (max, not sum). Output
+    goes to a file, never a pipe, because nobody reads a pipe while we block in wait4.
+    """
+    argv = [str(c) for c in cmd]
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    try:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+        _, status, ru = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code  # we reaped it ourselves; keep Popen from waiting again
+    return RunResult(
+        cmd=argv,
+        seconds=seconds,
+        cpu_seconds=ru.ru_utime + ru.ru_stime,
+        peak_rss_mb=ru_maxrss_mb(ru.ru_maxrss),
+        returncode=code,
+        log=str(log) if log else "",
+    )
+
+
+def ru_maxrss_mb(ru_maxrss: int) -> float:
+    # Linux reports KiB, macOS bytes.
+    return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
+
+
+@dataclass
+class Summary:
+    """Statistics over repeated runs of one command."""
+
+    label: str
+    runs: list[RunResult] = field(default_factory=list)
+
+    @property
+    def times(self) -> list[float]:
+        return [r.seconds for r in self.runs]
+
+    @property
+    def median_s(self) -> float:
+        return median(self.times)
+
+    @property
+    def min_s(self) -> float:
+        return min(self.times)
+
+    @property
+    def max_s(self) -> float:
+        return max(self.times)
+
+    @property
+    def median_cpu_s(self) -> float:
+        return median([r.cpu_seconds for r in self.runs])
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(r.peak_rss_mb for r in self.runs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "n": len(self.runs),
+            "median_s": self.median_s,
+            "min_s": self.min_s,
+            "max_s": self.max_s,
+            "median_cpu_s": self.median_cpu_s,
+            "peak_rss_mb": self.peak_rss_mb,
+            "runs": [asdict(r) for r in self.runs],
+        }
+
+
+def median(values: Sequence[float]) -> float:
+    if not values:
+        raise ValueError("median of no values")
+    return statistics.median(values)
+
+
+def machine_info() -> dict[str, Any]:
+    """Facts a reader needs to judge the figures: CPUs usable by us, CPU model, RAM, Python."""
+    cpu_model = platform.processor() or platform.machine()
+    mem_total_mb: float | None = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_total_mb = int(line.split()[1]) / 1024
+                break
+    except OSError:
+        pass  # not Linux: keep the platform module's answer
+    try:
+        usable = len(os.sched_getaffinity(0))  # honours taskset/cgroup cpusets, unlike cpu_count
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    return {
+        "nproc": usable,
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "mem_total_mb": round(mem_total_mb) if mem_total_mb else None,
+        "python": sys.version.split()[0],
+        "python_executable": sys.executable,
+        "platform": platform.platform(),
+    }
+
+
+def print_machine_info(info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    info = dict(info or machine_info())
+    mem = f"{info['mem_total_mb']} MB" if info.get("mem_total_mb") else "?"
+    print(
+        f"machine: nproc={info['nproc']} (cpu_count={info['cpu_count']}), "
+        f"cpu={info['cpu_model']}, RAM={mem}, python={info['python']}, {info['platform']}"
+    )
+    return info
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Left-align the first column, right-align the rest (numbers)."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(parts).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    print(format_table(headers, rows))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"

@@ -1,0 +1,3 @@
+from movierec.cli import app
+
+app(prog_name="movierec")

@@ -1,0 +1,343 @@
+"""Cleaning rules: raw Kaggle tables in, clean tables plus an account of every input row out.
+
+Pure functions over dataframes (the reading is in :mod:`movierec.raw`, the writing in
+:func:`movierec.etl_run.run_etl`). Each step returns what it kept and a quarantine frame with the
+reason for every row it did not keep as it was, so that
+``rows_read == kept + repaired + quarantined (+ dropped)`` holds by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from movierec.literals import Kind, parse_records
+from movierec.raw import MOVIES_COLUMNS
+
+QUARANTINE_SCHEMA = {
+    "source": pl.String,
+    "record": pl.Int64,  # 0-based record number, as pandas numbers rows
+    "line": pl.Int64,  # 1-based physical line the record starts on
+    "raw_id": pl.String,
+    "reason": pl.String,
+    "outcome": pl.String,  # "quarantined" or "repaired"
+    "fields": pl.List(pl.String),
+}
+
+# Nested movie columns: (raw column, output table, schema of a dict, {dict key: output column}).
+MOVIE_LISTS: tuple[tuple[str, str, dict[str, Kind], dict[str, str]], ...] = (
+    ("genres", "genres", {"id": "int", "name": "str"}, {"id": "genre_id", "name": "genre"}),
+    (
+        "production_companies", "companies", {"id": "int", "name": "str"},
+        {"id": "company_id", "name": "company"},
+    ),
+    (
+        "production_countries", "countries", {"iso_3166_1": "str", "name": "str"},
+        {"iso_3166_1": "iso_3166_1", "name": "country"},
+    ),
+    (
+        "spoken_languages", "languages", {"iso_639_1": "str", "name": "str"},
+        {"iso_639_1": "iso_639_1", "name": "language"},
+    ),
+)
+COLLECTION_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str"}
+CAST_SCHEMA: dict[str, Kind] = {
+    "id": "int", "name": "str", "character": "str", "order": "int", "gender": "int",
+}
+CREW_SCHEMA: dict[str, Kind] = {
+    "id": "int", "name": "str", "job": "str", "department": "str", "gender": "int",
+}
+KEYWORD_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str"}
+
+MOVIE_COLUMNS = (
+    "id", "title", "original_language", "overview", "tagline", "status", "runtime",
+    "release_date", "release_year", "budget", "revenue", "return", "popularity",
+    "vote_average", "vote_count", "collection_id", "collection",
+)
+# Amounts from 1 to 999 USD were typed in millions: a budget of 1 gives a return of 12 million.
+MIN_PLAUSIBLE_AMOUNT = 1000
+
+
+@dataclass
+class Account:
+    """What happened to the rows of one input file."""
+
+    rows_read: int = 0
+    kept: int = 0
+    repaired: int = 0
+    quarantined: int = 0
+    dropped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    fixes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "rows_read": self.rows_read, "kept": self.kept, "repaired": self.repaired,
+            "quarantined": self.quarantined, "reasons": dict(sorted(self.reasons.items())),
+        }
+        if self.dropped:
+            out["dropped"] = self.dropped
+        if self.fixes:
+            out["fixes"] = dict(sorted(self.fixes.items()))
+        return out
+
+
+def quarantine_rows(frame: pl.DataFrame, source: str, reason: pl.Expr | str,
+                    columns: list[str], outcome: str = "quarantined") -> pl.DataFrame:
+    """Quarantine entries for the rows of ``frame`` (which carries _record, _line and id)."""
+    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+    return frame.select(
+        pl.lit(source).alias("source"),
+        pl.col("_record").cast(pl.Int64).alias("record"),
+        pl.col("_line").cast(pl.Int64).alias("line"),
+        pl.col("id").alias("raw_id"),
+        reason_expr.alias("reason"),
+        pl.lit(outcome).alias("outcome"),
+        pl.concat_list(pl.col(c).fill_null("") for c in columns).alias("fields"),
+    ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+
+
+def empty_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def repair_broken_records(
+    ragged: list[tuple[int, int, int, list[str]]], width: int
+) -> tuple[list[tuple[int, int, list[str]]], list[tuple[int, int, list[str], str, str]]]:
+    """Join records that a bare line break split in two; everything else ragged is quarantined.
+
+    ``ragged`` holds (record, line, line count, fields) in file order. Two physically adjacent
+    records whose fields, the first one's last field continued by the second one's first, make
+    exactly ``width`` fields form one record again (the break is kept in the text).
+    Returns (joined records as (record, line, fields), entries as (record, line, fields, reason,
+    outcome)) where the entries cover both halves of every joined record.
+
+    >>> joined, entries = repair_broken_records([(7, 9, 1, ["1", "a"]), (8, 10, 1, ["b", "2"])], 3)
+    >>> joined
+    [(7, 9, ['1', 'a\\nb', '2'])]
+    >>> [e[3] for e in entries]
+    ['broken record joined with the next line', 'broken record joined with the next line']
+    """
+    joined: list[tuple[int, int, list[str]]] = []
+    entries: list[tuple[int, int, list[str], str, str]] = []
+    i = 0
+    while i < len(ragged):
+        record, line, count, fields = ragged[i]
+        if i + 1 < len(ragged):
+            nrecord, nline, _, nfields = ragged[i + 1]
+            if nline == line + count and len(fields) + len(nfields) - 1 == width:
+                merged = fields[:-1] + [fields[-1] + "\n" + nfields[0]] + nfields[1:]
+                joined.append((record, line, merged))
+                reason = "broken record joined with the next line"
+                entries.append((record, line, fields, reason, "repaired"))
+                entries.append((nrecord, nline, nfields, reason, "repaired"))
+                i += 2
+                continue
+        reason = f"malformed record: {len(fields)} fields, expected {width}"
+        entries.append((record, line, fields, reason, "quarantined"))
+        i += 1
+    return joined, entries
+
+
+def _positive_int(column: str) -> pl.Expr:
+    """The column as a positive int64, null where it is anything else (e.g. '1997-08-20')."""
+    text = pl.col(column).str.strip_chars()
+    value = text.cast(pl.Int64, strict=False)
+    return pl.when(text.str.contains(r"^\d{1,18}$") & (value > 0)).then(value)
+
+
+def _number(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
+
+
+def _amount(column: str) -> pl.Expr:
+    """Budget or revenue: non-numeric or missing → 0; amounts typed in millions (1–999) → 0."""
+    value = _number(column)
+    value = pl.when(value.is_finite() & (value >= 0)).then(value).otherwise(0.0)
+    return pl.when(value >= MIN_PLAUSIBLE_AMOUNT).then(value).otherwise(0.0).round(0).cast(pl.Int64)
+
+
+def _text(column: str) -> pl.Expr:
+    """Empty text is missing text."""
+    return pl.when(pl.col(column).str.strip_chars() == "").then(None).otherwise(pl.col(column))
+
+
+def clean_movies(
+    frame: pl.DataFrame, source: str
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame, Account]:
+    """Apply the client's rules to the raw movies records (text columns plus _record, _line).
+
+    Returns (movies, nested tables by name, quarantine entries, account). Records that a repair
+    joined carry ``_repaired`` = True so that the account counts them once kept, once repaired.
+    """
+    account = Account(rows_read=frame.height)
+    if "_repaired" not in frame.columns:
+        frame = frame.with_columns(pl.lit(False).alias("_repaired"))
+    raw_columns = [c for c in frame.columns if not c.startswith("_")]
+    frame = frame.with_columns(
+        _id=_positive_int("id"),
+        _date=pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+    )
+    reason = (
+        pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
+        .when(~pl.col("_id").is_first_distinct()).then(pl.lit("duplicate id"))
+        .when(pl.col("release_date").str.strip_chars() == "").then(pl.lit("missing release_date"))
+        .when(pl.col("_date").is_null()).then(pl.lit("invalid release_date"))
+    )
+    frame = frame.with_columns(_reason=reason)
+
+    # Nested cells are parsed on the rows that survived the checks above; a cell that does not
+    # parse quarantines its row.
+    candidates = frame.filter(pl.col("_reason").is_null())
+    parsed: dict[str, pl.DataFrame] = {}
+    bad_by_column: list[tuple[str, pl.Series]] = []
+    for raw_col, table, schema, rename in MOVIE_LISTS:
+        records, bad = parse_records(candidates, raw_col, schema)
+        parsed[table] = records.select(
+            pl.col("_row"), *[pl.col(k).alias(v) for k, v in rename.items()]
+        )
+        bad_by_column.append((raw_col, bad))
+    collection, bad = parse_records(candidates, "belongs_to_collection", COLLECTION_SCHEMA, "dict")
+    bad_by_column.append(("belongs_to_collection", bad))
+    nested_reason = pl.Series("_nested", [None] * candidates.height, dtype=pl.String)
+    for raw_col, bad in reversed(bad_by_column):  # the first failing column names the reason
+        nested_reason = nested_reason.scatter(bad, f"unparseable {raw_col}") if bad.len() else nested_reason
+    candidates = candidates.with_columns(nested_reason.alias("_reason"))
+    keep = candidates["_reason"].is_null()
+    row_to_id = candidates.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "_id")
+    kept_rows = row_to_id.filter(keep)
+
+    quarantined = pl.concat([
+        frame.filter(pl.col("_reason").is_not_null()),
+        candidates.filter(~keep),
+    ])
+    for reason_name, n in quarantined.group_by("_reason").len().iter_rows():
+        account.count(reason_name, n)
+    account.quarantined = quarantined.height
+    kept = candidates.filter(keep)
+    account.kept = kept.height
+    # A joined record was read as two rows: one is counted kept (or quarantined), one repaired.
+    account.repaired = int(frame["_repaired"].sum())
+    account.rows_read += account.repaired
+
+    collection = collection.rename({"id": "collection_id", "name": "collection"})
+    movies = (
+        kept.with_row_index("_pos")
+        .join(
+            collection.join(kept_rows, on="_row", maintain_order="left").select("_id", "collection_id", "collection"),
+            on="_id", how="left",
+        )
+        .sort("_pos")
+        .select(
+            pl.col("_id").alias("id"),
+            _text("title").alias("title"),
+            _text("original_language").alias("original_language"),
+            _text("overview").alias("overview"),
+            _text("tagline").alias("tagline"),
+            _text("status").alias("status"),
+            _number("runtime").alias("runtime"),
+            pl.col("_date").alias("release_date"),
+            pl.col("_date").dt.year().cast(pl.Int32).alias("release_year"),
+            _amount("budget").alias("budget"),
+            _amount("revenue").alias("revenue"),
+            _number("popularity").alias("popularity"),
+            _number("vote_average").alias("vote_average"),
+            _number("vote_count").fill_null(0).round(0).cast(pl.Int64).alias("vote_count"),
+            "collection_id",
+            "collection",
+            _amount_fix("budget").alias("_budget_fix"),
+            _amount_fix("revenue").alias("_revenue_fix"),
+        )
+        .with_columns(
+            pl.when((pl.col("budget") > 0) & (pl.col("revenue") > 0))
+            .then(pl.col("revenue") / pl.col("budget"))
+            .otherwise(0.0)
+            .alias("return")
+        )
+    )
+    for name in ("budget", "revenue"):
+        fixes = movies[f"_{name}_fix"].value_counts()
+        for fix, n in fixes.iter_rows():
+            if fix is not None:
+                account.fixes[f"{name}: {fix}"] = n
+    movies = movies.select(MOVIE_COLUMNS)
+
+    tables = {
+        name: records.join(kept_rows, on="_row", maintain_order="left").select(pl.col("_id").alias("movie_id"), pl.exclude("_row", "_id"))
+        for name, records in parsed.items()
+    }
+    entries = quarantine_rows(quarantined, source, pl.col("_reason"), raw_columns)
+    return movies, tables, entries, account
+
+
+def _amount_fix(column: str) -> pl.Expr:
+    """Which repair _amount applied, for the report (null when the value was kept)."""
+    raw = pl.col(column).str.strip_chars()
+    value = _number(column)
+    return (
+        pl.when(raw == "").then(pl.lit("missing → 0"))
+        .when(value.is_null() | ~value.is_finite() | (value < 0)).then(pl.lit("unparseable → 0"))
+        .when((value > 0) & (value < MIN_PLAUSIBLE_AMOUNT)).then(pl.lit("1–999 (typed in millions) → 0"))
+    )
+
+
+def parse_child(frame: pl.DataFrame, columns: dict[str, dict[str, Kind]]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Parse the nested ``columns`` of credits/keywords: the first row of every valid id only.
+
+    Returns (records per column with ``movie_id`` first, in file order; bad ids with a reason).
+    Independent of the movies, so that it can run while the movies are cleaned.
+    """
+    subset = frame.select(_positive_int("id").alias("movie_id"), *columns).filter(
+        pl.col("movie_id").is_not_null() & pl.col("movie_id").is_first_distinct()
+    )
+    ids = subset.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "movie_id")
+    parsed: dict[str, pl.DataFrame] = {}
+    bad_parts = []
+    for column, schema in columns.items():
+        records, bad = parse_records(subset, column, schema)
+        parsed[column] = records.join(ids, on="_row", maintain_order="left").select(
+            "movie_id", pl.exclude("_row", "_pos", "movie_id")
+        )
+        bad_parts.append(ids.filter(pl.col("_row").is_in(bad.implode())).select(
+            "movie_id", pl.lit(f"unparseable {column}").alias("reason")
+        ))
+    bad_ids = pl.concat(bad_parts).unique("movie_id", keep="first", maintain_order=True)
+    return parsed, bad_ids
+
+
+def account_child(
+    frame: pl.DataFrame, bad_ids: pl.DataFrame, movie_ids: pl.Series, source: str
+) -> tuple[pl.Series, pl.DataFrame, Account]:
+    """Decide the fate of every credits/keywords row: (kept ids, quarantine entries, account).
+
+    Rows of films outside the catalogue are dropped (counted, not listed); rows with an invalid
+    id, repeating an earlier id, or holding an unparseable cell are quarantined.
+    """
+    account = Account(rows_read=frame.height)
+    raw_columns = [c for c in frame.columns if not c.startswith("_")]
+    frame = frame.with_columns(_id=_positive_int("id")).join(
+        bad_ids.rename({"movie_id": "_id", "reason": "_bad"}), on="_id", how="left", maintain_order="left"
+    )
+    reason = (
+        pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
+        .when(~pl.col("_id").is_in(movie_ids.implode())).then(pl.lit("film not kept"))
+        .when(~pl.col("_id").is_first_distinct()).then(pl.lit("duplicate id"))
+        .otherwise(pl.col("_bad"))
+    )
+    frame = frame.with_columns(_reason=reason)
+    for name, n in frame.group_by("_reason").len().iter_rows():
+        if name is not None:
+            account.count(name, n)
+    dropped = frame["_reason"] == "film not kept"
+    account.dropped = int(dropped.sum())
+    bad = frame.filter(pl.col("_reason").is_not_null() & ~dropped)
+    account.quarantined = bad.height
+    kept_ids = frame.filter(pl.col("_reason").is_null())["_id"]
+    account.kept = kept_ids.len()
+    entries = quarantine_rows(bad, source, pl.col("_reason"), raw_columns)
+    return kept_ids, entries, account

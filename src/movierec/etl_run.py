@@ -1,0 +1,215 @@
+"""`movierec etl`: raw Kaggle folder in, clean parquet tables and report.json out.
+
+The I/O edge around :mod:`movierec.etl`: finds and reads the inputs, overlaps the slow parse of
+credits with the movies work, writes everything into a temporary folder and renames it into place,
+so a failed run never leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import polars as pl
+
+from movierec import etl
+from movierec.raw import (
+    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, Table, find_input,
+    decompress, read_table, sha256,
+)
+
+log = logging.getLogger("movierec.etl")
+
+TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew")
+
+
+class Timer:
+    """Logs how long each step took and keeps the figures for the report."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.steps: dict[str, float] = {}
+
+    def step(self, name: str, detail: str = "") -> None:
+        now = time.perf_counter()
+        elapsed = now - self.start - sum(self.steps.values())
+        self.steps[name] = round(elapsed, 3)
+        log.info("%-22s %6.2f s  %s", name, elapsed, detail)
+
+    @property
+    def total(self) -> float:
+        return round(time.perf_counter() - self.start, 3)
+
+
+def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Well-formed records plus repaired ones, in file order; entries and count for the rest."""
+    width = len(MOVIES_COLUMNS)
+    joined, ragged_entries = etl.repair_broken_records(table.ragged, len(table.frame.columns) - 2)
+    frame = table.frame.with_columns(pl.lit(False).alias("_repaired"))
+    if joined:
+        columns = [c for c in table.frame.columns if not c.startswith("_")]
+        extra = pl.DataFrame(
+            {
+                **{c: [fields[i] for _, _, fields in joined] for i, c in enumerate(columns)},
+                "_record": [r for r, _, _ in joined],
+                "_line": [line for _, line, _ in joined],
+                "_repaired": [True] * len(joined),
+            },
+            schema_overrides={"_record": pl.Int64, "_line": pl.Int64},
+        )
+        frame = pl.concat([frame, extra.select(frame.columns)]).sort("_record")
+    entries = pl.DataFrame(
+        {
+            "source": [source] * len(ragged_entries),
+            "record": [e[0] for e in ragged_entries],
+            "line": [e[1] for e in ragged_entries],
+            "raw_id": [e[2][5] if len(e[2]) > 5 and e[2] else None for e in ragged_entries],
+            "reason": [e[3] for e in ragged_entries],
+            "outcome": [e[4] for e in ragged_entries],
+            "fields": [e[2] for e in ragged_entries],
+        },
+        schema=etl.QUARANTINE_SCHEMA,
+    )
+    unjoined = sum(1 for e in ragged_entries if e[4] == "quarantined")
+    del width
+    return frame, entries, unjoined
+
+
+def run_etl(raw_dir: Path, out_dir: Path) -> dict[str, object]:
+    """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written)."""
+    timer = Timer()
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    movies_path = find_input(raw_dir, MOVIES_NAMES)
+    credits_path = find_input(raw_dir, ("credits.csv",))
+    keywords_path = find_input(raw_dir, ("keywords.csv",), required=False)
+    inputs = [p for p in (movies_path, credits_path, keywords_path) if p is not None]
+    assert movies_path is not None and credits_path is not None
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        checksums: dict[str, Future[str]] = {}
+
+        def load(path: Path) -> bytes:
+            """The file's CSV bytes; its checksum is computed on the side (hashlib frees the GIL)."""
+            data = path.read_bytes()
+            checksums[path.name] = pool.submit(sha256, data)
+            return decompress(path, data)
+
+        credits_future = pool.submit(_read_and_parse_credits, credits_path, load)
+        movies_table = read_table(load(movies_path), movies_path, MOVIES_COLUMNS)
+        timer.step("read movies", f"{movies_table.rows_read:,} records")
+        frame, ragged_entries, unjoined = _movies_frame(movies_table, movies_path.name)
+        movies, nested, movie_entries, movies_account = etl.clean_movies(frame, movies_path.name)
+        movies_account.rows_read += unjoined
+        movies_account.quarantined += unjoined
+        for reason, n in ragged_entries.filter(pl.col("outcome") == "quarantined").group_by("reason").len().iter_rows():
+            movies_account.count(reason, n)
+        timer.step("clean movies", f"{movies.height:,} kept, {movies_account.quarantined:,} quarantined")
+
+        entries = [ragged_entries, movie_entries]
+        accounts = {"movies": movies_account}
+        tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
+        if keywords_path is not None:
+            keywords_frame = read_table(load(keywords_path), keywords_path, KEYWORDS_COLUMNS, fast=True)
+            parsed, bad = etl.parse_child(keywords_frame.frame, {"keywords": etl.KEYWORD_SCHEMA})
+            kept, found, account = etl.account_child(
+                keywords_frame.frame, bad, movies["id"], keywords_path.name
+            )
+            _add_ragged(keywords_frame, keywords_path.name, account, entries)
+            tables["keywords"] = _restrict(parsed["keywords"], kept).rename(
+                {"id": "keyword_id", "name": "keyword"}
+            )
+            accounts["keywords"] = account
+            entries.append(found)
+            timer.step("keywords", f"{tables['keywords'].height:,} keywords")
+        else:
+            tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
+
+        credits_table, parsed, bad = credits_future.result()
+        kept, found, account = etl.account_child(credits_table.frame, bad, movies["id"], credits_path.name)
+        _add_ragged(credits_table, credits_path.name, account, entries)
+        tables["cast"] = _restrict(parsed["cast"], kept).rename({"id": "person_id"}).select(
+            "movie_id", "person_id", "name", "character", "order", "gender"
+        )
+        tables["crew"] = _restrict(parsed["crew"], kept).rename({"id": "person_id"}).select(
+            "movie_id", "person_id", "name", "job", "department", "gender"
+        )
+        accounts["credits"] = account
+        entries.append(found)
+        timer.step("credits", f"{tables['cast'].height:,} cast, {tables['crew'].height:,} crew")
+        sums = {p.name: checksums[p.name].result() for p in inputs}
+
+    quarantine = pl.concat(entries).sort("source", "record")
+    report: dict[str, object] = {name: account.as_dict() for name, account in accounts.items()}
+    report["tables"] = {name: tables[name].height for name in TABLES}
+    report["inputs"] = sums
+    _write(out_dir, tables, quarantine, report, timer)
+    return report
+
+
+def _read_and_parse_credits(
+    path: Path, load: Callable[[Path], bytes]
+) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
+    """Read credits, then parse cast and crew side by side (Polars releases the GIL)."""
+    table = read_table(load(path), path, CREDITS_COLUMNS, fast=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA})
+        crew_parsed, crew_bad = etl.parse_child(table.frame, {"crew": etl.CREW_SCHEMA})
+        cast_parsed, cast_bad = cast.result()
+    bad = pl.concat([cast_bad, crew_bad]).unique("movie_id", keep="first", maintain_order=True)
+    return table, {**cast_parsed, **crew_parsed}, bad
+
+
+def _restrict(records: pl.DataFrame, kept_ids: pl.Series) -> pl.DataFrame:
+    return records.filter(pl.col("movie_id").is_in(kept_ids.implode()))
+
+
+def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[pl.DataFrame]) -> None:
+    """Credits/keywords records with a wrong field count: quarantined as they are."""
+    if not table.ragged:
+        return
+    width = len(table.frame.columns) - 2
+    reason = f"malformed record: field count differs from {width}"
+    entries.append(pl.DataFrame(
+        {
+            "source": [source] * len(table.ragged), "record": [r[0] for r in table.ragged],
+            "line": [r[1] for r in table.ragged], "raw_id": [None] * len(table.ragged),
+            "reason": [reason] * len(table.ragged), "outcome": ["quarantined"] * len(table.ragged),
+            "fields": [r[3] for r in table.ragged],
+        },
+        schema=etl.QUARANTINE_SCHEMA,
+    ))
+    account.rows_read += len(table.ragged)
+    account.quarantined += len(table.ragged)
+    account.count(reason, len(table.ragged))
+
+
+def _write(out_dir: Path, tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame,
+           report: dict[str, object], timer: Timer) -> None:
+    """Write into a sibling temporary folder, then swap it in: readers never see half a build."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the published tables are for every reader
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda item: item[1].write_parquet(tmp / f"{item[0]}.parquet"),
+                          [*tables.items(), ("quarantine", quarantine)]))
+        timer.step("write", f"{len(tables) + 1} tables")
+        report["seconds"] = timer.total
+        report["steps"] = timer.steps
+        (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}-old-{time.time_ns()}")
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
