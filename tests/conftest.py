@@ -29,3 +29,15 @@ def sample_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> P
 @pytest.fixture(scope="session")
 def sample_tables(sample_data: Path) -> Path:
     return sample_data / "current" / "tables"
+
+
+@pytest.fixture(scope="session")
+def standin_raw(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
+    """The full-size stand-in (45,466 films, ~250 MB) written by ../shared/tools/scale_dataset.py."""
+    import subprocess
+    import sys
+
+    tool = sample_raw.parents[1] / "tools" / "scale_dataset.py"
+    out = tmp_path_factory.mktemp("standin")
+    subprocess.run([sys.executable, str(tool), str(out)], check=True, capture_output=True)
+    return out
