@@ -335,3 +335,20 @@ def test_standin_broken_records_are_rejoined(standin_raw: Path, tmp_path: Path) 
         pl.col("overview").str.contains("three friends must face\n - Written by", literal=True)
     )
     assert overview.height == 3
+
+
+def test_record_with_extra_fields_is_quarantined(raw: Path, tmp_path: Path) -> None:
+    """A record with more fields than the header takes the Arrow reader's path; nothing is lost."""
+    lines = list(MOVIE_LINES)
+    lines.insert(3, csv_text([movie("77", "Too Wide") + ["extra", "fields"]]))  # line 4
+    (raw / "movies_metadata.csv").write_text("".join(lines), encoding="utf-8")
+    report = run_etl(raw, tmp_path / "out")
+    movies = report["movies"]
+    assert (movies["rows_read"], movies["kept"], movies["repaired"], movies["quarantined"]) == (13, 4, 1, 8)
+    assert movies["reasons"]["malformed record: 26 fields, expected 24"] == 1
+    q = pl.read_parquet(tmp_path / "out" / "quarantine.parquet").filter(pl.col("source") == "movies_metadata.csv")
+    wide = q.filter(pl.col("reason").str.contains("26 fields"))
+    assert wide.select("record", "line", "raw_id").row(0) == (2, 4, "77")
+    # every other record keeps its number and line
+    assert q.filter(pl.col("raw_id") == "abc").select("record", "line").row(0) == (4, 6)
+    assert q.filter(pl.col("outcome") == "repaired").select("record", "line").rows() == [(7, 9), (8, 10)]

@@ -115,7 +115,7 @@ def run_etl(raw_dir: Path, out_dir: Path) -> dict[str, object]:
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
         if keywords_path is not None:
-            keywords_frame = read_table(load(keywords_path), keywords_path, KEYWORDS_COLUMNS, fast=True)
+            keywords_frame = read_table(load(keywords_path), keywords_path, KEYWORDS_COLUMNS)
             parsed, bad = etl.parse_child(keywords_frame.frame, {"keywords": etl.KEYWORD_SCHEMA})
             kept, found, account = etl.account_child(
                 keywords_frame.frame, bad, movies["id"], keywords_path.name
@@ -156,7 +156,7 @@ def _read_and_parse_credits(
     path: Path, load: Callable[[Path], bytes]
 ) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
     """Read credits, then parse cast and crew side by side (Polars releases the GIL)."""
-    table = read_table(load(path), path, CREDITS_COLUMNS, fast=True)
+    table = read_table(load(path), path, CREDITS_COLUMNS)
     with ThreadPoolExecutor(max_workers=1) as pool:
         cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA})
         crew_parsed, crew_bad = etl.parse_child(table.frame, {"crew": etl.CREW_SCHEMA})

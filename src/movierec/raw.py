@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 MOVIES_NAMES = ("movies_metadata.csv", "movies_dataset.csv")
@@ -92,46 +93,79 @@ def _parse_row_text(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text, newline="")), [])
 
 
-def read_table(data: bytes, path: Path, expected: tuple[str, ...], *, fast: bool = False) -> Table:
+def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
     """Read a raw CSV as text columns, keeping every record and where it starts.
 
-    ``fast`` first tries Polars' strict reader (used for the large credits file, whose records are
-    well formed); a record with extra fields makes it fall back to the Arrow reader, which reports
-    each record whose field count differs from the header's.
+    Polars reads it and pads a record that has too few fields with empty strings; so the records
+    whose last field is empty are read again with Python's csv module to learn their true field
+    count (a handful, even in the full files). A record with too many fields makes Polars stop;
+    then the Arrow reader, which reports each such record, reads the file instead.
     """
     header_end = data.find(b"\n")
     header = _parse_row_text(data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace"))
     if not header or header == [""]:
         raise InputError(f"{path.name}: the file is empty, expected a CSV header with {', '.join(expected)}")
     check_columns(path, header, expected)
-    frame = None
-    ragged_text: list[str] = []
-    if fast:
-        try:
-            frame = pl.read_csv(data, infer_schema=False, empty_string_is_null=False)
-        except pl.exceptions.ComputeError:
-            frame = None
-    if frame is None:
-        # Imported here: pyarrow costs a third of a second, and credits (read first) never need it.
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        def on_invalid(row: "pacsv.InvalidRow") -> str:
-            ragged_text.append(row.text)
-            return "skip"
-
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=False
-            ),
-            read_options=pacsv.ReadOptions(use_threads=True),
-        )
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
+    try:
+        frame = pl.read_csv(data, infer_schema=False, empty_string_is_null=False)
+    except pl.exceptions.ComputeError:
+        return _read_with_arrow(data, header)
     frame = frame.select(pl.col(c).cast(pl.String) for c in header)
-    return _locate(frame, data, ragged_text)
+    lines = _start_lines(frame)
+    frame = frame.with_columns(_record=pl.int_range(frame.height, dtype=pl.Int64), _line=lines)
+    suspects = frame.filter(pl.col(header[-1]) == "")
+    if not suspects.height:
+        return Table(frame, [])
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate([[0], breaks + 1])  # byte offset of every physical line
+    ragged = []
+    for record, line, count in suspects.select(
+        "_record", "_line", _line_breaks(header).alias("n")
+    ).iter_rows():
+        after = line + count  # index in starts of the line after the record
+        end = int(starts[after]) - 1 if after < len(starts) else len(data)
+        text = data[starts[line - 1]:end].decode("utf-8", "replace")
+        fields = _parse_row_text(text)
+        if len(fields) != len(header):
+            ragged.append((record, line, count + 1, fields))
+    if ragged:
+        frame = frame.filter(~pl.col("_record").is_in([r[0] for r in ragged]))
+    return Table(frame, ragged)
+
+
+def _line_breaks(columns: list[str]) -> pl.Expr:
+    return pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True) for c in columns)
+
+
+def _start_lines(frame: pl.DataFrame) -> pl.Series:
+    """1-based physical line each record starts on: after the header, 1 + its inner line breaks."""
+    return frame.select(
+        (_line_breaks(frame.columns) + 1).cum_sum().shift(1, fill_value=0).cast(pl.Int64) + 2
+    ).to_series()
+
+
+def _read_with_arrow(data: bytes, header: list[str]) -> Table:
+    """Read with the Arrow reader, which reports every record whose field count is wrong."""
+    # Imported here: pyarrow costs a third of a second, and well-formed files never need it.
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    ragged_text: list[str] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        ragged_text.append(row.text)
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in header}, strings_can_be_null=False
+        ),
+    )
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return _locate(frame.select(pl.col(c).cast(pl.String) for c in header), data, ragged_text)
 
 
 def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str]) -> Table:
@@ -140,8 +174,7 @@ def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str]) -> Table:
     Well-formed records advance the line by 1 + the line breaks inside their fields; the few
     ragged records are found by their text in the raw bytes and spliced in by line.
     """
-    breaks = pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True) for c in frame.columns)
-    lines = frame.select((breaks + 1).cum_sum().shift(1, fill_value=0).cast(pl.Int64) + 2).to_series()
+    lines = _start_lines(frame)
     found: list[tuple[int, int, list[str]]] = []
     start = 0
     for text in ragged_text:
