@@ -8,6 +8,7 @@ reason for every row it did not keep as it was, so that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -286,7 +287,10 @@ def _amount_fix(column: str) -> pl.Expr:
     )
 
 
-def parse_child(frame: pl.DataFrame, columns: dict[str, dict[str, Kind]]) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def parse_child(
+    frame: pl.DataFrame, columns: dict[str, dict[str, Kind]],
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Parse the nested ``columns`` of credits/keywords: the first row of every valid id only.
 
     Returns (records per column with ``movie_id`` first, in file order; bad ids with a reason).
@@ -299,7 +303,7 @@ def parse_child(frame: pl.DataFrame, columns: dict[str, dict[str, Kind]]) -> tup
     parsed: dict[str, pl.DataFrame] = {}
     bad_parts = []
     for column, schema in columns.items():
-        records, bad = parse_records(subset, column, schema)
+        records, bad = parse_records(subset, column, schema, on_chunk=on_chunk)
         parsed[column] = records.join(ids, on="_row", maintain_order="left").select(
             "movie_id", pl.exclude("_row", "_pos", "movie_id")
         )

@@ -12,7 +12,9 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -157,12 +159,26 @@ def _read_and_parse_credits(
 ) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
     """Read credits, then parse cast and crew side by side (Polars releases the GIL)."""
     table = read_table(load(path), path, CREDITS_COLUMNS)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA})
-        crew_parsed, crew_bad = etl.parse_child(table.frame, {"crew": etl.CREW_SCHEMA})
+    with _progress("parsing cast and crew", 2 * table.frame.height) as advance, \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA}, advance)
+        crew_parsed, crew_bad = etl.parse_child(table.frame, {"crew": etl.CREW_SCHEMA}, advance)
         cast_parsed, cast_bad = cast.result()
     bad = pl.concat([cast_bad, crew_bad]).unique("movie_id", keep="first", maintain_order=True)
     return table, {**cast_parsed, **crew_parsed}, bad
+
+
+@contextmanager
+def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on an interactive terminal (credits take seconds on the full data)."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda rows: progress.advance(task, rows)
 
 
 def _restrict(records: pl.DataFrame, kept_ids: pl.Series) -> pl.DataFrame:

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 import polars as pl
@@ -119,18 +120,23 @@ def parse_records(
     schema: dict[str, Kind],
     container: Literal["list", "dict"] = "list",
     chunk_rows: int = 16384,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[pl.DataFrame, pl.Series]:
     """Unnest ``frame[column]`` into one row per dict with the ``schema`` fields.
 
     Returns ``(records, bad_rows)``: records has ``_row`` (the row's position in ``frame``),
     ``_pos`` (the dict's position in its list) and one typed column per schema key (null where
     the dict lacks it or holds None), in row and list order; ``bad_rows`` lists the positions of
-    cells that did not parse.
+    cells that did not parse. ``on_chunk(rows)`` is called after each slice (progress bars).
     """
     rows = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), pl.col(column))
     # Slices bound the memory of the intermediate token lists (credits.csv is 190 MB of text).
-    parts = [_parse_slice(rows.slice(start, chunk_rows), column, schema, container)
-             for start in range(0, max(rows.height, 1), chunk_rows)]
+    parts = []
+    for start in range(0, max(rows.height, 1), chunk_rows):
+        part = rows.slice(start, chunk_rows)
+        parts.append(_parse_slice(part, column, schema, container))
+        if on_chunk is not None:
+            on_chunk(part.height)
     return pl.concat([p[0] for p in parts]), pl.concat([p[1] for p in parts])
 
 
