@@ -76,6 +76,13 @@ class Account:
         if n:
             self.reasons[reason] = self.reasons.get(reason, 0) + n
 
+    def add_quarantined(self, entries: pl.DataFrame) -> None:
+        """Count rows quarantined before the rules ran (records with a wrong field count)."""
+        self.rows_read += entries.height
+        self.quarantined += entries.height
+        for reason, n in entries.group_by("reason").len().iter_rows():
+            self.count(reason, n)
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "rows_read": self.rows_read, "kept": self.kept, "repaired": self.repaired,
@@ -103,8 +110,22 @@ def quarantine_rows(frame: pl.DataFrame, source: str, reason: pl.Expr | str,
     ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
 
 
-def empty_quarantine() -> pl.DataFrame:
-    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+def entries_frame(
+    source: str, items: list[tuple[int, int, list[str], str, str]], id_index: int
+) -> pl.DataFrame:
+    """Quarantine entries for records kept as raw fields: (record, line, fields, reason, outcome)."""
+    return pl.DataFrame(
+        {
+            "source": [source] * len(items),
+            "record": [item[0] for item in items],
+            "line": [item[1] for item in items],
+            "raw_id": [item[2][id_index] if len(item[2]) > id_index else None for item in items],
+            "reason": [item[3] for item in items],
+            "outcome": [item[4] for item in items],
+            "fields": [item[2] for item in items],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
 
 
 def repair_broken_records(

@@ -49,13 +49,12 @@ class Timer:
         return round(time.perf_counter() - self.start, 3)
 
 
-def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Well-formed records plus repaired ones, in file order; entries and count for the rest."""
-    width = len(MOVIES_COLUMNS)
-    joined, ragged_entries = etl.repair_broken_records(table.ragged, len(table.frame.columns) - 2)
+def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Well-formed records plus the rejoined broken ones, in file order; entries for the rest."""
+    columns = [c for c in table.frame.columns if not c.startswith("_")]
+    joined, items = etl.repair_broken_records(table.ragged, len(columns))
     frame = table.frame.with_columns(pl.lit(False).alias("_repaired"))
     if joined:
-        columns = [c for c in table.frame.columns if not c.startswith("_")]
         extra = pl.DataFrame(
             {
                 **{c: [fields[i] for _, _, fields in joined] for i, c in enumerate(columns)},
@@ -66,21 +65,7 @@ def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame
             schema_overrides={"_record": pl.Int64, "_line": pl.Int64},
         )
         frame = pl.concat([frame, extra.select(frame.columns)]).sort("_record")
-    entries = pl.DataFrame(
-        {
-            "source": [source] * len(ragged_entries),
-            "record": [e[0] for e in ragged_entries],
-            "line": [e[1] for e in ragged_entries],
-            "raw_id": [e[2][5] if len(e[2]) > 5 and e[2] else None for e in ragged_entries],
-            "reason": [e[3] for e in ragged_entries],
-            "outcome": [e[4] for e in ragged_entries],
-            "fields": [e[2] for e in ragged_entries],
-        },
-        schema=etl.QUARANTINE_SCHEMA,
-    )
-    unjoined = sum(1 for e in ragged_entries if e[4] == "quarantined")
-    del width
-    return frame, entries, unjoined
+    return frame, etl.entries_frame(source, items, columns.index("id"))
 
 
 def run_etl(raw_dir: Path, out_dir: Path) -> dict[str, object]:
@@ -105,12 +90,9 @@ def run_etl(raw_dir: Path, out_dir: Path) -> dict[str, object]:
         credits_future = pool.submit(_read_and_parse_credits, credits_path, load)
         movies_table = read_table(load(movies_path), movies_path, MOVIES_COLUMNS)
         timer.step("read movies", f"{movies_table.rows_read:,} records")
-        frame, ragged_entries, unjoined = _movies_frame(movies_table, movies_path.name)
+        frame, ragged_entries = _movies_frame(movies_table, movies_path.name)
         movies, nested, movie_entries, movies_account = etl.clean_movies(frame, movies_path.name)
-        movies_account.rows_read += unjoined
-        movies_account.quarantined += unjoined
-        for reason, n in ragged_entries.filter(pl.col("outcome") == "quarantined").group_by("reason").len().iter_rows():
-            movies_account.count(reason, n)
+        movies_account.add_quarantined(ragged_entries.filter(pl.col("outcome") == "quarantined"))
         timer.step("clean movies", f"{movies.height:,} kept, {movies_account.quarantined:,} quarantined")
 
         entries = [ragged_entries, movie_entries]
@@ -187,22 +169,14 @@ def _restrict(records: pl.DataFrame, kept_ids: pl.Series) -> pl.DataFrame:
 
 def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[pl.DataFrame]) -> None:
     """Credits/keywords records with a wrong field count: quarantined as they are."""
-    if not table.ragged:
-        return
-    width = len(table.frame.columns) - 2
-    reason = f"malformed record: field count differs from {width}"
-    entries.append(pl.DataFrame(
-        {
-            "source": [source] * len(table.ragged), "record": [r[0] for r in table.ragged],
-            "line": [r[1] for r in table.ragged], "raw_id": [None] * len(table.ragged),
-            "reason": [reason] * len(table.ragged), "outcome": ["quarantined"] * len(table.ragged),
-            "fields": [r[3] for r in table.ragged],
-        },
-        schema=etl.QUARANTINE_SCHEMA,
-    ))
-    account.rows_read += len(table.ragged)
-    account.quarantined += len(table.ragged)
-    account.count(reason, len(table.ragged))
+    columns = [c for c in table.frame.columns if not c.startswith("_")]
+    items = [
+        (record, line, fields, f"malformed record: {len(fields)} fields, expected {len(columns)}", "quarantined")
+        for record, line, _, fields in table.ragged
+    ]
+    found = etl.entries_frame(source, items, columns.index("id"))
+    account.add_quarantined(found)
+    entries.append(found)
 
 
 def _write(out_dir: Path, tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame,
