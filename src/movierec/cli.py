@@ -81,3 +81,83 @@ def pipeline(raw: RawOption = None, data: DataOption = None) -> None:
         return
     typer.echo(f"published release {manifest['release']} into {data_dir / 'current'}")
     typer.echo(json.dumps(manifest["tables"], indent=2))
+
+
+@app.command()
+def serve(
+    data: DataOption = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="PORT", help="Port (default: $PORT, else 8000).")] = 8000,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                             help="Log every request (costs throughput).")] = False,
+) -> None:
+    """Serve the API (OpenAPI at /docs) over DATA/current, the release `movierec pipeline` published."""
+    import uvicorn
+
+    from movierec.api.app import create_app
+    from movierec.release import current_release
+
+    settings = get_settings()
+    data_dir = data or settings.data_dir
+    if current_release(data_dir) is None:
+        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
+        return
+    uvicorn.run(create_app(data_dir, settings), host=host, port=port, access_log=access_log,
+                log_level="info", server_header=False)
+
+
+RatingsOption = Annotated[
+    Path | None,
+    typer.Option("--raw", help="Folder with ratings_small.csv and links.csv (plain, .gz or .zip). "
+                 "Default: the raw folder the release was built from, else MOVIEREC_RAW_DIR, "
+                 "data/raw/ or the shared sample."),
+]
+
+
+@app.command()
+def train(data: DataOption = None, raw: RatingsOption = None) -> None:
+    """Refit the current release's model (model/neighbours.parquet) and record it in its manifest.
+
+    Without ratings in RAW the model is content only (recorded in the manifest)."""
+    from movierec.release import current_release
+    from movierec.train import retrain_release
+
+    settings = get_settings()
+    data_dir = data or settings.data_dir
+    release = current_release(data_dir)
+    if release is None:
+        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
+        return
+    model = retrain_release(release, settings, raw)
+    cf = model["cf"]
+    assert isinstance(cf, dict)
+    typer.echo(f"{release / 'model' / 'neighbours.parquet'}: {model['rows']:,} rows for {model['films']:,} films "
+               f"in {model['seconds']:.1f} s (collaborative signal: {'yes' if cf['used'] else 'no, ' + cf['reason']})")
+    typer.echo(json.dumps({"weights": model["weights"], "tuning": model["tuning"]}, indent=2))
+
+
+@app.command()
+def evaluate(
+    data: DataOption = None,
+    raw: RatingsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Measure the current release's recommendations on real ratings (users with userId % 5 == 0),
+    next to random, most-popular and the seed's method; records the table in the manifest."""
+    from movierec.evaluate import evaluate_release, format_table, record_evaluation, release_raw_dir
+    from movierec.release import current_release
+
+    settings = get_settings()
+    data_dir = data or settings.data_dir
+    release = current_release(data_dir)
+    if release is None:
+        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
+        return
+    raw_dir = raw or release_raw_dir(release, settings.resolved_raw_dir())
+    try:
+        evaluation = evaluate_release(release, raw_dir, k=settings.recommendations)
+    except InputError as exc:
+        _fail(str(exc))
+        return
+    record_evaluation(release, evaluation)
+    typer.echo(json.dumps(evaluation, indent=2) if as_json else format_table(evaluation))

@@ -63,7 +63,7 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings) -> dict[str, obje
         started = time.perf_counter()
         report = run_etl(raw_dir, folder / "tables")
         etl_seconds = round(time.perf_counter() - started, 3)
-        model = train(folder / "tables", folder / "model", settings)
+        model = train(folder / "tables", folder / "model", settings, raw_dir=raw_dir)
         manifest: dict[str, object] = {
             "release": name,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

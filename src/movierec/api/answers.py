@@ -1,0 +1,271 @@
+"""What each endpoint answers, from the catalog: the JSON body (bytes), or an :class:`ApiError`.
+
+Kept apart from the FastAPI routes so the routes stay one line each and these rules can be read
+(and tested) without HTTP. Messages to the client are in Spanish; numbers in ``mensaje`` round to
+two decimals, the JSON fields keep full precision.
+
+Parsing and validation of the raw parameters happen here (422 with a Spanish message). A 200
+body is a plain dict shaped as the endpoint's pydantic model in :mod:`movierec.api.schemas`
+(each builder names its model), rendered to JSON once per resolved film or person and kept in a
+bounded LRU cache: the release never changes while it is served, so the answer for a film or a
+name is always the same, and rendering costs more than the look-up. The tests validate every
+answer against its model, and the property test against the OpenAPI schema. Error bodies, rare
+and echoing the client's input, are built through their models and never cached.
+
+>>> render({"titulo": "Amélie", "popularidad": 0.1})
+b'{"titulo":"Am\\xc3\\xa9lie","popularidad":0.1}'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_core import to_json
+
+from movierec.api import schemas as s
+from movierec.api.catalog import Catalog, Film, PersonMatch, People
+from movierec.api.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
+from movierec.settings import Settings
+
+VALID_MONTHS = [*MONTHS[:8], "septiembre (o setiembre)", *MONTHS[9:]]
+MAX_YEAR = 9999
+MAX_ID = 2**63 - 1
+CACHE_ENTRIES = 8192  # rendered answers kept per endpoint (a few MB each at most)
+
+
+class ApiError(Exception):
+    """An answer other than 200: the HTTP status and the JSON body."""
+
+    def __init__(self, status: int, body: dict[str, object]) -> None:
+        super().__init__(body.get("detail"))
+        self.status = status
+        self.body = body
+
+
+def not_found(detail: str, suggestions: list[str], matches: list[Film] | None = None) -> ApiError:
+    body = s.ErrorNoEncontrado(
+        detail=detail, sugerencias=suggestions,
+        coincidencias=[s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year) for f in matches or []],
+    )
+    return ApiError(404, body.model_dump())
+
+
+def invalid(detail: str, valid_values: list[str] | None = None, field: str | None = None) -> ApiError:
+    errors = [s.ErrorCampo(campo=field, mensaje=detail)] if field else []
+    body = s.ErrorValidacion(detail=detail, valores_validos=valid_values or [], errores=errors)
+    return ApiError(422, body.model_dump())
+
+
+def render(body: dict[str, object]) -> bytes:
+    """Compact UTF-8 JSON, by pydantic-core's serializer (2–3× faster than ``json.dumps`` here;
+    floats keep their shortest round-trip digits). NaN cannot reach it, the catalog turns it into
+    null at load; it would be written as null, never as the invalid ``NaN``."""
+    return to_json(body, inf_nan_mode="null")
+
+
+def _number(value: float | None) -> str:
+    return "sin dato" if value is None else f"{value:.2f}"
+
+
+def _year(film: Film) -> str:
+    return f"en el año {film.year}" if film.year is not None else "en un año desconocido"
+
+
+def _coincidencias(films: list[Film]) -> list[dict[str, object]]:  # [s.Coincidencia]
+    return [{"id": f.id, "titulo": f.title or "", "anio": f.year} for f in films]
+
+
+def _homonyms(match: PersonMatch) -> list[dict[str, object]]:  # [s.Homonimo]
+    return [{"id": p.person_id, "nombre": p.name, "cantidad_peliculas": p.films} for p in match.homonyms]
+
+
+class Answers:
+    """The API's answers over one catalog; every public method is one endpoint."""
+
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        cache = lru_cache(maxsize=CACHE_ENTRIES)
+        self._score = cache(lambda row: render(self.score_body(row)))
+        self._votes = cache(lambda row: render(self.votes_body(row)))
+        self._recommend_title = cache(lambda row: render(self.recommendation_body(row, namesakes=True)))
+        self._recommend_id = cache(lambda row: render(self.recommendation_body(row, namesakes=False)))
+        self._actor = cache(lambda key: render(self.actor_body(key)))
+        self._director = cache(lambda key: render(self.director_body(key)))
+        self._month = cache(lambda number: render(self.month_body(number)))
+        self._weekday = cache(lambda number: render(self.weekday_body(number)))
+
+    # -- endpoints: raw parameters in, JSON bytes out -------------------------------------------
+    def month(self, mes: str) -> bytes:
+        self._text(mes, "mes", "un mes")
+        number = parse_month(mes)
+        if number is None:
+            raise invalid(f"«{mes}» no es un mes válido. Valores válidos: {', '.join(VALID_MONTHS)}.",
+                          [*MONTHS, "setiembre"], "mes")
+        return self._month(number)
+
+    def weekday(self, dia: str) -> bytes:
+        self._text(dia, "dia", "un día")
+        number = parse_weekday(dia)
+        if number is None:
+            raise invalid(f"«{dia}» no es un día de la semana válido. Valores válidos: {', '.join(WEEKDAYS)} "
+                          "(con o sin tilde).", list(WEEKDAYS), "dia")
+        return self._weekday(number)
+
+    def score(self, titulo: str, anio: str | None = None) -> bytes:
+        return self._score(self._film(titulo, anio))
+
+    def votes(self, titulo: str, anio: str | None = None) -> bytes:
+        return self._votes(self._film(titulo, anio))
+
+    def actor(self, nombre: str) -> bytes:
+        return self._actor(self._person(nombre, "nombre_actor", self.catalog.actors))
+
+    def director(self, nombre: str) -> bytes:
+        return self._director(self._person(nombre, "nombre_director", self.catalog.directors))
+
+    def recommend_title(self, titulo: str, anio: str | None = None) -> bytes:
+        return self._recommend_title(self._film(titulo, anio))
+
+    def recommend_id(self, film_id: str) -> bytes:
+        number = self._integer(film_id, "id", MAX_ID, 0)
+        row = self.catalog.row_of_id(number)
+        if row is None:
+            raise not_found(f"No hay ninguna película con id {number} en el catálogo.", [])
+        return self._recommend_id(row)
+
+    def health(self) -> dict[str, object]:  # s.Salud
+        code = self.catalog.manifest.get("code_version")
+        return {"status": "ok", "version": self.catalog.version, "peliculas": len(self.catalog),
+                "version_codigo": str(code) if code is not None else None}
+
+    # -- input ------------------------------------------------------------------------------------
+    def _text(self, value: str, field: str, what: str) -> None:
+        if len(value) > self.settings.max_input_chars:
+            raise invalid(f"El parámetro «{field}» admite como máximo {self.settings.max_input_chars} "
+                          f"caracteres (tiene {len(value)}).", field=field)
+        if not normalize(value):
+            raise invalid(f"Indique {what}: el parámetro «{field}» está vacío.", field=field)
+
+    @staticmethod
+    def _integer(value: str, field: str, maximum: int, minimum: int) -> int:
+        """A decimal integer parameter in [minimum, maximum], else a 422."""
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= len(str(maximum))
+                and minimum <= int(text) <= maximum):
+            raise invalid(f"El parámetro «{field}» debe ser un número entero entre {minimum} y {maximum} "
+                          f"(se recibió «{value[:40]}»).", field=field)
+        return int(text)
+
+    def _film(self, titulo: str, anio: str | None) -> int:
+        """The row a title (and optional year) designates, else a 404 with suggestions."""
+        self._text(titulo, "titulo", "un título")
+        year = None if anio is None else self._integer(anio, "anio", MAX_YEAR, 1)
+        row = self.catalog.find_title(titulo, year)
+        if row is not None:
+            return row
+        namesakes = self.catalog.films_titled(titulo)
+        if namesakes:  # the title exists, not in that year
+            years = sorted({f.year for f in namesakes if f.year is not None})
+            raise not_found(
+                f"No hay ninguna película «{titulo}» estrenada en {year}; los años con ese título son: "
+                f"{', '.join(map(str, years)) or 'desconocidos'}.",
+                [namesakes[0].title or ""], sorted(namesakes, key=lambda f: (f.year or 0, f.id)),
+            )
+        raise not_found(f"No se encontró la película «{titulo}».",
+                        self.catalog.titles.suggest(normalize(titulo), self.settings.suggestions))
+
+    def _person(self, nombre: str, field: str, people: People) -> str:
+        """The normalized name of a known person, else a 404 with suggestions."""
+        self._text(nombre, field, "un nombre")
+        key = normalize(nombre)
+        if key in people.by_key:
+            return key
+        acting = people is self.catalog.actors
+        other = self.catalog.directors if acting else self.catalog.actors
+        hint = ""
+        if key in other.by_key:
+            hint = (" Figura como director, pero no en el reparto de ninguna película." if acting
+                    else " Figura en el reparto, pero no como director de ninguna película.")
+        label = "actor o actriz" if acting else "director o directora"
+        raise not_found(f"No se encontró ningún {label} llamado «{nombre}».{hint}",
+                        people.suggester.suggest(key, self.settings.suggestions))
+
+    # -- bodies: resolved film or person in, dict shaped as the response model out ---------------
+    def month_body(self, number: int) -> dict[str, object]:  # s.CantidadMes
+        name, count = MONTHS[number - 1], self.catalog.month_counts[number]
+        return {"mes": name, "numero_mes": number, "cantidad": count,
+                "mensaje": f"{count} cantidad de películas fueron estrenadas en el mes de {name}"}
+
+    def weekday_body(self, number: int) -> dict[str, object]:  # s.CantidadDia
+        name, count = WEEKDAYS[number - 1], self.catalog.weekday_counts[number]
+        return {"dia": name, "numero_dia": number, "cantidad": count,
+                "mensaje": f"{count} cantidad de películas fueron estrenadas en los días {name}"}
+
+    def score_body(self, row: int) -> dict[str, object]:  # s.ScoreTitulo
+        film = self.catalog.film(row)
+        return {
+            "id": film.id, "titulo": film.title or "", "anio": film.year, "fecha_estreno": film.date,
+            "popularidad": film.popularity, "coincidencias": _coincidencias(self.catalog.namesakes(row)),
+            "mensaje": f"La película {film.title} fue estrenada {_year(film)} con un score/popularidad de "
+                       f"{_number(film.popularity)}",
+        }
+
+    def votes_body(self, row: int) -> dict[str, object]:  # s.VotosTitulo
+        film = self.catalog.film(row)
+        minimum = self.settings.min_votes
+        enough = film.votes >= minimum and film.vote_average is not None
+        head = (f"La película {film.title} fue estrenada {_year(film)}. La misma cuenta con un total de "
+                f"{film.votes} valoraciones")
+        if enough:
+            message = f"{head}, con un promedio de {film.vote_average}"
+        else:
+            message = (f"{head}, por debajo del mínimo de {minimum} valoraciones necesario para informar "
+                       "un promedio, por lo que no se informa.")
+        return {
+            "id": film.id, "titulo": film.title or "", "anio": film.year, "votos": film.votes,
+            "promedio": film.vote_average if enough else None, "minimo_votos": minimum,
+            "coincidencias": _coincidencias(self.catalog.namesakes(row)), "mensaje": message,
+        }
+
+    def actor_body(self, key: str) -> dict[str, object]:  # s.Actor
+        match = self.catalog.actors.match(key)
+        assert match is not None
+        person = match.person
+        return {
+            "actor": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
+            "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
+            "homonimos": _homonyms(match),
+            "mensaje": f"El actor {person.name} ha participado de {person.films} cantidad de filmaciones, el "
+                       f"mismo ha conseguido un retorno de {_number(person.total_return)} con un promedio de "
+                       f"{_number(person.mean_return)} por filmación",
+        }
+
+    def director_body(self, key: str) -> dict[str, object]:  # s.Director
+        match = self.catalog.directors.match(key)
+        assert match is not None
+        person = match.person
+        films = [self.catalog.film(row) for row in person.film_rows]
+        return {
+            "director": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
+            "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
+            "peliculas": [
+                {"id": f.id, "titulo": f.title, "fecha_estreno": f.date, "retorno": f.ret,
+                 "costo": f.budget, "ganancia": f.revenue - f.budget}
+                for f in films
+            ],
+            "homonimos": _homonyms(match),
+            "mensaje": f"El director {person.name} ha dirigido {person.films} películas, con un retorno total "
+                       f"de {_number(person.total_return)} y un promedio de {_number(person.mean_return)} "
+                       "por película",
+        }
+
+    def recommendation_body(self, row: int, namesakes: bool) -> dict[str, object]:  # s.Recomendacion
+        film = self.catalog.film(row)
+        picks = self.catalog.recommend(row)
+        return {
+            "id": film.id, "titulo": film.title, "anio": film.year,
+            "recomendaciones": [f.title for f, _ in picks],
+            "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score} for f, score in picks],
+            "coincidencias": _coincidencias(self.catalog.namesakes(row)) if namesakes else [],
+        }

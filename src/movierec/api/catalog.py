@@ -1,0 +1,409 @@
+"""The in-memory indexes the API answers from, built once from a published release.
+
+:func:`load_catalog` reads the release's parquet tables (only the columns it needs), computes
+every answer that does not depend on the request (counts per month and weekday, per-person
+aggregates, the first recommendations of every film) and keeps the result in plain Python lists,
+dicts and small numpy arrays. The data frames are dropped at the end of the load, so that no
+request scans a table: a request costs a normalization, a dict look-up and a few list reads.
+
+Films are addressed by their *row*, their position in ``movies.parquet``.
+
+Choices this module makes (the client's spec leaves them open):
+
+* A title shared by several films answers the film with the most votes, then the most popular,
+  then the lowest TMDB id; the others are its ``namesakes``.
+* Persons are TMDB person ids. Several persons may share a normalized name; a name answers the
+  person with the most films, then the highest total return, then the lowest person id, and the
+  others are listed as homonyms. A person is found under every spelling of their name that the
+  credits use.
+* A person's films count once each, whatever the number of their credits in the film; totals are
+  ``math.fsum`` of the films' ``return`` (correctly rounded, so independent of the order).
+* Recommendations are the first ``settings.recommendations`` neighbours by rank, skipping the film
+  itself, films not in the catalogue or without a title (so every recommended film can be looked
+  up by id and by title), repeats, and rows whose score is not a finite number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+from movierec.api.suggest import Suggester
+from movierec.api.text import normalize, normalize_many
+from movierec.release import MANIFEST
+from movierec.settings import Settings
+
+MOVIE_COLUMNS = ["id", "title", "release_date", "release_year", "budget", "revenue", "return",
+                 "popularity", "vote_average", "vote_count"]
+
+
+class ReleaseError(RuntimeError):
+    """The data folder holds no usable release."""
+
+
+class Film(NamedTuple):
+    """One film of the catalogue, as the API shows it (a named tuple: cheap to build per request)."""
+
+    row: int
+    id: int
+    title: str | None
+    year: int | None
+    date: str | None  # YYYY-mm-dd
+    popularity: float | None
+    votes: int
+    vote_average: float | None
+    budget: int
+    revenue: int
+    ret: float  # the table's ``return``: revenue / budget, 0 when either is unknown
+
+
+class Person(NamedTuple):
+    """One person (a TMDB person id) with their aggregate over the films of one role."""
+
+    person_id: int
+    name: str
+    films: int
+    total_return: float
+    film_rows: tuple[int, ...]  # sorted by release date then id; empty for actors (not kept)
+
+    @property
+    def mean_return(self) -> float:
+        return self.total_return / self.films
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMatch:
+    person: Person
+    homonyms: list[Person]  # other persons with the same normalized name, preferred first
+
+
+class People:
+    """Persons of one role (cast or directing), indexed 0…n-1: aggregates in numpy arrays, display
+    names in a list, and ``by_key``: normalized name → the person's index, or a tuple of indexes
+    (preferred first) when several persons share the name. Lean on purpose: the full data set
+    credits about 200,000 actors."""
+
+    def __init__(self, person_ids: np.ndarray, names: list[str], films: np.ndarray, totals: np.ndarray,
+                 film_rows: list[tuple[int, ...]] | None, by_key: dict[str, int | tuple[int, ...]]) -> None:
+        self.person_ids = person_ids
+        self.names = names
+        self.films = films
+        self.totals = totals
+        self.film_rows = film_rows
+        self.by_key = by_key
+
+    @cached_property
+    def suggester(self) -> Suggester:
+        """Built on the first unknown name, not at start-up."""
+        return Suggester(list(self.by_key), [self.names[_first(found)] for found in self.by_key.values()])
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def person(self, i: int) -> Person:
+        rows = self.film_rows[i] if self.film_rows is not None else ()
+        return Person(int(self.person_ids[i]), self.names[i], int(self.films[i]), float(self.totals[i]), rows)
+
+    def match(self, key: str) -> PersonMatch | None:
+        """The person a normalized name designates, and the other persons with that name."""
+        found = self.by_key.get(key)
+        if found is None:
+            return None
+        if isinstance(found, int):
+            return PersonMatch(self.person(found), [])
+        return PersonMatch(self.person(found[0]), [self.person(i) for i in found[1:]])
+
+    def find(self, text: str) -> PersonMatch | None:
+        """:meth:`match` for a name as the client wrote it."""
+        return self.match(normalize(text))
+
+
+def _first(found: int | tuple[int, ...]) -> int:
+    return found if isinstance(found, int) else found[0]
+
+
+class Catalog:
+    """Every answer of the API, from one release. Build it with :func:`load_catalog`."""
+
+    def __init__(self, *, version: str, manifest: dict[str, object], columns: dict[str, list],
+                 month_counts: Sequence[int], weekday_counts: Sequence[int],
+                 title_rows: dict[str, list[int]], actors: People, directors: People,
+                 recommendations: np.ndarray, scores: np.ndarray) -> None:
+        self.version = version
+        self.manifest = manifest
+        self._ids: list[int] = columns["id"]
+        self._titles: list[str | None] = columns["title"]
+        self._years: list[int | None] = columns["release_year"]
+        self._dates: list[str | None] = columns["release_date"]
+        self._popularity: list[float | None] = columns["popularity"]
+        self._votes: list[int] = columns["vote_count"]
+        self._vote_average: list[float | None] = columns["vote_average"]
+        self._budget: list[int] = columns["budget"]
+        self._revenue: list[int] = columns["revenue"]
+        self._return: list[float] = columns["return"]
+        self._row_of_id = {film_id: row for row, film_id in enumerate(self._ids)}
+        self.month_counts = tuple(month_counts)  # index 1–12
+        self.weekday_counts = tuple(weekday_counts)  # index 1 (Monday) – 7 (Sunday)
+        self._title_rows = title_rows
+        self._title_key: list[str | None] = [None] * len(self._ids)
+        for key, rows in title_rows.items():
+            for row in rows:
+                self._title_key[row] = key
+        self.actors = actors
+        self.directors = directors
+        self._recommendations = recommendations
+        self._scores = scores
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def warm_up(self) -> int:
+        """Build the suggestion indexes now (the app does it in a thread once it serves);
+        returns the number of keys they hold."""
+        return sum(len(s) for s in (self.titles, self.actors.suggester, self.directors.suggester))
+
+    @cached_property
+    def titles(self) -> Suggester:
+        """Suggestions among the titles, built on the first unknown title, not at start-up."""
+        labels = [self._titles[rows[0]] or "" for rows in self._title_rows.values()]
+        return Suggester(list(self._title_rows), labels)
+
+    def film(self, row: int) -> Film:
+        return Film(
+            row, self._ids[row], self._titles[row], self._years[row], self._dates[row],
+            self._popularity[row], self._votes[row], self._vote_average[row],
+            self._budget[row], self._revenue[row], self._return[row],
+        )
+
+    def row_of_id(self, film_id: int) -> int | None:
+        return self._row_of_id.get(film_id)
+
+    def films_titled(self, title: str) -> list[Film]:
+        """All films whose normalized title equals ``title``'s, preferred first."""
+        return [self.film(row) for row in self._title_rows.get(normalize(title), ())]
+
+    def find_title(self, title: str, year: int | None = None) -> int | None:
+        """The row of the film a title designates: among the films with that normalized title
+        (and that release year, if given), the one with the most votes, then the most popular."""
+        rows = self._title_rows.get(normalize(title))
+        if rows is None:
+            return None
+        if year is None:
+            return rows[0]
+        return next((r for r in rows if self._years[r] == year), None)
+
+    def namesakes(self, row: int) -> list[Film]:
+        """The other films with the same normalized title as ``row``, by year then id."""
+        key = self._title_key[row]
+        others = [self.film(r) for r in self._title_rows.get(key, ()) if r != row] if key else []
+        others.sort(key=lambda f: (f.year is None, f.year or 0, f.id))
+        return others
+
+    def recommend(self, row: int) -> list[tuple[Film, float]]:
+        """The film's recommendations, best first, with the model's score."""
+        rows = self._recommendations[row].tolist()
+        scores = self._scores[row].tolist()
+        return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
+
+
+def load_catalog(release: Path, settings: Settings) -> Catalog:
+    """Build the catalog of the release folder ``release`` (``DATA/current`` resolved)."""
+    tables = release / "tables"
+    manifest_path = release / MANIFEST
+    if not manifest_path.is_file():
+        raise ReleaseError(f"{release} is not a release: {MANIFEST} is missing")
+    manifest = json.loads(manifest_path.read_text())
+    version = str(manifest.get("release", release.name))
+
+    # NaN is no JSON number: unknown popularity or average becomes null, an unknown return 0.
+    movies = pl.read_parquet(tables / "movies.parquet", columns=MOVIE_COLUMNS).with_columns(
+        pl.col("budget").fill_null(0), pl.col("revenue").fill_null(0),
+        pl.col("return").cast(pl.Float64).fill_nan(None).fill_null(0.0), pl.col("vote_count").fill_null(0),
+        pl.col("popularity").cast(pl.Float64).fill_nan(None), pl.col("vote_average").cast(pl.Float64).fill_nan(None),
+    )
+    columns = {c: movies[c].to_list() for c in MOVIE_COLUMNS if c != "release_date"}
+    columns["release_date"] = movies["release_date"].dt.strftime("%Y-%m-%d").to_list()
+    films = _FilmKeys(movies)
+
+    dates = movies["release_date"].drop_nulls()
+    month_counts = [0] * 13
+    for month, n in dates.dt.month().value_counts().iter_rows():
+        month_counts[month] = n
+    weekday_counts = [0] * 8
+    for day, n in dates.dt.weekday().value_counts().iter_rows():
+        weekday_counts[day] = n
+
+    # Rows in the order a shared title prefers them: most votes, most popular, lowest id.
+    preferred = np.lexsort((
+        movies["id"].to_numpy(),
+        -movies["popularity"].fill_null(-np.inf).to_numpy(),
+        -movies["vote_count"].to_numpy(),
+    )).tolist()
+    title_rows: dict[str, list[int]] = {}
+    title_keys = normalize_many(columns["title"])
+    for row in preferred:
+        if key := title_keys[row]:
+            rows = title_rows.get(key)
+            if rows is None:
+                title_rows[key] = [row]
+            else:
+                rows.append(row)
+    titled = np.zeros(len(movies), dtype=bool)
+    titled[[row for rows in title_rows.values() for row in rows]] = True
+    del movies, dates
+
+    actors = _people(pl.read_parquet(tables / "cast.parquet", columns=["movie_id", "person_id", "name"]),
+                     films, keep_films=False)
+    directors = _people(
+        pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
+        .select("movie_id", "person_id", "name").collect(),
+        films, keep_films=True,
+    )
+    recommendations, scores = _recommendations(release / "model" / "neighbours.parquet", films, titled,
+                                               settings.recommendations)
+    return Catalog(
+        version=version, manifest=manifest, columns=columns,
+        month_counts=month_counts, weekday_counts=weekday_counts,
+        title_rows=title_rows,
+        actors=actors, directors=directors, recommendations=recommendations, scores=scores,
+    )
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each value among them), by one stable sort.
+
+    >>> _factorize(np.array([30, 10, 30, 20]))
+    (array([10, 20, 30]), array([2, 0, 2, 1]))
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+class _FilmKeys:
+    """TMDB id → row look-ups over whole columns, and the rows ordered by release date."""
+
+    def __init__(self, movies: pl.DataFrame) -> None:
+        self.count = movies.height
+        self._ids = movies["id"]
+        self._rows = pl.int_range(self.count, dtype=pl.Int64, eager=True)
+        self.returns = movies["return"].cast(pl.Float64).to_numpy()
+        # by_date[k] = row of the k-th film by (release date, id); date_rank is its inverse
+        days = movies["release_date"].cast(pl.Int32).fill_null(np.iinfo(np.int32).max).to_numpy()
+        self.by_date = np.lexsort((movies["id"].to_numpy(), days))
+        self.date_rank = np.empty(self.count, dtype=np.int64)
+        self.date_rank[self.by_date] = np.arange(self.count)
+
+    def rows(self, ids: pl.Series) -> np.ndarray:
+        """The row of every id (a hash look-up), -1 where the id is not in the catalogue."""
+        return ids.replace_strict(self._ids, self._rows, default=-1, return_dtype=pl.Int64).to_numpy()
+
+
+def _people(credits: pl.DataFrame, films: _FilmKeys, *, keep_films: bool) -> People:
+    """Aggregate credits (movie_id, person_id, name) per person over the catalogue's films."""
+    credits = credits.drop_nulls()
+    rows = films.rows(credits["movie_id"])
+    keep = rows >= 0
+    credits = credits.filter(pl.Series(keep))
+    rows = rows[keep]
+    person_ids, person_index = _factorize(credits["person_id"].to_numpy())
+
+    # One entry per (person, film), sorted by person then by the film's release date.
+    pairs = np.sort((person_index << 32) | films.date_rank[rows])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    owner = pairs >> 32
+    film_rows = films.by_date[pairs & 0xFFFFFFFF]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    ends = np.r_[starts[1:], len(pairs)]
+    counts = (ends - starts).astype(np.int32)
+    returns = films.returns[film_rows]
+    totals = returns[starts]  # a person with one film: that film's return
+    for person in np.flatnonzero(counts > 1).tolist():
+        totals[person] = math.fsum(returns[starts[person]:ends[person]].tolist())
+    per_person_films = None
+    if keep_films:
+        all_rows = film_rows.tolist()
+        per_person_films = [tuple(all_rows[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+    # Every spelling a person is credited under finds them; the most used one is displayed.
+    spellings = credits.group_by("person_id", "name").len().sort(
+        ["person_id", "len", "name"], descending=[False, True, False]
+    )
+    spelling_owner = np.searchsorted(person_ids, spellings["person_id"].to_numpy()).tolist()
+    names: list[str] = [""] * len(person_ids)
+    by_key: dict[str, int | list[int]] = {}
+    previous = -1
+    spelled = spellings["name"].to_list()
+    for i, name, key in zip(spelling_owner, spelled, normalize_many(spelled), strict=True):
+        if i != previous:
+            names[i] = name
+            previous = i
+        if not key:
+            continue
+        owners = by_key.get(key)
+        if owners is None:
+            by_key[key] = i
+        elif isinstance(owners, int):
+            if owners != i:
+                by_key[key] = [owners, i]
+        elif i not in owners:
+            owners.append(i)
+    for key, owners in by_key.items():
+        if isinstance(owners, list):  # homonyms: most films, then highest total, then lowest id
+            by_key[key] = tuple(sorted(owners, key=lambda i: (-counts[i], -totals[i], person_ids[i])))
+    return People(person_ids, names, counts, totals, per_person_films, by_key)  # type: ignore[arg-type]
+
+
+def _recommendations(path: Path, films: _FilmKeys, titled: np.ndarray,
+                     count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, scores) arrays of shape (films, count): each film's first ``count`` usable
+    neighbours by rank, padded with row -1 (score 0) when the model has fewer."""
+    if not path.is_file():
+        raise ReleaseError(f"the release has no model: {path} is missing")
+    table = (pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"])
+             .drop_nulls().filter(pl.col("score").is_finite()))
+    src = films.rows(table["movie_id"])
+    dst = films.rows(table["neighbour_id"])
+    rank = table["rank"].cast(pl.Int64).to_numpy()
+    score = table["score"].cast(pl.Float64).to_numpy()
+    del table
+    usable = (src >= 0) & (dst >= 0) & (src != dst)
+    usable[usable] = titled[dst[usable]]
+    src, dst, rank, score = src[usable], dst[usable], rank[usable], score[usable]
+    rank = rank - rank.min(initial=0)
+    order = np.argsort(src * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
+    src, dst, score = src[order], dst[order], score[order]
+    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(src)].astype(np.int64)
+    position = np.arange(len(src)) - np.repeat(starts, ends - starts)
+    top = position < count
+    rows = np.full((films.count, count), -1, dtype=np.int32)
+    scores = np.zeros((films.count, count), dtype=np.float64)
+    rows[src[top], position[top]] = dst[top]
+    scores[src[top], position[top]] = score[top]
+
+    # A neighbour listed twice counts once, at its best rank: redo the (rare) films concerned.
+    ordered = np.sort(rows, axis=1)
+    repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    for group in np.flatnonzero(repeated[src[starts]]).tolist():
+        film, first, last = int(src[starts[group]]), int(starts[group]), int(ends[group])
+        seen: dict[int, float] = {}
+        for neighbour, value in zip(dst[first:last].tolist(), score[first:last].tolist(), strict=True):
+            seen.setdefault(neighbour, value)
+            if len(seen) == count:
+                break
+        rows[film], scores[film] = -1, 0.0
+        rows[film, : len(seen)] = list(seen)
+        scores[film, : len(seen)] = list(seen.values())
+    return rows, scores

@@ -1,0 +1,192 @@
+"""The catalog's indexes: every film of the real sample, and the edge cases of a small release
+written here (homonyms, spellings, duplicate credits and neighbours, missing values)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from movierec.api import schemas as s
+from movierec.api.answers import Answers, ApiError
+from movierec.api.catalog import Catalog, ReleaseError, load_catalog
+from movierec.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def sample_catalog(sample_data: Path) -> Catalog:
+    return load_catalog((sample_data / "current").resolve(), Settings(data_dir=sample_data))
+
+
+def test_every_film_of_the_sample_recommends_as_the_model_ranks(sample_catalog: Catalog, sample_data: Path) -> None:
+    """All 2,993 films: the first 5 neighbours by rank that are other films of the catalogue, each of
+    which is found again by its title and year."""
+    release = sample_data / "current"
+    movies = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id", "title", "release_year"])
+    expected = (
+        pl.read_parquet(release / "model" / "neighbours.parquet")
+        .join(movies, left_on="neighbour_id", right_on="id", how="inner")
+        .filter(pl.col("neighbour_id") != pl.col("movie_id"))
+        .sort(["movie_id", "rank"])
+        .unique(["movie_id", "neighbour_id"], keep="first", maintain_order=True)
+        .filter(pl.int_range(pl.len()).over("movie_id") < 5)
+    )
+    by_film: dict[int, list[dict]] = {}
+    for r in expected.rows(named=True):
+        by_film.setdefault(r["movie_id"], []).append(
+            {"id": r["neighbour_id"], "titulo": r["title"], "anio": r["release_year"], "puntaje": r["score"]})
+    answers = Answers(sample_catalog, Settings())
+    assert len(sample_catalog) == movies.height == 2993
+    for film_id in movies["id"].to_list():
+        body = json.loads(answers.recommend_id(str(film_id)))
+        s.Recomendacion.model_validate(body)
+        assert body["peliculas"] == by_film[film_id]
+        assert len(body["peliculas"]) == 5
+        for pick in body["peliculas"]:
+            found = json.loads(answers.recommend_title(pick["titulo"], str(pick["anio"])))
+            assert pick["id"] in [found["id"], *(c["id"] for c in found["coincidencias"])]
+
+
+# -- a small release with the edge cases -----------------------------------------------------------------
+def write_release(folder: Path, *, model: bool = True) -> Path:
+    tables = folder / "tables"
+    tables.mkdir(parents=True)
+    day = dt.date
+    movies = pl.DataFrame({
+        "id": [1, 2, 3, 4, 5, 6, 7, 8],
+        "title": ["Hamlet", "HAMLET", "Hamlet", "Amélie", None, "Blank Pop", "  ", "Face/Off"],
+        "release_date": [day(1948, 5, 4), day(1990, 12, 19), day(1990, 1, 1), day(2001, 4, 25),
+                         day(2000, 1, 1), day(2010, 3, 7), day(2011, 6, 1), None],
+        "budget": [100, 0, 10, 50, 0, 0, 0, 200],
+        "revenue": [300, 0, 5, 500, 0, 0, 0, 100],
+        "popularity": [5.0, 5.0, 9.0, 1.5, 0.1, float("nan"), 0.3, 2.0],
+        "vote_average": [7.0, 6.0, 5.0, 8.0, 1.0, float("nan"), 2.0, 6.5],
+        "vote_count": [10, 10, 10, 3000, 0, 1, 0, 2500],
+    }).with_columns(
+        pl.col("release_date").dt.year().cast(pl.Int32).alias("release_year"),
+        pl.when((pl.col("budget") > 0) & (pl.col("revenue") > 0))
+        .then(pl.col("revenue") / pl.col("budget")).otherwise(0.0).alias("return"),
+    )
+    movies.write_parquet(tables / "movies.parquet")
+    pl.DataFrame({
+        "movie_id": [1, 1, 2, 3, 4, 4, 8, 99],
+        "person_id": [10, 10, 10, 11, 12, 12, 13, 10],
+        "name": ["José Pérez", "José Pérez", "José Pérez", "Jose Perez", "Bob Smith", "Robert Smith", "Ann Lee",
+                 "José Pérez"],
+    }).write_parquet(tables / "cast.parquet")
+    pl.DataFrame({
+        "movie_id": [1, 3, 3, 4, 8, 8],
+        "person_id": [20, 20, 20, 21, 13, 22],
+        "name": ["Kenneth Branagh", "Kenneth Branagh", "Kenneth Branagh", "Jean-Pierre Jeunet", "Ann Lee", "John Woo"],
+        "job": ["Director", "Director", "Director", "Director", "Screenplay", "Director"],
+    }).write_parquet(tables / "crew.parquet")
+    if model:
+        (folder / "model").mkdir()
+        pl.DataFrame({
+            "movie_id": [1] * 8 + [4, 4],
+            "rank": [1, 2, 3, 4, 5, 6, 7, 8, 1, 2],
+            "neighbour_id": [1, 99, 2, 2, 5, 3, 4, 7, 8, 1],
+            "score": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, float("nan"), 0.3, 0.25, 0.2],
+        }).with_columns(pl.col("rank").cast(pl.Int32), pl.col("score").cast(pl.Float32)).write_parquet(
+            folder / "model" / "neighbours.parquet")
+    (folder / "manifest.json").write_text(json.dumps({"release": "test-release", "code_version": "x"}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Answers:
+    folder = write_release(tmp_path_factory.mktemp("release"))
+    return Answers(load_catalog(folder, Settings()), Settings())
+
+
+def body(raw: bytes, model: type) -> dict:
+    parsed = json.loads(raw)
+    model.model_validate(parsed)
+    return parsed
+
+
+def test_shared_title_prefers_votes_then_popularity_then_id(small: Answers) -> None:
+    # films 1, 2, 3 tie on votes; 3 is the most popular; with anio=1990, 2 and 3 are candidates
+    answer = body(small.score("hamlet"), s.ScoreTitulo)
+    assert answer["id"] == 3
+    assert [c["id"] for c in answer["coincidencias"]] == [1, 2]
+    assert body(small.score("Hamlet", "1948"), s.ScoreTitulo)["id"] == 1
+    assert body(small.score("Hamlet", "1990"), s.ScoreTitulo)["id"] == 3
+
+
+def test_popularity_tie_falls_to_the_lowest_id(tmp_path: Path) -> None:
+    folder = write_release(tmp_path / "r")
+    movies = pl.read_parquet(folder / "tables" / "movies.parquet").with_columns(
+        pl.when(pl.col("id") == 3).then(5.0).otherwise(pl.col("popularity")).alias("popularity"))
+    movies.write_parquet(folder / "tables" / "movies.parquet")
+    answers = Answers(load_catalog(folder, Settings()), Settings())
+    assert body(answers.score("HAMLET"), s.ScoreTitulo)["id"] == 1
+
+
+def test_missing_values_are_null_not_nan(small: Answers) -> None:
+    answer = body(small.score("Blank Pop"), s.ScoreTitulo)
+    assert answer["popularidad"] is None
+    assert answer["mensaje"].endswith("con un score/popularidad de sin dato")
+    assert body(small.votes("blank pop"), s.VotosTitulo)["promedio"] is None
+    undated = body(small.score("face/off"), s.ScoreTitulo)
+    assert undated["anio"] is None and undated["fecha_estreno"] is None
+    assert "en un año desconocido" in undated["mensaje"]
+
+
+def test_films_without_a_title_cannot_be_asked_for_nor_recommended(small: Answers) -> None:
+    with pytest.raises(ApiError) as blank:
+        small.score("  ")
+    assert blank.value.status == 422
+    recommended = body(small.recommend_id("1"), s.Recomendacion)
+    # not itself, not 99 (no such film), 2 once, not 5 nor 7 (no title), not 4 (its score is NaN)
+    assert [p["id"] for p in recommended["peliculas"]] == [2, 3]
+    assert recommended["recomendaciones"] == ["HAMLET", "Hamlet"]
+    assert [p["puntaje"] for p in recommended["peliculas"]] == [0.800000011920929, 0.5]
+    untitled = body(small.recommend_id("5"), s.Recomendacion)
+    assert untitled["titulo"] is None and untitled["peliculas"] == []
+
+
+def test_fewer_neighbours_than_five(small: Answers) -> None:
+    answer = body(small.recommend_title("Amélie"), s.Recomendacion)
+    assert [p["id"] for p in answer["peliculas"]] == [8, 1]
+    assert body(small.recommend_title("hamlet", "1990"), s.Recomendacion)["peliculas"] == []
+
+
+def test_homonyms_spellings_and_repeated_credits(small: Answers) -> None:
+    jose = body(small.actor("jose perez"), s.Actor)
+    # person 10: films 1 and 2 once each (two credits in film 1; film 99 is not in the catalogue)
+    assert (jose["id"], jose["actor"], jose["cantidad_peliculas"]) == (10, "José Pérez", 2)
+    assert jose["retorno_total"] == math.fsum([3.0, 0.0])
+    assert jose["homonimos"] == [{"id": 11, "nombre": "Jose Perez", "cantidad_peliculas": 1}]
+    bob = body(small.actor("BOB SMITH"), s.Actor)
+    assert bob == body(small.actor("robert smith"), s.Actor) | {"homonimos": []}
+    assert (bob["id"], bob["cantidad_peliculas"], bob["retorno_total"]) == (12, 1, 10.0)
+
+
+def test_crew_other_than_director_is_not_directing(small: Answers) -> None:
+    with pytest.raises(ApiError) as missing:
+        small.director("Ann Lee")
+    assert missing.value.status == 404
+    assert "Figura en el reparto" in missing.value.body["detail"]
+    branagh = body(small.director("kenneth branagh"), s.Director)
+    assert [f["id"] for f in branagh["peliculas"]] == [1, 3]  # by date; film 3 once
+    assert branagh["peliculas"][1] == {"id": 3, "titulo": "Hamlet", "fecha_estreno": "1990-01-01",
+                                       "retorno": 0.5, "costo": 10, "ganancia": -5}
+    assert branagh["retorno_total"] == 3.5 and branagh["retorno_promedio"] == 1.75
+
+
+def test_counts_skip_undated_films(small: Answers) -> None:
+    assert body(small.month("enero"), s.CantidadMes)["cantidad"] == 2  # films 3 and 5
+    assert body(small.weekday("domingo"), s.CantidadDia)["cantidad"] == 1  # 2010-03-07
+
+
+def test_a_folder_without_manifest_or_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ReleaseError, match="manifest.json is missing"):
+        load_catalog(tmp_path, Settings())
+    folder = write_release(tmp_path / "no-model", model=False)
+    with pytest.raises(ReleaseError, match="has no model"):
+        load_catalog(folder, Settings())

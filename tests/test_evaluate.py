@@ -1,0 +1,254 @@
+"""`movierec evaluate`: metrics on tiny fixtures worked out by hand, baselines, the evaluation run,
+and the goals on the real sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from movierec.cli import app
+from movierec.evaluate import (
+    artifact_top, collection_recall, coverage, evaluate_release, format_table, metrics, popular_top,
+    precision_at_k, random_top, record_evaluation, seed_top,
+)
+from movierec.model import NEIGHBOURS_SCHEMA
+from movierec.raw import InputError
+
+# Six films (rows 0..5), each with its top 2 (k = 2); -1 = no recommendation.
+TOP = np.array([
+    [1, 3],   # film 0
+    [0, 5],   # film 1
+    [4, 5],   # film 2
+    [4, 0],   # film 3
+    [3, -1],  # film 4: only one neighbour
+    [4, 0],   # film 5
+])
+# User 10 liked films 0, 1, 2; user 20 liked films 3, 4.
+USERS = np.array([10, 10, 10, 20, 20])
+LIKED = np.array([0, 1, 2, 3, 4])
+# Films 0, 1, 2 form collection 7; film 3 is alone in collection 9; films 4, 5 form collection 8.
+COLLECTION = np.array([7, 7, 7, 9, 8, 8])
+
+
+def test_precision_at_k_by_hand() -> None:
+    # (10, 0): top [1, 3], 10 liked 1 -> 1/2     (10, 1): top [0, 5], liked 0 -> 1/2
+    # (10, 2): top [4, 5], none -> 0             (20, 3): top [4, 0], liked 4 -> 1/2
+    # (20, 4): top [3, -], liked 3 -> 1/2 (still divided by k = 2)
+    assert precision_at_k(TOP, USERS, LIKED, k=2) == pytest.approx((0.5 + 0.5 + 0 + 0.5 + 0.5) / 5)  # 0.4
+    # k = 1, first recommendation only: (10,0) -> 1 yes, (10,1) -> 0 yes, (10,2) -> 4 no,
+    # (20,3) -> 4 yes, (20,4) -> 3 yes: 4 hits of 5
+    assert precision_at_k(TOP, USERS, LIKED, k=1) == pytest.approx(4 / 5)
+
+
+def test_precision_counts_only_the_same_users_likes() -> None:
+    # User 30 liked film 0 only: 1 and 3 (its top 2) were liked by others, not by 30.
+    assert precision_at_k(TOP, np.array([30]), np.array([0]), k=2) == 0.0
+    assert precision_at_k(TOP, np.array([], dtype=np.int64), np.array([], dtype=np.int64), k=2) == 0.0
+
+
+def test_coverage_by_hand() -> None:
+    # Films shown in any top 2: {1, 3, 0, 5, 4} -> 5 of 6; in any top 1: {1, 0, 4, 3} -> 4 of 6.
+    assert coverage(TOP, k=2) == pytest.approx(5 / 6)
+    assert coverage(TOP, k=1) == pytest.approx(4 / 6)
+
+
+def test_collection_recall_by_hand() -> None:
+    # Films in a collection of >= 2 catalogue films: 0, 1, 2 (collection 7) and 4, 5 (collection 8);
+    # film 3's collection has only itself.
+    # film 0: others {1, 2}, top [1, 3] -> 1 / min(2, 2) = 0.5
+    # film 1: others {0, 2}, top [0, 5] -> 1 / 2 = 0.5
+    # film 2: others {0, 1}, top [4, 5] -> 0
+    # film 4: others {5},    top [3, -] -> 0 / min(1, 2) = 0
+    # film 5: others {4},    top [4, 0] -> 1 / 1 = 1
+    assert collection_recall(TOP, COLLECTION, k=2) == pytest.approx((0.5 + 0.5 + 0 + 0 + 1) / 5)  # 0.4
+
+
+def test_collection_recall_counts_at_most_k_members() -> None:
+    # Four films in one collection, k = 2: each film has 3 others but only 2 can count.
+    top = np.array([[1, 2], [0, 3], [0, 9], [1, 8]] + [[0, 1]] * 6)
+    collection = np.array([5, 5, 5, 5] + [-1] * 6)
+    # films 0 and 1: 2 of 2; film 2: 1 of 2; film 3: 1 of 2 -> (1 + 1 + 0.5 + 0.5) / 4
+    assert collection_recall(top, collection, k=2) == pytest.approx(0.75)
+
+
+def test_collection_recall_without_collections_is_none() -> None:
+    assert collection_recall(TOP, np.full(6, -1), k=2) is None
+    assert collection_recall(TOP, np.array([1, 2, 3, 4, 5, 6]), k=2) is None  # all alone
+
+
+def test_metrics_bundle() -> None:
+    assert metrics(TOP, USERS, LIKED, COLLECTION, k=2) == pytest.approx(
+        {"precision_at_k": 0.4, "coverage": 5 / 6, "collection_recall": 0.4})
+
+
+def test_popular_top_skips_the_film_itself() -> None:
+    popularity = np.array([5.0, 9.0, 1.0, 9.0, 0.0, 3.0])
+    # ranking: row 1 (9), row 3 (9, tie -> lower row first), row 0 (5), row 5 (3), ...
+    assert popular_top(popularity, k=2).tolist() == [[1, 3], [3, 0], [1, 3], [1, 0], [1, 3], [1, 3]]
+
+
+def test_random_top_is_seeded_distinct_and_never_the_film() -> None:
+    top = random_top(50, k=5, seed=3)
+    assert top.shape == (50, 5)
+    assert (top != np.arange(50)[:, None]).all()
+    assert all(len(set(row)) == 5 for row in top.tolist())
+    assert ((top >= 0) & (top < 50)).all()
+    assert np.array_equal(top, random_top(50, k=5, seed=3))
+    assert not np.array_equal(top, random_top(50, k=5, seed=4))
+
+
+def test_seed_top_resorts_the_nearest_by_vote_average() -> None:
+    movies = pl.DataFrame({
+        "id": [1, 2, 3, 4],
+        "title": ["Space war", "Space war returns", "War in space", "Cooking"],
+        "overview": ["rebels fight an empire", "rebels fight again", "an empire attacks", "a chef cooks"],
+        "vote_average": [7.0, 5.0, 8.0, 6.0],
+    })
+    genres = pl.DataFrame({"movie_id": [1, 2, 3, 4], "genre": ["Action", "Action", "Action", "Drama"]},
+                          schema={"movie_id": pl.Int64, "genre": pl.String})
+    top = seed_top(movies, genres, k=2)
+    # Film 1's two nearest by TF-IDF are films 2 and 3; shown by vote average: 3 (8.0) before 2 (5.0).
+    assert top[0].tolist() == [2, 1]
+
+
+def test_artifact_top_maps_ids_to_rows() -> None:
+    neighbours = pl.DataFrame({
+        "movie_id": [10, 10, 10, 30], "rank": [1, 2, 3, 1], "neighbour_id": [30, 20, 99, 10],
+        "score": [0.9, 0.5, 0.1, 0.7],
+    }, schema=NEIGHBOURS_SCHEMA)
+    row_index = pl.DataFrame({"id": [10, 20, 30], "row": [0, 1, 2]})
+    # rank 3 of film 10 is beyond k = 2; film 20 has no neighbours; id 99 is not in the catalogue
+    assert artifact_top(neighbours, row_index, 3, k=2).tolist() == [[2, 1], [-1, -1], [0, -1]]
+
+
+# ----------------------------------------------------------------------------------------------
+# The evaluation run on a tiny release
+# ----------------------------------------------------------------------------------------------
+
+
+def _tiny_release(tmp_path: Path) -> tuple[Path, Path]:
+    """A release with 4 films and a hand-made artifact, and a RAW with ratings and links."""
+    release = tmp_path / "release"
+    (release / "tables").mkdir(parents=True)
+    (release / "model").mkdir()
+    pl.DataFrame({
+        "id": [100, 200, 300, 400],
+        "title": ["Alpha", "Beta", "Gamma", "Delta"],
+        "overview": ["a b", "a c", "d e", "d f"],
+        "vote_average": [6.0, 7.0, 8.0, 5.0],
+        "vote_count": [10, 40, 30, 20],
+        "collection_id": [1, 1, None, None],
+    }).write_parquet(release / "tables" / "movies.parquet")
+    pl.DataFrame({"movie_id": [100, 200, 300, 400], "genre": ["X", "X", "Y", "Y"]}).write_parquet(
+        release / "tables" / "genres.parquet")
+    # top 2 of each film: 100 -> [200, 300], 200 -> [100, 400], 300 -> [400, 100], 400 -> [300, 200]
+    pl.DataFrame({
+        "movie_id": [100, 100, 200, 200, 300, 300, 400, 400],
+        "rank": [1, 2] * 4,
+        "neighbour_id": [200, 300, 100, 400, 400, 100, 300, 200],
+        "score": [0.9, 0.8, 0.9, 0.1, 0.7, 0.6, 0.7, 0.5],
+    }, schema=NEIGHBOURS_SCHEMA).write_parquet(release / "model" / "neighbours.parquet")
+    (release / "manifest.json").write_text(json.dumps({"release": "tiny"}))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    # MovieLens ids 1..5 -> TMDB 100, 200, 300, 400, and 999 (not in the catalogue).
+    (raw / "links.csv").write_text("movieId,imdbId,tmdbId\n1,11,100\n2,22,200\n3,33,300\n4,44,400\n5,55,999\n6,66,\n")
+    (raw / "ratings_small.csv").write_text(
+        "userId,movieId,rating,timestamp\n"
+        # evaluation user 5 liked 100, 200, 300 (and 999, outside the catalogue); 400 only rated 3
+        "5,1,4.0,0\n5,2,5.0,0\n5,3,4.5,0\n5,4,3.0,0\n5,5,5.0,0\n"
+        # evaluation user 10 liked 300 and 400
+        "10,3,4.0,0\n10,4,4.0,0\n"
+        # training users (1, 2): never part of the evaluation
+        "1,1,5.0,0\n1,4,5.0,0\n2,2,5.0,0\n2,3,5.0,0\n"
+    )
+    return release, raw
+
+
+def test_evaluate_release_by_hand(tmp_path: Path) -> None:
+    release, raw = _tiny_release(tmp_path)
+    evaluation = evaluate_release(release, raw, k=2)
+    assert (evaluation["k"], evaluation["films"], evaluation["users"], evaluation["pairs"]) == (2, 4, 2, 5)
+    model = evaluation["table"][0]
+    assert model["method"] == "model"
+    # pairs: (5,100) top [200,300] -> 2/2; (5,200) top [100,400] -> 1/2; (5,300) top [400,100] -> 1/2
+    #        (10,300) top [400,100] -> 1/2; (10,400) top [300,200] -> 1/2       mean = 3/5
+    assert model["precision_at_k"] == pytest.approx(3.0 / 5)
+    assert model["coverage"] == 1.0
+    # collection 1 = {100, 200}: 100's top has 200, 200's top has 100 -> 1.0
+    assert model["collection_recall"] == 1.0
+    popular = evaluation["table"][2]
+    assert popular["method"] == "most popular"
+    # by vote count: 200 (40), 300 (30), 400 (20), 100 (10); top 2 of 200 is [300, 400], others [200, 300]
+    # (5,100) [200,300] -> 1; (5,200) [300,400] -> 1/2; (5,300) [200,400] (itself skipped) -> 1/2
+    # (10,300) [200,400] -> 1/2; (10,400) [200,300] -> 1/2            mean = 3/5
+    assert popular["precision_at_k"] == pytest.approx(3.0 / 5)
+    assert popular["coverage"] == pytest.approx(3 / 4)
+    assert [row["method"] for row in evaluation["table"]] == ["model", "random", "most popular", "seed (tf-idf)"]
+    text = format_table(evaluation)
+    assert "| model | 0.600 | 100.0% | 1.000 |" in text
+    assert "2 evaluation users" in text
+
+
+def test_evaluation_is_recorded_in_the_manifest(tmp_path: Path) -> None:
+    release, raw = _tiny_release(tmp_path)
+    evaluation = evaluate_release(release, raw, k=2)
+    record_evaluation(release, evaluation)
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["release"] == "tiny"
+    assert manifest["evaluation"]["table"][0]["precision_at_k"] == pytest.approx(0.6)
+
+
+def test_evaluation_needs_ratings(tmp_path: Path) -> None:
+    release, raw = _tiny_release(tmp_path)
+    (raw / "ratings_small.csv").unlink()
+    with pytest.raises(InputError, match="ratings_small.csv"):
+        evaluate_release(release, raw, k=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# The real sample
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_evaluation(sample_data: Path, sample_raw: Path) -> dict[str, object]:
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_goals_on_the_real_sample(sample_evaluation: dict[str, object]) -> None:
+    rows = {row["method"]: row for row in sample_evaluation["table"]}  # type: ignore[attr-defined]
+    model = rows["model"]
+    assert model["precision_at_k"] >= 0.25
+    assert model["coverage"] >= 0.60
+    assert model["collection_recall"] >= 0.95
+    # the issue's measurements of the baselines, reproduced on the same users
+    assert rows["seed (tf-idf)"]["precision_at_k"] == pytest.approx(0.067, abs=0.0005)
+    assert rows["most popular"]["precision_at_k"] == pytest.approx(0.494, abs=0.0005)
+    assert round(rows["most popular"]["coverage"] * sample_evaluation["films"]) == 6  # the issue's "6 films"
+    assert rows["random"]["precision_at_k"] < 0.05
+    assert model["precision_at_k"] > 5 * rows["seed (tf-idf)"]["precision_at_k"]
+    assert (sample_evaluation["users"], sample_evaluation["pairs"]) == (134, 6427)
+
+
+def test_evaluate_writes_the_table_into_the_current_manifest(
+    sample_evaluation: dict[str, object], sample_data: Path, sample_raw: Path,
+) -> None:
+    manifest = json.loads((sample_data / "current" / "manifest.json").read_text())
+    assert manifest["evaluation"]["table"] == sample_evaluation["table"]
+    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw)])
+    assert table.exit_code == 0
+    assert table.output.startswith("| method | precision@5 | coverage | collection recall |")
+
+
+def test_evaluate_without_a_release_fails_cleanly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no release" in result.output

@@ -1,0 +1,187 @@
+"""`movierec train`: the ratings split, evaluation users kept out of training, training without
+ratings, the artifact's contract, the CLI, and the API serving exactly the artifact's top 5."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from movierec.cli import app
+from movierec.model import NEIGHBOURS_SCHEMA, ItemCF
+from movierec.ratings import liked_rows, read_ratings, to_tmdb
+from movierec.settings import Settings
+from movierec.train import read_catalogue, train
+
+
+def _write_raw(folder: Path, ratings: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n1,1,862\n2,2,8844\n3,3,862\n4,4,\n")
+    (folder / "ratings_small.csv").write_text("userId,movieId,rating,timestamp\n" + ratings)
+    return folder
+
+
+def test_read_ratings_splits_users_and_maps_to_tmdb(tmp_path: Path) -> None:
+    raw = _write_raw(tmp_path, "1,1,4.0,0\n1,3,5.0,0\n5,2,4.0,0\n10,1,3.0,0\n6,2,2.0,0\n6,4,5.0,0\n")
+    paths = (raw / "ratings_small.csv", raw / "links.csv")
+    training = read_ratings(*paths, evaluation=False)
+    # users 1 and 6 train; MovieLens 1 and 3 are both TMDB 862: user 1's best rating counts;
+    # MovieLens 4 has no TMDB id
+    assert training.rows() == [(1, 862, 5.0), (6, 8844, 2.0)]
+    assert read_ratings(*paths, evaluation=True).rows() == [(5, 8844, 4.0), (10, 862, 3.0)]
+    index = pl.DataFrame({"id": [862, 8844], "row": [0, 1]})
+    assert liked_rows(training, index).rows() == [(1, 0)]  # 2.0 is not a like
+
+
+def test_to_tmdb_drops_unlinked_films() -> None:
+    ratings = pl.DataFrame({"userId": [1, 1], "movieId": [1, 2], "rating": [4.0, 4.0]})
+    links = pl.DataFrame({"movieId": [1, 2], "tmdbId": [7, None]}, schema={"movieId": pl.Int64, "tmdbId": pl.Int64})
+    assert to_tmdb(ratings, links).rows() == [(1, 7, 4.0)]
+
+
+def _gz_lines(path: Path) -> list[str]:
+    return gzip.decompress(path.read_bytes()).decode().splitlines()
+
+
+def test_evaluation_users_ratings_never_reach_training(
+    sample_tables: Path, sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Training on the full ratings file and on the file without the evaluation users' ratings
+    gives the same artifact; and the collaborative model only ever sees training users."""
+    full = tmp_path / "full"
+    without = tmp_path / "without"
+    for folder in (full, without):
+        folder.mkdir()
+        shutil.copy(sample_raw / "links.csv.gz", folder / "links.csv.gz")
+    shutil.copy(sample_raw / "ratings_small.csv.gz", full / "ratings_small.csv.gz")
+    lines = _gz_lines(sample_raw / "ratings_small.csv.gz")
+    kept = [lines[0]] + [line for line in lines[1:] if int(line.split(",", 1)[0]) % 5 != 0]
+    assert len(kept) < len(lines) - 10_000  # the evaluation users rate a fifth of the file
+    (without / "ratings_small.csv").write_text("\n".join(kept) + "\n")
+
+    seen: list[np.ndarray] = []
+    fit = ItemCF.fit
+
+    def spy(self: ItemCF, users: np.ndarray, items: np.ndarray, n_items: int) -> ItemCF:
+        seen.append(np.asarray(users).copy())
+        return fit(self, users, items, n_items)
+
+    monkeypatch.setattr(ItemCF, "fit", spy)
+    settings = Settings(data_dir=tmp_path)
+    with_all = train(sample_tables, tmp_path / "model-full", settings, raw_dir=full)
+    with_training_only = train(sample_tables, tmp_path / "model-without", settings, raw_dir=without)
+
+    assert seen and all(users.size and (users % 5 != 0).all() for users in seen)
+    assert pl.read_parquet(tmp_path / "model-full" / "neighbours.parquet").equals(
+        pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet"))
+    timing = ("seconds", "steps")
+    assert {k: v for k, v in with_all.items() if k not in timing and k != "cf"} == \
+           {k: v for k, v in with_training_only.items() if k not in timing and k != "cf"}
+    assert with_all["cf"]["training_users"] == with_training_only["cf"]["training_users"] == 536  # type: ignore[index]
+
+
+def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()  # a fresh machine: no ratings_small.csv, no links.csv
+    model = train(sample_tables, tmp_path / "model", Settings(data_dir=tmp_path), raw_dir=raw)
+    assert model["cf"] == {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"}
+    assert model["tuning"] == {"tuned": False}
+    assert model["weights"]["cf"] == 0.0  # type: ignore[index]
+    neighbours = pl.read_parquet(tmp_path / "model" / "neighbours.parquet")
+    assert neighbours.height == 2993 * 20
+    assert model["collection_recall"] >= 0.95  # type: ignore[operator]
+
+
+# ----------------------------------------------------------------------------------------------
+# The published release
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def neighbours(sample_data: Path) -> pl.DataFrame:
+    return pl.read_parquet(sample_data / "current" / "model" / "neighbours.parquet")
+
+
+def test_artifact_contract(neighbours: pl.DataFrame, sample_tables: Path) -> None:
+    assert neighbours.schema == pl.Schema(NEIGHBOURS_SCHEMA)
+    films = pl.read_parquet(sample_tables / "movies.parquet", columns=["id"])["id"]
+    assert neighbours["movie_id"].n_unique() == films.len() == 2993
+    per_film = neighbours.group_by("movie_id").agg(
+        pl.col("rank").sort().alias("ranks"), pl.col("neighbour_id").n_unique().alias("distinct"),
+        (pl.col("score").sort_by("rank").diff() <= 0).all().alias("best_first"))
+    assert per_film["ranks"].to_list() == [list(range(1, 21))] * 2993
+    assert (per_film["distinct"] == 20).all()
+    assert per_film["best_first"].all()
+    assert neighbours.filter(pl.col("movie_id") == pl.col("neighbour_id")).height == 0
+    assert neighbours["neighbour_id"].is_in(films.implode()).all()
+    assert neighbours["score"].is_finite().all()
+
+
+def test_sequels_come_first(neighbours: pl.DataFrame) -> None:
+    back_to_the_future = {105, 165, 196}  # parts I, II and III, the sample's whole collection
+    for film in back_to_the_future:
+        first_two = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 2))["neighbour_id"]
+        assert set(first_two.to_list()) == back_to_the_future - {film}
+
+
+def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
+    model = json.loads((sample_data / "current" / "manifest.json").read_text())["model"]
+    assert model["k"] == 20 and model["rows"] == 2993 * 20
+    assert set(model["weights"]) == {"text", "genres", "keywords", "cast", "director", "collection", "language",
+                                     "era", "cf", "popularity", "quality"}
+    assert model["cf"]["used"] is True and model["cf"]["ratings"] == "ratings_small.csv.gz"
+    assert model["cf"]["training_users"] == 536
+    assert model["tuning"]["tuned"] is True and model["tuning"]["validation"] == "userId % 5 == 1"
+    assert model["tuning"]["validation_users"] == 135
+    assert model["vocabulary"]["keywords"] > 1000 and model["vocabulary"]["text_dims"] == 64
+    assert model["coverage"] >= 0.6 and model["collection_recall"] >= 0.95
+    assert model["seconds"] > 0
+
+
+def test_cli_train_refits_the_current_release(sample_data: Path, sample_raw: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    release = sample_data / "current"
+    copy = data / "releases" / release.resolve().name
+    shutil.copytree(release.resolve(), copy)
+    (data / "current").symlink_to(copy.relative_to(data))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["evaluation"] = {"table": "of the previous model"}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    before = pl.read_parquet(copy / "model" / "neighbours.parquet")
+
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--raw", str(sample_raw)])
+    assert result.exit_code == 0, result.output
+    assert "59,860 rows for 2,993 films" in result.output
+    assert pl.read_parquet(copy / "model" / "neighbours.parquet").equals(before)  # deterministic
+    updated = json.loads((copy / "manifest.json").read_text())
+    assert "evaluation" not in updated
+    assert updated["model"]["weights"] == manifest["model"]["weights"]
+    assert updated["durations"]["train"] == updated["model"]["seconds"]
+
+
+def test_cli_train_without_a_release_fails_cleanly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["train", "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no release" in result.output
+
+
+def test_api_serves_exactly_the_artifacts_top_5(sample_data: Path, neighbours: pl.DataFrame) -> None:
+    from movierec.api.app import create_app
+
+    films = neighbours["movie_id"].unique().sort()
+    picked = [862, *films.sample(40, seed=7).to_list()]
+    with TestClient(create_app(sample_data, Settings(data_dir=sample_data))) as client:
+        for film in picked:
+            response = client.get(f"/peliculas/{film}/recomendaciones")
+            assert response.status_code == 200, response.text
+            served = response.json()["peliculas"]
+            top5 = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 5)).sort("rank")
+            assert [p["id"] for p in served] == top5["neighbour_id"].to_list()
+            assert [p["puntaje"] for p in served] == pytest.approx(top5["score"].to_list(), rel=1e-6)
