@@ -14,7 +14,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 MOVIES_NAMES = ("movies_metadata.csv", "movies_dataset.csv")
@@ -116,21 +115,32 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
     suspects = frame.filter(pl.col(header[-1]) == "")
     if not suspects.height:
         return Table(frame, [])
-    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
-    starts = np.concatenate([[0], breaks + 1])  # byte offset of every physical line
+    spans = suspects.select("_record", "_line", _line_breaks(header).alias("n")).rows()
+    # Where each suspect's lines start and where the line after it starts, in one walk.
+    offsets = _line_offsets(data, sorted({b for _, line, n in spans for b in (line, line + n + 1)}))
     ragged = []
-    for record, line, count in suspects.select(
-        "_record", "_line", _line_breaks(header).alias("n")
-    ).iter_rows():
-        after = line + count  # index in starts of the line after the record
-        end = int(starts[after]) - 1 if after < len(starts) else len(data)
-        text = data[starts[line - 1]:end].decode("utf-8", "replace")
-        fields = _parse_row_text(text)
+    for record, line, count in spans:
+        end = min(offsets[line + count + 1] - 1, len(data))
+        fields = _parse_row_text(data[offsets[line]:end].decode("utf-8", "replace"))
         if len(fields) != len(header):
             ragged.append((record, line, count + 1, fields))
     if ragged:
         frame = frame.filter(~pl.col("_record").is_in([r[0] for r in ragged]))
     return Table(frame, ragged)
+
+
+def _line_offsets(data: bytes, lines: list[int]) -> dict[int, int]:
+    """Byte offset where each 1-based physical line in ``lines`` (sorted) starts; past the end of
+    the data a line starts at len(data) + 1."""
+    offsets: dict[int, int] = {}
+    line, offset = 1, 0
+    for wanted in lines:
+        while line < wanted and offset <= len(data):
+            found = data.find(b"\n", offset)
+            offset = found + 1 if found >= 0 else len(data) + 1
+            line += 1
+        offsets[wanted] = offset
+    return offsets
 
 
 def _line_breaks(columns: list[str]) -> pl.Expr:
