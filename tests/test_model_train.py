@@ -18,7 +18,7 @@ from movierec.cli import app
 from movierec.model import NEIGHBOURS_SCHEMA, ItemCF
 from movierec.ratings import liked_rows, read_ratings, to_tmdb
 from movierec.settings import Settings
-from movierec.train import read_catalogue, train
+from movierec.train import train
 
 
 def _write_raw(folder: Path, ratings: str) -> Path:

@@ -155,23 +155,32 @@ def top_k_similar(
 
 
 def spherical_kmeans(
-    features: np.ndarray, cells: int, iterations: int = 8, seed: int = 0, block_rows: int = 8192,
+    features: np.ndarray, cells: int, iterations: int = 8, sample: int = 20_000, seed: int = 0,
+    block_rows: int = 8192,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(label per row, unit centre per cell) of k-means on the cosine: centres start at distinct
-    random rows (seeded), each row joins the centre with the largest product, each centre becomes
-    its members' normalised mean (an empty cell keeps its centre)."""
+    """(label per row, unit centre per cell) of k-means on the cosine. The centres start at
+    distinct random rows and are refined on at most ``sample`` rows (seeded): each row joins the
+    centre with the largest product, each centre becomes its members' normalised mean (an empty
+    cell keeps its centre). Then every row joins its nearest centre, once."""
     rng = np.random.default_rng(seed)
-    centres = features[rng.choice(features.shape[0], size=cells, replace=False)].astype(np.float32)
-    labels = np.zeros(features.shape[0], dtype=np.int64)
+    n = features.shape[0]
+    fitting = features[np.sort(rng.choice(n, size=sample, replace=False))] if n > sample else features
+    centres = fitting[rng.choice(fitting.shape[0], size=cells, replace=False)].astype(np.float32)
     for _ in range(iterations):
-        for start in range(0, features.shape[0], block_rows):
-            labels[start:start + block_rows] = np.argmax(features[start:start + block_rows] @ centres.T, axis=1)
+        labels = nearest_centre(fitting, centres, block_rows)
         assign = sp.csr_matrix((np.ones(labels.size, dtype=np.float32), (labels, np.arange(labels.size))),
                                shape=(cells, labels.size))
-        sums = np.asarray(assign @ features)
+        sums = np.asarray(assign @ fitting)
         filled = np.linalg.norm(sums, axis=1) > 0
         centres[filled] = unit_rows(sums[filled])
-    return labels, centres
+    return nearest_centre(features, centres, block_rows), centres
+
+
+def nearest_centre(features: np.ndarray, centres: np.ndarray, block_rows: int = 8192) -> np.ndarray:
+    labels = np.empty(features.shape[0], dtype=np.int64)
+    for start in range(0, features.shape[0], block_rows):
+        labels[start:start + block_rows] = np.argmax(features[start:start + block_rows] @ centres.T, axis=1)
+    return labels
 
 
 def top_k_clustered(
@@ -180,7 +189,9 @@ def top_k_clustered(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate :func:`top_k_similar` for dense unit rows in about n · probe · cluster_size
     products instead of n²: k-means cells of about ``cluster_size`` films, and every film searched
-    only among the members of the ``probe`` cells whose centres are nearest its own cell's.
+    only among the members of the ``probe`` cells whose centres are nearest its own cell's (at
+    most 2 · cluster_size of each other cell, evenly spaced: a cell holding hundreds of identical
+    films, such as those with no overview and one genre, would otherwise cost its size squared).
     Exact (brute force) when the catalogue has at most ``probe`` cells' worth of films."""
     n = features.shape[0]
     cells = n // cluster_size
@@ -194,10 +205,12 @@ def top_k_clustered(
     k = min(k, n - 1)
     top = np.full((n, k), -1, dtype=np.int64)
     scores = np.full((n, k), -np.inf, dtype=np.float32)
+    widest = 2 * cluster_size  # films taken from one probed cell, evenly spaced when it has more
+    sampled = [m if m.size <= widest else m[np.linspace(0, m.size - 1, widest).astype(np.int64)] for m in members]
     for cell in range(cells):
         if members[cell].size == 0:
             continue
-        candidates = np.sort(np.concatenate([members[c] for c in nearest[cell] if c >= 0]))
+        candidates = np.unique(np.concatenate([members[cell]] + [sampled[c] for c in nearest[cell] if c >= 0]))
         right = np.ascontiguousarray(features[candidates].T)
         for start in range(0, members[cell].size, block_rows):
             rows = members[cell][start:start + block_rows]
@@ -631,12 +644,12 @@ class ItemCF:
     """
 
     def __init__(self, alpha: float = 1.0, shrink: float = 10.0, neighbours: int = 30,
-                 max_likes_per_user: int = 1000, block_rows: int = 4096) -> None:
+                 max_likes_per_user: int = 1000, block_entries: int = 1 << 23) -> None:
         self.alpha = alpha
         self.shrink = shrink
         self.neighbours = neighbours
         self.max_likes_per_user = max_likes_per_user
-        self.block_rows = block_rows
+        self.block_entries = block_entries  # films per block × catalogue size, at most
 
     def fit(self, users: np.ndarray, items: np.ndarray, n_items: int) -> ItemCF:
         user_codes, user_index = np.unique(users, return_inverse=True)
@@ -650,8 +663,10 @@ class ItemCF:
         top = np.full((n_items, k), -1, dtype=np.int64)
         scores = np.full((n_items, k), -np.inf, dtype=np.float32)
         rated = np.flatnonzero(support > 0)
-        for start in range(0, rated.size, self.block_rows):
-            block_rows = rated[start:start + self.block_rows]
+        # a block's co-like counts can be dense (popular films share users with almost every film)
+        step = max(1, self.block_entries // max(n_items, 1))
+        for start in range(0, rated.size, step):
+            block_rows = rated[start:start + step]
             co = (by_item[block_rows] @ likes).tocoo()
             rows, cols = co.row.astype(np.int64), co.col.astype(np.int64)
             keep = cols != block_rows[rows]
@@ -722,14 +737,21 @@ def content_about(features: ContentFeatures, text_weight: float = 0.5) -> np.nda
                       np.sqrt(1 - text_weight) * features.genres]).astype(np.float32)
 
 
-def content_specifics(features: ContentFeatures, collection_weight: float = 2.0) -> sp.csr_matrix:
+def content_specifics(features: ContentFeatures, collection_weight: float = 2.0, max_films: int = 200) -> sp.csr_matrix:
     """Sparse rows whose products sum the keyword, cast and director cosines and
-    ``collection_weight`` for the same collection."""
+    ``collection_weight`` for the same collection. A keyword, actor or director of more than
+    ``max_films`` films is too common to nominate candidates and is left out here (the ranking
+    still counts it): this bounds the sparse product's work by max_films × the stored entries."""
     collection = features.collection
     members = np.flatnonzero(collection >= 0)
     codes, position = np.unique(collection[members], return_inverse=True)
     one_hot = membership_matrix(members, position, features.n, codes.size) * np.float32(np.sqrt(collection_weight))
-    return sp.hstack([features.keywords, features.cast, features.director, one_hot], format="csr", dtype=np.float32)
+    shared = sp.hstack([features.keywords, features.cast, features.director], format="csr", dtype=np.float32)
+    common = np.bincount(shared.indices, minlength=shared.shape[1]) > max_films
+    if common.any():
+        shared = sp.csr_matrix(shared @ sp.diags((~common).astype(np.float32)))
+        shared.eliminate_zeros()
+    return sp.hstack([shared, one_hot], format="csr", dtype=np.float32)
 
 
 def merge_pools(pools: Sequence[np.ndarray]) -> np.ndarray:
@@ -826,22 +848,26 @@ def pair_signals(
     features: ContentFeatures, cf: sp.csr_matrix | None, priors: Mapping[str, np.ndarray],
     pool: np.ndarray,
 ) -> np.ndarray:
-    """The (len(SIGNALS), n, width) exact signal values of every (film, candidate) pair."""
+    """The (len(SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
+    padding. Filled one signal at a time into one array (the largest the training holds)."""
     safe = np.maximum(pool, 0)
-    values = {
-        "text": pair_dot_dense(features.text, pool),
-        "genres": pair_dot_dense(features.genres, pool),
-        "keywords": pair_dot_sparse(features.keywords, pool),
-        "cast": pair_dot_sparse(features.cast, pool),
-        "director": pair_dot_sparse(features.director, pool),
-        "collection": pair_equal(features.collection, pool),
-        "language": pair_equal(features.language, pool),
-        "era": pair_dot_by_code(features.era, features.year, pool),
-        "cf": cf_signal(cf, pool),
-        "popularity": np.where(pool >= 0, priors["popularity"][safe], 0.0),
-        "quality": np.where(pool >= 0, priors["quality"][safe], 0.0),
+    compute: dict[str, Callable[[], np.ndarray]] = {
+        "text": lambda: pair_dot_dense(features.text, pool),
+        "genres": lambda: pair_dot_dense(features.genres, pool),
+        "keywords": lambda: pair_dot_sparse(features.keywords, pool),
+        "cast": lambda: pair_dot_sparse(features.cast, pool),
+        "director": lambda: pair_dot_sparse(features.director, pool),
+        "collection": lambda: pair_equal(features.collection, pool),
+        "language": lambda: pair_equal(features.language, pool),
+        "era": lambda: pair_dot_by_code(features.era, features.year, pool),
+        "cf": lambda: cf_signal(cf, pool),
+        "popularity": lambda: np.where(pool >= 0, priors["popularity"][safe], 0.0),
+        "quality": lambda: np.where(pool >= 0, priors["quality"][safe], 0.0),
     }
-    return np.stack([values[name].astype(np.float32) for name in SIGNALS])
+    signals = np.empty((len(SIGNALS), *pool.shape), dtype=np.float32)
+    for index, name in enumerate(SIGNALS):
+        signals[index] = compute[name]()
+    return signals
 
 
 def blend(signals: np.ndarray, pool: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from movierec.evaluate import collection_recall, coverage, precision_at_k, release_raw_dir
