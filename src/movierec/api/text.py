@@ -38,9 +38,16 @@ def normalize(text: str) -> str:
     """
     if text.isascii():  # fast path: most titles and names, and most requests
         return " ".join(text.lower().replace("`", "'").split())
-    folded = unicodedata.normalize("NFKD", text.casefold().translate(_PLAIN))
-    stripped = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(stripped.split())
+    # Folding can expose more to fold (a compatibility letter decomposes to a capital, say), so
+    # fold until nothing changes; that keeps normalize(normalize(x)) == normalize(x).
+    previous, key = None, text
+    for _ in range(4):
+        if key == previous:
+            break
+        previous = key
+        folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", key.translate(_PLAIN)).casefold())
+        key = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(key.split())
 
 
 # What str.split() takes for white space in ASCII text, as a regex class.
