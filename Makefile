@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA := $(or $(MOVIEREC_DATA_DIR),data)
 PORT ?= 8000
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-api clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -31,6 +31,11 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/etl.py --repeat 3 --scale-3x
+	$(BIN)/python bench/train.py --repeat 3 --scale-3x
+
+bench-api: setup
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache

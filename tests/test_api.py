@@ -202,6 +202,12 @@ def test_anio_chooses_among_namesakes(client: TestClient, movies: pl.DataFrame, 
             movies.filter((pl.col("title") == "The Mummy") & (pl.col("id") != chosen["id"]))["id"].to_list())
 
 
+def test_an_empty_anio_is_no_anio(client: TestClient) -> None:
+    assert ok(client, "/score_titulo/The%20Mummy?anio=", s.ScoreTitulo) == ok(client, "/score_titulo/The%20Mummy",
+                                                                               s.ScoreTitulo)
+    assert ok(client, "/votos_titulo/The%20Mummy?anio=%201932%20", s.VotosTitulo)["anio"] == 1932
+
+
 def test_every_shared_title_of_the_sample(client: TestClient, movies: pl.DataFrame) -> None:
     """All titles shared by several films (after normalization), each answered as the issue says."""
     shared = movies.filter(pl.col("key").is_duplicated())

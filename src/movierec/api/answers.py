@@ -160,7 +160,7 @@ class Answers:
     def _film(self, titulo: str, anio: str | None) -> int:
         """The row a title (and optional year) designates, else a 404 with suggestions."""
         self._text(titulo, "titulo", "un título")
-        year = None if anio is None else self._integer(anio, "anio", MAX_YEAR, 1)
+        year = None if anio is None or not anio.strip() else self._integer(anio, "anio", MAX_YEAR, 1)
         row = self.catalog.find_title(titulo, year)
         if row is not None:
             return row

@@ -14,7 +14,8 @@ def _examples(*examples: dict[str, object]) -> ConfigDict:
 
 
 def _mensaje() -> str:
-    return Field(description="La respuesta en una frase en español (con los números redondeados).")  # type: ignore[return-value]
+    text = "La respuesta en una frase en español (con los números redondeados)."
+    return Field(description=text)  # type: ignore[no-any-return]
 
 
 class Coincidencia(BaseModel):
