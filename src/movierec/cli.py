@@ -39,6 +39,17 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _published_release(data_dir: Path) -> Path:
+    """DATA/current's release folder; exit code 2 with what to run when nothing is published."""
+    from movierec.release import current_release
+
+    release = current_release(data_dir)
+    if release is None:
+        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
+    assert release is not None
+    return release
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     _setup_logging(verbose)
@@ -95,13 +106,10 @@ def serve(
     import uvicorn
 
     from movierec.api.app import create_app
-    from movierec.release import current_release
 
     settings = get_settings()
     data_dir = data or settings.data_dir
-    if current_release(data_dir) is None:
-        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
-        return
+    _published_release(data_dir)
     uvicorn.run(create_app(data_dir, settings), host=host, port=port, access_log=access_log,
                 log_level="info", server_header=False)
 
@@ -119,15 +127,10 @@ def train(data: DataOption = None, raw: RatingsOption = None) -> None:
     """Refit the current release's model (model/neighbours.parquet) and record it in its manifest.
 
     Without ratings in RAW the model is content only (recorded in the manifest)."""
-    from movierec.release import current_release
     from movierec.train import retrain_release
 
     settings = get_settings()
-    data_dir = data or settings.data_dir
-    release = current_release(data_dir)
-    if release is None:
-        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
-        return
+    release = _published_release(data or settings.data_dir)
     model = retrain_release(release, settings, raw)
     cf = model["cf"]
     assert isinstance(cf, dict)
@@ -145,14 +148,9 @@ def evaluate(
     """Measure the current release's recommendations on real ratings (users with userId % 5 == 0),
     next to random, most-popular and the seed's method; records the table in the manifest."""
     from movierec.evaluate import evaluate_release, format_table, record_evaluation, release_raw_dir
-    from movierec.release import current_release
 
     settings = get_settings()
-    data_dir = data or settings.data_dir
-    release = current_release(data_dir)
-    if release is None:
-        _fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
-        return
+    release = _published_release(data or settings.data_dir)
     raw_dir = raw or release_raw_dir(release, settings.resolved_raw_dir())
     try:
         evaluation = evaluate_release(release, raw_dir, k=settings.recommendations)
