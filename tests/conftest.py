@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from movierec.settings import SAMPLE_RAW_DIR, Settings
+from movierec.config import SAMPLE_RAW_DIR, Settings
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def sample_raw() -> Path:
 @pytest.fixture(scope="session")
 def sample_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
     """A data folder holding one release published from the sample (DATA/current -> releases/…)."""
-    from movierec.release import publish
+    from movierec.pipeline import publish
 
     data = tmp_path_factory.mktemp("data")
     publish(sample_raw, data, Settings(data_dir=data))

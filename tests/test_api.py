@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from movierec.api import schemas as s
 from movierec.api.app import create_app
-from movierec.settings import Settings
+from movierec.config import Settings
 
 
 def key(text: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 
 from movierec.api import schemas as s
 from movierec.api.answers import Answers, ApiError
-from movierec.api.catalog import Catalog, ReleaseError, load_catalog
-from movierec.settings import Settings
+from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
+from movierec.config import Settings
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from movierec.api import schemas as s
 from movierec.api.answers import Answers
 from movierec.api.app import create_app
-from movierec.api.catalog import ReleaseError
-from movierec.settings import Settings
+from movierec.catalog.indexes import ReleaseError
+from movierec.config import Settings
 
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre"]

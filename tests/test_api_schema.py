@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from movierec.api.app import create_app
-from movierec.settings import Settings
+from movierec.config import Settings
 
 CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

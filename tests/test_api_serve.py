@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from movierec.settings import REPO_ROOT
+from movierec.config import REPO_ROOT
 
 
 def free_port() -> int:

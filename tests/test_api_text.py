@@ -9,14 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import movierec.api.answers
-import movierec.api.catalog
-import movierec.api.suggest
-import movierec.api.text
-from movierec.api.suggest import Suggester
-from movierec.api.text import MONTHS, WEEKDAYS, normalize, normalize_many, parse_month, parse_weekday
+import movierec.catalog.indexes
+import movierec.catalog.suggest
+import movierec.catalog.text
+from movierec.catalog.suggest import Suggester
+from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, normalize_many, parse_month, parse_weekday
 
 
-@pytest.mark.parametrize("module", [movierec.api.text, movierec.api.suggest, movierec.api.catalog,
+@pytest.mark.parametrize("module", [movierec.catalog.text, movierec.catalog.suggest, movierec.catalog.keys,
                                     movierec.api.answers])
 def test_doctests(module: object) -> None:
     failures, tried = doctest.testmod(module)  # type: ignore[arg-type]

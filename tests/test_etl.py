@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.etl_run import TABLES, run_etl
-from movierec.raw import MOVIES_COLUMNS, InputError
+from movierec.etl.run import TABLES, run_etl
+from movierec.raw.files import MOVIES_COLUMNS, InputError
 
 COLUMNS = list(MOVIES_COLUMNS)
 

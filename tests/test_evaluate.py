@@ -12,12 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.evaluate import (
-    artifact_top, collection_recall, coverage, evaluate_release, format_table, metrics, popular_top,
-    precision_at_k, random_top, record_evaluation, seed_top,
-)
-from movierec.model import NEIGHBOURS_SCHEMA
-from movierec.raw import InputError
+from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
+from movierec.evaluation.metrics import collection_recall, coverage, metrics, precision_at_k
+from movierec.evaluation.run import evaluate_release, format_table
+from movierec.model.artifact import NEIGHBOURS_SCHEMA
+from movierec.raw.files import InputError
 
 # Six films (rows 0..5), each with its top 2 (k = 2); -1 = no recommendation.
 TOP = np.array([
@@ -195,15 +194,6 @@ def test_evaluate_release_by_hand(tmp_path: Path) -> None:
     assert "2 evaluation users" in text
 
 
-def test_evaluation_is_recorded_in_the_manifest(tmp_path: Path) -> None:
-    release, raw = _tiny_release(tmp_path)
-    evaluation = evaluate_release(release, raw, k=2)
-    record_evaluation(release, evaluation)
-    manifest = json.loads((release / "manifest.json").read_text())
-    assert manifest["release"] == "tiny"
-    assert manifest["evaluation"]["table"][0]["precision_at_k"] == pytest.approx(0.6)
-
-
 def test_evaluation_needs_ratings(tmp_path: Path) -> None:
     release, raw = _tiny_release(tmp_path)
     (raw / "ratings_small.csv").unlink()
@@ -238,14 +228,20 @@ def test_goals_on_the_real_sample(sample_evaluation: dict[str, object]) -> None:
     assert (sample_evaluation["users"], sample_evaluation["pairs"]) == (134, 6427)
 
 
-def test_evaluate_writes_the_table_into_the_current_manifest(
-    sample_evaluation: dict[str, object], sample_data: Path, sample_raw: Path,
+def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
+    sample_evaluation: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path,
 ) -> None:
-    manifest = json.loads((sample_data / "current" / "manifest.json").read_text())
-    assert manifest["evaluation"]["table"] == sample_evaluation["table"]
-    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw)])
+    release = (sample_data / "current").resolve()
+    stored = json.loads((release / "evaluation.json").read_text())
+    assert stored["table"] == sample_evaluation["table"]  # measured at publish time, same figures
+    assert "evaluation" not in json.loads((release / "manifest.json").read_text())
+    manifest_before = (release / "manifest.json").read_bytes()
+    out = tmp_path / "evaluation.json"
+    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out)])
     assert table.exit_code == 0
     assert table.output.startswith("| method | precision@5 | coverage | collection recall |")
+    assert json.loads(out.read_text())["release"] == release.name
+    assert (release / "manifest.json").read_bytes() == manifest_before
 
 
 def test_evaluate_without_a_release_fails_cleanly(tmp_path: Path) -> None:

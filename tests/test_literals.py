@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.etl import CAST_SCHEMA, COLLECTION_SCHEMA, CREW_SCHEMA, KEYWORD_SCHEMA, MOVIE_LISTS
-from movierec.literals import Kind, parse_records, unescape
+from movierec.etl.rules import CAST_SCHEMA, COLLECTION_SCHEMA, CREW_SCHEMA, KEYWORD_SCHEMA, MOVIE_LISTS
+from movierec.etl.literals import Kind, parse_records, unescape
 
 
 def expected(cells: list[str | None], schema: dict[str, Kind], container: str = "list") -> list[tuple]:

@@ -12,14 +12,26 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.model import (
-    DEFAULT_WEIGHTS, NEIGHBOURS_SCHEMA, SIGNALS, STOP_WORDS, Catalogue, ContentFeaturizer, ItemCF,
-    Objective, TextVectorizer, at_least_kth, blend, cap_row_nnz, era_features, lookup_pairs,
-    merge_pools, neighbours_frame, pair_dot_by_code, pair_dot_dense, pair_order, pair_signals,
-    popularity_prior, quality_prior, rank_pool, select_top_k, spherical_kmeans, top_k_clustered,
-    top_k_of_pairs, top_k_similar, top_k_sparse, truncated_svd, tune_weights, unit_rows,
-)
-from movierec.train import in_pool
+from movierec.model.ann import spherical_kmeans, top_k_clustered
+
+from movierec.model.artifact import NEIGHBOURS_SCHEMA, neighbours_frame
+
+from movierec.model.candidates import merge_pools
+
+from movierec.model.cf import ItemCF, cap_row_nnz, lookup_pairs
+
+from movierec.model.features import Catalogue, ContentFeaturizer, era_features, popularity_prior, quality_prior
+
+from movierec.model.ranking import DEFAULT_WEIGHTS, SIGNALS, blend, pair_dot_by_code, pair_dot_dense, pair_signals, rank_pool
+
+from movierec.model.text import STOP_WORDS, TextVectorizer, truncated_svd
+
+from movierec.model.topk import at_least_kth, pair_order, select_top_k, top_k_of_pairs, top_k_similar, top_k_sparse
+
+from movierec.model.tuning import Objective, tune_weights
+
+from movierec.model.vectors import unit_rows
+from movierec.model.tuning import in_pool
 
 INF = np.inf
 

@@ -15,10 +15,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.model import NEIGHBOURS_SCHEMA, ItemCF
-from movierec.ratings import liked_rows, read_ratings, to_tmdb
-from movierec.settings import Settings
-from movierec.train import train
+from movierec.model.artifact import NEIGHBOURS_SCHEMA
+from movierec.model.cf import ItemCF
+from movierec.evaluation.split import describe, evaluation_users, training_users
+from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
+from movierec.config import Settings
+from movierec.model.train import train
 
 
 def _write_raw(folder: Path, ratings: str) -> Path:
@@ -31,11 +33,11 @@ def _write_raw(folder: Path, ratings: str) -> Path:
 def test_read_ratings_splits_users_and_maps_to_tmdb(tmp_path: Path) -> None:
     raw = _write_raw(tmp_path, "1,1,4.0,0\n1,3,5.0,0\n5,2,4.0,0\n10,1,3.0,0\n6,2,2.0,0\n6,4,5.0,0\n")
     paths = (raw / "ratings_small.csv", raw / "links.csv")
-    training = read_ratings(*paths, evaluation=False)
+    training = read_ratings(*paths, users=training_users)
     # users 1 and 6 train; MovieLens 1 and 3 are both TMDB 862: user 1's best rating counts;
     # MovieLens 4 has no TMDB id
     assert training.rows() == [(1, 862, 5.0), (6, 8844, 2.0)]
-    assert read_ratings(*paths, evaluation=True).rows() == [(5, 8844, 4.0), (10, 862, 3.0)]
+    assert read_ratings(*paths, users=evaluation_users).rows() == [(5, 8844, 4.0), (10, 862, 3.0)]
     index = pl.DataFrame({"id": [862, 8844], "row": [0, 1]})
     assert liked_rows(training, index).rows() == [(1, 0)]  # 2.0 is not a like
 
@@ -138,32 +140,39 @@ def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
                                      "era", "cf", "popularity", "quality"}
     assert model["cf"]["used"] is True and model["cf"]["ratings"] == "ratings_small.csv.gz"
     assert model["cf"]["training_users"] == 536
-    assert model["tuning"]["tuned"] is True and model["tuning"]["validation"] == "userId % 5 == 1"
+    assert model["tuning"]["tuned"] is True and model["tuning"]["split"] == describe()
     assert model["tuning"]["validation_users"] == 135
     assert model["vocabulary"]["keywords"] > 1000 and model["vocabulary"]["text_dims"] == 64
     assert model["coverage"] >= 0.6 and model["collection_recall"] >= 0.95
     assert model["seconds"] > 0
 
 
-def test_cli_train_refits_the_current_release(sample_data: Path, sample_raw: Path, tmp_path: Path) -> None:
+def test_cli_train_publishes_a_new_release_and_never_touches_the_served_one(
+    sample_data: Path, sample_raw: Path, tmp_path: Path,
+) -> None:
     data = tmp_path / "data"
     release = sample_data / "current"
     copy = data / "releases" / release.resolve().name
     shutil.copytree(release.resolve(), copy)
     (data / "current").symlink_to(copy.relative_to(data))
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["evaluation"] = {"table": "of the previous model"}
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    files_before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
     before = pl.read_parquet(copy / "model" / "neighbours.parquet")
 
     result = CliRunner().invoke(app, ["train", "--data", str(data), "--raw", str(sample_raw)])
     assert result.exit_code == 0, result.output
-    assert "59,860 rows for 2,993 films" in result.output
-    assert pl.read_parquet(copy / "model" / "neighbours.parquet").equals(before)  # deterministic
-    updated = json.loads((copy / "manifest.json").read_text())
-    assert "evaluation" not in updated
-    assert updated["model"]["weights"] == manifest["model"]["weights"]
-    assert updated["durations"]["train"] == updated["model"]["seconds"]
+    assert "59,860 neighbour rows for 2,993 films" in result.output
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == files_before  # untouched
+    new = (data / "current").resolve()
+    assert new != copy and new.parent == copy.parent
+    assert f"built on {copy.name}" in result.output
+    assert pl.read_parquet(new / "model" / "neighbours.parquet").equals(before)  # deterministic
+    manifest = json.loads((new / "manifest.json").read_text())
+    old_manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["built_on"] == copy.name
+    assert manifest["model"]["weights"] == old_manifest["model"]["weights"]
+    assert manifest["tables"] == old_manifest["tables"]
+    assert (new / "tables" / "movies.parquet").stat().st_ino == (copy / "tables" / "movies.parquet").stat().st_ino
+    assert (new / "evaluation.json").is_file()
 
 
 def test_cli_train_without_a_release_fails_cleanly(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.raw import InputError
-from movierec.release import current_release, publish
-from movierec.settings import Settings
+from movierec.raw.files import InputError
+from movierec.pipeline import publish
+from movierec.release.store import ReleaseStore
+from movierec.config import Settings
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_keeps_the_last_three_releases(small_raw: Path, tmp_path: Path) -> None:
     settings = Settings(data_dir=data, keep_releases=3)
     names = [publish(small_raw, data, settings)["release"] for _ in range(4)]
     assert sorted(p.name for p in (data / "releases").iterdir()) == names[1:]
-    assert current_release(data) == (data / "releases" / names[-1]).resolve()
+    assert ReleaseStore(data).current() == (data / "releases" / names[-1]).resolve()
 
 
 def test_failed_run_leaves_current_serving(small_raw: Path, tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_failed_run_leaves_current_serving(small_raw: Path, tmp_path: Path) -> N
     (small_raw / "credits.csv").unlink()
     with pytest.raises(InputError):
         publish(small_raw, data, settings)
-    assert current_release(data) == (data / "releases" / good).resolve()
+    assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     assert (data / "current" / "tables" / "movies.parquet").is_file()
 
@@ -79,11 +80,11 @@ def test_failure_inside_training_also_cleans_up(small_raw: Path, tmp_path: Path,
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("training failed")
 
-    monkeypatch.setattr("movierec.train.train", boom)
+    monkeypatch.setattr("movierec.model.train.train", boom)
     with pytest.raises(RuntimeError):
         publish(small_raw, data, settings)
     assert [p.name for p in (data / "releases").iterdir()] == [good]
-    assert current_release(data) == (data / "releases" / good).resolve()
+    assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
 
 
 def test_cli_pipeline(small_raw: Path, tmp_path: Path) -> None:

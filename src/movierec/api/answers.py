@@ -23,9 +23,10 @@ from functools import lru_cache
 from pydantic_core import to_json
 
 from movierec.api import schemas as s
-from movierec.api.catalog import Catalog, Film, PersonMatch, People
-from movierec.api.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
-from movierec.settings import Settings
+from movierec.catalog.indexes import Catalog, Film
+from movierec.catalog.people import People, PersonMatch
+from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
+from movierec.config import Settings
 
 VALID_MONTHS = [*MONTHS[:8], "septiembre (o setiembre)", *MONTHS[9:]]
 MAX_YEAR = 9999

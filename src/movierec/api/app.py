@@ -1,7 +1,7 @@
 """The FastAPI application: seven endpoints in Spanish over the published release.
 
 ``create_app(data_dir, settings)`` returns an app whose lifespan loads ``DATA/current`` once into a
-:class:`~movierec.api.catalog.Catalog`; every route is one call into
+:class:`~movierec.catalog.indexes.Catalog`; every route is one call into
 :class:`~movierec.api.answers.Answers`. Routes are ``async def`` on purpose: an answer is a few
 microseconds of dict look-ups, cheaper than a hop to the thread pool.
 
@@ -38,9 +38,9 @@ from starlette.types import Scope
 
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError
-from movierec.api.catalog import Catalog, ReleaseError, load_catalog
-from movierec.release import current_release
-from movierec.settings import Settings, get_settings
+from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
+from movierec.release.store import ReleaseStore
+from movierec.config import Settings, get_settings
 
 log = logging.getLogger("movierec.api")
 
@@ -128,7 +128,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if "answers" not in holder:
-            release = current_release(data_dir)
+            release = ReleaseStore(data_dir).current()
             if release is None:
                 raise ReleaseError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
             started = time.perf_counter()

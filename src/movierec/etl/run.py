@@ -20,8 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
-from movierec import etl
-from movierec.raw import (
+from movierec.etl import rules as etl
+from movierec.raw.files import (
     CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, Table, find_input,
     decompress, read_table, sha256,
 )

@@ -26,9 +26,7 @@ Choices this module makes (the client's spec leaves them open):
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
@@ -36,10 +34,12 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from movierec.api.suggest import Suggester
-from movierec.api.text import normalize, normalize_many
-from movierec.release import MANIFEST
-from movierec.settings import Settings
+from movierec.catalog.keys import FilmKeys
+from movierec.catalog.people import People, build_people
+from movierec.catalog.suggest import Suggester
+from movierec.catalog.text import normalize, normalize_many
+from movierec.release.layout import MANIFEST
+from movierec.config import Settings
 
 MOVIE_COLUMNS = ["id", "title", "release_date", "release_year", "budget", "revenue", "return",
                  "popularity", "vote_average", "vote_count"]
@@ -63,71 +63,6 @@ class Film(NamedTuple):
     budget: int
     revenue: int
     ret: float  # the table's ``return``: revenue / budget, 0 when either is unknown
-
-
-class Person(NamedTuple):
-    """One person (a TMDB person id) with their aggregate over the films of one role."""
-
-    person_id: int
-    name: str
-    films: int
-    total_return: float
-    film_rows: tuple[int, ...]  # sorted by release date then id; empty for actors (not kept)
-
-    @property
-    def mean_return(self) -> float:
-        return self.total_return / self.films
-
-
-@dataclass(frozen=True, slots=True)
-class PersonMatch:
-    person: Person
-    homonyms: list[Person]  # other persons with the same normalized name, preferred first
-
-
-class People:
-    """Persons of one role (cast or directing), indexed 0…n-1: aggregates in numpy arrays, display
-    names in a list, and ``by_key``: normalized name → the person's index, or a tuple of indexes
-    (preferred first) when several persons share the name. Lean on purpose: the full data set
-    credits about 200,000 actors."""
-
-    def __init__(self, person_ids: np.ndarray, names: list[str], films: np.ndarray, totals: np.ndarray,
-                 film_rows: list[tuple[int, ...]] | None, by_key: dict[str, int | tuple[int, ...]]) -> None:
-        self.person_ids = person_ids
-        self.names = names
-        self.films = films
-        self.totals = totals
-        self.film_rows = film_rows
-        self.by_key = by_key
-
-    @cached_property
-    def suggester(self) -> Suggester:
-        """Built on the first unknown name, not at start-up."""
-        return Suggester(list(self.by_key), [self.names[_first(found)] for found in self.by_key.values()])
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def person(self, i: int) -> Person:
-        rows = self.film_rows[i] if self.film_rows is not None else ()
-        return Person(int(self.person_ids[i]), self.names[i], int(self.films[i]), float(self.totals[i]), rows)
-
-    def match(self, key: str) -> PersonMatch | None:
-        """The person a normalized name designates, and the other persons with that name."""
-        found = self.by_key.get(key)
-        if found is None:
-            return None
-        if isinstance(found, int):
-            return PersonMatch(self.person(found), [])
-        return PersonMatch(self.person(found[0]), [self.person(i) for i in found[1:]])
-
-    def find(self, text: str) -> PersonMatch | None:
-        """:meth:`match` for a name as the client wrote it."""
-        return self.match(normalize(text))
-
-
-def _first(found: int | tuple[int, ...]) -> int:
-    return found if isinstance(found, int) else found[0]
 
 
 class Catalog:
@@ -231,7 +166,7 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
     )
     columns = {c: movies[c].to_list() for c in MOVIE_COLUMNS if c != "release_date"}
     columns["release_date"] = movies["release_date"].dt.strftime("%Y-%m-%d").to_list()
-    films = _FilmKeys(movies)
+    films = FilmKeys(movies)
 
     dates = movies["release_date"].drop_nulls()
     month_counts = [0] * 13
@@ -260,9 +195,9 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
     titled[[row for rows in title_rows.values() for row in rows]] = True
     del movies, dates
 
-    actors = _people(pl.read_parquet(tables / "cast.parquet", columns=["movie_id", "person_id", "name"]),
+    actors = build_people(pl.read_parquet(tables / "cast.parquet", columns=["movie_id", "person_id", "name"]),
                      films, keep_films=False)
-    directors = _people(
+    directors = build_people(
         pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
         .select("movie_id", "person_id", "name").collect(),
         films, keep_films=True,
@@ -277,95 +212,7 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
     )
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct values, index of each value among them), by one stable sort.
-
-    >>> _factorize(np.array([30, 10, 30, 20]))
-    (array([10, 20, 30]), array([2, 0, 2, 1]))
-    """
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, dtype=bool)
-    inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    return ordered[new], inverse
-
-
-class _FilmKeys:
-    """TMDB id → row look-ups over whole columns, and the rows ordered by release date."""
-
-    def __init__(self, movies: pl.DataFrame) -> None:
-        self.count = movies.height
-        self._ids = movies["id"]
-        self._rows = pl.int_range(self.count, dtype=pl.Int64, eager=True)
-        self.returns = movies["return"].cast(pl.Float64).to_numpy()
-        # by_date[k] = row of the k-th film by (release date, id); date_rank is its inverse
-        days = movies["release_date"].cast(pl.Int32).fill_null(np.iinfo(np.int32).max).to_numpy()
-        self.by_date = np.lexsort((movies["id"].to_numpy(), days))
-        self.date_rank = np.empty(self.count, dtype=np.int64)
-        self.date_rank[self.by_date] = np.arange(self.count)
-
-    def rows(self, ids: pl.Series) -> np.ndarray:
-        """The row of every id (a hash look-up), -1 where the id is not in the catalogue."""
-        return ids.replace_strict(self._ids, self._rows, default=-1, return_dtype=pl.Int64).to_numpy()
-
-
-def _people(credits: pl.DataFrame, films: _FilmKeys, *, keep_films: bool) -> People:
-    """Aggregate credits (movie_id, person_id, name) per person over the catalogue's films."""
-    credits = credits.drop_nulls()
-    rows = films.rows(credits["movie_id"])
-    keep = rows >= 0
-    credits = credits.filter(pl.Series(keep))
-    rows = rows[keep]
-    person_ids, person_index = _factorize(credits["person_id"].to_numpy())
-
-    # One entry per (person, film), sorted by person then by the film's release date.
-    pairs = np.sort((person_index << 32) | films.date_rank[rows])
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
-    owner = pairs >> 32
-    film_rows = films.by_date[pairs & 0xFFFFFFFF]
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    ends = np.r_[starts[1:], len(pairs)]
-    counts = (ends - starts).astype(np.int32)
-    returns = films.returns[film_rows]
-    totals = returns[starts]  # a person with one film: that film's return
-    for person in np.flatnonzero(counts > 1).tolist():
-        totals[person] = math.fsum(returns[starts[person]:ends[person]].tolist())
-    per_person_films = None
-    if keep_films:
-        all_rows = film_rows.tolist()
-        per_person_films = [tuple(all_rows[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-
-    # Every spelling a person is credited under finds them; the most used one is displayed.
-    spellings = credits.group_by("person_id", "name").len().sort(
-        ["person_id", "len", "name"], descending=[False, True, False]
-    )
-    spelling_owner = np.searchsorted(person_ids, spellings["person_id"].to_numpy()).tolist()
-    names: list[str] = [""] * len(person_ids)
-    by_key: dict[str, int | list[int]] = {}
-    previous = -1
-    spelled = spellings["name"].to_list()
-    for i, name, key in zip(spelling_owner, spelled, normalize_many(spelled), strict=True):
-        if i != previous:
-            names[i] = name
-            previous = i
-        if not key:
-            continue
-        owners = by_key.get(key)
-        if owners is None:
-            by_key[key] = i
-        elif isinstance(owners, int):
-            if owners != i:
-                by_key[key] = [owners, i]
-        elif i not in owners:
-            owners.append(i)
-    for key, owners in by_key.items():
-        if isinstance(owners, list):  # homonyms: most films, then highest total, then lowest id
-            by_key[key] = tuple(sorted(owners, key=lambda i: (-counts[i], -totals[i], person_ids[i])))
-    return People(person_ids, names, counts, totals, per_person_films, by_key)  # type: ignore[arg-type]
-
-
-def _recommendations(path: Path, films: _FilmKeys, titled: np.ndarray,
+def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
                      count: int) -> tuple[np.ndarray, np.ndarray]:
     """(rows, scores) arrays of shape (films, count): each film's first ``count`` usable
     neighbours by rank, padded with row -1 (score 0) when the model has fewer."""

@@ -1,38 +1,23 @@
-"""MovieLens ratings for the model and its evaluation: reading them (the I/O edge), mapping them to
-catalogue films, and the fixed split of users.
+"""MovieLens ratings (the I/O edge): finding and reading them, and mapping them to catalogue films.
 
-    evaluation users   userId % 5 == 0   only ever read by `movierec evaluate`
-    validation users   userId % 5 == 1   training users held out to tune the blend's weights
-    fit users          userId % 5 in {2, 3, 4}   the collaborative signal while tuning
-
-The final collaborative signal is fitted on every training user (validation + fit). A film is
-liked when rated at least ``LIKED_RATING``.
+Which users' ratings are read is the caller's choice (:mod:`movierec.evaluation.split`): the
+filter is applied as the file is parsed. A film is liked when rated at least ``LIKED_RATING``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
-from movierec.raw import find_input, read_bytes
+from movierec.raw.files import find_input, read_bytes
 
 RATINGS_NAMES = ("ratings_small.csv",)
 LINKS_NAMES = ("links.csv",)
-USER_MODULUS = 5
-EVALUATION_REMAINDER = 0
-VALIDATION_REMAINDER = 1
 LIKED_RATING = 4.0
 
-RATINGS_SCHEMA = {"user_id": pl.Int64, "movie_id": pl.Int64, "rating": pl.Float64}
-
-
-def is_evaluation_user(user_id: pl.Expr) -> pl.Expr:
-    return user_id % USER_MODULUS == EVALUATION_REMAINDER
-
-
-def is_validation_user(user_id: pl.Expr) -> pl.Expr:
-    return user_id % USER_MODULUS == VALIDATION_REMAINDER
+UserFilter = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 def ratings_inputs(raw_dir: Path) -> tuple[Path, Path] | None:
@@ -42,19 +27,16 @@ def ratings_inputs(raw_dir: Path) -> tuple[Path, Path] | None:
     return (ratings, links) if ratings is not None and links is not None else None
 
 
-def read_ratings(ratings_path: Path, links_path: Path, *, evaluation: bool) -> pl.DataFrame:
-    """Ratings of the evaluation users (``evaluation=True``) or of the training users (False) as
-    (user_id, movie_id, rating), movie_id being TMDB's id. The other users' ratings are dropped
-    as the file is parsed, so training code never holds an evaluation user's rating."""
+def read_ratings(ratings_path: Path, links_path: Path, users: UserFilter) -> pl.DataFrame:
+    """The ratings of the users ``users`` keeps, as (user_id, movie_id, rating), movie_id being
+    TMDB's id. The other users' ratings are dropped as the file is parsed."""
     ratings = pl.read_csv(
         read_bytes(ratings_path), columns=["userId", "movieId", "rating"],
         schema_overrides={"userId": pl.Int64, "movieId": pl.Int64, "rating": pl.Float64},
     )
-    wanted = is_evaluation_user(pl.col("userId"))
-    ratings = ratings.filter(wanted if evaluation else ~wanted)
     links = pl.read_csv(read_bytes(links_path), columns=["movieId", "tmdbId"],
                         schema_overrides={"movieId": pl.Int64, "tmdbId": pl.Int64})
-    return to_tmdb(ratings, links)
+    return to_tmdb(users(ratings), links)
 
 
 def to_tmdb(ratings: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:

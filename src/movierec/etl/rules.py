@@ -1,7 +1,7 @@
 """Cleaning rules: raw Kaggle tables in, clean tables plus an account of every input row out.
 
-Pure functions over dataframes (the reading is in :mod:`movierec.raw`, the writing in
-:func:`movierec.etl_run.run_etl`). Each step returns what it kept and a quarantine frame with the
+Pure functions over dataframes (the reading is in :mod:`movierec.raw.files`, the writing in
+:func:`movierec.etl.run.run_etl`). Each step returns what it kept and a quarantine frame with the
 reason for every row it did not keep as it was, so that
 ``rows_read == kept + repaired + quarantined (+ dropped)`` holds by construction.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from movierec.literals import Kind, parse_records
-from movierec.raw import MOVIES_COLUMNS
+from movierec.etl.literals import Kind, parse_records
+from movierec.raw.files import MOVIES_COLUMNS
 
 QUARANTINE_SCHEMA = {
     "source": pl.String,

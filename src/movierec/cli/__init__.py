@@ -1,0 +1,22 @@
+"""`movierec`: the command line. Commands live by stage: :mod:`.data` (etl, pipeline),
+:mod:`.model` (train, evaluate), :mod:`.releases` (releases, rollback, prune, config),
+:mod:`.serve` (serve)."""
+
+from typing import Annotated
+
+import typer
+
+from movierec.cli import data, model, releases, serve  # noqa: F401  (they register their commands)
+from movierec.cli.common import app, setup_logging
+
+__all__ = ["app"]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="text, or json for log collectors.")] = "text",
+) -> None:
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--log-format")
+    setup_logging(verbose, log_format)

@@ -1,0 +1,143 @@
+"""One settings object for the whole system; every field can be overridden by a ``MOVIEREC_*``
+variable, and every value is validated (type and range) when it is read.
+
+A plain dataclass rather than pydantic-settings: the CLI's ETL runs in a few seconds, and
+importing pydantic-settings alone would add half a second to every run.
+
+>>> Settings.from_env({"MOVIEREC_MIN_VOTES": "100"}).min_votes
+100
+>>> Settings.from_env({"MOVIEREC_NEIGHBOURS_K": "3"})
+Traceback (most recent call last):
+...
+movierec.config.SettingsError: MOVIEREC_NEIGHBOURS_K must be at least 5 (the recommendations served), got 3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger("movierec.config")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_RAW_DIR = REPO_ROOT.parent / "shared" / "data" / "the-movies-dataset"
+PREFIX = "MOVIEREC_"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """A MOVIEREC_* variable holds a value the system cannot run with."""
+
+
+def _range(low: float | None = None, high: float | None = None, help: str = "") -> dict[str, object]:
+    return {"metadata": {"low": low, "high": high, "help": help}}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths, thresholds and service options; ``MOVIEREC_<FIELD>`` (upper case) overrides each field."""
+
+    data_dir: Path = field(default=REPO_ROOT / "data", **_range(help="releases/ and current"))
+    raw_dir: Path | None = field(default=None, **_range(help="raw Kaggle CSVs (default: DATA/raw/, else the sample)"))
+    min_votes: int = field(default=2000, **_range(0, None, "below it, no vote average is given (client's spec)"))
+    neighbours_k: int = field(default=20, **_range(1, 200, "neighbours stored per film in the model artifact"))
+    recommendations: int = field(default=5, **_range(1, 50, "recommendations served per film"))
+    keep_releases: int = field(default=3, **_range(1, 100, "published releases kept (current always)"))
+    max_input_chars: int = field(default=200, **_range(1, 10_000, "longer path parameters answer 422"))
+    suggestions: int = field(default=5, **_range(0, 50, "suggestions in a 404"))
+    lock_wait: float = field(default=0.0, **_range(0, 86_400, "seconds a pipeline waits for another to finish"))
+    min_films_ratio: float = field(default=0.5, **_range(0, 1, "a new release with fewer films than this share "
+                                                            "of the current one's is refused"))
+    evaluate_on_publish: bool = field(default=True, **_range(help="measure every new release on the ratings"))
+    max_input_bytes: int = field(default=1 << 30, **_range(1, None, "largest raw file accepted, decompressed"))
+    cors_origins: str = field(default="", **_range(help="comma-separated origins allowed to call the API"))
+    tmdb_url: str = field(default="https://api.themoviedb.org/3", **_range(help="TMDB API v3 base URL"))
+    raw_url: str = field(default="", **_range(help="zip of the raw CSVs downloaded at build time (Render)"))
+    release_url: str = field(default="", **_range(help="release archive downloaded at start"))
+    spark_master: str = field(default="local[*]", **_range(help="Spark master for --engine spark"))
+    ratings: str = field(default="auto", **_range(help="auto | small | full: which ratings file trains"))
+
+    def __post_init__(self) -> None:
+        if self.neighbours_k < self.recommendations:
+            raise SettingsError(f"{PREFIX}NEIGHBOURS_K must be at least {self.recommendations} "
+                                f"(the recommendations served), got {self.neighbours_k}")
+        if self.ratings not in ("auto", "small", "full"):
+            raise SettingsError(f"{PREFIX}RATINGS must be auto, small or full, got {self.ratings!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return cls(**{name: value for name, (value, _) in cls.sources(environ).items() if value is not None})
+
+    @classmethod
+    def sources(cls, environ: Mapping[str, str] | None = None) -> dict[str, tuple[object, str]]:
+        """Every overridden field's parsed value and the variable it came from (None, "default"
+        for the rest). Unknown MOVIEREC_* variables are warned about: a typo would otherwise be
+        silently ignored."""
+        environ = os.environ if environ is None else environ
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        known = {f"{PREFIX}{name.upper()}" for name in fields}
+        for variable in sorted(v for v in environ if v.startswith(PREFIX) and v not in known):
+            log.warning("unknown setting %s ignored (known: %s)", variable, ", ".join(sorted(known)))
+        out: dict[str, tuple[object, str]] = {}
+        for name, spec in fields.items():
+            variable = f"{PREFIX}{name.upper()}"
+            raw = environ.get(variable)
+            out[name] = (None, "default") if raw is None or raw == "" else (_parse(spec, variable, raw), variable)
+        return out
+
+    def resolved_raw_dir(self) -> Path:
+        """MOVIEREC_RAW_DIR, else data/raw/ when it holds the movies file, else the shared sample."""
+        if self.raw_dir is not None:
+            return self.raw_dir
+        local = self.data_dir / "raw"
+        names = ("movies_metadata.csv", "movies_dataset.csv")
+        if any((local / f"{n}{ext}").exists() for n in names for ext in ("", ".gz", ".zip")):
+            return local
+        return SAMPLE_RAW_DIR
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def _parse(spec: dataclasses.Field, variable: str, raw: str) -> object:
+    kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", str(spec.type))
+    low, high = spec.metadata.get("low"), spec.metadata.get("high")
+    text = raw.strip()
+    if kind == "bool":
+        if text.lower() not in _TRUE | _FALSE:
+            raise SettingsError(f"{variable} must be true or false, got {raw[:60]!r}")
+        return text.lower() in _TRUE
+    if kind in ("int", "float"):
+        try:
+            value: float = int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise SettingsError(f"{variable} must be {'an integer' if kind == 'int' else 'a number'}, "
+                                f"got {raw[:60]!r}") from None
+        if value != value or (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise SettingsError(f"{variable} must be {bounds}, got {raw[:60]!r}")
+        return value
+    if "Path" in kind:
+        return Path(text).expanduser()
+    return text
+
+
+def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, object, str, str]]:
+    """(variable, effective value, where it came from, what it is) for every setting."""
+    sources = Settings.sources(environ)
+    rows = []
+    for spec in dataclasses.fields(Settings):
+        variable = f"{PREFIX}{spec.name.upper()}"
+        rows.append((variable, getattr(settings, spec.name), sources[spec.name][1] if sources[spec.name][0]
+                     is not None else "default", str(spec.metadata.get("help", ""))))
+    return rows
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

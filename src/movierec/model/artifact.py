@@ -1,0 +1,24 @@
+"""The model's artifact: every film's k best neighbours as (movie_id, rank, neighbour_id, score)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+NEIGHBOURS_SCHEMA = {"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32}
+
+
+def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
+    """The artifact's rows from (n, k) arrays of neighbour rows and scores (-1 = none)."""
+    n, k = top.shape
+    valid = top >= 0
+    rank = np.broadcast_to(np.arange(1, k + 1, dtype=np.int32), (n, k))
+    return pl.DataFrame(
+        {
+            "movie_id": np.broadcast_to(ids[:, None], (n, k))[valid],
+            "rank": rank[valid],
+            "neighbour_id": ids[np.where(valid, top, 0)][valid],
+            "score": scores[valid].astype(np.float32),
+        },
+        schema=NEIGHBOURS_SCHEMA,
+    )

@@ -1,0 +1,149 @@
+"""The recommender as one estimator, scikit-learn style: ``NeighbourRecommender(params).fit(catalogue, likes)``.
+
+Example (content only, no ratings):
+    >>> import polars as pl
+    >>> catalogue = Catalogue(
+    ...     movies=pl.DataFrame({"id": [1, 2, 3], "title": ["Toy Story", "Toy Story 2", "Heat"],
+    ...                          "overview": ["toys", "toys again", "a heist"], "tagline": [None] * 3,
+    ...                          "original_language": ["en"] * 3, "release_year": [1995, 1999, 1995],
+    ...                          "vote_average": [7.7, 7.3, 7.7], "vote_count": [5415, 3914, 1886],
+    ...                          "collection_id": [10194, 10194, None]}),
+    ...     genres=pl.DataFrame({"movie_id": [1, 2, 3], "genre_id": [16, 16, 80]}),
+    ...     keywords=pl.DataFrame({"movie_id": [1], "keyword_id": [931]}),
+    ...     cast=pl.DataFrame({"movie_id": [1, 2], "person_id": [31, 31], "order": [0, 0]}),
+    ...     crew=pl.DataFrame({"movie_id": [1, 2], "person_id": [7879, 7879], "job": ["Director"] * 2}))
+    >>> model = NeighbourRecommender(k=2, recommendations=1).fit(catalogue, likes=None)
+    >>> model.neighbours().filter(pl.col("rank") == 1)["neighbour_id"].to_list()
+    [2, 1, 1]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import polars as pl
+
+from movierec.evaluation.metrics import collection_recall, coverage
+from movierec.evaluation.split import fit_users, validation_users
+from movierec.model.artifact import neighbours_frame
+from movierec.model.candidates import PoolSizes, candidate_pool, merge_pools
+from movierec.model.cf import ItemCF
+from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
+from movierec.model.ranking import DEFAULT_WEIGHTS, SIGNALS, blend, cf_signal, pair_signals, rank_pool
+from movierec.model.topk import top_k_of_csr
+from movierec.model.tuning import Targets, in_pool, rounded, tuned_weights
+from movierec.raw.ratings import LIKED_RATING
+
+log = logging.getLogger("movierec.train")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    text_dims: int = 64
+    top_cast: int = 5
+    cf_alpha: float = 1.0  # chosen on validation users: 0.5 … 1.0 tried, see the README
+    cf_shrink: float = 10.0
+    pool: PoolSizes = field(default_factory=PoolSizes)
+    targets: Targets = field(default_factory=Targets)
+
+
+class NeighbourRecommender:
+    """Every film's ``k`` best neighbours, from content features, candidates, the collaborative
+    signal and a blend tuned on validation users (see :mod:`movierec.model`).
+
+    ``fit(catalogue, likes)``: ``likes`` holds (user_id, row) for the training users only (None:
+    no ratings). With likes, the collaborative signal used while tuning is fitted on the fit users
+    and the weights are chosen on the validation users' pairs; the final signal is fitted on all
+    training users. Fitted attributes: ``top_``, ``scores_`` ((films, k) rows and scores, -1 /
+    -inf padded), ``info_`` (what the manifest records), ``ids_``.
+    """
+
+    def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
+        self.params = params or ModelParams()
+        self.k = k
+        self.recommendations = recommendations
+
+    def neighbours(self) -> pl.DataFrame:
+        """The artifact's rows (movie_id, rank, neighbour_id, score)."""
+        return neighbours_frame(self.ids_, self.top_, self.scores_)
+
+    def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None) -> NeighbourRecommender:
+
+        steps: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            steps[name] = round(now - clock, 3)
+            log.info("%-12s %6.2f s", name, now - clock)
+            clock = now
+
+        n = catalogue.movies.height
+        featurizer = ContentFeaturizer(text_dims=self.params.text_dims, top_cast=self.params.top_cast)
+        features = featurizer.fit_transform(catalogue)
+        movies = catalogue.movies
+        priors = {
+            "popularity": popularity_prior(movies["vote_count"].to_numpy()),
+            "quality": quality_prior(movies["vote_average"].to_numpy(), movies["vote_count"].to_numpy()),
+        }
+        step("features")
+        base = candidate_pool(features, None, priors["popularity"], self.params.pool)
+        step("candidates")
+
+        info: dict[str, object] = {}
+        tuning: dict[str, object] = {"tuned": False}
+        weights = dict(DEFAULT_WEIGHTS)
+        if likes is not None and likes.height > 0:
+            validation = validation_users(likes)
+            fit = fit_users(likes)
+            cf_params = {"alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf}
+            cf_tune = ItemCF(**cf_params).fit(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n)
+            cf_all = ItemCF(**cf_params).fit(likes["user_id"].to_numpy(), likes["row"].to_numpy(), n)
+            step("cf")
+            info["cf"] = {
+                "used": True, "liked_rating": LIKED_RATING,
+                "training_users": cf_all.users_, "likes": cf_all.likes_,
+                "films_with_likes": int((cf_all.support_ > 0).sum()),
+                "alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf,
+            }
+            # The tuning sees only candidates and similarities from the fit users; the final ranking
+            # all training users'. Both on one pool, so the signals are computed once.
+            tune_pool = merge_pools([base, top_k_of_csr(cf_tune.similarity_, self.params.pool.cf)])
+            pool = merge_pools([tune_pool, top_k_of_csr(cf_all.similarity_, self.params.pool.cf)])
+            signals = pair_signals(features, cf_tune.similarity_, priors, pool)
+            step("signals")
+            if validation.height:
+                weights, tuning = tuned_weights(
+                    signals, np.where(in_pool(pool, tune_pool), pool, -1), validation, features,
+                    self.recommendations, self.params.targets)
+                tuning["fit_users"] = cf_tune.users_
+                step("tuning")
+            signals[SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
+        else:
+            pool = base
+            weights["cf"] = 0.0
+            signals = pair_signals(features, None, priors, pool)
+            info["cf"] = {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"
+                          if likes is None else "no training user liked a catalogue film"}
+            step("signals")
+        top, scores = rank_pool(pool, blend(signals, pool, weights), self.k)
+        step("ranking")
+        info.update({
+            # the artifact's own catalogue metrics (no users involved)
+            "coverage": round(coverage(top, self.recommendations), 4),
+            "collection_recall": rounded(collection_recall(top, features.collection, self.recommendations)),
+            "weights": {name: round(weights[name], 6) for name in SIGNALS},
+            "tuning": tuning,
+            "vocabulary": features.vocabulary,
+            "candidates": {**asdict(self.params.pool), "width": int(pool.shape[1]),
+                           "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},
+            "text_dims": self.params.text_dims, "top_cast": self.params.top_cast,
+            "steps": steps,
+        })
+        self.top_, self.scores_, self.info_ = top, scores, info
+        self.ids_ = catalogue.ids
+        return self
