@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from typing import Literal
 
@@ -75,12 +76,21 @@ _SIMPLE_ESCAPES = {
 def _unescape_match(match: re.Match[str]) -> str:
     code = match.group(1)
     head = code[0]
-    if head in "xuU" and len(code) > 1:
-        return chr(int(code[1:], 16))
-    if head == "N" and len(code) > 1:
+    if head in "xuUN" and len(code) == 1:
+        # "\x4", "\u12", "\N" without a name: Python's parser rejects these
+        raise ValueError(f"truncated \\{head} escape")
+    if head in "xuU":
+        point = int(code[1:], 16)
+        if point > sys.maxunicode:
+            raise ValueError(f"\\{code} is beyond the last Unicode code point")
+        return chr(point)
+    if head == "N":
         import unicodedata
 
-        return unicodedata.lookup(code[2:-1])
+        try:
+            return unicodedata.lookup(code[2:-1])
+        except KeyError:
+            raise ValueError(f"unknown Unicode character name {code[2:-1][:40]!r}") from None
     if head in "01234567":
         return chr(int(code, 8))
     # Python keeps the backslash of an unknown escape such as "\d".
@@ -89,22 +99,36 @@ def _unescape_match(match: re.Match[str]) -> str:
 
 def unescape(body: str) -> str:
     """Decode the escapes of a Python string literal's body (the text between its quotes).
+    Raises ValueError where ``ast.literal_eval`` would raise a SyntaxError.
 
     >>> unescape(r"O\\'Brien \\xe9")
     "O'Brien é"
+    >>> unescape(r"\\U00110000")
+    Traceback (most recent call last):
+    ...
+    ValueError: \\U00110000 is beyond the last Unicode code point
     """
     return _ESCAPE.sub(_unescape_match, body)
 
 
-def _decode_strings(values: pl.Series) -> pl.Series:
-    """Quoted tokens -> str; the few holding a backslash are unescaped in Python."""
+def _decode_strings(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Quoted tokens -> str; the few holding a backslash are unescaped in Python. Returns the
+    strings and a mask of the tokens whose escapes are invalid (their rows are quarantined)."""
     body = values.str.slice(1, values.str.len_chars() - 2)
+    failed = pl.Series([False] * values.len(), dtype=pl.Boolean)
     escaped = body.str.contains("\\", literal=True).fill_null(False)
     if escaped.any():
         idx = escaped.arg_true()
-        fixed = pl.Series([unescape(s) for s in body.gather(idx).to_list()], dtype=pl.String)
-        body = body.scatter(idx, fixed)
-    return body
+        fixed: list[str | None] = []
+        for text in body.gather(idx).to_list():
+            try:
+                fixed.append(unescape(text))
+            except ValueError:
+                fixed.append(None)
+        fixed_series = pl.Series(fixed, dtype=pl.String)
+        body = body.scatter(idx, fixed_series)
+        failed = failed.scatter(idx, fixed_series.is_null())
+    return body, failed
 
 
 def valid_cells(column: str, container: Literal["list", "dict"] = "list") -> pl.Expr:
@@ -255,7 +279,9 @@ def _decode(values: pl.Series, kind: Kind) -> tuple[pl.Series, pl.Series]:
     is_none = values == "None"
     if kind == "str":
         ok = values.str.starts_with("'") | values.str.starts_with('"')
-        decoded = _decode_strings(values) if ok.any() else values
+        decoded, failed = _decode_strings(values) if ok.any() else (values, None)
+        if failed is not None:
+            ok = ok & ~failed
     else:
         ok = values.str.contains(r"^-?\d+$")
         decoded = values.cast(pl.Int64, strict=False)

@@ -207,7 +207,6 @@ def clean_movies(
     )
     reason = (
         pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
-        .when(~pl.col("_id").is_first_distinct()).then(pl.lit("duplicate id"))
         .when(pl.col("release_date").str.strip_chars() == "").then(pl.lit("missing release_date"))
         .when(pl.col("_date").is_null()).then(pl.lit("invalid release_date"))
     )
@@ -229,7 +228,8 @@ def clean_movies(
     nested_reason = pl.Series("_nested", [None] * candidates.height, dtype=pl.String)
     for raw_col, bad in reversed(bad_by_column):  # the first failing column names the reason
         nested_reason = nested_reason.scatter(bad, f"unparseable {raw_col}") if bad.len() else nested_reason
-    candidates = candidates.with_columns(nested_reason.alias("_reason"))
+    # Only now, with validity known, does a repeated id lose: the first VALID row of an id wins.
+    candidates = candidates.with_columns(nested_reason.alias("_reason")).with_columns(_reason=_duplicates_of_valid())
     keep = candidates["_reason"].is_null()
     row_to_id = candidates.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "_id")
     kept_rows = row_to_id.filter(keep)
@@ -312,49 +312,56 @@ def parse_child(
     frame: pl.DataFrame, columns: dict[str, dict[str, Kind]],
     on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """Parse the nested ``columns`` of credits/keywords: the first row of every valid id only.
+    """Parse the nested ``columns`` of credits/keywords on every row with a valid id.
 
-    Returns (records per column with ``movie_id`` first, in file order; bad ids with a reason).
-    Independent of the movies, so that it can run while the movies are cleaned.
+    Returns (records per column with ``_src`` (the row's position in ``frame``) and ``movie_id``
+    first, in file order; rows holding an unparseable cell, as (_src, reason)). Which row of a
+    repeated id is kept is :func:`account_child`'s decision, once validity is known. Independent
+    of the movies, so that it can run while the movies are cleaned.
     """
-    subset = frame.select(_positive_int("id").alias("movie_id"), *columns).filter(
-        pl.col("movie_id").is_not_null() & pl.col("movie_id").is_first_distinct()
-    )
-    ids = subset.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "movie_id")
+    subset = frame.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_src"), _positive_int("id").alias("movie_id"), *columns,
+    ).filter(pl.col("movie_id").is_not_null())
+    ids = subset.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "_src", "movie_id")
     parsed: dict[str, pl.DataFrame] = {}
     bad_parts = []
     for column, schema in columns.items():
         records, bad = parse_records(subset, column, schema, on_chunk=on_chunk)
         parsed[column] = records.join(ids, on="_row", maintain_order="left").select(
-            "movie_id", pl.exclude("_row", "_pos", "movie_id")
+            "_src", "movie_id", pl.exclude("_row", "_pos", "_src", "movie_id")
         )
         bad_parts.append(ids.filter(pl.col("_row").is_in(bad.implode())).select(
-            "movie_id", pl.lit(f"unparseable {column}").alias("reason")
+            "_src", pl.lit(f"unparseable {column}").alias("reason")
         ))
-    bad_ids = pl.concat(bad_parts).unique("movie_id", keep="first", maintain_order=True)
-    return parsed, bad_ids
+    return parsed, first_reason_per_row(bad_parts)
+
+
+def first_reason_per_row(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """(_src, reason) of several checks, one row each: the first check that failed names it."""
+    return pl.concat(parts).unique("_src", keep="first", maintain_order=True)
 
 
 def account_child(
-    frame: pl.DataFrame, bad_ids: pl.DataFrame, movie_ids: pl.Series, source: str
+    frame: pl.DataFrame, bad_rows: pl.DataFrame, movie_ids: pl.Series, source: str
 ) -> tuple[pl.Series, pl.DataFrame, Account]:
-    """Decide the fate of every credits/keywords row: (kept ids, quarantine entries, account).
+    """Decide the fate of every credits/keywords row: (kept rows as ``_src`` positions,
+    quarantine entries, account).
 
     Rows of films outside the catalogue are dropped (counted, not listed); rows with an invalid
-    id, repeating an earlier id, or holding an unparseable cell are quarantined.
+    id or an unparseable cell are quarantined; of the valid rows of one id, the first wins and
+    the others are quarantined as duplicates.
     """
     account = Account(rows_read=frame.height)
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
-    frame = frame.with_columns(_id=_positive_int("id")).join(
-        bad_ids.rename({"movie_id": "_id", "reason": "_bad"}), on="_id", how="left", maintain_order="left"
-    )
+    frame = frame.with_columns(
+        _src=pl.int_range(pl.len(), dtype=pl.UInt32), _id=_positive_int("id"),
+    ).join(bad_rows.rename({"reason": "_bad"}), on="_src", how="left", maintain_order="left")
     reason = (
         pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
         .when(~pl.col("_id").is_in(movie_ids.implode())).then(pl.lit("film not kept"))
-        .when(~pl.col("_id").is_first_distinct()).then(pl.lit("duplicate id"))
         .otherwise(pl.col("_bad"))
     )
-    frame = frame.with_columns(_reason=reason)
+    frame = frame.with_columns(_reason=reason).with_columns(_reason=_duplicates_of_valid())
     for name, n in frame.group_by("_reason").len().iter_rows():
         if name is not None:
             account.count(name, n)
@@ -362,7 +369,18 @@ def account_child(
     account.dropped = int(dropped.sum())
     bad = frame.filter(pl.col("_reason").is_not_null() & ~dropped)
     account.quarantined = bad.height
-    kept_ids = frame.filter(pl.col("_reason").is_null())["_id"]
-    account.kept = kept_ids.len()
+    kept_rows = frame.filter(pl.col("_reason").is_null())["_src"]
+    account.kept = kept_rows.len()
     entries = quarantine_rows(bad, source, pl.col("_reason"), raw_columns)
-    return kept_ids, entries, account
+    return kept_rows, entries, account
+
+
+def _duplicates_of_valid() -> pl.Expr:
+    """``_reason``, plus "duplicate id" for a valid row whose id an earlier VALID row holds: the
+    first valid row of an id wins, whatever invalid rows come before it."""
+    valid = pl.col("_reason").is_null()
+    return (
+        pl.when(valid & ~pl.col("_id").is_first_distinct().over(valid))
+        .then(pl.lit("duplicate id"))
+        .otherwise(pl.col("_reason"))
+    )

@@ -146,7 +146,7 @@ def _read_and_parse_credits(
         cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA}, advance)
         crew_parsed, crew_bad = etl.parse_child(table.frame, {"crew": etl.CREW_SCHEMA}, advance)
         cast_parsed, cast_bad = cast.result()
-    bad = pl.concat([cast_bad, crew_bad]).unique("movie_id", keep="first", maintain_order=True)
+    bad = etl.first_reason_per_row([cast_bad, crew_bad])
     return table, {**cast_parsed, **crew_parsed}, bad
 
 
@@ -163,8 +163,9 @@ def _progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
         yield lambda rows: progress.advance(task, rows)
 
 
-def _restrict(records: pl.DataFrame, kept_ids: pl.Series) -> pl.DataFrame:
-    return records.filter(pl.col("movie_id").is_in(kept_ids.implode()))
+def _restrict(records: pl.DataFrame, kept_rows: pl.Series) -> pl.DataFrame:
+    """The records of the kept source rows, without the row positions."""
+    return records.filter(pl.col("_src").is_in(kept_rows.implode())).drop("_src")
 
 
 def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[pl.DataFrame]) -> None:
