@@ -371,7 +371,8 @@ def director_films(directing: pl.DataFrame, movies: pl.DataFrame, person_id: int
     ids = directing.filter(pl.col("person_id") == person_id)["movie_id"].unique().to_list()
     films = movies.filter(pl.col("id").is_in(ids)).sort(["release_date", "id"])
     return [{"id": f["id"], "titulo": f["title"], "fecha_estreno": f["release_date"].strftime("%Y-%m-%d"),
-             "retorno": f["return"], "costo": f["budget"], "ganancia": f["revenue"] - f["budget"]}
+             "retorno": f["return"], "costo": f["budget"],
+             "ganancia": f["revenue"] - f["budget"] if f["revenue"] > 0 and f["budget"] > 0 else None}
             for f in films.rows(named=True)]
 
 

@@ -79,10 +79,11 @@ def write_release(folder: Path, *, model: bool = True) -> Path:
                  "José Pérez"],
     }).write_parquet(tables / "cast.parquet")
     pl.DataFrame({
-        "movie_id": [1, 3, 3, 4, 8, 8],
-        "person_id": [20, 20, 20, 21, 13, 22],
-        "name": ["Kenneth Branagh", "Kenneth Branagh", "Kenneth Branagh", "Jean-Pierre Jeunet", "Ann Lee", "John Woo"],
-        "job": ["Director", "Director", "Director", "Director", "Screenplay", "Director"],
+        "movie_id": [1, 3, 3, 4, 8, 8, 2, 4],
+        "person_id": [20, 20, 20, 21, 13, 22, 23, 23],
+        "name": ["Kenneth Branagh", "Kenneth Branagh", "Kenneth Branagh", "Jean-Pierre Jeunet", "Ann Lee", "John Woo",
+                 "Sam Raimi", "Sam Raimi"],
+        "job": ["Director", "Director", "Director", "Director", "Screenplay", "Director", "Director", "Director"],
     }).write_parquet(tables / "crew.parquet")
     if model:
         (folder / "model").mkdir()
@@ -177,6 +178,15 @@ def test_crew_other_than_director_is_not_directing(small: Answers) -> None:
     assert branagh["peliculas"][1] == {"id": 3, "titulo": "Hamlet", "fecha_estreno": "1990-01-01",
                                        "retorno": 0.5, "costo": 10, "ganancia": -5}
     assert branagh["retorno_total"] == 3.5 and branagh["retorno_promedio"] == 1.75
+
+
+def test_an_unknown_revenue_is_no_loss(small: Answers) -> None:
+    raimi = body(small.director("Sam Raimi"), s.Director)
+    # film 2: budget and revenue unknown (0); film 4: budget 50, revenue 500
+    assert [(f["id"], f["costo"], f["ganancia"]) for f in raimi["peliculas"]] == [(2, 0, None), (4, 50, 450)]
+    assert raimi["mensaje"].endswith("de 1 se desconocen los ingresos o el presupuesto, y su ganancia figura como null")
+    branagh = body(small.director("Kenneth Branagh"), s.Director)
+    assert "desconocen" not in branagh["mensaje"]
 
 
 def test_counts_skip_undated_films(small: Answers) -> None:

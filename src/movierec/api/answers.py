@@ -18,6 +18,7 @@ b'{"titulo":"Am\\xc3\\xa9lie","popularidad":0.1}'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from pydantic_core import to_json
@@ -37,18 +38,24 @@ CACHE_ENTRIES = 8192  # rendered answers kept per endpoint (a few MB each at mos
 class ApiError(Exception):
     """An answer other than 200: the HTTP status and the JSON body."""
 
-    def __init__(self, status: int, body: dict[str, object]) -> None:
+    def __init__(self, status: int, body: dict[str, object],
+                 pending: Callable[[], list[str]] | None = None) -> None:
         super().__init__(body.get("detail"))
         self.status = status
         self.body = body
+        # The suggestions still to compute (while their indexes are being built): the app's error
+        # handler runs this in a worker thread, never on the event loop.
+        self.pending = pending
 
 
-def not_found(detail: str, suggestions: list[str], matches: list[Film] | None = None) -> ApiError:
+def not_found(detail: str, suggestions: list[str] | Callable[[], list[str]],
+              matches: list[Film] | None = None) -> ApiError:
+    """A 404; ``suggestions`` may be a callable, to be computed off the event loop."""
     body = s.ErrorNoEncontrado(
-        detail=detail, sugerencias=suggestions,
+        detail=detail, sugerencias=suggestions if isinstance(suggestions, list) else [],
         coincidencias=[s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year) for f in matches or []],
     )
-    return ApiError(404, body.model_dump())
+    return ApiError(404, body.model_dump(), None if isinstance(suggestions, list) else suggestions)
 
 
 def invalid(detail: str, valid_values: list[str] | None = None, field: str | None = None) -> ApiError:
@@ -83,9 +90,10 @@ def _homonyms(match: PersonMatch) -> list[dict[str, object]]:  # [s.Homonimo]
 class Answers:
     """The API's answers over one catalog; every public method is one endpoint."""
 
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings, *, defer_suggestions: bool = False) -> None:
         self.catalog = catalog
         self.settings = settings
+        self.defer_suggestions = defer_suggestions  # the app's choice: see _suggestions
         cache = lru_cache(maxsize=CACHE_ENTRIES)
         self._score = cache(lambda row: render(self.score_body(row)))
         self._votes = cache(lambda row: render(self.votes_body(row)))
@@ -174,7 +182,7 @@ class Answers:
                 [namesakes[0].title or ""], sorted(namesakes, key=lambda f: (f.year or 0, f.id)),
             )
         raise not_found(f"No se encontró la película «{titulo}».",
-                        self.catalog.titles.suggest(normalize(titulo), self.settings.suggestions))
+                        self._suggestions(lambda: self.catalog.titles.suggest(normalize(titulo), self.settings.suggestions)))
 
     def _person(self, nombre: str, field: str, people: People) -> str:
         """The normalized name of a known person, else a 404 with suggestions."""
@@ -190,7 +198,13 @@ class Answers:
                     else " Figura en el reparto, pero no como director de ninguna película.")
         label = "actor o actriz" if acting else "director o directora"
         raise not_found(f"No se encontró ningún {label} llamado «{nombre}».{hint}",
-                        people.suggester.suggest(key, self.settings.suggestions))
+                        self._suggestions(lambda: people.suggester.suggest(key, self.settings.suggestions)))
+
+    def _suggestions(self, compute: Callable[[], list[str]]) -> list[str] | Callable[[], list[str]]:
+        """The suggestions now when their indexes are built, else the computation, deferred: a
+        404 arriving while they are being built (seconds at full size) must not hold the event
+        loop, and so every other request, until they are."""
+        return compute() if self.catalog.suggestions_ready or not self.defer_suggestions else compute
 
     # -- bodies: resolved film or person in, dict shaped as the response model out ---------------
     def month_body(self, number: int) -> dict[str, object]:  # s.CantidadMes
@@ -247,18 +261,21 @@ class Answers:
         assert match is not None
         person = match.person
         films = [self.catalog.film(row) for row in person.film_rows]
+        unknown = sum(1 for f in films if f.revenue <= 0 or f.budget <= 0)
+        note = "" if not unknown else (
+            f"; de {unknown} se desconocen los ingresos o el presupuesto, y su ganancia figura como null")
         return {
             "director": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
             "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
             "peliculas": [
                 {"id": f.id, "titulo": f.title, "fecha_estreno": f.date, "retorno": f.ret,
-                 "costo": f.budget, "ganancia": f.revenue - f.budget}
+                 "costo": f.budget, "ganancia": _profit(f)}
                 for f in films
             ],
             "homonimos": _homonyms(match),
             "mensaje": f"El director {person.name} ha dirigido {person.films} películas, con un retorno total "
                        f"de {_number(person.total_return)} y un promedio de {_number(person.mean_return)} "
-                       "por película",
+                       f"por película{note}",
         }
 
     def recommendation_body(self, row: int, namesakes: bool) -> dict[str, object]:  # s.Recomendacion
@@ -270,3 +287,8 @@ class Answers:
             "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score} for f, score in picks],
             "coincidencias": _coincidencias(self.catalog.namesakes(row)) if namesakes else [],
         }
+
+
+def _profit(film: Film) -> int | None:
+    """Revenue minus budget, or None when either is unknown (0): an unknown revenue is no loss."""
+    return film.revenue - film.budget if film.revenue > 0 and film.budget > 0 else None

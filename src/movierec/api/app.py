@@ -32,6 +32,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
@@ -123,7 +124,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     data_dir = data_dir or settings.data_dir
     holder: dict[str, Answers] = {}
     if catalog is not None:
-        holder["answers"] = Answers(catalog, settings)
+        holder["answers"] = Answers(catalog, settings, defer_suggestions=True)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -133,7 +134,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                 raise ReleaseError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
             started = time.perf_counter()
             loaded = load_catalog(release, settings)
-            holder["answers"] = Answers(loaded, settings)
+            holder["answers"] = Answers(loaded, settings, defer_suggestions=True)
             log.info("serving release %s: %d films, %d actors, %d directors, loaded in %.2f s",
                      loaded.version, len(loaded), len(loaded.actors), len(loaded.directors),
                      time.perf_counter() - started)
@@ -256,6 +257,8 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        if exc.pending is not None:  # suggestions whose indexes are still being built
+            exc.body["sugerencias"] = await run_in_threadpool(exc.pending)
         return JSONResponse(exc.body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

@@ -125,7 +125,8 @@ class PeliculaDirector(BaseModel):
     fecha_estreno: str | None = Field(description="Fecha de estreno, AAAA-MM-DD.")
     retorno: float = Field(description="Ingresos / presupuesto; 0 si alguno de los dos es desconocido.")
     costo: int = Field(description="Presupuesto (`budget`), en dólares; 0 si es desconocido.")
-    ganancia: int = Field(description="Ingresos menos presupuesto (`revenue` − `budget`).")
+    ganancia: int | None = Field(description="Ingresos menos presupuesto (`revenue` − `budget`); null si los "
+                                             "ingresos o el presupuesto son desconocidos (0).")
 
 
 class Director(BaseModel):

@@ -96,6 +96,7 @@ class Catalog:
         self.directors = directors
         self._recommendations = recommendations
         self._scores = scores
+        self.suggestions_ready = False  # set by warm_up(), once the suggestion indexes exist
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -103,7 +104,9 @@ class Catalog:
     def warm_up(self) -> int:
         """Build the suggestion indexes now (the app does it in a thread once it serves);
         returns the number of keys they hold."""
-        return sum(len(s) for s in (self.titles, self.actors.suggester, self.directors.suggester))
+        keys = sum(len(s) for s in (self.titles, self.actors.suggester, self.directors.suggester))
+        self.suggestions_ready = True
+        return keys
 
     @cached_property
     def titles(self) -> Suggester:
