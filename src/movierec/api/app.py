@@ -30,6 +30,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +40,8 @@ from starlette.types import Scope
 
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError
+from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from movierec.api.observability import Metrics, Observability
 from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
 from movierec.release.store import ReleaseStore
 from movierec.config import Settings, get_settings
@@ -118,8 +121,9 @@ class DirectRoute(APIRoute):
 
 
 def create_app(data_dir: Path | None = None, settings: Settings | None = None,
-               catalog: Catalog | None = None) -> FastAPI:
-    """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one."""
+               catalog: Catalog | None = None, *, log_requests: bool = False) -> FastAPI:
+    """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one.
+    ``log_requests``: an access log line per request, with its request id."""
     settings = settings or get_settings()
     data_dir = data_dir or settings.data_dir
     holder: dict[str, Answers] = {}
@@ -251,7 +255,25 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(answers().health())
 
+    def served_release() -> tuple[str, str | None]:
+        catalog = holder["answers"].catalog if "answers" in holder else None
+        if catalog is None:
+            return "", None
+        created = catalog.manifest.get("created_at")
+        return catalog.version, created if isinstance(created, str) else None
+
+    metrics = Metrics(served_release)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+
     app.include_router(router)
+    origins = settings.cors_origin_list()
+    if origins:  # a web front end of the client's, on another origin, calls the API
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],
+                           allow_headers=["*"], expose_headers=["x-request-id"], max_age=600)
+    app.add_middleware(Observability, metrics=metrics, log_requests=log_requests)  # outermost: sees all
     # The API's routes first, the documentation's after: a request tries the routes in order.
     app.router.routes.sort(key=lambda route: not isinstance(route, DirectRoute))
 
