@@ -12,26 +12,46 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.raw.files import InputError
-from movierec.pipeline import publish
+from movierec.pipeline import ReleaseRefused, publish
 from movierec.release.store import ReleaseStore
-from movierec.config import Settings
+from movierec.config import SAMPLE_RAW_DIR, Settings
 
 
-@pytest.fixture
-def small_raw(tmp_path: Path, sample_raw: Path) -> Path:
-    """The first 200 films of the real sample, for quick releases."""
+def write_small_raw(folder: Path, sample_raw: Path, films: int = 200) -> Path:
+    """The first ``films`` films of the real sample (movies and credits), for quick releases."""
     import gzip
 
-    folder = tmp_path / "raw"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for name in ("movies_metadata.csv.gz", "credits.csv.gz"):
         with gzip.open(sample_raw / name, "rt", encoding="utf-8", newline="") as handle:
             import csv
 
-            rows = list(csv.reader(handle))[:201]
+            rows = list(csv.reader(handle))[: films + 1]
         with open(folder / name.removesuffix(".gz"), "w", encoding="utf-8", newline="") as out:
             csv.writer(out).writerows(rows)
     return folder
+
+
+@pytest.fixture
+def small_raw(tmp_path: Path, sample_raw: Path) -> Path:
+    return write_small_raw(tmp_path / "raw", sample_raw)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
+    """A data folder holding one release of the small raw folder, built once for the module."""
+    base = tmp_path_factory.mktemp("published")
+    data = base / "data"
+    publish(write_small_raw(base / "raw", sample_raw), data, Settings(data_dir=data))
+    return data
+
+
+@pytest.fixture
+def data_with_release(published: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of ``published`` (its symlink kept) and the name of its release."""
+    data = tmp_path / "data"
+    shutil.copytree(published, data, symlinks=True)
+    return data, ReleaseStore(data).current().name
 
 
 def test_release_layout_and_manifest(sample_data: Path) -> None:
@@ -52,39 +72,88 @@ def test_release_layout_and_manifest(sample_data: Path) -> None:
     assert neighbours.filter(pl.col("movie_id") == pl.col("neighbour_id")).height == 0
 
 
-def test_keeps_the_last_three_releases(small_raw: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    settings = Settings(data_dir=data, keep_releases=3)
-    names = [publish(small_raw, data, settings)["release"] for _ in range(4)]
-    assert sorted(p.name for p in (data / "releases").iterdir()) == names[1:]
-    assert ReleaseStore(data).current() == (data / "releases" / names[-1]).resolve()
+def test_a_new_release_prunes_the_oldest_beyond_keep(small_raw: Path, data_with_release: tuple[Path, str]) -> None:
+    data, first = data_with_release
+    older = [f"2020010{i}T000000000000Z" for i in (1, 2, 3)]
+    for name in older:  # three older complete releases
+        (data / "releases" / name).mkdir()
+        (data / "releases" / name / "manifest.json").write_text(json.dumps({"release": name}))
+    manifest = publish(small_raw, data, Settings(data_dir=data, keep_releases=3))
+    assert sorted(p.name for p in (data / "releases").iterdir()) == [older[2], first, manifest["release"]]
+    assert ReleaseStore(data).current() == (data / "releases" / manifest["release"]).resolve()
+    assert manifest["built_on"] == first
 
 
-def test_failed_run_leaves_current_serving(small_raw: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    settings = Settings(data_dir=data)
-    good = publish(small_raw, data, settings)["release"]
+def test_failed_run_leaves_current_serving(small_raw: Path, data_with_release: tuple[Path, str]) -> None:
+    data, good = data_with_release
     (small_raw / "credits.csv").unlink()
     with pytest.raises(InputError):
-        publish(small_raw, data, settings)
+        publish(small_raw, data, Settings(data_dir=data))
     assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     assert (data / "current" / "tables" / "movies.parquet").is_file()
 
 
-def test_failure_inside_training_also_cleans_up(small_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = tmp_path / "data"
-    settings = Settings(data_dir=data)
-    good = publish(small_raw, data, settings)["release"]
+def test_failure_inside_training_also_cleans_up(
+    small_raw: Path, data_with_release: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data, good = data_with_release
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("training failed")
 
     monkeypatch.setattr("movierec.model.train.train", boom)
     with pytest.raises(RuntimeError):
-        publish(small_raw, data, settings)
+        publish(small_raw, data, Settings(data_dir=data))
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
+
+
+def test_a_release_the_api_cannot_load_is_not_published(
+    small_raw: Path, data_with_release: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data, good = data_with_release
+    import movierec.model.train as training
+
+    real_train = training.train
+
+    def train_without_artifact(tables: Path, model: Path, *args: object, **kwargs: object) -> dict[str, object]:
+        info = real_train(tables, model, *args, **kwargs)
+        (model / "neighbours.parquet").write_bytes(b"PAR1 truncated")
+        return info
+
+    monkeypatch.setattr(training, "train", train_without_artifact)
+    with pytest.raises(ReleaseRefused, match="the API cannot load it"):
+        publish(small_raw, data, Settings(data_dir=data))
+    assert [p.name for p in (data / "releases").iterdir()] == [good]
+    assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
+
+
+def test_a_catalogue_that_shrinks_by_half_needs_allow_shrink(
+    sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path,
+) -> None:
+    data, good = data_with_release  # 200 films
+    fewer = write_small_raw(tmp_path / "fewer", sample_raw, films=80)
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewer), "--data", str(data)])
+    assert result.exit_code == 2
+    assert "fewer than 50% of the current release's" in result.output and "--allow-shrink" in result.output
+    assert ReleaseStore(data).current().name == good
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewer), "--data", str(data), "--allow-shrink"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((data / "current" / "manifest.json").read_text())
+    assert manifest["tables"]["movies"] < 100 and manifest["built_on"] == good
+
+
+def test_the_sample_fallback_is_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("movierec.pipeline.SAMPLE_RAW_DIR", tmp_path / "sample")
+    sample = write_small_raw(tmp_path / "sample", SAMPLE_RAW_DIR, films=60)
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, evaluate_on_publish=False)
+    assert settings.resolved_raw_dir() == SAMPLE_RAW_DIR  # no DATA/raw: the bundled sample
+    manifest = publish(sample, data, settings)
+    assert manifest["sample_data"] is True
+    assert "building from the bundled SAMPLE" in caplog.text
 
 
 def test_cli_pipeline(small_raw: Path, tmp_path: Path) -> None:

@@ -1,0 +1,69 @@
+"""Issue 7: killing `movierec pipeline` with SIGKILL at any moment leaves `current` serving the
+previous release, and the next run leaves no debris."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from movierec.catalog.check import check_catalog
+from movierec.config import Settings
+from movierec.release.store import ReleaseStore
+from tests.test_pipeline import published  # noqa: F401  (the module-scoped fixture)
+
+
+def _staged(data: Path, relative: str) -> Callable[[], bool]:
+    """True once a staging folder holds ``relative``."""
+    return lambda: any((folder / relative).exists() for folder in (data / "releases").glob(".tmp-*"))
+
+
+# Moments to kill at: as soon as the run staged its folder (ETL running), once the tables are
+# written (training), once the model is written, and once the manifest is (the release being
+# checked as the API loads it, just before the rename and the switch).
+MOMENTS = ["staging", "tables", "model", "manifest"]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_sigkill_at_any_moment_leaves_current_serving(
+    moment: str, published: Path, sample_raw: Path, tmp_path: Path,  # noqa: F811
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(published, data, symlinks=True)
+    store = ReleaseStore(data)
+    good = store.current()
+    raw_dir = Path(json.loads((good / "manifest.json").read_text())["raw_dir"])
+    conditions = {
+        "staging": _staged(data, "."),
+        "tables": _staged(data, "tables/movies.parquet"),
+        "model": _staged(data, "model/neighbours.parquet"),
+        "manifest": _staged(data, "manifest.json"),
+    }
+    env = {**os.environ, "MOVIEREC_DATA_DIR": str(data)}
+    process = subprocess.Popen([sys.executable, "-m", "movierec", "pipeline", "--raw", str(raw_dir), "--data", str(data)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not conditions[moment]() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert process.poll() is None, f"the run ended before reaching {moment!r}"
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+
+    assert store.current() == good  # still serving the previous release …
+    assert check_catalog(good, Settings(data_dir=data)) == 200  # … which loads and answers
+    subprocess.run([sys.executable, "-m", "movierec", "pipeline", "--raw", str(raw_dir), "--data", str(data)],
+                   env=env, check=True, capture_output=True, timeout=300)
+    new = store.current()
+    assert new != good and new.parent == good.parent
+    leftovers = [p.name for p in (data / "releases").iterdir() if p.name.startswith(".")]
+    leftovers += [p.name for p in data.iterdir() if p.name.startswith(".current-")]
+    assert leftovers == []  # the killed run's staging folder is gone
+    assert sorted(p.name for p in (data / "releases").iterdir()) == sorted([good.name, new.name])
