@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -70,7 +70,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
     >>> parse_retry_after("3")
     3.0
-    >>> now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    >>> now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     >>> parse_retry_after("Wed, 01 May 2024 12:00:05 GMT", now)
     5.0
     >>> parse_retry_after("Wed, 01 May 2024 11:00:00 GMT", now), parse_retry_after("soon")
@@ -87,8 +87,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read the same way
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)

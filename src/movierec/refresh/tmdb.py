@@ -24,16 +24,23 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from movierec.refresh.client import (
-    DEFAULT_BASE_URL, KEY_VARIABLE, URL_VARIABLE, RequestFailed, RetryPolicy, TmdbClient,
-    TmdbError, status_code, status_message,
+    DEFAULT_BASE_URL,
+    KEY_VARIABLE,
+    URL_VARIABLE,
+    RequestFailed,
+    RetryPolicy,
+    TmdbClient,
+    TmdbError,
+    status_code,
+    status_message,
 )
 from movierec.refresh.kaggle_format import BatchWriter
 
@@ -102,19 +109,18 @@ def windows(since: date, until: date, days: int = WINDOW_DAYS) -> list[tuple[dat
 class _Tally:
     """Outcome of every changed id, filled in as the answers arrive."""
 
-    total: int = 0
     fetched: int = 0
     adult: set[int] = field(default_factory=set)
     deleted: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
 
 
-async def _all(coroutines: list[Awaitable[T]]) -> list[T]:
+async def _all(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
     """Run concurrently, results in order; the first error cancels the rest and is raised as is
     (not wrapped in an ExceptionGroup, so that callers can catch TmdbError)."""
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(c) for c in coroutines]  # type: ignore[arg-type]
+            tasks: list[asyncio.Task[T]] = [group.create_task(c) for c in coroutines]
     except BaseExceptionGroup as errors:
         first = errors.exceptions[0]
         while isinstance(first, BaseExceptionGroup):
@@ -287,8 +293,10 @@ async def sync_async(
     retry: RetryPolicy | None = None, log_every: int = 500,
 ) -> SyncResult:
     """:func:`sync` for callers already inside an event loop."""
-    started, clock = datetime.now(timezone.utc), time.perf_counter()
-    until = until or started.date()
+    started, clock = datetime.now(UTC), time.perf_counter()
+    # typer parses --since with formats=[...] into a datetime, which does not compare with a date.
+    since = since.date() if isinstance(since, datetime) else since
+    until = until.date() if isinstance(until, datetime) else (until or started.date())
     if since > until:
         raise TmdbError(f"--since {since} is after --until {until}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -304,7 +312,7 @@ async def sync_async(
             ids, adult = await _changed_ids(client, spans)
             to_fetch = [i for i in ids if i not in adult]
             log.info("%d changed films, %d adult skipped, %d to fetch", len(ids), len(adult), len(to_fetch))
-            tally = _Tally(total=len(to_fetch), adult=set(adult))
+            tally = _Tally(adult=set(adult))
             bar = sys.stderr.isatty() if progress is None else progress
             with BatchWriter(tmp) as writer, \
                     _Reporter(len(to_fetch), tally, bar=bar, log_every=log_every) as reporter:
@@ -323,7 +331,7 @@ async def sync_async(
             "windows": [[a.isoformat(), b.isoformat()] for a, b in spans],
             "counts": result.counts,
             "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": seconds, "base_url": client.redact(base), "auth": client.auth,
             "concurrency": concurrency, "files": names,
         }
