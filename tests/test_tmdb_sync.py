@@ -366,12 +366,16 @@ def test_an_unreachable_server_stops_after_the_retries(tmp_path: Path) -> None:
                         "(https://www.themoviedb.org/settings/api)"),
     ({"since": UNTIL + timedelta(days=1)}, "--since 2024-06-01 is after --until 2024-05-31"),
     ({"concurrency": 21}, "concurrency must be between 1 and 20, not 21"),
+    ({"out": "file"}, "{tmp}/file exists and is not a folder"),
 ])
 def test_unusable_arguments_are_refused_before_any_request(
         fake: FakeTmdb, tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    out = tmp_path / options.pop("out", "batch")
+    if out.name == "file":
+        out.write_text("not a batch\n")
     with pytest.raises(TmdbError) as error:
-        run(fake, tmp_path / "batch", **options)
-    assert str(error.value) == message
+        run(fake, out, **options)
+    assert str(error.value) == message.format(tmp=tmp_path)
     assert fake.requests == [] and not (tmp_path / "batch").exists()
 
 

@@ -152,11 +152,16 @@ async def _changes_page(client: TmdbClient, window: tuple[date, date], page: int
     return body
 
 
+def _total_pages(body: dict[str, Any]) -> int:
+    pages = body.get("total_pages")
+    return pages if isinstance(pages, int) and pages > 0 else 1
+
+
 async def _changed_ids(client: TmdbClient, spans: list[tuple[date, date]]) -> tuple[list[int], set[int]]:
     """Distinct changed ids in window, page and list order, and the ids flagged adult."""
     firsts = await _all([_changes_page(client, span, 1) for span in spans])
     wanted = [(span, page) for span, first in zip(spans, firsts)
-              for page in range(2, int(first.get("total_pages") or 1) + 1)]
+              for page in range(2, _total_pages(first) + 1)]
     rest = await _all([_changes_page(client, span, page) for span, page in wanted])
     pages = {(span, 1): first for span, first in zip(spans, firsts)}
     pages.update({key: body for key, body in zip(wanted, rest)})
@@ -293,7 +298,7 @@ async def sync_async(
     retry: RetryPolicy | None = None, log_every: int = 500,
 ) -> SyncResult:
     """:func:`sync` for callers already inside an event loop."""
-    started, clock = datetime.now(UTC), time.perf_counter()
+    started = datetime.now(UTC)
     # typer parses --since with formats=[...] into a datetime, which does not compare with a date.
     since = since.date() if isinstance(since, datetime) else since
     until = until.date() if isinstance(until, datetime) else (until or started.date())
@@ -304,24 +309,49 @@ async def sync_async(
     key = _resolve_key(api_key)
     base = (base_url or os.environ.get(URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
     retry = retry or RetryPolicy()
-    spans = windows(since, until)
-    out = Path(out)
+    plan = _Plan(since, until, tuple(windows(since, until)), Path(out), key, base, concurrency,
+                 sys.stderr.isatty() if progress is None else progress, retry, log_every, started)
+    try:
+        return await _run(plan)
+    except OSError as exc:  # the batch folder, not TMDB: unwritable, full disk
+        raise TmdbError(f"cannot write the batch into {out}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The checked arguments of one sync."""
+
+    since: date
+    until: date
+    spans: tuple[tuple[date, date], ...]
+    out: Path
+    key: str
+    base: str
+    concurrency: int
+    bar: bool
+    retry: RetryPolicy
+    log_every: int
+    started: datetime
+
+
+async def _run(plan: _Plan) -> SyncResult:
+    clock = time.perf_counter()
+    since, until, spans, out, concurrency = plan.since, plan.until, plan.spans, plan.out, plan.concurrency
     with _staging(out) as tmp:
-        async with TmdbClient(base, key, concurrency=concurrency, retry=retry) as client:
-            log.info("TMDB changes %s..%s: %d window(s) from %s", since, until, len(spans), base)
-            ids, adult = await _changed_ids(client, spans)
+        async with TmdbClient(plan.base, plan.key, concurrency=concurrency, retry=plan.retry) as client:
+            log.info("TMDB changes %s..%s: %d window(s) from %s", since, until, len(spans), client.redact(plan.base))
+            ids, adult = await _changed_ids(client, list(spans))
             to_fetch = [i for i in ids if i not in adult]
             log.info("%d changed films, %d adult skipped, %d to fetch", len(ids), len(adult), len(to_fetch))
             tally = _Tally(adult=set(adult))
-            bar = sys.stderr.isatty() if progress is None else progress
             with BatchWriter(tmp) as writer, \
-                    _Reporter(len(to_fetch), tally, bar=bar, log_every=log_every) as reporter:
+                    _Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter:
                 await _fetch_films(client, to_fetch, writer, tally, reporter, concurrency)
         (tmp / DELETED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.deleted)))
         (tmp / FAILED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.failed)))
         seconds = round(time.perf_counter() - clock, 3)
         result = SyncResult(
-            since=since, until=until, windows=tuple(spans), changed=len(ids),
+            since=since, until=until, windows=spans, changed=len(ids),
             adult_skipped=len(tally.adult), fetched=tally.fetched, deleted=len(tally.deleted),
             failed=len(tally.failed), files=(), seconds=seconds,
         )
@@ -330,9 +360,9 @@ async def sync_async(
             "since": since.isoformat(), "until": until.isoformat(),
             "windows": [[a.isoformat(), b.isoformat()] for a, b in spans],
             "counts": result.counts,
-            "started": started.isoformat(timespec="seconds"),
+            "started": plan.started.isoformat(timespec="seconds"),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "seconds": seconds, "base_url": client.redact(base), "auth": client.auth,
+            "seconds": seconds, "base_url": client.redact(plan.base), "auth": client.auth,
             "concurrency": concurrency, "files": names,
         }
         (tmp / SYNC_FILE).write_text(json.dumps(report, indent=2) + "\n")
