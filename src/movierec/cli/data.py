@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from movierec.cli.common import DataOption, RawOption, app, run, settings
+from movierec.cli.common import DataOption, RawOption, app, fail, run, settings
 
 
 @app.command()
@@ -46,3 +47,27 @@ def pipeline(
     manifest = run(lambda: publish(raw_dir, data_dir, config, allow_shrink=allow_shrink))
     typer.echo(f"published release {manifest['release']} into {data_dir / 'current'}")
     typer.echo(json.dumps(manifest["tables"], indent=2))
+
+
+@app.command("tmdb-sync")
+def tmdb_sync(
+    since: Annotated[datetime, typer.Option("--since", formats=["%Y-%m-%d"], help="First day of changes (UTC).")],
+    out: Annotated[Path, typer.Option("--out", help="Batch folder to write (Kaggle CSVs, deleted_ids.txt, "
+                                      "failed_ids.txt, sync.json).")],
+    until: Annotated[datetime | None, typer.Option("--until", formats=["%Y-%m-%d"],
+                                                   help="Last day (default: today, UTC).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=20, help="Requests in flight.")] = 20,
+) -> None:
+    """Fetch the films TMDB changed since a date into a batch in the Kaggle format, for `movierec
+    ingest` (needs TMDB_API_KEY: a v3 key or a v4 read-access token). Exit 1 when some films
+    failed (their ids in failed_ids.txt), 2 when the sync could not run."""
+    from movierec.refresh.tmdb import TmdbError, sync
+
+    try:
+        result = sync(since, out, until=until, concurrency=concurrency)
+    except TmdbError as exc:
+        fail(str(exc))
+    typer.echo(f"{out}: {result.summary()}")
+    if result.failed:
+        typer.echo(f"warning: {result.failed} films failed; their ids are in {out / 'failed_ids.txt'}", err=True)
+        raise typer.Exit(code=1)
