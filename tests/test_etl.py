@@ -316,7 +316,7 @@ def test_real_sample_exact(sample_raw: Path, tmp_path: Path) -> None:
 
 
 def test_standin_broken_records_are_rejoined(standin_raw: Path, tmp_path: Path) -> None:
-    """The full-size stand-in reproduces the real file's three broken records and duplicates."""
+    """The stand-in reproduces the real file's three broken records and duplicates."""
     report = run_etl(standin_raw, tmp_path / "out")
     with open(standin_raw / "movies_metadata.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))[1:]
