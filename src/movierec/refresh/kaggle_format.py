@@ -25,19 +25,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
+
 MOVIES_FILE = "movies_metadata.csv"
 CREDITS_FILE = "credits.csv"
 KEYWORDS_FILE = "keywords.csv"
 
-# The Kaggle headers, fixed by the data set (the ETL checks the same names in movierec.raw).
-MOVIES_COLUMNS = (
-    "adult", "belongs_to_collection", "budget", "genres", "homepage", "id", "imdb_id",
-    "original_language", "original_title", "overview", "popularity", "poster_path",
-    "production_companies", "production_countries", "release_date", "revenue", "runtime",
-    "spoken_languages", "status", "tagline", "title", "video", "vote_average", "vote_count",
-)
-CREDITS_COLUMNS = ("cast", "crew", "id")
-KEYWORDS_COLUMNS = ("id", "keywords")
+# The Kaggle headers are the ETL's (movierec.raw.files): a batch is read exactly as the raw files.
 
 # Keys of the nested dicts, in the order the Kaggle files write them.
 COLLECTION_KEYS = ("id", "name", "poster_path", "backdrop_path")
