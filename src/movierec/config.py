@@ -130,12 +130,8 @@ def _parse(spec: dataclasses.Field, variable: str, raw: str) -> object:
 def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, object, str, str]]:
     """(variable, effective value, where it came from, what it is) for every setting."""
     sources = Settings.sources(environ)
-    rows = []
-    for spec in dataclasses.fields(Settings):
-        variable = f"{PREFIX}{spec.name.upper()}"
-        rows.append((variable, getattr(settings, spec.name), sources[spec.name][1] if sources[spec.name][0]
-                     is not None else "default", str(spec.metadata.get("help", ""))))
-    return rows
+    return [(f"{PREFIX}{spec.name.upper()}", getattr(settings, spec.name), sources[spec.name][1],
+             str(spec.metadata.get("help", ""))) for spec in dataclasses.fields(Settings)]
 
 
 @lru_cache(maxsize=1)
