@@ -79,7 +79,19 @@ def build_report(release: Path, raw_dir: Path | None = None, previous: Path | No
     """
     data = read_release(Path(release), Path(raw_dir) if raw_dir else None, Path(previous) if previous else None)
     sections, figures = assemble(data)
-    return render(sections, figures, data), figures
+    return render(sections, figures, data), tidy(figures)
+
+
+def tidy(value: Any) -> Any:
+    """Floats to 12 significant digits, recursively: the JSON stays readable, and the last bits
+    of a float sum (which a parallel aggregation may order differently) never reach it."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tidy(v) for v in value]
+    return value
 
 
 def figures_json(figures: dict[str, Any]) -> str:

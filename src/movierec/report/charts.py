@@ -93,6 +93,9 @@ def to_svg(fig: Figure, chart_id: str, label: str) -> str:
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     # Namespace declarations are not fetched, but an HTML page needs none: drop every URL.
     text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)
+    # matplotlib labels every group (id="line2d_12"): unreferenced, and repeated in every chart of
+    # the page; only the salted ids (clip paths, markers) are referenced and they stay.
+    text = re.sub(r' id="[A-Za-z.]+_\d+"', "", text)
     safe = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     return text.replace("<svg", f'<svg role="img" aria-label="{safe}"', 1).strip()
 

@@ -255,7 +255,7 @@ def rating_by_genre(movies: pl.DataFrame, genres: pl.DataFrame, constants: dict[
     """Mean, median and quartiles of the weighted rating per genre (groups of ≥ ``min_group``)."""
     rated = with_weighted_rating(movies, constants).select("id", "wr")
     stats = (genres.join(rated, left_on="movie_id", right_on="id", how="inner")
-             .group_by("genre").agg(*spread(pl.col("wr")), pl.col("wr").mean().alias("media")))
+             .group_by("genre").agg(*spread(pl.col("wr")), pl.col("wr").sort().mean().alias("media")))
     shown = stats.filter(pl.col("n") >= min_group).sort(["mediana", "genre"], descending=[True, False])
     return {
         **constants,
