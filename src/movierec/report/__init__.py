@@ -11,6 +11,18 @@ them (matplotlib, SVG); :mod:`~movierec.report.sections` words them into finding
 :mod:`~movierec.report.build` renders the Jinja2 template and writes the files (the output edge).
 """
 
-from movierec.report.build import build_report, write_report
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["build_report", "write_report"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazily: importing the package (or its light load/spanish modules) must not pull in
+    # matplotlib and Jinja2, e.g. in the API process before a report is asked for.
+    if name in __all__:
+        from movierec.report import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module 'movierec.report' has no attribute {name!r}")
