@@ -165,7 +165,8 @@ def vbars(chart_id: str, label: str, labels: Sequence[str], values: Sequence[flo
     x = np.arange(len(labels))
     colors = [ACCENT if i in highlight else MAIN for i in range(len(labels))]
     ax.bar(x, values, color=colors, width=0.7)
-    ax.set_xticks(x, [f"{lab}\n{note}" for lab, note in zip(labels, notes)] if notes else labels, fontsize=8)
+    ax.set_xticks(x, [f"{lab}\n{note}" for lab, note in zip(labels, notes)] if notes else labels,
+                  fontsize=7.5 if notes else 8)
     ax.grid(False, axis="x")
     for xi, value in zip(x, values):
         ax.text(xi, value, fmt(value), ha="center", va="bottom", fontsize=7.5, color="#333333")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from movierec.report import charts, figures, quality
 from movierec.report import spanish as es
 from movierec.report.blocks import Chart, Section, Table
@@ -38,17 +40,9 @@ def quality_section(release: Release) -> Section:
         for f in files.values():
             for outcome, key in keys.items():
                 shares[quality.OUTCOME_NAMES[outcome]].append(f[key] / f["leidas"] if f["leidas"] else 0.0)
-        movie_file = files.get("movies_metadata.csv")
-        worst = max(files.items(), key=lambda item: (item[1]["descartadas"] / max(item[1]["leidas"], 1), item[0]))
-        finding = (f"De las {es.integer(movie_file['leidas'])} filas de movies_metadata.csv se conservaron "
-                   f"{es.integer(movie_file['conservadas'])} ({es.percent(movie_file['conservadas'] / max(movie_file['leidas'], 1))}) "
-                   f"y {es.integer(movie_file['en_cuarentena'])} quedaron en cuarentena"
-                   if movie_file else "")
-        if worst[1]["descartadas"]:
-            finding += (f"; {worst[0]} descarta {es.percent(worst[1]['descartadas'] / worst[1]['leidas'])} de sus filas "
-                        "por ser de películas fuera del catálogo")
+        finding = _accounting_finding(files, account)
         section.charts.append(Chart(
-            "filas-por-archivo", "Destino de las filas de cada archivo", finding + ".",
+            "filas-por-archivo", "Destino de las filas de cada archivo", finding,
             charts.stacked("filas-por-archivo", "Destino de las filas por archivo", list(files), shares,
                            lambda v: es.percent(v, 0), horizontal=True, axis_label="cuota de las filas leídas"),
             Table(["archivo", *shares], [[name, *(es.percent(shares[k][i]) for k in shares)]
@@ -78,6 +72,27 @@ def quality_section(release: Release) -> Section:
                                                 for k, v in coverage.items()]),
         missing_note.strip()))
     return section
+
+
+def _accounting_finding(files: dict[str, Any], account: dict[str, Any]) -> str:
+    """Kept share of the movies file, then what was quarantined (and why, mostly) and dropped."""
+    movie_file = files.get("movies_metadata.csv") or next(iter(files.values()))
+    name = next((n for n, f in files.items() if f is movie_file), "")
+    read = max(movie_file["leidas"], 1)
+    text = (f"De las {es.integer(movie_file['leidas'])} filas de {name} se conservaron "
+            f"{es.integer(movie_file['conservadas'])} ({es.percent(movie_file['conservadas'] / read)}), se repararon "
+            f"{es.integer(movie_file['reparadas'])} y {es.integer(movie_file['en_cuarentena'])} quedaron en cuarentena")
+    reasons: dict[str, int] = {}
+    for f in files.values():
+        for motive, n in f["motivos_cuarentena"].items():
+            reasons[motive] = reasons.get(motive, 0) + n
+    text += f"; en los {len(files)} archivos, {es.integer(account['en_cuarentena_total'])} filas en cuarentena"
+    if reasons:
+        motive, n = max(reasons.items(), key=lambda kv: (kv[1], kv[0]))
+        text += f" (sobre todo «{motive}»: {es.integer(n)})"
+    if account["descartadas_total"]:
+        text += f" y {es.integer(account['descartadas_total'])} descartadas por ser de películas fuera del catálogo"
+    return text + "."
 
 
 def catalogue_section(release: Release) -> Section:
@@ -127,8 +142,8 @@ def catalogue_section(release: Release) -> Section:
         Table(["década", "películas", *trend["cuota"]],
               [[f"{d}s", es.integer(trend["peliculas_por_decada"][i]), *(es.percent(s[i], 0) for s in trend["cuota"].values())]
                for i, d in enumerate(trend["decadas"])]),
-        f"Una película cuenta en cada uno de sus géneros. Décadas con menos de {trend['minimo_peliculas']} películas "
-        f"omitidas{': ' + omitted if omitted else ''}."))
+        f"Una película cuenta en cada uno de sus géneros. Mínimo: {trend['minimo_peliculas']} películas por década; "
+        f"omitidas: {omitted or 'ninguna'}."))
     return section
 
 
@@ -164,7 +179,7 @@ def calendar_section(release: Release) -> Section:
         svg = charts.vbars("retorno-por-mes", "Retorno mediano por mes", [m[:3] for m in returns],
                            [r["mediana"] if r["mediana"] is not None else 0.0 for r in returns.values()],
                            lambda v: es.times(v, 1), "retorno mediano (ingresos / presupuesto)",
-                           notes=[f"n={es.integer(r['n'])}" for r in returns.values()], reference=1.0,
+                           notes=[es.integer(r["n"]) for r in returns.values()], reference=1.0,
                            highlight=[list(returns).index(best)])
     else:
         finding, svg = "Ningún mes reúne películas suficientes con presupuesto e ingresos conocidos.", None
@@ -172,6 +187,7 @@ def calendar_section(release: Release) -> Section:
         "retorno-por-mes", "Retorno mediano según el mes de estreno", finding, svg,
         Table(["mes", "n", "mediana", "Q1", "Q3"], [[m, es.integer(r["n"]), es.times(r["mediana"]), es.times(r["q1"]),
                                                     es.times(r["q3"])] for m, r in returns.items()]),
-        f"Películas con presupuesto ≥ {es.money(figures.MIN_BUDGET, 0)} e ingresos conocidos; meses con menos de "
+        f"Películas con presupuesto ≥ {es.money(figures.MIN_BUDGET, 0)} e ingresos conocidos (bajo cada mes, cuántas); "
+        f"meses con menos de "
         f"{figures.MIN_GROUP} películas sin mediana. La línea discontinua marca 1× (recupera el presupuesto)."))
     return section

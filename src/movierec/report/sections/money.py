@@ -62,15 +62,16 @@ def money_section(release: Release) -> Section:
             ["r de Pearson (valores)", es.number(fit["r"], 3)],
             ["r de Pearson (log10)", es.number(fit["r_log"], 3)],
             ["pendiente log–log", es.number(fit["pendiente_log"], 3)],
-            ["ingresan más de lo que costaron", f"{es.integer(fit['rentables'])} ({es.percent(fit['cuota_rentables'])})"],
+            ["ingresan más de lo que costaron", es.integer(fit["rentables"])],
+            ["cuota que ingresa más de lo que costó", es.percent(fit["cuota_rentables"])],
             ["presupuesto mediano", es.money(fit["presupuesto_mediano"])],
             ["ingresos medianos", es.money(fit["ingresos_medianos"])],
         ])))
 
     shown = by_genre["generos"]
     omitted = ", ".join(f"{g} ({n})" for g, n in by_genre["omitidos"].items())
-    note = (f"Mediana (punto) y rango intercuartílico (barra); n entre paréntesis. Géneros con menos de "
-            f"{by_genre['minimo_peliculas']} películas con datos económicos omitidos{': ' + omitted if omitted else ''}.")
+    note = (f"Mediana (punto) y rango intercuartílico (barra); n entre paréntesis. Mínimo: "
+            f"{by_genre['minimo_peliculas']} películas con datos económicos por género; omitidos: {omitted or 'ninguno'}.")
     if shown:
         names = list(shown)
         finding = (f"{names[0]} tiene el mayor retorno mediano ({es.times(shown[names[0]]['mediana'])}, "
@@ -150,7 +151,8 @@ def votes_section(release: Release) -> Section:
         "valoracion-por-genero", "Valoración ponderada por género", finding, svg,
         Table(["género", "n", "media", "mediana", "Q1", "Q3"],
               [[g, es.integer(v["n"]), *(es.number(v[k], 2) for k in ("media", "mediana", "q1", "q3"))] for g, v in shown.items()]),
-        f"La línea discontinua marca C = {es.number(c, 2)}. Géneros con menos de {by_genre['minimo_peliculas']} películas omitidos."))
+        f"La línea discontinua marca C = {es.number(c, 2)}. Mínimo: {by_genre['minimo_peliculas']} películas por género; "
+        f"omitidos: {', '.join(f'{g} ({n})' for g, n in by_genre['omitidos'].items()) or 'ninguno'}."))
 
     rated = figures.with_weighted_rating(movies, constants).filter(
         (pl.col("vote_count") > 0) & (pl.col("popularity") > 0)).sort("id")
