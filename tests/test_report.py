@@ -275,3 +275,10 @@ def test_a_previous_release_without_report_is_said_so(release: Path, tmp_path: P
 
     assert read_previous(tmp_path) == (None, f"la versión anterior ({tmp_path.name}) no tiene report/report.json")
     assert read_previous(None) == (None, "")
+
+
+def test_module_entry_point_refuses_a_folder_without_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from movierec.report.__main__ import main
+
+    assert main([str(tmp_path)]) == 2
+    assert "is not a release folder (no tables/movies.parquet)" in capsys.readouterr().err

@@ -37,7 +37,10 @@ MAIN, ACCENT, MUTED = PALETTE[0], PALETTE[3], "#B8B8B8"
 WIDTH = 7.6  # inches; the page shows charts at most ~860 px wide
 
 STYLE = {
-    "font.family": "DejaVu Sans",
+    # Measured with DejaVu Sans (shipped with matplotlib); a browser without it falls back to a
+    # narrower sans-serif, never to its default serif font.
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
     "font.size": 9,
     "axes.titlesize": 9.5,
     "axes.labelsize": 9,
