@@ -14,6 +14,7 @@ ENV PYTHONUNBUFFERED=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
     MOVIEREC_DATA_DIR=/app/data \
+    MPLCONFIGDIR=/app/.matplotlib \
     PORT=8000
 
 RUN pip install --no-cache-dir uv==0.13.9
@@ -23,7 +24,8 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY src ./src
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-dev \
+    && .venv/bin/python -c "import matplotlib.pyplot"  # the report's font cache, built once here
 
 # Publish a release at build time when raw data is available: data/raw/ in the build context
 # (bind-mounted, so the CSVs do not end up in a layer), or an archive at MOVIEREC_RAW_URL.

@@ -42,7 +42,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Pat
     """A data folder holding one release of the small raw folder, built once for the module."""
     base = tmp_path_factory.mktemp("published")
     data = base / "data"
-    publish(write_small_raw(base / "raw", sample_raw), data, Settings(data_dir=data))
+    publish(write_small_raw(base / "raw", sample_raw), data, Settings(data_dir=data, report_on_publish=False))
     return data
 
 
@@ -78,7 +78,7 @@ def test_a_new_release_prunes_the_oldest_beyond_keep(small_raw: Path, data_with_
     for name in older:  # three older complete releases
         (data / "releases" / name).mkdir()
         (data / "releases" / name / "manifest.json").write_text(json.dumps({"release": name}))
-    manifest = publish(small_raw, data, Settings(data_dir=data, keep_releases=3))
+    manifest = publish(small_raw, data, Settings(data_dir=data, keep_releases=3, report_on_publish=False))
     assert sorted(p.name for p in (data / "releases").iterdir()) == [older[2], first, manifest["release"]]
     assert ReleaseStore(data).current() == (data / "releases" / manifest["release"]).resolve()
     assert manifest["built_on"] == first
@@ -88,7 +88,7 @@ def test_failed_run_leaves_current_serving(small_raw: Path, data_with_release: t
     data, good = data_with_release
     (small_raw / "credits.csv").unlink()
     with pytest.raises(InputError):
-        publish(small_raw, data, Settings(data_dir=data))
+        publish(small_raw, data, Settings(data_dir=data, report_on_publish=False))
     assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     assert (data / "current" / "tables" / "movies.parquet").is_file()
@@ -104,7 +104,7 @@ def test_failure_inside_training_also_cleans_up(
 
     monkeypatch.setattr("movierec.model.train.train", boom)
     with pytest.raises(RuntimeError):
-        publish(small_raw, data, Settings(data_dir=data))
+        publish(small_raw, data, Settings(data_dir=data, report_on_publish=False))
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
 
@@ -124,7 +124,7 @@ def test_a_release_the_api_cannot_load_is_not_published(
 
     monkeypatch.setattr(training, "train", train_without_artifact)
     with pytest.raises(ReleaseRefused, match="the API cannot load it"):
-        publish(small_raw, data, Settings(data_dir=data))
+        publish(small_raw, data, Settings(data_dir=data, report_on_publish=False))
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
 
@@ -149,7 +149,7 @@ def test_the_sample_fallback_is_visible(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr("movierec.pipeline.SAMPLE_RAW_DIR", tmp_path / "sample")
     sample = write_small_raw(tmp_path / "sample", SAMPLE_RAW_DIR, films=60)
     data = tmp_path / "data"
-    settings = Settings(data_dir=data, evaluate_on_publish=False)
+    settings = Settings(data_dir=data, evaluate_on_publish=False, report_on_publish=False)
     assert settings.resolved_raw_dir() == SAMPLE_RAW_DIR  # no DATA/raw: the bundled sample
     manifest = publish(sample, data, settings)
     assert manifest["sample_data"] is True

@@ -46,7 +46,7 @@ def test_sigkill_at_any_moment_leaves_current_serving(
         "model": _staged(data, "model/neighbours.parquet"),
         "manifest": _staged(data, "manifest.json"),
     }
-    env = {**os.environ, "MOVIEREC_DATA_DIR": str(data)}
+    env = {**os.environ, "MOVIEREC_DATA_DIR": str(data), "MOVIEREC_REPORT_ON_PUBLISH": "false"}
     command = [sys.executable, "-m", "movierec", "pipeline", "--raw", str(raw_dir), "--data", str(data)]
     for moment in MOMENTS:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,6 +6,8 @@ from it, refuses a catalogue that is empty or shrank too much, and only then pub
 rename, then ``current`` moves). A failure or a kill at any point leaves ``current`` as it was.
 
 * :func:`publish` — `movierec pipeline`: a new release from a raw folder.
+Every release also carries its EDA report (``report/report.html`` + ``report.json``).
+
 * :func:`retrain` — `movierec train`: a new release with the current release's tables and a model
   fitted anew (the current release is never modified).
 """
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from movierec.config import SAMPLE_RAW_DIR, Settings
-from movierec.release.layout import EVALUATION, MANIFEST, MODEL, TABLES, code_version, read_manifest, write_json
+from movierec.release.layout import EVALUATION, MANIFEST, MODEL, REPORT, TABLES, code_version, read_manifest, write_json
 from movierec.release.store import ReleaseStore, StoreError
 
 log = logging.getLogger("movierec.pipeline")
@@ -95,6 +97,7 @@ def build_release(data_dir: Path, settings: Settings, raw_dir: Path, steps: list
             write_json(staging / MANIFEST, manifest)  # the check loads the release as the API does
             check_release(staging, store.current(), settings, allow_shrink=allow_shrink)
             _evaluate(staging, raw_dir, settings, manifest)
+            _report(staging, raw_dir, store.current(), settings, manifest)
             manifest["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             manifest["durations"]["total"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
             write_json(staging / MANIFEST, manifest)
@@ -148,6 +151,26 @@ def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[st
     started = time.perf_counter()
     write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations))
     manifest["durations"]["evaluation"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
+
+
+def _report(folder: Path, raw_dir: Path, previous: Path | None, settings: Settings,
+            manifest: dict[str, object]) -> None:
+    """The EDA report of the release (report/report.html + report.json), compared with the
+    release it replaces. A report that fails is logged and recorded, and the release is still
+    published: new films must not wait for a chart (the API's /reporte then says why)."""
+    if not settings.report_on_publish:
+        return
+    from movierec.report.build import write_report
+
+    started = time.perf_counter()
+    try:
+        write_report(folder, folder / REPORT, raw_dir=raw_dir if raw_dir.is_dir() else None, previous=previous)
+    except Exception as exc:  # noqa: BLE001 (any failure of the report, recorded, not fatal)
+        log.exception("the report of %s failed; the release is published without it", folder.name)
+        manifest["report"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    else:
+        manifest["report"] = {"html": REPORT, "json": str(Path(REPORT).with_suffix(".json"))}
+    manifest["durations"]["report"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 
 def _link_or_copy(source: str, target: str) -> None:

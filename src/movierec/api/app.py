@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -254,6 +254,28 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                             "cantidad de películas del catálogo.")
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(answers().health())
+
+    def report_file(name: str, media_type: str) -> Response:
+        catalog = answers().catalog
+        path = catalog.folder / "report" / name if catalog.folder is not None else None
+        if path is None or not path.is_file():
+            error = catalog.manifest.get("report")
+            why = f" (falló al generarse: {error['error']})" if isinstance(error, dict) and "error" in error else ""
+            return JSONResponse({"detail": f"La versión {catalog.version} no tiene reporte{why}.", "sugerencias": []},
+                                status_code=404)
+        return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache"})
+
+    @router.get("/reporte", include_in_schema=True, tags=["servicio"], summary="Reporte de análisis (HTML)",
+                response_class=HTMLResponse, responses={404: {"model": s.ErrorNoEncontrado}},
+                description="El análisis exploratorio de la versión servida, en un solo archivo HTML.")
+    async def reporte(request: Request) -> Response:
+        return report_file("report.html", "text/html; charset=utf-8")
+
+    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)",
+                responses={404: {"model": s.ErrorNoEncontrado}},
+                description="Cada cifra que el reporte menciona, con claves estables.")
+    async def reporte_json(request: Request) -> Response:
+        return report_file("report.json", JSON)
 
     def served_release() -> tuple[str, str | None]:
         catalog = holder["answers"].catalog if "answers" in holder else None

@@ -74,6 +74,7 @@ class Catalog:
                  recommendations: np.ndarray, scores: np.ndarray) -> None:
         self.version = version
         self.manifest = manifest
+        self.folder: Path | None = None  # the release folder, when loaded from one
         self._ids: list[int] = columns["id"]
         self._titles: list[str | None] = columns["title"]
         self._years: list[int | None] = columns["release_year"]
@@ -207,12 +208,14 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
     )
     recommendations, scores = _recommendations(release / "model" / "neighbours.parquet", films, titled,
                                                settings.recommendations)
-    return Catalog(
+    catalog = Catalog(
         version=version, manifest=manifest, columns=columns,
         month_counts=month_counts, weekday_counts=weekday_counts,
         title_rows=title_rows,
         actors=actors, directors=directors, recommendations=recommendations, scores=scores,
     )
+    catalog.folder = release
+    return catalog
 
 
 def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,

@@ -3,6 +3,7 @@
     DATA/releases/<name>/tables/*.parquet    the ETL's tables, quarantine.parquet and report.json
     DATA/releases/<name>/model/              the recommender's artifacts
     DATA/releases/<name>/evaluation.json     the evaluation measured when the release was built
+    DATA/releases/<name>/report/             the EDA report: report.html and report.json
     DATA/releases/<name>/manifest.json       inputs, row counts, code version, what the model learned
 
 ``<name>`` is the UTC time the build started (``20261201T101500123456Z``), so names sort by age.
@@ -24,6 +25,7 @@ MANIFEST = "manifest.json"
 EVALUATION = "evaluation.json"
 TABLES = "tables"
 MODEL = "model"
+REPORT = "report/report.html"  # and report/report.json beside it
 
 
 def new_name() -> str:
