@@ -465,8 +465,13 @@ def test_openapi_in_spanish_with_a_model_per_response(client: TestClient) -> Non
     assert set(paths) == {
         "/cantidad_filmaciones_mes/{mes}", "/cantidad_filmaciones_dia/{dia}", "/score_titulo/{titulo}",
         "/votos_titulo/{titulo}", "/get_actor/{nombre_actor}", "/get_director/{nombre_director}",
-        "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/health",
+        "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/health", "/reporte", "/reporte.json",
     }
+    report = {"/reporte": "text/html", "/reporte.json": "application/json"}
+    for path, media in report.items():
+        responses = paths.pop(path)["get"]["responses"]
+        assert set(responses["200"]["content"]) == {media}
+        assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorNoEncontrado")
     for path, item in paths.items():
         operation = item["get"]
         ok_response = operation["responses"]["200"]

@@ -265,14 +265,16 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                                 status_code=404)
         return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache"})
 
-    @router.get("/reporte", include_in_schema=True, tags=["servicio"], summary="Reporte de análisis (HTML)",
-                response_class=HTMLResponse, responses={404: {"model": s.ErrorNoEncontrado}},
+    no_report = {404: {"description": "La versión no tiene reporte.", "content": {
+        JSON: {"schema": {"$ref": "#/components/schemas/ErrorNoEncontrado"}}}}}
+
+    @router.get("/reporte", tags=["servicio"], summary="Reporte de análisis (HTML)", response_class=HTMLResponse,
+                responses=no_report, **ok,
                 description="El análisis exploratorio de la versión servida, en un solo archivo HTML.")
     async def reporte(request: Request) -> Response:
         return report_file("report.html", "text/html; charset=utf-8")
 
-    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)",
-                responses={404: {"model": s.ErrorNoEncontrado}},
+    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)", **ok, responses=no_report,
                 description="Cada cifra que el reporte menciona, con claves estables.")
     async def reporte_json(request: Request) -> Response:
         return report_file("report.json", JSON)
