@@ -38,6 +38,7 @@ from starlette.types import Scope
 
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError
+from movierec.api.edge import EdgeMiddleware
 from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
 from movierec.release.store import ReleaseStore
 from movierec.config import Settings, get_settings
@@ -282,6 +283,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse({"detail": "Error interno del servidor."}, status_code=500)
 
+    app.add_middleware(EdgeMiddleware)  # HEAD, relative redirects, control characters (api/edge.py)
     return app
 
 
