@@ -88,9 +88,12 @@ def test_out_with_other_files_is_refused(raw: Path, tmp_path: Path) -> None:
     (out / "holiday.jpg").write_bytes(b"\xff\xd8")
     refused(etl(raw, out), "is not the output of a previous `movierec etl`", "holiday.jpg")
     assert snapshot(out) == {"holiday.jpg": b"\xff\xd8"}
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    refused(etl(raw, empty), "has no report.json")
+    (out / "holiday.jpg").unlink()
+    (out / "movies.parquet").write_bytes(b"PAR1")  # an ETL file name, but no report: not an output
+    refused(etl(raw, out), "has no report.json")
+    (out / "movies.parquet").unlink()
+    assert etl(raw, out).exit_code == 0  # an empty folder holds nothing to lose
+    assert (out / "report.json").is_file() and hidden(tmp_path) == []
 
 
 def test_previous_output_is_replaced_and_nothing_hidden_is_left(raw: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The output folder of `movierec etl`: what it may replace, and replacing it atomically.
 
-The ETL replaces only what it wrote itself. ``--out`` must be a new path or the folder of a
-previous run: recognizable by its ``report.json`` and holding nothing but the ETL's own files.
+The ETL replaces only what it wrote itself. ``--out`` must be a new path, an empty folder, or
+the folder of a previous run: recognizable by its ``report.json`` and holding nothing but the
+ETL's own files.
 Anything else (a folder of other files, the raw folder or one that contains it, a file, a
 symbolic link, a path under a file) is refused with one line before any work starts.
 
@@ -54,8 +55,9 @@ def check_output(out_dir: Path, raw_dir: Path, files: frozenset[str]) -> None:
         if out.resolve() == raw or out.resolve() in raw.parents:
             raise OutputError(f"--out {out_dir} is or contains the raw folder {raw_dir}: the ETL replaces its "
                               "output folder, choose another one")
-        foreign = sorted(set(os.listdir(out)) - files)
-        if foreign or not _is_report(out / REPORT):
+        entries = set(os.listdir(out))
+        foreign = sorted(entries - files)
+        if entries and (foreign or not _is_report(out / REPORT)):
             what = f"holds {', '.join(foreign[:5])}{'…' if len(foreign) > 5 else ''}" if foreign else f"has no {REPORT}"
             raise OutputError(f"--out {out_dir} exists and is not the output of a previous `movierec etl` ({what}): "
                               "the ETL replaces only its own output; choose a new or empty path")
