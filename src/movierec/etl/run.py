@@ -72,7 +72,7 @@ def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame
 def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None) -> dict[str, object]:
     """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written).
 
-    ``out_dir`` must be new or a previous output (:mod:`movierec.etl.output`), checked before any
+    ``out_dir`` must be new, empty or a previous output (:mod:`movierec.etl.output`), checked before any
     work; each raw file may hold at most ``max_input_bytes`` once decompressed (default: the
     ``max_input_bytes`` setting). Bad input raises :class:`~movierec.raw.files.InputError`.
     """
@@ -102,11 +102,7 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None)
             return table
 
         credits_future = pool.submit(_read_and_parse_credits, credits_path, load)
-        try:
-            movies, nested, entries, movies_account = _movies(movies_path, load, timer)
-        except BaseException:
-            credits_future.cancel()
-            raise
+        movies, nested, entries, movies_account = _movies(movies_path, load, timer)
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
         if keywords_path is not None:
@@ -158,8 +154,8 @@ def _keywords(path: Path, load: Load, movie_ids: pl.Series) -> tuple[pl.DataFram
     return keywords, pl.concat(entries), account
 
 
-def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame], movie_ids: pl.Series,
-             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
+def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame],
+             movie_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
     table, parsed, bad = read
     kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name)
     entries = [found]
