@@ -47,7 +47,11 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
 
     def etl(folder: Path, manifest: dict[str, object]) -> None:
         started = time.perf_counter()
-        report = run_etl(raw_dir, folder / TABLES)
+        report = run_etl(raw_dir, folder / TABLES, max_input_bytes=settings.max_input_bytes)
+        tables, movies = report["tables"], report["movies"]
+        if isinstance(tables, dict) and isinstance(movies, dict) and not tables.get("movies"):
+            raise ReleaseRefused(f"the new release was not published: the ETL kept no film of the "
+                                 f"{movies.get('rows_read', 0):,} movie records in {raw_dir}")
         manifest.update({
             "inputs": report["inputs"], "tables": report["tables"],
             "etl": {k: v for k, v in report.items() if k not in ("inputs", "tables")},

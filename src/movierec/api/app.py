@@ -40,6 +40,7 @@ from starlette.types import Scope
 
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError
+from movierec.api.edge import EdgeMiddleware
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from movierec.api.observability import Metrics, Observability
 from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
@@ -297,6 +298,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     if origins:  # a web front end of the client's, on another origin, calls the API
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],
                            allow_headers=["*"], expose_headers=["x-request-id"], max_age=600)
+    app.add_middleware(EdgeMiddleware)  # HEAD, relative redirects, control characters (api/edge.py)
     app.add_middleware(Observability, metrics=metrics, log_requests=log_requests)  # outermost: sees all
     # The API's routes first, the documentation's after: a request tries the routes in order.
     app.router.routes.sort(key=lambda route: not isinstance(route, DirectRoute))

@@ -81,7 +81,10 @@ def published_release(data_dir: Path) -> Path:
     """DATA/current's release folder; exit code 2 with what to run when nothing is published."""
     from movierec.release.store import ReleaseStore
 
-    release = ReleaseStore(data_dir).current()
+    store = ReleaseStore(data_dir)
+    with expected_failures():
+        store.check_link()
+    release = store.current()
     if release is None:
         fail(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
     return release

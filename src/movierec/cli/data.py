@@ -20,8 +20,9 @@ def etl(
     """Unnest and clean the raw CSVs into parquet tables, quarantine.parquet and report.json."""
     from movierec.etl.run import run_etl
 
-    raw_dir = raw or settings().resolved_raw_dir()
-    report = run(lambda: run_etl(raw_dir, out))
+    config = settings()
+    raw_dir = raw or config.resolved_raw_dir()
+    report = run(lambda: run_etl(raw_dir, out, max_input_bytes=config.max_input_bytes))
     movies = report["movies"]
     assert isinstance(movies, dict)
     typer.echo(

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
-import time
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,15 +18,18 @@ from pathlib import Path
 
 import polars as pl
 
+from movierec.config import get_settings
 from movierec.etl import rules as etl
+from movierec.etl.output import REPORT, check_output, output_files, write_output
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, Table, find_input,
-    decompress, read_table, sha256,
+    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, Table, decompress, find_input,
+    read_stored, read_table, sha256,
 )
 
 log = logging.getLogger("movierec.etl")
 
 TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew")
+OUTPUT_FILES = output_files(TABLES)
 
 
 class Timer:
@@ -68,79 +69,109 @@ def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame
     return frame, etl.entries_frame(source, items, columns.index("id"))
 
 
-def run_etl(raw_dir: Path, out_dir: Path) -> dict[str, object]:
-    """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written)."""
+def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None) -> dict[str, object]:
+    """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written).
+
+    ``out_dir`` must be new, empty or a previous output (:mod:`movierec.etl.output`), checked before any
+    work; each raw file may hold at most ``max_input_bytes`` once decompressed (default: the
+    ``max_input_bytes`` setting). Bad input raises :class:`~movierec.raw.files.InputError`.
+    """
+    if max_input_bytes is None:
+        max_input_bytes = get_settings().max_input_bytes
     timer = Timer()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    check_output(out_dir, raw_dir, OUTPUT_FILES)
     movies_path = find_input(raw_dir, MOVIES_NAMES)
     credits_path = find_input(raw_dir, ("credits.csv",))
     keywords_path = find_input(raw_dir, ("keywords.csv",), required=False)
     inputs = [p for p in (movies_path, credits_path, keywords_path) if p is not None]
     assert movies_path is not None and credits_path is not None
 
+    encodings: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=3) as pool:
         checksums: dict[str, Future[str]] = {}
 
-        def load(path: Path) -> bytes:
-            """The file's CSV bytes; its checksum is computed on the side (hashlib frees the GIL)."""
-            data = path.read_bytes()
-            checksums[path.name] = pool.submit(sha256, data)
-            return decompress(path, data)
+        def load(path: Path, expected: tuple[str, ...]) -> Table:
+            """The file read as a table; its checksum is computed on the side (hashlib frees the GIL)."""
+            stored = read_stored(path, max_input_bytes)
+            checksums[path.name] = pool.submit(sha256, stored)
+            table = read_table(decompress(path, stored, max_input_bytes), path, expected)
+            encodings[path.name] = table.encoding
+            if table.encoding != "utf-8":
+                log.warning("%s is not UTF-8: read as %s", path.name, table.encoding)
+            return table
 
         credits_future = pool.submit(_read_and_parse_credits, credits_path, load)
-        movies_table = read_table(load(movies_path), movies_path, MOVIES_COLUMNS)
-        timer.step("read movies", f"{movies_table.rows_read:,} records")
-        frame, ragged_entries = _movies_frame(movies_table, movies_path.name)
-        movies, nested, movie_entries, movies_account = etl.clean_movies(frame, movies_path.name)
-        movies_account.add_quarantined(ragged_entries.filter(pl.col("outcome") == "quarantined"))
-        timer.step("clean movies", f"{movies.height:,} kept, {movies_account.quarantined:,} quarantined")
-
-        entries = [ragged_entries, movie_entries]
+        movies, nested, entries, movies_account = _movies(movies_path, load, timer)
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
         if keywords_path is not None:
-            keywords_frame = read_table(load(keywords_path), keywords_path, KEYWORDS_COLUMNS)
-            parsed, bad = etl.parse_child(keywords_frame.frame, {"keywords": etl.KEYWORD_SCHEMA})
-            kept, found, account = etl.account_child(
-                keywords_frame.frame, bad, movies["id"], keywords_path.name
-            )
-            _add_ragged(keywords_frame, keywords_path.name, account, entries)
-            tables["keywords"] = _restrict(parsed["keywords"], kept).rename(
-                {"id": "keyword_id", "name": "keyword"}
-            )
-            accounts["keywords"] = account
+            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"])
             entries.append(found)
             timer.step("keywords", f"{tables['keywords'].height:,} keywords")
         else:
             tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
 
-        credits_table, parsed, bad = credits_future.result()
-        kept, found, account = etl.account_child(credits_table.frame, bad, movies["id"], credits_path.name)
-        _add_ragged(credits_table, credits_path.name, account, entries)
-        tables["cast"] = _restrict(parsed["cast"], kept).rename({"id": "person_id"}).select(
-            "movie_id", "person_id", "name", "character", "order", "gender"
-        )
-        tables["crew"] = _restrict(parsed["crew"], kept).rename({"id": "person_id"}).select(
-            "movie_id", "person_id", "name", "job", "department", "gender"
-        )
-        accounts["credits"] = account
+        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_future.result(), movies["id"])
+        tables["cast"], tables["crew"] = cast, crew
         entries.append(found)
         timer.step("credits", f"{tables['cast'].height:,} cast, {tables['crew'].height:,} crew")
         sums = {p.name: checksums[p.name].result() for p in inputs}
 
     quarantine = pl.concat(entries).sort("source", "record")
+    del entries  # the sorted copy is what is written
     report: dict[str, object] = {name: account.as_dict() for name, account in accounts.items()}
     report["tables"] = {name: tables[name].height for name in TABLES}
     report["inputs"] = sums
-    _write(out_dir, tables, quarantine, report, timer)
+    report["encodings"] = {p.name: encodings[p.name] for p in inputs}
+    _write(out_dir, raw_dir, tables, quarantine, report, timer)
     return report
 
 
-def _read_and_parse_credits(
-    path: Path, load: Callable[[Path], bytes]
-) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
+Load = Callable[[Path, tuple[str, ...]], Table]
+
+
+def _movies(path: Path, load: Load, timer: Timer) -> tuple[pl.DataFrame, dict[str, pl.DataFrame],
+                                                            list[pl.DataFrame], etl.Account]:
+    """(movies, nested tables, quarantine entries, account); the raw text frame dies on return."""
+    table = load(path, MOVIES_COLUMNS)
+    timer.step("read movies", f"{table.rows_read:,} records")
+    frame, ragged_entries = _movies_frame(table, path.name)
+    del table
+    movies, nested, movie_entries, account = etl.clean_movies(frame, path.name)
+    account.add_quarantined(ragged_entries.filter(pl.col("outcome") == "quarantined"))
+    timer.step("clean movies", f"{movies.height:,} kept, {account.quarantined:,} quarantined")
+    return movies, nested, [ragged_entries, movie_entries], account
+
+
+def _keywords(path: Path, load: Load, movie_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
+    table = load(path, KEYWORDS_COLUMNS)
+    parsed, bad = etl.parse_child(table.frame, {"keywords": etl.KEYWORD_SCHEMA})
+    kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name)
+    entries = [found]
+    _add_ragged(table, path.name, account, entries)
+    keywords = _restrict(parsed["keywords"], kept).rename({"id": "keyword_id", "name": "keyword"})
+    return keywords, pl.concat(entries), account
+
+
+def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame],
+             movie_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
+    table, parsed, bad = read
+    kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name)
+    entries = [found]
+    _add_ragged(table, path.name, account, entries)
+    cast = _restrict(parsed["cast"], kept).rename({"id": "person_id"}).select(
+        "movie_id", "person_id", "name", "character", "order", "gender"
+    )
+    crew = _restrict(parsed["crew"], kept).rename({"id": "person_id"}).select(
+        "movie_id", "person_id", "name", "job", "department", "gender"
+    )
+    return cast, crew, pl.concat(entries), account
+
+
+def _read_and_parse_credits(path: Path, load: Load) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
     """Read credits, then parse cast and crew side by side (Polars releases the GIL)."""
-    table = read_table(load(path), path, CREDITS_COLUMNS)
+    table = load(path, CREDITS_COLUMNS)
     with _progress("parsing cast and crew", 2 * table.frame.height) as advance, \
             ThreadPoolExecutor(max_workers=1) as pool:
         cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA}, advance)
@@ -180,27 +211,17 @@ def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[p
     entries.append(found)
 
 
-def _write(out_dir: Path, tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame,
+def _write(out_dir: Path, raw_dir: Path, tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame,
            report: dict[str, object], timer: Timer) -> None:
-    """Write into a sibling temporary folder, then swap it in: readers never see half a build."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the published tables are for every reader
-    try:
+    """Write into a hidden sibling folder, then swap it in: readers never see half a build."""
+
+    def write(folder: Path) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda item: item[1].write_parquet(tmp / f"{item[0]}.parquet"),
+            list(pool.map(lambda item: item[1].write_parquet(folder / f"{item[0]}.parquet"),
                           [*tables.items(), ("quarantine", quarantine)]))
         timer.step("write", f"{len(tables) + 1} tables")
         report["seconds"] = timer.total
         report["steps"] = timer.steps
-        (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old-{time.time_ns()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (folder / REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+    write_output(out_dir, raw_dir, OUTPUT_FILES, write)

@@ -5,14 +5,18 @@ Everything here does I/O; the cleaning rules live in :mod:`movierec.etl` as pure
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
 import io
+import re
 import sys
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -28,7 +32,31 @@ KEYWORDS_COLUMNS = ("id", "keywords")
 
 
 class InputError(Exception):
-    """Raw input that cannot be used at all (missing file, missing columns): exit code 2."""
+    """Raw input that cannot be used at all (missing file, missing columns, not CSV text, too
+    large): exit code 2 with this one line."""
+
+
+CHUNK = 1 << 20
+HEAD_BYTES = 1 << 16  # a real header line is about 300 bytes; one this long is no header
+QUOTE_CHARS = 200  # the most of the input an error message quotes
+# Bytes that no cp1252 text holds (NUL, and the five the code page leaves undefined): binary data.
+_NOT_CP1252 = re.compile(rb"[\x00\x81\x8d\x8f\x90\x9d]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` for an error message: at most ``limit`` characters, control characters escaped,
+    so that the message stays one short line whatever the input holds.
+
+    >>> quote("tab\\there")
+    'tab\\\\x09here'
+    >>> quote("x" * 300, 4)
+    'xxxx… (300 characters)'
+    """
+    cut = text if len(text) <= limit else text[:limit]
+    cut = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", cut)
+    return cut if len(text) <= limit else f"{cut}… ({len(text):,} characters)"
 
 
 def find_input(raw_dir: Path, names: tuple[str, ...], *, required: bool = True) -> Path | None:
@@ -43,21 +71,132 @@ def find_input(raw_dir: Path, names: tuple[str, ...], *, required: bool = True) 
     return None
 
 
-def decompress(path: Path, data: bytes) -> bytes:
-    """The CSV bytes of a raw file's content: as is, gunzipped, or the first .csv of a zip."""
-    if path.suffix == ".gz":
-        return gzip.decompress(data)
-    if path.suffix == ".zip":
+def read_stored(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes as stored (compressed or not), refused when larger than ``max_bytes``."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{path.name}: {size:,} bytes, more than the {max_bytes:,} accepted "
+                             "(MOVIEREC_MAX_INPUT_BYTES)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
+
+
+def decompress(path: Path, data: bytes, max_bytes: int) -> bytes:
+    """The CSV bytes of a raw file's content: as is, gunzipped, or the first .csv of a zip.
+
+    Decompression streams: it stops as soon as the output would exceed ``max_bytes`` (a zip bomb
+    costs at most that much memory and time), and the first bytes are checked to be a CSV header
+    (:func:`check_head`) before the rest is inflated. Not gzip, not zip, a truncated or corrupt
+    archive: :class:`InputError` naming the file. Plain files are returned as they are (their size
+    was checked by :func:`read_stored`, their text is checked by :func:`read_table`).
+    """
+    if path.suffix not in (".gz", ".zip"):
+        return data
+    kind = "gzip" if path.suffix == ".gz" else "zip"
+    try:
+        if kind == "gzip":
+            return _inflate(path, gzip.GzipFile(fileobj=io.BytesIO(data)), max_bytes)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [m for m in archive.namelist() if m.endswith(".csv")] or archive.namelist()
             if not members:
-                raise InputError(f"{path}: the zip archive is empty")
-            return archive.read(members[0])
+                raise InputError(f"{path.name}: the zip archive is empty")
+            with archive.open(members[0]) as member:
+                return _inflate(path, member, max_bytes)
+    except InputError:
+        raise
+    except EOFError:
+        raise InputError(f"{path.name}: the {kind} file is truncated (it ends before its end marker)") from None
+    except (OSError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise InputError(f"{path.name}: not a valid {kind} file ({quote(str(exc))})") from None
+
+
+def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
+    # BytesIO grows in place and getvalue() hands its buffer over: no second copy of the output.
+    out = io.BytesIO()
+    checked = False
+    while chunk := stream.read(CHUNK):
+        if out.tell() + len(chunk) > max_bytes:
+            raise InputError(f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most "
+                             "accepted (MOVIEREC_MAX_INPUT_BYTES)")
+        out.write(chunk)
+        if not checked and out.tell() >= HEAD_BYTES:
+            check_head(path, out.getbuffer()[:HEAD_BYTES].tobytes(), at_end=False)
+            checked = True
+    data = out.getvalue()
+    if not checked:
+        check_head(path, data, at_end=True)
     return data
 
 
-def read_bytes(path: Path) -> bytes:
-    return decompress(path, path.read_bytes())
+def check_head(path: Path, head: bytes, *, at_end: bool) -> None:
+    """Refuse, from its first bytes, a file that is no CSV text: binary data, a first line longer
+    than ``HEAD_BYTES`` (a NUL-filled or line-less file), CR-only line endings."""
+    if b"\x00" in head:
+        raise InputError(f"{path.name}: binary data, not CSV text (a NUL byte on line {_line_of(head, head.index(0)):,})")
+    end = head.find(b"\n")
+    if end < 0 and not at_end:
+        raise InputError(f"{path.name}: no line break in its first {HEAD_BYTES:,} bytes: not a CSV file "
+                         f"(it starts with {quote(head[:QUOTE_CHARS].decode('utf-8', 'replace'))!r})")
+    first_line = head[: end if end >= 0 else len(head)].rstrip(b"\r")
+    if b"\r" in first_line:
+        raise InputError(f"{path.name}: its lines end with CR only (classic Mac OS); save it with LF or "
+                         "CRLF line endings")
+
+
+def check_text(path: Path, data: bytes) -> None:
+    """Refuse binary data anywhere in the file (a NUL byte): found at C speed, before any parse."""
+    at = data.find(b"\x00")
+    if at >= 0:
+        raise InputError(f"{path.name}: binary data, not CSV text (a NUL byte on line {_line_of(data, at):,})")
+
+
+def to_utf8(path: Path, data: bytes) -> tuple[bytes, str]:
+    """``data`` as UTF-8, and the encoding it was read in: UTF-8 as is, else cp1252 (Windows'
+    Western code page, a superset of latin-1's printable characters, what Excel writes).
+
+    A file that is UTF-8 up to some bytes that are not (mixed encodings), or that holds bytes no
+    cp1252 text has (binary data), is refused, naming the line.
+    """
+    at = _first_invalid_utf8(data)
+    if at is None:
+        return data, "utf-8"
+    if _NON_ASCII.search(data, 0, at):
+        raise InputError(f"{path.name}: invalid UTF-8 on line {_line_of(data, at):,} (byte 0x{data[at]:02x}) "
+                         "in a file that is UTF-8 before it: mixed encodings; re-export it as UTF-8")
+    if bad := _NOT_CP1252.search(data):
+        raise InputError(f"{path.name}: neither UTF-8 nor cp1252 text (byte 0x{data[bad.start()]:02x} on line "
+                         f"{_line_of(data, bad.start()):,}): binary data?")
+    out = io.BytesIO()
+    for start in range(0, len(data), CHUNK):  # one byte is one character: any cut is safe
+        out.write(data[start:start + CHUNK].decode("cp1252").encode("utf-8"))
+    return out.getvalue(), "cp1252"
+
+
+def _first_invalid_utf8(data: bytes) -> int | None:
+    """Offset of the first byte that is not UTF-8, decoding 1 MB at a time (no copy of the file)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), CHUNK):
+        pending = len(decoder.getstate()[0])  # bytes of a character cut by the previous chunk
+        try:
+            decoder.decode(data[start:start + CHUNK], final=start + CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            return start - pending + exc.start
+    return None
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """A raw file's CSV bytes (decompressed), at most ``max_bytes`` (default: the setting)."""
+    if max_bytes is None:
+        from movierec.config import get_settings
+
+        max_bytes = get_settings().max_input_bytes
+    return decompress(path, read_stored(path, max_bytes), max_bytes)
 
 
 def sha256(data: bytes) -> str:
@@ -67,7 +206,8 @@ def sha256(data: bytes) -> str:
 def check_columns(path: Path, header: list[str], expected: tuple[str, ...]) -> None:
     missing = [c for c in expected if c not in header]
     if missing:
-        raise InputError(f"{path.name}: missing columns {', '.join(missing)} (found: {', '.join(header)})")
+        raise InputError(f"{path.name}: missing columns {', '.join(missing)} "
+                         f"(found: {quote(', '.join(header))})")
 
 
 @dataclass(frozen=True)
@@ -81,6 +221,7 @@ class Table:
 
     frame: pl.DataFrame
     ragged: list[tuple[int, int, int, list[str]]]
+    encoding: str = "utf-8"  # what the file was decoded as (see :func:`to_utf8`)
 
     @property
     def rows_read(self) -> int:
@@ -99,16 +240,27 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
     whose last field is empty are read again with Python's csv module to learn their true field
     count (a handful, even in the full files). A record with too many fields makes Polars stop;
     then the Arrow reader, which reports each such record, reads the file instead.
+
+    Text that is not CSV is refused (:func:`check_head`, :func:`check_text`); a UTF-8 byte order
+    mark is skipped; a file that is not UTF-8 is read as cp1252 when it is that (:func:`to_utf8`),
+    which ``Table.encoding`` records.
     """
+    check_head(path, data[:HEAD_BYTES], at_end=len(data) <= HEAD_BYTES)
+    check_text(path, data)
     header_end = data.find(b"\n")
-    header = _parse_row_text(data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace"))
+    header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace")
+    header = _parse_row_text(header_line.removeprefix("\ufeff"))
     if not header or header == [""]:
         raise InputError(f"{path.name}: the file is empty, expected a CSV header with {', '.join(expected)}")
     check_columns(path, header, expected)
     try:
         frame = pl.read_csv(data, infer_schema=False, empty_string_is_null=False)
-    except pl.exceptions.ComputeError:
-        return _read_with_arrow(data, header)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower():
+            text, encoding = to_utf8(path, data)
+            if encoding != "utf-8":
+                return replace(read_table(text, path, expected), encoding=encoding)
+        return _read_with_arrow(data, path, header)
     frame = frame.select(pl.col(c).cast(pl.String) for c in header)
     lines = _start_lines(frame)
     frame = frame.with_columns(_record=pl.int_range(frame.height, dtype=pl.Int64), _line=lines)
@@ -154,7 +306,7 @@ def _start_lines(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def _read_with_arrow(data: bytes, header: list[str]) -> Table:
+def _read_with_arrow(data: bytes, path: Path, header: list[str]) -> Table:
     """Read with the Arrow reader, which reports every record whose field count is wrong."""
     # Imported here: pyarrow costs a third of a second, and well-formed files never need it.
     import pyarrow as pa
@@ -166,13 +318,16 @@ def _read_with_arrow(data: bytes, header: list[str]) -> Table:
         ragged_text.append(row.text)
         return "skip"
 
-    table = pacsv.read_csv(
-        pa.py_buffer(data),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header}, strings_can_be_null=False
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowException, ValueError) as exc:
+        raise InputError(f"{path.name}: cannot be read as CSV ({quote(str(exc))})") from None
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return _locate(frame.select(pl.col(c).cast(pl.String) for c in header), data, ragged_text)
