@@ -21,7 +21,6 @@ route whole; '?', '#' and '%' must be percent-encoded by the client, as in any U
 import asyncio
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from functools import cached_property
@@ -38,7 +37,8 @@ from starlette.types import Scope
 
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError
-from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
+from movierec.api.follow import Served, State, follow, load_state
+from movierec.catalog.indexes import Catalog, ReleaseError
 from movierec.release.store import ReleaseStore
 from movierec.config import Settings, get_settings
 
@@ -117,32 +117,34 @@ class DirectRoute(APIRoute):
 
 
 def create_app(data_dir: Path | None = None, settings: Settings | None = None,
-               catalog: Catalog | None = None) -> FastAPI:
-    """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one."""
+               catalog: Catalog | None = None, *, follow_current: bool = False) -> FastAPI:
+    """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one. With
+    ``follow_current``, the app switches to the release ``current`` points to whenever it
+    changes (:mod:`movierec.api.follow`)."""
     settings = settings or get_settings()
     data_dir = data_dir or settings.data_dir
-    holder: dict[str, Answers] = {}
-    if catalog is not None:
-        holder["answers"] = Answers(catalog, settings)
+    served = Served(State(Answers(catalog, settings), None) if catalog is not None else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if "answers" not in holder:
+        if served.state is None:
             release = ReleaseStore(data_dir).current()
             if release is None:
                 raise ReleaseError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
-            started = time.perf_counter()
-            loaded = load_catalog(release, settings)
-            holder["answers"] = Answers(loaded, settings)
-            log.info("serving release %s: %d films, %d actors, %d directors, loaded in %.2f s",
-                     loaded.version, len(loaded), len(loaded.actors), len(loaded.directors),
-                     time.perf_counter() - started)
+            served.state = load_state(release, settings)
+            log.info("serving release %s", served.state.answers.catalog.version)
         _freeze()
         # The suggestion indexes (needed only by a 404) are built in a thread while the server
         # already answers, so that they do not delay the start.
-        warming = asyncio.get_running_loop().run_in_executor(None, holder["answers"].catalog.warm_up)
+        warming = asyncio.get_running_loop().run_in_executor(None, served.state.answers.catalog.warm_up)
         warming.add_done_callback(_report_warm_up)
-        yield
+        watcher = asyncio.create_task(follow(served, data_dir, settings, settings.reload_interval)) \
+            if follow_current else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     app = FastAPI(
         title="movierec: API de películas",
@@ -159,10 +161,11 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     )
 
     def answers() -> Answers:
-        try:
-            return holder["answers"]
-        except KeyError:  # only without a lifespan (a bare ASGI call); uvicorn always runs it
-            raise ApiError(503, {"detail": "El catálogo todavía no está cargado."}) from None
+        """The answers of the release served now: read once per request (see api/follow.py)."""
+        state = served.state
+        if state is None:  # only without a lifespan (a bare ASGI call); uvicorn always runs it
+            raise ApiError(503, {"detail": "El catálogo todavía no está cargado."})
+        return state.answers
 
     router = APIRouter(route_class=DirectRoute)
     ok = {"response_description": "Respuesta correcta."}
