@@ -114,15 +114,17 @@ class Refresher(threading.Thread):
     need far more memory than the server (about 2 GB at the full size) and give it all back when
     the child exits. The server picks the new release up by following DATA/current."""
 
-    def __init__(self, data_dir: Path, every: float, command: list[str] | None = None) -> None:
+    def __init__(self, data_dir: Path, every: float, command: list[str] | None = None,
+                 minimum: float = 60.0) -> None:
         super().__init__(name="movierec-refresh", daemon=True)
         self.data_dir = data_dir
         self.every = every
         self.command = command or [sys.executable, "-m", "movierec", "refresh", "--data", str(data_dir)]
+        self.minimum = minimum
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        delay = first_delay(ReleaseStore(self.data_dir).current(), self.every, datetime.now(UTC))
+        delay = first_delay(ReleaseStore(self.data_dir).current(), self.every, datetime.now(UTC), self.minimum)
         log.info("scheduled refresh every %.0f s; the next one in %.0f s", self.every, delay)
         while not self.stopped.wait(delay):
             delay = self.every
