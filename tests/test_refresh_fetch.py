@@ -69,9 +69,14 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def pack(release: Path, archive: Path, *, root: str | None = None) -> Path:
+def pack(release: Path, archive: Path, *, root: str | None = None, serving: bool = False) -> Path:
+    """A tar.gz of ``release`` (under ``root``, default its name); ``serving``: without raw/ and
+    tables/, as the workflow's serving.tar.gz."""
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        return None if serving and {"raw", "tables"} & set(Path(info.name).parts) else info
+
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(release, arcname=root if root is not None else release.name)
+        tar.add(release, arcname=root if root is not None else release.name, filter=keep)
     return archive
 
 
@@ -133,7 +138,7 @@ def test_serve_downloads_the_release_at_start(small_data: Path, files: tuple[Pat
     release = ReleaseStore(small_data).current()
     assert release is not None
     folder, url = files
-    pack(release, folder / "start.tar.gz", root="")  # the release's files at the archive's root
+    pack(release, folder / "start.tar.gz", root="", serving=True)  # files at the root, no raw/ nor tables/
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -155,6 +160,7 @@ def test_serve_downloads_the_release_at_start(small_data: Path, files: tuple[Pat
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
         assert health["version"] == release.name and health["peliculas"] == 200
+        assert not (data / "releases" / release.name / "tables").exists()  # the catalog is all the API reads
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
