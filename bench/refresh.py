@@ -24,7 +24,6 @@ import argparse
 import csv
 import gzip
 import http.client
-import io
 import json
 import os
 import random

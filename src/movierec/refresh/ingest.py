@@ -12,7 +12,8 @@ Then, under the store's lock, a new release is built aside (:func:`movierec.pipe
    inputs the current release keeps in ``raw/`` (see :mod:`movierec.raw.keep`); the ratings and
    links are linked from it unchanged;
 2. **ETL** on the merged files (the ETL's parser and rules as they are: a batch's bad rows are
-   quarantined like any other), while the merged files are compressed into the new release's raw/;
+   quarantined like any other); meanwhile a thread compresses the merged files into the new
+   release's raw/, for the next ingest;
 3. :func:`movierec.pipeline.after_tables`: training, then the API's catalog artifact (and every
    step a release needs; the EDA report joins there);
 4. the release is checked as the API will load it, and published: ``current`` moves in one rename,
@@ -28,7 +29,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,20 +144,31 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         }
         manifest["durations"]["merge"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
+    # The merged files are compressed into the new release's raw/ in a thread, beside the ETL and
+    # training (the longest steps), and waited for by the last step.
+    pool = ThreadPoolExecutor(max_workers=1)
+    compressing: list[Future[list[Path]]] = []
+
     def etl(folder: Path, manifest: dict[str, object]) -> None:
         work = folder / WORK
-        with ThreadPoolExecutor(max_workers=1) as pool:  # compressing beside the ETL
-            names = [p.name for p in sorted(work.iterdir())]
-            compressed = pool.submit(lambda: [compress(work / n, folder / RAW / f"{n}.gz") for n in names])
-            etl_step(work)(folder, manifest)
-            compressed.result()
-        manifest["raw"] = sorted(p.name for p in (folder / RAW).iterdir())
-        shutil.rmtree(work)
+        names = sorted(p.name for p in work.iterdir())
+        compressing.append(pool.submit(lambda: [compress(work / n, folder / RAW / f"{n}.gz") for n in names]))
+        etl_step(work)(folder, manifest)
         _count_quarantined(folder / TABLES / "quarantine.parquet", merged, manifest)
 
-    steps = [merge, etl, *after_tables(settings)]  # after_tables: training, the catalog (and the EDA report)
-    return build_release(data_dir, settings, None, steps, allow_shrink=allow_shrink,
-                         evaluate=settings.evaluate_on_ingest if evaluate is None else evaluate)
+    def keep_merged(folder: Path, manifest: dict[str, object]) -> None:
+        for future in compressing:
+            future.result()
+        shutil.rmtree(folder / WORK)
+        manifest["raw"] = sorted(p.name for p in (folder / RAW).iterdir())
+
+    # after_tables: training, the catalog artifact (and the EDA report step, when it exists).
+    steps = [merge, etl, *after_tables(settings), keep_merged]
+    try:
+        return build_release(data_dir, settings, None, steps, allow_shrink=allow_shrink,
+                             evaluate=settings.evaluate_on_ingest if evaluate is None else evaluate)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def base_raw(release: Path) -> Path:

@@ -26,8 +26,6 @@ first wins) exactly as in any raw file.
 (['1'], ['3', '4'])
 >>> merged.added, merged.updated, merged.removed, merged.first_batch_record
 (1, 1, 1, 1)
->>> unknown_deleted({2, 9}, records([1, 2, 3]))
-[9]
 """
 
 from __future__ import annotations
@@ -87,7 +85,3 @@ def drop_keys(records: Records, keys: set[int]) -> Records:
     frame = records.frame.filter(~pl.col(KEY).is_in(sorted(keys)).fill_null(False))
     return replace(records, frame=frame, ragged=[r for r in records.ragged if r.key not in keys])
 
-
-def unknown_deleted(deleted: set[int], movies: Records) -> list[int]:
-    """The deleted ids the base's movies do not hold, sorted."""
-    return sorted(deleted - movies.keys())
