@@ -1,9 +1,10 @@
 """The FastAPI application: seven endpoints in Spanish over the published release.
 
-``create_app(data_dir, settings)`` returns an app whose lifespan loads ``DATA/current`` once into a
-:class:`~movierec.catalog.indexes.Catalog`; every route is one call into
-:class:`~movierec.api.answers.Answers`. Routes are ``async def`` on purpose: an answer is a few
-microseconds of dict look-ups, cheaper than a hop to the thread pool.
+``create_app(data_dir, settings)`` returns an app whose lifespan maps ``DATA/current`` into a
+:class:`~movierec.catalog.indexes.Catalog` (and, with ``follow_current``, every release ``current``
+later points to: :mod:`movierec.api.follow`); every route is one call into the
+:class:`~movierec.api.answers.Answers` of the release served. Routes are ``async def`` on purpose:
+an answer is a few microseconds of look-ups, cheaper than a hop to the thread pool.
 
 Each route declares its pydantic model (``response_model``), its error responses and its
 parameters (``openapi_extra``) for the OpenAPI schema, but is a :class:`DirectRoute`: it reads the
@@ -289,11 +290,11 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
 
 
 def _freeze() -> None:
-    """Exempt everything allocated so far (the catalog: lists, dicts, tuples by the hundred
-    thousand) from the cyclic garbage collector. A full collection walks them all, about 100 ms
-    on a slow core, and would land on some unlucky request's latency every few thousand requests;
-    the catalog lives as long as the process. (Loading leaves no cyclic garbage to collect first:
-    a ``gc.collect()`` here finds none and costs those 100 ms at start-up.)"""
+    """Exempt everything allocated so far (the imported modules, the suggestion indexes, the
+    answer caches) from the cyclic garbage collector, so that a full collection does not walk
+    them on some unlucky request. A release switched away from is still freed: its objects hold
+    no reference cycle, so reference counting frees them (frozen or not) once no request holds
+    them. (Loading leaves no cyclic garbage to collect first.)"""
     gc.freeze()
 
 
