@@ -6,8 +6,9 @@ Targets (from the issue):
   failures    failed requests during the switch (non-2xx answers, socket errors) == 0
   memory      peak server RSS during the swap <= 450 MB; steady RSS <= 200 MB before and after
 
-The server's RSS is sampled every 50 ms from /proc (the kernel's high-water mark, VmHWM, is printed
-too). The ingest runs as `movierec ingest` would on a host: a child process, whose own time and
+wrk offers about --rate requests/s (default 1,000/s, far above a free instance's traffic; 0 drives
+the server flat out, which on a 2-core machine leaves the ingest a fraction of a core). The server's
+RSS is sampled every 50 ms from /proc (the kernel's high-water mark, VmHWM, is printed too). The ingest runs as `movierec ingest` would on a host: a child process, whose own time and
 peak RSS are printed. wrk cycles over films and persons the batch does not touch, so every request
 must answer 200 from either release.
 
@@ -54,6 +55,9 @@ local i = 0
 request = function()
   i = i %% #paths + 1
   return wrk.format("GET", paths[i])
+end
+delay = function()
+  return %d
 end
 """
 
@@ -233,7 +237,10 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         sampler = Sampler(server.pid)
         sampler.start()
         script = work / "paths.lua"
-        script.write_text(LUA % ", ".join(json.dumps(p) for p in paths))
+        # Each connection waits between requests so that wrk offers about --rate requests/s
+        # (0: as fast as the server answers, leaving the ingest little CPU on a small machine).
+        pause = round(args.connections * 1000 / args.rate) if args.rate > 0 else 0
+        script.write_text(LUA % (", ".join(json.dumps(p) for p in paths), pause))
         wrk_out = work / "wrk.txt"
         with wrk_out.open("w") as out:
             wrk_proc = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", "-d600s", "--latency",
@@ -280,6 +287,7 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
     if total is None:
         raise BenchError(f"unexpected wrk output:\n{text}")
     failures = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
@@ -288,6 +296,7 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     figures = {
         "base": base_name, "new": new_version, "switch_s": switch_s, "ingest_s": run.seconds,
         "ingest_peak_rss_mb": run.peak_rss_mb, "requests": int(total.group(1)), "failed": failures,
+        "requests_per_s": float(rate.group(1)) if rate else None,
         "p99": f"{p99.group(1)} {p99.group(2)}" if p99 else None,
         "steady_before_mb": median(before), "steady_after_mb": median(after), "peak_swap_mb": max(swap),
         "server_vmhwm_mb": hwm,
@@ -306,7 +315,8 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         ["steady server RSS after (MB)", figures["steady_after_mb"], f"<= {MAX_STEADY_MB:.0f}",
          verdict(figures["steady_after_mb"] <= MAX_STEADY_MB)],
     ])
-    print(f"\nwrk: {figures['requests']:,} requests over the whole run (p99 {figures['p99']}); server VmHWM "
+    print(f"\nwrk: {figures['requests']:,} requests over the whole run, {figures['requests_per_s']} req/s "
+          f"({'flat out' if args.rate <= 0 else f'offered up to {args.rate:.0f}/s'}), p99 {figures['p99']}; server VmHWM "
           f"{hwm:.0f} MB; the ingest process: {run.seconds:.1f} s wall, peak RSS {run.peak_rss_mb:.0f} MB "
           f"(durations: {json.loads((data / 'current' / 'manifest.json').read_text()).get('durations')})")
     passed = all(checks.values())
@@ -324,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--films", type=int, default=1000, help="films in the batch, half new (default: %(default)s)")
     parser.add_argument("--pool", type=int, default=500, help="films asked for by wrk (default: %(default)s)")
     parser.add_argument("--connections", type=int, default=10, help="wrk -c (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=1000.0,
+                        help="requests/s wrk offers (a pause between a connection's requests); 0: flat out "
+                             "(default: %(default)s)")
     parser.add_argument("--settle", type=float, default=8.0, help="seconds of load before and after the switch")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")

@@ -133,12 +133,12 @@ class Catalog:
     def find_title(self, title: str, year: int | None = None) -> int | None:
         """The row of the film a title designates: among the films with that normalized title
         (and that release year, if given), the one with the most votes, then the most popular."""
-        rows = self._title_rows(title)
-        if not rows:
+        found = self._title_index.find(normalize(title))
+        if found is None:
             return None
         if year is None:
-            return rows[0]
-        return next((r for r in rows if self._years[r] == year), None)
+            return self._title_index.first(found)
+        return next((r for r in self._title_index.members(found) if self._years[r] == year), None)
 
     def namesakes(self, row: int) -> list[Film]:
         """The other films with the same normalized title as ``row``, by year then id."""

@@ -141,10 +141,10 @@ class KeyIndex:
     def find(self, key: str) -> int | None:
         """The index of ``key`` (already normalized), or None."""
         encoded = key.encode()
-        slots, mask, keys = self._slots, self._mask, self.keys
+        slots, mask, blob, offsets = self._slots, self._mask, self.keys._blob, self.keys._offsets
         slot = _key_slot(encoded, mask)
         while (entry := slots[slot]) != EMPTY:
-            if keys.encoded(entry) == encoded:
+            if blob[offsets[entry]:offsets[entry + 1]] == encoded:
                 return entry
             slot = (slot + 1) & mask
         return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,7 +111,7 @@ def first_delay(release: Path | None, every: float, now: datetime, minimum: floa
 
 
 class Refresher(threading.Thread):
-    """Runs `movierec refresh` every ``every`` seconds, in a child process: the ETL and training
+    """Runs `movierec refresh` every ``every`` seconds, in a child process (niced): the ETL and training
     need far more memory than the server (about 2 GB at the full size) and give it all back when
     the child exits. The server picks the new release up by following DATA/current."""
 
@@ -119,7 +120,9 @@ class Refresher(threading.Thread):
         super().__init__(name="movierec-refresh", daemon=True)
         self.data_dir = data_dir
         self.every = every
-        self.command = command or [sys.executable, "-m", "movierec", "refresh", "--data", str(data_dir)]
+        # At a lower priority than the server: answering requests comes first.
+        nice = ["nice", "-n", "10"] if shutil.which("nice") else []
+        self.command = command or [*nice, sys.executable, "-m", "movierec", "refresh", "--data", str(data_dir)]
         self.minimum = minimum
         self.stopped = threading.Event()
 
