@@ -80,8 +80,12 @@ def etl_step(raw_dir: Path) -> Step:
 def after_tables(settings: Settings, ratings_dir: Path | None = None) -> list[Step]:
     """What every release needs once its tables exist, in order: the model (trained with the
     ratings of ``ratings_dir``, default the release's own raw/), then the API's catalog artifact.
-    The EDA report step (issue 9) joins this list."""
-    return [_train_step(ratings_dir, settings), _catalog_step(settings)]
+    Every release goes through this list: `pipeline`, `train` and `ingest`."""
+    return [
+        _train_step(ratings_dir, settings),
+        _catalog_step(settings),
+        # REPORT HOOK (issue 9): the EDA report step goes here, so every release gets its report.
+    ]
 
 
 def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> dict[str, object]:
