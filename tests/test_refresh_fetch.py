@@ -208,7 +208,7 @@ def test_refresh_syncs_from_where_the_last_sync_ended(small_data: Path, tmp_path
     release = ReleaseStore(data).current()
     assert release is not None and release.name == manifest["release"]
     assert last_synced(release) == today
-    assert not list(data.glob(".batch-*"))  # the batch folder is gone
+    assert not calls[0][1].exists()  # the batch folder is gone
     result = CliRunner().invoke(app, ["refresh", "--data", str(data), "--since", "2026-02-30"])
     assert result.exit_code == 2 and "--since must be a date" in result.output
 

@@ -70,7 +70,7 @@ async def follow(served: Served, data_dir: Path, settings: Settings, interval: f
         await asyncio.sleep(interval)
         try:
             target = store.current()
-        except OSError as exc:
+        except Exception as exc:  # the task must outlive any trouble with the folder
             log.warning("cannot read %s: %s", store.link, exc)
             continue
         state = served.state

@@ -1,6 +1,6 @@
 """`movierec`: the command line. Commands live by stage: :mod:`.data` (etl, pipeline),
 :mod:`.model` (train, evaluate), :mod:`.releases` (releases, rollback, prune, config),
-:mod:`.refresh` (ingest, refresh), :mod:`.serve` (serve)."""
+:mod:`.refresh` (ingest, refresh, fetch), :mod:`.serve` (serve)."""
 
 from typing import Annotated
 

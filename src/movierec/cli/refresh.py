@@ -1,5 +1,6 @@
 """Commands that keep the catalogue fresh: `ingest` (a batch of new and changed films into a new
-release) and `refresh` (TMDB's changes since the last sync, ingested)."""
+release), `refresh` (TMDB's changes since the last sync, ingested) and `fetch` (a release
+published elsewhere, downloaded)."""
 
 from __future__ import annotations
 

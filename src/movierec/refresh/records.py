@@ -24,7 +24,7 @@ from typing import BinaryIO
 import polars as pl
 
 from movierec.etl.rules import repair_broken_records
-from movierec.raw.files import InputError, read_table
+from movierec.raw.files import read_table
 
 ID_PATTERN = re.compile(r"^\d{1,18}$")
 RECORD = "_record"
@@ -121,7 +121,7 @@ def write_records(out: BinaryIO, header: list[str], parts: list[Records]) -> Non
     out.write(text.getvalue().encode())
     for part in parts:
         if part.header != header:
-            raise InputError(f"{part.name}: columns {part.header} differ from {header}")  # a bug, not input
+            raise ValueError(f"{part.name}: columns {part.header} differ from {header} (reorder it first)")
         frame = part.frame.sort(RECORD)
         position = 0
         numbers = frame[RECORD]

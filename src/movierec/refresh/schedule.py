@@ -91,7 +91,7 @@ def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = Non
     start = since or last_synced(current)
     until = datetime.now(UTC).date()
     log.info("syncing TMDB changes from %s to %s", start, until)
-    with tempfile.TemporaryDirectory(prefix=".batch-", dir=data_dir) as batch:
+    with tempfile.TemporaryDirectory(prefix="movierec-batch-") as batch:
         sync(start, Path(batch))
         return ingest(Path(batch), data_dir, settings, allow_shrink=allow_shrink, evaluate=evaluate,
                       sync={"since": start.isoformat(), "until": until.isoformat()})
