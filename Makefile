@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA := $(or $(MOVIEREC_DATA_DIR),data)
 PORT ?= 8000
 
-.PHONY: setup run test bench bench-api clean
+.PHONY: setup run test bench bench-api bench-refresh clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -34,6 +34,10 @@ bench: setup
 bench-api: setup
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/api.py
+
+bench-refresh: setup
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/refresh.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache

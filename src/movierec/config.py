@@ -55,6 +55,10 @@ class Settings:
                                                             "of the current one's is refused"))
     evaluate_on_publish: bool = field(default=True, **_range(help="measure every new release on the ratings"))
     report_on_publish: bool = field(default=True, **_range(help="write the EDA report into every new release"))
+    evaluate_on_ingest: bool = field(default=False, **_range(help="measure ingested releases too (the seed "
+                                                             "baseline alone takes ~1 min on the full data)"))
+    reload_interval: float = field(default=1.0, **_range(0.05, 60, "seconds between two looks of `serve` at "
+                                                         "DATA/current for a new release"))
     max_input_bytes: int = field(default=1 << 30, **_range(1, None, "largest raw file accepted, decompressed"))
     cors_origins: str = field(default="", **_range(help="comma-separated origins allowed to call the API"))
     tmdb_url: str = field(default="https://api.themoviedb.org/3", **_range(help="TMDB API v3 base URL"))

@@ -10,20 +10,28 @@ Every release also carries its EDA report (``report/report.html`` + ``report.jso
 
 * :func:`retrain` — `movierec train`: a new release with the current release's tables and a model
   fitted anew (the current release is never modified).
+* `movierec ingest` (:mod:`movierec.refresh.ingest`): a new release from the current one's raw
+  inputs with a batch of new and changed films merged in.
+
+Whatever makes the tables, the steps after them are :func:`after_tables`: training, then the
+API's catalog artifact (the one place where a step every release needs is added).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 from movierec.config import SAMPLE_RAW_DIR, Settings
-from movierec.release.layout import EVALUATION, MANIFEST, MODEL, REPORT, TABLES, code_version, read_manifest, write_json
+from movierec.raw.keep import link_or_copy
+from movierec.release.layout import (
+    CATALOG, EVALUATION, MANIFEST, MODEL, RAW, REPORT, TABLES, code_version, read_manifest, write_json,
+)
 from movierec.release.store import ReleaseStore, StoreError
 
 log = logging.getLogger("movierec.pipeline")
@@ -38,7 +46,7 @@ class ReleaseRefused(StoreError):
 def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False) -> dict[str, object]:
     """`movierec pipeline`: ETL + training (+ evaluation when RAW has ratings) into a new release
     that becomes DATA/current; returns its manifest."""
-    from movierec.etl.run import run_etl
+    from movierec.raw.keep import keep_raw
 
     raw_dir = Path(raw_dir)
     if raw_dir.resolve() == SAMPLE_RAW_DIR.resolve():
@@ -46,6 +54,21 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
                     "CSVs in DATA/raw/ or pass --raw / MOVIEREC_RAW_DIR", raw_dir)
 
     def etl(folder: Path, manifest: dict[str, object]) -> None:
+        # The raw inputs are compressed into the release (for the next ingest) beside the ETL.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            kept = pool.submit(keep_raw, raw_dir, folder / RAW)
+            etl_step(raw_dir)(folder, manifest)
+            manifest["raw"] = kept.result()
+
+    return build_release(data_dir, settings, raw_dir, [etl, *after_tables(settings, raw_dir)],
+                         allow_shrink=allow_shrink)
+
+
+def etl_step(raw_dir: Path) -> Step:
+    """The ETL of ``raw_dir`` into the release's tables/, recorded in the manifest."""
+    def etl(folder: Path, manifest: dict[str, object]) -> None:
+        from movierec.etl.run import run_etl
+
         started = time.perf_counter()
         report = run_etl(raw_dir, folder / TABLES, max_input_bytes=settings.max_input_bytes)
         tables, movies = report["tables"], report["movies"]
@@ -57,9 +80,17 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
             "etl": {k: v for k, v in report.items() if k not in ("inputs", "tables")},
         })
         manifest["durations"]["etl"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
+    return etl
 
-    return build_release(data_dir, settings, raw_dir, [etl, _train_step(raw_dir, settings)],
-                         allow_shrink=allow_shrink)
+
+def after_tables(settings: Settings, ratings_dir: Path | None = None) -> list[Step]:
+    """What every release needs once its tables exist, in order: the model (trained with the
+    ratings of ``ratings_dir``, default the release's own raw/), then the API's catalog artifact.
+    Every release goes through this list: `pipeline`, `train` and `ingest`."""
+    return [
+        _train_step(ratings_dir, settings),
+        _catalog_step(settings),
+    ]  # then build_release checks, evaluates and writes the EDA report (which shows the evaluation)
 
 
 def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> dict[str, object]:
@@ -70,38 +101,47 @@ def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> 
     if base is None:
         raise StoreError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
     base_manifest = read_manifest(base) or {}
-    raw = raw_dir or recorded_raw_dir(base_manifest, settings.resolved_raw_dir())
+    raw = raw_dir or recorded_raw_dir(base_manifest, settings.resolved_raw_dir(), base)
 
     def tables(folder: Path, manifest: dict[str, object]) -> None:
         shutil.copytree(base / TABLES, folder / TABLES, copy_function=_link_or_copy)
-        for key in ("inputs", "tables", "etl"):
+        if (base / RAW).is_dir():  # the next ingest merges into the same raw inputs
+            shutil.copytree(base / RAW, folder / RAW, copy_function=_link_or_copy)
+        for key in ("inputs", "tables", "etl", "raw"):
             if key in base_manifest:
                 manifest[key] = base_manifest[key]
 
-    return build_release(data_dir, settings, raw, [tables, _train_step(raw, settings)], built_on=base.name)
+    return build_release(data_dir, settings, raw, [tables, *after_tables(settings, raw)], built_on=base.name)
 
 
-def build_release(data_dir: Path, settings: Settings, raw_dir: Path, steps: list[Step], *,
-                  built_on: str | None = None, allow_shrink: bool = False) -> dict[str, object]:
-    """Run ``steps`` into a staging folder, check the result, publish it; returns its manifest."""
+def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, steps: list[Step], *,
+                  built_on: str | None = None, allow_shrink: bool = False,
+                  evaluate: bool | None = None) -> dict[str, object]:
+    """Run ``steps`` into a staging folder, check the result, publish it; returns its manifest.
+
+    ``raw_dir`` is the raw folder the release comes from (its ratings evaluate it); None means
+    the release's own raw/, written by a step. ``evaluate`` defaults to
+    ``settings.evaluate_on_publish``."""
     store = ReleaseStore(data_dir)
     with store.lock(wait=settings.lock_wait):
         store.prune(settings.keep_releases)  # debris of a killed run, before anything new
         name, staging = store.staging()
         started = time.perf_counter()
+        current = store.current()
         manifest: dict[str, object] = {
-            "release": name, "code_version": code_version(), "raw_dir": str(raw_dir),
-            "sample_data": Path(raw_dir).resolve() == SAMPLE_RAW_DIR.resolve(),
-            "built_on": built_on or (store.current().name if store.current() else None),
+            "release": name, "code_version": code_version(), "raw_dir": str(raw_dir) if raw_dir else None,
+            "sample_data": raw_dir is not None and Path(raw_dir).resolve() == SAMPLE_RAW_DIR.resolve(),
+            "built_on": built_on or (current.name if current else None),
             "durations": {},
         }
         try:
             for step in steps:
                 step(staging, manifest)
             write_json(staging / MANIFEST, manifest)  # the check loads the release as the API does
-            check_release(staging, store.current(), settings, allow_shrink=allow_shrink)
-            _evaluate(staging, raw_dir, settings, manifest)
-            _report(staging, raw_dir, store.current(), settings, manifest)
+            check_release(staging, current, settings, allow_shrink=allow_shrink)
+            if settings.evaluate_on_publish if evaluate is None else evaluate:
+                _evaluate(staging, raw_dir or staging / RAW, settings, manifest)
+            _report(staging, raw_dir or staging / RAW, current, settings, manifest)
             manifest["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             manifest["durations"]["total"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
             write_json(staging / MANIFEST, manifest)
@@ -129,20 +169,35 @@ def check_release(folder: Path, current: Path | None, settings: Settings, *, all
             f"release's {before:,}: not published (pass --allow-shrink if this is intended)")
 
 
-def recorded_raw_dir(manifest: dict[str, object], fallback: Path) -> Path:
-    """The raw folder a release was built from, when it still exists, else ``fallback``."""
+def recorded_raw_dir(manifest: dict[str, object], fallback: Path, release: Path | None = None) -> Path:
+    """Where a release's ratings are: its own raw/ when it keeps them, else the raw folder it was
+    built from when that still exists, else ``fallback``."""
+    from movierec.raw.ratings import ratings_inputs
+
+    if release is not None and (release / RAW).is_dir() and ratings_inputs(release / RAW) is not None:
+        return release / RAW
     recorded = manifest.get("raw_dir")
     return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else fallback
 
 
-def _train_step(raw_dir: Path, settings: Settings) -> Step:
+def _train_step(ratings_dir: Path | None, settings: Settings) -> Step:
     def train_step(folder: Path, manifest: dict[str, object]) -> None:
         from movierec.model.train import train
 
-        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=raw_dir)
+        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW)
         manifest["model"] = model
         manifest["durations"]["train"] = model.get("seconds")  # type: ignore[index]
     return train_step
+
+
+def _catalog_step(settings: Settings) -> Step:
+    def catalog_step(folder: Path, manifest: dict[str, object]) -> None:
+        from movierec.catalog.build import write_catalog
+
+        started = time.perf_counter()
+        write_catalog(folder, settings.recommendations)
+        manifest["durations"][CATALOG] = round(time.perf_counter() - started, 3)  # type: ignore[index]
+    return catalog_step
 
 
 def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object]) -> None:
@@ -150,7 +205,7 @@ def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[st
     from movierec.evaluation.run import evaluate_release
     from movierec.raw.ratings import ratings_inputs
 
-    if not settings.evaluate_on_publish or not raw_dir.is_dir() or ratings_inputs(raw_dir) is None:
+    if not raw_dir.is_dir() or ratings_inputs(raw_dir) is None:
         return
     started = time.perf_counter()
     write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations))
@@ -178,7 +233,4 @@ def _report(folder: Path, raw_dir: Path, previous: Path | None, settings: Settin
 
 
 def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+    link_or_copy(Path(source), Path(target))

@@ -18,6 +18,7 @@ b'{"titulo":"Am\\xc3\\xa9lie","popularidad":0.1}'
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -95,14 +96,17 @@ class Answers:
         self.settings = settings
         self.defer_suggestions = defer_suggestions  # the app's choice: see _suggestions
         cache = lru_cache(maxsize=CACHE_ENTRIES)
-        self._score = cache(lambda row: render(self.score_body(row)))
-        self._votes = cache(lambda row: render(self.votes_body(row)))
-        self._recommend_title = cache(lambda row: render(self.recommendation_body(row, namesakes=True)))
-        self._recommend_id = cache(lambda row: render(self.recommendation_body(row, namesakes=False)))
-        self._actor = cache(lambda key: render(self.actor_body(key)))
-        self._director = cache(lambda key: render(self.director_body(key)))
-        self._month = cache(lambda number: render(self.month_body(number)))
-        self._weekday = cache(lambda number: render(self.weekday_body(number)))
+        # Through a weak proxy: the caches must not make a cycle back to the answers, so that a
+        # release the server switched away from is freed as soon as no request holds it.
+        me = weakref.proxy(self)
+        self._score = cache(lambda row: render(me.score_body(row)))
+        self._votes = cache(lambda row: render(me.votes_body(row)))
+        self._recommend_title = cache(lambda row: render(me.recommendation_body(row, namesakes=True)))
+        self._recommend_id = cache(lambda row: render(me.recommendation_body(row, namesakes=False)))
+        self._actor = cache(lambda key: render(me.actor_body(key)))
+        self._director = cache(lambda key: render(me.director_body(key)))
+        self._month = cache(lambda number: render(me.month_body(number)))
+        self._weekday = cache(lambda number: render(me.weekday_body(number)))
 
     # -- endpoints: raw parameters in, JSON bytes out -------------------------------------------
     def month(self, mes: str) -> bytes:

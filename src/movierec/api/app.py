@@ -1,9 +1,10 @@
 """The FastAPI application: seven endpoints in Spanish over the published release.
 
-``create_app(data_dir, settings)`` returns an app whose lifespan loads ``DATA/current`` once into a
-:class:`~movierec.catalog.indexes.Catalog`; every route is one call into
-:class:`~movierec.api.answers.Answers`. Routes are ``async def`` on purpose: an answer is a few
-microseconds of dict look-ups, cheaper than a hop to the thread pool.
+``create_app(data_dir, settings)`` returns an app whose lifespan maps ``DATA/current`` into a
+:class:`~movierec.catalog.indexes.Catalog` (and, with ``follow_current``, every release ``current``
+later points to: :mod:`movierec.api.follow`); every route is one call into the
+:class:`~movierec.api.answers.Answers` of the release served. Routes are ``async def`` on purpose:
+an answer is a few microseconds of look-ups, cheaper than a hop to the thread pool.
 
 Each route declares its pydantic model (``response_model``), its error responses and its
 parameters (``openapi_extra``) for the OpenAPI schema, but is a :class:`DirectRoute`: it reads the
@@ -21,7 +22,6 @@ route whole; '?', '#' and '%' must be percent-encoded by the client, as in any U
 import asyncio
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from functools import cached_property
@@ -41,9 +41,10 @@ from starlette.types import Scope
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError
 from movierec.api.edge import EdgeMiddleware
+from movierec.api.follow import Served, State, follow, load_state
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from movierec.api.observability import Metrics, Observability
-from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
+from movierec.catalog.indexes import Catalog, ReleaseError
 from movierec.release.store import ReleaseStore
 from movierec.config import Settings, get_settings
 
@@ -122,33 +123,36 @@ class DirectRoute(APIRoute):
 
 
 def create_app(data_dir: Path | None = None, settings: Settings | None = None,
-               catalog: Catalog | None = None, *, log_requests: bool = False) -> FastAPI:
-    """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one.
-    ``log_requests``: an access log line per request, with its request id."""
+               catalog: Catalog | None = None, *, follow_current: bool = False,
+               log_requests: bool = False) -> FastAPI:
+    """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one. With
+    ``follow_current``, the app switches to the release ``current`` points to whenever it
+    changes (:mod:`movierec.api.follow`). ``log_requests``: an access log line per request, with
+    its request id."""
     settings = settings or get_settings()
     data_dir = data_dir or settings.data_dir
-    holder: dict[str, Answers] = {}
-    if catalog is not None:
-        holder["answers"] = Answers(catalog, settings, defer_suggestions=True)
+    served = Served(State(Answers(catalog, settings, defer_suggestions=True), None) if catalog is not None else None)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if "answers" not in holder:
+        if served.state is None:
             release = ReleaseStore(data_dir).current()
             if release is None:
                 raise ReleaseError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
-            started = time.perf_counter()
-            loaded = load_catalog(release, settings)
-            holder["answers"] = Answers(loaded, settings, defer_suggestions=True)
-            log.info("serving release %s: %d films, %d actors, %d directors, loaded in %.2f s",
-                     loaded.version, len(loaded), len(loaded.actors), len(loaded.directors),
-                     time.perf_counter() - started)
+            served.state = load_state(release, settings)
+            log.info("serving release %s", served.state.answers.catalog.version)
         _freeze()
         # The suggestion indexes (needed only by a 404) are built in a thread while the server
         # already answers, so that they do not delay the start.
-        warming = asyncio.get_running_loop().run_in_executor(None, holder["answers"].catalog.warm_up)
+        warming = asyncio.get_running_loop().run_in_executor(None, served.state.answers.catalog.warm_up)
         warming.add_done_callback(_report_warm_up)
-        yield
+        watcher = asyncio.create_task(follow(served, data_dir, settings, settings.reload_interval)) \
+            if follow_current else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     app = FastAPI(
         title="movierec: API de películas",
@@ -165,10 +169,11 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     )
 
     def answers() -> Answers:
-        try:
-            return holder["answers"]
-        except KeyError:  # only without a lifespan (a bare ASGI call); uvicorn always runs it
-            raise ApiError(503, {"detail": "El catálogo todavía no está cargado."}) from None
+        """The answers of the release served now: read once per request (see api/follow.py)."""
+        state = served.state
+        if state is None:  # only without a lifespan (a bare ASGI call); uvicorn always runs it
+            raise ApiError(503, {"detail": "El catálogo todavía no está cargado."})
+        return state.answers
 
     router = APIRouter(route_class=DirectRoute)
     ok = {"response_description": "Respuesta correcta."}
@@ -281,7 +286,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         return report_file("report.json", JSON)
 
     def served_release() -> tuple[str, str | None]:
-        catalog = holder["answers"].catalog if "answers" in holder else None
+        catalog = served.state.answers.catalog if served.state is not None else None
         if catalog is None:
             return "", None
         created = catalog.manifest.get("created_at")
@@ -337,11 +342,11 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
 
 
 def _freeze() -> None:
-    """Exempt everything allocated so far (the catalog: lists, dicts, tuples by the hundred
-    thousand) from the cyclic garbage collector. A full collection walks them all, about 100 ms
-    on a slow core, and would land on some unlucky request's latency every few thousand requests;
-    the catalog lives as long as the process. (Loading leaves no cyclic garbage to collect first:
-    a ``gc.collect()`` here finds none and costs those 100 ms at start-up.)"""
+    """Exempt everything allocated so far (the imported modules, the suggestion indexes, the
+    answer caches) from the cyclic garbage collector, so that a full collection does not walk
+    them on some unlucky request. A release switched away from is still freed: its objects hold
+    no reference cycle, so reference counting frees them (frozen or not) once no request holds
+    them. (Loading leaves no cyclic garbage to collect first.)"""
     gc.freeze()
 
 

@@ -1,48 +1,39 @@
-"""The in-memory indexes the API answers from, built once from a published release.
+"""The indexes the API answers from: a :class:`Catalog` over one release's catalog artifact.
 
-:func:`load_catalog` reads the release's parquet tables (only the columns it needs), computes
-every answer that does not depend on the request (counts per month and weekday, per-person
-aggregates, the first recommendations of every film) and keeps the result in plain Python lists,
-dicts and small numpy arrays. The data frames are dropped at the end of the load, so that no
-request scans a table: a request costs a normalization, a dict look-up and a few list reads.
+:func:`load_catalog` maps ``release/catalog/`` (built when the release was published, by
+:mod:`movierec.catalog.build`): loading is a JSON parse and a memory map, not a rebuild, so two
+releases fit side by side while the server switches from one to the other, and the pages of the
+artifact are shared with the page cache. A release published before the artifact existed (or
+built for another number of recommendations) is built in memory instead, from its tables.
 
-Films are addressed by their *row*, their position in ``movies.parquet``.
-
-Choices this module makes (the client's spec leaves them open):
-
-* A title shared by several films answers the film with the most votes, then the most popular,
-  then the lowest TMDB id; the others are its ``namesakes``.
-* Persons are TMDB person ids. Several persons may share a normalized name; a name answers the
-  person with the most films, then the highest total return, then the lowest person id, and the
-  others are listed as homonyms. A person is found under every spelling of their name that the
-  credits use.
-* A person's films count once each, whatever the number of their credits in the film; totals are
-  ``math.fsum`` of the films' ``return`` (correctly rounded, so independent of the order).
-* Recommendations are the first ``settings.recommendations`` neighbours by rank, skipping the film
-  itself, films not in the catalogue or without a title (so every recommended film can be looked
-  up by id and by title), repeats, and rows whose score is not a finite number.
+Films are addressed by their *row*, their position in ``movies.parquet``. Every look-up is a hash
+probe and a few array reads through memoryviews; a request never scans a table. The rules (which
+film a shared title answers, how persons and their returns are counted, which neighbours are
+recommended) are stated in :mod:`movierec.catalog.build`, where they are applied.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import polars as pl
 
-from movierec.catalog.keys import FilmKeys
-from movierec.catalog.people import People, build_people
+from movierec.catalog.artifact import ArtifactError, map_arrays, read_meta
+from movierec.catalog.keys import IdIndex, KeyIndex, Strings
+from movierec.catalog.people import People
 from movierec.catalog.suggest import Suggester
-from movierec.catalog.text import normalize, normalize_many
-from movierec.release.layout import MANIFEST
+from movierec.catalog.text import normalize
 from movierec.config import Settings
+from movierec.release.layout import CATALOG, MANIFEST
 
-MOVIE_COLUMNS = ["id", "title", "release_date", "release_year", "budget", "revenue", "return",
-                 "popularity", "vote_average", "vote_count"]
+log = logging.getLogger("movierec.catalog")
+
+NO_YEAR = np.iinfo(np.int32).min  # as movierec.catalog.build writes a missing release_year
 
 
 class ReleaseError(RuntimeError):
@@ -66,41 +57,44 @@ class Film(NamedTuple):
 
 
 class Catalog:
-    """Every answer of the API, from one release. Build it with :func:`load_catalog`."""
+    """Every answer of the API, from one release. Build it with :func:`load_catalog`.
 
-    def __init__(self, *, version: str, manifest: dict[str, object], columns: dict[str, list],
-                 month_counts: Sequence[int], weekday_counts: Sequence[int],
-                 title_rows: dict[str, list[int]], actors: People, directors: People,
-                 recommendations: np.ndarray, scores: np.ndarray) -> None:
+    ``arrays`` are the catalog artifact's arrays (memory-mapped, or built in memory), ``meta``
+    its ``catalog.json``. Immutable: the API swaps a whole catalog when a new release is served.
+    """
+
+    def __init__(self, *, version: str, manifest: dict[str, object], arrays: Mapping[str, np.ndarray],
+                 meta: Mapping[str, object]) -> None:
         self.version = version
         self.manifest = manifest
-        self.folder: Path | None = None  # the release folder, when loaded from one
-        self._ids: list[int] = columns["id"]
-        self._titles: list[str | None] = columns["title"]
-        self._years: list[int | None] = columns["release_year"]
-        self._dates: list[str | None] = columns["release_date"]
-        self._popularity: list[float | None] = columns["popularity"]
-        self._votes: list[int] = columns["vote_count"]
-        self._vote_average: list[float | None] = columns["vote_average"]
-        self._budget: list[int] = columns["budget"]
-        self._revenue: list[int] = columns["revenue"]
-        self._return: list[float] = columns["return"]
-        self._row_of_id = {film_id: row for row, film_id in enumerate(self._ids)}
-        self.month_counts = tuple(month_counts)  # index 1–12
-        self.weekday_counts = tuple(weekday_counts)  # index 1 (Monday) – 7 (Sunday)
-        self._title_rows = title_rows
-        self._title_key: list[str | None] = [None] * len(self._ids)
-        for key, rows in title_rows.items():
-            for row in rows:
-                self._title_key[row] = key
-        self.actors = actors
-        self.directors = directors
-        self._recommendations = recommendations
-        self._scores = scores
+        self.folder: Path | None = None  # the release folder, when loaded from one (its report, cards)
         self.suggestions_ready = False  # set by warm_up(), once the suggestion indexes exist
+        self.arrays = arrays
+        self._count = len(arrays["film_id"])
+        self._ids = IdIndex.from_arrays(arrays)
+        self._id = memoryview(arrays["film_id"])
+        self._titles = Strings.from_arrays(arrays["film_title_blob"], arrays["film_title_offsets"])
+        self._untitled = memoryview(arrays["film_title_null"])
+        self._dates = Strings.from_arrays(arrays["film_date_blob"], arrays["film_date_offsets"])
+        self._years = memoryview(arrays["film_year"])
+        self._popularity = memoryview(arrays["film_popularity"])
+        self._votes = memoryview(arrays["film_votes"])
+        self._vote_average = memoryview(arrays["film_vote_average"])
+        self._budget = memoryview(arrays["film_budget"])
+        self._revenue = memoryview(arrays["film_revenue"])
+        self._return = memoryview(arrays["film_return"])
+        self._title_index = KeyIndex.from_arrays(arrays, prefix="title_")
+        self._title_key = memoryview(arrays["film_title_key"])
+        self._recommended = int(meta["recommendations"])  # type: ignore[call-overload]
+        self._rec_rows = memoryview(arrays["rec_rows"])
+        self._rec_scores = memoryview(arrays["rec_scores"])
+        self.month_counts = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
+        self.weekday_counts = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
+        self.actors = People(arrays, "actor_")
+        self.directors = People(arrays, "director_")
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return self._count
 
     def warm_up(self) -> int:
         """Build the suggestion indexes now (the app does it in a thread once it serves);
@@ -112,151 +106,91 @@ class Catalog:
     @cached_property
     def titles(self) -> Suggester:
         """Suggestions among the titles, built on the first unknown title, not at start-up."""
-        labels = [self._titles[rows[0]] or "" for rows in self._title_rows.values()]
-        return Suggester(list(self._title_rows), labels)
+        index = self._title_index
+        labels = [self.title(index.first(i)) or "" for i in range(len(index))]
+        return Suggester(index.keys.to_list(), labels)
+
+    def title(self, row: int) -> str | None:
+        return None if self._untitled[row] else self._titles[row]
 
     def film(self, row: int) -> Film:
+        year = self._years[row]
+        popularity = self._popularity[row]
+        average = self._vote_average[row]
         return Film(
-            row, self._ids[row], self._titles[row], self._years[row], self._dates[row],
-            self._popularity[row], self._votes[row], self._vote_average[row],
-            self._budget[row], self._revenue[row], self._return[row],
+            row, self._id[row], self.title(row), None if year == NO_YEAR else year, self._dates[row] or None,
+            None if popularity != popularity else popularity, self._votes[row],
+            None if average != average else average, self._budget[row], self._revenue[row], self._return[row],
         )
 
     def row_of_id(self, film_id: int) -> int | None:
-        return self._row_of_id.get(film_id)
+        return self._ids.row(film_id)
+
+    def _title_rows(self, title: str) -> list[int]:
+        found = self._title_index.find(normalize(title))
+        return [] if found is None else self._title_index.members(found)
 
     def films_titled(self, title: str) -> list[Film]:
         """All films whose normalized title equals ``title``'s, preferred first."""
-        return [self.film(row) for row in self._title_rows.get(normalize(title), ())]
+        return [self.film(row) for row in self._title_rows(title)]
 
     def find_title(self, title: str, year: int | None = None) -> int | None:
         """The row of the film a title designates: among the films with that normalized title
         (and that release year, if given), the one with the most votes, then the most popular."""
-        rows = self._title_rows.get(normalize(title))
-        if rows is None:
+        found = self._title_index.find(normalize(title))
+        if found is None:
             return None
         if year is None:
-            return rows[0]
-        return next((r for r in rows if self._years[r] == year), None)
+            return self._title_index.first(found)
+        return next((r for r in self._title_index.members(found) if self._years[r] == year), None)
 
     def namesakes(self, row: int) -> list[Film]:
         """The other films with the same normalized title as ``row``, by year then id."""
         key = self._title_key[row]
-        others = [self.film(r) for r in self._title_rows.get(key, ()) if r != row] if key else []
+        others = [self.film(r) for r in self._title_index.members(key) if r != row] if key >= 0 else []
         others.sort(key=lambda f: (f.year is None, f.year or 0, f.id))
         return others
 
     def recommend(self, row: int) -> list[tuple[Film, float]]:
         """The film's recommendations, best first, with the model's score."""
-        rows = self._recommendations[row].tolist()
-        scores = self._scores[row].tolist()
+        first, last = row * self._recommended, (row + 1) * self._recommended
+        rows = self._rec_rows[first:last].tolist()
+        scores = self._rec_scores[first:last].tolist()
         return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
 
 
 def load_catalog(release: Path, settings: Settings) -> Catalog:
-    """Build the catalog of the release folder ``release`` (``DATA/current`` resolved)."""
-    tables = release / "tables"
+    """The catalog of the release folder ``release`` (``DATA/current`` resolved): its artifact
+    mapped, or, for a release without one, built in memory from its tables."""
     manifest_path = release / MANIFEST
     if not manifest_path.is_file():
         raise ReleaseError(f"{release} is not a release: {MANIFEST} is missing")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"{manifest_path} is unreadable: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ReleaseError(f"{manifest_path} is not a JSON object")
     version = str(manifest.get("release", release.name))
+    folder = release / CATALOG
+    try:
+        meta = read_meta(folder)
+        if meta is not None and meta.get("recommendations") == settings.recommendations:
+            arrays, meta = map_arrays(folder)
+            return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta))
+    except (ArtifactError, KeyError, TypeError, ValueError) as exc:
+        raise ReleaseError(f"the catalog artifact of {release.name} is unusable: {exc}") from None
+    from movierec.catalog.build import MissingModel, build_arrays  # polars: only on this slow path
 
-    # NaN is no JSON number: unknown popularity or average becomes null, an unknown return 0.
-    movies = pl.read_parquet(tables / "movies.parquet", columns=MOVIE_COLUMNS).with_columns(
-        pl.col("budget").fill_null(0), pl.col("revenue").fill_null(0),
-        pl.col("return").cast(pl.Float64).fill_nan(None).fill_null(0.0), pl.col("vote_count").fill_null(0),
-        pl.col("popularity").cast(pl.Float64).fill_nan(None), pl.col("vote_average").cast(pl.Float64).fill_nan(None),
-    )
-    columns = {c: movies[c].to_list() for c in MOVIE_COLUMNS if c != "release_date"}
-    columns["release_date"] = movies["release_date"].dt.strftime("%Y-%m-%d").to_list()
-    films = FilmKeys(movies)
+    log.warning("release %s has no catalog artifact for %d recommendations: building it in memory",
+                release.name, settings.recommendations)
+    try:
+        arrays, meta = build_arrays(release, settings.recommendations)
+    except MissingModel as exc:
+        raise ReleaseError(str(exc)) from None
+    return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta))
 
-    dates = movies["release_date"].drop_nulls()
-    month_counts = [0] * 13
-    for month, n in dates.dt.month().value_counts().iter_rows():
-        month_counts[month] = n
-    weekday_counts = [0] * 8
-    for day, n in dates.dt.weekday().value_counts().iter_rows():
-        weekday_counts[day] = n
 
-    # Rows in the order a shared title prefers them: most votes, most popular, lowest id.
-    preferred = np.lexsort((
-        movies["id"].to_numpy(),
-        -movies["popularity"].fill_null(-np.inf).to_numpy(),
-        -movies["vote_count"].to_numpy(),
-    )).tolist()
-    title_rows: dict[str, list[int]] = {}
-    title_keys = normalize_many(columns["title"])
-    for row in preferred:
-        if key := title_keys[row]:
-            rows = title_rows.get(key)
-            if rows is None:
-                title_rows[key] = [row]
-            else:
-                rows.append(row)
-    titled = np.zeros(len(movies), dtype=bool)
-    titled[[row for rows in title_rows.values() for row in rows]] = True
-    del movies, dates
-
-    actors = build_people(pl.read_parquet(tables / "cast.parquet", columns=["movie_id", "person_id", "name"]),
-                     films, keep_films=False)
-    directors = build_people(
-        pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
-        .select("movie_id", "person_id", "name").collect(),
-        films, keep_films=True,
-    )
-    recommendations, scores = _recommendations(release / "model" / "neighbours.parquet", films, titled,
-                                               settings.recommendations)
-    catalog = Catalog(
-        version=version, manifest=manifest, columns=columns,
-        month_counts=month_counts, weekday_counts=weekday_counts,
-        title_rows=title_rows,
-        actors=actors, directors=directors, recommendations=recommendations, scores=scores,
-    )
+def _from(release: Path, catalog: Catalog) -> Catalog:
     catalog.folder = release
     return catalog
-
-
-def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
-                     count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) arrays of shape (films, count): each film's first ``count`` usable
-    neighbours by rank, padded with row -1 (score 0) when the model has fewer."""
-    if not path.is_file():
-        raise ReleaseError(f"the release has no model: {path} is missing")
-    table = (pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"])
-             .drop_nulls().filter(pl.col("score").is_finite()))
-    src = films.rows(table["movie_id"])
-    dst = films.rows(table["neighbour_id"])
-    rank = table["rank"].cast(pl.Int64).to_numpy()
-    score = table["score"].cast(pl.Float64).to_numpy()
-    del table
-    usable = (src >= 0) & (dst >= 0) & (src != dst)
-    usable[usable] = titled[dst[usable]]
-    src, dst, rank, score = src[usable], dst[usable], rank[usable], score[usable]
-    rank = rank - rank.min(initial=0)
-    order = np.argsort(src * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
-    src, dst, score = src[order], dst[order], score[order]
-    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.zeros(0, dtype=np.int64)
-    ends = np.r_[starts[1:], len(src)].astype(np.int64)
-    position = np.arange(len(src)) - np.repeat(starts, ends - starts)
-    top = position < count
-    rows = np.full((films.count, count), -1, dtype=np.int32)
-    scores = np.zeros((films.count, count), dtype=np.float64)
-    rows[src[top], position[top]] = dst[top]
-    scores[src[top], position[top]] = score[top]
-
-    # A neighbour listed twice counts once, at its best rank: redo the (rare) films concerned.
-    ordered = np.sort(rows, axis=1)
-    repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
-    for group in np.flatnonzero(repeated[src[starts]]).tolist():
-        film, first, last = int(src[starts[group]]), int(starts[group]), int(ends[group])
-        seen: dict[int, float] = {}
-        for neighbour, value in zip(dst[first:last].tolist(), score[first:last].tolist(), strict=True):
-            seen.setdefault(neighbour, value)
-            if len(seen) == count:
-                break
-        rows[film], scores[film] = -1, 0.0
-        rows[film, : len(seen)] = list(seen)
-        scores[film, : len(seen)] = list(seen.values())
-    return rows, scores

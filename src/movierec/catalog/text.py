@@ -18,8 +18,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-import polars as pl
-
 # Typographic punctuation a client's keyboard or a copy-paste may bring in, mapped to ASCII.
 _PLAIN = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u00b4": "'", "\u0060": "'",
@@ -60,6 +58,8 @@ def normalize_many(texts: Sequence[str]) -> list[str]:
     >>> normalize_many(["  Toy   STORY ", "Amélie", "Schindler`s List"])
     ['toy story', 'amelie', "schindler's list"]
     """
+    import polars as pl  # imported here: the API's process only normalizes one text at a time
+
     series = pl.Series(texts, dtype=pl.String)
     ascii_ = series.str.contains(r"^[\x00-\x7f]*$")
     keys = (

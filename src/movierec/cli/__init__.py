@@ -1,12 +1,12 @@
 """`movierec`: the command line. Commands live by stage: :mod:`.data` (etl, pipeline),
 :mod:`.model` (train, evaluate), :mod:`.releases` (releases, rollback, prune, config),
-:mod:`.serve` (serve)."""
+:mod:`.refresh` (ingest, refresh, fetch), :mod:`.serve` (serve)."""
 
 from typing import Annotated
 
 import typer
 
-from movierec.cli import data, model, releases, report, serve  # noqa: F401  (they register their commands)
+from movierec.cli import data, model, refresh, releases, report, serve  # noqa: F401  (they register their commands)
 from movierec.cli.common import app, setup_logging
 
 __all__ = ["app"]

@@ -53,7 +53,7 @@ def evaluate(
 
     config = settings()
     release = published_release(data or config.data_dir)
-    raw_dir = raw or recorded_raw_dir(read_manifest(release) or {}, config.resolved_raw_dir())
+    raw_dir = raw or recorded_raw_dir(read_manifest(release) or {}, config.resolved_raw_dir(), release)
     evaluation = run(lambda: evaluate_release(release, raw_dir, k=config.recommendations))
     evaluation["release"] = release.name
     if out is not None:

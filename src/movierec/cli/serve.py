@@ -1,8 +1,9 @@
-"""`movierec serve`: the API over DATA/current."""
+"""`movierec serve`: the API over DATA/current, following it as new releases are published."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,8 +15,9 @@ from movierec.config import Settings
 
 if TYPE_CHECKING:
     from movierec.catalog.indexes import Catalog
+    from movierec.refresh.schedule import Refresher
 
-log = logging.getLogger("movierec.api")
+log = logging.getLogger("movierec.serve")
 
 
 @app.command()
@@ -30,8 +32,15 @@ def serve(
     header_timeout: Annotated[float, typer.Option("--header-timeout", min=0.1, max=600,
                                                   help="Seconds a request's line and headers may take to arrive "
                                                        "(408 beyond).")] = 10.0,
+    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Switch to the release DATA/current points "
+                                         "to whenever it changes (a new release, a rollback), without a failed "
+                                         "request; looked at every MOVIEREC_RELOAD_INTERVAL seconds.")] = True,
+    refresh_every: Annotated[str | None, typer.Option(
+        "--refresh-every", help="Run `movierec refresh` (TMDB sync + ingest) in a child process this often, "
+        "e.g. 24h, when TMDB_API_KEY is set (for a host whose disk persists).")] = None,
 ) -> None:
-    """Serve the API (OpenAPI at /docs) over DATA/current, the release `movierec pipeline` published.
+    """Serve the API (OpenAPI at /docs) over DATA/current. With MOVIEREC_RELEASE_URL set, the
+    release archive there is downloaded and published first (for a host that keeps no disk).
 
     The release is loaded before the server starts: a damaged one (a missing or truncated table,
     no model, a bad manifest) stops the command with one line and exit code 2."""
@@ -42,14 +51,21 @@ def serve(
 
     config = settings()
     data_dir = data or config.data_dir
-    catalog = _load(published_release(data_dir), config)
-    # The app logs each request itself (with its request id, in the --log-format chosen), so
-    # uvicorn's own access log stays off.
-    uvicorn.run(create_app(data_dir, config, catalog=catalog, log_requests=access_log), host=host, port=port,
-                access_log=False,
-                log_level="info", server_header=False, log_config=None,
-                http=edge_protocol(max_header_bytes, header_timeout),
-                h11_max_incomplete_event_size=max_header_bytes)
+    every = _interval(refresh_every) if refresh_every is not None else None
+    if config.release_url:
+        _fetch(config, data_dir)
+    _load(published_release(data_dir), config)  # checked here; the app maps it again (cheap)
+    refresher = _start_refresher(data_dir, every, reload) if every is not None else None
+    try:
+        # The app logs each request itself (with its request id, in the --log-format chosen), so
+        # uvicorn's own access log stays off.
+        uvicorn.run(create_app(data_dir, config, follow_current=reload, log_requests=access_log), host=host,
+                    port=port, access_log=False, log_level="info", server_header=False, log_config=None,
+                    http=edge_protocol(max_header_bytes, header_timeout),
+                    h11_max_incomplete_event_size=max_header_bytes)
+    finally:
+        if refresher is not None:
+            refresher.stop()
 
 
 def _load(release: Path, config: Settings) -> Catalog:
@@ -64,6 +80,41 @@ def _load(release: Path, config: Settings) -> Catalog:
         fail(f"cannot serve {release}: {exc}")
     except Exception as exc:  # any other failure to load: the release's files are damaged
         fail(f"cannot serve {release}: its files are damaged ({type(exc).__name__}: {quote(str(exc))})")
-    log.info("serving release %s: %d films, %d actors, %d directors, loaded in %.2f s", catalog.version,
+    log.info("release %s checked: %d films, %d actors, %d directors, loaded in %.2f s", catalog.version,
              len(catalog), len(catalog.actors), len(catalog.directors), time.perf_counter() - started)
     return catalog
+
+
+def _interval(text: str) -> float:
+    from movierec.refresh.schedule import parse_every
+
+    try:
+        return parse_every(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--refresh-every") from None
+
+
+def _fetch(config: Settings, data_dir: Path) -> None:
+    """Publish the release at MOVIEREC_RELEASE_URL; when that fails, serve the local one if any."""
+    from movierec.refresh.fetch import FetchError, fetch_release
+    from movierec.release.store import ReleaseStore, StoreError
+
+    try:
+        fetch_release(config.release_url, data_dir, config)
+    except (FetchError, StoreError) as exc:
+        if ReleaseStore(data_dir).current() is None:
+            fail(f"{exc}; and {data_dir} holds no release to serve instead")
+        log.error("%s; serving the release already in %s", exc, data_dir)
+
+
+def _start_refresher(data_dir: Path, every: float, reload: bool) -> Refresher | None:
+    from movierec.refresh.schedule import API_KEY, Refresher
+
+    if not os.environ.get(API_KEY):
+        log.warning("--refresh-every is set but %s is not: the scheduled refresh is off", API_KEY)
+        return None
+    if not reload:
+        log.warning("--refresh-every with --no-reload: new releases are served only after a restart")
+    refresher = Refresher(data_dir, every)
+    refresher.start()
+    return refresher

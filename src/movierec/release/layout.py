@@ -2,6 +2,9 @@
 
     DATA/releases/<name>/tables/*.parquet    the ETL's tables, quarantine.parquet and report.json
     DATA/releases/<name>/model/              the recommender's artifacts
+    DATA/releases/<name>/catalog/            the API's indexes, built once, memory-mapped when served
+    DATA/releases/<name>/raw/                the raw inputs it was built from, compressed: what the
+                                             next `movierec ingest` merges a batch into
     DATA/releases/<name>/evaluation.json     the evaluation measured when the release was built
     DATA/releases/<name>/report/             the EDA report: report.html and report.json
     DATA/releases/<name>/manifest.json       inputs, row counts, code version, what the model learned
@@ -26,6 +29,8 @@ EVALUATION = "evaluation.json"
 TABLES = "tables"
 MODEL = "model"
 REPORT = "report/report.html"  # and report/report.json beside it
+CATALOG = "catalog"
+RAW = "raw"
 
 
 def new_name() -> str:

@@ -1,0 +1,242 @@
+"""Building a release's serving indexes, once, when the release is published.
+
+:func:`build_arrays` reads the release's tables and model (only the columns the API needs) and
+computes every answer that does not depend on the request: the films' columns, the counts per
+month and weekday, the title index, the per-person aggregates of actors and directors and each
+film's first recommendations. :func:`write_catalog` stores them as the release's catalog artifact
+(``release/catalog/``, :mod:`movierec.catalog.artifact`), which the API maps instead of rebuilding.
+
+Choices made here (the client's spec leaves them open):
+
+* A title shared by several films answers the film with the most votes, then the most popular,
+  then the lowest TMDB id; the others are its namesakes.
+* Persons are TMDB person ids. Several persons may share a normalized name; a name answers the
+  person with the most films, then the highest total return, then the lowest person id, and the
+  others are listed as homonyms. A person is found under every spelling of their name that the
+  credits use; the most used spelling is displayed.
+* A person's films count once each, whatever the number of their credits in the film; totals are
+  ``math.fsum`` of the films' ``return`` (correctly rounded, so independent of the order).
+* Recommendations are the first ``count`` neighbours by rank, skipping the film itself, films not
+  in the catalogue or without a title (so every recommended film can be looked up by id and by
+  title), repeats, and rows whose score is not a finite number.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from movierec.catalog.artifact import write_arrays
+from movierec.catalog.keys import IdIndex, KeyIndex, Strings
+from movierec.catalog.text import normalize_many
+from movierec.release.layout import CATALOG, MODEL, TABLES
+
+MOVIE_COLUMNS = ["id", "title", "release_date", "release_year", "budget", "revenue", "return",
+                 "popularity", "vote_average", "vote_count"]
+NO_YEAR = np.iinfo(np.int32).min  # release_year is null
+
+
+class MissingModel(FileNotFoundError):
+    """The release has no model artifact to recommend from."""
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, index of each value among them), by one stable sort.
+
+    >>> factorize(np.array([30, 10, 30, 20]))
+    (array([10, 20, 30]), array([2, 0, 2, 1]))
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+class FilmKeys:
+    """TMDB id → row look-ups over whole columns, and the rows ordered by release date."""
+
+    def __init__(self, movies: pl.DataFrame) -> None:
+        self.count = movies.height
+        self._ids = movies["id"]
+        self._rows = pl.int_range(self.count, dtype=pl.Int64, eager=True)
+        self.returns = movies["return"].to_numpy()
+        # by_date[k] = row of the k-th film by (release date, id); date_rank is its inverse
+        days = movies["release_date"].cast(pl.Int32).fill_null(np.iinfo(np.int32).max).to_numpy()
+        self.by_date = np.lexsort((movies["id"].to_numpy(), days))
+        self.date_rank = np.empty(self.count, dtype=np.int64)
+        self.date_rank[self.by_date] = np.arange(self.count)
+
+    def rows(self, ids: pl.Series) -> np.ndarray:
+        """The row of every id (a hash look-up), -1 where the id is not in the catalogue."""
+        return ids.replace_strict(self._ids, self._rows, default=-1, return_dtype=pl.Int64).to_numpy()
+
+
+def write_catalog(release: Path, count: int) -> dict[str, object]:
+    """Build the catalog artifact of ``release`` into ``release/catalog/``; returns its meta."""
+    arrays, meta = build_arrays(release, count)
+    write_arrays(release / CATALOG, arrays, meta)
+    return meta
+
+
+def build_arrays(release: Path, count: int) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Every serving array of ``release`` (tables/ and model/), ``count`` recommendations a film."""
+    tables = release / TABLES
+    # NaN is no JSON number: unknown popularity or average becomes null, an unknown return 0.
+    movies = pl.read_parquet(tables / "movies.parquet", columns=MOVIE_COLUMNS).with_columns(
+        pl.col("budget").fill_null(0), pl.col("revenue").fill_null(0), pl.col("vote_count").fill_null(0),
+        pl.col("return").cast(pl.Float64).fill_nan(None).fill_null(0.0),
+        pl.col("popularity").cast(pl.Float64).fill_null(float("nan")),
+        pl.col("vote_average").cast(pl.Float64).fill_null(float("nan")),
+    )
+    films = FilmKeys(movies)
+    titles = movies["title"].to_list()
+    arrays: dict[str, np.ndarray] = IdIndex.pack(movies["id"].to_numpy())
+    arrays["film_year"] = movies["release_year"].cast(pl.Int32).fill_null(NO_YEAR).to_numpy()
+    arrays["film_date_blob"], arrays["film_date_offsets"] = Strings.pack(
+        movies["release_date"].dt.strftime("%Y-%m-%d").fill_null("").to_list())
+    arrays["film_title_blob"], arrays["film_title_offsets"] = Strings.pack([t or "" for t in titles])
+    arrays["film_title_null"] = np.array([t is None for t in titles], dtype=np.uint8)
+    for name, column in (("popularity", "popularity"), ("vote_average", "vote_average"), ("return", "return")):
+        arrays[f"film_{name}"] = movies[column].to_numpy().astype(np.float64)
+    for name, column in (("votes", "vote_count"), ("budget", "budget"), ("revenue", "revenue")):
+        arrays[f"film_{name}"] = movies[column].cast(pl.Int64).to_numpy()
+
+    dates = movies["release_date"].drop_nulls()
+    month_counts, weekday_counts = [0] * 13, [0] * 8
+    for month, n in dates.dt.month().value_counts().iter_rows():
+        month_counts[month] = n
+    for day, n in dates.dt.weekday().value_counts().iter_rows():
+        weekday_counts[day] = n
+
+    # Rows in the order a shared title prefers them: most votes, most popular, lowest id.
+    preferred = np.lexsort((
+        movies["id"].to_numpy(),
+        -movies["popularity"].fill_nan(-np.inf).to_numpy(),
+        -movies["vote_count"].to_numpy(),
+    )).tolist()
+    title_rows: dict[str, list[int]] = {}
+    title_keys = normalize_many(titles)
+    for row in preferred:
+        if key := title_keys[row]:
+            title_rows.setdefault(key, []).append(row)
+    arrays |= KeyIndex.pack(list(title_rows), list(title_rows.values()), prefix="title_")
+    title_of = np.full(films.count, -1, dtype=np.int32)
+    for i, rows in enumerate(title_rows.values()):
+        title_of[rows] = i
+    arrays["film_title_key"] = title_of
+    titled = title_of >= 0
+    del movies, dates
+
+    cast = pl.read_parquet(tables / "cast.parquet", columns=["movie_id", "person_id", "name"])
+    arrays |= people_arrays(cast, films, keep_films=False, prefix="actor_")
+    directing = (pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
+                 .select("movie_id", "person_id", "name").collect())
+    arrays |= people_arrays(directing, films, keep_films=True, prefix="director_")
+    rows, scores = recommendations(release / MODEL / "neighbours.parquet", films, titled, count)
+    arrays["rec_rows"], arrays["rec_scores"] = rows.ravel(), scores.ravel()
+    meta = {"films": films.count, "recommendations": count, "month_counts": month_counts,
+            "weekday_counts": weekday_counts}
+    return arrays, meta
+
+
+def people_arrays(credits: pl.DataFrame, films: FilmKeys, *, keep_films: bool, prefix: str) -> dict[str, np.ndarray]:
+    """The arrays of the persons of one role: aggregates of credits (movie_id, person_id, name)
+    over the catalogue's films, and the index of every spelling of their names."""
+    credits = credits.drop_nulls()
+    rows = films.rows(credits["movie_id"])
+    keep = rows >= 0
+    credits = credits.filter(pl.Series(keep))
+    rows = rows[keep]
+    person_ids, person_index = factorize(credits["person_id"].to_numpy())
+
+    # One entry per (person, film), sorted by person then by the film's release date.
+    pairs = np.sort((person_index << 32) | films.date_rank[rows])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    owner = pairs >> 32
+    film_rows = films.by_date[pairs & 0xFFFFFFFF]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(pairs) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(pairs)]
+    counts = (ends - starts).astype(np.int32)
+    returns = films.returns[film_rows]
+    totals = returns[starts]  # a person with one film: that film's return
+    for person in np.flatnonzero(counts > 1).tolist():
+        totals[person] = math.fsum(returns[starts[person]:ends[person]].tolist())
+
+    # Every spelling a person is credited under finds them; the most used one is displayed.
+    spellings = credits.group_by("person_id", "name").len().sort(
+        ["person_id", "len", "name"], descending=[False, True, False]
+    )
+    spelling_owner = np.searchsorted(person_ids, spellings["person_id"].to_numpy()).tolist()
+    names: list[str] = [""] * len(person_ids)
+    by_key: dict[str, list[int]] = {}
+    previous = -1
+    spelled = spellings["name"].to_list()
+    for i, name, key in zip(spelling_owner, spelled, normalize_many(spelled), strict=True):
+        if i != previous:
+            names[i] = name
+            previous = i
+        if not key:
+            continue
+        owners = by_key.setdefault(key, [])
+        if i not in owners:
+            owners.append(i)
+    for owners in by_key.values():
+        if len(owners) > 1:  # homonyms: most films, then highest total, then lowest id
+            owners.sort(key=lambda i: (-counts[i], -totals[i], person_ids[i]))
+    arrays = KeyIndex.pack(list(by_key), list(by_key.values()), prefix=f"{prefix}key_")
+    arrays[f"{prefix}id"] = person_ids.astype(np.int64)
+    arrays[f"{prefix}name_blob"], arrays[f"{prefix}name_offsets"] = Strings.pack(names)
+    arrays[f"{prefix}films"] = counts
+    arrays[f"{prefix}total"] = totals.astype(np.float64)
+    if keep_films:
+        arrays[f"{prefix}film_starts"] = np.r_[starts, len(pairs)].astype(np.int64)
+        arrays[f"{prefix}film_rows"] = film_rows.astype(np.int32)
+    return arrays
+
+
+def recommendations(path: Path, films: FilmKeys, titled: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, scores) arrays of shape (films, count): each film's first ``count`` usable
+    neighbours by rank, padded with row -1 (score 0) when the model has fewer."""
+    if not path.is_file():
+        raise MissingModel(f"the release has no model: {path} is missing")
+    table = (pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"])
+             .drop_nulls().filter(pl.col("score").is_finite()))
+    src = films.rows(table["movie_id"])
+    dst = films.rows(table["neighbour_id"])
+    rank = table["rank"].cast(pl.Int64).to_numpy()
+    score = table["score"].cast(pl.Float64).to_numpy()
+    del table
+    usable = (src >= 0) & (dst >= 0) & (src != dst)
+    usable[usable] = titled[dst[usable]]
+    src, dst, rank, score = src[usable], dst[usable], rank[usable], score[usable]
+    rank = rank - rank.min(initial=0)
+    order = np.argsort(src * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
+    src, dst, score = src[order], dst[order], score[order]
+    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(src)].astype(np.int64)
+    position = np.arange(len(src)) - np.repeat(starts, ends - starts)
+    top = position < count
+    rows = np.full((films.count, count), -1, dtype=np.int32)
+    scores = np.zeros((films.count, count), dtype=np.float64)
+    rows[src[top], position[top]] = dst[top]
+    scores[src[top], position[top]] = score[top]
+
+    # A neighbour listed twice counts once, at its best rank: redo the (rare) films concerned.
+    ordered = np.sort(rows, axis=1)
+    repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    for group in np.flatnonzero(repeated[src[starts]]).tolist():
+        film, first, last = int(src[starts[group]]), int(starts[group]), int(ends[group])
+        seen: dict[int, float] = {}
+        for neighbour, value in zip(dst[first:last].tolist(), score[first:last].tolist(), strict=True):
+            seen.setdefault(neighbour, value)
+            if len(seen) == count:
+                break
+        rows[film], scores[film] = -1, 0.0
+        rows[film, : len(seen)] = list(seen)
+        scores[film, : len(seen)] = list(seen.values())
+    return rows, scores
