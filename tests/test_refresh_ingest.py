@@ -232,7 +232,7 @@ def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path) ->
 
 @pytest.mark.parametrize(("files", "message"), [
     ({"movies_metadata.csv": "adult,id\nFalse,1\n"}, "movies_metadata.csv: missing columns belongs_to_collection"),
-    ({"movies_metadata.csv.gz": "this is not gzip"}, "movies_metadata.csv.gz: unreadable"),
+    ({"movies_metadata.csv.gz": "this is not gzip"}, "movies_metadata.csv.gz: not a valid gzip file"),
     ({"movies_metadata.csv": csv_text([COLUMNS]), "credits.csv": "cast,id\n[],1\n"}, "credits.csv: missing columns crew"),
     ({"movies_metadata.csv": csv_text([COLUMNS]), "deleted_ids.txt": "12\nDune\n"},
      "deleted_ids.txt line 2: 'Dune' is not a TMDB id"),

@@ -57,14 +57,14 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
         # The raw inputs are compressed into the release (for the next ingest) beside the ETL.
         with ThreadPoolExecutor(max_workers=1) as pool:
             kept = pool.submit(keep_raw, raw_dir, folder / RAW)
-            etl_step(raw_dir)(folder, manifest)
+            etl_step(raw_dir, settings)(folder, manifest)
             manifest["raw"] = kept.result()
 
     return build_release(data_dir, settings, raw_dir, [etl, *after_tables(settings, raw_dir)],
                          allow_shrink=allow_shrink)
 
 
-def etl_step(raw_dir: Path) -> Step:
+def etl_step(raw_dir: Path, settings: Settings) -> Step:
     """The ETL of ``raw_dir`` into the release's tables/, recorded in the manifest."""
     def etl(folder: Path, manifest: dict[str, object]) -> None:
         from movierec.etl.run import run_etl

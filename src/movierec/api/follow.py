@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from movierec.api.answers import Answers
-from movierec.catalog.check import check_loaded
+from movierec.catalog.check import check_files, check_loaded
 from movierec.catalog.indexes import load_catalog
 from movierec.config import Settings
 from movierec.release.store import ReleaseStore
@@ -51,6 +51,8 @@ def load_state(release: Path, settings: Settings, *, check: bool = False, warm: 
     """Load ``release``; with ``check``, answer the publish checks from it; with ``warm``, build
     its suggestion indexes now (else the first unknown title or name builds them)."""
     started = time.perf_counter()
+    if check:
+        check_files(release)
     catalog = load_catalog(release, settings)
     if check:
         check_loaded(catalog)

@@ -30,6 +30,46 @@ def check_catalog(release: Path, settings: Settings, samples: int = 3) -> int:
     return check_loaded(catalog, samples)
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
+def check_files(release: Path) -> None:
+    """Refuse a release whose files are damaged, cheaply (no parquet reader): every table the
+    manifest counts and the model must be whole parquet files (they start and end with PAR1 and
+    their footer fits). The server reads its own artifact, not these, but a release with a
+    truncated table or no model is not one to serve, roll back to, or ingest into."""
+    from movierec.catalog.indexes import ReleaseError
+    from movierec.release.layout import MODEL, TABLES, read_manifest
+
+    manifest = read_manifest(release)
+    if manifest is None:
+        raise ReleaseError(f"{release / 'manifest.json'} is missing or not a JSON object")
+    tables = manifest.get("tables")
+    names = []
+    if (release / TABLES).is_dir() and isinstance(tables, dict):  # a serving-only archive has none
+        names = [f"{TABLES}/{name}.parquet" for name in tables]
+    if (release / MODEL).is_dir():
+        model = release / MODEL / "neighbours.parquet"
+        if not model.is_file():
+            raise ReleaseError(f"the release has no model: {model} is missing")
+        names.append(f"{MODEL}/neighbours.parquet")
+    for name in names:
+        path = release / name
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as handle:
+                head = handle.read(4)
+                handle.seek(max(size - 8, 0))
+                tail = handle.read(8)
+        except FileNotFoundError:
+            raise ReleaseError(f"{path} is missing") from None
+        except OSError as exc:
+            raise ReleaseError(f"{path} cannot be read: {exc.strerror or exc}") from None
+        footer = int.from_bytes(tail[:4], "little") if len(tail) == 8 else -1
+        if size < 12 or head != PARQUET_MAGIC or tail[4:] != PARQUET_MAGIC or not 0 < footer <= size - 12:
+            raise ReleaseError(f"{path} is damaged: not a whole parquet file ({size:,} bytes)")
+
+
 def check_loaded(catalog: Catalog, samples: int = 3) -> int:
     """Answer a few questions from a loaded catalog: the most voted films are found again by
     title (and year) and by id, and their recommendations resolve to films of the catalogue.

@@ -70,11 +70,13 @@ def serve(
 
 def _load(release: Path, config: Settings) -> Catalog:
     """The release's catalog, or exit code 2 naming what is wrong with it."""
+    from movierec.catalog.check import check_files
     from movierec.catalog.indexes import ReleaseError, load_catalog
     from movierec.raw.files import quote
 
     started = time.perf_counter()
     try:
+        check_files(release)
         catalog = load_catalog(release, config)
     except ReleaseError as exc:
         fail(f"cannot serve {release}: {exc}")

@@ -153,7 +153,7 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         work = folder / WORK
         names = sorted(p.name for p in work.iterdir())
         compressing.append(pool.submit(lambda: [compress(work / n, folder / RAW / f"{n}.gz") for n in names]))
-        etl_step(work)(folder, manifest)
+        etl_step(work, settings)(folder, manifest)
         _count_quarantined(folder / TABLES / "quarantine.parquet", merged, manifest)
 
     def keep_merged(folder: Path, manifest: dict[str, object]) -> None:
