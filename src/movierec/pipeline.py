@@ -195,7 +195,11 @@ def _catalog_step(settings: Settings) -> Step:
         from movierec.catalog.build import write_catalog
 
         started = time.perf_counter()
-        write_catalog(folder, settings.recommendations)
+        try:
+            write_catalog(folder, settings.recommendations)
+        except Exception as exc:  # the API's indexes cannot be built from what the steps wrote
+            raise ReleaseRefused(f"the new release was not published: the API cannot load it "
+                                 f"({type(exc).__name__}: {str(exc)[:200]})") from exc
         manifest["durations"][CATALOG] = round(time.perf_counter() - started, 3)  # type: ignore[index]
     return catalog_step
 
