@@ -52,7 +52,7 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
         })
         manifest["durations"]["etl"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
-    return build_release(data_dir, settings, raw_dir, [etl, _train_step(raw_dir, settings)],
+    return build_release(data_dir, settings, raw_dir, [etl, _train_step(raw_dir, settings), _cards_step],
                          allow_shrink=allow_shrink)
 
 
@@ -72,7 +72,8 @@ def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> 
             if key in base_manifest:
                 manifest[key] = base_manifest[key]
 
-    return build_release(data_dir, settings, raw, [tables, _train_step(raw, settings)], built_on=base.name)
+    return build_release(data_dir, settings, raw, [tables, _train_step(raw, settings), _cards_step],
+                         built_on=base.name)
 
 
 def build_release(data_dir: Path, settings: Settings, raw_dir: Path, steps: list[Step], *,
@@ -136,6 +137,15 @@ def _train_step(raw_dir: Path, settings: Settings) -> Step:
         manifest["model"] = model
         manifest["durations"]["train"] = model.get("seconds")  # type: ignore[index]
     return train_step
+
+
+def _cards_step(folder: Path, manifest: dict[str, object]) -> None:
+    """The web page's film cards (genres, directors, cast, overview), memory-mapped when served."""
+    from movierec.catalog.cards import CARDS, write_cards
+
+    started = time.perf_counter()
+    write_cards(folder / TABLES, folder / CARDS)
+    manifest["durations"]["cards"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 
 def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object]) -> None:

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from movierec.catalog.cards import CARDS, Cards, open_cards
 from movierec.catalog.keys import FilmKeys
 from movierec.catalog.people import People, build_people
 from movierec.catalog.suggest import Suggester
@@ -71,7 +72,8 @@ class Catalog:
     def __init__(self, *, version: str, manifest: dict[str, object], columns: dict[str, list],
                  month_counts: Sequence[int], weekday_counts: Sequence[int],
                  title_rows: dict[str, list[int]], actors: People, directors: People,
-                 recommendations: np.ndarray, scores: np.ndarray) -> None:
+                 recommendations: np.ndarray, scores: np.ndarray,
+                 reasons: tuple[np.ndarray, tuple[str, ...]] | None = None, cards: Cards | None = None) -> None:
         self.version = version
         self.manifest = manifest
         self._ids: list[int] = columns["id"]
@@ -96,6 +98,8 @@ class Catalog:
         self.directors = directors
         self._recommendations = recommendations
         self._scores = scores
+        self._reasons = reasons  # (codes shaped like recommendations, their labels); None: not in the artifact
+        self.cards = cards  # the web page's film cards, memory-mapped; None: not in the release
         self.suggestions_ready = False  # set by warm_up(), once the suggestion indexes exist
 
     def __len__(self) -> int:
@@ -151,6 +155,15 @@ class Catalog:
         scores = self._scores[row].tolist()
         return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
 
+    def reasons(self, row: int) -> list[str]:
+        """The model's reason for each of :meth:`recommend`'s films, in its order (signal names
+        joined by commas, e.g. "collection,director"; "" when the artifact records none)."""
+        count = len(self.recommend(row))
+        if self._reasons is None:
+            return [""] * count
+        codes, labels = self._reasons
+        return [labels[c] for c in codes[row, :count].tolist()]
+
 
 def load_catalog(release: Path, settings: Settings) -> Catalog:
     """Build the catalog of the release folder ``release`` (``DATA/current`` resolved)."""
@@ -205,35 +218,45 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
         .select("movie_id", "person_id", "name").collect(),
         films, keep_films=True,
     )
-    recommendations, scores = _recommendations(release / "model" / "neighbours.parquet", films, titled,
-                                               settings.recommendations)
+    recommendations, scores, reasons = _recommendations(release / "model" / "neighbours.parquet", films, titled,
+                                                        settings.recommendations)
     return Catalog(
         version=version, manifest=manifest, columns=columns,
         month_counts=month_counts, weekday_counts=weekday_counts,
         title_rows=title_rows,
         actors=actors, directors=directors, recommendations=recommendations, scores=scores,
+        reasons=reasons, cards=open_cards(release / CARDS),
     )
 
 
 def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
-                     count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) arrays of shape (films, count): each film's first ``count`` usable
-    neighbours by rank, padded with row -1 (score 0) when the model has fewer."""
+                     count: int) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, tuple[str, ...]] | None]:
+    """(rows, scores, reasons): arrays of shape (films, count) of each film's first ``count``
+    usable neighbours by rank, padded with row -1 (score 0) when the model has fewer; reasons are
+    (codes of that shape, their labels), None when the artifact has no ``reason`` column."""
     if not path.is_file():
         raise ReleaseError(f"the release has no model: {path} is missing")
-    table = (pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"])
-             .drop_nulls().filter(pl.col("score").is_finite()))
+    columns = ["movie_id", "rank", "neighbour_id", "score"]
+    has_reason = "reason" in pl.read_parquet_schema(path)
+    table = (pl.read_parquet(path, columns=columns + ["reason"] * has_reason)
+             .drop_nulls(columns).filter(pl.col("score").is_finite()))
     src = films.rows(table["movie_id"])
     dst = films.rows(table["neighbour_id"])
     rank = table["rank"].cast(pl.Int64).to_numpy()
     score = table["score"].cast(pl.Float64).to_numpy()
+    # Few distinct reasons (combinations of two signal names): a small code per pair.
+    labels, code = ("",), np.zeros(table.height, dtype=np.int16)
+    if has_reason:
+        reason = table["reason"].fill_null("")
+        labels = tuple(reason.unique().sort().to_list())
+        code = (reason.rank("dense") - 1).cast(pl.Int16).to_numpy()
     del table
     usable = (src >= 0) & (dst >= 0) & (src != dst)
     usable[usable] = titled[dst[usable]]
-    src, dst, rank, score = src[usable], dst[usable], rank[usable], score[usable]
+    src, dst, rank, score, code = src[usable], dst[usable], rank[usable], score[usable], code[usable]
     rank = rank - rank.min(initial=0)
     order = np.argsort(src * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
-    src, dst, score = src[order], dst[order], score[order]
+    src, dst, score, code = src[order], dst[order], score[order], code[order]
     starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(src)].astype(np.int64)
     position = np.arange(len(src)) - np.repeat(starts, ends - starts)
@@ -242,18 +265,22 @@ def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
     scores = np.zeros((films.count, count), dtype=np.float64)
     rows[src[top], position[top]] = dst[top]
     scores[src[top], position[top]] = score[top]
+    codes = np.zeros((films.count, count), dtype=np.int16)
+    codes[src[top], position[top]] = code[top]
 
     # A neighbour listed twice counts once, at its best rank: redo the (rare) films concerned.
     ordered = np.sort(rows, axis=1)
     repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
     for group in np.flatnonzero(repeated[src[starts]]).tolist():
         film, first, last = int(src[starts[group]]), int(starts[group]), int(ends[group])
-        seen: dict[int, float] = {}
-        for neighbour, value in zip(dst[first:last].tolist(), score[first:last].tolist(), strict=True):
-            seen.setdefault(neighbour, value)
+        seen: dict[int, tuple[float, int]] = {}
+        for neighbour, value, why in zip(dst[first:last].tolist(), score[first:last].tolist(),
+                                         code[first:last].tolist(), strict=True):
+            seen.setdefault(neighbour, (value, why))
             if len(seen) == count:
                 break
-        rows[film], scores[film] = -1, 0.0
+        rows[film], scores[film], codes[film] = -1, 0.0, 0
         rows[film, : len(seen)] = list(seen)
-        scores[film, : len(seen)] = list(seen.values())
-    return rows, scores
+        scores[film, : len(seen)] = [value for value, _ in seen.values()]
+        codes[film, : len(seen)] = [why for _, why in seen.values()]
+    return rows, scores, ((codes, labels) if has_reason else None)
