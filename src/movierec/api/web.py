@@ -37,6 +37,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError, invalid, not_found, render
 from movierec.api.web_text import genre_names, reason_phrase, spanish_date, spanish_number
 from movierec.catalog.indexes import Catalog, Film
@@ -159,7 +160,7 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
     @router.get("/sugerencias", response_model=Sugerencias, tags=["películas"], summary="Sugerencias de títulos",
                 description="Hasta 10 películas cuyo título empieza como el texto o se le parece (admite errores "
                             "de escritura), para sugerir mientras se escribe. Sin coincidencias, la lista está vacía.",
-                responses={422: {"description": "Texto vacío o demasiado largo."}},
+                responses={422: {"model": s.ErrorValidacion, "description": "Texto vacío o demasiado largo."}},
                 openapi_extra={"parameters": [{
                     "name": "q", "in": "query", "required": True, "description": "Texto escrito hasta ahora.",
                     "schema": {"type": "string", "minLength": 1, "maxLength": settings.max_input_chars},

@@ -66,13 +66,12 @@ def top_reasons(signals: np.ndarray, names: Sequence[str], weights: Mapping[str,
     """
     n, k = top.shape
     vector = np.array([weights.get(name, 0.0) for name in names], dtype=np.float32)
-    columns = pool_columns(pool, top)
     # The distinct reasons are few (combinations of at most `most` signals): code them, then map.
     codes = np.zeros((n, k), dtype=np.int64)
     base = len(names) + 1
     for start in range(0, n, chunk_rows):
         stop = min(start + chunk_rows, n)
-        cols = columns[start:stop]
+        cols = pool_columns(pool[start:stop], top[start:stop])  # by chunk: its sort keys are (rows, width)
         film = np.arange(start, stop)[:, None]
         parts = signals[:, film, np.maximum(cols, 0)] * vector[:, None, None]  # (signals, rows, k)
         parts = np.where(cols[None] >= 0, parts, 0.0)

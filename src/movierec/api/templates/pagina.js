@@ -12,10 +12,12 @@
     return node;
   }
 
-  function filmLink(film) {
+  function filmItem(film) {  // <li><span><a>title</a> (year)</span></li>
+    const label = element("span");
+    label.append(element("a", film.titulo, { href: "/?id=" + encodeURIComponent(film.id) }));
+    label.append(" ", element("span", "(" + (film.anio || "año desconocido") + ")", { class: "anio" }));
     const item = element("li");
-    item.append(element("a", film.titulo, { href: "/?id=" + encodeURIComponent(film.id) }));
-    item.append(" ", element("span", "(" + (film.anio || "año desconocido") + ")", { class: "anio" }));
+    item.append(label);
     return item;
   }
 
@@ -158,7 +160,7 @@
     }
     const films = Array.isArray(body.peliculas) ? body.peliculas : [];
     for (const film of films) {
-      const item = filmLink(film);
+      const item = filmItem(film);
       const reason = because(film.porque);
       if (reason) item.append(element("span", reason, { class: "porque" }));
       picks.append(item);
@@ -172,7 +174,7 @@
     const list = readList();
     listNode.replaceChildren();
     for (const film of list) {
-      const item = filmLink(film);
+      const item = filmItem(film);
       const remove = element("button", "Quitar", { type: "button", class: "secundario",
                                                   "aria-label": "Quitar " + film.titulo + " de mi lista" });
       remove.addEventListener("click", () => writeList(readList().filter((other) => other.id !== film.id)));
@@ -200,5 +202,8 @@
   }
   window.addEventListener("storage", (event) => { if (event.key === KEY) render(); });
   section.hidden = false;
+  // The note for browsers without JavaScript is hidden here rather than put in <noscript>: a
+  // script blocked by a policy or an extension then leaves it showing too.
+  $("sin-script").hidden = true;
   render();
 })();
