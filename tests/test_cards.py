@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +12,8 @@ import pyarrow as pa
 import pytest
 
 from movierec.catalog.cards import CARDS, Card, CardsError, build_cards, open_cards, write_cards
+from movierec.catalog.check import CatalogCheckError, check_catalog
+from movierec.config import Settings
 
 
 @pytest.fixture(scope="module")
@@ -60,26 +64,64 @@ def test_the_release_holds_the_cards_and_reads_them_lazily(sample_data: Path, ex
     assert cards.card(0) is None and cards.card(10**12) is None and cards.card(-5) is None
 
 
-def test_opening_the_cards_maps_the_file_instead_of_reading_it(sample_data: Path) -> None:
+def mapped_kb(name: str) -> int:
+    """The resident kB of this process's mappings of the file ``name`` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        first = line.split(maxsplit=1)[0]
+        if "-" in first and all(c in "0123456789abcdef-" for c in first):
+            inside = line.endswith(f"/{name}")
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_the_cards_are_mapped_on_the_first_card_not_read(sample_data: Path, expected: dict[int, Card]) -> None:
     path = sample_data / "current" / CARDS
-    before = pa.total_allocated_bytes()
     cards = open_cards(path)
-    assert cards is not None and cards.card(862) is not None
+    assert cards is not None and cards._table is None  # nothing opened before a card is asked for
+    before = pa.total_allocated_bytes()
+    assert cards.card(862) is not None
     # Arrow allocates nothing for a memory-mapped IPC file: the overviews stay in the page cache.
     assert pa.total_allocated_bytes() - before < path.stat().st_size // 100
+    # and the pages a card touched are not left resident in the process
+    for film_id in list(expected)[::7]:
+        assert cards.card(film_id) == expected[film_id]
+    assert cards._mapped is not None and len(cards._mapped) == path.stat().st_size
+    assert mapped_kb("cards.arrow") == 0
+
+
+def test_the_server_does_not_import_pyarrow_before_a_card(sample_data: Path) -> None:
+    code = ("import sys; from pathlib import Path; from movierec.catalog.indexes import load_catalog; "
+            "from movierec.config import Settings; import movierec.api.app; "
+            f"c = load_catalog(Path({str((sample_data / 'current').resolve())!r}), Settings()); "
+            "print('pyarrow' in sys.modules, c.cards.card(862).directors, 'pyarrow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "['John", "Lasseter']", "True"]
 
 
 def test_a_release_without_cards_and_a_broken_file(tmp_path: Path, sample_tables: Path) -> None:
     assert open_cards(tmp_path / "catalog" / "cards.arrow") is None  # an older release
     broken = tmp_path / "broken.arrow"
     broken.write_bytes(b"ARROW1\x00\x00not really")
+    cards = open_cards(broken)
+    assert cards is not None
     with pytest.raises(CardsError, match="not a readable cards file"):
-        open_cards(broken)
+        cards.card(862)
     other = tmp_path / "other.arrow"
     with pa.OSFile(str(other), "wb") as sink, pa.ipc.new_file(sink, pa.schema([("id", pa.int64())])) as writer:
         writer.write_table(pa.table({"id": [1, 2]}))
     with pytest.raises(CardsError, match="lacks the columns"):
-        open_cards(other)
+        open_cards(other).card(1)  # type: ignore[union-attr]
+
+
+def test_a_release_with_a_broken_cards_file_is_refused(tmp_path: Path, sample_data: Path) -> None:
+    release = tmp_path / "release"
+    shutil.copytree((sample_data / "current").resolve(), release)
+    assert check_catalog(release, Settings()) == 2993
+    (release / CARDS).write_bytes((release / CARDS).read_bytes()[:1000])  # a truncated file
+    with pytest.raises(CatalogCheckError, match="not a readable cards file"):
+        check_catalog(release, Settings())
 
 
 def test_write_cards_replaces_the_file_whole(tmp_path: Path, sample_tables: Path) -> None:

@@ -4,9 +4,13 @@ top cast, overview, collection), written once per release and read lazily from a
 The overviews alone weigh about 30 MB at full size; the API process must not hold them for a page
 that shows one film at a time. So the publishing pipeline writes the cards as one uncompressed
 Arrow IPC file (``catalog/cards.arrow`` in the release, sorted by id), and :func:`open_cards`
-memory-maps it: a card is a binary search in the mapped id column and a one-row slice, and only
-the pages that row touches are ever read. A release published before cards existed has no such
-file; :func:`open_cards` then returns None and the page shows the card without those fields.
+memory-maps it (on the first card asked for): a card is a binary search in the ids and a one-row
+slice of the mapped table, and only the pages that row touches are read. Those pages are unmapped
+from the process again after each card (``madvise(MADV_DONTNEED)``: they stay in the page cache,
+and the next read maps them again, about 0.1 ms), so that however many cards are viewed, neither
+the private memory nor the file-backed part of the server's RSS grows by the file. A release
+published before cards existed has no such file; :func:`open_cards` then returns None and the
+page shows the card without those fields.
 
 >>> import polars as pl
 >>> movies = pl.DataFrame({"id": [862, 11], "overview": ["Toys.", None], "collection": ["Toy Story", None]})
@@ -20,17 +24,21 @@ file; :func:`open_cards` then returns None and the page shows the card without t
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CARDS = Path("catalog") / "cards.arrow"  # inside a release folder
 TOP_CAST = 5
 LISTS = ("genres", "directors", "cast")
+DONT_NEED = getattr(mmap, "MADV_DONTNEED", None)  # Linux, macOS; not Windows
 
 
 class CardsError(ValueError):
@@ -85,6 +93,8 @@ def build_cards(tables_dir: Path) -> pl.DataFrame:
 def write_cards(tables_dir: Path, path: Path) -> int:
     """Write the cards of ``tables_dir`` to ``path`` (uncompressed Arrow IPC, so that it can be
     memory-mapped; one rename, so a reader sees the whole file or none). Returns the films."""
+    import pyarrow as pa
+
     table = build_cards(tables_dir).rechunk().to_arrow()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -95,35 +105,62 @@ def write_cards(tables_dir: Path, path: Path) -> int:
 
 
 class Cards:
-    """The cards of one release, memory-mapped (see the module docstring)."""
+    """The cards file of one release (see the module docstring). The file is opened and mapped
+    on the first card asked for: a server nobody asks for a card never imports pyarrow (about
+    20 MB of shared libraries and a quarter of a second at start-up)."""
 
-    def __init__(self, table: pa.Table) -> None:
-        missing = {"id", *LISTS, "overview", "collection"} - set(table.column_names)
-        if missing:
-            raise CardsError(f"the cards file lacks the columns {sorted(missing)}")
-        self._table = table
-        self._ids = table.column("id").to_numpy()  # zero-copy view of the map (one chunk, no nulls)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._table: pa.Table | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._mapped: mmap.mmap | None = None
 
     def __len__(self) -> int:
-        return self._table.num_rows
+        return len(self._opened())
 
     def card(self, film_id: int) -> Card | None:
-        """The film's card, or None when the file has none for it."""
-        at = int(np.searchsorted(self._ids, film_id))
-        if at >= len(self._ids) or self._ids[at] != film_id:
+        """The film's card, or None when the file has none for it; CardsError when the file
+        cannot be read."""
+        ids = self._opened()
+        at = int(np.searchsorted(ids, film_id))
+        if at >= len(ids) or ids[at] != film_id:
             return None
+        assert self._table is not None and self._mapped is not None
         row = self._table.slice(at, 1).to_pylist()[0]
+        if DONT_NEED is not None:  # unmap the pages this row touched: see the module docstring
+            self._mapped.madvise(DONT_NEED)
         return Card(row["genres"] or [], row["directors"] or [], row["cast"] or [], row["overview"],
                     row["collection"])
 
+    def _opened(self) -> np.ndarray:
+        if self._table is None:
+            self._mapped, self._table, self._ids = _map(self.path)
+        return self._ids
+
+
+def _map(path: Path) -> tuple[mmap.mmap, pa.Table, np.ndarray]:
+    """The file's memory map, its table (zero-copy over the map) and a copy of its sorted ids."""
+    import pyarrow as pa
+
+    try:
+        with path.open("rb") as file:
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapped))).read_all()
+    except (OSError, ValueError) as exc:  # pa.ArrowInvalid is a ValueError; so is an empty file's mmap
+        raise CardsError(f"{path} is not a readable cards file: {exc}") from exc
+    missing = {"id", *LISTS, "overview", "collection"} - set(table.column_names)
+    if missing:
+        raise CardsError(f"{path} lacks the columns {sorted(missing)}")
+    column = table.column("id")
+    ids = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # one chunk as written
+    if ids.null_count or ids.type != pa.int64():
+        raise CardsError(f"{path}: the ids are not int64 without nulls")
+    # The ids copied out of the map (a few hundred kB): the binary search then never faults.
+    # (Array.to_numpy would import pandas, when installed, to check for it.)
+    return mapped, table, np.frombuffer(ids.buffers()[1], dtype=np.int64, count=len(ids), offset=ids.offset * 8).copy()
+
 
 def open_cards(path: Path) -> Cards | None:
-    """The release's cards, memory-mapped; None when the release has no cards file (it was
-    published before cards existed). An unreadable file raises CardsError."""
-    if not path.is_file():
-        return None
-    try:
-        table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise CardsError(f"{path} is not a readable cards file: {exc}") from exc
-    return Cards(table)
+    """The release's cards (mapped when first read); None when the release has no cards file
+    (it was published before cards existed)."""
+    return Cards(path) if path.is_file() else None

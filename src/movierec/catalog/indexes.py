@@ -158,7 +158,7 @@ class Catalog:
     def reasons(self, row: int) -> list[str]:
         """The model's reason for each of :meth:`recommend`'s films, in its order (signal names
         joined by commas, e.g. "collection,director"; "" when the artifact records none)."""
-        count = len(self.recommend(row))
+        count = int((self._recommendations[row] >= 0).sum())  # recommend() skips only the padding
         if self._reasons is None:
             return [""] * count
         codes, labels = self._reasons
@@ -245,11 +245,11 @@ def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
     rank = table["rank"].cast(pl.Int64).to_numpy()
     score = table["score"].cast(pl.Float64).to_numpy()
     # Few distinct reasons (combinations of two signal names): a small code per pair.
-    labels, code = ("",), np.zeros(table.height, dtype=np.int16)
+    labels, code = ("",), np.zeros(table.height, dtype=np.int32)
     if has_reason:
         reason = table["reason"].fill_null("")
         labels = tuple(reason.unique().sort().to_list())
-        code = (reason.rank("dense") - 1).cast(pl.Int16).to_numpy()
+        code = reason.cast(pl.Enum(labels)).to_physical().cast(pl.Int32).to_numpy()
     del table
     usable = (src >= 0) & (dst >= 0) & (src != dst)
     usable[usable] = titled[dst[usable]]
@@ -265,7 +265,7 @@ def _recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
     scores = np.zeros((films.count, count), dtype=np.float64)
     rows[src[top], position[top]] = dst[top]
     scores[src[top], position[top]] = score[top]
-    codes = np.zeros((films.count, count), dtype=np.int16)
+    codes = np.zeros((films.count, count), dtype=np.int32)
     codes[src[top], position[top]] = code[top]
 
     # A neighbour listed twice counts once, at its best rank: redo the (rare) films concerned.
