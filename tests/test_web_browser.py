@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 import pytest
@@ -146,10 +147,11 @@ def pick_by_keyboard(page: Any, typed: str, wanted: str, shot: str | None = None
 
     box = page.get_by_role("combobox", name="Buscar una película por su título")
     box.fill("")
-    box.press_sequentially(typed, delay=30)
-    options = page.get_by_role("option")
-    expect(options.first).to_be_visible()
-    labels = options.all_inner_texts()
+    whole = f"/sugerencias?q={quote(typed.strip(), safe='')}"
+    with page.expect_response(lambda response: response.url.endswith(whole)):  # the last key's answer
+        box.press_sequentially(typed, delay=30)
+    expect(page.get_by_role("option", name=wanted, exact=True)).to_be_visible()
+    labels = page.get_by_role("option").all_inner_texts()
     assert wanted in labels, labels
     for _ in range(labels.index(wanted) + 1):
         box.press("ArrowDown")

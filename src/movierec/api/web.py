@@ -157,7 +157,8 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
     page = WebPage(settings)
     router = APIRouter()
 
-    @router.get("/sugerencias", response_model=Sugerencias, tags=["películas"], summary="Sugerencias de títulos",
+    @router.get("/sugerencias", response_model=Sugerencias, response_description="Respuesta correcta.",
+                tags=["películas"], summary="Sugerencias de títulos",
                 description="Hasta 10 películas cuyo título empieza como el texto o se le parece (admite errores "
                             "de escritura), para sugerir mientras se escribe. Sin coincidencias, la lista está vacía.",
                 responses={422: {"model": s.ErrorValidacion, "description": "Texto vacío o demasiado largo."}},
