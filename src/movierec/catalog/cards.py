@@ -1,8 +1,8 @@
 """Film cards: what the web page shows of a film beyond the API's answers (genres, directors,
 top cast, overview, collection), written once per release and read lazily from a memory map.
 
-The overviews alone weigh about 30 MB at full size; the API process must not hold them for a page
-that shows one film at a time. So the publishing pipeline writes the cards as one uncompressed
+The cards weigh about 25 MB at full size, the overviews most of it; the API process must not
+hold them for a page that shows one film at a time. So the publishing pipeline writes the cards as one uncompressed
 Arrow IPC file (``catalog/cards.arrow`` in the release, sorted by id), and :func:`open_cards`
 memory-maps it (on the first card asked for): a card is a binary search in the ids and a one-row
 slice of the mapped table, and only the pages that row touches are read. Those pages are unmapped
