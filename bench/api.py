@@ -8,6 +8,8 @@ Targets (from the issue), on a release built from the full-size stand-in (45,466
               next to the bare endpoint's, since a busy machine stalls both alike)
   memory      server RSS <= 300 MB after warm-up
   start-up    first answer of /health <= 3 s after the server process is spawned
+  web page    /sugerencias (a fuzzy search per key stroke) and the film card page (/?id=) are held
+              to the latency target only; their req/s vs bare is printed for information
 
 Each endpoint is driven with a pool of real, varied inputs taken from the release (titles in
 several spellings, actor and director names, months, days, ids), cycled by a wrk Lua script, so
@@ -115,6 +117,16 @@ def input_pools(data: Path, size: int, seed: int) -> dict[str, list[str]]:
         return quote(variant, safe="")
 
     titles = [spell(title) for _, title in films]
+
+    def typed(text: str) -> str:  # what a person has typed so far, now and then with two keys swapped
+        prefix = text[: rng.randint(min(2, len(text)), len(text))]
+        if not prefix.strip():
+            prefix = text
+        if len(prefix) > 3 and rng.random() < 0.3:
+            i = rng.randrange(1, len(prefix) - 1)
+            prefix = prefix[:i - 1] + prefix[i] + prefix[i - 1] + prefix[i + 1:]
+        return quote(prefix, safe="")
+
     return {
         "cantidad_filmaciones_mes": [f"/cantidad_filmaciones_mes/{quote(m)}" for m in MONTHS],
         "cantidad_filmaciones_dia": [f"/cantidad_filmaciones_dia/{quote(d)}" for d in DAYS],
@@ -125,7 +137,12 @@ def input_pools(data: Path, size: int, seed: int) -> dict[str, list[str]]:
         "recomendacion": [f"/recomendacion/{t}" for t in titles],
         "peliculas/{id}/recomendaciones": [f"/peliculas/{film_id}/recomendaciones" for film_id, _ in films],
         "health": ["/health"],
+        "sugerencias": [f"/sugerencias?q={typed(title)}" for _, title in films],
+        "pagina (/?id=)": [f"/?id={film_id}" for film_id, _ in films],
     }
+
+
+LATENCY_ONLY = {"sugerencias", "pagina (/?id=)"}  # the web page's routes: see the docstring
 
 
 # -- servers ---------------------------------------------------------------------------------------
@@ -285,7 +302,7 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         worst = max(r["p99_ms"] for r in runs[name])
         failures = sum(int(r["non_2xx"] + r["socket_errors"]) for r in runs[name])
         ratio = median(paired[name])
-        ok = ratio >= MIN_RATIO and p99 <= MAX_P99_MS and failures == 0
+        ok = (name in LATENCY_ONLY or ratio >= MIN_RATIO) and p99 <= MAX_P99_MS and failures == 0
         checks[name] = ok
         rows.append([name, len(paths), rps, ratio, p99, worst, verdict(ok), failures])
         report["endpoints"][name] = {"rps": rps, "ratio": ratio, "paired_ratios": paired[name], "p99_ms": p99,
@@ -300,7 +317,8 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     checks["start"] = start_s <= MAX_START_S
     report.update(rss_after_warmup_mb=rss_warm, rss_at_end_mb=rss_end, first_health_s=start_s,
                   first_health_compiling_s=cold_s)
-    print(f"\nthroughput: every endpoint >= {MIN_RATIO:.0%} of bare, p99 <= {MAX_P99_MS:.0f} ms: "
+    print(f"\nthroughput: every API endpoint >= {MIN_RATIO:.0%} of bare, p99 <= {MAX_P99_MS:.0f} ms "
+          f"(web page: p99 only): "
           f"{verdict(all(v for k, v in checks.items() if k in pools))}")
     print(f"server RSS after warm-up: {rss_warm:.0f} MB (at the end: {rss_end:.0f} MB)  "
           f"target <= {MAX_RSS_MB:.0f} MB  {verdict(checks['rss'])}")

@@ -42,7 +42,7 @@ def api_schema(app: FastAPI) -> schemathesis.schemas.BaseSchema:
 
 OPERATIONS = ["/cantidad_filmaciones_mes/{mes}", "/cantidad_filmaciones_dia/{dia}", "/score_titulo/{titulo}",
               "/votos_titulo/{titulo}", "/get_actor/{nombre_actor}", "/get_director/{nombre_director}",
-              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/health", "/reporte", "/reporte.json"]
+              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/health", "/reporte", "/reporte.json", "/sugerencias"]
 WITHOUT_PARAMETERS = {"/health", "/reporte", "/reporte.json"}
 
 

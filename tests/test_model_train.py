@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.model.artifact import NEIGHBOURS_SCHEMA
+from movierec.model.artifact import NEIGHBOURS_SCHEMA, REASON
 from movierec.model.cf import ItemCF
 from movierec.evaluation.split import describe, evaluation_users, training_users
 from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
@@ -112,7 +112,7 @@ def neighbours(sample_data: Path) -> pl.DataFrame:
 
 
 def test_artifact_contract(neighbours: pl.DataFrame, sample_tables: Path) -> None:
-    assert neighbours.schema == pl.Schema(NEIGHBOURS_SCHEMA)
+    assert neighbours.schema == pl.Schema({**NEIGHBOURS_SCHEMA, REASON: pl.String})
     films = pl.read_parquet(sample_tables / "movies.parquet", columns=["id"])["id"]
     assert neighbours["movie_id"].n_unique() == films.len() == 2993
     per_film = neighbours.group_by("movie_id").agg(

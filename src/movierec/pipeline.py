@@ -85,11 +85,12 @@ def etl_step(raw_dir: Path, settings: Settings) -> Step:
 
 def after_tables(settings: Settings, ratings_dir: Path | None = None) -> list[Step]:
     """What every release needs once its tables exist, in order: the model (trained with the
-    ratings of ``ratings_dir``, default the release's own raw/), then the API's catalog artifact.
+    ratings of ``ratings_dir``, default the release's own raw/), then the API's catalog artifact and the web page's film cards.
     Every release goes through this list: `pipeline`, `train` and `ingest`."""
     return [
         _train_step(ratings_dir, settings),
         _catalog_step(settings),
+        _cards_step,
     ]  # then build_release checks, evaluates and writes the EDA report (which shows the evaluation)
 
 
@@ -202,6 +203,15 @@ def _catalog_step(settings: Settings) -> Step:
                                  f"({type(exc).__name__}: {str(exc)[:200]})") from exc
         manifest["durations"][CATALOG] = round(time.perf_counter() - started, 3)  # type: ignore[index]
     return catalog_step
+
+
+def _cards_step(folder: Path, manifest: dict[str, object]) -> None:
+    """The web page's film cards (genres, directors, cast, overview), memory-mapped when served."""
+    from movierec.catalog.cards import CARDS, write_cards
+
+    started = time.perf_counter()
+    write_cards(folder / TABLES, folder / CARDS)
+    manifest["durations"]["cards"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 
 def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object]) -> None:

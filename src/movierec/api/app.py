@@ -44,6 +44,7 @@ from movierec.api.edge import EdgeMiddleware
 from movierec.api.follow import Served, State, follow, load_state
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from movierec.api.observability import Metrics, Observability
+from movierec.api.web import add_web_routes
 from movierec.catalog.indexes import Catalog, ReleaseError
 from movierec.release.store import ReleaseStore
 from movierec.config import Settings, get_settings
@@ -299,6 +300,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     app.include_router(router)
+    add_web_routes(app, answers, settings)  # GET / and /sugerencias: the page for people (api/web.py)
     origins = settings.cors_origin_list()
     if origins:  # a web front end of the client's, on another origin, calls the API
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],

@@ -137,10 +137,10 @@ def build_arrays(release: Path, count: int) -> tuple[dict[str, np.ndarray], dict
     directing = (pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
                  .select("movie_id", "person_id", "name").collect())
     arrays |= people_arrays(directing, films, keep_films=True, prefix="director_")
-    rows, scores = recommendations(release / MODEL / "neighbours.parquet", films, titled, count)
-    arrays["rec_rows"], arrays["rec_scores"] = rows.ravel(), scores.ravel()
+    rows, scores, reasons, labels = recommendations(release / MODEL / "neighbours.parquet", films, titled, count)
+    arrays["rec_rows"], arrays["rec_scores"], arrays["rec_reasons"] = rows.ravel(), scores.ravel(), reasons.ravel()
     meta = {"films": films.count, "recommendations": count, "month_counts": month_counts,
-            "weekday_counts": weekday_counts}
+            "weekday_counts": weekday_counts, "reason_labels": list(labels)}
     return arrays, meta
 
 
@@ -199,44 +199,60 @@ def people_arrays(credits: pl.DataFrame, films: FilmKeys, *, keep_films: bool, p
     return arrays
 
 
-def recommendations(path: Path, films: FilmKeys, titled: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) arrays of shape (films, count): each film's first ``count`` usable
-    neighbours by rank, padded with row -1 (score 0) when the model has fewer."""
+def recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
+                    count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(rows, scores, reason codes, reason labels): arrays of shape (films, count) of each film's
+    first ``count`` usable neighbours by rank, padded with row -1 (score 0, reason "") when the
+    model has fewer. Reasons are the artifact's ``reason`` column (the signals that scored the
+    pair, e.g. "collection,director"), coded against a few labels; all "" when it has none."""
     if not path.is_file():
         raise MissingModel(f"the release has no model: {path} is missing")
-    table = (pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"])
-             .drop_nulls().filter(pl.col("score").is_finite()))
+    columns = ["movie_id", "rank", "neighbour_id", "score"]
+    has_reason = "reason" in pl.read_parquet_schema(path)
+    table = (pl.read_parquet(path, columns=columns + ["reason"] * has_reason)
+             .drop_nulls(columns).filter(pl.col("score").is_finite()))
     src = films.rows(table["movie_id"])
     dst = films.rows(table["neighbour_id"])
     rank = table["rank"].cast(pl.Int64).to_numpy()
     score = table["score"].cast(pl.Float64).to_numpy()
+    # Few distinct reasons (combinations of two signal names): a small code per pair, "" first.
+    labels: tuple[str, ...] = ("",)
+    code = np.zeros(table.height, dtype=np.int32)
+    if has_reason:
+        reason = table["reason"].fill_null("")
+        labels = ("", *sorted(set(reason.unique().to_list()) - {""}))
+        code = reason.cast(pl.Enum(labels)).to_physical().cast(pl.Int32).to_numpy()
     del table
     usable = (src >= 0) & (dst >= 0) & (src != dst)
     usable[usable] = titled[dst[usable]]
-    src, dst, rank, score = src[usable], dst[usable], rank[usable], score[usable]
+    src, dst, rank, score, code = src[usable], dst[usable], rank[usable], score[usable], code[usable]
     rank = rank - rank.min(initial=0)
     order = np.argsort(src * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
-    src, dst, score = src[order], dst[order], score[order]
+    src, dst, score, code = src[order], dst[order], score[order], code[order]
     starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(src)].astype(np.int64)
     position = np.arange(len(src)) - np.repeat(starts, ends - starts)
     top = position < count
     rows = np.full((films.count, count), -1, dtype=np.int32)
     scores = np.zeros((films.count, count), dtype=np.float64)
+    codes = np.zeros((films.count, count), dtype=np.int32)
     rows[src[top], position[top]] = dst[top]
     scores[src[top], position[top]] = score[top]
+    codes[src[top], position[top]] = code[top]
 
     # A neighbour listed twice counts once, at its best rank: redo the (rare) films concerned.
     ordered = np.sort(rows, axis=1)
     repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
     for group in np.flatnonzero(repeated[src[starts]]).tolist():
         film, first, last = int(src[starts[group]]), int(starts[group]), int(ends[group])
-        seen: dict[int, float] = {}
-        for neighbour, value in zip(dst[first:last].tolist(), score[first:last].tolist(), strict=True):
-            seen.setdefault(neighbour, value)
+        seen: dict[int, tuple[float, int]] = {}
+        for neighbour, value, why in zip(dst[first:last].tolist(), score[first:last].tolist(),
+                                         code[first:last].tolist(), strict=True):
+            seen.setdefault(neighbour, (value, why))
             if len(seen) == count:
                 break
-        rows[film], scores[film] = -1, 0.0
+        rows[film], scores[film], codes[film] = -1, 0.0, 0
         rows[film, : len(seen)] = list(seen)
-        scores[film, : len(seen)] = list(seen.values())
-    return rows, scores
+        scores[film, : len(seen)] = [value for value, _ in seen.values()]
+        codes[film, : len(seen)] = [why for _, why in seen.values()]
+    return rows, scores, codes, labels

@@ -19,8 +19,8 @@ class CatalogCheckError(Exception):
 
 
 def check_catalog(release: Path, settings: Settings, samples: int = 3) -> int:
-    """Load ``release`` as the API does and check it (:func:`check_loaded`). Returns the number
-    of films; raises CatalogCheckError."""
+    """Load ``release`` as the API does and check it (:func:`check_loaded`), its film cards
+    included (when the release has cards). Returns the number of films; raises CatalogCheckError."""
     from movierec.catalog.indexes import load_catalog
 
     try:
@@ -74,6 +74,8 @@ def check_loaded(catalog: Catalog, samples: int = 3) -> int:
     """Answer a few questions from a loaded catalog: the most voted films are found again by
     title (and year) and by id, and their recommendations resolve to films of the catalogue.
     Returns the number of films; raises CatalogCheckError."""
+    from movierec.catalog.cards import CardsError
+
     if len(catalog) == 0:
         raise CatalogCheckError("the catalogue has no film")
     try:
@@ -85,6 +87,11 @@ def check_loaded(catalog: Catalog, samples: int = 3) -> int:
                 raise CatalogCheckError(f"film {film.id} is not found by its id")
             if film.title and catalog.find_title(film.title, film.year) is None:
                 raise CatalogCheckError(f"{film.title!r} ({film.year}) is not found by its title")
+            try:
+                if catalog.cards is not None and catalog.cards.card(film.id) is None:
+                    raise CatalogCheckError(f"film {film.id} has no card")
+            except CardsError as exc:
+                raise CatalogCheckError(str(exc)) from None
             for neighbour, score in catalog.recommend(row):
                 if catalog.row_of_id(neighbour.id) is None or score != score:
                     raise CatalogCheckError(f"a recommendation of film {film.id} does not resolve")

@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from movierec.catalog.artifact import ArtifactError, map_arrays, read_meta
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.people import People
@@ -30,6 +32,9 @@ from movierec.catalog.suggest import Suggester
 from movierec.catalog.text import normalize
 from movierec.config import Settings
 from movierec.release.layout import CATALOG, MANIFEST
+
+if TYPE_CHECKING:
+    from movierec.catalog.cards import Cards
 
 log = logging.getLogger("movierec.catalog")
 
@@ -88,6 +93,10 @@ class Catalog:
         self._recommended = int(meta["recommendations"])  # type: ignore[call-overload]
         self._rec_rows = memoryview(arrays["rec_rows"])
         self._rec_scores = memoryview(arrays["rec_scores"])
+        # the model's reason for each recommendation (an artifact older than reasons has none)
+        self._rec_reasons = memoryview(arrays["rec_reasons"]) if "rec_reasons" in arrays else None
+        self._reason_labels = tuple(meta.get("reason_labels") or ("",))  # type: ignore[arg-type]
+        self.cards: Cards | None = None  # the web page's film cards, memory-mapped; None: not in the release
         self.month_counts = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
         self.weekday_counts = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
         self.actors = People(arrays, "actor_")
@@ -158,6 +167,15 @@ class Catalog:
         scores = self._rec_scores[first:last].tolist()
         return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
 
+    def reasons(self, row: int) -> list[str]:
+        """The model's reason for each of :meth:`recommend`'s films, in its order (signal names
+        joined by commas, e.g. "collection,director"; "" when the artifact records none)."""
+        first, last = row * self._recommended, (row + 1) * self._recommended
+        count = sum(1 for r in self._rec_rows[first:last].tolist() if r >= 0)
+        if self._rec_reasons is None:
+            return [""] * count
+        return [self._reason_labels[c] for c in self._rec_reasons[first:first + count].tolist()]
+
 
 def load_catalog(release: Path, settings: Settings) -> Catalog:
     """The catalog of the release folder ``release`` (``DATA/current`` resolved): its artifact
@@ -192,5 +210,8 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
 
 
 def _from(release: Path, catalog: Catalog) -> Catalog:
+    from movierec.catalog.cards import CARDS, open_cards
+
     catalog.folder = release
+    catalog.cards = open_cards(release / CARDS)
     return catalog

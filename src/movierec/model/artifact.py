@@ -1,4 +1,6 @@
-"""The model's artifact: every film's k best neighbours as (movie_id, rank, neighbour_id, score)."""
+"""The model's artifact: every film's k best neighbours as (movie_id, rank, neighbour_id, score),
+and, from the trained model, ``reason``: the signals that made most of the score
+(:mod:`movierec.model.reasons`; releases built before it have no such column)."""
 
 from __future__ import annotations
 
@@ -6,14 +8,17 @@ import numpy as np
 import polars as pl
 
 NEIGHBOURS_SCHEMA = {"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32}
+REASON = "reason"
 
 
-def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
-    """The artifact's rows from (n, k) arrays of neighbour rows and scores (-1 = none)."""
+def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray,
+                     reasons: np.ndarray | None = None) -> pl.DataFrame:
+    """The artifact's rows from (n, k) arrays of neighbour rows and scores (-1 = none), with a
+    ``reason`` column when ``reasons`` ((n, k) strings) is given."""
     n, k = top.shape
     valid = top >= 0
     rank = np.broadcast_to(np.arange(1, k + 1, dtype=np.int32), (n, k))
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "movie_id": np.broadcast_to(ids[:, None], (n, k))[valid],
             "rank": rank[valid],
@@ -22,3 +27,6 @@ def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray) -> pl
         },
         schema=NEIGHBOURS_SCHEMA,
     )
+    if reasons is None:
+        return frame
+    return frame.with_columns(pl.Series(REASON, reasons[valid].tolist(), dtype=pl.String))

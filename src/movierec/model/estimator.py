@@ -33,6 +33,7 @@ from movierec.model.candidates import PoolSizes, candidate_pool, merge_pools
 from movierec.model.cf import ItemCF
 from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import DEFAULT_WEIGHTS, SIGNALS, blend, cf_signal, pair_signals, rank_pool
+from movierec.model.reasons import top_reasons
 from movierec.model.topk import top_k_of_csr
 from movierec.model.tuning import Targets, in_pool, rounded, tuned_weights
 from movierec.raw.ratings import LIKED_RATING
@@ -58,7 +59,8 @@ class NeighbourRecommender:
     no ratings). With likes, the collaborative signal used while tuning is fitted on the fit users
     and the weights are chosen on the validation users' pairs; the final signal is fitted on all
     training users. Fitted attributes: ``top_``, ``scores_`` ((films, k) rows and scores, -1 /
-    -inf padded), ``info_`` (what the manifest records), ``ids_``.
+    -inf padded), ``reasons_`` ((films, k) the signals behind each score, see
+    :mod:`movierec.model.reasons`), ``info_`` (what the manifest records), ``ids_``.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
@@ -67,8 +69,8 @@ class NeighbourRecommender:
         self.recommendations = recommendations
 
     def neighbours(self) -> pl.DataFrame:
-        """The artifact's rows (movie_id, rank, neighbour_id, score)."""
-        return neighbours_frame(self.ids_, self.top_, self.scores_)
+        """The artifact's rows (movie_id, rank, neighbour_id, score, reason)."""
+        return neighbours_frame(self.ids_, self.top_, self.scores_, self.reasons_)
 
     def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None) -> NeighbourRecommender:
 
@@ -131,6 +133,7 @@ class NeighbourRecommender:
                           if likes is None else "no training user liked a catalogue film"}
             step("signals")
         top, scores = rank_pool(pool, blend(signals, pool, weights), self.k)
+        self.reasons_ = top_reasons(signals, SIGNALS, weights, pool, top)
         step("ranking")
         info.update({
             # the artifact's own catalogue metrics (no users involved)

@@ -1,0 +1,80 @@
+"""The web page's words: the model's reasons and the genres in Spanish, and numbers and dates written the Spanish way.
+
+>>> reason_phrase("collection,director")
+'De la misma colección y del mismo director'
+>>> reason_phrase("")
+''
+>>> genre_names(["Animation", "Science Fiction", "Anime"])
+'Animación, Ciencia ficción, Anime'
+>>> spanish_number(5415), spanish_number(21.946943, 2), spanish_number(None)
+('5.415', '21,95', 'sin dato')
+>>> spanish_date("2026-12-01T02:55:11+00:00")
+'1 de diciembre de 2026, 02:55 UTC'
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from movierec.catalog.text import MONTHS
+
+#: Each signal of the ranking (:data:`movierec.model.ranking.SIGNALS`) as a reason, in words.
+REASON_PHRASES: dict[str, str] = {
+    "collection": "de la misma colección",
+    "director": "del mismo director",
+    "keywords": "comparten temas (palabras clave)",
+    "cast": "comparten reparto",
+    "genres": "del mismo género",
+    "text": "con un argumento parecido",
+    "cf": "gustó a las mismas personas",
+    "language": "en el mismo idioma",
+    "era": "de la misma época",
+    "popularity": "muy popular",
+    "quality": "muy bien valorada",
+}
+
+#: TMDB's genres (the data set's English names) in Spanish, as TMDB shows them in Spanish.
+GENRES: dict[str, str] = {
+    "Action": "Acción", "Adventure": "Aventura", "Animation": "Animación", "Comedy": "Comedia",
+    "Crime": "Crimen", "Documentary": "Documental", "Drama": "Drama", "Family": "Familia",
+    "Fantasy": "Fantasía", "Foreign": "Extranjera", "History": "Historia", "Horror": "Terror",
+    "Music": "Música", "Mystery": "Misterio", "Romance": "Romance", "Science Fiction": "Ciencia ficción",
+    "TV Movie": "Película de TV", "Thriller": "Suspense", "War": "Bélica", "Western": "Western",
+}
+
+
+def genre_names(genres: list[str]) -> str:
+    """The genres in Spanish, comma-separated; a genre TMDB adds later keeps its own name."""
+    return ", ".join(GENRES.get(genre, genre) for genre in genres)
+
+
+def reason_phrase(reason: str) -> str:
+    """The artifact's reason ("collection,director") as a Spanish phrase; "" when it is empty.
+    A signal without a phrase (a newer model's) is shown by its name rather than dropped."""
+    parts = [REASON_PHRASES.get(name, name) for name in reason.split(",") if name]
+    if not parts:
+        return ""
+    text = " y ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+def spanish_number(value: float | None, decimals: int = 0) -> str:
+    """``value`` with '.' grouping thousands and ',' before the decimals, as Spanish writes it."""
+    if value is None:
+        return "sin dato"
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans({",": ".", ".": ","}))
+
+
+def spanish_date(stamp: object) -> str:
+    """An ISO timestamp (the manifest's ``created_at``) as "1 de diciembre de 2026, 02:55 UTC";
+    anything else is shown as it is ("" when missing)."""
+    if not isinstance(stamp, str):
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}, {moment:%H:%M} UTC"
