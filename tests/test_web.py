@@ -215,6 +215,7 @@ def test_a_release_from_before_cards_and_reasons(tmp_path: Path, sample_data: Pa
     shutil.copytree(release, copy)
     (data / "current").symlink_to(Path("releases") / release.name)
     (copy / CARDS).unlink()
+    shutil.rmtree(copy / "catalog")  # an older release: no catalog artifact either, indexed at load
     artifact = copy / "model" / "neighbours.parquet"
     pl.read_parquet(artifact).drop("reason").write_parquet(artifact)
     with TestClient(create_app(data, Settings(data_dir=data))) as old:
