@@ -32,7 +32,9 @@ from movierec.model.artifact import neighbours_frame
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
 from movierec.model.cf import ItemCF
 from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
-from movierec.model.ranking import DEFAULT_WEIGHTS, SIGNALS, Blend, cf_signal, confidence, likes_prior, pair_signals
+from movierec.model.ranking import (
+    DEFAULT_WEIGHTS, SIGNALS, Blend, blend, cf_signal, confidence, likes_prior, pair_signals, rank_pool,
+)
 from movierec.model.topk import top_k_of_csr
 from movierec.model.tuning import Targets, in_pool, meet_targets, rounded, tuned_blend
 from movierec.raw.ratings import LIKED_RATING
@@ -61,7 +63,9 @@ class NeighbourRecommender:
     signal is fitted on all training users, and the catalogue's targets (coverage, collection
     recall) are held on the final ranking (:mod:`movierec.model.tuning`). Fitted attributes:
     ``top_``, ``scores_`` ((films, k) rows and scores, -1 / -inf padded), ``blend_``, ``info_``
-    (what the manifest records), ``ids_``.
+    (what the manifest records), ``ids_``, and ``tuning_top_``: the top k ranked with the fit
+    users' signal (None without validation users), for tuning what scores from the neighbours
+    without the validation users' likes in them.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
@@ -99,6 +103,7 @@ class NeighbourRecommender:
 
         info: dict[str, object] = {}
         tuning: dict[str, object] = {"tuned": False}
+        self.tuning_top_: np.ndarray | None = None
         # A film nobody liked is ranked on content alone (its cf and likes signals are 0 anyway).
         chosen = Blend(tail={**DEFAULT_WEIGHTS, "cf": 0.0}, head=dict(DEFAULT_WEIGHTS), evidence=self.params.evidence)
         support, users = None, 0
@@ -129,6 +134,10 @@ class NeighbourRecommender:
                 tuning["fit_users"] = cf_tune.users_
                 tuning["candidate_recall"] = candidate_recall(
                     tune_pool, validation["user_id"].to_numpy(), validation["row"].to_numpy())
+                # what the personal recommender's tuning scores from: neighbours without the
+                # validation users' likes (ranked with the fit users' signal)
+                self.tuning_top_ = rank_pool(pool, blend(signals, pool, chosen, confidence(
+                    cf_tune.support_, cf_tune.users_, chosen.evidence, n)), self.k)[0]
                 step("tuning")
             signals[SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
             likes_all = likes_prior(cf_all.support_, n)
