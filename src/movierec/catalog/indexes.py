@@ -36,6 +36,7 @@ import polars as pl
 
 from movierec.catalog.keys import FilmKeys
 from movierec.catalog.people import People, build_people
+from movierec.catalog.personal import PersonalIndex, load_personal
 from movierec.catalog.suggest import Suggester
 from movierec.catalog.text import normalize, normalize_many
 from movierec.release.layout import MANIFEST
@@ -71,7 +72,7 @@ class Catalog:
     def __init__(self, *, version: str, manifest: dict[str, object], columns: dict[str, list],
                  month_counts: Sequence[int], weekday_counts: Sequence[int],
                  title_rows: dict[str, list[int]], actors: People, directors: People,
-                 recommendations: np.ndarray, scores: np.ndarray) -> None:
+                 recommendations: np.ndarray, scores: np.ndarray, personal: PersonalIndex | None = None) -> None:
         self.version = version
         self.manifest = manifest
         self._ids: list[int] = columns["id"]
@@ -96,6 +97,7 @@ class Catalog:
         self.directors = directors
         self._recommendations = recommendations
         self._scores = scores
+        self._personal = personal
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -147,6 +149,15 @@ class Catalog:
         rows = self._recommendations[row].tolist()
         scores = self._scores[row].tolist()
         return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
+
+    def personal(self, rows: list[int]) -> list[tuple[Film, float, Film | None]]:
+        """Personal recommendations for someone who liked the films ``rows``: 10 films, best
+        first, with the model's score and the liked film that contributed most (None for a film
+        that only fills the list by popularity)."""
+        if self._personal is None:
+            return []
+        return [(self.film(p.row), p.score, self.film(p.because) if p.because >= 0 else None)
+                for p in self._personal.recommend(rows)]
 
 
 def load_catalog(release: Path, settings: Settings) -> Catalog:
@@ -202,13 +213,17 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
         .select("movie_id", "person_id", "name").collect(),
         films, keep_films=True,
     )
-    recommendations, scores = _recommendations(release / "model" / "neighbours.parquet", films, titled,
-                                               settings.recommendations)
+    # every neighbour the artifact keeps (the personal scorer reads them), the first few served
+    neighbours, neighbour_scores = _recommendations(release / "model" / "neighbours.parquet", films, titled,
+                                                    max(settings.neighbours_k, settings.recommendations))
+    recommendations = np.ascontiguousarray(neighbours[:, : settings.recommendations])
+    scores = np.ascontiguousarray(neighbour_scores[:, : settings.recommendations])
+    personal = load_personal(release, manifest, films, titled, neighbours, np.asarray(columns["vote_count"]))
     return Catalog(
         version=version, manifest=manifest, columns=columns,
         month_counts=month_counts, weekday_counts=weekday_counts,
         title_rows=title_rows,
-        actors=actors, directors=directors, recommendations=recommendations, scores=scores,
+        actors=actors, directors=directors, recommendations=recommendations, scores=scores, personal=personal,
     )
 
 

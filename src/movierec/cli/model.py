@@ -41,13 +41,16 @@ def train(data: DataOption = None, raw: RatingsOption = None) -> None:
 def evaluate(
     data: DataOption = None,
     raw: RatingsOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the evaluation (JSON) there.")] = None,
 ) -> None:
-    """Measure the current release's recommendations on real ratings (the evaluation users only),
-    next to random, most-popular and the seed's method. The release is not modified: the table is
-    printed (and written to --out); `movierec pipeline` stores one in every release it builds."""
-    from movierec.evaluation.run import evaluate_release, format_table
+    """Measure the current release's recommendations on real ratings (the evaluation users only):
+    film to film next to random, most popular, the seed's method and co-occurrence (count,
+    Jaccard); personal recommendations next to most popular, SAR and ALS. The release is not
+    modified: the tables are printed in markdown (and written to --out as JSON); `movierec
+    pipeline` stores the evaluation in every release it builds."""
+    from movierec.evaluation.run import evaluate_release
+    from movierec.evaluation.tables import format_tables
     from movierec.pipeline import recorded_raw_dir
     from movierec.release.layout import read_manifest, write_json
 
@@ -58,4 +61,4 @@ def evaluate(
     evaluation["release"] = release.name
     if out is not None:
         write_json(out, evaluation)
-    typer.echo(json.dumps(evaluation, indent=2) if as_json else format_table(evaluation))
+    typer.echo(json.dumps(evaluation, indent=2) if as_json else format_tables(evaluation))
