@@ -117,6 +117,10 @@ def choose_als(training: pl.DataFrame, n: int, seed: int) -> dict[str, object]:
     given, held = time_split(validation_users(training))
     fit = fit_users(training)
     people = np.unique(given["user_id"].to_numpy())
+    if people.size == 0:
+        factors, regularization = ALS_GRID[0]
+        return {"factors": factors, "regularization": regularization, "iterations": ALS_ITERATIONS,
+                "validation_users": 0, "grid": []}
     inputs, truth = grouped(given, people), grouped(held, people)
     likes = like_matrix(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n)
     trials = []
@@ -158,7 +162,7 @@ def personal_table(
         anchors["als"] = {"skipped": "the `implicit` package is not installed (a dev dependency: uv sync)"}
     table = []
     for name, make in methods.items():
-        shown = make()
+        shown = make() if people.size else np.zeros((0, RECOMMENDATIONS), dtype=np.int64)
         table.append({"method": name, **ranking_metrics(shown, truth, RECOMMENDATIONS),
                       "coverage": coverage_of_lists(shown, n)})
     return {
