@@ -275,8 +275,14 @@ def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
     assert "evaluation" not in json.loads((release / "manifest.json").read_text())
     manifest_before = (release / "manifest.json").read_bytes()
     out = tmp_path / "evaluation.json"
-    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out)])
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n<!-- evaluation:begin -->\nold\n<!-- evaluation:end -->\nrest\n")
+    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out),
+                                     "--readme", str(readme)])
     assert table.exit_code == 0
+    written = readme.read_text()
+    assert written.startswith("# Title\n<!-- evaluation:begin -->\nFilm to film") and written.endswith("-->\nrest\n")
+    assert "old" not in written and table.output.strip() in written
     assert table.output.startswith("Film to film (`/recomendacion`):\n\n| method | precision@5 | nDCG@5 | coverage |")
     assert "Personal (`/recomendacion_usuario`):" in table.output
     assert json.loads(out.read_text())["release"] == release.name
@@ -287,3 +293,12 @@ def test_evaluate_without_a_release_fails_cleanly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path)])
     assert result.exit_code == 2
     assert "no release" in result.output
+
+
+def test_evaluate_refuses_a_readme_without_markers_before_measuring(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path), "--readme", str(readme)])
+    assert result.exit_code == 2
+    assert "the markers <!-- evaluation:begin --> … <!-- evaluation:end --> are missing" in result.output
+    assert readme.read_text() == "no markers\n"
