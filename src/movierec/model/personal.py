@@ -92,14 +92,10 @@ def recommend(liked: Sequence[int] | np.ndarray, lists: WeightLists, neighbours:
         gains, sources = gain[starts[index]:ends[index]], source[starts[index]:ends[index]]
         because = int(sources[np.lexsort((sources, -gains))[0]])  # the most; the lower row on a tie
         picks.append(Pick(int(candidates[index]), float(totals[index]), because))
-    if len(picks) < k:
+    if len(picks) < k:  # the most popular films neither named nor picked (among the first few)
         taken = set(named.tolist()) | {p.row for p in picks}
-        for row in popular.tolist():
-            if len(picks) == k:
-                break
-            if row not in taken:
-                picks.append(Pick(int(row), 0.0, NO_REASON))
-                taken.add(row)
+        fill = [row for row in popular[: k + len(taken)].tolist() if row not in taken][: k - len(picks)]
+        picks.extend(Pick(int(row), 0.0, NO_REASON) for row in fill)
     return picks
 
 
