@@ -99,6 +99,12 @@ def test_top_unnamed_never_returns_a_named_or_unscored_film() -> None:
     assert top_unnamed(scores, [np.array([1])], 3).tolist() == [[0, 3, -1]]
 
 
+def test_cooccurrence_ties_go_to_the_more_liked_film() -> None:
+    # users: 1 {0, 1}, 2 {0, 2}, 3 {2}: film 0 shares one user with 1 and one with 2; 2 has more likes
+    likes = like_matrix(np.array([1, 1, 2, 2, 3]), np.array([0, 1, 0, 2, 2]), 3)
+    assert cooccurrence_top(likes, 2)[0].tolist() == [2, 1]
+
+
 def test_cooccurrence_jaccard_by_hand() -> None:
     assert cooccurrence_top(LIKES, 2, "jaccard").tolist() == [[1, 2], [0, 2], [1, 0], [-1, -1], [-1, -1]]
     with pytest.raises(ValueError, match="unknown co-occurrence measure"):

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from movierec.model.topk import top_k_of_pairs
 from movierec.model.vectors import membership_matrix
 
 MEASURES = ("count", "jaccard")
@@ -45,20 +44,25 @@ def cooccurrence_blocks(likes: sp.csr_matrix, films: np.ndarray, measure: str,
 
 
 def cooccurrence_top(likes: sp.csr_matrix, k: int, measure: str = "count") -> np.ndarray:
-    """(films, k): every film's k films with the highest co-occurrence measure, best first, ties
-    to the lower row; -1 where fewer films were ever liked with it.
+    """(films, k): every film's k films with the highest co-occurrence measure, best first; ties to
+    the film more users liked, then to the lower row; -1 where fewer films were ever liked with it.
 
     >>> likes = like_matrix(np.array([1, 1, 1, 2, 2, 3, 3]), np.array([0, 1, 2, 0, 2, 0, 3]), 4)
-    >>> cooccurrence_top(likes, 2).tolist()  # film 0 with 2 twice, with 1 and 3 once
+    >>> cooccurrence_top(likes, 2).tolist()  # film 0 with 2 twice, with 1 and 3 once each
     [[2, 1], [0, 2], [0, 1], [0, -1]]
     >>> cooccurrence_top(likes, 2, "jaccard")[0].tolist()  # 2: 2/(3+2-2); 1: 1/(3+1-1); 3: 1/3
     [2, 1]
     """
     n = likes.shape[1]
+    support = np.asarray(likes.sum(axis=0)).ravel()
     top = np.full((n, k), -1, dtype=np.int64)
     for block, matrix in cooccurrence_blocks(likes, np.arange(n), measure):
-        top[block] = top_k_of_pairs(matrix.row.astype(np.int64), matrix.col.astype(np.int64),
-                                    matrix.data.astype(np.float32), block.size, k)[0]
+        rows, cols = matrix.row.astype(np.int64), matrix.col.astype(np.int64)
+        order = np.lexsort((cols, -support[cols], -matrix.data, rows))
+        rows, cols = rows[order], cols[order]
+        rank = np.arange(rows.size) - np.searchsorted(rows, rows)
+        kept = rank < k
+        top[block[rows[kept]], rank[kept]] = cols[kept]
     return top
 
 
