@@ -31,6 +31,7 @@ from movierec.model.text import STOP_WORDS, TextVectorizer, truncated_svd
 
 from movierec.model.topk import at_least_kth, pair_order, select_top_k, top_k_of_pairs, top_k_similar, top_k_sparse
 
+from movierec.model.slack import film_recall, pair_values, spend_slack
 from movierec.model.tuning import Objective, Targets, meet_targets, tune_blend
 
 from movierec.model.vectors import unit_rows
@@ -526,3 +527,58 @@ def test_meet_targets_raises_the_collection_weight_until_the_members_come_first(
     # 0.2 → 0.4 → 0.8 > 0.5: two doublings put the other member first
     assert result.collection_boost == 4.0 and result.blend.tail["collection"] == pytest.approx(0.8)
     assert top[:2, 0].tolist() == [1, 0] and result.metrics["collection_recall"] == 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# The collection-recall slack
+# ----------------------------------------------------------------------------------------------
+
+
+def test_pair_values_finds_each_recommended_films_signal() -> None:
+    pool = np.array([[1, 2, -1], [0, 2, 3], [0, 3, -1], [1, -1, -1]])
+    values = np.array([[0.1, 0.2, 0.0], [0.3, 0.4, 0.5], [0.6, 0.7, 0.0], [0.8, 0.0, 0.0]])
+    top = np.array([[2, 1], [3, -1], [1, 3], [1, 0]])  # film 2's 1 and film 3's 0 are not candidates
+    assert pair_values(pool, values, top).tolist() == [[0.2, 0.1], [0.5, 0.0], [0.0, 0.7], [0.8, 0.0]]
+
+
+def test_film_recall_by_hand() -> None:
+    collection = np.array([5, 5, 5, -1, 9])  # film 4 is alone in its collection: it does not count
+    top = np.array([[1, 3], [3, 4], [0, 1], [0, 1], [0, 1]])
+    recall, counted = film_recall(top, collection, 2)
+    assert counted == 3 and recall.tolist() == [0.5, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_spend_slack_keeps_coverage_and_recall_at_their_targets() -> None:
+    # Films 0-1 are a collection; A keeps them together, B sends both to film 2 (gain 1 each).
+    top_a, top_b = np.array([[1], [0], [0]]), np.array([[2], [2], [0]])
+    collection, gain = np.array([7, 7, -1]), np.array([1.0, 2.0, 0.0])
+    # recall target 0.5: one of the two may go; film 1 first (more gain for the same recall)
+    assert spend_slack(top_a, top_b, gain, collection, 1, 0.5, 0.0).tolist() == [False, True, False]
+    # coverage: A shows {1, 0} (2/3). Switching film 1 (to 2) shows {1, 0, 2}; then switching
+    # film 0 (1 -> 2) would show {0, 2}: 2/3, allowed at a target of 0.6, refused at 0.9
+    assert spend_slack(top_a, top_b, gain, collection, 1, 0.0, 0.6).tolist() == [True, True, False]
+    assert spend_slack(top_a, top_b, gain, collection, 1, 0.0, 0.9).tolist() == [False, True, False]
+
+
+def test_meet_targets_spends_the_slack_on_the_most_liked_film() -> None:
+    # Films 0 and 1 form a collection; film 3 is what people who like them also like (cf 0.5).
+    # Each recommends the other (collection weight 1) unless it gives up that member.
+    pool = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+    signals = np.zeros((len(SIGNALS), 4, 3), dtype=np.float32)
+    signals[SIGNALS.index("collection")] = np.where((pool < 2) & (np.arange(4)[:, None] < 2), 1.0, 0.0)
+    signals[SIGNALS.index("cf")] = np.where(pool == 3, 0.5, 0.1)
+    weights = {name: 0.0 for name in SIGNALS} | {"collection": 1.0, "cf": 1.0}
+    collection = np.array([4, 4, -1, -1])
+    support = np.array([10.0, 1.0, 0.0, 0.0])  # film 0 is the one people like
+    result, top, scores = meet_targets(signals, pool, Blend(weights, weights), np.ones(4, dtype=np.float32),
+                                       collection, 1, Targets(coverage=0.0, collection_recall=0.5), keep=3,
+                                       support=support)
+    # recall 1 with both members; one may go (0.5 ≥ 0.5): film 0's gains 10 × (0.5 - 0.1), film 1's
+    # only 1 × 0.4
+    assert result.loose_films == 1 and top[:, 0].tolist() == [3, 0, 3, 0]
+    assert top[0].tolist() == [3, 1, 2] and scores[0].tolist() == pytest.approx([0.5, 0.1, 0.1])
+    assert result.metrics["collection_recall"] == pytest.approx(0.5) and result.met
+    # without the likes per film, nothing is given up
+    kept, top, _ = meet_targets(signals, pool, Blend(weights, weights), np.ones(4, dtype=np.float32), collection, 1,
+                                Targets(coverage=0.0, collection_recall=0.5))
+    assert kept.loose_films == 0 and top[:2, 0].tolist() == [1, 0]

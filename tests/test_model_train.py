@@ -139,10 +139,14 @@ def test_artifact_contract(neighbours: pl.DataFrame, sample_tables: Path) -> Non
 
 
 def test_sequels_come_first(neighbours: pl.DataFrame) -> None:
-    back_to_the_future = {105, 165, 196}  # parts I, II and III, the sample's whole collection
-    for film in back_to_the_future:
-        first_two = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 2))["neighbour_id"]
-        assert set(first_two.to_list()) == back_to_the_future - {film}
+    """Every part of a series recommends another part first, and keeps all the others in its top 5
+    but at most one (the collection-recall slack: a film many people like may give up the part
+    they liked least)."""
+    for series in ({105, 165, 196}, {11, 1891, 1892}):  # Back to the Future; Star Wars IV-VI
+        for film in series:
+            top = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 5)).sort("rank")["neighbour_id"]
+            assert top[0] in series
+            assert len(series - {film} - set(top.to_list())) <= 1
 
 
 def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:

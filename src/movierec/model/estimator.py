@@ -151,7 +151,7 @@ class NeighbourRecommender:
             step("signals")
         held, top, scores = meet_targets(
             signals, pool, chosen, confidence(support, users, chosen.evidence, n), features.collection,
-            self.recommendations, self.params.targets, keep=self.k)
+            self.recommendations, self.params.targets, keep=self.k, support=support)
         step("ranking")
         info.update({
             # the artifact's own catalogue metrics (no users involved)
@@ -161,7 +161,8 @@ class NeighbourRecommender:
             "tuning": tuning,
             "targets": {"met": held.met, "tail_prior_damping": round(held.tail_damping, 4),
                         "head_prior_damping": round(held.head_damping, 4),
-                        "collection_boost": held.collection_boost, "full_rankings": held.full_rankings},
+                        "collection_boost": held.collection_boost, "films_giving_up_one_member":
+                        held.loose_films, "full_rankings": held.full_rankings},
             "vocabulary": features.vocabulary,
             "candidates": {**asdict(self.params.pool), "width": int(pool.shape[1]),
                            "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},

@@ -23,6 +23,7 @@ import polars as pl
 from movierec.evaluation.metrics import collection_recall, coverage, precision_at_k
 from movierec.evaluation.split import describe
 from movierec.model.ranking import PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
+from movierec.model.slack import pair_values, spend_slack, without_weakest_member
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,13 @@ class TargetsResult:
     metrics: dict[str, float | None]  # coverage and collection recall of the final top k
     full_rankings: int
     met: bool
+    loose_films: int = 0  # films that gave up their weakest collection member (the slack, step 3)
 
 
 def meet_targets(
     signals: np.ndarray, pool: np.ndarray, chosen: Blend, weight: np.ndarray, collection: np.ndarray,
-    k: int, targets: Targets, keep: int | None = None, steps: int = 8, boosts: int = 4,
+    k: int, targets: Targets, keep: int | None = None, support: np.ndarray | None = None, steps: int = 8,
+    boosts: int = 4,
 ) -> tuple[TargetsResult, np.ndarray, np.ndarray]:
     """Hold the catalogue's targets on the final signals, changing the weights as little as it takes.
 
@@ -132,6 +135,9 @@ def meet_targets(
     2. Coverage below ``targets.coverage``: the tail's priors (:data:`PRIORS`) are multiplied by
        the largest factor in [0, 1] that meets it, found by ``steps`` bisections; if even 0 misses
        it, the head's priors are damped the same way (0 if nothing meets it: the closest).
+    3. With ``support`` (training likes per film): the collection-recall slack above the target is
+       spent on the films where it buys the most precision, each giving up at most its weakest
+       collection member (:mod:`movierec.model.slack`).
 
     Returns the result, and the final ranking (top, scores): the ``keep`` (default k) best
     candidates of every film (``weight`` is every film's :func:`confidence`)."""
@@ -178,11 +184,26 @@ def meet_targets(
             else:
                 high = middle
         current, top, dampings[part] = damp(current, part, low), low_top, low
-    final_top, final_scores = ranked(current, keep or k)
+    full_rankings += 1
+    scores = blend(signals, pool, current, weight)
+    final_top, final_scores = rank_pool(pool, scores, keep or k)
+    switched = np.zeros(pool.shape[0], dtype=bool)
+    if support is not None and recall(final_top) > targets.collection_recall:
+        bonus = current.tail.get("collection", 0.0) + weight * (
+            current.head.get("collection", 0.0) - current.tail.get("collection", 0.0))
+        full_rankings += 1
+        other_top, other_scores = rank_pool(pool, without_weakest_member(scores, pool, final_top, collection, k, bonus),
+                                            keep or k)
+        cf = signals[SIGNALS.index("cf")]
+        gain = support * (pair_values(pool, cf, other_top[:, :k]).sum(axis=1)
+                          - pair_values(pool, cf, final_top[:, :k]).sum(axis=1))
+        switched = spend_slack(final_top, other_top, gain, collection, k, targets.collection_recall, targets.coverage)
+        final_top[switched], final_scores[switched] = other_top[switched], other_scores[switched]
     metrics = {"coverage": coverage(final_top, k), "collection_recall": collection_recall(final_top, collection, k)}
     met = metrics["coverage"] >= targets.coverage and recall(final_top) >= targets.collection_recall
     result = TargetsResult(blend=current, tail_damping=dampings["tail"], head_damping=dampings["head"],
-                           collection_boost=boost, metrics=metrics, full_rankings=full_rankings, met=met)
+                           collection_boost=boost, metrics=metrics, full_rankings=full_rankings, met=met,
+                           loose_films=int(switched.sum()))
     return result, final_top, final_scores
 
 
