@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.model.ease import WeightLists, ease_inverse, ease_lists, lists_matrix, weight_lists
+from movierec.model.ease import WeightLists, ease_inverse, ease_lists, weight_lists
 from movierec.model.personal import NO_REASON, Pick, PersonalParams, PersonalRecommender, recommend, recommend_many
 
 # Five films. Film 0 lists 1 (+0.5), 2 (+0.25), 4 (-0.125); film 1 lists 2 (+0.5); film 3 lists 4 (+1).
@@ -52,6 +53,11 @@ def test_recommend_fills_with_popular_films_and_ignores_repeats_and_unknown_rows
     picks = recommend([3, 3, 99, -1], LISTS, NEIGHBOURS, 0.0, POPULAR, k=3)
     assert picks == [Pick(4, 1.0, 3), Pick(2, 0.0, NO_REASON), Pick(1, 0.0, NO_REASON)]
     assert recommend([], LISTS, NEIGHBOURS, 0.0, POPULAR, k=2) == [Pick(4, 0.0, NO_REASON), Pick(3, 0.0, NO_REASON)]
+
+
+def lists_matrix(lists: WeightLists) -> sp.csr_matrix:
+    """The lists as a sparse film × film matrix."""
+    return sp.csr_matrix((lists.weights, lists.cols, lists.indptr), shape=(lists.n, lists.n))
 
 
 dyadic = st.integers(-8, 8).map(lambda v: v / 8)  # exact in float32: sums never tie by rounding

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import scipy.linalg.lapack as lapack
-import scipy.sparse as sp
 
 from movierec.model.vectors import membership_matrix
 
@@ -146,8 +145,3 @@ def ease_lists(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, keep
     """
     ease = ease_inverse(users, rows, n, penalty, max_films)
     return WeightLists.empty(n) if ease is None else weight_lists(ease, keep, discount)
-
-
-def lists_matrix(lists: WeightLists) -> sp.csr_matrix:
-    """The lists as a sparse film × film matrix (for scoring many users at once)."""
-    return sp.csr_matrix((lists.weights, lists.cols, lists.indptr), shape=(lists.n, lists.n))
