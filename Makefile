@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA := $(or $(MOVIEREC_DATA_DIR),data)
 PORT ?= 8000
 
-.PHONY: setup run test bench bench-api bench-refresh clean
+.PHONY: setup run test bench bench-api bench-refresh readme clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -38,6 +38,12 @@ bench-api: setup
 bench-refresh: setup
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/refresh.py
+
+# The README's evaluation tables, measured anew: a release from the real sample, then one evaluation.
+README_DATA ?= $(or $(TMPDIR),/tmp)/movierec-readme
+readme: setup
+	MOVIEREC_EVALUATE_ON_PUBLISH=false $(BIN)/movierec pipeline --data "$(README_DATA)" --raw ../shared/data/the-movies-dataset
+	$(BIN)/movierec evaluate --data "$(README_DATA)" --raw ../shared/data/the-movies-dataset --readme README.md
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache

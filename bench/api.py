@@ -12,7 +12,8 @@ Targets (from the issue), on a release built from the full-size stand-in (45,466
               to the latency target only; their req/s vs bare is printed for information
 
 Each endpoint is driven with a pool of real, varied inputs taken from the release (titles in
-several spellings, actor and director names, months, days, ids), cycled by a wrk Lua script, so
+several spellings, actor and director names, months, days, ids; for /recomendacion_usuario, 1 to
+10 liked films per query, by title or id), cycled by a wrk Lua script, so
 that the figures are those of many different look-ups, not of one. Rounds interleave the bare
 endpoint with ours, so that drift in machine load hits both alike.
 
@@ -127,6 +128,10 @@ def input_pools(data: Path, size: int, seed: int) -> dict[str, list[str]]:
             prefix = prefix[:i - 1] + prefix[i] + prefix[i - 1] + prefix[i + 1:]
         return quote(prefix, safe="")
 
+    def liked() -> str:  # a person's query: 1 to 10 films, by title (in the client's spellings) or id
+        picks = rng.sample(films, rng.randint(1, 10))
+        return "&".join(f"id={film_id}" if rng.random() < 0.2 else f"titulo={spell(title)}" for film_id, title in picks)
+
     return {
         "cantidad_filmaciones_mes": [f"/cantidad_filmaciones_mes/{quote(m)}" for m in MONTHS],
         "cantidad_filmaciones_dia": [f"/cantidad_filmaciones_dia/{quote(d)}" for d in DAYS],
@@ -136,6 +141,7 @@ def input_pools(data: Path, size: int, seed: int) -> dict[str, list[str]]:
         "get_director": [f"/get_director/{spell(d)}" for d in directors],
         "recomendacion": [f"/recomendacion/{t}" for t in titles],
         "peliculas/{id}/recomendaciones": [f"/peliculas/{film_id}/recomendaciones" for film_id, _ in films],
+        "recomendacion_usuario": [f"/recomendacion_usuario?{liked()}" for _ in films],
         "health": ["/health"],
         "sugerencias": [f"/sugerencias?q={typed(title)}" for _, title in films],
         "pagina (/?id=)": [f"/?id={film_id}" for film_id, _ in films],

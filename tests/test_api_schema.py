@@ -42,7 +42,7 @@ def api_schema(app: FastAPI) -> schemathesis.schemas.BaseSchema:
 
 OPERATIONS = ["/cantidad_filmaciones_mes/{mes}", "/cantidad_filmaciones_dia/{dia}", "/score_titulo/{titulo}",
               "/votos_titulo/{titulo}", "/get_actor/{nombre_actor}", "/get_director/{nombre_director}",
-              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/health", "/reporte", "/reporte.json", "/sugerencias"]
+              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/recomendacion_usuario", "/health", "/reporte", "/reporte.json", "/sugerencias"]
 WITHOUT_PARAMETERS = {"/health", "/reporte", "/reporte.json"}
 
 
@@ -98,3 +98,25 @@ def test_any_text_gets_an_answer_not_a_crash(client: TestClient, text: str, year
             assert isinstance(body["detail"], str) and body["detail"]
         if len(text) > 200:
             assert response.status_code == 422
+
+
+@given(titles=st.lists(ANY_TEXT, max_size=6), ids=st.lists(st.one_of(st.integers(-5, 2**64).map(str), st.text(max_size=8)),
+                                                         max_size=4))
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_list_of_titles_and_ids_gets_an_answer_not_a_crash(client: TestClient, titles: list[str],
+                                                               ids: list[str]) -> None:
+    """The personal endpoint with any repeated `titulo` and `id` values: 200, 404 or 422 in JSON,
+    and never a named film among the recommendations."""
+    query = "&".join([*(f"titulo={quote(t, safe='')}" for t in titles), *(f"id={quote(i, safe='')}" for i in ids)])
+    response = client.get(f"/recomendacion_usuario?{query}")
+    assert response.status_code in (200, 404, 422), (titles, ids, response.text)
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    if response.status_code == 200:
+        named = {film["id"] for film in body["peliculas_base"]}
+        assert body["peliculas"] and not named & {film["id"] for film in body["peliculas"]}
+    else:
+        assert isinstance(body["detail"], str) and body["detail"]
+    if not titles and not ids or any(len(t) > 200 for t in titles):
+        assert response.status_code == 422

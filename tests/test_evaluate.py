@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
-from movierec.evaluation.metrics import collection_recall, coverage, metrics, precision_at_k
-from movierec.evaluation.run import evaluate_release, format_table
+from movierec.evaluation.metrics import collection_recall, coverage, metrics, ndcg_at_k, precision_at_k
+from movierec.evaluation.run import evaluate_release
+from movierec.evaluation.tables import format_tables
 from movierec.model.artifact import NEIGHBOURS_SCHEMA
 from movierec.raw.files import InputError
 
@@ -80,9 +81,26 @@ def test_collection_recall_without_collections_is_none() -> None:
     assert collection_recall(TOP, np.array([1, 2, 3, 4, 5, 6]), k=2) is None  # all alone
 
 
+def test_ndcg_at_k_by_hand() -> None:
+    # discounts 1 (rank 1), 1/log2(3) (rank 2). User 10 liked 3 films (2 others each), user 20 2 (1 other).
+    d2 = 1 / np.log2(3)
+    # (10, 0): top [1, 3] hit at rank 1 -> 1 / (1 + d2)      (10, 1): [0, 5] hit at rank 1 -> 1 / (1 + d2)
+    # (10, 2): [4, 5] none -> 0                              (20, 3): [4, 0] hit at rank 1 -> 1 / 1
+    # (20, 4): [3, -] hit at rank 1 -> 1 / 1
+    expected = (1 / (1 + d2) + 1 / (1 + d2) + 0 + 1 + 1) / 5
+    assert ndcg_at_k(TOP, USERS, LIKED, k=2) == pytest.approx(expected)
+    # hits at rank 2 only: user 30 liked 0 and 3 (one other film each); film 0's top is [1, 3],
+    # film 3's [4, 0] -> d2 / 1 for both
+    assert ndcg_at_k(TOP, np.array([30, 30]), np.array([0, 3]), k=2) == pytest.approx(d2)
+    # a user who liked nothing else gets 0, not a division by zero
+    assert ndcg_at_k(TOP, np.array([40]), np.array([0]), k=2) == 0.0
+    assert ndcg_at_k(TOP, np.array([], dtype=np.int64), np.array([], dtype=np.int64), k=2) == 0.0
+
+
 def test_metrics_bundle() -> None:
     assert metrics(TOP, USERS, LIKED, COLLECTION, k=2) == pytest.approx(
-        {"precision_at_k": 0.4, "coverage": 5 / 6, "collection_recall": 0.4})
+        {"precision_at_k": 0.4, "coverage": 5 / 6, "collection_recall": 0.4,
+         "ndcg_at_k": (2 / (1 + 1 / np.log2(3)) + 2) / 5})
 
 
 def test_popular_top_skips_the_film_itself() -> None:
@@ -163,8 +181,8 @@ def _tiny_release(tmp_path: Path) -> tuple[Path, Path]:
         "5,1,4.0,0\n5,2,5.0,0\n5,3,4.5,0\n5,4,3.0,0\n5,5,5.0,0\n"
         # evaluation user 10 liked 300 and 400
         "10,3,4.0,0\n10,4,4.0,0\n"
-        # training users (1, 2): never part of the evaluation
-        "1,1,5.0,0\n1,4,5.0,0\n2,2,5.0,0\n2,3,5.0,0\n"
+        # training users (1, 2, 3): never part of the evaluation
+        "1,1,5.0,0\n1,4,5.0,0\n2,2,5.0,0\n2,3,5.0,0\n3,1,4.0,0\n3,2,4.0,0\n"
     )
     return release, raw
 
@@ -188,9 +206,22 @@ def test_evaluate_release_by_hand(tmp_path: Path) -> None:
     # (10,300) [200,400] -> 1/2; (10,400) [200,300] -> 1/2            mean = 3/5
     assert popular["precision_at_k"] == pytest.approx(3.0 / 5)
     assert popular["coverage"] == pytest.approx(3 / 4)
-    assert [row["method"] for row in evaluation["table"]] == ["model", "random", "most popular", "seed (tf-idf)"]
-    text = format_table(evaluation)
-    assert "| model | 0.600 | 100.0% | 1.000 |" in text
+    assert [row["method"] for row in evaluation["table"]] == [
+        "model", "random", "most popular", "seed (tf-idf)", "co-occurrence count", "co-occurrence Jaccard"]
+    # training likes: user 1 {100, 400}, user 2 {200, 300}, user 3 {100, 200}. Co-likes: 100–400 1,
+    # 200–300 1, 100–200 1. Count top 2 (ties to the lower row): 100 -> [200, 400], 200 -> [100, 300],
+    # 300 -> [200, -], 400 -> [100, -]
+    count = evaluation["table"][4]
+    # (5,100) [200,400] -> 1/2; (5,200) [100,300] -> 2/2; (5,300) [200] -> 1/2; (10,300) [200] -> 0;
+    # (10,400) [100] -> 0                                                  mean = 2/5
+    assert count["precision_at_k"] == pytest.approx(2 / 5)
+    assert count["coverage"] == 1.0 and count["collection_recall"] == 1.0
+    # Jaccard: 100–400 1/(2+1-1) = 1/2, 200–300 1/2, 100–200 1/(2+2-1) = 1/3: 100 -> [400, 200]
+    assert evaluation["table"][5]["precision_at_k"] == pytest.approx(2 / 5)  # the same films, another order
+    # the users have no timestamps worth splitting: 2 likes or fewer each, so no personal evaluation user
+    assert evaluation["personal"]["users"] == 0
+    text = format_tables(evaluation)
+    assert "| model | 0.600 | " in text and "| 100.0% | 1.000 |" in text
     assert "2 evaluation users" in text
 
 
@@ -217,8 +248,12 @@ def test_goals_on_the_real_sample(sample_evaluation: dict[str, object]) -> None:
     rows = {row["method"]: row for row in sample_evaluation["table"]}  # type: ignore[attr-defined]
     model = rows["model"]
     assert model["precision_at_k"] >= 0.25
+    # the catalogue's targets, held on the artifact itself (no users involved)
     assert model["coverage"] >= 0.60
     assert model["collection_recall"] >= 0.95
+    goals = sample_evaluation["goals"]
+    assert goals["film_to_film"]["met"] == (  # type: ignore[index]
+        model["precision_at_k"] >= rows["co-occurrence count"]["precision_at_k"])
     # the issue's measurements of the baselines, reproduced on the same users
     assert rows["seed (tf-idf)"]["precision_at_k"] == pytest.approx(0.067, abs=0.0005)
     assert rows["most popular"]["precision_at_k"] == pytest.approx(0.494, abs=0.0005)
@@ -226,6 +261,54 @@ def test_goals_on_the_real_sample(sample_evaluation: dict[str, object]) -> None:
     assert rows["random"]["precision_at_k"] < 0.05
     assert model["precision_at_k"] > 5 * rows["seed (tf-idf)"]["precision_at_k"]
     assert (sample_evaluation["users"], sample_evaluation["pairs"]) == (134, 6427)
+
+
+def _sample_likes(sample_raw: Path, catalogue: list[int], evaluation: bool) -> dict[int, set[int]]:
+    """{user: liked catalogue rows}, read with the csv module: a user's best rating of a TMDB film."""
+    import csv
+    import gzip
+    import io
+
+    def rows_of(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(gzip.decompress((sample_raw / name).read_bytes()).decode())))
+
+    tmdb = {row["movieId"]: int(row["tmdbId"]) for row in rows_of("links.csv.gz") if row["tmdbId"]}
+    row_of = {film: row for row, film in enumerate(catalogue)}
+    best: dict[tuple[int, int], float] = {}
+    for row in rows_of("ratings_small.csv.gz"):
+        user, film = int(row["userId"]), tmdb.get(row["movieId"])
+        if (user % 5 == 0) == evaluation and film in row_of:
+            best[user, row_of[film]] = max(best.get((user, row_of[film]), 0.0), float(row["rating"]))
+    likes: dict[int, set[int]] = {}
+    for (user, film), rating in best.items():
+        if rating >= 4:
+            likes.setdefault(user, set()).add(film)
+    return likes
+
+
+def test_the_cooccurrence_anchor_recomputed_by_hand(sample_evaluation: dict[str, object], sample_tables: Path,
+                                                    sample_raw: Path) -> None:
+    """The count anchor, written again with plain Python: for every film, the 5 films most training
+    users liked with it (ties: the film more training users liked, then the lower row)."""
+    catalogue = pl.read_parquet(sample_tables / "movies.parquet", columns=["id"])["id"].to_list()
+    training = _sample_likes(sample_raw, catalogue, evaluation=False)
+    co: dict[int, dict[int, int]] = {}
+    support: dict[int, int] = {}
+    for films in training.values():
+        for a in films:
+            support[a] = support.get(a, 0) + 1
+            for b in films:
+                if a != b:
+                    co.setdefault(a, {})[b] = co.get(a, {}).get(b, 0) + 1
+    top = {a: sorted(others, key=lambda b: (-others[b], -support[b], b))[:5] for a, others in co.items()}
+    pairs = [(user, film) for user, films in _sample_likes(sample_raw, catalogue, evaluation=True).items()
+             for film in films]
+    liked = _sample_likes(sample_raw, catalogue, evaluation=True)
+    precision = sum(len(set(top.get(film, [])) & liked[user]) / 5 for user, film in pairs) / len(pairs)
+    shown = {b for films in top.values() for b in films}
+    row = next(r for r in sample_evaluation["table"] if r["method"] == "co-occurrence count")  # type: ignore[attr-defined]
+    assert row["precision_at_k"] == pytest.approx(precision, abs=1e-12)
+    assert row["coverage"] == pytest.approx(len(shown) / len(catalogue))
 
 
 def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
@@ -237,9 +320,16 @@ def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
     assert "evaluation" not in json.loads((release / "manifest.json").read_text())
     manifest_before = (release / "manifest.json").read_bytes()
     out = tmp_path / "evaluation.json"
-    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out)])
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n<!-- evaluation:begin -->\nold\n<!-- evaluation:end -->\nrest\n")
+    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out),
+                                     "--readme", str(readme)])
     assert table.exit_code == 0
-    assert table.output.startswith("| method | precision@5 | coverage | collection recall |")
+    written = readme.read_text()
+    assert written.startswith("# Title\n<!-- evaluation:begin -->\nFilm to film") and written.endswith("-->\nrest\n")
+    assert "old" not in written and table.output.strip() in written
+    assert table.output.startswith("Film to film (`/recomendacion`):\n\n| method | precision@5 | nDCG@5 | coverage |")
+    assert "Personal (`/recomendacion_usuario`):" in table.output
     assert json.loads(out.read_text())["release"] == release.name
     assert (release / "manifest.json").read_bytes() == manifest_before
 
@@ -248,3 +338,12 @@ def test_evaluate_without_a_release_fails_cleanly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path)])
     assert result.exit_code == 2
     assert "no release" in result.output
+
+
+def test_evaluate_refuses_a_readme_without_markers_before_measuring(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(tmp_path), "--readme", str(readme)])
+    assert result.exit_code == 2
+    assert "the markers <!-- evaluation:begin --> … <!-- evaluation:end --> are missing" in result.output
+    assert readme.read_text() == "no markers\n"

@@ -83,9 +83,15 @@ def test_evaluation_users_ratings_never_reach_training(
     assert seen and all(users.size and (users % 5 != 0).all() for users in seen)
     assert pl.read_parquet(tmp_path / "model-full" / "neighbours.parquet").equals(
         pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet"))
+    assert pl.read_parquet(tmp_path / "model-full" / "personal.parquet").equals(
+        pl.read_parquet(tmp_path / "model-without" / "personal.parquet"))
     timing = ("seconds", "steps")
-    assert {k: v for k, v in with_all.items() if k not in timing and k != "cf"} == \
-           {k: v for k, v in with_training_only.items() if k not in timing and k != "cf"}
+
+    def untimed(model: dict[str, object]) -> dict[str, object]:
+        personal = {k: v for k, v in model["personal"].items() if k != "seconds"}  # type: ignore[attr-defined]
+        return {k: v for k, v in model.items() if k not in timing and k != "cf"} | {"personal": personal}
+
+    assert untimed(with_all) == untimed(with_training_only)
     assert with_all["cf"]["training_users"] == with_training_only["cf"]["training_users"] == 536  # type: ignore[index]
 
 
@@ -95,10 +101,16 @@ def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
     model = train(sample_tables, tmp_path / "model", Settings(data_dir=tmp_path), raw_dir=raw)
     assert model["cf"] == {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"}
     assert model["tuning"] == {"tuned": False}
-    assert model["weights"]["cf"] == 0.0  # type: ignore[index]
+    weights = model["weights"]
+    assert weights["tail"]["cf"] == 0.0 and weights["tail"]["likes"] == 0.0  # type: ignore[index]
     neighbours = pl.read_parquet(tmp_path / "model" / "neighbours.parquet")
     assert neighbours.height == 2993 * 20
-    assert model["collection_recall"] >= 0.95  # type: ignore[operator]
+    assert model["collection_recall"] >= 0.95 and model["coverage"] >= 0.6  # type: ignore[operator]
+    assert model["targets"]["met"] is True  # type: ignore[index]
+    # no likes, no EASE lists: the personal scorer reads the film-to-film neighbours alone
+    assert pl.read_parquet(tmp_path / "model" / "personal.parquet").height == 0
+    assert model["personal"] == {"used": False, "method": "film-to-film neighbours only (no ratings)",
+                                 "neighbour_weight": 1.0}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -127,17 +139,29 @@ def test_artifact_contract(neighbours: pl.DataFrame, sample_tables: Path) -> Non
 
 
 def test_sequels_come_first(neighbours: pl.DataFrame) -> None:
-    back_to_the_future = {105, 165, 196}  # parts I, II and III, the sample's whole collection
-    for film in back_to_the_future:
-        first_two = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 2))["neighbour_id"]
-        assert set(first_two.to_list()) == back_to_the_future - {film}
+    """Every part of a series recommends another part first, and keeps all the others in its top 5
+    but at most one (the collection-recall slack: a film many people like may give up the part
+    they liked least)."""
+    for series in ({105, 165, 196}, {11, 1891, 1892}):  # Back to the Future; Star Wars IV-VI
+        for film in series:
+            top = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 5)).sort("rank")["neighbour_id"]
+            assert top[0] in series
+            assert len(series - {film} - set(top.to_list())) <= 1
 
 
 def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
     model = json.loads((sample_data / "current" / "manifest.json").read_text())["model"]
     assert model["k"] == 20 and model["rows"] == 2993 * 20
-    assert set(model["weights"]) == {"text", "genres", "keywords", "cast", "director", "collection", "language",
-                                     "era", "cf", "popularity", "quality"}
+    assert set(model["weights"]) == {"tail", "head", "evidence"}
+    assert set(model["weights"]["head"]) == set(model["weights"]["tail"]) == {
+        "text", "genres", "keywords", "cast", "director", "collection", "language", "era", "cf", "popularity",
+        "quality", "likes"}
+    assert model["weights"]["tail"]["cf"] == 0.0 and model["targets"]["met"] is True
+    assert 0 < model["tuning"]["candidate_recall"]["recall"] < 1
+    personal = model["personal"]
+    assert personal["used"] is True and personal["tuning"]["tuned"] is True
+    assert personal["tuning"]["validation_users"] == 126  # validation users with ≥ 5 likes
+    assert personal["training_users"] == 536 and personal["films_with_lists"] == 2060
     assert model["cf"]["used"] is True and model["cf"]["ratings"] == "ratings_small.csv.gz"
     assert model["cf"]["training_users"] == 536
     assert model["tuning"]["tuned"] is True and model["tuning"]["split"] == describe()

@@ -18,6 +18,7 @@ b'{"titulo":"Am\\xc3\\xa9lie","popularidad":0.1}'
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
@@ -34,6 +35,8 @@ VALID_MONTHS = [*MONTHS[:8], "septiembre (o setiembre)", *MONTHS[9:]]
 MAX_YEAR = 9999
 MAX_ID = 2**63 - 1
 CACHE_ENTRIES = 8192  # rendered answers kept per endpoint (a few MB each at most)
+MAX_LIKED = 50  # films one personal query may name
+YEAR_SUFFIX = re.compile(r"^(?P<title>.*\S)\s*\(\s*(?P<year>\d{1,4})\s*\)\s*$")  # "Heat (1995)"
 
 
 class ApiError(Exception):
@@ -84,6 +87,12 @@ def _coincidencias(films: list[Film]) -> list[dict[str, object]]:  # [s.Coincide
     return [{"id": f.id, "titulo": f.title or "", "anio": f.year} for f in films]
 
 
+def _because(film: Film | None) -> str:
+    if film is None:
+        return "porque es de las más votadas"
+    return f"porque te gustó {film.title or f'la película {film.id}'}"
+
+
 def _homonyms(match: PersonMatch) -> list[dict[str, object]]:  # [s.Homonimo]
     return [{"id": p.person_id, "nombre": p.name, "cantidad_peliculas": p.films} for p in match.homonyms]
 
@@ -107,6 +116,7 @@ class Answers:
         self._director = cache(lambda key: render(me.director_body(key)))
         self._month = cache(lambda number: render(me.month_body(number)))
         self._weekday = cache(lambda number: render(me.weekday_body(number)))
+        self._personal = cache(lambda rows: me.personal_picks(rows))
 
     # -- endpoints: raw parameters in, JSON bytes out -------------------------------------------
     def month(self, mes: str) -> bytes:
@@ -146,6 +156,70 @@ class Answers:
         if row is None:
             raise not_found(f"No hay ninguna película con id {number} en el catálogo.", [])
         return self._recommend_id(row)
+
+    def personal(self, titles: list[str], ids: list[str]) -> bytes:
+        """`/recomendacion_usuario`: 10 films for someone who liked the films named by ``titles``
+        (each may end in its year, "Heat (1995)") and TMDB ``ids``; unknown ones are reported
+        with suggestions, repeats counted once; a 404 only when none is found."""
+        total = len(titles) + len(ids)
+        if total == 0:
+            raise invalid("Indique al menos una película que le haya gustado: `titulo=…` (se puede repetir) o "
+                          "`id=…` (id de TMDB).", field="titulo")
+        if total > MAX_LIKED:
+            raise invalid(f"Se admiten como máximo {MAX_LIKED} películas por consulta (se recibieron {total}).",
+                          field="titulo")
+        for title in titles:
+            self._text(title, "titulo", "un título")
+        numbers = [self._integer(value, "id", MAX_ID, 0) for value in ids]
+        rows: list[int] = []
+        missing: list[dict[str, object]] = []  # [s.NoEncontrado]
+        repeated: list[str] = []
+        entries = [(title, *self._liked_title(title)) for title in titles]
+        entries += [(f"id={number}", self.catalog.row_of_id(number), []) for number in numbers]
+        for entry, row, suggestions in entries:
+            if row is None:
+                missing.append({"entrada": entry, "sugerencias": suggestions})
+            elif row in rows:
+                repeated.append(entry)
+            else:
+                rows.append(row)
+        if not rows:
+            flat = list(dict.fromkeys(x for item in missing for x in item["sugerencias"]))  # type: ignore[attr-defined]
+            body = s.ErrorNingunaEncontrada(
+                detail="No se encontró ninguna de las películas indicadas: "
+                       + ", ".join(f"«{item['entrada']}»" for item in missing) + ".",
+                sugerencias=flat[: self.settings.suggestions],
+                no_encontrados=[s.NoEncontrado(**item) for item in missing])  # type: ignore[arg-type]
+            raise ApiError(404, body.model_dump())
+        picks = self._personal(tuple(sorted(rows)))
+        return render({  # s.RecomendacionUsuario
+            "peliculas_base": [{"id": f.id, "titulo": f.title or "", "anio": f.year}
+                               for f in (self.catalog.film(row) for row in rows)],
+            "recomendaciones": [film.title for film, _, _ in picks],
+            "peliculas": [{"id": film.id, "titulo": film.title, "anio": film.year, "puntaje": score,
+                           "porque": _because(because)} for film, score, because in picks],
+            "no_encontrados": missing,
+            "repetidos": repeated,
+        })
+
+    def personal_picks(self, rows: tuple[int, ...]) -> list[tuple[Film, float, Film | None]]:
+        return self.catalog.personal(list(rows))
+
+    def _liked_title(self, text: str) -> tuple[int | None, list[str]]:
+        """The row a title of a personal query designates (with its year when it ends in "(AAAA)"
+        and no film has the whole text as its title), else None and suggestions."""
+        row = self.catalog.find_title(text)
+        if row is not None:
+            return row, []
+        match = YEAR_SUFFIX.match(text)
+        title = match["title"] if match else text
+        if match and (row := self.catalog.find_title(title, int(match["year"]))) is not None:
+            return row, []
+        namesakes = self.catalog.films_titled(title)
+        if namesakes:  # the title exists, in other years: suggest each "Title (year)"
+            return None, [f"{f.title} ({f.year})" if f.year is not None else f.title or ""
+                          for f in sorted(namesakes, key=lambda f: (f.year or 0, f.id))][: self.settings.suggestions]
+        return None, self.catalog.titles.suggest(normalize(title), self.settings.suggestions)
 
     def health(self) -> dict[str, object]:  # s.Salud
         code = self.catalog.manifest.get("code_version")

@@ -1,4 +1,4 @@
-"""The FastAPI application: seven endpoints in Spanish over the published release.
+"""The FastAPI application: the endpoints in Spanish over the published release.
 
 ``create_app(data_dir, settings)`` returns an app whose lifespan maps ``DATA/current`` into a
 :class:`~movierec.catalog.indexes.Catalog` (and, with ``follow_current``, every release ``current``
@@ -39,7 +39,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from movierec.api import schemas as s
-from movierec.api.answers import MAX_ID, Answers, ApiError
+from movierec.api.answers import MAX_ID, MAX_LIKED, Answers, ApiError
 from movierec.api.edge import EdgeMiddleware
 from movierec.api.follow import Served, State, follow, load_state
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -68,6 +68,8 @@ API de recomendación de películas sobre la versión publicada del catálogo (T
 JSON = "application/json"
 NOT_FOUND = {404: {"model": s.ErrorNoEncontrado, "description": "No se encontró; incluye sugerencias."}}
 INVALID = {422: {"model": s.ErrorValidacion, "description": "Parámetro inválido; el mensaje explica por qué."}}
+NONE_FOUND = {404: {"model": s.ErrorNingunaEncontrada,
+                    "description": "No se encontró ninguna de las películas indicadas; incluye sugerencias."}}
 
 _TYPE_MESSAGES = {
     "int_parsing": "debe ser un número entero",
@@ -164,7 +166,8 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
             {"name": "estrenos", "description": "Cantidad de estrenos por mes o día de la semana."},
             {"name": "películas", "description": "Popularidad y valoraciones de una película."},
             {"name": "personas", "description": "Actores y directores, con el retorno de sus películas."},
-            {"name": "recomendaciones", "description": "Las 5 películas más parecidas, según el modelo publicado."},
+            {"name": "recomendaciones", "description": "Las 5 películas más parecidas a una, o 10 para una persona "
+                                                       "según las que le gustaron, según el modelo publicado."},
             {"name": "servicio", "description": "Estado del servicio."},
         ],
     )
@@ -255,6 +258,27 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                                    "examples": {"toy story": {"value": 862}}}))
     async def recomendaciones_por_id(request: Request) -> Response:
         return Response(answers().recommend_id(request.path_params["id"]), media_type=JSON)
+
+    def repeated(name: str, description: str, items: dict[str, object], example: list[object]) -> dict[str, object]:
+        return {"name": name, "in": "query", "required": False, "description": description, "style": "form",
+                "explode": True, "schema": {"type": "array", "items": items, "maxItems": MAX_LIKED},
+                "examples": {"ejemplo": {"value": example}}}
+
+    @router.get("/recomendacion_usuario", response_model=s.RecomendacionUsuario, responses=NONE_FOUND | INVALID,
+                **ok, tags=["recomendaciones"], summary="10 películas para una persona, según las que le gustaron",
+                description=f"De 1 a {MAX_LIKED} películas que le gustaron (`titulo=` e `id=`, repetibles): las 10 "
+                            "películas que el modelo recomienda, sin repetir las indicadas, cada una con la indicada "
+                            "que más aportó (`porque`). Las entradas no encontradas van en `no_encontrados` con "
+                            "sugerencias; 404 solo si no se encontró ninguna.",
+                openapi_extra=params(
+                    repeated("titulo", "Título de una película que le gustó, con las mismas reglas que "
+                             "`/recomendacion`; «Heat (1995)» elige el año.", text, ["Toy Story", "Heat (1995)"]),
+                    repeated("id", "Id de TMDB de una película que le gustó.",
+                             {"type": "integer", "minimum": 0, "maximum": MAX_ID}, [862, 949])))
+    async def recomendacion_usuario(request: Request) -> Response:
+        query = request.query_params if request.scope["query_string"] else None
+        titles, ids = (query.getlist("titulo"), query.getlist("id")) if query is not None else ([], [])
+        return Response(answers().personal(titles, ids), media_type=JSON)
 
     @router.get("/health", response_model=s.Salud, **ok, tags=["servicio"], summary="Estado y versión servida",
                 description="`ok` cuando el catálogo está cargado, con la versión publicada que se sirve y la "

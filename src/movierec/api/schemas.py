@@ -175,6 +175,63 @@ class Recomendacion(BaseModel):
     )
 
 
+class PeliculaBase(BaseModel):
+    """Una de las películas que la persona indicó que le gustaron, tal como se entendió."""
+
+    id: int = Field(description="Id de TMDB.")
+    titulo: str
+    anio: int | None
+
+
+class PeliculaPersonal(BaseModel):
+    id: int = Field(description="Id de TMDB; `/peliculas/{id}/recomendaciones` la encuentra.")
+    titulo: str = Field(description="Título; `/recomendacion/{titulo}?anio=` la encuentra.")
+    anio: int | None
+    puntaje: float = Field(description="Puntaje según el modelo de la versión publicada (mayor es mejor; "
+                                       "0 para las que solo completan la lista por popularidad).")
+    porque: str = Field(description="La película indicada que más aportó a la recomendación "
+                                    "(«porque te gustó …»), o «porque es de las más votadas».")
+
+
+class NoEncontrado(BaseModel):
+    entrada: str = Field(description="Lo que se recibió: el título, o `id=…`.")
+    sugerencias: list[str] = Field(description="Hasta 5 títulos parecidos; con año, «Título (AAAA)», cuando el "
+                                               "título existe en otros años.")
+
+
+class RecomendacionUsuario(BaseModel):
+    model_config = _examples({
+        "peliculas_base": [{"id": 862, "titulo": "Toy Story", "anio": 1995},
+                           {"id": 949, "titulo": "Heat", "anio": 1995}],
+        "recomendaciones": ["Toy Story 2", "Star Wars"],
+        "peliculas": [{"id": 863, "titulo": "Toy Story 2", "anio": 1999, "puntaje": 0.31,
+                       "porque": "porque te gustó Toy Story"}],
+        "no_encontrados": [{"entrada": "Toy Stori 9", "sugerencias": ["Toy Story"]}],
+        "repetidos": [],
+    })
+
+    peliculas_base: list[PeliculaBase] = Field(description="Las películas indicadas que se encontraron, sin "
+                                                           "repetir, en el orden recibido.")
+    recomendaciones: list[str] = Field(description="Títulos de las 10 películas recomendadas, la mejor primero; "
+                                                   "nunca una de las indicadas.")
+    peliculas: list[PeliculaPersonal] = Field(description="Las mismas recomendaciones, con id, año, puntaje y "
+                                                          "la película indicada que más aportó.")
+    no_encontrados: list[NoEncontrado] = Field(description="Entradas que no se encontraron, con sugerencias.")
+    repetidos: list[str] = Field(description="Entradas que nombran una película ya indicada (se cuenta una vez).")
+
+
+class ErrorNingunaEncontrada(BaseModel):
+    model_config = _examples({
+        "detail": "No se encontró ninguna de las películas indicadas.", "sugerencias": ["Toy Story"],
+        "coincidencias": [], "no_encontrados": [{"entrada": "Toy Stori 9", "sugerencias": ["Toy Story"]}],
+    })
+
+    detail: str = Field(description="Qué no se encontró, en español.")
+    sugerencias: list[str] = Field(description="Hasta 5 títulos parecidos (de todas las entradas).")
+    coincidencias: list[Coincidencia] = Field(default_factory=list, description="Siempre vacía aquí.")
+    no_encontrados: list[NoEncontrado] = Field(description="Cada entrada, con sus sugerencias.")
+
+
 class Salud(BaseModel):
     model_config = _examples({"status": "ok", "version": "20250101T000000000000Z", "peliculas": 45421,
                               "version_codigo": "0.1.0"})

@@ -14,6 +14,8 @@ recommended) are stated in :mod:`movierec.catalog.build`, where they are applied
 
 from __future__ import annotations
 
+import threading
+
 import json
 import logging
 from collections.abc import Mapping
@@ -35,6 +37,7 @@ from movierec.release.layout import CATALOG, MANIFEST
 
 if TYPE_CHECKING:
     from movierec.catalog.cards import Cards
+    from movierec.catalog.personal import PersonalIndex
 
 log = logging.getLogger("movierec.catalog")
 
@@ -97,6 +100,9 @@ class Catalog:
         self._rec_reasons = memoryview(arrays["rec_reasons"]) if "rec_reasons" in arrays else None
         self._reason_labels = tuple(meta.get("reason_labels") or ("",))  # type: ignore[arg-type]
         self.cards: Cards | None = None  # the web page's film cards, memory-mapped; None: not in the release
+        self._personal: PersonalIndex | None | bool = None  # built on first use; False: unavailable
+        self._personal_lock = threading.Lock()
+        self._settings: Settings | None = None
         self.month_counts = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
         self.weekday_counts = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
         self.actors = People(arrays, "actor_")
@@ -167,6 +173,28 @@ class Catalog:
         scores = self._rec_scores[first:last].tolist()
         return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
 
+    def personal(self, rows: list[int]) -> list[tuple[Film, float, Film | None]]:
+        """Personal recommendations for someone who liked the films ``rows``: 10 films, best
+        first, with the model's score and the liked film that contributed most (None for a film
+        that only fills the list by popularity). Empty when the release cannot give them."""
+        index = self._personal_index()
+        if index is None:
+            return []
+        return [(self.film(p.row), p.score, self.film(p.because) if p.because >= 0 else None)
+                for p in index.recommend(rows)]
+
+    def _personal_index(self) -> PersonalIndex | None:
+        """The personal scorer's index, built on the first personal request (it reads the
+        release's model files; a server nobody asks for personal picks never pays for it)."""
+        with self._personal_lock:
+            if self._personal is None and self.folder is not None and self._settings is not None:
+                from movierec.catalog.personal import personal_index
+
+                self._personal = personal_index(self.folder, self.manifest, self._settings,
+                                                titled=np.asarray(self.arrays["film_title_key"]) >= 0,
+                                                votes=np.asarray(self.arrays["film_votes"]))
+            return self._personal or None
+
     def reasons(self, row: int) -> list[str]:
         """The model's reason for each of :meth:`recommend`'s films, in its order (signal names
         joined by commas, e.g. "collection,director"; "" when the artifact records none)."""
@@ -195,7 +223,7 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
         meta = read_meta(folder)
         if meta is not None and meta.get("recommendations") == settings.recommendations:
             arrays, meta = map_arrays(folder)
-            return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta))
+            return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta), settings)
     except (ArtifactError, KeyError, TypeError, ValueError) as exc:
         raise ReleaseError(f"the catalog artifact of {release.name} is unusable: {exc}") from None
     from movierec.catalog.build import MissingModel, build_arrays  # polars: only on this slow path
@@ -206,12 +234,13 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
         arrays, meta = build_arrays(release, settings.recommendations)
     except MissingModel as exc:
         raise ReleaseError(str(exc)) from None
-    return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta))
+    return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta), settings)
 
 
-def _from(release: Path, catalog: Catalog) -> Catalog:
+def _from(release: Path, catalog: Catalog, settings: Settings) -> Catalog:
     from movierec.catalog.cards import CARDS, open_cards
 
     catalog.folder = release
     catalog.cards = open_cards(release / CARDS)
+    catalog._settings = settings
     return catalog

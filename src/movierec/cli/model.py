@@ -41,16 +41,33 @@ def train(data: DataOption = None, raw: RatingsOption = None) -> None:
 def evaluate(
     data: DataOption = None,
     raw: RatingsOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the evaluation (JSON) there.")] = None,
+    readme: Annotated[Path | None, typer.Option("--readme", help="Also write the tables into this markdown file, "
+                                                 "between <!-- evaluation:begin --> and <!-- evaluation:end -->.")] = None,
 ) -> None:
-    """Measure the current release's recommendations on real ratings (the evaluation users only),
-    next to random, most-popular and the seed's method. The release is not modified: the table is
-    printed (and written to --out); `movierec pipeline` stores one in every release it builds."""
-    from movierec.evaluation.run import evaluate_release, format_table
+    """Measure the current release's recommendations on real ratings (the evaluation users only):
+    film to film next to random, most popular, the seed's method and co-occurrence (count,
+    Jaccard); personal recommendations next to most popular, SAR and ALS. The release is not
+    modified: the tables are printed in markdown (and written to --out as JSON); `movierec
+    pipeline` stores the evaluation in every release it builds."""
+    from movierec.evaluation.run import evaluate_release
+    from movierec.evaluation.tables import format_tables, replace_block
+    from movierec.raw.files import InputError
     from movierec.pipeline import recorded_raw_dir
     from movierec.release.layout import read_manifest, write_json
 
+    def readme_text() -> str:
+        """The markdown file's text, checked before the evaluation runs (so a typo fails fast)."""
+        assert readme is not None
+        try:
+            text = readme.read_text(encoding="utf-8")
+            replace_block(text, "")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot write the tables into {readme}: {exc}") from None
+        return text
+
+    text = run(readme_text) if readme is not None else ""
     config = settings()
     release = published_release(data or config.data_dir)
     raw_dir = raw or recorded_raw_dir(read_manifest(release) or {}, config.resolved_raw_dir(), release)
@@ -58,4 +75,8 @@ def evaluate(
     evaluation["release"] = release.name
     if out is not None:
         write_json(out, evaluation)
-    typer.echo(json.dumps(evaluation, indent=2) if as_json else format_table(evaluation))
+    if readme is not None:
+        block = (f"{format_tables(evaluation)}\n\n_Written by `movierec evaluate --readme` (`make readme`): release "
+                 f"{release.name}, ratings {raw_dir.name}/{evaluation['ratings']}, {evaluation['seconds']:.0f} s._")
+        readme.write_text(replace_block(text, block), encoding="utf-8")
+    typer.echo(json.dumps(evaluation, indent=2) if as_json else format_tables(evaluation))

@@ -1,13 +1,20 @@
-"""`movierec evaluate`: how well a release's recommendations match what real users co-liked.
+"""`movierec evaluate`: how well a release's recommendations match what real users liked.
 
 Metrics: :mod:`movierec.evaluation.metrics`. Evaluation users are userId % 5 == 0
 (:mod:`movierec.evaluation.split`); this module is the only reader of their ratings, and the model
-never trains on them. The same run scores, on the same users, the release's model and three baselines: random,
-most popular (TMDB vote count) and the seed's method (TF-IDF cosine, re-sorted by vote average).
+never trains on them. Two tables, each scoring the release beside the field's anchors in the same
+run, on the same users:
+
+* film to film (``table``): for every (evaluation user, liked film q), q's top 5 — the model,
+  random, most popular (TMDB votes), the seed's method (TF-IDF cosine re-sorted by vote average),
+  and co-occurrence of the training users' likes (count and Jaccard, as SAR's item similarity);
+* personal (``personal``): for every evaluation user with ≥ 5 likes, the earliest 80% of their
+  likes in, 10 films out, the latest 20% the truth (:mod:`movierec.evaluation.personal`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -15,14 +22,22 @@ import numpy as np
 import polars as pl
 
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
+from movierec.evaluation.cooccurrence import cooccurrence_top, like_matrix
 from movierec.evaluation.metrics import metrics
+from movierec.evaluation.personal import personal_table
+from movierec.evaluation.split import describe, evaluation_users, training_users
+from movierec.model.ease import WeightLists
 from movierec.raw.files import InputError
-from movierec.raw.ratings import liked_rows, ratings_inputs, read_ratings
-from movierec.evaluation.split import describe, evaluation_users
+from movierec.raw.ratings import LIKED_RATING, liked_rows, ratings_inputs, read_ratings
+
+#: The issue's goals, checked (and reported) on every evaluation.
+GOALS = {"film_to_film": {"coverage": 0.60, "collection_recall": 0.95, "anchor": "co-occurrence count"},
+         "personal": {"ndcg_ratio": 1.1, "coverage": 0.30}}
+NEIGHBOURS_FOR_PERSONAL = 20
 
 
 def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0) -> dict[str, object]:
-    """The evaluation table of a release folder (tables/, model/) against RAW's ratings."""
+    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings."""
     started = time.perf_counter()
     inputs = ratings_inputs(raw_dir)
     if inputs is None:
@@ -34,36 +49,79 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0) ->
     neighbours = pl.read_parquet(release / "model" / "neighbours.parquet")
     n = movies.height
     row_index = pl.DataFrame({"id": movies["id"], "row": np.arange(n, dtype=np.int64)})
-    liked = liked_rows(read_ratings(*inputs, users=evaluation_users), row_index)
+    evaluated = read_ratings(*inputs, users=evaluation_users, with_timestamp=True)
+    liked = liked_rows(evaluated, row_index)
+    training = liked_rows(read_ratings(*inputs, users=training_users, with_timestamp=True), row_index)
     users, rows = liked["user_id"].to_numpy(), liked["row"].to_numpy()
     collection = movies["collection_id"].fill_null(-1).to_numpy()
+    training_likes = like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n)
+    popularity = movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
     methods = {
         "model": artifact_top(neighbours, row_index, n, k),
         "random": random_top(n, k, seed),
-        "most popular": popular_top(movies["vote_count"].fill_null(0).to_numpy().astype(np.float64), k),
+        "most popular": popular_top(popularity, k),
         "seed (tf-idf)": seed_top(movies, genres, k),
+        "co-occurrence count": cooccurrence_top(training_likes, k, "count"),
+        "co-occurrence Jaccard": cooccurrence_top(training_likes, k, "jaccard"),
     }
     table = [{"method": name, **metrics(top, users, rows, collection, k)} for name, top in methods.items()]
-    return {
+
+    personal_lists = _personal_lists(release / "model" / "personal.parquet", row_index, n)
+    ratings = (evaluated.filter(pl.col("rating") >= LIKED_RATING)
+               .join(row_index, left_on="movie_id", right_on="id").select("user_id", "row", "rating"))
+    personal = personal_table(
+        training, liked, ratings, n, personal_lists, artifact_top(neighbours, row_index, n, NEIGHBOURS_FOR_PERSONAL),
+        _neighbour_weight(release), np.argsort(-popularity, kind="stable"), seed)
+    evaluation: dict[str, object] = {
         "k": k,
         "films": n,
         "users": int(np.unique(users).size),
         "pairs": int(rows.size),
         "table": table,
+        "personal": personal,
         "ratings": inputs[0].name,
         "split": describe(),
-        "seconds": round(time.perf_counter() - started, 3),
+        "training_users": int(training["user_id"].n_unique()),
+    }
+    evaluation["goals"] = goals(evaluation)
+    evaluation["seconds"] = round(time.perf_counter() - started, 3)
+    return evaluation
+
+
+def goals(evaluation: dict[str, object]) -> dict[str, object]:
+    """Whether each table meets the issue's goals (with the figures compared)."""
+    rows = {row["method"]: row for row in evaluation["table"]}  # type: ignore[attr-defined]
+    model, anchor = rows["model"], rows[GOALS["film_to_film"]["anchor"]]  # type: ignore[index]
+    film = GOALS["film_to_film"]
+    film_met = (model["precision_at_k"] >= anchor["precision_at_k"] and model["coverage"] >= film["coverage"]
+                and (model["collection_recall"] or 0.0) >= film["collection_recall"])
+    personal = evaluation["personal"]["table"]  # type: ignore[index]
+    mine = next(row for row in personal if row["method"] == "model")
+    best = max((row for row in personal if row["method"] != "model"), key=lambda row: row["ndcg_at_k"])
+    wanted = GOALS["personal"]
+    ratio = mine["ndcg_at_k"] / best["ndcg_at_k"] if best["ndcg_at_k"] else float("inf")
+    return {
+        "film_to_film": {"met": bool(film_met), "anchor": film["anchor"], "coverage_wanted": film["coverage"],
+                         "collection_recall_wanted": film["collection_recall"]},
+        "personal": {"met": bool(ratio >= wanted["ndcg_ratio"] and mine["coverage"] >= wanted["coverage"]),
+                     "best_anchor": best["method"], "ndcg_ratio": round(ratio, 4),
+                     "ndcg_ratio_wanted": wanted["ndcg_ratio"], "coverage_wanted": wanted["coverage"]},
     }
 
 
-def format_table(evaluation: dict[str, object]) -> str:
-    """A plain-text (markdown) table of an evaluation."""
-    k = evaluation["k"]
-    lines = [f"| method | precision@{k} | coverage | collection recall |", "|---|---:|---:|---:|"]
-    for row in evaluation["table"]:  # type: ignore[attr-defined]
-        recall = row["collection_recall"]
-        lines.append(f"| {row['method']} | {row['precision_at_k']:.3f} | {row['coverage']:.1%} | "
-                     f"{'n/a' if recall is None else f'{recall:.3f}'} |")
-    lines.append(f"\n{evaluation['users']} evaluation users ({evaluation.get('split', describe())}), {evaluation['pairs']} "
-                 f"(user, liked film) pairs, {evaluation['films']} films.")
-    return "\n".join(lines)
+def _personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:
+    """The release's EASE lists (empty for a release without them)."""
+    if not path.is_file():
+        return WeightLists.empty(n)
+    frame = (pl.read_parquet(path)
+             .join(row_index, left_on="movie_id", right_on="id")
+             .join(row_index.rename({"row": "other"}), left_on="neighbour_id", right_on="id"))
+    return WeightLists.from_rows(frame["row"].to_numpy(), frame["other"].to_numpy(), frame["score"].to_numpy(),
+                                 frame["rank"].to_numpy(), n)
+
+
+def _neighbour_weight(release: Path) -> float:
+    """The personal scorer's weight of the film-to-film neighbours, as the release recorded it."""
+    manifest = json.loads((release / "manifest.json").read_text()) if (release / "manifest.json").is_file() else {}
+    personal = (manifest.get("model") or {}).get("personal") or {}
+    return float(personal.get("neighbour_weight", 1.0))

@@ -78,3 +78,42 @@ def candidate_pool(
     popular = np.argsort(-popularity, kind="stable")[: sizes.popular]
     pools.append(np.broadcast_to(popular, (n, popular.size)))
     return merge_pools(pools)
+
+
+def candidate_recall(pool: np.ndarray, users: np.ndarray, rows: np.ndarray, max_users: int = 2000,
+                     max_likes: int = 200, seed: int = 0) -> dict[str, float | int]:
+    """How often a film that users co-liked with a film is among that film's candidates: over the
+    (film q, film j) pairs that the same user liked, weighted by how many users did, the share with
+    j in ``pool[q]``. Estimated on at most ``max_users`` users (drawn at random) and the first
+    ``max_likes`` likes of each, so that it stays cheap on a large ratings file.
+
+    >>> pool = np.array([[1, -1], [0, 2], [1, -1]])
+    >>> candidate_recall(pool, np.array([7, 7, 7]), np.array([0, 1, 2]))
+    {'users': 1, 'pairs': 6, 'recall': 0.6667}
+    """
+    n = pool.shape[0]
+    codes, index = np.unique(users, return_inverse=True)
+    if codes.size > max_users:
+        picked = np.zeros(codes.size, dtype=bool)
+        picked[np.random.default_rng(seed).choice(codes.size, max_users, replace=False)] = True
+        keep = picked[index]
+        index, rows = np.unique(index[keep], return_inverse=True)[1], rows[keep]
+    matrix = membership_matrix(index, rows.astype(np.int64), int(index.max(initial=-1)) + 1, n)
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    counts = np.diff(matrix.indptr)
+    if counts.size and counts.max() > max_likes:
+        position = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+        kept = position < max_likes
+        matrix = sp.csr_matrix((matrix.data[kept], (np.repeat(np.arange(counts.size), counts)[kept],
+                                                    matrix.indices[kept])), shape=matrix.shape)
+    co = (matrix.T @ matrix).tocoo()
+    off = co.row != co.col
+    q, j, weight = co.row[off].astype(np.int64), co.col[off].astype(np.int64), co.data[off]
+    keys = np.sort((np.arange(n, dtype=np.int64)[:, None] * (n + 1) + pool)[pool >= 0])
+    wanted = q * (n + 1) + j
+    found = np.zeros(wanted.size, dtype=bool)
+    if keys.size:
+        found = keys[np.minimum(np.searchsorted(keys, wanted), keys.size - 1)] == wanted
+    total = float(weight.sum())
+    return {"users": int(matrix.shape[0]), "pairs": int(q.size),
+            "recall": round(float(weight[found].sum()) / total, 4) if total else 0.0}

@@ -29,13 +29,15 @@ import polars as pl
 from movierec.evaluation.metrics import collection_recall, coverage
 from movierec.evaluation.split import fit_users, validation_users
 from movierec.model.artifact import neighbours_frame
-from movierec.model.candidates import PoolSizes, candidate_pool, merge_pools
+from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
 from movierec.model.cf import ItemCF
 from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
-from movierec.model.ranking import DEFAULT_WEIGHTS, SIGNALS, blend, cf_signal, pair_signals, rank_pool
+from movierec.model.ranking import (
+    DEFAULT_WEIGHTS, SIGNALS, Blend, blend, cf_signal, confidence, likes_prior, pair_signals, rank_pool,
+)
 from movierec.model.reasons import top_reasons
 from movierec.model.topk import top_k_of_csr
-from movierec.model.tuning import Targets, in_pool, rounded, tuned_weights
+from movierec.model.tuning import Targets, in_pool, meet_targets, rounded, tuned_blend
 from movierec.raw.ratings import LIKED_RATING
 
 log = logging.getLogger("movierec.train")
@@ -47,6 +49,7 @@ class ModelParams:
     top_cast: int = 5
     cf_alpha: float = 1.0  # chosen on validation users: 0.5 … 1.0 tried, see the README
     cf_shrink: float = 10.0
+    evidence: float = 0.01  # the tuning's starting point: half-way to the head weights at 1% of users
     pool: PoolSizes = field(default_factory=PoolSizes)
     targets: Targets = field(default_factory=Targets)
 
@@ -57,10 +60,14 @@ class NeighbourRecommender:
 
     ``fit(catalogue, likes)``: ``likes`` holds (user_id, row) for the training users only (None:
     no ratings). With likes, the collaborative signal used while tuning is fitted on the fit users
-    and the weights are chosen on the validation users' pairs; the final signal is fitted on all
-    training users. Fitted attributes: ``top_``, ``scores_`` ((films, k) rows and scores, -1 /
-    -inf padded), ``reasons_`` ((films, k) the signals behind each score, see
-    :mod:`movierec.model.reasons`), ``info_`` (what the manifest records), ``ids_``.
+    and the head weights and evidence scale are chosen on the validation users' pairs; the final
+    signal is fitted on all training users, and the catalogue's targets (coverage, collection
+    recall) are held on the final ranking (:mod:`movierec.model.tuning`). Fitted attributes:
+    ``top_``, ``scores_`` ((films, k) rows and scores, -1 / -inf padded), ``reasons_`` ((films,
+    k) the signals behind each score, :mod:`movierec.model.reasons`), ``blend_``, ``info_``
+    (what the manifest records), ``ids_``, and ``tuning_top_``: the top k ranked with the fit
+    users' signal (None without validation users), for tuning what scores from the neighbours
+    without the validation users' likes in them.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
@@ -98,7 +105,10 @@ class NeighbourRecommender:
 
         info: dict[str, object] = {}
         tuning: dict[str, object] = {"tuned": False}
-        weights = dict(DEFAULT_WEIGHTS)
+        self.tuning_top_: np.ndarray | None = None
+        # A film nobody liked is ranked on content alone (its cf and likes signals are 0 anyway).
+        chosen = Blend(tail={**DEFAULT_WEIGHTS, "cf": 0.0}, head=dict(DEFAULT_WEIGHTS), evidence=self.params.evidence)
+        support, users = None, 0
         if likes is not None and likes.height > 0:
             validation = validation_users(likes)
             fit = fit_users(likes)
@@ -113,40 +123,61 @@ class NeighbourRecommender:
                 "alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf,
             }
             # The tuning sees only candidates and similarities from the fit users; the final ranking
-            # all training users'. Both on one pool, so the signals are computed once.
+            # all training users'. Both on one pool, so the content signals are computed once.
             tune_pool = merge_pools([base, top_k_of_csr(cf_tune.similarity_, self.params.pool.cf)])
             pool = merge_pools([tune_pool, top_k_of_csr(cf_all.similarity_, self.params.pool.cf)])
-            signals = pair_signals(features, cf_tune.similarity_, priors, pool)
+            signals = pair_signals(features, cf_tune.similarity_, {**priors, "likes": likes_prior(cf_tune.support_, n)},
+                                   pool)
             step("signals")
             if validation.height:
-                weights, tuning = tuned_weights(
-                    signals, np.where(in_pool(pool, tune_pool), pool, -1), validation, features,
-                    self.recommendations, self.params.targets)
+                chosen, tuning = tuned_blend(
+                    signals, np.where(in_pool(pool, tune_pool), pool, -1), validation, features.collection,
+                    cf_tune.support_, cf_tune.users_, chosen, self.recommendations, self.params.targets)
                 tuning["fit_users"] = cf_tune.users_
+                tuning["candidate_recall"] = candidate_recall(
+                    tune_pool, validation["user_id"].to_numpy(), validation["row"].to_numpy())
+                # what the personal recommender's tuning scores from: neighbours without the
+                # validation users' likes (ranked with the fit users' signal)
+                self.tuning_top_ = rank_pool(pool, blend(signals, pool, chosen, confidence(
+                    cf_tune.support_, cf_tune.users_, chosen.evidence, n)), self.k)[0]
                 step("tuning")
             signals[SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
+            likes_all = likes_prior(cf_all.support_, n)
+            signals[SIGNALS.index("likes")] = np.where(pool >= 0, likes_all[np.maximum(pool, 0)], 0.0)
+            support, users = cf_all.support_, cf_all.users_
         else:
             pool = base
-            weights["cf"] = 0.0
             signals = pair_signals(features, None, priors, pool)
             info["cf"] = {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"
                           if likes is None else "no training user liked a catalogue film"}
             step("signals")
-        top, scores = rank_pool(pool, blend(signals, pool, weights), self.k)
-        self.reasons_ = top_reasons(signals, SIGNALS, weights, pool, top)
+        trust = confidence(support, users, chosen.evidence, n)
+        held, top, scores = meet_targets(
+            signals, pool, chosen, trust, features.collection,
+            self.recommendations, self.params.targets, keep=self.k, support=support)
+        # The reasons in words: the signals that scored each pair, under the weights that ranked
+        # the film (mostly the head's where its likes are trusted, else the tail's).
+        by_head = trust >= 0.5
+        self.reasons_ = top_reasons(signals, SIGNALS, held.blend.tail, pool, top)
+        if by_head.any():
+            self.reasons_[by_head] = top_reasons(signals, SIGNALS, held.blend.head, pool, top)[by_head]
         step("ranking")
         info.update({
             # the artifact's own catalogue metrics (no users involved)
             "coverage": round(coverage(top, self.recommendations), 4),
             "collection_recall": rounded(collection_recall(top, features.collection, self.recommendations)),
-            "weights": {name: round(weights[name], 6) for name in SIGNALS},
+            "weights": held.blend.record(),
             "tuning": tuning,
+            "targets": {"met": held.met, "tail_prior_damping": round(held.tail_damping, 4),
+                        "head_prior_damping": round(held.head_damping, 4),
+                        "collection_boost": held.collection_boost, "films_giving_up_one_member":
+                        held.loose_films, "full_rankings": held.full_rankings},
             "vocabulary": features.vocabulary,
             "candidates": {**asdict(self.params.pool), "width": int(pool.shape[1]),
                            "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},
             "text_dims": self.params.text_dims, "top_cast": self.params.top_cast,
             "steps": steps,
         })
-        self.top_, self.scores_, self.info_ = top, scores, info
+        self.top_, self.scores_, self.blend_, self.info_ = top, scores, held.blend, info
         self.ids_ = catalogue.ids
         return self

@@ -1,8 +1,18 @@
-"""Stage 2: one exact value per signal for every (film, candidate) pair, blended and ranked."""
+"""Stage 2: one exact value per signal for every (film, candidate) pair, blended and ranked.
+
+The blend's weights move with how much collaborative evidence the QUERY film has. A film no
+training user liked is ranked by its ``tail`` weights (content); a film many liked by its
+``head`` weights (who liked what, and what everyone likes); in between, by the mixture
+``(1 − c)·tail + c·head`` with the confidence ``c = likes / (likes + evidence × users)``. The
+reason is where each kind of evidence pays: precision is earned on the films people like (the
+pairs users make), coverage on the long tail of films nobody rated, whose lists a popularity
+prior would fill with the same blockbusters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,16 +23,57 @@ from movierec.model.features import ContentFeatures
 #: The signals the ranking blends, in this order everywhere (weights, signal stacks, manifest).
 SIGNALS = (
     "text", "genres", "keywords", "cast", "director", "collection", "language", "era",
-    "cf", "popularity", "quality",
+    "cf", "popularity", "quality", "likes",
 )
 
-#: The tuning's starting point, and the weights used when RAW has no ratings (cf then has none):
-#: the content weights the tuning chose on the real sample's validation users (userId % 5 == 1)
-#: with the collaborative weight held at 0. Never chosen on the evaluation users.
+#: The tuning's starting point, and the tail weights (films without likes; every film when RAW has
+#: no ratings, cf and likes being 0 then): the content weights the tuning chose on the real
+#: sample's validation users (userId % 5 == 1) with the collaborative weight held at 0. Never
+#: chosen on the evaluation users.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "text": 0.0, "genres": 0.0, "keywords": 0.25, "cast": 0.0, "director": 0.3, "collection": 2.0,
-    "language": 0.1, "era": 0.1, "cf": 1.0, "popularity": 0.3, "quality": 0.1,
+    "language": 0.1, "era": 0.1, "cf": 1.0, "popularity": 0.3, "quality": 0.1, "likes": 0.0,
 }
+
+#: The weights that express how much everyone likes a candidate, rather than how alike it is.
+PRIORS = ("popularity", "quality", "likes")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The ranking's weights: ``tail`` for films no training user liked, ``head`` for films many
+    liked, mixed by :func:`confidence` with ``evidence`` (see the module docstring)."""
+
+    tail: Mapping[str, float]
+    head: Mapping[str, float]
+    evidence: float = 0.01
+
+    def record(self) -> dict[str, object]:
+        """What the manifest shows."""
+        return {"tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in SIGNALS},
+                "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in SIGNALS},
+                "evidence": round(self.evidence, 6)}
+
+
+def confidence(support: np.ndarray | None, users: int, evidence: float, n: int) -> np.ndarray:
+    """How far each film's ranking moves from the tail weights to the head weights:
+    ``likes / (likes + evidence × users)``, 0 for a film nobody liked (or without ratings).
+
+    >>> confidence(np.array([0.0, 1.0, 3.0]), users=100, evidence=0.01, n=3).tolist()
+    [0.0, 0.5, 0.75]
+    """
+    if support is None or users == 0:
+        return np.zeros(n, dtype=np.float32)
+    return (support / (support + max(evidence, 1e-12) * users)).astype(np.float32)
+
+
+def likes_prior(support: np.ndarray | None, n: int) -> np.ndarray:
+    """log(1 + training users who liked the film) scaled to [0, 1] (0 without ratings): how much
+    the people the model learns from like it, where TMDB's vote count says how many rated it."""
+    if support is None or support.size == 0 or support.max() <= 0:
+        return np.zeros(n, dtype=np.float32)
+    logs = np.log1p(support.astype(np.float64))
+    return (logs / logs.max()).astype(np.float32)
 
 
 def pair_dot_dense(matrix: np.ndarray, pool: np.ndarray, chunk_rows: int = 2048) -> np.ndarray:
@@ -95,6 +146,8 @@ def pair_signals(
         "cf": lambda: cf_signal(cf, pool),
         "popularity": lambda: np.where(pool >= 0, priors["popularity"][safe], 0.0),
         "quality": lambda: np.where(pool >= 0, priors["quality"][safe], 0.0),
+        "likes": lambda: np.where(pool >= 0, priors["likes"][safe], 0.0) if "likes" in priors
+        else np.zeros(pool.shape, dtype=np.float32),
     }
     signals = np.empty((len(SIGNALS), *pool.shape), dtype=np.float32)
     for index, name in enumerate(SIGNALS):
@@ -102,11 +155,24 @@ def pair_signals(
     return signals
 
 
-def blend(signals: np.ndarray, pool: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
-    """Blended score Σ weight × signal of every (film, candidate) pair; -inf for padding."""
-    vector = np.array([weights.get(name, 0.0) for name in SIGNALS], dtype=np.float32)
+def _vector(weights: Mapping[str, float]) -> np.ndarray:
+    return np.array([weights.get(name, 0.0) for name in SIGNALS], dtype=np.float32)
+
+
+def blend(signals: np.ndarray, pool: np.ndarray, weights: Mapping[str, float] | Blend,
+          confidence: np.ndarray | None = None) -> np.ndarray:
+    """Blended score Σ weight × signal of every (film, candidate) pair; -inf for padding. With a
+    :class:`Blend`, film i's weights are ``tail + confidence[i] · (head − tail)`` (two products,
+    never a second signal stack)."""
     n, width = pool.shape
-    scores = (vector @ signals.reshape(len(SIGNALS), n * width)).reshape(n, width)
+    flat = signals.reshape(signals.shape[0], n * width)
+    if isinstance(weights, Blend):
+        tail, head = _vector(weights.tail), _vector(weights.head)
+        scores = (tail @ flat).reshape(n, width)
+        if confidence is not None and confidence.any() and not np.array_equal(tail, head):
+            scores += confidence[:, None] * ((head - tail) @ flat).reshape(n, width)
+    else:
+        scores = (_vector(weights) @ flat).reshape(n, width)
     np.copyto(scores, np.float32(-np.inf), where=pool < 0)
     return scores
 

@@ -27,12 +27,14 @@ def ratings_inputs(raw_dir: Path) -> tuple[Path, Path] | None:
     return (ratings, links) if ratings is not None and links is not None else None
 
 
-def read_ratings(ratings_path: Path, links_path: Path, users: UserFilter) -> pl.DataFrame:
+def read_ratings(ratings_path: Path, links_path: Path, users: UserFilter, with_timestamp: bool = False) -> pl.DataFrame:
     """The ratings of the users ``users`` keeps, as (user_id, movie_id, rating), movie_id being
-    TMDB's id. The other users' ratings are dropped as the file is parsed."""
+    TMDB's id, and ``timestamp`` (seconds) when ``with_timestamp``. The other users' ratings are
+    dropped as the file is parsed."""
+    columns = ["userId", "movieId", "rating", *(["timestamp"] if with_timestamp else [])]
     ratings = pl.read_csv(
-        read_bytes(ratings_path), columns=["userId", "movieId", "rating"],
-        schema_overrides={"userId": pl.Int64, "movieId": pl.Int64, "rating": pl.Float64},
+        read_bytes(ratings_path), columns=columns,
+        schema_overrides={"userId": pl.Int64, "movieId": pl.Int64, "rating": pl.Float64, "timestamp": pl.Int64},
     )
     links = pl.read_csv(read_bytes(links_path), columns=["movieId", "tmdbId"],
                         schema_overrides={"movieId": pl.Int64, "tmdbId": pl.Int64})
@@ -40,23 +42,27 @@ def read_ratings(ratings_path: Path, links_path: Path, users: UserFilter) -> pl.
 
 
 def to_tmdb(ratings: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
-    """MovieLens (userId, movieId, rating) to (user_id, movie_id = tmdbId, rating); when two
-    MovieLens films share a TMDB id, a user's best rating of them counts."""
+    """MovieLens (userId, movieId, rating[, timestamp]) to (user_id, movie_id = tmdbId, rating[,
+    timestamp]); when two MovieLens films share a TMDB id, a user's best rating of them counts (and
+    the first time they rated one)."""
+    stamped = "timestamp" in ratings.columns
     return (
         ratings.join(links.drop_nulls("tmdbId"), on="movieId", how="inner")
         .group_by("userId", "tmdbId")
-        .agg(pl.col("rating").max())
-        .select(pl.col("userId").alias("user_id"), pl.col("tmdbId").alias("movie_id"), "rating")
+        .agg(pl.col("rating").max(), *([pl.col("timestamp").min()] if stamped else []))
+        .select(pl.col("userId").alias("user_id"), pl.col("tmdbId").alias("movie_id"), "rating",
+                *(["timestamp"] if stamped else []))
         .sort("user_id", "movie_id")
     )
 
 
 def liked_rows(ratings: pl.DataFrame, row_index: pl.DataFrame) -> pl.DataFrame:
-    """(user_id, row): the catalogue films (rows of ``row_index``: id, row) each user liked."""
+    """(user_id, row[, timestamp]): the catalogue films (rows of ``row_index``: id, row) each user
+    liked (with when, if ``ratings`` has timestamps)."""
     return (
         ratings.filter(pl.col("rating") >= LIKED_RATING)
         .join(row_index, left_on="movie_id", right_on="id", how="inner")
-        .select("user_id", "row")
-        .unique()
+        .select("user_id", "row", *(["timestamp"] if "timestamp" in ratings.columns else []))
+        .unique(["user_id", "row"], keep="first", maintain_order=True)
         .sort("user_id", "row")
     )

@@ -1,0 +1,176 @@
+"""The personal recommendations' evaluation: the release's scorer and the field's anchors, on the
+same people, the same split in time (:mod:`movierec.evaluation.holdout`) and the same 10 slots.
+
+Anchors, all fitted on the training users' likes only:
+
+* most popular — the films most training users liked, but the ones named;
+* SAR (Microsoft Recommenders' defaults) — affinity (the person's rating of each film they
+  named) times the Jaccard similarity of the films' likes;
+* ALS — ``implicit``'s AlternatingLeastSquares, an evaluation-only (dev) dependency: the person's
+  vector is solved from the named films (``recalculate_user``). Its number of factors and
+  regularisation are chosen on the validation users split in time, the way the release's own
+  parameters are; without ``implicit`` installed the row says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from movierec.evaluation.cooccurrence import affinity_scores, like_matrix
+from movierec.evaluation.holdout import grouped, time_split
+from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
+from movierec.evaluation.split import fit_users, validation_users
+from movierec.model.ease import WeightLists
+from movierec.model.personal import RECOMMENDATIONS, recommend
+from movierec.model.topk import select_top_k
+
+log = logging.getLogger("movierec.evaluate")
+
+ALS_GRID = tuple((factors, regularization) for factors in (32, 64, 128) for regularization in (0.01, 0.1, 1.0))
+ALS_ITERATIONS = 15
+Lists = Callable[[list[np.ndarray]], np.ndarray]  # inputs (rows per person) -> (people, k) rows
+
+
+def top_unnamed(scores: np.ndarray, inputs: list[np.ndarray], k: int) -> np.ndarray:
+    """(people, k) best films of each row of ``scores`` (ties to the lower row), never a named one."""
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    for person, named in enumerate(inputs):
+        scores[person, named] = -np.inf
+    top, values = select_top_k(scores.astype(np.float32), k)
+    top[~np.isfinite(values)] = -1
+    return top
+
+
+def scorer_lists(lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float, popular: np.ndarray,
+                 k: int = RECOMMENDATIONS) -> Lists:
+    """The release's recommender: the API's own scorer (:func:`movierec.model.personal.recommend`),
+    one person at a time."""
+    def make(inputs: list[np.ndarray]) -> np.ndarray:
+        out = np.full((len(inputs), k), -1, dtype=np.int64)
+        for person, named in enumerate(inputs):
+            rows = [pick.row for pick in recommend(named, lists, neighbours, neighbour_weight, popular, k)]
+            out[person, : len(rows)] = rows
+        return out
+    return make
+
+
+def popular_lists(support: np.ndarray, k: int = RECOMMENDATIONS) -> Lists:
+    """Most popular: the films most training users liked, skipping the ones named."""
+    return lambda inputs: top_unnamed(np.broadcast_to(support.astype(np.float64), (len(inputs), support.size)),
+                                      inputs, k)
+
+
+def sar_lists(likes: sp.csr_matrix, ratings: dict[tuple[int, int], float], k: int = RECOMMENDATIONS) -> Callable[
+        [list[np.ndarray], np.ndarray], np.ndarray]:
+    """SAR: affinity (the rating of each named film) × Jaccard; ``ratings`` maps (person, row) to
+    the rating; called with the inputs and the people's ids."""
+    n = likes.shape[1]
+
+    def lists(inputs: list[np.ndarray], people: np.ndarray) -> np.ndarray:
+        sizes = [x.size for x in inputs]
+        values = [ratings.get((int(p), int(r)), 1.0) for p, x in zip(people, inputs, strict=True) for r in x]
+        affinity = sp.csr_matrix((values, (np.repeat(np.arange(len(inputs)), sizes), np.concatenate(inputs))),
+                                 shape=(len(inputs), n))
+        return top_unnamed(affinity_scores(likes, affinity, "jaccard"), inputs, k)
+
+    return lists
+
+
+def implicit_available() -> bool:
+    return importlib.util.find_spec("implicit") is not None
+
+
+def als_lists(likes: sp.csr_matrix, factors: int, regularization: float, seed: int,
+              k: int = RECOMMENDATIONS) -> Lists:
+    """ALS fitted on ``likes`` (users × films); a person's vector is solved from the named films."""
+    from implicit.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    n = likes.shape[1]
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = AlternatingLeastSquares(factors=factors, regularization=regularization, iterations=ALS_ITERATIONS,
+                                        random_state=seed, num_threads=1)
+        model.fit(likes.astype(np.float32).tocsr(), show_progress=False)
+
+    def lists(inputs: list[np.ndarray]) -> np.ndarray:
+        sizes = [x.size for x in inputs]
+        named = sp.csr_matrix((np.ones(sum(sizes), dtype=np.float32),
+                               (np.repeat(np.arange(len(inputs)), sizes), np.concatenate(inputs))),
+                              shape=(len(inputs), n))
+        with threadpool_limits(limits=1, user_api="blas"):
+            ids, _ = model.recommend(np.arange(len(inputs)), named, N=k, filter_already_liked_items=True,
+                                     recalculate_user=True)
+        return np.where(np.asarray(ids) >= 0, ids, -1).astype(np.int64)
+
+    return lists
+
+
+def choose_als(training: pl.DataFrame, n: int, seed: int) -> dict[str, object]:
+    """ALS's factors and regularisation with the best nDCG@10 on the validation users split in
+    time (fitted on the fit users), as the release's own parameters are chosen."""
+    given, held = time_split(validation_users(training))
+    fit = fit_users(training)
+    people = np.unique(given["user_id"].to_numpy())
+    if people.size == 0:
+        factors, regularization = ALS_GRID[0]
+        return {"factors": factors, "regularization": regularization, "iterations": ALS_ITERATIONS,
+                "validation_users": 0, "grid": []}
+    inputs, truth = grouped(given, people), grouped(held, people)
+    likes = like_matrix(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n)
+    trials = []
+    for factors, regularization in ALS_GRID:
+        shown = als_lists(likes, factors, regularization, seed)(inputs)
+        trials.append({"factors": factors, "regularization": regularization,
+                       "ndcg_at_k": round(ranking_metrics(shown, truth, RECOMMENDATIONS)["ndcg_at_k"], 4)})
+    best = max(trials, key=lambda t: t["ndcg_at_k"])  # the first of equals
+    return {"factors": best["factors"], "regularization": best["regularization"], "iterations": ALS_ITERATIONS,
+            "validation_ndcg_at_k": best["ndcg_at_k"], "validation_users": int(people.size), "grid": trials}
+
+
+def personal_table(
+    training: pl.DataFrame, evaluation: pl.DataFrame, ratings: pl.DataFrame, n: int,
+    lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float, popular: np.ndarray, seed: int = 0,
+) -> dict[str, object]:
+    """The personal table: ``training`` (user_id, row, timestamp) likes of the training users,
+    ``evaluation`` those of the evaluation users, ``ratings`` (user_id, row, rating) of the
+    evaluation users' liked films (SAR's affinity); the release's lists, neighbours, neighbour
+    weight and popularity order."""
+    given, held = time_split(evaluation)
+    people = np.unique(given["user_id"].to_numpy())
+    inputs, truth = grouped(given, people), grouped(held, people)
+    likes = like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n)
+    support = np.asarray(likes.sum(axis=0)).ravel()
+    rated = {(u, r): v for u, r, v in ratings.select("user_id", "row", "rating").iter_rows()}
+    methods: dict[str, Callable[[], np.ndarray]] = {
+        "model": lambda: scorer_lists(lists, neighbours, neighbour_weight, popular)(inputs),
+        "most popular": lambda: popular_lists(support)(inputs),
+        "SAR (affinity × Jaccard)": lambda: sar_lists(likes, rated)(inputs, people),
+    }
+    anchors: dict[str, object] = {}
+    if implicit_available():
+        als = choose_als(training, n, seed)
+        anchors["als"] = als
+        methods["ALS (implicit)"] = lambda: als_lists(likes, int(als["factors"]), float(als["regularization"]),  # type: ignore[arg-type]
+                                                      seed)(inputs)
+    else:
+        anchors["als"] = {"skipped": "the `implicit` package is not installed (a dev dependency: uv sync)"}
+    table = []
+    for name, make in methods.items():
+        shown = make() if people.size else np.zeros((0, RECOMMENDATIONS), dtype=np.int64)
+        table.append({"method": name, **ranking_metrics(shown, truth, RECOMMENDATIONS),
+                      "coverage": coverage_of_lists(shown, n)})
+    return {
+        "k": RECOMMENDATIONS,
+        "users": int(people.size),
+        "input_likes": given.height,
+        "truth_likes": held.height,
+        "coverage_ceiling": min(1.0, people.size * RECOMMENDATIONS / n) if n else 0.0,
+        "table": table,
+        "anchors": anchors,
+    }
