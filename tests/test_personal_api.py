@@ -37,7 +37,8 @@ def release(sample_data: Path) -> dict[str, object]:
     for film, _, other, weight in pl.read_parquet(current / "model" / "personal.parquet").sort("movie_id", "rank").iter_rows():
         lists[film].append((other, weight))
     near: dict[int, list[int]] = defaultdict(list)
-    for film, _, other, _ in pl.read_parquet(current / "model" / "neighbours.parquet").sort("movie_id", "rank").iter_rows():
+    neighbours = pl.read_parquet(current / "model" / "neighbours.parquet", columns=["movie_id", "rank", "neighbour_id"])
+    for film, _, other in neighbours.sort("movie_id", "rank").iter_rows():
         near[film].append(other)
     manifest = json.loads((current / "manifest.json").read_text())
     return {"movies": movies, "lists": lists, "near": near,

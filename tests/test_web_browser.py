@@ -2,15 +2,11 @@
 started on 127.0.0.1 over the release built from the real sample. One browser for the module.
 
 Screenshots of every state go to /tmp/web-shots/.
-
-Run as a script (``python tests/test_web_browser.py serve --data DATA --port P``), this file is
-`movierec serve` itself, with the TEST DOUBLE below mounted when the app lacks the route.
 """
 
 from __future__ import annotations
 
 import http.client
-import os
 import shutil
 import socket
 import subprocess
@@ -26,73 +22,8 @@ import pytest
 
 SHOTS = Path("/tmp/web-shots")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package; .ci/run installs it
-DOUBLE_PATH = "/recomendacion_usuario"
 
 
-# ==============================================================================================
-# TEST DOUBLE of GET /recomendacion_usuario (issue 11), used ONLY by this test, ONLY when the app
-# has no such route. The real endpoint is built in another branch; this stand-in follows its
-# contract (10 × {id, titulo, anio, puntaje, porque}, no_encontrados, 404 when none is found) with
-# the simplest picks: the listed films' film-to-film recommendations, then theirs at half weight.
-# Delete it when the real endpoint is merged.
-# ==============================================================================================
-def mount_recommendation_double(app: Any, data_dir: Path) -> None:
-    from fastapi.responses import JSONResponse
-
-    from movierec.catalog.indexes import load_catalog
-    from movierec.config import Settings
-    from movierec.release.store import ReleaseStore
-
-    loaded: dict[str, Any] = {}
-
-    async def double(request: Any) -> JSONResponse:
-        if "catalog" not in loaded:
-            loaded["catalog"] = load_catalog(ReleaseStore(data_dir).current(), Settings(data_dir=data_dir))
-        catalog = loaded["catalog"]
-        ids = [int(v) for v in request.query_params.getlist("id") if v.isdigit()]
-        inputs = [row for row in map(catalog.row_of_id, ids) if row is not None]
-        missing = [i for i in ids if catalog.row_of_id(i) is None]
-        if not inputs:
-            return JSONResponse({"detail": "No se encontró ninguna de las películas.", "no_encontrados": missing},
-                                status_code=404)
-        best: dict[int, tuple[float, int]] = {}  # row -> (score, the input film it came from)
-        frontier, weight = [(row, row) for row in inputs], 1.0
-        while frontier and len(best) < 10 and weight > 0.1:
-            following = []
-            for source, origin in frontier:
-                for film, score in catalog.recommend(source):
-                    if film.row not in inputs and score * weight > best.get(film.row, (-1.0, 0))[0]:
-                        best[film.row] = (score * weight, origin)
-                        following.append((film.row, origin))
-            frontier, weight = following, weight / 2
-        top = sorted(best.items(), key=lambda item: -item[1][0])[:10]
-        films = [(catalog.film(row), score, catalog.film(origin)) for row, (score, origin) in top]
-        return JSONResponse({
-            "recomendaciones": [f.title for f, _, _ in films],
-            "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": s, "porque": o.title}
-                          for f, s, o in films],
-            "no_encontrados": missing,
-        })
-
-    app.add_route(DOUBLE_PATH, double, methods=["GET"], include_in_schema=False)  # Starlette: takes the request
-
-
-def serve_with_double() -> None:
-    """`movierec serve` with the double mounted when the app has no /recomendacion_usuario."""
-    import movierec.api.app as module
-    from movierec.cli import app as cli
-
-    real = module.create_app
-
-    def create_app(data_dir: Path, *args: Any, **kwargs: Any) -> Any:
-        app = real(data_dir, *args, **kwargs)
-        if DOUBLE_PATH not in app.openapi()["paths"]:
-            mount_recommendation_double(app, Path(data_dir))
-        return app
-
-    module.create_app = create_app  # type: ignore[assignment]
-    cli()
-# ================================ end of the test double =====================================
 
 
 def free_port() -> int:
@@ -104,7 +35,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(sample_data: Path) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "serve", "--data", str(sample_data), "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(sample_data), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
@@ -242,8 +173,3 @@ def test_without_javascript_search_and_card(server: str, browser: Any) -> None:
     page.screenshot(path=str(SHOTS / "07-sin-js-ficha.png"), full_page=True)
     assert requested and all(url.startswith(server + "/") for url in requested), requested
     context.close()
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    serve_with_double()
