@@ -71,9 +71,9 @@ def test_evaluation_users_ratings_never_reach_training(
     seen: list[np.ndarray] = []
     fit = ItemCF.fit
 
-    def spy(self: ItemCF, users: np.ndarray, items: np.ndarray, n_items: int) -> ItemCF:
+    def spy(self: ItemCF, users: np.ndarray, items: np.ndarray, n_items: int, **kwargs: object) -> ItemCF:
         seen.append(np.asarray(users).copy())
-        return fit(self, users, items, n_items)
+        return fit(self, users, items, n_items, **kwargs)
 
     monkeypatch.setattr(ItemCF, "fit", spy)
     settings = Settings(data_dir=tmp_path)
@@ -83,7 +83,7 @@ def test_evaluation_users_ratings_never_reach_training(
     assert seen and all(users.size and (users % 5 != 0).all() for users in seen)
     assert pl.read_parquet(tmp_path / "model-full" / "neighbours.parquet").equals(
         pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet"))
-    timing = ("seconds", "steps")
+    timing = ("seconds", "steps", "peak_rss_mb")  # measurements
     assert {k: v for k, v in with_all.items() if k not in timing and k != "cf"} == \
            {k: v for k, v in with_training_only.items() if k not in timing and k != "cf"}
     assert with_all["cf"]["training_users"] == with_training_only["cf"]["training_users"] == 536  # type: ignore[index]
@@ -93,7 +93,7 @@ def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()  # a fresh machine: no ratings_small.csv, no links.csv
     model = train(sample_tables, tmp_path / "model", Settings(data_dir=tmp_path), raw_dir=raw)
-    assert model["cf"] == {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"}
+    assert model["cf"] == {"used": False, "reason": "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW"}
     assert model["tuning"] == {"tuned": False}
     assert model["weights"]["cf"] == 0.0  # type: ignore[index]
     neighbours = pl.read_parquet(tmp_path / "model" / "neighbours.parquet")

@@ -33,9 +33,11 @@ class ReleaseRefused(StoreError):
     """The built release failed its checks; nothing was published."""
 
 
-def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False) -> dict[str, object]:
+def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False,
+            engine: str = "local") -> dict[str, object]:
     """`movierec pipeline`: ETL + training (+ evaluation when RAW has ratings) into a new release
-    that becomes DATA/current; returns its manifest."""
+    that becomes DATA/current; returns its manifest. ``engine`` computes the collaborative stage
+    (local | spark, see :func:`movierec.model.train.train`)."""
     from movierec.etl.run import run_etl
 
     raw_dir = Path(raw_dir)
@@ -52,11 +54,11 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
         })
         manifest["durations"]["etl"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
-    return build_release(data_dir, settings, raw_dir, [etl, _train_step(raw_dir, settings)],
+    return build_release(data_dir, settings, raw_dir, [etl, _train_step(raw_dir, settings, engine)],
                          allow_shrink=allow_shrink)
 
 
-def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> dict[str, object]:
+def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None, engine: str = "local") -> dict[str, object]:
     """`movierec train`: a new release holding the current release's tables (hard links, so no
     copy) and a model fitted anew; the current release is not touched."""
     store = ReleaseStore(data_dir)
@@ -72,7 +74,7 @@ def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> 
             if key in base_manifest:
                 manifest[key] = base_manifest[key]
 
-    return build_release(data_dir, settings, raw, [tables, _train_step(raw, settings)], built_on=base.name)
+    return build_release(data_dir, settings, raw, [tables, _train_step(raw, settings, engine)], built_on=base.name)
 
 
 def build_release(data_dir: Path, settings: Settings, raw_dir: Path, steps: list[Step], *,
@@ -128,11 +130,11 @@ def recorded_raw_dir(manifest: dict[str, object], fallback: Path) -> Path:
     return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else fallback
 
 
-def _train_step(raw_dir: Path, settings: Settings) -> Step:
+def _train_step(raw_dir: Path, settings: Settings, engine: str) -> Step:
     def train_step(folder: Path, manifest: dict[str, object]) -> None:
         from movierec.model.train import train
 
-        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=raw_dir)
+        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=raw_dir, engine=engine)
         manifest["model"] = model
         manifest["durations"]["train"] = model.get("seconds")  # type: ignore[index]
     return train_step
@@ -143,10 +145,11 @@ def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[st
     from movierec.evaluation.run import evaluate_release
     from movierec.raw.ratings import ratings_inputs
 
-    if not settings.evaluate_on_publish or not raw_dir.is_dir() or ratings_inputs(raw_dir) is None:
+    if not settings.evaluate_on_publish or not raw_dir.is_dir() or ratings_inputs(raw_dir, settings.ratings) is None:
         return
     started = time.perf_counter()
-    write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations))
+    write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations,
+                                                     ratings=settings.ratings))
     manifest["durations"]["evaluation"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 

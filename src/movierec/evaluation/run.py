@@ -21,12 +21,14 @@ from movierec.raw.ratings import liked_rows, ratings_inputs, read_ratings
 from movierec.evaluation.split import describe, evaluation_users
 
 
-def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0) -> dict[str, object]:
-    """The evaluation table of a release folder (tables/, model/) against RAW's ratings."""
+def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> dict[str, object]:
+    """The evaluation table of a release folder (tables/, model/) against RAW's ratings
+    (``ratings``: auto | small | full, see :func:`~movierec.raw.ratings.ratings_inputs`)."""
     started = time.perf_counter()
-    inputs = ratings_inputs(raw_dir)
+    inputs = ratings_inputs(raw_dir, ratings)
     if inputs is None:
-        raise InputError(f"evaluation needs ratings_small.csv and links.csv (plain, .gz or .zip) in {raw_dir}")
+        raise InputError(f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) "
+                         f"in {raw_dir}")
     tables = release / "tables"
     movies = pl.read_parquet(tables / "movies.parquet",
                              columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"])
