@@ -60,31 +60,32 @@ class ItemCF:
         self.block_entries = block_entries
 
     def fit(self, users: np.ndarray, items: np.ndarray, n_items: int, times: np.ndarray | None = None) -> ItemCF:
-        user_index, items = cap_likes(np.asarray(users), np.asarray(items, dtype=np.int64),
-                                      times, self.max_likes_per_user)
+        return self.fit_nested(users, items, n_items, times, None)[1]
+
+    def fit_nested(self, users: np.ndarray, items: np.ndarray, n_items: int, times: np.ndarray | None,
+                   in_subset: np.ndarray | None) -> tuple[ItemCF | None, ItemCF]:
+        """Two models in one pass: one on the users ``in_subset`` (a mask over the likes, constant
+        per user) marks, and this one on every user. Their co-like counts add up, so each
+        block's product is computed once per group of users, not once per model."""
+        user_index, items, keep = cap_likes(np.asarray(users), np.asarray(items, dtype=np.int64),
+                                            times, self.max_likes_per_user, positions=True)
+        groups = [np.ones(items.size, dtype=bool)] if in_subset is None else \
+            [np.asarray(in_subset)[keep], ~np.asarray(in_subset)[keep]]
         n_users = int(user_index.max()) + 1 if user_index.size else 0
-        likes = sp.csr_matrix((np.ones(items.size, dtype=np.int32), (user_index, items)),
-                              shape=(n_users, n_items))
-        support = np.bincount(items, minlength=n_items)
-        left, right = cf_factors(support, self.alpha, self.shrink)
-        by_item = likes.T.tocsr()
-        k = self._k(n_items)
-        rated = np.flatnonzero(support > 0)
-        # a block's co-like counts can be dense (popular films share users with almost every film)
-        step = max(1, self.block_entries // max(n_items, 1))
-        none = np.zeros(0, dtype=np.int64)
-        kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [(none, none, none)]
-        for start in progress(range(0, rated.size, step), "co-likes", -(-rated.size // step)):
-            block = rated[start:start + step]
-            co = (by_item[block] @ likes).tocoo()
-            local, cols, counts = co.row.astype(np.int64), co.col.astype(np.int64), co.data.astype(np.int64)
-            other = cols != block[local]
-            local, cols, counts = local[other], cols[other], counts[other]
-            rows = block[local]
-            chosen, _ = top_k_exact(local, cols, scores(counts, rows, cols, left, right), block.size, k)
-            kept.append((rows[chosen], cols[chosen], counts[chosen]))
-        rows, cols, counts = (np.concatenate([part[i] for part in kept]) for i in range(3))
-        return self._set(rows, cols, counts, support, users=n_users, likes=int(items.size))
+        parts = [sp.csr_matrix((np.ones(int(g.sum()), dtype=np.int32), (user_index[g], items[g])),
+                               shape=(n_users, n_items)) for g in groups]
+        supports = [np.bincount(items[g], minlength=n_items) for g in groups]
+        signals = {"all": (list(range(len(parts))), sum(supports))}
+        if in_subset is not None:
+            signals["subset"] = ([0], supports[0])
+        kept = colike_top_k(parts, signals, self._k(n_items), self.alpha, self.shrink, self.block_entries)
+        whole = self._set(*kept["all"], signals["all"][1], users=int(np.unique(user_index).size), likes=int(items.size))
+        if in_subset is None:
+            return None, whole
+        subset = ItemCF(self.alpha, self.shrink, self.neighbours, self.max_likes_per_user, self.block_entries)
+        subset._set(*kept["subset"], supports[0], users=int(np.unique(user_index[groups[0]]).size),
+                    likes=int(groups[0].sum()))
+        return subset, whole
 
     @classmethod
     def from_colikes(cls, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, support: np.ndarray,
@@ -127,6 +128,38 @@ class ItemCF:
         return self
 
 
+def colike_top_k(parts: list[sp.csr_matrix], signals: dict[str, tuple[list[int], np.ndarray]], k: int,
+                 alpha: float, shrink: float, block_entries: int) -> dict[str, tuple[np.ndarray, ...]]:
+    """Every signal's kept (row, neighbour row, co-like count) triples, blockwise.
+
+    ``parts`` are user × film like matrices of disjoint groups of users; a signal sums the
+    co-like counts of some parts (``signals``: name → (parts, likes per film)). For each block
+    of films (about ``block_entries`` / films of them) each part's product is computed once,
+    then each signal keeps its top ``k`` per film (:func:`top_k_exact`).
+    """
+    n_items = parts[0].shape[1]
+    by_item = [part.T.tocsr() for part in parts]
+    factors = {name: cf_factors(support, alpha, shrink) for name, (_, support) in signals.items()}
+    rated = np.flatnonzero(sum(support for _, support in signals.values()) > 0)
+    # a block's co-like counts can be dense (popular films share users with almost every film)
+    step = max(1, block_entries // max(n_items, 1))
+    none = np.zeros(0, dtype=np.int64)
+    kept: dict[str, list[tuple[np.ndarray, ...]]] = {name: [(none, none, none)] for name in signals}
+    for start in progress(range(0, rated.size, step), "co-likes", -(-rated.size // step)):
+        block = rated[start:start + step]
+        products = [by_item[p][block] @ parts[p] for p in range(len(parts))]
+        for name, (members, _) in signals.items():
+            co = sum((products[p] for p in members[1:]), products[members[0]]).tocoo()
+            local, cols, counts = co.row.astype(np.int64), co.col.astype(np.int64), co.data.astype(np.int64)
+            other = (cols != block[local]) & (counts > 0)
+            local, cols, counts = local[other], cols[other], counts[other]
+            rows = block[local]
+            chosen, _ = top_k_exact(local, cols, scores(counts, rows, cols, *factors[name]), block.size, k)
+            kept[name].append((rows[chosen], cols[chosen], counts[chosen]))
+    return {name: tuple(np.concatenate([part[i] for part in parts_]) for i in range(3))
+            for name, parts_ in kept.items()}
+
+
 COLIKES_SCHEMA = {"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64,
                   "co_count": pl.Int64, "score": pl.Float64}
 
@@ -149,10 +182,12 @@ def scores(counts: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: np.ndar
     return (counts.astype(np.float64) * left[rows]) * right[cols]
 
 
-def cap_likes(users: np.ndarray, items: np.ndarray, times: np.ndarray | None, cap: int) -> tuple[np.ndarray, np.ndarray]:
+def cap_likes(users: np.ndarray, items: np.ndarray, times: np.ndarray | None, cap: int,
+              positions: bool = False) -> tuple[np.ndarray, ...]:
     """(user index, item) of the likes kept: one per (user, item) — its latest time — and at most
     ``cap`` per user, the most recent first, ties to the lower item. Without times every like is
-    equally recent, so the lower items are kept. User indexes are 0… in the users' sorted order.
+    equally recent, so the lower items are kept. User indexes are 0… in the users' sorted order;
+    sorted by user, then item. ``positions``: also each kept like's position in the input.
 
     >>> cap_likes(np.array([7, 7, 7, 3]), np.array([5, 1, 2, 4]), np.array([10, 30, 20, 0]), cap=2)
     (array([0, 1, 1]), array([4, 1, 2]))
@@ -162,19 +197,15 @@ def cap_likes(users: np.ndarray, items: np.ndarray, times: np.ndarray | None, ca
     times = np.zeros(items.size, dtype=np.int64) if times is None else np.asarray(times, dtype=np.int64)
     # by user, then most recent first, then lower item: a repeat's first copy is its latest
     order = np.lexsort((items, -times, user_index))
-    user_index, items = user_index[order], items[order]
-    pair = user_index * (int(items.max()) + 1 if items.size else 1) + items
-    first = np.ones(items.size, dtype=bool)
     if items.size:
-        seen = np.unique(pair, return_index=True)[1]
-        first[:] = False
-        first[seen] = True  # np.unique keeps the first occurrence, i.e. the latest like
-    user_index, items = user_index[first], items[first]
-    rank = np.arange(user_index.size) - np.searchsorted(user_index, user_index)
-    keep = rank < cap
-    user_index, items = user_index[keep], items[keep]
-    order = np.lexsort((items, user_index))
-    return user_index[order], items[order]
+        pair = user_index[order] * (int(items.max()) + 1) + items[order]
+        order = order[np.sort(np.unique(pair, return_index=True)[1])]  # the first copy of each pair
+    ranked_users = user_index[order]
+    rank = np.arange(order.size) - np.searchsorted(ranked_users, ranked_users)
+    order = order[rank < cap]
+    order = order[np.lexsort((items[order], user_index[order]))]
+    kept = (user_index[order], items[order])
+    return (*kept, order) if positions else kept
 
 
 def top_k_exact(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int,

@@ -9,8 +9,8 @@ one contract, a folder of parquet files (Spark writes each as a folder of part f
                        score — every film's best ``neighbours`` films (rank 1 = best), with
                        the integer co-like count and the float64 score of :mod:`movierec.model.cf`
 ``support.parquet``    signal, movie_id, likes — the films at least one of the signal's users liked
-``validation.parquet`` user_id, movie_id — the validation users' likes (every one, no cap):
-                       the truth the blend's weights are tuned on
+``validation.parquet`` user_id, movie_id — the likes (no cap) of the validation users of
+                       the tuning sample (:func:`tuning_sample`): the truth the weights are tuned on
 ``stage.json``         {"fit": {"users", "likes"}, "training": {"users", "likes"}, "engine", "params"}
 =====================  ================================================================
 
@@ -32,6 +32,11 @@ from movierec.evaluation.split import fit_users, validation_users
 from movierec.model.cf import COLIKES_SCHEMA, ItemCF
 
 SIGNALS = ("fit", "training")
+#: The tuning's truth: the likes of at most this many validation users. Each weight trial scores
+#: every validation like; 5,000 users (~150,000 likes) estimate precision@5 to about ±0.003
+#: while the full file's 54,000 validation users made the tuning 30 times slower.
+MAX_TUNING_USERS = 5_000
+TUNING_HASH = (48_271, 2_147_483_647)  # the MINSTD generator's multiplier and prime modulus
 COLIKES = "colikes.parquet"
 SUPPORT = "support.parquet"
 VALIDATION = "validation.parquet"
@@ -54,14 +59,24 @@ class CollaborativeStage:
 
 def fit_collaborative(likes: pl.DataFrame, n_items: int, params: dict[str, Any]) -> CollaborativeStage:
     """The local engine: ``likes`` (user_id, row[, timestamp]) of the training users; ``params``
-    are :class:`~movierec.model.cf.ItemCF`'s."""
+    are :class:`~movierec.model.cf.ItemCF`'s. Both signals come from one blockwise pass."""
+    times = likes["timestamp"].to_numpy() if "timestamp" in likes.columns else None
+    users = likes["user_id"].to_numpy()
+    fitting = np.isin(users, fit_users(likes.select("user_id").unique())["user_id"].to_numpy())
+    fit, training = ItemCF(**params).fit_nested(users, likes["row"].to_numpy(), n_items, times, fitting)
+    assert fit is not None
+    validation = tuning_sample(validation_users(likes).select("user_id", "row").unique()).sort("user_id", "row")
+    return CollaborativeStage(fit, training, validation)
 
-    def fitted(frame: pl.DataFrame) -> ItemCF:
-        times = frame["timestamp"].to_numpy() if "timestamp" in frame.columns else None
-        return ItemCF(**params).fit(frame["user_id"].to_numpy(), frame["row"].to_numpy(), n_items, times=times)
 
-    validation = validation_users(likes).select("user_id", "row").unique().sort("user_id", "row")
-    return CollaborativeStage(fitted(fit_users(likes)), fitted(likes), validation)
+def tuning_sample(validation: pl.DataFrame) -> pl.DataFrame:
+    """The likes of at most ``MAX_TUNING_USERS`` of the validation users (all of them below
+    that): those first by ``(user_id · a) mod p`` (``TUNING_HASH``), then by id — spread over the
+    whole id range, and the same in both engines."""
+    multiplier, modulus = TUNING_HASH
+    chosen = (validation.select(pl.col("user_id").unique())
+              .sort((pl.col("user_id") * multiplier) % modulus, "user_id").head(MAX_TUNING_USERS))
+    return validation.join(chosen, on="user_id", how="semi")
 
 
 def write_stage(stage: CollaborativeStage, folder: Path, ids: np.ndarray) -> None:

@@ -18,6 +18,7 @@ Needs PySpark (``pip install 'movierec[spark]'``) and Java 17+.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -29,7 +30,9 @@ import polars as pl
 
 from movierec.evaluation.split import EVALUATION_REMAINDER, USER_MODULUS, VALIDATION_REMAINDER
 from movierec.model.cf import cf_factors
-from movierec.model.collaborative import COLIKES, SIGNALS, SUPPORT, VALIDATION, write_summary
+from movierec.model.collaborative import (
+    COLIKES, MAX_TUNING_USERS, SIGNALS, SUPPORT, TUNING_HASH, VALIDATION, write_summary,
+)
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, plain_csv
 
@@ -50,6 +53,7 @@ def spark_session(master: str) -> tuple[SparkSession, bool]:
         from movierec.config import SettingsError
 
         raise SettingsError("--engine spark needs PySpark: pip install 'movierec[spark]' (and Java 17+)") from None
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines are every socket it opens
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
@@ -97,7 +101,11 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
         capped = (likes.withColumn("n", F.row_number().over(recent))
                   .where(F.col("n") <= int(params["max_likes_per_user"])).select("userId", "row", "signal").persist())
         try:
-            (likes.where(F.col("signal") == "validation")
+            validation = likes.where(F.col("signal") == "validation")
+            multiplier, modulus = TUNING_HASH
+            sample = (validation.select("userId").distinct()
+                      .orderBy(F.pmod(F.col("userId") * multiplier, F.lit(modulus)), "userId").limit(MAX_TUNING_USERS))
+            (validation.join(F.broadcast(sample), "userId", "left_semi")
              .select(F.col("userId").alias("user_id"), F.col("id").alias("movie_id"))
              .write.mode("overwrite").parquet(str(out / VALIDATION)))
             counts = {r["signal"]: (int(r["users"]), int(r["likes"])) for r in capped.groupBy("signal")
