@@ -40,13 +40,16 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 LOCAL_PARTITIONS = 16
+log = logging.getLogger("movierec.train")
+
 RATINGS_TYPES = {"userId": "long", "movieId": "long", "rating": "double", "timestamp": "long"}
 LINKS_TYPES = {"movieId": "long", "tmdbId": "long"}
 
 
-def spark_session(master: str) -> tuple[SparkSession, bool]:
+def spark_session(master: str, memory: str = "4g") -> tuple[SparkSession, bool]:
     """The active Spark session, else a new one on ``master`` (unless spark-submit chose the
-    master); and whether it was created here (then the caller stops it)."""
+    master; ``memory`` is the JVM's heap in local mode); and whether it was created here (then
+    the caller stops it)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -64,7 +67,8 @@ def spark_session(master: str) -> tuple[SparkSession, bool]:
         if master.startswith("local"):
             # Spark's default of 200 shuffle partitions is for clusters; here they cost more
             # in task overhead than they give in parallelism
-            builder = builder.config("spark.sql.shuffle.partitions", str(LOCAL_PARTITIONS))
+            builder = (builder.config("spark.sql.shuffle.partitions", str(LOCAL_PARTITIONS))
+                       .config("spark.driver.memory", memory))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark, True
@@ -84,7 +88,7 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
     steps: dict[str, float] = {}
     clock = time.perf_counter()
     films = spark.createDataFrame([(int(i), int(r)) for i, r in row_index.select("id", "row").iter_rows()],
-                                  "id long, row long")
+                                  "id long, row int")
     with plain_csv(ratings, folder=out) as ratings_path, plain_csv(links, folder=out) as links_path:
         rated = read_csv(spark, ratings_path, RATINGS_TYPES, ratings.name)
         linked = read_csv(spark, links_path, LINKS_TYPES, links.name).where(F.col("tmdbId").isNotNull())
@@ -94,45 +98,45 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
             .join(linked, "movieId")
             .join(F.broadcast(films), F.col("tmdbId") == F.col("id"))
             .groupBy("userId", "row", "id").agg(F.max("timestamp").alias("timestamp"))  # one per user and film
-            .withColumn("signal", F.when(user_mod == VALIDATION_REMAINDER, "validation").otherwise("fit"))
+            .withColumn("fit", user_mod != VALIDATION_REMAINDER)
             .persist()
         )
         recent = Window.partitionBy("userId").orderBy(F.desc("timestamp"), F.asc("row"))
         capped = (likes.withColumn("n", F.row_number().over(recent))
-                  .where(F.col("n") <= int(params["max_likes_per_user"])).select("userId", "row", "signal").persist())
+                  .where(F.col("n") <= int(params["max_likes_per_user"])).select("userId", "row", "fit").persist())
         try:
-            validation = likes.where(F.col("signal") == "validation")
+            validation = likes.where(~F.col("fit"))
             multiplier, modulus = TUNING_HASH
             sample = (validation.select("userId").distinct()
                       .orderBy(F.pmod(F.col("userId") * multiplier, F.lit(modulus)), "userId").limit(MAX_TUNING_USERS))
             (validation.join(F.broadcast(sample), "userId", "left_semi")
              .select(F.col("userId").alias("user_id"), F.col("id").alias("movie_id"))
              .write.mode("overwrite").parquet(str(out / VALIDATION)))
-            counts = {r["signal"]: (int(r["users"]), int(r["likes"])) for r in capped.groupBy("signal")
+            counts = {bool(r["fit"]): (int(r["users"]), int(r["likes"])) for r in capped.groupBy("fit")
                       .agg(F.countDistinct("userId").alias("users"), F.count("*").alias("likes")).collect()}
-            support = pl.DataFrame(capped.groupBy("signal", "row").count().collect(),
-                                   schema={"signal": pl.String, "row": pl.Int64, "likes": pl.Int64}, orient="row")
+            support = pl.DataFrame(capped.groupBy("fit", "row").count().collect(),
+                                   schema={"fit": pl.Boolean, "row": pl.Int64, "likes": pl.Int64}, orient="row")
         except Exception as exc:  # bad values surface when a job runs
             raise _input_error(exc, ratings.name) from None
         finally:
             likes.unpersist()
-        steps["read ratings + likes (spark)"] = _lap(clock)
+        steps["read ratings + likes (spark)"] = _lap(clock, "read ratings + likes (spark)")
         clock = time.perf_counter()
 
         n = row_index.height
         per_signal = _support_per_signal(support, n)
         factors = _factors_frame(spark, per_signal, params)
         a, b = capped.alias("a"), capped.alias("b")
-        pairs = (
+        pairs = (  # each pair of a user's likes once (i < j), counted per group of users
             a.join(b, (F.col("a.userId") == F.col("b.userId")) & (F.col("a.row") < F.col("b.row")))
             .groupBy(F.col("a.row").alias("i"), F.col("b.row").alias("j"))
-            .agg(F.sum(F.when(F.col("a.signal") == "fit", 1).otherwise(0)).alias("fit"),
-                 F.count("*").alias("training"))
+            .agg(F.sum(F.col("a.fit").cast("int")).alias("fit"), F.count("*").alias("training"))
         )
-        both_ways = pairs.unionByName(pairs.select(F.col("j").alias("i"), F.col("i").alias("j"), "fit", "training"))
         per_film = Window.partitionBy("signal", "i").orderBy(F.desc("score"), F.asc("j"))
         colikes = (
-            both_ways.select("i", "j", F.expr("stack(2, 'fit', fit, 'training', training) as (signal, co_count)"))
+            # both directions of each pair, for both signals, from the one aggregation
+            pairs.select(F.expr("stack(4, i, j, 'fit', fit, j, i, 'fit', fit, i, j, 'training', training, "
+                                "j, i, 'training', training) as (i, j, signal, co_count)"))
             .where(F.col("co_count") > 0)
             .join(F.broadcast(factors.select("signal", F.col("row").alias("i"), "left")), ["signal", "i"])
             .join(F.broadcast(factors.select("signal", F.col("row").alias("j"), "right")), ["signal", "j"])
@@ -151,11 +155,11 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
                              "likes": per_signal[s][per_signal[s] > 0]},
                             schema={"signal": pl.String, "movie_id": pl.Int64, "likes": pl.Int64})
                for s in SIGNALS]).write_parquet(out / SUPPORT)
-    fit, validation = counts.get("fit", (0, 0)), counts.get("validation", (0, 0))
+    fit, validation = counts.get(True, (0, 0)), counts.get(False, (0, 0))
     write_summary(out, {"fit": {"users": fit[0], "likes": fit[1]},
                         "training": {"users": fit[0] + validation[0], "likes": fit[1] + validation[1]}},
                   "spark", params)
-    steps["co-likes (spark)"] = _lap(clock)
+    steps["co-likes (spark)"] = _lap(clock, "co-likes (spark)")
     peak = _jvm_peak_mb(spark)
     if peak is not None:
         steps["jvm peak MB"] = peak
@@ -163,17 +167,18 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
 
 
 def read_csv(spark: SparkSession, path: Path, types: dict[str, str], name: str) -> DataFrame:
-    """The columns ``types`` of a CSV with a header, by name, cast to their types."""
-    from pyspark.sql import functions as F
-
+    """The columns ``types`` of a CSV with a header, found by name and parsed as their types
+    (other columns stay text and are never parsed); a value that does not parse fails the job."""
     try:
-        frame = spark.read.option("header", True).csv(str(path))
+        header = spark.read.option("header", True).csv(str(path)).columns
     except Exception as exc:
         raise InputError(f"{name}: cannot be read by Spark ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in types if c not in frame.columns]
+    missing = [c for c in types if c not in header]
     if missing:
-        raise InputError(f"{name}: missing columns {', '.join(missing)} (found: {', '.join(frame.columns) or 'nothing'})")
-    return frame.select(*(F.col(c).cast(t).alias(c) for c, t in types.items()))
+        raise InputError(f"{name}: missing columns {', '.join(missing)} (found: {', '.join(header) or 'nothing'})")
+    schema = ", ".join(f"`{c}` {types.get(c, 'string')}" for c in header)
+    return spark.read.schema(schema).option("header", True).option("mode", "FAILFAST").csv(str(path)) \
+        .select(*types)
 
 
 def _score(count: Column, left: Column, right: Column) -> Column:
@@ -184,12 +189,12 @@ def _score(count: Column, left: Column, right: Column) -> Column:
 def _support_per_signal(support: pl.DataFrame, n: int) -> dict[str, np.ndarray]:
     """Likes per film row for each signal: fit users', and every training user's."""
     per_group = {}
-    for group in ("fit", "validation"):
+    for fit in (True, False):
         films = np.zeros(n, dtype=np.int64)
-        rows = support.filter(pl.col("signal") == group)
+        rows = support.filter(pl.col("fit") == fit)
         films[rows["row"].to_numpy()] = rows["likes"].to_numpy()
-        per_group[group] = films
-    return {"fit": per_group["fit"], "training": per_group["fit"] + per_group["validation"]}
+        per_group[fit] = films
+    return {"fit": per_group[True], "training": per_group[True] + per_group[False]}
 
 
 def _factors_frame(spark: SparkSession, support: dict[str, np.ndarray], params: dict[str, Any]) -> DataFrame:
@@ -199,19 +204,21 @@ def _factors_frame(spark: SparkSession, support: dict[str, np.ndarray], params: 
         left, right = cf_factors(support[name], float(params["alpha"]), float(params["shrink"]))
         liked = np.flatnonzero(support[name] > 0)
         records += [(name, int(r), float(left[r]), float(right[r])) for r in liked]
-    return spark.createDataFrame(records, "signal string, row long, left double, right double")
+    return spark.createDataFrame(records, "signal string, row int, left double, right double")
 
 
 def _input_error(exc: Exception, name: str) -> Exception:
     text = str(exc)
-    if "CAST_INVALID_INPUT" in text or "NumberFormatException" in text:
-        detail = next((line.strip() for line in text.splitlines() if "cannot be cast" in line or "CAST" in line), "")
+    if "MALFORMED_RECORD" in text or "CAST_INVALID_INPUT" in text or "NumberFormatException" in text:
+        detail = next((line.strip() for line in text.splitlines() if "MALFORMED" in line or "CAST" in line), "")
         return InputError(f"{name}: unreadable values ({detail[:200]})")
     return exc
 
 
-def _lap(start: float) -> float:
-    return round(time.perf_counter() - start, 3)
+def _lap(start: float, name: str) -> float:
+    seconds = round(time.perf_counter() - start, 3)
+    log.info("%-12s %6.2f s", name, seconds)
+    return seconds
 
 
 def _jvm_peak_mb(spark: SparkSession) -> float | None:

@@ -61,11 +61,11 @@ def local_stage(inputs: tuple[Path, Path], row_index: pl.DataFrame, params: dict
 
 
 def spark_stage(inputs: tuple[Path, Path], row_index: pl.DataFrame, params: dict[str, object],
-                clock: StepClock, master: str, work: Path) -> CollaborativeStage:
+                clock: StepClock, settings: Settings, work: Path) -> CollaborativeStage:
     """The collaborative stage on Spark, through its parquet contract in ``work`` (removed after)."""
     from movierec.model.spark_cf import run_stage, spark_session
 
-    spark, created = spark_session(master)
+    spark, created = spark_session(settings.spark_master, settings.spark_memory)
     try:
         clock.lap("spark session")
         spark_steps = run_stage(spark, *inputs, row_index, params, work)
@@ -126,7 +126,7 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     if inputs is not None:
         if engine == "spark":
             stage = spark_stage(inputs, catalogue.row_index(), model.cf_params(), clock,
-                                settings.spark_master, model_dir / ".collaborative")
+                                settings, model_dir / ".collaborative")
         else:
             stage = local_stage(inputs, catalogue.row_index(), model.cf_params(), clock)
     # One BLAS thread: the products here are small or memory-bound, and on a busy 2-core machine
