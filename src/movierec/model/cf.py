@@ -102,7 +102,7 @@ class ItemCF:
         co_count, score), ranked best first per film; ``ids`` maps rows to TMDB ids."""
         coo = self.co_counts_.tocoo()
         rows, cols, counts = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.int64)
-        left, right = cf_factors(self.support_, self.alpha, self.shrink)
+        left, right = cf_factors(self._support, self.alpha, self.shrink)
         values = scores(counts, rows, cols, left, right)
         order, rank = top_k_exact(rows, cols, values, self.co_counts_.shape[0], max(self.neighbours, 1))
         return pl.DataFrame({
@@ -123,6 +123,7 @@ class ItemCF:
                                          shape=(n, n), dtype=np.float32)
         self.similarity_.sort_indices()
         self.support_ = support.astype(np.float32)
+        self._support = support  # exact: float32 holds counts only up to 2^24
         self.users_ = users
         self.likes_ = likes
         return self

@@ -1,8 +1,10 @@
 """`movierec train`: tables (and RAW's ratings, when present) in, model/neighbours.parquet out.
 
 :class:`~movierec.model.estimator.NeighbourRecommender` is the pure part: features, candidates, collaborative signal, weight tuning
-and ranking. :func:`train` is the I/O edge around it: it reads the release's tables and the
-training users' ratings, writes the artifact atomically and returns what the manifest records.
+and ranking. :func:`train` is the I/O edge around it: it reads the release's tables, runs the
+collaborative stage on the training users' ratings (:mod:`movierec.model.collaborative`; on this
+machine, or on Spark with ``engine="spark"``), writes the artifacts atomically and returns what
+the manifest records, with each step's seconds and peak memory.
 """
 
 from __future__ import annotations
@@ -69,14 +71,14 @@ def spark_stage(inputs: tuple[Path, Path], row_index: pl.DataFrame, params: dict
     try:
         clock.lap("spark session")
         spark_steps = run_stage(spark, *inputs, row_index, params, work)
+        jvm = spark_steps.pop("jvm peak MB", None)
+        clock.record(spark_steps)
         stage = read_stage(work, row_index, params)
+        clock.lap("read co-likes")
     finally:
         if created:
             spark.stop()
         shutil.rmtree(work, ignore_errors=True)
-    jvm = spark_steps.pop("jvm peak MB", None)
-    clock.record(spark_steps)
-    clock.lap("read co-likes")
     if jvm is not None:
         clock.memory["jvm"] = jvm
     return stage
