@@ -154,13 +154,13 @@ def test_full_file_trains_and_evaluation_users_never_reach_training(
     without = _sample_as_ratings_csv(sample_raw, tmp_path / "without", keep_evaluation_users=False)
     (full / "ratings_small.csv").write_text(HEADER)  # present, but ratings.csv wins
     seen: list[np.ndarray] = []
-    fit = ItemCF.fit
+    fit = ItemCF.fit_nested  # what ItemCF.fit and the collaborative stage call
 
-    def spy(self: ItemCF, users: np.ndarray, items: np.ndarray, n_items: int, **kwargs: object) -> ItemCF:
+    def spy(self: ItemCF, users: np.ndarray, *args: object) -> object:
         seen.append(np.asarray(users).copy())
-        return fit(self, users, items, n_items, **kwargs)
+        return fit(self, users, *args)
 
-    monkeypatch.setattr(ItemCF, "fit", spy)
+    monkeypatch.setattr(ItemCF, "fit_nested", spy)
     settings = Settings(data_dir=tmp_path)
     with_all = train(sample_tables, tmp_path / "model-full", settings, raw_dir=full)
     with_training_only = train(sample_tables, tmp_path / "model-without", settings, raw_dir=without)
