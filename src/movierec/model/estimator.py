@@ -67,8 +67,9 @@ class NeighbourRecommender:
     only (None: no ratings). With likes, the collaborative signal used while tuning is fitted on
     the fit users and the weights are chosen on the validation users' pairs; the final signal is
     fitted on all training users. ``collaborative`` instead of ``likes``: that stage computed
-    elsewhere (:mod:`movierec.model.collaborative`, e.g. by Spark). Fitted attributes: ``top_``, ``scores_`` ((films, k) rows and scores, -1 /
-    -inf padded), ``info_`` (what the manifest records), ``ids_``.
+    elsewhere (:mod:`movierec.model.collaborative`, e.g. by Spark). Fitted attributes: ``top_``,
+    ``scores_`` ((films, k) rows and scores, -1 / -inf padded), ``info_`` (what the manifest
+    records), ``ids_``.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
