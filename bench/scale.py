@@ -120,8 +120,12 @@ def pipeline(label: str, raw: Path, data: Path, logs: Path, engine: str = "local
 def print_stages(runs: list[dict[str, Any]]) -> None:
     """Seconds per stage (and the Python process's peak RSS so far) for every run, side by side."""
     stages: list[str] = []
-    for r in runs:
-        stages += [s for s in ["etl", *r["steps"], "evaluation"] if s not in stages]
+    for r in runs:  # each run's stages in its order; another run's own stages go after their predecessor
+        sequence = ["etl", *r["steps"], "evaluation"]
+        for position, stage in enumerate(sequence):
+            if stage not in stages:
+                before = sequence[position - 1] if position else None
+                stages.insert(stages.index(before) + 1 if before in stages else len(stages), stage)
     rows = []
     for stage in stages:
         row: list[Any] = [stage]

@@ -173,29 +173,23 @@ def small_tuning_sample(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "MAX_TUNING_USERS", TUNING_USERS)
 
 
-@pytest.mark.parametrize(("kind", "alpha", "shrink"), [("plain", 1.0, 2.0), ("zip", 0.5, 1.0)])
+@pytest.mark.parametrize(("kind", "evaluation_users", "alpha", "shrink"),
+                         [("plain", True, 1.0, 2.0), ("zip", False, 0.5, 1.0)])
 @pytest.mark.usefixtures("small_tuning_sample")
-def test_both_engines_equal_a_brute_force_oracle(spark: Any, tmp_path: Path, kind: str, alpha: float,
-                                                  shrink: float) -> None:
+def test_both_engines_equal_a_brute_force_oracle(spark: Any, tmp_path: Path, kind: str, evaluation_users: bool,
+                                                  alpha: float, shrink: float) -> None:
+    """Both engines equal the oracle of the whole fixture — also when the file lacks the
+    evaluation users' ratings: they never reach the stage, whatever the file holds."""
     ratings = fixture_ratings()
-    raw = write_fixture(tmp_path / "raw", ratings, kind)
+    raw = write_fixture(tmp_path / "raw", [r for r in ratings if evaluation_users or r[0] % 5], kind)
     name = {"plain": "ratings.csv", "zip": "ratings.csv.zip"}[kind]
     expected = oracle(ratings, alpha, shrink)
     assert_same(local_contract(raw, name, params(alpha, shrink), tmp_path / "local"), expected)
     run_stage(spark, raw / name, raw / "links.csv", ROW_INDEX, params(alpha, shrink), tmp_path / "spark")
-    assert_same(contract(tmp_path / "spark"), expected)
-    assert not list((tmp_path / "spark").glob(".movierec-*"))  # the zip's copy is removed
-
-
-@pytest.mark.usefixtures("small_tuning_sample")
-def test_spark_split_keeps_evaluation_users_out(spark: Any, tmp_path: Path) -> None:
-    """The file without the evaluation users' ratings (here .gz) gives the very same stage."""
-    ratings = fixture_ratings()
-    raw = write_fixture(tmp_path / "raw", [r for r in ratings if r[0] % 5 != 0], "gz")
-    run_stage(spark, raw / "ratings.csv.gz", raw / "links.csv", ROW_INDEX, params(1.0, 2.0), tmp_path / "spark")
     got = contract(tmp_path / "spark")
-    assert_same(got, oracle(ratings, 1.0, 2.0))
+    assert_same(got, expected)
     assert {user % 5 for user, _ in got["validation"]} == {1}
+    assert not list((tmp_path / "spark").glob(".movierec-*"))  # the zip's copy is removed
 
 
 def test_spark_wrong_columns_are_input_errors(spark: Any, tmp_path: Path) -> None:
@@ -261,7 +255,7 @@ def test_cli_train_with_the_spark_engine(spark: Any, sample_data: Path, tmp_path
     copy = data / "releases" / release.name
     shutil.copytree(release, copy)
     (data / "current").symlink_to(copy.relative_to(data))
-    raw = write_fixture(tmp_path / "raw", fixture_ratings())
+    raw = write_fixture(tmp_path / "raw", fixture_ratings(), "gz")  # Spark reads .gz itself
     # the fixture's TMDB ids 100 … 700 become sample films
     sample_ids = pl.read_parquet(copy / "tables" / "movies.parquet", columns=["id"])["id"].head(7).to_list()
     (raw / "links.csv").write_text("movieId,imdbId,tmdbId\n" + "".join(
@@ -269,7 +263,7 @@ def test_cli_train_with_the_spark_engine(spark: Any, sample_data: Path, tmp_path
     result = CliRunner().invoke(app, ["train", "--data", str(data), "--raw", str(raw), "--engine", "spark"])
     assert result.exit_code == 0, result.output
     manifest = json.loads(((data / "current").resolve() / "manifest.json").read_text())
-    assert manifest["model"]["engine"] == "spark" and manifest["model"]["cf"]["ratings"] == "ratings.csv"
+    assert manifest["model"]["engine"] == "spark" and manifest["model"]["cf"]["ratings"] == "ratings.csv.gz"
     liked = {(u, LINKS[m]) for u, m, r, _ in fixture_ratings() if u % 5 and r >= 4 and LINKS[m] in CATALOGUE_IDS}
     assert manifest["model"]["cf"]["likes"] == len(liked)  # nobody reaches the cap of 500
     bad = CliRunner().invoke(app, ["train", "--data", str(data), "--engine", "hadoop"])

@@ -83,7 +83,7 @@ def header(path: Path) -> list[str]:
     """The column names on the first line of a plain or .gz CSV."""
     try:
         opener = gzip.open if path.suffix == ".gz" or _is_gzip(path) else open
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:  # type: ignore[operator]
             first = f.readline()
     except (OSError, EOFError) as exc:
         raise InputError(f"{path.name}: cannot be read ({exc})") from None
