@@ -268,3 +268,35 @@ def test_cli_train_with_the_spark_engine(spark: Any, sample_data: Path, tmp_path
     assert manifest["model"]["cf"]["likes"] == len(liked)  # nobody reaches the cap of 500
     bad = CliRunner().invoke(app, ["train", "--data", str(data), "--engine", "hadoop"])
     assert bad.exit_code == 2 and "hadoop" in bad.output
+
+
+def test_without_pyspark_the_spark_engine_stops_with_one_line(
+    sample_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the spark extra were not installed
+    data = tmp_path / "data"
+    release = (sample_data / "current").resolve()
+    shutil.copytree(release, data / "releases" / release.name)
+    (data / "current").symlink_to(Path("releases") / release.name)
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--engine", "spark"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == \
+        "error: --engine spark needs PySpark: pip install 'movierec[spark]' (and Java 17+)"
+    assert (data / "current").resolve().name == release.name  # nothing published
+
+
+def test_cli_pipeline_passes_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from movierec import pipeline
+
+    called: dict[str, Any] = {}
+
+    def publish(raw: Path, data: Path, settings: Settings, **options: Any) -> dict[str, Any]:
+        called.update(options)
+        return {"release": "r", "tables": {}}
+
+    monkeypatch.setattr(pipeline, "publish", publish)
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(tmp_path), "--data", str(tmp_path), "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    assert called == {"allow_shrink": False, "engine": "spark"}
