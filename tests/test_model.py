@@ -18,7 +18,7 @@ from movierec.model.artifact import NEIGHBOURS_SCHEMA, neighbours_frame
 
 from movierec.model.candidates import merge_pools
 
-from movierec.model.cf import ItemCF, cap_row_nnz, lookup_pairs
+from movierec.model.cf import ItemCF, cap_likes, lookup_pairs
 
 from movierec.model.features import Catalogue, ContentFeaturizer, era_features, popularity_prior, quality_prior
 
@@ -322,8 +322,13 @@ def test_item_cf_cosine_shrink_and_neighbour_cap() -> None:
 def test_repeated_likes_count_once_and_heavy_users_are_capped() -> None:
     cf = ItemCF(alpha=1.0, shrink=0.0).fit(np.array([1, 1, 1]), np.array([0, 0, 1]), 2)
     assert cf.similarity_.toarray().tolist() == [[0, 1], [1, 0]]
-    capped = cap_row_nnz(sp.csr_matrix(np.array([[1, 1, 1], [0, 1, 0]], dtype=np.float32)), 2)
-    assert capped.toarray().tolist() == [[1, 1, 0], [0, 1, 0]]
+    # without times the lower films are kept; with times the most recent, ties to the lower film
+    users, films = np.array([4, 4, 4, 9]), np.array([2, 0, 1, 1])
+    assert [a.tolist() for a in cap_likes(users, films, None, 2)] == [[0, 0, 1], [0, 1, 1]]
+    assert [a.tolist() for a in cap_likes(users, films, np.array([5, 1, 5, 0]), 2)] == [[0, 0, 1], [1, 2, 1]]
+    capped = ItemCF(shrink=0.0, max_likes_per_user=2).fit(users, films, 3, times=np.array([5, 1, 5, 0]))
+    assert capped.co_counts_.toarray().tolist() == [[0, 0, 0], [0, 0, 1], [0, 1, 0]]
+    assert (capped.likes_, capped.users_, capped.support_.tolist()) == (3, 2, [0, 2, 1])
 
 
 def test_lookup_pairs() -> None:

@@ -69,13 +69,13 @@ def test_evaluation_users_ratings_never_reach_training(
     (without / "ratings_small.csv").write_text("\n".join(kept) + "\n")
 
     seen: list[np.ndarray] = []
-    fit = ItemCF.fit
+    fit = ItemCF.fit_nested  # what ItemCF.fit and the collaborative stage call
 
-    def spy(self: ItemCF, users: np.ndarray, items: np.ndarray, n_items: int) -> ItemCF:
+    def spy(self: ItemCF, users: np.ndarray, *args: object) -> object:
         seen.append(np.asarray(users).copy())
-        return fit(self, users, items, n_items)
+        return fit(self, users, *args)
 
-    monkeypatch.setattr(ItemCF, "fit", spy)
+    monkeypatch.setattr(ItemCF, "fit_nested", spy)
     settings = Settings(data_dir=tmp_path)
     with_all = train(sample_tables, tmp_path / "model-full", settings, raw_dir=full)
     with_training_only = train(sample_tables, tmp_path / "model-without", settings, raw_dir=without)
@@ -85,7 +85,7 @@ def test_evaluation_users_ratings_never_reach_training(
         pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet"))
     assert pl.read_parquet(tmp_path / "model-full" / "personal.parquet").equals(
         pl.read_parquet(tmp_path / "model-without" / "personal.parquet"))
-    timing = ("seconds", "steps")
+    timing = ("seconds", "steps", "peak_rss_mb")  # measurements
 
     def untimed(model: dict[str, object]) -> dict[str, object]:
         personal = {k: v for k, v in model["personal"].items() if k != "seconds"}  # type: ignore[attr-defined]
@@ -99,7 +99,7 @@ def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()  # a fresh machine: no ratings_small.csv, no links.csv
     model = train(sample_tables, tmp_path / "model", Settings(data_dir=tmp_path), raw_dir=raw)
-    assert model["cf"] == {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"}
+    assert model["cf"] == {"used": False, "reason": "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW"}
     assert model["tuning"] == {"tuned": False}
     weights = model["weights"]
     assert weights["tail"]["cf"] == 0.0 and weights["tail"]["likes"] == 0.0  # type: ignore[index]

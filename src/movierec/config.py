@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -65,12 +66,16 @@ class Settings:
     raw_url: str = field(default="", **_range(help="zip of the raw CSVs downloaded at build time (Render)"))
     release_url: str = field(default="", **_range(help="release archive downloaded at start"))
     spark_master: str = field(default="local[*]", **_range(help="Spark master for --engine spark"))
+    spark_memory: str = field(default="4g", **_range(help="heap of a local-mode Spark session's JVM (it runs "
+                                                           "every task), e.g. 4g; clusters size their own"))
     ratings: str = field(default="auto", **_range(help="auto | small | full: which ratings file trains"))
 
     def __post_init__(self) -> None:
         if self.neighbours_k < self.recommendations:
             raise SettingsError(f"{PREFIX}NEIGHBOURS_K must be at least {self.recommendations} "
                                 f"(the recommendations served), got {self.neighbours_k}")
+        if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", self.spark_memory.lower()):
+            raise SettingsError(f"{PREFIX}SPARK_MEMORY must be a size such as 4g or 512m, got {self.spark_memory!r}")
         if self.ratings not in ("auto", "small", "full"):
             raise SettingsError(f"{PREFIX}RATINGS must be auto, small or full, got {self.ratings!r}")
 

@@ -43,9 +43,11 @@ class ReleaseRefused(StoreError):
     """The built release failed its checks; nothing was published."""
 
 
-def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False) -> dict[str, object]:
+def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False,
+            engine: str = "local") -> dict[str, object]:
     """`movierec pipeline`: ETL + training (+ evaluation when RAW has ratings) into a new release
-    that becomes DATA/current; returns its manifest."""
+    that becomes DATA/current; returns its manifest. ``engine`` computes the collaborative stage
+    (local | spark, see :func:`movierec.model.train.train`)."""
     from movierec.raw.keep import keep_raw
 
     raw_dir = Path(raw_dir)
@@ -60,7 +62,7 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
             etl_step(raw_dir, settings)(folder, manifest)
             manifest["raw"] = kept.result()
 
-    return build_release(data_dir, settings, raw_dir, [etl, *after_tables(settings, raw_dir)],
+    return build_release(data_dir, settings, raw_dir, [etl, *after_tables(settings, raw_dir, engine)],
                          allow_shrink=allow_shrink)
 
 
@@ -83,18 +85,20 @@ def etl_step(raw_dir: Path, settings: Settings) -> Step:
     return etl
 
 
-def after_tables(settings: Settings, ratings_dir: Path | None = None) -> list[Step]:
+
+def after_tables(settings: Settings, ratings_dir: Path | None = None, engine: str = "local") -> list[Step]:
     """What every release needs once its tables exist, in order: the model (trained with the
-    ratings of ``ratings_dir``, default the release's own raw/), then the API's catalog artifact and the web page's film cards.
+    ratings of ``ratings_dir``, default the release's own raw/, its collaborative stage computed by
+    ``engine``), then the API's catalog artifact and the web page's film cards.
     Every release goes through this list: `pipeline`, `train` and `ingest`."""
     return [
-        _train_step(ratings_dir, settings),
+        _train_step(ratings_dir, settings, engine),
         _catalog_step(settings),
         _cards_step,
     ]  # then build_release checks, evaluates and writes the EDA report (which shows the evaluation)
 
 
-def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> dict[str, object]:
+def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None, engine: str = "local") -> dict[str, object]:
     """`movierec train`: a new release holding the current release's tables (hard links, so no
     copy) and a model fitted anew; the current release is not touched."""
     store = ReleaseStore(data_dir)
@@ -112,7 +116,8 @@ def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None) -> 
             if key in base_manifest:
                 manifest[key] = base_manifest[key]
 
-    return build_release(data_dir, settings, raw, [tables, *after_tables(settings, raw)], built_on=base.name)
+    return build_release(data_dir, settings, raw, [tables, *after_tables(settings, raw, engine)],
+                         built_on=base.name)
 
 
 def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, steps: list[Step], *,
@@ -181,11 +186,12 @@ def recorded_raw_dir(manifest: dict[str, object], fallback: Path, release: Path 
     return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else fallback
 
 
-def _train_step(ratings_dir: Path | None, settings: Settings) -> Step:
+def _train_step(ratings_dir: Path | None, settings: Settings, engine: str = "local") -> Step:
     def train_step(folder: Path, manifest: dict[str, object]) -> None:
         from movierec.model.train import train
 
-        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW)
+        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW,
+                      engine=engine)
         manifest["model"] = model
         manifest["durations"]["train"] = model.get("seconds")  # type: ignore[index]
     return train_step
@@ -219,10 +225,11 @@ def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[st
     from movierec.evaluation.run import evaluate_release
     from movierec.raw.ratings import ratings_inputs
 
-    if not raw_dir.is_dir() or ratings_inputs(raw_dir) is None:
+    if not raw_dir.is_dir() or ratings_inputs(raw_dir, settings.ratings) is None:
         return
     started = time.perf_counter()
-    write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations))
+    write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations,
+                                                     ratings=settings.ratings))
     manifest["durations"]["evaluation"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 

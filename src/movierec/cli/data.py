@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from movierec.cli.common import DataOption, RawOption, app, fail, run, settings
+from movierec.cli.model import Engine, EngineOption
 
 
 @app.command()
@@ -37,6 +38,7 @@ def pipeline(
     data: DataOption = None,
     allow_shrink: Annotated[bool, typer.Option("--allow-shrink", help="Publish even when the new catalogue has "
                                                "far fewer films than the current one.")] = False,
+    engine: EngineOption = Engine.local,
 ) -> None:
     """Build a new release (tables, model, evaluation, manifest) aside, check it, and switch
     DATA/current to it; a failed or refused run leaves DATA/current as it was."""
@@ -45,7 +47,7 @@ def pipeline(
     config = settings()
     raw_dir = raw or config.resolved_raw_dir()
     data_dir = data or config.data_dir
-    manifest = run(lambda: publish(raw_dir, data_dir, config, allow_shrink=allow_shrink))
+    manifest = run(lambda: publish(raw_dir, data_dir, config, allow_shrink=allow_shrink, engine=engine.value))
     typer.echo(f"published release {manifest['release']} into {data_dir / 'current'}")
     typer.echo(json.dumps(manifest["tables"], indent=2))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,14 +13,26 @@ from movierec.cli.common import DataOption, app, published_release, run, setting
 
 RatingsOption = Annotated[
     Path | None,
-    typer.Option("--raw", help="Folder with ratings_small.csv and links.csv (plain, .gz or .zip). "
-                 "Default: the raw folder the release was built from, else MOVIEREC_RAW_DIR, "
-                 "DATA/raw/ or the shared sample."),
+    typer.Option("--raw", help="Folder with ratings.csv or ratings_small.csv (MOVIEREC_RATINGS chooses), and "
+                 "links.csv (plain, .gz or .zip). Default: the raw folder the release was built from, else "
+                 "MOVIEREC_RAW_DIR, DATA/raw/ or the shared sample."),
+]
+
+
+class Engine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option("--engine", help="Where the collaborative stage (likes, co-like counts, top neighbours) runs: "
+                 "this process, or Spark (MOVIEREC_SPARK_MASTER, default local[*]; needs PySpark: the spark extra)."),
 ]
 
 
 @app.command()
-def train(data: DataOption = None, raw: RatingsOption = None) -> None:
+def train(data: DataOption = None, raw: RatingsOption = None, engine: EngineOption = Engine.local) -> None:
     """Fit the model anew on the current release's tables and publish it as a NEW release (the
     served release is never modified). Without ratings in RAW the model is content only."""
     from movierec.pipeline import retrain
@@ -27,7 +40,7 @@ def train(data: DataOption = None, raw: RatingsOption = None) -> None:
     config = settings()
     data_dir = data or config.data_dir
     published_release(data_dir)
-    manifest = run(lambda: retrain(data_dir, config, raw))
+    manifest = run(lambda: retrain(data_dir, config, raw, engine=engine.value))
     model = manifest["model"]
     assert isinstance(model, dict)
     cf = model["cf"]
@@ -71,7 +84,7 @@ def evaluate(
     config = settings()
     release = published_release(data or config.data_dir)
     raw_dir = raw or recorded_raw_dir(read_manifest(release) or {}, config.resolved_raw_dir(), release)
-    evaluation = run(lambda: evaluate_release(release, raw_dir, k=config.recommendations))
+    evaluation = run(lambda: evaluate_release(release, raw_dir, k=config.recommendations, ratings=config.ratings))
     evaluation["release"] = release.name
     if out is not None:
         write_json(out, evaluation)

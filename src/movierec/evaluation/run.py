@@ -28,7 +28,7 @@ from movierec.evaluation.personal import personal_table
 from movierec.evaluation.split import describe, evaluation_users, training_users
 from movierec.model.ease import WeightLists
 from movierec.raw.files import InputError
-from movierec.raw.ratings import LIKED_RATING, liked_rows, ratings_inputs, read_ratings
+from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
 
 #: The issue's goals, checked (and reported) on every evaluation.
 GOALS = {"film_to_film": {"coverage": 0.60, "collection_recall": 0.95, "anchor": "co-occurrence count"},
@@ -36,12 +36,14 @@ GOALS = {"film_to_film": {"coverage": 0.60, "collection_recall": 0.95, "anchor":
 NEIGHBOURS_FOR_PERSONAL = 20
 
 
-def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0) -> dict[str, object]:
-    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings."""
+def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> dict[str, object]:
+    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings
+    (``ratings``: auto | small | full, see :func:`~movierec.raw.ratings.ratings_inputs`)."""
     started = time.perf_counter()
-    inputs = ratings_inputs(raw_dir)
+    inputs = ratings_inputs(raw_dir, ratings)
     if inputs is None:
-        raise InputError(f"evaluation needs ratings_small.csv and links.csv (plain, .gz or .zip) in {raw_dir}")
+        raise InputError(f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) "
+                         f"in {raw_dir}")
     tables = release / "tables"
     movies = pl.read_parquet(tables / "movies.parquet",
                              columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"])
@@ -51,7 +53,8 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0) ->
     row_index = pl.DataFrame({"id": movies["id"], "row": np.arange(n, dtype=np.int64)})
     evaluated = read_ratings(*inputs, users=evaluation_users, with_timestamp=True)
     liked = liked_rows(evaluated, row_index)
-    training = liked_rows(read_ratings(*inputs, users=training_users, with_timestamp=True), row_index)
+    # the training users' likes as the model read them (streamed: the full file never held)
+    training = like_rows(read_likes(*inputs, users=training_users), row_index)
     users, rows = liked["user_id"].to_numpy(), liked["row"].to_numpy()
     collection = movies["collection_id"].fill_null(-1).to_numpy()
     training_likes = like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n)

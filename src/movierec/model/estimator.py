@@ -20,6 +20,7 @@ Example (content only, no ratings):
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -27,10 +28,10 @@ import numpy as np
 import polars as pl
 
 from movierec.evaluation.metrics import collection_recall, coverage
-from movierec.evaluation.split import fit_users, validation_users
 from movierec.model.artifact import neighbours_frame
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
-from movierec.model.cf import ItemCF
+from movierec.model.cf import MAX_LIKES_PER_USER
+from movierec.model.collaborative import CollaborativeStage, fit_collaborative
 from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import (
     DEFAULT_WEIGHTS, SIGNALS, Blend, blend, cf_signal, confidence, likes_prior, pair_signals, rank_pool,
@@ -42,6 +43,8 @@ from movierec.raw.ratings import LIKED_RATING
 
 log = logging.getLogger("movierec.train")
 
+NO_RATINGS = "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW"
+
 
 @dataclass(frozen=True)
 class ModelParams:
@@ -50,24 +53,32 @@ class ModelParams:
     cf_alpha: float = 1.0  # chosen on validation users: 0.5 … 1.0 tried, see the README
     cf_shrink: float = 10.0
     evidence: float = 0.01  # the tuning's starting point: half-way to the head weights at 1% of users
+    cf_max_likes: int = MAX_LIKES_PER_USER  # per user, the most recent (see movierec.model.cf)
     pool: PoolSizes = field(default_factory=PoolSizes)
     targets: Targets = field(default_factory=Targets)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 class NeighbourRecommender:
     """Every film's ``k`` best neighbours, from content features, candidates, the collaborative
     signal and a blend tuned on validation users (see :mod:`movierec.model`).
 
-    ``fit(catalogue, likes)``: ``likes`` holds (user_id, row) for the training users only (None:
-    no ratings). With likes, the collaborative signal used while tuning is fitted on the fit users
-    and the head weights and evidence scale are chosen on the validation users' pairs; the final
-    signal is fitted on all training users, and the catalogue's targets (coverage, collection
-    recall) are held on the final ranking (:mod:`movierec.model.tuning`). Fitted attributes:
-    ``top_``, ``scores_`` ((films, k) rows and scores, -1 / -inf padded), ``reasons_`` ((films,
-    k) the signals behind each score, :mod:`movierec.model.reasons`), ``blend_``, ``info_``
-    (what the manifest records), ``ids_``, and ``tuning_top_``: the top k ranked with the fit
-    users' signal (None without validation users), for tuning what scores from the neighbours
-    without the validation users' likes in them.
+    ``fit(catalogue, likes)``: ``likes`` holds (user_id, row[, timestamp]) for the training users
+    only (None: no ratings). With likes, the collaborative signal used while tuning is fitted on
+    the fit users and the head weights and evidence scale are chosen on the validation users' pairs
+    (:mod:`movierec.model.collaborative`: at most 5,000 of them); the final signal is fitted on all
+    training users, and the catalogue's targets (coverage, collection recall) are held on the final
+    ranking (:mod:`movierec.model.tuning`). ``collaborative`` instead of ``likes``: that stage
+    computed elsewhere (e.g. by Spark), the same input either way. Fitted attributes: ``top_``,
+    ``scores_`` ((films, k) rows and scores, -1 / -inf padded), ``reasons_`` ((films, k) the
+    signals behind each score, :mod:`movierec.model.reasons`), ``blend_``, ``info_`` (what the
+    manifest records), ``ids_``, and ``tuning_top_``: the top k ranked with the fit users' signal
+    (None without validation users), for tuning what scores from the neighbours without the
+    validation users' likes in them.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
@@ -79,16 +90,23 @@ class NeighbourRecommender:
         """The artifact's rows (movie_id, rank, neighbour_id, score, reason)."""
         return neighbours_frame(self.ids_, self.top_, self.scores_, self.reasons_)
 
-    def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None) -> NeighbourRecommender:
+    def cf_params(self) -> dict[str, object]:
+        """The :class:`~movierec.model.cf.ItemCF` parameters, for either engine."""
+        return {"alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink,
+                "neighbours": self.params.pool.cf, "max_likes_per_user": self.params.cf_max_likes}
+
+    def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None,
+            collaborative: CollaborativeStage | None = None) -> NeighbourRecommender:
 
         steps: dict[str, float] = {}
+        memory: dict[str, float] = {}
         clock = time.perf_counter()
 
         def step(name: str) -> None:
             nonlocal clock
             now = time.perf_counter()
-            steps[name] = round(now - clock, 3)
-            log.info("%-12s %6.2f s", name, now - clock)
+            steps[name], memory[name] = round(now - clock, 3), peak_rss_mb()
+            log.info("%-12s %6.2f s  peak %6.0f MB", name, now - clock, memory[name])
             clock = now
 
         n = catalogue.movies.height
@@ -109,18 +127,17 @@ class NeighbourRecommender:
         # A film nobody liked is ranked on content alone (its cf and likes signals are 0 anyway).
         chosen = Blend(tail={**DEFAULT_WEIGHTS, "cf": 0.0}, head=dict(DEFAULT_WEIGHTS), evidence=self.params.evidence)
         support, users = None, 0
-        if likes is not None and likes.height > 0:
-            validation = validation_users(likes)
-            fit = fit_users(likes)
-            cf_params = {"alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf}
-            cf_tune = ItemCF(**cf_params).fit(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n)
-            cf_all = ItemCF(**cf_params).fit(likes["user_id"].to_numpy(), likes["row"].to_numpy(), n)
+        if collaborative is None and likes is not None and likes.height > 0:
+            collaborative = fit_collaborative(likes, n, self.cf_params())
             step("cf")
+        if collaborative is not None and collaborative.training.likes_ > 0:
+            cf_tune, cf_all, validation = collaborative.fit, collaborative.training, collaborative.validation
             info["cf"] = {
-                "used": True, "liked_rating": LIKED_RATING,
+                "used": True, "liked_rating": LIKED_RATING, "engine": collaborative.engine,
                 "training_users": cf_all.users_, "likes": cf_all.likes_,
                 "films_with_likes": int((cf_all.support_ > 0).sum()),
                 "alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf,
+                "max_likes_per_user": self.params.cf_max_likes,
             }
             # The tuning sees only candidates and similarities from the fit users; the final ranking
             # all training users'. Both on one pool, so the content signals are computed once.
@@ -148,8 +165,8 @@ class NeighbourRecommender:
         else:
             pool = base
             signals = pair_signals(features, None, priors, pool)
-            info["cf"] = {"used": False, "reason": "no ratings_small.csv and links.csv in RAW"
-                          if likes is None else "no training user liked a catalogue film"}
+            info["cf"] = {"used": False, "reason": NO_RATINGS
+                          if likes is None and collaborative is None else "no training user liked a catalogue film"}
             step("signals")
         trust = confidence(support, users, chosen.evidence, n)
         held, top, scores = meet_targets(
@@ -177,6 +194,7 @@ class NeighbourRecommender:
                            "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},
             "text_dims": self.params.text_dims, "top_cast": self.params.top_cast,
             "steps": steps,
+            "peak_rss_mb": memory,
         })
         self.top_, self.scores_, self.blend_, self.info_ = top, scores, held.blend, info
         self.ids_ = catalogue.ids

@@ -1,13 +1,16 @@
 """`movierec train`: tables (and RAW's ratings, when present) in, model/neighbours.parquet out.
 
 :class:`~movierec.model.estimator.NeighbourRecommender` is the pure part: features, candidates, collaborative signal, weight tuning
-and ranking. :func:`train` is the I/O edge around it: it reads the release's tables and the
-training users' ratings, writes the artifact atomically and returns what the manifest records.
+and ranking. :func:`train` is the I/O edge around it: it reads the release's tables, runs the
+collaborative stage on the training users' ratings (:mod:`movierec.model.collaborative`; on this
+machine, or on Spark with ``engine="spark"``), writes the artifacts atomically and returns what
+the manifest records, with each step's seconds and peak memory.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -17,15 +20,18 @@ from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from movierec.config import Settings
 from movierec.evaluation.split import training_users
-from movierec.model.estimator import NeighbourRecommender
+from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
+from movierec.model.estimator import NeighbourRecommender, peak_rss_mb
 from movierec.model.features import Catalogue
 from movierec.model.personal import PersonalRecommender
-from movierec.raw.ratings import liked_rows, ratings_inputs, read_ratings
+from movierec.raw.ratings import like_rows, ratings_inputs, read_likes
 
 log = logging.getLogger("movierec.train")
 
 ARTIFACT = "neighbours.parquet"
 PERSONAL_ARTIFACT = "personal.parquet"  # the personal recommender's EASE lists (model/ease.py)
+COLIKES_ARTIFACT = "colikes.parquet"
+ENGINES = ("local", "spark")
 TABLE_COLUMNS = {
     "movies": ["id", "title", "overview", "tagline", "original_language", "release_year",
                "vote_average", "vote_count", "collection_id"],
@@ -45,14 +51,24 @@ def read_catalogue(tables_dir: Path) -> Catalogue:
     return Catalogue(**frames)
 
 
-def training_likes(raw_dir: Path | None, row_index: pl.DataFrame) -> tuple[pl.DataFrame | None, str | None]:
-    """(user_id, row, timestamp) likes of the training users, and the ratings file's name; (None,
-    None) when RAW has no ratings. Evaluation users' ratings are dropped while the file is read."""
-    inputs = ratings_inputs(raw_dir) if raw_dir is not None and raw_dir.is_dir() else None
-    if inputs is None:
-        return None, None
-    ratings = read_ratings(*inputs, users=training_users, with_timestamp=True)
-    return liked_rows(ratings, row_index), inputs[0].name
+def training_likes(inputs: tuple[Path, Path], row_index: pl.DataFrame, clock: StepClock) -> pl.DataFrame:
+    """(user_id, row, timestamp): the training users' likes of catalogue films, read lazily
+    (evaluation users' ratings are dropped while the file streams). Both engines need them: the
+    personal recommender fits on them here."""
+    liked = read_likes(*inputs, users=training_users)
+    clock.lap("read ratings")
+    likes = like_rows(liked, row_index)
+    del liked
+    clock.lap("likes")
+    return likes
+
+
+def local_stage(likes: pl.DataFrame, n_items: int, params: dict[str, object],
+                clock: StepClock) -> CollaborativeStage:
+    """The collaborative stage on this machine: the blockwise co-like counts of ``likes``."""
+    stage = fit_collaborative(likes, n_items, params)
+    clock.lap("co-likes")
+    return stage
 
 
 def popularity_order(vote_count: np.ndarray) -> np.ndarray:
@@ -60,37 +76,96 @@ def popularity_order(vote_count: np.ndarray) -> np.ndarray:
     return np.argsort(-np.nan_to_num(vote_count.astype(np.float64), nan=0.0), kind="stable")
 
 
-def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path | None = None) -> dict[str, object]:
+def spark_stage(inputs: tuple[Path, Path], row_index: pl.DataFrame, params: dict[str, object],
+                clock: StepClock, settings: Settings, work: Path) -> CollaborativeStage:
+    """The collaborative stage on Spark, through its parquet contract in ``work`` (removed after)."""
+    from movierec.model.spark_cf import run_stage, spark_session
+
+    spark, created = spark_session(settings.spark_master, settings.spark_memory)
+    try:
+        clock.lap("spark session")
+        spark_steps = run_stage(spark, *inputs, row_index, params, work)
+        jvm = spark_steps.pop("jvm peak MB", None)
+        clock.record(spark_steps)
+        stage = read_stage(work, row_index, params)
+        clock.lap("read co-likes")
+    finally:
+        if created:
+            spark.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    if jvm is not None:
+        clock.memory["jvm"] = jvm
+    return stage
+
+
+class StepClock:
+    """Seconds and peak resident memory (so far) at the end of each step."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.memory: dict[str, float] = {}
+        self.start = self.last = time.perf_counter()
+
+    def record(self, steps: dict[str, float]) -> None:
+        """Steps timed elsewhere, up to now."""
+        self.steps.update(steps)
+        self.memory.update({name: peak_rss_mb() for name in steps})
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name], self.memory[name] = round(now - self.last, 3), peak_rss_mb()
+        log.info("%-12s %6.2f s  peak %6.0f MB", name, now - self.last, self.memory[name])
+        self.last = now
+
+
+def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path | None = None,
+          engine: str = "local") -> dict[str, object]:
     """Fit the recommender on the release's tables (and RAW's ratings) and write its artifact.
 
-    ``raw_dir`` defaults to ``settings.resolved_raw_dir()``. Returns what the manifest records
-    about the model (method, weights, vocabulary sizes, tuning metrics, seconds).
+    ``raw_dir`` defaults to ``settings.resolved_raw_dir()``; ``settings.ratings`` chooses the
+    ratings file. ``engine`` computes the collaborative stage: ``local`` (this process) or
+    ``spark`` (:mod:`movierec.model.spark_cf`, on ``settings.spark_master``); the rest is the same.
+    Writes ``neighbours.parquet`` and, with ratings, ``colikes.parquet`` (the training users'
+    co-like table of :mod:`movierec.model.collaborative`). Returns what the manifest records
+    about the model (method, weights, vocabulary sizes, tuning metrics, seconds, peak memory).
     """
-    start = time.perf_counter()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    clock = StepClock()
     catalogue = read_catalogue(tables_dir)
     raw = raw_dir if raw_dir is not None else settings.resolved_raw_dir()
-    likes, ratings_name = training_likes(raw, catalogue.row_index())
-    read_seconds = round(time.perf_counter() - start, 3)
+    inputs = ratings_inputs(raw, settings.ratings) if raw.is_dir() else None
+    clock.lap("read tables")
+    model = NeighbourRecommender(k=settings.neighbours_k, recommendations=settings.recommendations)
+    stage, likes = None, None
+    if inputs is not None:
+        likes = training_likes(inputs, catalogue.row_index(), clock)
+        if engine == "spark":
+            stage = spark_stage(inputs, catalogue.row_index(), model.cf_params(), clock,
+                                settings, model_dir / ".collaborative")
+        else:
+            stage = local_stage(likes, catalogue.movies.height, model.cf_params(), clock)
     # One BLAS thread: the products here are small or memory-bound, and on a busy 2-core machine
     # OpenBLAS's spinning threads made the text SVD 4–6 times slower than one thread.
     with threadpool_limits(limits=1, user_api="blas"):
-        model = NeighbourRecommender(k=settings.neighbours_k, recommendations=settings.recommendations)
-        model.fit(catalogue, likes)
+        model.fit(catalogue, None, collaborative=stage)
         popular = popularity_order(catalogue.movies["vote_count"].to_numpy())
         tuning_top = model.tuning_top_ if model.tuning_top_ is not None else model.top_
         personal = PersonalRecommender().fit(likes, catalogue.movies.height, tuning_top, popular)
     neighbours = model.neighbours()
     model_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in ((ARTIFACT, neighbours), (PERSONAL_ARTIFACT, personal.lists_.frame(catalogue.ids))):
-        tmp = model_dir / f".{name}.tmp"
-        frame.write_parquet(tmp)
-        tmp.replace(model_dir / name)
-    seconds = round(time.perf_counter() - start, 3)
+    _write_atomically(neighbours, model_dir / ARTIFACT)
+    _write_atomically(personal.lists_.frame(catalogue.ids), model_dir / PERSONAL_ARTIFACT)
+    if stage is not None:
+        _write_atomically(stage.training.colikes(catalogue.ids), model_dir / COLIKES_ARTIFACT)
+    seconds = round(time.perf_counter() - clock.start, 3)
     log.info("neighbours: %d rows in %.1f s", neighbours.height, seconds)
     info = model.info_
-    if ratings_name is not None:
-        info["cf"] = {**info["cf"], "ratings": ratings_name}  # type: ignore[dict-item]
-    info["steps"] = {"read": read_seconds, **info["steps"], "personal": personal.info_.get("seconds", 0.0)}  # type: ignore[dict-item]
+    if inputs is not None:
+        info["cf"] = {**info["cf"], "ratings": inputs[0].name}  # type: ignore[dict-item]
+    info["steps"] = {**clock.steps, **info["steps"], "personal": personal.info_.get("seconds", 0.0)}  # type: ignore[dict-item]
+    info["peak_rss_mb"] = {**clock.memory, **info["peak_rss_mb"]}  # type: ignore[dict-item]
     info["personal"] = personal.info_
     return {
         "method": "candidates (text+genres dense top-k, keywords/cast/director/collection sparse top-k, "
@@ -98,6 +173,13 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
         "k": settings.neighbours_k,
         "films": catalogue.movies.height,
         "rows": neighbours.height,
+        "engine": engine,
         **info,
         "seconds": seconds,
     }
+
+
+def _write_atomically(frame: pl.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.write_parquet(tmp)
+    tmp.replace(path)
