@@ -14,9 +14,10 @@ import re
 import sys
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import polars as pl
 
@@ -210,17 +211,31 @@ def check_columns(path: Path, header: list[str], expected: tuple[str, ...]) -> N
                          f"(found: {quote(', '.join(header))})")
 
 
+class Ragged(NamedTuple):
+    """A record whose field count does not match the header, kept as its text: a file of a
+    million such records costs its text once, not a Python string per field."""
+
+    record: int  # 0-based record number
+    line: int  # 1-based physical line it starts on
+    lines: int  # physical lines it spans
+    width: int  # its field count
+    text: str  # the record as in the file, without its final line break
+
+    def fields(self) -> list[str]:
+        return parse_record(self.text)
+
+
 @dataclass(frozen=True)
 class Table:
     """A CSV read as text columns, plus what a CSV reader saw that did not fit the header.
 
     ``frame`` holds the well-formed records in file order with ``_record`` (0-based record number,
     as pandas counts rows) and ``_line`` (1-based physical line the record starts on).
-    ``ragged`` lists the records with a wrong field count as (record, line, line count, fields).
+    ``ragged`` lists the records with a wrong field count, in file order.
     """
 
     frame: pl.DataFrame
-    ragged: list[tuple[int, int, int, list[str]]]
+    ragged: list[Ragged]
     encoding: str = "utf-8"  # what the file was decoded as (see :func:`to_utf8`)
 
     @property
@@ -228,12 +243,13 @@ class Table:
         return self.frame.height + len(self.ragged)
 
 
-def _parse_row_text(text: str) -> list[str]:
+def parse_record(text: str) -> list[str]:
+    """The fields of one CSV record (which may span lines)."""
     csv.field_size_limit(sys.maxsize)
     return next(csv.reader(io.StringIO(text, newline="")), [])
 
 
-def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
+def read_table(data: bytes, path: Path, expected: tuple[str, ...], max_lines: int | None = None) -> Table:
     """Read a raw CSV as text columns, keeping every record and where it starts.
 
     Polars reads it and pads a record that has too few fields with empty strings; so the records
@@ -243,13 +259,18 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
 
     Text that is not CSV is refused (:func:`check_head`, :func:`check_text`); a UTF-8 byte order
     mark is skipped; a file that is not UTF-8 is read as cp1252 when it is that (:func:`to_utf8`),
-    which ``Table.encoding`` records.
+    which ``Table.encoding`` records. A file of more than ``max_lines`` lines is refused before it
+    is parsed: in columns, every record costs memory beyond its bytes (16 bytes a field), so a
+    file of many short lines would need gigabytes however few bytes it has.
     """
     check_head(path, data[:HEAD_BYTES], at_end=len(data) <= HEAD_BYTES)
     check_text(path, data)
+    if max_lines is not None and (lines := data.count(b"\n")) > max_lines:
+        raise InputError(f"{path.name}: {lines:,} lines, more than the {max_lines:,} accepted "
+                         "(MOVIEREC_MAX_INPUT_LINES)")
     header_end = data.find(b"\n")
     header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace")
-    header = _parse_row_text(header_line.removeprefix("\ufeff"))
+    header = parse_record(header_line.removeprefix("\ufeff"))
     if not header or header == [""]:
         raise InputError(f"{path.name}: the file is empty, expected a CSV header with {', '.join(expected)}")
     check_columns(path, header, expected)
@@ -259,40 +280,46 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
         if "utf-8" in str(exc).lower():
             text, encoding = to_utf8(path, data)
             if encoding != "utf-8":
-                return replace(read_table(text, path, expected), encoding=encoding)
+                return replace(read_table(text, path, expected, max_lines), encoding=encoding)
         return _read_with_arrow(data, path, header)
     frame = frame.select(pl.col(c).cast(pl.String) for c in header)
     lines = _start_lines(frame)
     frame = frame.with_columns(_record=pl.int_range(frame.height, dtype=pl.Int64), _line=lines)
-    suspects = frame.filter(pl.col(header[-1]) == "")
-    if not suspects.height:
+    suspect = frame[header[-1]] == ""
+    if not suspect.any():
         return Table(frame, [])
-    spans = suspects.select("_record", "_line", _line_breaks(header).alias("n")).rows()
-    # Where each suspect's lines start and where the line after it starts, in one walk.
-    offsets = _line_offsets(data, sorted({b for _, line, n in spans for b in (line, line + n + 1)}))
+    # Only the three small columns are filtered: copying every column of the suspects costs as
+    # much as the frame when (in a hostile file) every record is one.
+    spans = frame.select("_record", "_line", _line_breaks(header).alias("n")).filter(suspect).rows()
+    del suspect
     ragged = []
-    for record, line, count in spans:
-        end = min(offsets[line + count + 1] - 1, len(data))
-        fields = _parse_row_text(data[offsets[line]:end].decode("utf-8", "replace"))
-        if len(fields) != len(header):
-            ragged.append((record, line, count + 1, fields))
+    for (record, line, count), (start, end) in zip(spans, _spans(data, spans)):
+        text = data[start:end].decode("utf-8", "replace")
+        width = len(parse_record(text))
+        if width != len(header):
+            ragged.append(Ragged(record, line, count + 1, width, text))
+    del spans
     if ragged:
-        frame = frame.filter(~pl.col("_record").is_in([r[0] for r in ragged]))
+        frame = frame.filter(~pl.col("_record").is_in([r.record for r in ragged]))
     return Table(frame, ragged)
 
 
-def _line_offsets(data: bytes, lines: list[int]) -> dict[int, int]:
-    """Byte offset where each 1-based physical line in ``lines`` (sorted) starts; past the end of
-    the data a line starts at len(data) + 1."""
-    offsets: dict[int, int] = {}
-    line, offset = 1, 0
-    for wanted in lines:
-        while line < wanted and offset <= len(data):
+def _spans(data: bytes, spans: list[tuple[int, int, int]]) -> Iterator[tuple[int, int]]:
+    """(start, end) byte offsets of each (record, first line, inner line breaks) of ``spans``
+    (in file order), without its final line break: one forward walk over the lines."""
+    line, offset = 1, 0  # `offset` is where physical line `line` starts (past the end: len + 1)
+
+    def advance(to: int) -> int:
+        nonlocal line, offset
+        while line < to and offset <= len(data):
             found = data.find(b"\n", offset)
             offset = found + 1 if found >= 0 else len(data) + 1
             line += 1
-        offsets[wanted] = offset
-    return offsets
+        return offset
+
+    for _, first, breaks in spans:
+        start = advance(first)
+        yield start, min(advance(first + breaks + 1) - 1, len(data))
 
 
 def _line_breaks(columns: list[str]) -> pl.Expr:
@@ -337,27 +364,38 @@ def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str]) -> Table:
     """Give every record its record number and first physical line.
 
     Well-formed records advance the line by 1 + the line breaks inside their fields; the few
-    ragged records are found by their text in the raw bytes and spliced in by line.
+    ragged records are found by their text in the raw bytes and spliced in by line. Linear in the
+    file: the line breaks are counted from one ragged record to the next, and every well-formed
+    record's shift is found by a binary search (a file of ragged records is no slower per record
+    than a file with a handful).
     """
     lines = _start_lines(frame)
-    found: list[tuple[int, int, list[str]]] = []
-    start = 0
+    found: list[Ragged] = []
+    start, at, line = 0, 0, 1  # `line` is the physical line of byte `at`
     for text in ragged_text:
         raw = text.encode("utf-8")
         offset = data.find(raw, start)
         if offset < 0:
-            offset = data.find(raw)
-        start = offset + 1
-        found.append((data.count(b"\n", 0, offset) + 1, text.count("\n") + 1, _parse_row_text(text)))
-    found.sort(key=lambda item: item[0])
-    for line, count, _ in found:
-        lines = lines + pl.Series((lines >= line).cast(pl.Int64) * count)
-    ragged_lines = pl.Series([line for line, _, _ in found], dtype=pl.Int64)
+            offset = max(data.find(raw), 0)
+        if offset < at:  # not after the previous one: count from the start again
+            at, line = 0, 1
+        line += data.count(b"\n", at, offset)
+        at, start = offset, offset + 1
+        found.append(Ragged(-1, line, text.count("\n") + 1, len(parse_record(text)), text))
+    del ragged_text
+    found.sort(key=lambda item: item.line)
+    ragged_lines = pl.Series([r.line for r in found], dtype=pl.Int64)
+    spans = pl.Series([r.lines for r in found], dtype=pl.Int64)
+    if found:
+        # A well-formed record that would start on line L if no ragged record existed comes after
+        # ragged record k when L >= (k's line - the lines of the ragged records before k).
+        shifted = spans.cum_sum()
+        thresholds = ragged_lines - (shifted - spans)
+        after = thresholds.search_sorted(lines, side="right")
+        lines = lines + pl.concat([pl.Series([0], dtype=pl.Int64), shifted]).gather(after)
     # A record's number counts the records before it, well-formed or ragged.
     records = pl.int_range(frame.height, dtype=pl.Int64, eager=True) + ragged_lines.search_sorted(lines)
     before = lines.search_sorted(ragged_lines) if found else pl.Series([], dtype=pl.UInt32)
-    ragged = [
-        (int(before[i]) + i, line, count, fields) for i, (line, count, fields) in enumerate(found)
-    ]
+    ragged = [r._replace(record=int(before[i]) + i) for i, r in enumerate(found)]
     frame = frame.with_columns(_record=records.cast(pl.Int64), _line=lines)
     return Table(frame, ragged)
