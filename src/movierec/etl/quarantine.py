@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from movierec.raw.files import Ragged, parse_record
+from movierec.raw.csv_table import Ragged, parse_record
 
 QUARANTINE_SCHEMA = {
     "source": pl.String,
@@ -57,29 +57,25 @@ def quarantine_rows(frame: pl.DataFrame, source: str, reason: pl.Expr | str, col
 
 
 def entries_frame(
-    source: str, items: list[tuple[int, int, str, str, str]], id_index: int, fields_limit: int | None = None,
+    source: str, items: list[tuple[int, int, str | None, str | None, str, str]], fields_limit: int | None = None,
 ) -> pl.DataFrame:
-    """Quarantine entries for records kept as their text: (record, line, text, reason, outcome).
-
-    Each text is parsed for the raw id, and its fields kept for only the first ``fields_limit``
-    records of a reason (see :func:`quarantine_rows`).
-    """
+    """Quarantine entries for records kept as their text: (record, line, raw id, text or None,
+    reason, outcome); the fields of only the first ``fields_limit`` of a reason (see
+    :func:`quarantine_rows`) and only of a text that was kept."""
     seen: dict[str, int] = {}
-    raw_ids: list[str | None] = []
     fields: list[list[str] | None] = []
-    for _, _, text, reason, _ in items:
-        parsed = parse_record(text)
-        raw_ids.append(parsed[id_index] if len(parsed) > id_index else None)
+    for _, _, _, text, reason, _ in items:
         seen[reason] = seen.get(reason, 0) + 1
-        fields.append(parsed if fields_limit is None or seen[reason] <= fields_limit else None)
+        within = fields_limit is None or seen[reason] <= fields_limit
+        fields.append(parse_record(text) if within and text is not None else None)
     return pl.DataFrame(
         {
             "source": [source] * len(items),
             "record": [item[0] for item in items],
             "line": [item[1] for item in items],
-            "raw_id": raw_ids,
-            "reason": [item[3] for item in items],
-            "outcome": [item[4] for item in items],
+            "raw_id": [item[2] for item in items],
+            "reason": [item[4] for item in items],
+            "outcome": [item[5] for item in items],
             "fields": fields,
         },
         schema=QUARANTINE_SCHEMA,
@@ -88,24 +84,25 @@ def entries_frame(
 
 def repair_broken_records(
     ragged: list[Ragged], width: int
-) -> tuple[list[tuple[int, int, list[str]]], list[tuple[int, int, str, str, str]]]:
+) -> tuple[list[tuple[int, int, list[str]]], list[tuple[int, int, str | None, str | None, str, str]]]:
     """Join records that a bare line break split in two; everything else ragged is quarantined.
 
-    ``ragged`` holds the records with a wrong field count in file order. Two physically adjacent
-    records whose fields, the first one's last field continued by the second one's first, make
-    exactly ``width`` fields form one record again (the break is kept in the text).
-    Returns (joined records as (record, line, fields), entries as (record, line, text, reason,
-    outcome)) where the entries cover both halves of every joined record.
+    ``ragged`` holds the records with a wrong field count in file order (each pair that may be
+    joined with its text). Two physically adjacent records whose fields, the first one's last
+    field continued by the second one's first, make exactly ``width`` fields form one record again
+    (the break is kept in the text). Returns (joined records as (record, line, fields), entries as
+    (record, line, raw id, text, reason, outcome)) where the entries cover both halves of every
+    joined record.
 
-    >>> halves = [Ragged(7, 9, 1, 2, "1,a"), Ragged(8, 10, 1, 2, "b,2")]
+    >>> halves = [Ragged(7, 9, 1, 2, "1", "1,a"), Ragged(8, 10, 1, 2, "b", "b,2")]
     >>> joined, entries = repair_broken_records(halves, 3)
     >>> joined
     [(7, 9, ['1', 'a\\nb', '2'])]
-    >>> [e[3] for e in entries]
+    >>> [e[4] for e in entries]
     ['broken record joined with the next line', 'broken record joined with the next line']
     """
     joined: list[tuple[int, int, list[str]]] = []
-    entries: list[tuple[int, int, str, str, str]] = []
+    entries: list[tuple[int, int, str | None, str | None, str, str]] = []
     i = 0
     while i < len(ragged):
         first = ragged[i]
@@ -115,11 +112,11 @@ def repair_broken_records(
                 head, tail = first.fields(), second.fields()
                 joined.append((first.record, first.line, head[:-1] + [head[-1] + "\n" + tail[0]] + tail[1:]))
                 reason = "broken record joined with the next line"
-                entries.append((first.record, first.line, first.text, reason, "repaired"))
-                entries.append((second.record, second.line, second.text, reason, "repaired"))
+                entries.append((first.record, first.line, first.key, first.text, reason, "repaired"))
+                entries.append((second.record, second.line, second.key, second.text, reason, "repaired"))
                 i += 2
                 continue
-        entries.append((first.record, first.line, first.text, malformed(first.width, width), "quarantined"))
+        entries.append((first.record, first.line, first.key, first.text, malformed(first.width, width), "quarantined"))
         i += 1
     return joined, entries
 

@@ -15,7 +15,6 @@ import polars as pl
 
 from movierec.etl.literals import Kind, parse_records
 from movierec.etl.quarantine import quarantine_rows
-from movierec.raw.files import MOVIES_COLUMNS
 
 # Nested movie columns: (raw column, output table, schema of a dict, {dict key: output column}).
 MOVIE_LISTS: tuple[tuple[str, str, dict[str, Kind], dict[str, str]], ...] = (

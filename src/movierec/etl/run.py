@@ -23,13 +23,18 @@ from movierec.etl import rules as etl
 from movierec.etl.compact import compact
 from movierec.etl.output import REPORT, check_output, output_files, write_output
 from movierec.etl.quarantine import entries_frame, malformed, omitted_fields, repair_broken_records
+from movierec.raw.csv_table import Table, read_table
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, Table, decompress, find_input,
-    read_stored, read_table, sha256,
+    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, declared_size, decompress, find_input,
+    read_stored, sha256,
 )
 
 log = logging.getLogger("movierec.etl")
 
+# Up to this much raw text (decompressed, all files together), credits are read and parsed while
+# the movies are cleaned (the real files: 270 MB). More is read one file after the other: two
+# files near the cap side by side would need more memory than the 2 GB the ETL is held to.
+SIDE_BY_SIDE_BYTES = 384 << 20
 TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew")
 OUTPUT_FILES = output_files(TABLES)
 
@@ -68,7 +73,7 @@ def _movies_frame(table: Table, source: str, fields_limit: int) -> tuple[pl.Data
             schema_overrides={"_record": pl.Int64, "_line": pl.Int64},
         )
         frame = pl.concat([frame, extra.select(frame.columns)]).sort("_record")
-    return frame, entries_frame(source, items, columns.index("id"), fields_limit)
+    return frame, entries_frame(source, items, fields_limit)
 
 
 def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None, max_input_lines: int | None = None,
@@ -103,13 +108,18 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
             """The file read as a table; its checksum is computed on the side (hashlib frees the GIL)."""
             stored = read_stored(path, max_input_bytes)
             checksums[path.name] = pool.submit(sha256, stored)
-            table = read_table(decompress(path, stored, max_input_bytes), path, expected, max_input_lines)
+            table = read_table(decompress(path, stored, max_input_bytes), path, expected, max_input_lines,
+                               key="id", ragged_texts=limit)
             encodings[path.name] = table.encoding
             if table.encoding != "utf-8":
                 log.warning("%s is not UTF-8: read as %s", path.name, table.encoding)
             return table
 
-        credits_future = pool.submit(_read_and_parse_credits, credits_path, load)
+        sizes = [declared_size(p) for p in inputs]
+        side_by_side = None not in sizes and sum(s or 0 for s in sizes) <= SIDE_BY_SIDE_BYTES
+        if not side_by_side:
+            log.info("inputs larger than %s MiB together: read one after the other", SIDE_BY_SIDE_BYTES >> 20)
+        credits_future = pool.submit(_read_and_parse_credits, credits_path, load) if side_by_side else None
         movies, nested, entries, movies_account = _movies(movies_path, load, timer, limit)
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
@@ -120,7 +130,9 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
         else:
             tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
 
-        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_future.result(), movies["id"], limit)
+        credits_read = credits_future.result() if credits_future else _read_and_parse_credits(credits_path, load)
+        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_read, movies["id"], limit)
+        del credits_read
         tables["cast"], tables["crew"] = cast, crew
         entries.append(found)
         timer.step("credits", f"{tables['cast'].height:,} cast, {tables['crew'].height:,} crew")
@@ -215,8 +227,8 @@ def _restrict(records: pl.DataFrame, kept_rows: pl.Series) -> pl.DataFrame:
 def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[pl.DataFrame], limit: int) -> None:
     """Credits/keywords records with a wrong field count: quarantined as they are."""
     columns = [c for c in table.frame.columns if not c.startswith("_")]
-    items = [(r.record, r.line, r.text, malformed(r.width, len(columns)), "quarantined") for r in table.ragged]
-    found = entries_frame(source, items, columns.index("id"), limit)
+    items = [(r.record, r.line, r.key, r.text, malformed(r.width, len(columns)), "quarantined") for r in table.ragged]
+    found = entries_frame(source, items, limit)
     account.add_quarantined(found)
     entries.append(found)
 

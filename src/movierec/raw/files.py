@@ -6,20 +6,15 @@ Everything here does I/O; the cleaning rules live in :mod:`movierec.etl` as pure
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import hashlib
 import io
 import re
-import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
-import polars as pl
 
 MOVIES_NAMES = ("movies_metadata.csv", "movies_dataset.csv")
 MOVIES_COLUMNS = (
@@ -100,9 +95,11 @@ def decompress(path: Path, data: bytes, max_bytes: int) -> bytes:
         if kind == "gzip":
             return _inflate(path, gzip.GzipFile(fileobj=io.BytesIO(data)), max_bytes)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.namelist() if m.endswith(".csv")] or archive.namelist()
+            members = [m for m in archive.infolist() if m.filename.endswith(".csv")] or archive.infolist()
             if not members:
                 raise InputError(f"{path.name}: the zip archive is empty")
+            if members[0].file_size > max_bytes:  # the size it records is the most zipfile inflates
+                raise _too_large(path, max_bytes)
             with archive.open(members[0]) as member:
                 return _inflate(path, member, max_bytes)
     except InputError:
@@ -119,8 +116,7 @@ def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
     checked = False
     while chunk := stream.read(CHUNK):
         if out.tell() + len(chunk) > max_bytes:
-            raise InputError(f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most "
-                             "accepted (MOVIEREC_MAX_INPUT_BYTES)")
+            raise _too_large(path, max_bytes)
         out.write(chunk)
         if not checked and out.tell() >= HEAD_BYTES:
             check_head(path, out.getbuffer()[:HEAD_BYTES].tobytes(), at_end=False)
@@ -129,6 +125,11 @@ def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
     if not checked:
         check_head(path, data, at_end=True)
     return data
+
+
+def _too_large(path: Path, max_bytes: int) -> InputError:
+    return InputError(f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most accepted "
+                      "(MOVIEREC_MAX_INPUT_BYTES)")
 
 
 def check_head(path: Path, head: bytes, *, at_end: bool) -> None:
@@ -200,6 +201,28 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     return decompress(path, read_stored(path, max_bytes), max_bytes)
 
 
+def declared_size(path: Path) -> int | None:
+    """The bytes a raw file declares it holds once decompressed, without decompressing it: a plain
+    file's size, a zip member's recorded size (which :mod:`zipfile` enforces: a member that
+    inflates to more fails its check), a gzip trailer's size (modulo 4 GiB, so trusted only when
+    at least the stored size). None when unknown or unreadable (:func:`decompress` then says why).
+    """
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.infolist() if m.filename.endswith(".csv")] or archive.infolist()
+                return members[0].file_size if members else None
+        size = path.stat().st_size
+        if path.suffix == ".gz":
+            with path.open("rb") as handle:
+                handle.seek(max(size - 4, 0))
+                declared = int.from_bytes(handle.read(4), "little")
+            return declared if declared >= size else None
+        return size
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -209,193 +232,3 @@ def check_columns(path: Path, header: list[str], expected: tuple[str, ...]) -> N
     if missing:
         raise InputError(f"{path.name}: missing columns {', '.join(missing)} "
                          f"(found: {quote(', '.join(header))})")
-
-
-class Ragged(NamedTuple):
-    """A record whose field count does not match the header, kept as its text: a file of a
-    million such records costs its text once, not a Python string per field."""
-
-    record: int  # 0-based record number
-    line: int  # 1-based physical line it starts on
-    lines: int  # physical lines it spans
-    width: int  # its field count
-    text: str  # the record as in the file, without its final line break
-
-    def fields(self) -> list[str]:
-        return parse_record(self.text)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A CSV read as text columns, plus what a CSV reader saw that did not fit the header.
-
-    ``frame`` holds the well-formed records in file order with ``_record`` (0-based record number,
-    as pandas counts rows) and ``_line`` (1-based physical line the record starts on).
-    ``ragged`` lists the records with a wrong field count, in file order.
-    """
-
-    frame: pl.DataFrame
-    ragged: list[Ragged]
-    encoding: str = "utf-8"  # what the file was decoded as (see :func:`to_utf8`)
-
-    @property
-    def rows_read(self) -> int:
-        return self.frame.height + len(self.ragged)
-
-
-def parse_record(text: str) -> list[str]:
-    """The fields of one CSV record (which may span lines)."""
-    csv.field_size_limit(sys.maxsize)
-    return next(csv.reader(io.StringIO(text, newline="")), [])
-
-
-def read_table(data: bytes, path: Path, expected: tuple[str, ...], max_lines: int | None = None) -> Table:
-    """Read a raw CSV as text columns, keeping every record and where it starts.
-
-    Polars reads it and pads a record that has too few fields with empty strings; so the records
-    whose last field is empty are read again with Python's csv module to learn their true field
-    count (a handful, even in the full files). A record with too many fields makes Polars stop;
-    then the Arrow reader, which reports each such record, reads the file instead.
-
-    Text that is not CSV is refused (:func:`check_head`, :func:`check_text`); a UTF-8 byte order
-    mark is skipped; a file that is not UTF-8 is read as cp1252 when it is that (:func:`to_utf8`),
-    which ``Table.encoding`` records. A file of more than ``max_lines`` lines is refused before it
-    is parsed: in columns, every record costs memory beyond its bytes (16 bytes a field), so a
-    file of many short lines would need gigabytes however few bytes it has.
-    """
-    check_head(path, data[:HEAD_BYTES], at_end=len(data) <= HEAD_BYTES)
-    check_text(path, data)
-    if max_lines is not None and (lines := data.count(b"\n")) > max_lines:
-        raise InputError(f"{path.name}: {lines:,} lines, more than the {max_lines:,} accepted "
-                         "(MOVIEREC_MAX_INPUT_LINES)")
-    header_end = data.find(b"\n")
-    header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace")
-    header = parse_record(header_line.removeprefix("\ufeff"))
-    if not header or header == [""]:
-        raise InputError(f"{path.name}: the file is empty, expected a CSV header with {', '.join(expected)}")
-    check_columns(path, header, expected)
-    try:
-        frame = pl.read_csv(data, infer_schema=False, empty_string_is_null=False)
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" in str(exc).lower():
-            text, encoding = to_utf8(path, data)
-            if encoding != "utf-8":
-                return replace(read_table(text, path, expected, max_lines), encoding=encoding)
-        return _read_with_arrow(data, path, header)
-    frame = frame.select(pl.col(c).cast(pl.String) for c in header)
-    lines = _start_lines(frame)
-    frame = frame.with_columns(_record=pl.int_range(frame.height, dtype=pl.Int64), _line=lines)
-    suspect = frame[header[-1]] == ""
-    if not suspect.any():
-        return Table(frame, [])
-    # Only the three small columns are filtered: copying every column of the suspects costs as
-    # much as the frame when (in a hostile file) every record is one.
-    spans = frame.select("_record", "_line", _line_breaks(header).alias("n")).filter(suspect).rows()
-    del suspect
-    ragged = []
-    for (record, line, count), (start, end) in zip(spans, _spans(data, spans)):
-        text = data[start:end].decode("utf-8", "replace")
-        width = len(parse_record(text))
-        if width != len(header):
-            ragged.append(Ragged(record, line, count + 1, width, text))
-    del spans
-    if ragged:
-        frame = frame.filter(~pl.col("_record").is_in([r.record for r in ragged]))
-    return Table(frame, ragged)
-
-
-def _spans(data: bytes, spans: list[tuple[int, int, int]]) -> Iterator[tuple[int, int]]:
-    """(start, end) byte offsets of each (record, first line, inner line breaks) of ``spans``
-    (in file order), without its final line break: one forward walk over the lines."""
-    line, offset = 1, 0  # `offset` is where physical line `line` starts (past the end: len + 1)
-
-    def advance(to: int) -> int:
-        nonlocal line, offset
-        while line < to and offset <= len(data):
-            found = data.find(b"\n", offset)
-            offset = found + 1 if found >= 0 else len(data) + 1
-            line += 1
-        return offset
-
-    for _, first, breaks in spans:
-        start = advance(first)
-        yield start, min(advance(first + breaks + 1) - 1, len(data))
-
-
-def _line_breaks(columns: list[str]) -> pl.Expr:
-    return pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True) for c in columns)
-
-
-def _start_lines(frame: pl.DataFrame) -> pl.Series:
-    """1-based physical line each record starts on: after the header, 1 + its inner line breaks."""
-    return frame.select(
-        (_line_breaks(frame.columns) + 1).cum_sum().shift(1, fill_value=0).cast(pl.Int64) + 2
-    ).to_series()
-
-
-def _read_with_arrow(data: bytes, path: Path, header: list[str]) -> Table:
-    """Read with the Arrow reader, which reports every record whose field count is wrong."""
-    # Imported here: pyarrow costs a third of a second, and well-formed files never need it.
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    ragged_text: list[str] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        ragged_text.append(row.text)
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=False
-            ),
-        )
-    except (pa.ArrowException, ValueError) as exc:
-        raise InputError(f"{path.name}: cannot be read as CSV ({quote(str(exc))})") from None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return _locate(frame.select(pl.col(c).cast(pl.String) for c in header), data, ragged_text)
-
-
-def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str]) -> Table:
-    """Give every record its record number and first physical line.
-
-    Well-formed records advance the line by 1 + the line breaks inside their fields; the few
-    ragged records are found by their text in the raw bytes and spliced in by line. Linear in the
-    file: the line breaks are counted from one ragged record to the next, and every well-formed
-    record's shift is found by a binary search (a file of ragged records is no slower per record
-    than a file with a handful).
-    """
-    lines = _start_lines(frame)
-    found: list[Ragged] = []
-    start, at, line = 0, 0, 1  # `line` is the physical line of byte `at`
-    for text in ragged_text:
-        raw = text.encode("utf-8")
-        offset = data.find(raw, start)
-        if offset < 0:
-            offset = max(data.find(raw), 0)
-        if offset < at:  # not after the previous one: count from the start again
-            at, line = 0, 1
-        line += data.count(b"\n", at, offset)
-        at, start = offset, offset + 1
-        found.append(Ragged(-1, line, text.count("\n") + 1, len(parse_record(text)), text))
-    del ragged_text
-    found.sort(key=lambda item: item.line)
-    ragged_lines = pl.Series([r.line for r in found], dtype=pl.Int64)
-    spans = pl.Series([r.lines for r in found], dtype=pl.Int64)
-    if found:
-        # A well-formed record that would start on line L if no ragged record existed comes after
-        # ragged record k when L >= (k's line - the lines of the ragged records before k).
-        shifted = spans.cum_sum()
-        thresholds = ragged_lines - (shifted - spans)
-        after = thresholds.search_sorted(lines, side="right")
-        lines = lines + pl.concat([pl.Series([0], dtype=pl.Int64), shifted]).gather(after)
-    # A record's number counts the records before it, well-formed or ragged.
-    records = pl.int_range(frame.height, dtype=pl.Int64, eager=True) + ragged_lines.search_sorted(lines)
-    before = lines.search_sorted(ragged_lines) if found else pl.Series([], dtype=pl.UInt32)
-    ragged = [r._replace(record=int(before[i]) + i) for i, r in enumerate(found)]
-    frame = frame.with_columns(_record=records.cast(pl.Int64), _line=lines)
-    return Table(frame, ragged)
