@@ -3,18 +3,24 @@
 
 Target: every case at most 2 GB peak RSS, or refused with one `error:` line and exit code 2.
 
-Cases (built in a work folder under /tmp; the companion file of each case is the real sample's):
-  baseline               the full-size stand-in (45,466 films, ~270 MB): the reference run
-  repeated row, 1 GiB    movies_metadata.csv.zip: one movies row repeated to 1 GiB decompressed
-  NUL bytes, 1 GiB       movies_metadata.csv.zip: 1 GiB of NUL bytes (a 1 MB zip)
-  no line break, 200 MB  movies_metadata.csv: 200 MB without a line break
-  credits repeated       credits.csv: one credits row (~4 KB) repeated to ~500 MB
-  movies under cap       movies_metadata.csv.zip: one movies row repeated to just under the cap
-  credits under cap      a stand-in scaled so that credits.csv is just under the cap (distinct films)
+Cases (built in a work folder under /tmp; the other input of each case is the real sample's):
+  baseline (stand-in)         the full-size stand-in (45,466 films, ~270 MB): the reference run
+  repeated row, 1 GiB         movies_metadata.csv.zip: one movies row repeated to 1 GiB (the issue's)
+  NUL bytes, 1 GiB            movies_metadata.csv.zip: 1 GiB of NUL bytes (a 1 MB zip)
+  no line break, 200 MB       movies_metadata.csv: 200 MB without a line break
+  credits repeated, 500 MB    credits.csv: one credits row (~4 KB) repeated to ~500 MB
+  repeated row under cap      movies_metadata.csv.zip: one movies row repeated to just under the byte cap
+  films at both caps          movies_metadata.csv: distinct valid films, just under both caps (bytes, lines)
+  short records at both caps  the same with a field missing in every record (all quarantined)
+  long records at both caps   the same with a field too many in every record (the Arrow reader's path)
+  over the line cap           movies_metadata.csv: one line more than the line cap (short lines)
+  credits under cap           a stand-in scaled so that its credits.csv is just under the byte cap
+  repeated row + credits      the two files under the cap together (1 GiB of input in all)
 
-The cap is MOVIEREC_MAX_INPUT_BYTES (default: the setting's default); each case runs as a fresh
-`python -m movierec etl` child, measured with os.wait4 (exact peak RSS of the child). The machine
-may be shared: wall times are indicative, peak RSS is not affected by other load.
+The caps are MOVIEREC_MAX_INPUT_BYTES and MOVIEREC_MAX_INPUT_LINES as the children see them (the
+defaults unless set); each case runs as a fresh `python -m movierec etl` child, measured with
+os.wait4 (exact peak RSS of the child). The machine may be shared: wall times are indicative,
+peak RSS barely depends on other load.
 
 Usage:
   python bench/hostile.py [--work-dir /tmp] [--standin DIR] [--keep] [--only NAME ...] [--json PATH]
@@ -41,6 +47,8 @@ from typing import BinaryIO
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
 from _common import print_machine_info, print_table, ru_maxrss_mb  # noqa: E402
+
+from movierec.raw.files import MOVIES_COLUMNS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "data" / "the-movies-dataset"
@@ -69,12 +77,12 @@ class Outcome:
         return self.peak_rss_mb <= MAX_RSS_MB and (self.exit_code == 0 or refused)
 
 
-def default_cap() -> int:
-    """The cap the children will apply: MOVIEREC_MAX_INPUT_BYTES, else the setting's default."""
-    sys.path.insert(0, str(REPO / "src"))
-    from movierec.config import Settings, get_settings
+def caps() -> tuple[int, int]:
+    """The (bytes, lines) caps the children will apply: MOVIEREC_MAX_INPUT_BYTES/LINES, else the defaults."""
+    from movierec.config import get_settings
 
-    return get_settings().max_input_bytes if os.environ.get("MOVIEREC_MAX_INPUT_BYTES") else Settings().max_input_bytes
+    settings = get_settings()
+    return settings.max_input_bytes, settings.max_input_lines
 
 
 # --- building the inputs --------------------------------------------------------------------------
@@ -121,11 +129,34 @@ def typical_credits_row(rows: list[bytes]) -> bytes:
     return min(rows, key=lambda r: abs(len(r) - 4200))
 
 
-def build(work: Path, cap: int, standin: Path | None) -> list[tuple[str, Path, float]]:
+def films(path: Path, count: int, total: int, width: int) -> int:
+    """``count`` films with distinct ids and ``width`` fields (24 is right, 23 too few, 25 too
+    many), their overview sized so that the file holds about ``total`` bytes."""
+    head = b",".join(c.encode() for c in MOVIES_COLUMNS) + b"\n"
+    fields = {"adult": b"False", "budget": b"1000000", "genres": b"\"[{'id': 16, 'name': 'Animation'}]\"",
+              "original_language": b"en", "popularity": b"1.5", "production_companies": b"[]",
+              "production_countries": b"[]", "release_date": b"2000-01-01", "runtime": b"90",
+              "spoken_languages": b"[]", "status": b"Released", "title": b"T", "video": b"False",
+              "vote_average": b"5", "vote_count": b"10"}
+    base = [fields.get(c, b"") for c in MOVIES_COLUMNS]
+    base = base[:width] if width <= len(base) else base + [b"surplus"] * (width - len(base))
+    pad = max(1, (total - len(head)) // count - len(b",".join(base)) - 9)
+    base[MOVIES_COLUMNS.index("overview")] = b"o" * pad
+    template = b",".join(b"%d" if c == "id" else v.replace(b"%", b"%%") for c, v in zip(MOVIES_COLUMNS, base))
+    template += b"".join(b"," + v for v in base[len(MOVIES_COLUMNS):]) + b"\n"
+    with path.open("wb") as out:
+        out.write(head)
+        for start in range(1, count + 1, 100_000):
+            out.write(b"".join(template % i for i in range(start, min(count + 1, start + 100_000))))
+    return path.stat().st_size
+
+
+def build(work: Path, cap: int, max_lines: int, standin: Path | None) -> list[tuple[str, Path, float]]:
     """Every case as (name, raw folder, hostile file's decompressed MB)."""
     movies_head, movies_rows = sample_rows("movies_metadata.csv")
     credits_head, credits_rows = sample_rows("credits.csv")
     cases: list[tuple[str, Path, float]] = []
+    under = cap - 4 * CHUNK
 
     def case(name: str, make: Callable[[Path], int], companions: tuple[str, ...]) -> None:
         raw = work / name.replace(" ", "-").replace(",", "")
@@ -148,16 +179,29 @@ def build(work: Path, cap: int, standin: Path | None) -> list[tuple[str, Path, f
     case("no line break, 200 MB", lambda raw: file_repeated(raw / "movies_metadata.csv", b"", b"a", 200_000_000),
          ("credits.csv",))
     case("credits repeated, 500 MB", lambda raw: file_repeated(
-        raw / "credits.csv", credits_head, typical_credits_row(credits_rows), min(500_000_000, cap - CHUNK)),
+        raw / "credits.csv", credits_head, typical_credits_row(credits_rows), min(500_000_000, under)),
          ("movies_metadata.csv",))
-    case("movies under cap", lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", movies_head,
-                                                      movies_rows[0], cap - CHUNK), ("credits.csv",))
-    under = work / "credits-under-cap"
-    scale(under, int(STANDIN_MOVIES * 0.97 * cap / STANDIN_CREDITS_BYTES))
-    size = (under / "credits.csv").stat().st_size
+    case("repeated row under cap", lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", movies_head,
+                                                            movies_rows[0], under), ("credits.csv",))
+    lines = max_lines - 1  # the header is a line too
+    case("films at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 24), ("credits.csv",))
+    case("short records at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 23),
+         ("credits.csv",))
+    case("long records at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 25),
+         ("credits.csv",))
+    case("over the line cap", lambda raw: films(raw / "movies_metadata.csv", max_lines + 1, 100 * (max_lines + 1), 24),
+         ("credits.csv",))
+    credits = work / "credits-under-cap"
+    scale(credits, int(STANDIN_MOVIES * 0.97 * cap / STANDIN_CREDITS_BYTES))
+    size = (credits / "credits.csv").stat().st_size
     if size > cap:
         raise SystemExit(f"the scaled credits.csv ({size:,} bytes) is over the cap ({cap:,})")
-    cases.append(("credits under cap", under, size / 1e6))
+    cases.append(("credits under cap (distinct films)", credits, size / 1e6))
+    both = work / "movies-and-credits-under-cap"
+    both.mkdir()
+    (both / "credits.csv").symlink_to(credits / "credits.csv")
+    (both / "movies_metadata.csv.zip").symlink_to(work / "repeated-row-under-cap" / "movies_metadata.csv.zip")
+    cases.append(("repeated row + credits, both under cap", both, (size + under) / 1e6))
     return cases
 
 
@@ -205,13 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     machine = print_machine_info()
-    cap = default_cap()
-    print(f"cap (MOVIEREC_MAX_INPUT_BYTES): {cap:,} bytes; target: <= {MAX_RSS_MB:,.0f} MB peak or refused "
+    cap, max_lines = caps()
+    print(f"caps: MOVIEREC_MAX_INPUT_BYTES {cap:,} bytes, MOVIEREC_MAX_INPUT_LINES {max_lines:,}; target: <= {MAX_RSS_MB:,.0f} MB peak or refused "
           f"(one error line, exit 2)\nnote: the machine may be shared with other work; peak RSS does not "
           f"depend on it, wall times do", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-hostile-", dir=args.work_dir))
     try:
-        cases = build(work / "raw", cap, args.standin.resolve() if args.standin else None)
+        cases = build(work / "raw", cap, max_lines, args.standin.resolve() if args.standin else None)
         if args.only:
             cases = [c for c in cases if c[0] == cases[0][0] or any(c[0].startswith(o) for o in args.only)]
         outcomes = [run_etl(name, raw, work / "out", mb) for name, raw, mb in cases]
@@ -227,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\noverall: {'PASS' if passed else 'FAIL'} (every case <= {MAX_RSS_MB:,.0f} MB peak, exit 0 or a "
           "one-line refusal with exit 2)")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "cap": cap, "passed": passed,
+        args.json.write_text(json.dumps({"machine": machine, "cap": cap, "max_lines": max_lines, "passed": passed,
                                          "cases": [asdict(o) for o in outcomes]}, indent=2) + "\n")
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     return 0 if passed else 1

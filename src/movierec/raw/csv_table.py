@@ -206,6 +206,9 @@ def _read_with_arrow(data: bytes, path: Path, header: list[str], key: str | None
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
+            # One thread: the invalid rows then reach the handler in file order, which _locate's
+            # single forward pass needs (with threads, blocks report out of order).
+            read_options=pacsv.ReadOptions(use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header}, strings_can_be_null=False
@@ -235,13 +238,14 @@ def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str], key_index:
     start, at, line = 0, 0, 1  # `line` is the physical line of byte `at`
     for text in ragged_text:
         raw = text.encode("utf-8")
-        offset = data.find(raw, start)
+        # Most often a ragged record follows the previous one: a comparison, not a search.
+        offset = start if data.startswith(raw, start) else data.find(raw, start)
         if offset < 0:
             offset = max(data.find(raw), 0)
         if offset < at:  # not after the previous one: count from the start again
             at, line = 0, 1
         line += data.count(b"\n", at, offset)
-        at, start = offset, offset + 1
+        at, start = offset, offset + len(raw) + (data[offset + len(raw):offset + len(raw) + 2] == b"\r\n") + 1
         found.append(_ragged(-1, line, text, key_index))
     found.sort(key=lambda item: item.line)
     ragged_lines = pl.Series([r.line for r in found], dtype=pl.Int64)
