@@ -13,6 +13,7 @@ Cases (built in a work folder under /tmp; the other input of each case is the re
   films at both caps          movies_metadata.csv: distinct valid films, just under both caps (bytes, lines)
   short records at both caps  the same with a field missing in every record (all quarantined)
   long records at both caps   the same with a field too many in every record (the Arrow reader's path)
+  cp1252 films at both caps   the valid films with a cp1252 title (read as cp1252: converted to UTF-8 first)
   over the line cap           movies_metadata.csv: one line more than the line cap (short lines)
   credits under cap           a stand-in scaled so that its credits.csv is just under the byte cap
   repeated row + credits      the two files under the cap together (1 GiB of input in all)
@@ -129,14 +130,14 @@ def typical_credits_row(rows: list[bytes]) -> bytes:
     return min(rows, key=lambda r: abs(len(r) - 4200))
 
 
-def films(path: Path, count: int, total: int, width: int) -> int:
+def films(path: Path, count: int, total: int, width: int, title: bytes = b"T") -> int:
     """``count`` films with distinct ids and ``width`` fields (24 is right, 23 too few, 25 too
     many), their overview sized so that the file holds about ``total`` bytes."""
     head = b",".join(c.encode() for c in MOVIES_COLUMNS) + b"\n"
     fields = {"adult": b"False", "budget": b"1000000", "genres": b"\"[{'id': 16, 'name': 'Animation'}]\"",
               "original_language": b"en", "popularity": b"1.5", "production_companies": b"[]",
               "production_countries": b"[]", "release_date": b"2000-01-01", "runtime": b"90",
-              "spoken_languages": b"[]", "status": b"Released", "title": b"T", "video": b"False",
+              "spoken_languages": b"[]", "status": b"Released", "title": title, "video": b"False",
               "vote_average": b"5", "vote_count": b"10"}
     base = [fields.get(c, b"") for c in MOVIES_COLUMNS]
     base = base[:width] if width <= len(base) else base + [b"surplus"] * (width - len(base))
@@ -188,6 +189,8 @@ def build(work: Path, cap: int, max_lines: int, standin: Path | None) -> list[tu
     case("short records at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 23),
          ("credits.csv",))
     case("long records at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 25),
+         ("credits.csv",))
+    case("cp1252 films at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 24, b"Caf\xe9"),
          ("credits.csv",))
     case("over the line cap", lambda raw: films(raw / "movies_metadata.csv", max_lines + 1, 100 * (max_lines + 1), 24),
          ("credits.csv",))

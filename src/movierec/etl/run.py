@@ -108,8 +108,10 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
             """The file read as a table; its checksum is computed on the side (hashlib frees the GIL)."""
             stored = read_stored(path, max_input_bytes)
             checksums[path.name] = pool.submit(sha256, stored)
-            table = read_table(decompress(path, stored, max_input_bytes), path, expected, max_input_lines,
-                               key="id", ragged_texts=limit)
+            data = [decompress(path, stored, max_input_bytes)]
+            del stored  # read_table holds the only reference to the bytes (popped into the call), so
+            # that it can free them early (a cp1252 file: once converted to UTF-8)
+            table = read_table(data.pop(), path, expected, max_input_lines, key="id", ragged_texts=limit)
             encodings[path.name] = table.encoding
             if table.encoding != "utf-8":
                 log.warning("%s is not UTF-8: read as %s", path.name, table.encoding)

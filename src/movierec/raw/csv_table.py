@@ -127,12 +127,18 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...], max_lines: in
     if not header or header == [""]:
         raise InputError(f"{path.name}: the file is empty, expected a CSV header with {', '.join(expected)}")
     check_columns(path, header, expected)
+    frame: pl.DataFrame | None = None
+    not_utf8 = False
     try:
         frame = pl.read_csv(data, infer_schema=False, empty_string_is_null=False)
     except pl.exceptions.ComputeError as exc:
-        if "utf-8" in str(exc).lower():
+        not_utf8 = "utf-8" in str(exc).lower()
+    # Out of the except block: its traceback holds Polars' frames, and they hold the bytes.
+    if frame is None:
+        if not_utf8:
             text, encoding = to_utf8(path, data)
             if encoding != "utf-8":
+                del data  # the UTF-8 copy replaces it (freed here when the caller kept no reference)
                 return replace(read_table(text, path, expected, max_lines, key=key, ragged_texts=ragged_texts),
                                encoding=encoding)
         return _read_with_arrow(data, path, header, key, ragged_texts)
