@@ -60,7 +60,14 @@ class Settings:
                                                              "baseline alone takes ~1 min on the full data)"))
     reload_interval: float = field(default=1.0, **_range(0.05, 60, "seconds between two looks of `serve` at "
                                                          "DATA/current for a new release"))
-    max_input_bytes: int = field(default=1 << 30, **_range(1, None, "largest raw file accepted, decompressed"))
+    max_input_bytes: int = field(default=1 << 29, **_range(1, None, "largest raw file the ETL reads (movies, "
+                                                           "credits, keywords), decompressed; 512 MiB keeps its "
+                                                           "peak memory under 2 GB"))
+    max_input_lines: int = field(default=1_000_000, **_range(1, None, "most lines in a raw file the ETL reads "
+                                                             "(a record costs memory beyond its bytes)"))
+    quarantine_fields_per_reason: int = field(default=1000, **_range(0, None, "quarantined rows per (file, reason) "
+                                                                      "whose raw fields the quarantine keeps; the "
+                                                                      "rest keep file and line"))
     cors_origins: str = field(default="", **_range(help="comma-separated origins allowed to call the API"))
     tmdb_url: str = field(default="https://api.themoviedb.org/3", **_range(help="TMDB API v3 base URL"))
     raw_url: str = field(default="", **_range(help="zip of the raw CSVs downloaded at build time (Render)"))

@@ -14,17 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from movierec.etl.literals import Kind, parse_records
-from movierec.raw.files import MOVIES_COLUMNS
-
-QUARANTINE_SCHEMA = {
-    "source": pl.String,
-    "record": pl.Int64,  # 0-based record number, as pandas numbers rows
-    "line": pl.Int64,  # 1-based physical line the record starts on
-    "raw_id": pl.String,
-    "reason": pl.String,
-    "outcome": pl.String,  # "quarantined" or "repaired"
-    "fields": pl.List(pl.String),
-}
+from movierec.etl.quarantine import quarantine_rows
 
 # Nested movie columns: (raw column, output table, schema of a dict, {dict key: output column}).
 MOVIE_LISTS: tuple[tuple[str, str, dict[str, Kind], dict[str, str]], ...] = (
@@ -95,77 +85,6 @@ class Account:
         return out
 
 
-def quarantine_rows(frame: pl.DataFrame, source: str, reason: pl.Expr | str,
-                    columns: list[str], outcome: str = "quarantined") -> pl.DataFrame:
-    """Quarantine entries for the rows of ``frame`` (which carries _record, _line and id)."""
-    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
-    return frame.select(
-        pl.lit(source).alias("source"),
-        pl.col("_record").cast(pl.Int64).alias("record"),
-        pl.col("_line").cast(pl.Int64).alias("line"),
-        pl.col("id").alias("raw_id"),
-        reason_expr.alias("reason"),
-        pl.lit(outcome).alias("outcome"),
-        pl.concat_list(pl.col(c).fill_null("") for c in columns).alias("fields"),
-    ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
-
-
-def entries_frame(
-    source: str, items: list[tuple[int, int, list[str], str, str]], id_index: int
-) -> pl.DataFrame:
-    """Quarantine entries for records kept as raw fields: (record, line, fields, reason, outcome)."""
-    return pl.DataFrame(
-        {
-            "source": [source] * len(items),
-            "record": [item[0] for item in items],
-            "line": [item[1] for item in items],
-            "raw_id": [item[2][id_index] if len(item[2]) > id_index else None for item in items],
-            "reason": [item[3] for item in items],
-            "outcome": [item[4] for item in items],
-            "fields": [item[2] for item in items],
-        },
-        schema=QUARANTINE_SCHEMA,
-    )
-
-
-def repair_broken_records(
-    ragged: list[tuple[int, int, int, list[str]]], width: int
-) -> tuple[list[tuple[int, int, list[str]]], list[tuple[int, int, list[str], str, str]]]:
-    """Join records that a bare line break split in two; everything else ragged is quarantined.
-
-    ``ragged`` holds (record, line, line count, fields) in file order. Two physically adjacent
-    records whose fields, the first one's last field continued by the second one's first, make
-    exactly ``width`` fields form one record again (the break is kept in the text).
-    Returns (joined records as (record, line, fields), entries as (record, line, fields, reason,
-    outcome)) where the entries cover both halves of every joined record.
-
-    >>> joined, entries = repair_broken_records([(7, 9, 1, ["1", "a"]), (8, 10, 1, ["b", "2"])], 3)
-    >>> joined
-    [(7, 9, ['1', 'a\\nb', '2'])]
-    >>> [e[3] for e in entries]
-    ['broken record joined with the next line', 'broken record joined with the next line']
-    """
-    joined: list[tuple[int, int, list[str]]] = []
-    entries: list[tuple[int, int, list[str], str, str]] = []
-    i = 0
-    while i < len(ragged):
-        record, line, count, fields = ragged[i]
-        if i + 1 < len(ragged):
-            nrecord, nline, _, nfields = ragged[i + 1]
-            if nline == line + count and len(fields) + len(nfields) - 1 == width:
-                merged = fields[:-1] + [fields[-1] + "\n" + nfields[0]] + nfields[1:]
-                joined.append((record, line, merged))
-                reason = "broken record joined with the next line"
-                entries.append((record, line, fields, reason, "repaired"))
-                entries.append((nrecord, nline, nfields, reason, "repaired"))
-                i += 2
-                continue
-        reason = f"malformed record: {len(fields)} fields, expected {width}"
-        entries.append((record, line, fields, reason, "quarantined"))
-        i += 1
-    return joined, entries
-
-
 def _positive_int(column: str) -> pl.Expr:
     """The column as a positive int64, null where it is anything else (e.g. '1997-08-20')."""
     text = pl.col(column).str.strip_chars()
@@ -190,12 +109,14 @@ def _text(column: str) -> pl.Expr:
 
 
 def clean_movies(
-    frame: pl.DataFrame, source: str
+    frame: pl.DataFrame, source: str, fields_limit: int | None = None
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame, Account]:
     """Apply the client's rules to the raw movies records (text columns plus _record, _line).
 
     Returns (movies, nested tables by name, quarantine entries, account). Records that a repair
     joined carry ``_repaired`` = True so that the account counts them once kept, once repaired.
+    The entries hold the raw fields of the first ``fields_limit`` rows of each reason
+    (:func:`quarantine_rows`).
     """
     account = Account(rows_read=frame.height)
     if "_repaired" not in frame.columns:
@@ -293,7 +214,7 @@ def clean_movies(
         name: records.join(kept_rows, on="_row", maintain_order="left").select(pl.col("_id").alias("movie_id"), pl.exclude("_row", "_id"))
         for name, records in parsed.items()
     }
-    entries = quarantine_rows(quarantined, source, pl.col("_reason"), raw_columns)
+    entries = quarantine_rows(quarantined, source, pl.col("_reason"), raw_columns, fields_limit=fields_limit)
     return movies, tables, entries, account
 
 
@@ -342,14 +263,16 @@ def first_reason_per_row(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def account_child(
-    frame: pl.DataFrame, bad_rows: pl.DataFrame, movie_ids: pl.Series, source: str
+    frame: pl.DataFrame, bad_rows: pl.DataFrame, movie_ids: pl.Series, source: str,
+    fields_limit: int | None = None,
 ) -> tuple[pl.Series, pl.DataFrame, Account]:
     """Decide the fate of every credits/keywords row: (kept rows as ``_src`` positions,
     quarantine entries, account).
 
     Rows of films outside the catalogue are dropped (counted, not listed); rows with an invalid
     id or an unparseable cell are quarantined; of the valid rows of one id, the first wins and
-    the others are quarantined as duplicates.
+    the others are quarantined as duplicates. The entries hold the raw fields of the first
+    ``fields_limit`` rows of each reason (:func:`quarantine_rows`).
     """
     account = Account(rows_read=frame.height)
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
@@ -371,7 +294,7 @@ def account_child(
     account.quarantined = bad.height
     kept_rows = frame.filter(pl.col("_reason").is_null())["_src"]
     account.kept = kept_rows.len()
-    entries = quarantine_rows(bad, source, pl.col("_reason"), raw_columns)
+    entries = quarantine_rows(bad, source, pl.col("_reason"), raw_columns, fields_limit=fields_limit)
     return kept_rows, entries, account
 
 

@@ -20,14 +20,21 @@ import polars as pl
 
 from movierec.config import get_settings
 from movierec.etl import rules as etl
+from movierec.etl.compact import compact
 from movierec.etl.output import REPORT, check_output, output_files, write_output
+from movierec.etl.quarantine import entries_frame, malformed, omitted_fields, repair_broken_records
+from movierec.raw.csv_table import Table, read_table
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, Table, decompress, find_input,
-    read_stored, read_table, sha256,
+    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, declared_size, decompress, find_input,
+    read_stored, sha256,
 )
 
 log = logging.getLogger("movierec.etl")
 
+# Up to this much raw text (decompressed, all files together), credits are read and parsed while
+# the movies are cleaned (the real files: 270 MB). More is read one file after the other: two
+# files near the cap side by side would need more memory than the 2 GB the ETL is held to.
+SIDE_BY_SIDE_BYTES = 384 << 20
 TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew")
 OUTPUT_FILES = output_files(TABLES)
 
@@ -50,10 +57,10 @@ class Timer:
         return round(time.perf_counter() - self.start, 3)
 
 
-def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _movies_frame(table: Table, source: str, fields_limit: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Well-formed records plus the rejoined broken ones, in file order; entries for the rest."""
     columns = [c for c in table.frame.columns if not c.startswith("_")]
-    joined, items = etl.repair_broken_records(table.ragged, len(columns))
+    joined, items = repair_broken_records(table.ragged, len(columns))
     frame = table.frame.with_columns(pl.lit(False).alias("_repaired"))
     if joined:
         extra = pl.DataFrame(
@@ -66,18 +73,24 @@ def _movies_frame(table: Table, source: str) -> tuple[pl.DataFrame, pl.DataFrame
             schema_overrides={"_record": pl.Int64, "_line": pl.Int64},
         )
         frame = pl.concat([frame, extra.select(frame.columns)]).sort("_record")
-    return frame, etl.entries_frame(source, items, columns.index("id"))
+    return frame, entries_frame(source, items, fields_limit)
 
 
-def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None) -> dict[str, object]:
+def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None, max_input_lines: int | None = None,
+            quarantine_fields: int | None = None) -> dict[str, object]:
     """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written).
 
     ``out_dir`` must be new, empty or a previous output (:mod:`movierec.etl.output`), checked before any
-    work; each raw file may hold at most ``max_input_bytes`` once decompressed (default: the
-    ``max_input_bytes`` setting). Bad input raises :class:`~movierec.raw.files.InputError`.
+    work; each raw file may hold at most ``max_input_bytes`` once decompressed and ``max_input_lines``
+    lines; the quarantine keeps the raw fields of the first ``quarantine_fields`` rows of each (file,
+    reason) and the identity of every row (defaults: the settings of the same names, the last
+    ``quarantine_fields_per_reason``).
+    Bad input raises :class:`~movierec.raw.files.InputError`.
     """
-    if max_input_bytes is None:
-        max_input_bytes = get_settings().max_input_bytes
+    settings = get_settings()
+    max_input_bytes = settings.max_input_bytes if max_input_bytes is None else max_input_bytes
+    max_input_lines = settings.max_input_lines if max_input_lines is None else max_input_lines
+    limit = settings.quarantine_fields_per_reason if quarantine_fields is None else quarantine_fields
     timer = Timer()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     check_output(out_dir, raw_dir, OUTPUT_FILES)
@@ -95,24 +108,33 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None)
             """The file read as a table; its checksum is computed on the side (hashlib frees the GIL)."""
             stored = read_stored(path, max_input_bytes)
             checksums[path.name] = pool.submit(sha256, stored)
-            table = read_table(decompress(path, stored, max_input_bytes), path, expected)
+            data = [decompress(path, stored, max_input_bytes)]
+            del stored  # read_table holds the only reference to the bytes (popped into the call), so
+            # that it can free them early (a cp1252 file: once converted to UTF-8)
+            table = read_table(data.pop(), path, expected, max_input_lines, key="id", ragged_texts=limit)
             encodings[path.name] = table.encoding
             if table.encoding != "utf-8":
                 log.warning("%s is not UTF-8: read as %s", path.name, table.encoding)
             return table
 
-        credits_future = pool.submit(_read_and_parse_credits, credits_path, load)
-        movies, nested, entries, movies_account = _movies(movies_path, load, timer)
+        sizes = [declared_size(p) for p in inputs]
+        side_by_side = None not in sizes and sum(s or 0 for s in sizes) <= SIDE_BY_SIDE_BYTES
+        if not side_by_side:
+            log.info("inputs larger than %s MiB together: read one after the other", SIDE_BY_SIDE_BYTES >> 20)
+        credits_future = pool.submit(_read_and_parse_credits, credits_path, load) if side_by_side else None
+        movies, nested, entries, movies_account = _movies(movies_path, load, timer, limit)
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
         if keywords_path is not None:
-            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"])
+            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"], limit)
             entries.append(found)
             timer.step("keywords", f"{tables['keywords'].height:,} keywords")
         else:
             tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
 
-        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_future.result(), movies["id"])
+        credits_read = credits_future.result() if credits_future else _read_and_parse_credits(credits_path, load)
+        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_read, movies["id"], limit)
+        del credits_read
         tables["cast"], tables["crew"] = cast, crew
         entries.append(found)
         timer.step("credits", f"{tables['cast'].height:,} cast, {tables['crew'].height:,} crew")
@@ -124,6 +146,7 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None)
     report["tables"] = {name: tables[name].height for name in TABLES}
     report["inputs"] = sums
     report["encodings"] = {p.name: encodings[p.name] for p in inputs}
+    report["quarantine"] = _quarantine_note(quarantine, limit)
     _write(out_dir, raw_dir, tables, quarantine, report, timer)
     return report
 
@@ -131,42 +154,46 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None)
 Load = Callable[[Path, tuple[str, ...]], Table]
 
 
-def _movies(path: Path, load: Load, timer: Timer) -> tuple[pl.DataFrame, dict[str, pl.DataFrame],
-                                                            list[pl.DataFrame], etl.Account]:
+def _movies(path: Path, load: Load, timer: Timer, limit: int) -> tuple[
+        pl.DataFrame, dict[str, pl.DataFrame], list[pl.DataFrame], etl.Account]:
     """(movies, nested tables, quarantine entries, account); the raw text frame dies on return."""
     table = load(path, MOVIES_COLUMNS)
     timer.step("read movies", f"{table.rows_read:,} records")
-    frame, ragged_entries = _movies_frame(table, path.name)
+    frame, ragged_entries = _movies_frame(table, path.name, limit)
     del table
-    movies, nested, movie_entries, account = etl.clean_movies(frame, path.name)
+    movies, nested, movie_entries, account = etl.clean_movies(frame, path.name, limit)
+    del frame  # the outputs get their own text: then the raw text's memory is freed (compact.py)
+    movies, movie_entries = compact(movies), compact(movie_entries)
+    nested = {name: compact(records) for name, records in nested.items()}
     account.add_quarantined(ragged_entries.filter(pl.col("outcome") == "quarantined"))
     timer.step("clean movies", f"{movies.height:,} kept, {account.quarantined:,} quarantined")
     return movies, nested, [ragged_entries, movie_entries], account
 
 
-def _keywords(path: Path, load: Load, movie_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
+def _keywords(path: Path, load: Load, movie_ids: pl.Series, limit: int) -> tuple[pl.DataFrame, pl.DataFrame,
+                                                                                  etl.Account]:
     table = load(path, KEYWORDS_COLUMNS)
     parsed, bad = etl.parse_child(table.frame, {"keywords": etl.KEYWORD_SCHEMA})
-    kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name)
+    kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name, limit)
     entries = [found]
-    _add_ragged(table, path.name, account, entries)
+    _add_ragged(table, path.name, account, entries, limit)
     keywords = _restrict(parsed["keywords"], kept).rename({"id": "keyword_id", "name": "keyword"})
-    return keywords, pl.concat(entries), account
+    return compact(keywords), compact(pl.concat(entries)), account
 
 
 def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame],
-             movie_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
+             movie_ids: pl.Series, limit: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
     table, parsed, bad = read
-    kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name)
+    kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name, limit)
     entries = [found]
-    _add_ragged(table, path.name, account, entries)
+    _add_ragged(table, path.name, account, entries, limit)
     cast = _restrict(parsed["cast"], kept).rename({"id": "person_id"}).select(
         "movie_id", "person_id", "name", "character", "order", "gender"
     )
     crew = _restrict(parsed["crew"], kept).rename({"id": "person_id"}).select(
         "movie_id", "person_id", "name", "job", "department", "gender"
     )
-    return cast, crew, pl.concat(entries), account
+    return compact(cast), compact(crew), compact(pl.concat(entries)), account
 
 
 def _read_and_parse_credits(path: Path, load: Load) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
@@ -199,16 +226,26 @@ def _restrict(records: pl.DataFrame, kept_rows: pl.Series) -> pl.DataFrame:
     return records.filter(pl.col("_src").is_in(kept_rows.implode())).drop("_src")
 
 
-def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[pl.DataFrame]) -> None:
+def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[pl.DataFrame], limit: int) -> None:
     """Credits/keywords records with a wrong field count: quarantined as they are."""
     columns = [c for c in table.frame.columns if not c.startswith("_")]
-    items = [
-        (record, line, fields, f"malformed record: {len(fields)} fields, expected {len(columns)}", "quarantined")
-        for record, line, _, fields in table.ragged
-    ]
-    found = etl.entries_frame(source, items, columns.index("id"))
+    items = [(r.record, r.line, r.key, r.text, malformed(r.width, len(columns)), "quarantined") for r in table.ragged]
+    found = entries_frame(source, items, limit)
     account.add_quarantined(found)
     entries.append(found)
+
+
+def _quarantine_note(quarantine: pl.DataFrame, limit: int) -> dict[str, object]:
+    """The quarantine's part of the report: how many entries lack their raw fields, and where they are."""
+    omitted = omitted_fields(quarantine)
+    note: dict[str, object] = {"entries": quarantine.height, "fields_per_reason": limit,
+                               "fields_omitted": sum(n for reasons in omitted.values() for n in reasons.values())}
+    if omitted:
+        note["fields_omitted_by_source"] = omitted
+        note["where"] = ("entries past the first fields_per_reason of a (source, reason) have null fields: "
+                         "the raw file (source) holds them at the entry's line (MOVIEREC_QUARANTINE_FIELDS_PER_REASON "
+                         "keeps more)")
+    return note
 
 
 def _write(out_dir: Path, raw_dir: Path, tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame,

@@ -6,19 +6,15 @@ Everything here does I/O; the cleaning rules live in :mod:`movierec.etl` as pure
 from __future__ import annotations
 
 import codecs
-import csv
 import gzip
 import hashlib
 import io
 import re
-import sys
 import zipfile
 import zlib
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-import polars as pl
 
 MOVIES_NAMES = ("movies_metadata.csv", "movies_dataset.csv")
 MOVIES_COLUMNS = (
@@ -99,9 +95,11 @@ def decompress(path: Path, data: bytes, max_bytes: int) -> bytes:
         if kind == "gzip":
             return _inflate(path, gzip.GzipFile(fileobj=io.BytesIO(data)), max_bytes)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.namelist() if m.endswith(".csv")] or archive.namelist()
+            members = [m for m in archive.infolist() if m.filename.endswith(".csv")] or archive.infolist()
             if not members:
                 raise InputError(f"{path.name}: the zip archive is empty")
+            if members[0].file_size > max_bytes:  # the size it records is the most zipfile inflates
+                raise _too_large(path, max_bytes)
             with archive.open(members[0]) as member:
                 return _inflate(path, member, max_bytes)
     except InputError:
@@ -118,8 +116,7 @@ def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
     checked = False
     while chunk := stream.read(CHUNK):
         if out.tell() + len(chunk) > max_bytes:
-            raise InputError(f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most "
-                             "accepted (MOVIEREC_MAX_INPUT_BYTES)")
+            raise _too_large(path, max_bytes)
         out.write(chunk)
         if not checked and out.tell() >= HEAD_BYTES:
             check_head(path, out.getbuffer()[:HEAD_BYTES].tobytes(), at_end=False)
@@ -128,6 +125,11 @@ def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
     if not checked:
         check_head(path, data, at_end=True)
     return data
+
+
+def _too_large(path: Path, max_bytes: int) -> InputError:
+    return InputError(f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most accepted "
+                      "(MOVIEREC_MAX_INPUT_BYTES)")
 
 
 def check_head(path: Path, head: bytes, *, at_end: bool) -> None:
@@ -199,6 +201,28 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     return decompress(path, read_stored(path, max_bytes), max_bytes)
 
 
+def declared_size(path: Path) -> int | None:
+    """The bytes a raw file declares it holds once decompressed, without decompressing it: a plain
+    file's size, a zip member's recorded size (which :mod:`zipfile` enforces: a member that
+    inflates to more fails its check), a gzip trailer's size (modulo 4 GiB, so trusted only when
+    at least the stored size). None when unknown or unreadable (:func:`decompress` then says why).
+    """
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.infolist() if m.filename.endswith(".csv")] or archive.infolist()
+                return members[0].file_size if members else None
+        size = path.stat().st_size
+        if path.suffix == ".gz":
+            with path.open("rb") as handle:
+                handle.seek(max(size - 4, 0))
+                declared = int.from_bytes(handle.read(4), "little")
+            return declared if declared >= size else None
+        return size
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -208,156 +232,3 @@ def check_columns(path: Path, header: list[str], expected: tuple[str, ...]) -> N
     if missing:
         raise InputError(f"{path.name}: missing columns {', '.join(missing)} "
                          f"(found: {quote(', '.join(header))})")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A CSV read as text columns, plus what a CSV reader saw that did not fit the header.
-
-    ``frame`` holds the well-formed records in file order with ``_record`` (0-based record number,
-    as pandas counts rows) and ``_line`` (1-based physical line the record starts on).
-    ``ragged`` lists the records with a wrong field count as (record, line, line count, fields).
-    """
-
-    frame: pl.DataFrame
-    ragged: list[tuple[int, int, int, list[str]]]
-    encoding: str = "utf-8"  # what the file was decoded as (see :func:`to_utf8`)
-
-    @property
-    def rows_read(self) -> int:
-        return self.frame.height + len(self.ragged)
-
-
-def _parse_row_text(text: str) -> list[str]:
-    csv.field_size_limit(sys.maxsize)
-    return next(csv.reader(io.StringIO(text, newline="")), [])
-
-
-def read_table(data: bytes, path: Path, expected: tuple[str, ...]) -> Table:
-    """Read a raw CSV as text columns, keeping every record and where it starts.
-
-    Polars reads it and pads a record that has too few fields with empty strings; so the records
-    whose last field is empty are read again with Python's csv module to learn their true field
-    count (a handful, even in the full files). A record with too many fields makes Polars stop;
-    then the Arrow reader, which reports each such record, reads the file instead.
-
-    Text that is not CSV is refused (:func:`check_head`, :func:`check_text`); a UTF-8 byte order
-    mark is skipped; a file that is not UTF-8 is read as cp1252 when it is that (:func:`to_utf8`),
-    which ``Table.encoding`` records.
-    """
-    check_head(path, data[:HEAD_BYTES], at_end=len(data) <= HEAD_BYTES)
-    check_text(path, data)
-    header_end = data.find(b"\n")
-    header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace")
-    header = _parse_row_text(header_line.removeprefix("\ufeff"))
-    if not header or header == [""]:
-        raise InputError(f"{path.name}: the file is empty, expected a CSV header with {', '.join(expected)}")
-    check_columns(path, header, expected)
-    try:
-        frame = pl.read_csv(data, infer_schema=False, empty_string_is_null=False)
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" in str(exc).lower():
-            text, encoding = to_utf8(path, data)
-            if encoding != "utf-8":
-                return replace(read_table(text, path, expected), encoding=encoding)
-        return _read_with_arrow(data, path, header)
-    frame = frame.select(pl.col(c).cast(pl.String) for c in header)
-    lines = _start_lines(frame)
-    frame = frame.with_columns(_record=pl.int_range(frame.height, dtype=pl.Int64), _line=lines)
-    suspects = frame.filter(pl.col(header[-1]) == "")
-    if not suspects.height:
-        return Table(frame, [])
-    spans = suspects.select("_record", "_line", _line_breaks(header).alias("n")).rows()
-    # Where each suspect's lines start and where the line after it starts, in one walk.
-    offsets = _line_offsets(data, sorted({b for _, line, n in spans for b in (line, line + n + 1)}))
-    ragged = []
-    for record, line, count in spans:
-        end = min(offsets[line + count + 1] - 1, len(data))
-        fields = _parse_row_text(data[offsets[line]:end].decode("utf-8", "replace"))
-        if len(fields) != len(header):
-            ragged.append((record, line, count + 1, fields))
-    if ragged:
-        frame = frame.filter(~pl.col("_record").is_in([r[0] for r in ragged]))
-    return Table(frame, ragged)
-
-
-def _line_offsets(data: bytes, lines: list[int]) -> dict[int, int]:
-    """Byte offset where each 1-based physical line in ``lines`` (sorted) starts; past the end of
-    the data a line starts at len(data) + 1."""
-    offsets: dict[int, int] = {}
-    line, offset = 1, 0
-    for wanted in lines:
-        while line < wanted and offset <= len(data):
-            found = data.find(b"\n", offset)
-            offset = found + 1 if found >= 0 else len(data) + 1
-            line += 1
-        offsets[wanted] = offset
-    return offsets
-
-
-def _line_breaks(columns: list[str]) -> pl.Expr:
-    return pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True) for c in columns)
-
-
-def _start_lines(frame: pl.DataFrame) -> pl.Series:
-    """1-based physical line each record starts on: after the header, 1 + its inner line breaks."""
-    return frame.select(
-        (_line_breaks(frame.columns) + 1).cum_sum().shift(1, fill_value=0).cast(pl.Int64) + 2
-    ).to_series()
-
-
-def _read_with_arrow(data: bytes, path: Path, header: list[str]) -> Table:
-    """Read with the Arrow reader, which reports every record whose field count is wrong."""
-    # Imported here: pyarrow costs a third of a second, and well-formed files never need it.
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    ragged_text: list[str] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        ragged_text.append(row.text)
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=False
-            ),
-        )
-    except (pa.ArrowException, ValueError) as exc:
-        raise InputError(f"{path.name}: cannot be read as CSV ({quote(str(exc))})") from None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return _locate(frame.select(pl.col(c).cast(pl.String) for c in header), data, ragged_text)
-
-
-def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str]) -> Table:
-    """Give every record its record number and first physical line.
-
-    Well-formed records advance the line by 1 + the line breaks inside their fields; the few
-    ragged records are found by their text in the raw bytes and spliced in by line.
-    """
-    lines = _start_lines(frame)
-    found: list[tuple[int, int, list[str]]] = []
-    start = 0
-    for text in ragged_text:
-        raw = text.encode("utf-8")
-        offset = data.find(raw, start)
-        if offset < 0:
-            offset = data.find(raw)
-        start = offset + 1
-        found.append((data.count(b"\n", 0, offset) + 1, text.count("\n") + 1, _parse_row_text(text)))
-    found.sort(key=lambda item: item[0])
-    for line, count, _ in found:
-        lines = lines + pl.Series((lines >= line).cast(pl.Int64) * count)
-    ragged_lines = pl.Series([line for line, _, _ in found], dtype=pl.Int64)
-    # A record's number counts the records before it, well-formed or ragged.
-    records = pl.int_range(frame.height, dtype=pl.Int64, eager=True) + ragged_lines.search_sorted(lines)
-    before = lines.search_sorted(ragged_lines) if found else pl.Series([], dtype=pl.UInt32)
-    ragged = [
-        (int(before[i]) + i, line, count, fields) for i, (line, count, fields) in enumerate(found)
-    ]
-    frame = frame.with_columns(_record=records.cast(pl.Int64), _line=lines)
-    return Table(frame, ragged)

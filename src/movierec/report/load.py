@@ -112,16 +112,14 @@ def read_demand(raw_dir: Path | None) -> tuple[Demand | None, str]:
         return None, f"la carpeta de datos brutos no contiene {missing}"
     links = pl.read_csv(read_bytes(links_path), columns=["movieId", "tmdbId"],
                         schema_overrides={"movieId": pl.Int64, "tmdbId": pl.Int64}).drop_nulls("tmdbId")
-    schema = {"movieId": pl.Int64, "rating": pl.Float64}
-    if ratings_path.suffix == ".csv":
-        # Lazily: only two columns of a possibly huge file, reduced per MovieLens film as it streams.
-        ratings = pl.scan_csv(ratings_path, schema_overrides=schema).select("movieId", "rating")
-    else:
-        ratings = pl.read_csv(read_bytes(ratings_path), columns=["movieId", "rating"],
-                              schema_overrides=schema).lazy()
-    per_movielens = (ratings.group_by("movieId")
-                     .agg(pl.len().alias("ratings"), pl.col("rating").sum().alias("total"))
-                     .collect())
+    # Lazily, whatever the file's size or compression: two columns, reduced per MovieLens film as
+    # the file streams (the full ratings.csv is far over the ETL's input cap).
+    from movierec.raw.ratings import collect, plain_csv, scan
+
+    with plain_csv(ratings_path) as path:
+        ratings = scan(path, {"movieId": pl.Int64, "rating": pl.Float64}, ratings_path.name)
+        per_movielens = collect(ratings.group_by("movieId").agg(
+            pl.len().alias("ratings"), pl.col("rating").sum().alias("total")), ratings_path.name)
     rows = int(per_movielens["ratings"].sum())
     # Two MovieLens films may share a TMDB id: their ratings add up.
     per_film = (
