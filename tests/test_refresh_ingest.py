@@ -19,7 +19,8 @@ from movierec.cli import app
 from movierec.config import Settings
 from movierec.etl.run import run_etl
 from movierec.pipeline import publish
-from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, read_table
+from movierec.raw.csv_table import read_table
+from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
 from movierec.refresh.ingest import ingest
 from movierec.refresh.records import read_records, write_records
 from movierec.release.store import ReleaseStore
@@ -287,6 +288,6 @@ def test_records_are_written_back_as_read(tmp_path: Path, sample_raw: Path) -> N
         write_records(out, records.header, [records])
         again, first = read_table(out.getvalue(), path, columns), read_table(data, path, columns)
         assert again.frame.drop("_line").equals(first.frame.drop("_line")), path
-        assert [(r, f) for r, _, _, f in again.ragged] == [(r, f) for r, _, _, f in first.ragged], path
+        assert [(r.record, r.fields()) for r in again.ragged] == [(r.record, r.fields()) for r in first.ragged], path
     dirty_records = read_records(dirty.encode(), tmp_path / "movies_metadata.csv", MOVIES_COLUMNS, rejoin=True)
     assert [r.key for r in dirty_records.ragged] == [2, 2, None]  # both halves of film 2

@@ -1,6 +1,6 @@
 """Raw CSV files as keyed records, for merging: read with the ETL's reader, written back as CSV.
 
-A file is read by :func:`movierec.raw.files.read_table` (the reader the ETL uses), so a record is
+A file is read by :func:`movierec.raw.csv_table.read_table` (the reader the ETL uses), so a record is
 what the ETL will see: the well-formed records as text columns, and the records with a wrong field
 count (``ragged``) as their fields. Each record gets the TMDB id it belongs to (``key``), parsed by
 the ETL's rule for ids; a record whose id is not a positive integer has no key and is never matched.
@@ -23,8 +23,8 @@ from typing import BinaryIO
 
 import polars as pl
 
-from movierec.etl.rules import repair_broken_records
-from movierec.raw.files import read_table
+from movierec.etl.quarantine import repair_broken_records
+from movierec.raw.csv_table import read_table
 
 ID_PATTERN = re.compile(r"^\d{1,18}$")
 RECORD = "_record"
@@ -87,19 +87,21 @@ def plain_name(path: Path) -> str:
 def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: bool = False) -> Records:
     """The records of one raw file's CSV bytes. ``rejoin``: records broken over two lines share
     the key of the record the ETL joins them into (movies_metadata.csv)."""
-    table = read_table(data, path, expected)
+    table = read_table(data, path, expected, key="id")  # every ragged record's text kept: it is merged
     header = [c for c in table.frame.columns if not c.startswith("_")]
     frame = table.frame.select(*header, RECORD).with_columns(key_expr().alias(KEY))
     id_index = header.index("id")
     keys: dict[int, int | None] = {}
     if rejoin:
         joined, _ = repair_broken_records(table.ragged, len(header))
-        following = {record: table.ragged[i + 1][0] for i, (record, *_) in enumerate(table.ragged[:-1])}
+        following = {r.record: table.ragged[i + 1].record for i, r in enumerate(table.ragged[:-1])}
         for record, _, fields in joined:
             keys[record] = keys[following[record]] = record_key(fields[id_index])
-    ragged = [Ragged(record, fields, keys[record] if record in keys else
-                     record_key(fields[id_index]) if len(fields) > id_index else None)
-              for record, _, _, fields in table.ragged]
+    ragged = []
+    for r in table.ragged:
+        fields = r.fields()
+        ragged.append(Ragged(r.record, fields, keys[r.record] if r.record in keys else
+                             record_key(fields[id_index]) if len(fields) > id_index else None))
     return Records(plain_name(path), header, frame, ragged)
 
 
