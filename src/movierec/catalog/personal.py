@@ -53,7 +53,7 @@ def personal_index(release: Path, manifest: dict[str, object], settings: Setting
                    votes: np.ndarray) -> PersonalIndex | bool:
     """The index of a served release, from its tables and model files (False when it has none,
     as a serving-only archive)."""
-    from movierec.catalog.build import FilmKeys, recommendations
+    from movierec.catalog.build import recommendations
 
     movies_path = release / "tables" / "movies.parquet"
     model = release / "model" / "neighbours.parquet"
