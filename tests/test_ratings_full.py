@@ -186,7 +186,6 @@ def test_manifest_records_the_engine_steps_and_memory(sample_data: Path) -> None
     assert model["cf"]["max_likes_per_user"] == 500
     stages = ["read tables", "read ratings", "likes", "co-likes", "features", "candidates", "signals", "tuning",
               "ranking"]
-    assert list(model["steps"]) == list(model["cpu_seconds"]) == list(model["peak_rss_mb"]) == stages
+    assert list(model["steps"]) == stages and list(model["peak_rss_mb"]) == stages
     peaks = list(model["peak_rss_mb"].values())
     assert peaks == sorted(peaks) and peaks[0] > 0  # the peak so far only grows
-    assert sum(model["cpu_seconds"].values()) > 0.5  # the co-likes, features, tuning … use the CPU

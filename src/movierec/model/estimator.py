@@ -19,6 +19,9 @@ Example (content only, no ratings):
 
 from __future__ import annotations
 
+import logging
+import resource
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -31,10 +34,11 @@ from movierec.model.cf import MAX_LIKES_PER_USER
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative
 from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import DEFAULT_WEIGHTS, SIGNALS, blend, cf_signal, pair_signals, rank_pool
-from movierec.model.steps import StepClock
 from movierec.model.topk import top_k_of_csr
 from movierec.model.tuning import Targets, in_pool, rounded, tuned_weights
 from movierec.raw.ratings import LIKED_RATING
+
+log = logging.getLogger("movierec.train")
 
 NO_RATINGS = "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW"
 
@@ -48,6 +52,11 @@ class ModelParams:
     cf_max_likes: int = MAX_LIKES_PER_USER  # per user, the most recent (see movierec.model.cf)
     pool: PoolSizes = field(default_factory=PoolSizes)
     targets: Targets = field(default_factory=Targets)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 class NeighbourRecommender:
@@ -80,8 +89,16 @@ class NeighbourRecommender:
     def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None,
             collaborative: CollaborativeStage | None = None) -> NeighbourRecommender:
 
-        clock = StepClock()
-        step = clock.lap
+        steps: dict[str, float] = {}
+        memory: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            steps[name], memory[name] = round(now - clock, 3), peak_rss_mb()
+            log.info("%-12s %6.2f s  peak %6.0f MB", name, now - clock, memory[name])
+            clock = now
 
         n = catalogue.movies.height
         featurizer = ContentFeaturizer(text_dims=self.params.text_dims, top_cast=self.params.top_cast)
@@ -142,7 +159,8 @@ class NeighbourRecommender:
             "candidates": {**asdict(self.params.pool), "width": int(pool.shape[1]),
                            "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},
             "text_dims": self.params.text_dims, "top_cast": self.params.top_cast,
-            **clock.as_info(),
+            "steps": steps,
+            "peak_rss_mb": memory,
         })
         self.top_, self.scores_, self.info_ = top, scores, info
         self.ids_ = catalogue.ids

@@ -20,9 +20,8 @@ from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 from movierec.config import Settings
 from movierec.evaluation.split import training_users
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
-from movierec.model.estimator import NeighbourRecommender
+from movierec.model.estimator import NeighbourRecommender, peak_rss_mb
 from movierec.model.features import Catalogue
-from movierec.model.steps import StepClock
 from movierec.raw.ratings import like_rows, ratings_inputs, read_likes
 
 log = logging.getLogger("movierec.train")
@@ -81,8 +80,29 @@ def spark_stage(inputs: tuple[Path, Path], row_index: pl.DataFrame, params: dict
             spark.stop()
         shutil.rmtree(work, ignore_errors=True)
     if jvm is not None:
-        clock.peak_rss_mb["jvm"] = jvm
+        clock.memory["jvm"] = jvm
     return stage
+
+
+class StepClock:
+    """Seconds and peak resident memory (so far) at the end of each step."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.memory: dict[str, float] = {}
+        self.start = self.last = time.perf_counter()
+
+    def record(self, steps: dict[str, float]) -> None:
+        """Steps timed elsewhere, up to now."""
+        self.steps.update(steps)
+        self.memory.update({name: peak_rss_mb() for name in steps})
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name], self.memory[name] = round(now - self.last, 3), peak_rss_mb()
+        log.info("%-12s %6.2f s  peak %6.0f MB", name, now - self.last, self.memory[name])
+        self.last = now
 
 
 def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path | None = None,
@@ -125,8 +145,8 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     info = model.info_
     if inputs is not None:
         info["cf"] = {**info["cf"], "ratings": inputs[0].name}  # type: ignore[dict-item]
-    for key, values in clock.as_info().items():  # the stage's steps, then the estimator's
-        info[key] = {**values, **info[key]}  # type: ignore[dict-item]
+    info["steps"] = {**clock.steps, **info["steps"]}  # type: ignore[dict-item]
+    info["peak_rss_mb"] = {**clock.memory, **info["peak_rss_mb"]}  # type: ignore[dict-item]
     return {
         "method": "candidates (text+genres dense top-k, keywords/cast/director/collection sparse top-k, "
                   "item-item CF top-k, most popular) ranked by a blend tuned on validation users",
