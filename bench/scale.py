@@ -107,8 +107,7 @@ def pipeline(label: str, raw: Path, data: Path, logs: Path, engine: str = "local
     evaluation = json.loads((current / "evaluation.json").read_text())
     model = manifest["model"]
     result.update({
-        "durations": manifest["durations"], "steps": model["steps"], "cpu_by_step": model.get("cpu_seconds", {}),
-        "peak_rss_by_step_mb": model["peak_rss_mb"],
+        "durations": manifest["durations"], "steps": model["steps"], "peak_rss_by_step_mb": model["peak_rss_mb"],
         "ratings": model["cf"].get("ratings"), "likes": model["cf"].get("likes"),
         "training_users": model["cf"].get("training_users"), "tuning_users": model["tuning"].get("validation_users"),
         "evaluation": {"users": evaluation["users"], "pairs": evaluation["pairs"], "seconds": evaluation["seconds"],
@@ -119,7 +118,7 @@ def pipeline(label: str, raw: Path, data: Path, logs: Path, engine: str = "local
 
 
 def print_stages(runs: list[dict[str, Any]]) -> None:
-    """Wall and CPU seconds per stage, and the Python process's peak RSS so far, side by side."""
+    """Seconds per stage and the Python process's peak RSS so far, for every run side by side."""
     stages: list[str] = []
     for r in runs:  # each run's stages in its order; another run's own stages go after their predecessor
         sequence = ["etl", *r["steps"], "evaluation"]
@@ -132,19 +131,17 @@ def print_stages(runs: list[dict[str, Any]]) -> None:
         row: list[Any] = [stage]
         for r in runs:
             seconds = r["durations"].get(stage) if stage in ("etl", "evaluation") else r["steps"].get(stage)
-            cpu, peak = r["cpu_by_step"].get(stage), r["peak_rss_by_step_mb"].get(stage)
-            row += ["" if seconds is None else f"{seconds:.1f}", "" if cpu is None else f"{cpu:.1f}",
-                    "" if peak is None else f"{peak:.0f}"]
+            peak = r["peak_rss_by_step_mb"].get(stage)
+            row += ["" if seconds is None else f"{seconds:.1f}", "" if peak is None else f"{peak:.0f}"]
         rows.append(row)
-    rows.append(["TOTAL", *[c for r in runs for c in (f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}",
-                                                       f"{r['peak_tree_rss_mb']}")]])
+    rows.append(["TOTAL (wall)", *[c for r in runs for c in (f"{r['seconds']:.1f}", f"{r['peak_tree_rss_mb']}")]])
+    rows.append(["TOTAL (CPU)", *[c for r in runs for c in (f"{r['cpu_seconds']:.1f}", "")]])
     jvm = [r["peak_rss_by_step_mb"].get("jvm") for r in runs]
     if any(jvm):
-        rows.append(["Spark JVM peak", *[c for j in jvm for c in ("", "", "" if j is None else f"{j:.0f}")]])
-    print_table(["stage", *[c for r in runs for c in (f"{r['label']} s", "cpu s", "MB")]], rows)
-    print("(s: wall; cpu s: the Python process's CPU time, all threads — the JVM's is not in it; MB: the Python "
-          "process's peak RSS so far at the end of the stage; TOTAL: the child's wall and CPU time (with its "
-          "waited-for children) and the peak RSS of the whole process tree, Python + JVM)")
+        rows.append(["Spark JVM peak", *[c for j in jvm for c in ("", "" if j is None else f"{j:.0f}")]])
+    print_table(["stage", *[c for r in runs for c in (f"{r['label']} s", "MB")]], rows)
+    print("(s: wall seconds; MB: the Python process's peak RSS so far at the end of the stage; TOTAL: the child's "
+          "wall and CPU time (the JVM's CPU is not in it) and the peak RSS of the whole process tree, Python + JVM)")
 
 
 def compare_releases(local: dict[str, Any], spark: dict[str, Any]) -> dict[str, Any]:
