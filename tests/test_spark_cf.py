@@ -23,8 +23,9 @@ from movierec.cli import app
 from movierec.config import Settings
 from movierec.evaluation.split import training_users
 from movierec.model import train as train_module
+from movierec.model.cf import COLIKES_SCHEMA
 from movierec.model.collaborative import (
-    STAGE, SUPPORT, VALIDATION, colikes_table, fit_collaborative, read_table, write_stage,
+    COLIKES, STAGE, SUPPORT, VALIDATION, fit_collaborative, read_table, write_stage,
 )
 from movierec.model.spark_cf import run_stage
 from movierec.model.train import read_catalogue, train
@@ -103,6 +104,13 @@ def oracle(ratings: list[tuple[int, int, float, int]], alpha: float, shrink: flo
         out["support"] += [(signal, film, n) for film, n in sorted(support.items())]
         out["counts"][signal] = {"users": len(users), "likes": sum(len(capped[u]) for u in users)}
     return out
+
+
+def colikes_table(folder: Path) -> pl.DataFrame:
+    """The contract's co-like table in its declared types, sorted (signal, movie_id, rank)."""
+    frame = read_table(folder, COLIKES)
+    return frame.select(pl.col("signal").cast(pl.String), *(pl.col(c).cast(t) for c, t in COLIKES_SCHEMA.items())) \
+        .sort("signal", "movie_id", "rank")
 
 
 def contract(folder: Path) -> dict[str, Any]:

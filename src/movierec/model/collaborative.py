@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from movierec.evaluation.split import fit_users, validation_users
-from movierec.model.cf import COLIKES_SCHEMA, ItemCF
+from movierec.model.cf import ItemCF
 
 SIGNALS = ("fit", "training")
 #: The tuning's truth: the likes of at most this many validation users. Each weight trial scores
@@ -129,13 +129,6 @@ def read_stage(folder: Path, row_index: pl.DataFrame, params: dict[str, Any]) ->
     validation = (read_table(folder, VALIDATION).join(row_index, left_on="movie_id", right_on="id")
                   .select("user_id", "row").unique().sort("user_id", "row"))
     return CollaborativeStage(signals["fit"], signals["training"], validation, engine=str(summary.get("engine")))
-
-
-def colikes_table(folder: Path) -> pl.DataFrame:
-    """The contract's co-like table, sorted (signal, movie_id, rank), in its declared types."""
-    frame = read_table(folder, COLIKES)
-    return frame.select(pl.col("signal").cast(pl.String), *(pl.col(c).cast(t) for c, t in COLIKES_SCHEMA.items())) \
-        .sort("signal", "movie_id", "rank")
 
 
 def _params(model: ItemCF) -> dict[str, Any]:
