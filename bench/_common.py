@@ -6,13 +6,15 @@ Standard library only, so every benchmark can import it without extra dependenci
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,3 +197,54 @@ def _fmt(value: Any) -> str:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+class ChildFailed(RuntimeError):
+    """A measured child exited with an error: the benchmark stops and says which."""
+
+
+def parser_from_doc(doc: str) -> argparse.ArgumentParser:
+    """A parser whose description is the script's docstring (first line, the rest as epilog),
+    with the ``--json PATH`` option every benchmark has."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(doc.splitlines()[2:]))
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    return parser
+
+
+def overall(checks: Mapping[str, bool]) -> bool:
+    """Print and return whether every check passed, naming each."""
+    passed = all(checks.values())
+    print(f"\noverall: {verdict(passed)} ({', '.join(f'{k} {verdict(v)}' for k, v in checks.items())})")
+    return passed
+
+
+def print_load(report: dict[str, Any]) -> None:
+    """Print the load average before a run (a latency figure on a busy machine says little) and
+    record it in ``report``."""
+    try:
+        load = os.getloadavg()
+    except OSError:
+        return
+    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    report["loadavg"] = load
+
+
+def run_benchmark(body: Callable[[dict[str, Any]], bool], report: dict[str, Any], json_path: Path | None, *,
+                  strict: bool = False, errors: tuple[type[Exception], ...] = (ChildFailed,)) -> int:
+    """Run ``body(report)`` (it fills ``report`` and returns whether the targets were met), time
+    it, and write ``report`` to ``json_path``. Exit code 0 even when a target is missed (the
+    figures are the product) unless ``strict``; 1 when a child failed (one of ``errors``)."""
+    started = time.perf_counter()
+    try:
+        report["passed"] = body(report)
+        code = 1 if strict and not report["passed"] else 0
+    except errors as exc:
+        print(f"\nERROR: {exc}", file=sys.stderr)
+        report["passed"], report["error"] = False, str(exc)
+        code = 1
+    print(f"(benchmark took {time.perf_counter() - started:.0f} s)")
+    if json_path:
+        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        print(f"figures written to {json_path}")
+    return code

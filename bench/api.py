@@ -43,7 +43,9 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import median, print_machine_info, print_table, run_measured, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark, run_measured, verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE_TOOL = REPO.parent / "shared" / "tools" / "scale_dataset.py"
@@ -331,15 +333,11 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     print(f"first /health after start: {start_s:.2f} s  target <= {MAX_START_S:.0f} s  {verdict(checks['start'])}  "
           f"(first start ever, compiling bytecode: {cold_s:.2f} s)")
     report["checks"] = checks
-    passed = all(checks.values())
-    print(f"\noverall: {verdict(passed)}")
-    return passed
+    return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="data folder with a published release; built there when missing (default: %(default)s)")
     parser.add_argument("--raw", type=Path, help="raw input for building the release (default: generate the stand-in)")
@@ -353,7 +351,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=500, help="distinct inputs per look-up endpoint")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work-dir", type=Path, help="logs and stand-in (default: a temp dir, removed)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
 
@@ -367,25 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": print_machine_info(),
                               "targets": {"min_ratio": MIN_RATIO, "max_p99_ms": MAX_P99_MS,
                                           "max_rss_mb": MAX_RSS_MB, "max_start_s": MAX_START_S}}
-    try:
-        load = os.getloadavg()
-        print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        report["loadavg"] = load
-    except OSError:
-        pass
+    print_load(report)
     with tempfile.TemporaryDirectory(prefix="bench-api-", dir=args.work_dir) as tmp:
-        try:
-            passed = benchmark(args, Path(tmp), report)
-            report["passed"] = passed
-            code = 1 if args.strict and not passed else 0
-        except (BenchError, subprocess.CalledProcessError) as exc:
-            print(f"\nERROR: {exc}", file=sys.stderr)
-            report["error"] = str(exc)
-            code = 1
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"figures written to {args.json}")
-    return code
+        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json, strict=args.strict,
+                             errors=(BenchError, subprocess.CalledProcessError))
 
 
 if __name__ == "__main__":

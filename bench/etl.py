@@ -31,12 +31,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
 from _common import (  # noqa: E402
-    RunResult,
-    Summary,
-    print_machine_info,
-    print_table,
-    run_measured,
-    verdict,
+    ChildFailed, RunResult, Summary, overall, parser_from_doc, print_machine_info, print_table, run_benchmark,
+    run_measured, verdict,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,10 +46,6 @@ MAX_GROWTH = 4.0  # 3x the input in at most 4x the time
 # The 3x credits.csv is ~666 MB: over the ETL's default cap (512 MiB), so the bench raises it for its runs.
 MOVIEREC_ENV = {"MOVIEREC_MAX_INPUT_BYTES": str(1 << 30)}
 DEFAULT_MOVIEREC_CMD = f"{shlex.quote(sys.executable)} -m movierec etl --raw {{raw}} --out {{out}}"
-
-
-class ChildFailed(RuntimeError):
-    pass
 
 
 def generate_standin(out: Path, movies: int) -> None:
@@ -193,15 +185,11 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         print(f"peak RSS at 3x: {rec3.peak_rss_mb:.0f} MB (x{rss_growth:.2f})")
 
     report["checks"] = checks
-    passed = all(checks.values())
-    print(f"\noverall: {verdict(passed)} ({', '.join(f'{k} {verdict(v)}' for k, v in checks.items())})")
-    return passed
+    return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--raw-dir", type=Path,
                         help="existing raw input (default: generate the full-size stand-in)")
     parser.add_argument("--movies", type=int, default=FULL_SIZE_MOVIES,
@@ -215,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="command template with {raw} and {out} (default: %(default)s)")
     parser.add_argument("--work-dir", type=Path,
                         help="where stand-ins and outputs go (default: a temp dir, removed)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
@@ -230,19 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"movierec runs with {' '.join(f'{k}={v}' for k, v in MOVIEREC_ENV.items())} (the 3x credits.csv "
           "is over the default cap)")
     with tempfile.TemporaryDirectory(prefix="bench-etl-", dir=args.work_dir) as tmp:
-        try:
-            report["passed"] = benchmark(args, Path(tmp), report)
-            code = 0  # missing a target is reported, not an error: the figures are the product
-        except ChildFailed as exc:
-            print(f"\nERROR: {exc}", file=sys.stderr)
-            report["error"] = str(exc)
-            code = 1
-    if args.json:
-        import json
-
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"figures written to {args.json}")
-    return code
+        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json)
 
 
 if __name__ == "__main__":

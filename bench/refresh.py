@@ -42,7 +42,9 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import median, print_machine_info, print_table, run_measured, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark, run_measured, verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE_TOOL = REPO.parent / "shared" / "tools" / "scale_dataset.py"
@@ -319,15 +321,12 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
           f"({'flat out' if args.rate <= 0 else f'offered up to {args.rate:.0f}/s'}), p99 {figures['p99']}; server VmHWM "
           f"{hwm:.0f} MB; the ingest process: {run.seconds:.1f} s wall, peak RSS {run.peak_rss_mb:.0f} MB "
           f"(durations: {json.loads((data / 'current' / 'manifest.json').read_text()).get('durations')})")
-    passed = all(checks.values())
-    print(f"\noverall: {verdict(passed)}")
-    return passed
+    report["checks"] = checks
+    return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "movierec-bench-refresh",
                         help="data folder; a base release of the stand-in is built there once (default: %(default)s)")
     parser.add_argument("--raw", type=Path, default=Path("/tmp/standin"), help="the stand-in (default: %(default)s)")
@@ -339,28 +338,16 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: %(default)s)")
     parser.add_argument("--settle", type=float, default=8.0, help="seconds of load before and after the switch")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed. On Debian/Ubuntu: apt-get update && apt-get install -y wrk", file=sys.stderr)
         return 2
     report: dict[str, Any] = {"machine": print_machine_info()}
-    load = os.getloadavg()
-    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    report["loadavg"] = load
+    print_load(report)
     with tempfile.TemporaryDirectory(prefix="bench-refresh-") as tmp:
-        try:
-            passed = benchmark(args, Path(tmp), report)
-            code = 1 if args.strict and not passed else 0
-        except (BenchError, subprocess.CalledProcessError) as exc:
-            print(f"\nERROR: {exc}", file=sys.stderr)
-            report["error"] = str(exc)
-            passed, code = False, 1
-    report["passed"] = passed
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return code
+        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json, strict=args.strict,
+                             errors=(BenchError, subprocess.CalledProcessError))
 
 
 if __name__ == "__main__":

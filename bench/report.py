@@ -27,13 +27,15 @@ import json
 import shlex
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import Summary, print_machine_info, print_table, run_measured, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    ChildFailed, Summary, overall, parser_from_doc, print_machine_info, print_table, run_benchmark, run_measured,
+    verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE_TOOL = REPO.parent / "shared" / "tools" / "scale_dataset.py"
@@ -47,10 +49,6 @@ BASELINE_CODE = (
     "import sys; from pathlib import Path; from movierec.report.load import read_release; "
     "r = read_release(Path(sys.argv[1])); print(r.tables['movies'].height, 'films read')"
 )
-
-
-class ChildFailed(RuntimeError):
-    pass
 
 
 def run(label: str, cmd: list[str], logs: Path) -> Any:
@@ -162,17 +160,11 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
             "figures": figures,
         }
     )
-    passed = all(checks.values())
-    print(f"\noverall: {verdict(passed)} ({', '.join(f'{k} {verdict(v)}' for k, v in checks.items())})")
-    return passed
+    return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = parser_from_doc(__doc__)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--raw-dir", type=Path, help="existing raw input (default: generate the full-size stand-in)")
     source.add_argument("--data", type=Path, help="existing data folder with a published release (skips the setup)")
@@ -183,7 +175,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-dir", type=Path, help="where stand-ins, data and output go (default: a temp dir, removed)"
     )
-    parser.add_argument("--json", type=Path, help="also write the timings and the report's figures to this file")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.baseline_repeat < 1:
         parser.error("--repeat and --baseline-repeat must be >= 1")
@@ -194,20 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": print_machine_info(),
         "targets": {"max_seconds": MAX_SECONDS, "max_rss_mb": MAX_RSS_MB, "max_html_mb": MAX_HTML_MB},
     }
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-report-", dir=args.work_dir) as tmp:
-        try:
-            report["passed"] = benchmark(args, Path(tmp), report)
-            code = 0  # a missed target is reported, not an error: the figures are the product
-        except ChildFailed as exc:
-            print(f"\nERROR: {exc}", file=sys.stderr)
-            report["error"] = str(exc)
-            code = 1
-    print(f"(benchmark took {time.perf_counter() - started:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        print(f"figures written to {args.json}")
-    return code
+        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json)
 
 
 if __name__ == "__main__":

@@ -35,17 +35,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import print_machine_info, print_table, ru_maxrss_mb, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    ChildFailed, overall, parser_from_doc, print_machine_info, print_table, ru_maxrss_mb, run_benchmark, verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE_TOOL = REPO.parent / "shared" / "tools" / "scale_dataset.py"
 FULL_RATINGS = 26_024_289
 MAX_SECONDS = 180.0
 MAX_RSS_MB = 6144.0
-
-
-class ChildFailed(RuntimeError):
-    pass
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -205,15 +203,11 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     print("\nevaluation on held-out users (userId % 5 == 0) of each run's ratings file:")
     print_evaluations(runs)
     report["checks"] = checks
-    passed = all(checks.values())
-    print(f"\noverall: {verdict(passed)} ({', '.join(f'{k} {verdict(v)}' for k, v in checks.items())})")
-    return passed
+    return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--raw", type=Path, help="an existing stand-in with ratings.csv (default: generate one)")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench-scale"),
                         help="where stand-ins, releases and logs go (kept; default /tmp/bench-scale)")
@@ -221,23 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-spark", action="store_true", help="no --engine spark run")
     parser.add_argument("--skip-small", action="store_true", help="no ratings_small.csv baseline run")
     parser.add_argument("--scale-3x", action="store_true", help="also run the local engine on 3x the ratings")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"machine": print_machine_info(),
                               "targets": {"max_seconds": MAX_SECONDS, "max_rss_mb": MAX_RSS_MB}}
-    started = time.perf_counter()
-    try:
-        report["passed"] = benchmark(args, args.work_dir, report)
-        code = 0  # a missed target is reported, not an error: the figures are the product
-    except ChildFailed as exc:
-        print(f"\nERROR: {exc}", file=sys.stderr)
-        report["error"] = str(exc)
-        code = 1
-    print(f"(benchmark took {time.perf_counter() - started:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"figures written to {args.json}")
-    return code
+    return run_benchmark(lambda r: benchmark(args, args.work_dir, r), report, args.json)
 
 
 if __name__ == "__main__":

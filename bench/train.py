@@ -24,13 +24,15 @@ import json
 import shlex
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import Summary, print_machine_info, print_table, run_measured, verdict  # noqa: E402
+from _common import (  # noqa: E402
+    ChildFailed, Summary, overall, parser_from_doc, print_machine_info, print_table, run_benchmark, run_measured,
+    verdict,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE_TOOL = REPO.parent / "shared" / "tools" / "scale_dataset.py"
@@ -39,10 +41,6 @@ FULL_SIZE_MOVIES = 45_466
 MAX_SECONDS = 60.0
 MAX_RSS_MB = 2048.0
 SUMMARY_HEADERS = ["command", "runs", "median s", "min s", "max s", "cpu s", "peak RSS MB"]
-
-
-class ChildFailed(RuntimeError):
-    pass
 
 
 def run(label: str, cmd: list[str], logs: Path) -> Any:
@@ -139,15 +137,11 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
             print(f"note: growth is relative to --raw-dir; meaningful only if it holds {args.movies} films")
 
     report["checks"] = checks
-    passed = all(checks.values())
-    print(f"\noverall: {verdict(passed)} ({', '.join(f'{k} {verdict(v)}' for k, v in checks.items())})")
-    return passed
+    return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--raw-dir", type=Path, help="existing raw input (default: generate the full-size stand-in)")
     parser.add_argument("--movies", type=int, default=FULL_SIZE_MOVIES,
                         help="films in the generated stand-in; --scale-3x uses 3x this")
@@ -155,7 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-3x", action="store_true", help="also time training on 3x the films")
     parser.add_argument("--repeat-3x", type=int, default=1, help="timed runs at 3x")
     parser.add_argument("--work-dir", type=Path, help="where stand-ins and data go (default: a temp dir, removed)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.repeat_3x < 1:
         parser.error("--repeat and --repeat-3x must be >= 1")
@@ -164,20 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"machine": print_machine_info(),
                               "targets": {"max_seconds": MAX_SECONDS, "max_rss_mb": MAX_RSS_MB}}
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-train-", dir=args.work_dir) as tmp:
-        try:
-            report["passed"] = benchmark(args, Path(tmp), report)
-            code = 0  # a missed target is reported, not an error: the figures are the product
-        except ChildFailed as exc:
-            print(f"\nERROR: {exc}", file=sys.stderr)
-            report["error"] = str(exc)
-            code = 1
-    print(f"(benchmark took {time.perf_counter() - started:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"figures written to {args.json}")
-    return code
+        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json)
 
 
 if __name__ == "__main__":

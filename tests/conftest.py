@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from movierec.config import SAMPLE_RAW_DIR, Settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +53,37 @@ def standin_raw(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> P
     subprocess.run([sys.executable, str(tool), str(out), "--movies", str(STANDIN_MOVIES)], check=True,
                    capture_output=True)
     return out
+
+
+@pytest.fixture(scope="module")
+def client(sample_data: Path) -> Iterator[TestClient]:
+    """The API over the sample's published release, started once per test module (a module may
+    define its own ``client``)."""
+    from fastapi.testclient import TestClient
+
+    from movierec.api.app import create_app
+
+    with TestClient(create_app(sample_data, Settings(data_dir=sample_data))) as c:
+        yield c
+
+
+@pytest.fixture
+def cf_users(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The users of every like the collaborative model is fitted on (ItemCF.fit_nested is what
+    ItemCF.fit and the collaborative stage call), one array per fit, recorded as they happen."""
+    import numpy as np
+
+    from movierec.model.cf import ItemCF
+
+    seen: list[np.ndarray] = []
+    fit = ItemCF.fit_nested
+
+    def spy(self: ItemCF, users: np.ndarray, *args: object) -> object:
+        seen.append(np.asarray(users).copy())
+        return fit(self, users, *args)
+
+    monkeypatch.setattr(ItemCF, "fit_nested", spy)
+    return seen
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,12 +23,6 @@ def key(text: str) -> str:
     """The matching rule of the issue, written independently: casefold, no accents, one space."""
     text = "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if unicodedata.category(c) != "Mn")
     return " ".join(text.replace("’", "'").split())
-
-
-@pytest.fixture(scope="module")
-def client(sample_data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_data, Settings(data_dir=sample_data))) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,12 +19,6 @@ MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agost
           "noviembre", "diciembre"]
 TEXT_ENDPOINTS = ["cantidad_filmaciones_mes", "cantidad_filmaciones_dia", "score_titulo", "votos_titulo",
                   "get_actor", "get_director", "recomendacion"]
-
-
-@pytest.fixture(scope="module")
-def client(sample_data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_data, Settings(data_dir=sample_data))) as c:
-        yield c
 
 
 def error(client: TestClient, path: str, status: int) -> dict:
@@ -175,7 +168,7 @@ def test_unknown_route_and_method(client: TestClient) -> None:
     assert error(client, "/cantidad_filmaciones_mes/", 404)["detail"] == "Ruta no encontrada. Consulte /docs."
     response = client.post("/health")
     assert response.status_code == 405
-    assert response.json() == {"detail": "Método no permitido: esta API solo responde a GET."}
+    assert response.json() == {"detail": "Método no permitido: esta API solo responde a GET (y HEAD)."}
 
 
 def test_fastapi_validation_errors_are_in_spanish_too(sample_data: Path) -> None:

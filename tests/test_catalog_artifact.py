@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import mmap
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +96,47 @@ def test_a_damaged_artifact_is_refused_and_a_mismatched_one_rebuilt(sample_data:
     assert "building it in memory" in caplog.text
     row = seven.find_title("Toy Story")
     assert row is not None and len(seven.recommend(row)) == 7
+
+
+def personal_answers(answers: Answers, release: Path) -> list[bytes]:
+    """`/recomendacion_usuario` for every 11th film alone and for a few lists of films."""
+    ids = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id"])["id"].to_list()
+    queries = [[str(i)] for i in ids[::11]] + [[str(i) for i in ids[start:start + 7]] for start in range(0, 700, 70)]
+    return [answers.personal([], query) for query in queries]
+
+
+def test_the_personal_index_is_served_from_the_artifact_alone(sample_data: Path, tmp_path: Path) -> None:
+    """The published artifact holds the personal scorer's arrays: a release whose model files are
+    gone answers `/recomendacion_usuario` as the original does, mapped, without polars; an artifact
+    published before those arrays existed is answered from the model files, the same way."""
+    original = (sample_data / "current").resolve()
+    want = personal_answers(Answers(load_catalog(original, Settings()), Settings()), original)
+    assert len(want) > 280 and all(json.loads(body)["peliculas"] for body in want)
+
+    bare = tmp_path / "bare"
+    shutil.copytree(original, bare)
+    shutil.rmtree(bare / "model")
+    catalog = load_catalog(bare, Settings())
+    assert isinstance(catalog.arrays["personal_cols"].base.obj, mmap.mmap)
+    assert personal_answers(Answers(catalog, Settings()), original) == want
+
+    older = tmp_path / "older"
+    shutil.copytree(original, older)
+    meta = json.loads((older / "catalog" / META).read_text())
+    meta.pop("personal")
+    meta["arrays"] = {name: spec for name, spec in meta["arrays"].items() if not name.startswith("personal_")}
+    (older / "catalog" / META).write_text(json.dumps(meta))
+    assert personal_answers(Answers(load_catalog(older, Settings()), Settings()), original) == want
+    shutil.rmtree(older / "model")  # an older serving-only archive: no personal picks, an empty answer
+    assert load_catalog(older, Settings()).personal([0]) == []
+
+
+def test_a_personal_request_imports_neither_polars_nor_scipy(sample_data: Path) -> None:
+    code = ("import sys; from pathlib import Path; from movierec.api.answers import Answers; "
+            "from movierec.catalog.indexes import load_catalog; from movierec.config import Settings; "
+            "import movierec.api.app; "
+            f"a = Answers(load_catalog(Path({str((sample_data / 'current').resolve())!r}), Settings()), Settings()); "
+            "body = a.personal(['Toy Story', 'Heat (1995)'], []); "
+            "print(len(body) > 500, 'polars' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False", "False"]

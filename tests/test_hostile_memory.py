@@ -26,7 +26,7 @@ from movierec.config import Settings, SettingsError, get_settings
 from movierec.etl import run as etl_run
 from movierec.etl.run import TABLES, run_etl
 from movierec.raw.csv_table import read_table
-from movierec.raw.files import MOVIES_COLUMNS, InputError
+from movierec.raw.files import MOVIES_COLUMNS
 
 FILMS = 30
 N = 3  # raw fields kept per (file, reason) in these tests

@@ -8,7 +8,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +15,6 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.model.artifact import NEIGHBOURS_SCHEMA, REASON
-from movierec.model.cf import ItemCF
 from movierec.evaluation.split import describe, evaluation_users, training_users
 from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
 from movierec.config import Settings
@@ -53,7 +51,7 @@ def _gz_lines(path: Path) -> list[str]:
 
 
 def test_evaluation_users_ratings_never_reach_training(
-    sample_tables: Path, sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sample_tables: Path, sample_raw: Path, tmp_path: Path, cf_users: list,
 ) -> None:
     """Training on the full ratings file and on the file without the evaluation users' ratings
     gives the same artifact; and the collaborative model only ever sees training users."""
@@ -68,19 +66,11 @@ def test_evaluation_users_ratings_never_reach_training(
     assert len(kept) < len(lines) - 10_000  # the evaluation users rate a fifth of the file
     (without / "ratings_small.csv").write_text("\n".join(kept) + "\n")
 
-    seen: list[np.ndarray] = []
-    fit = ItemCF.fit_nested  # what ItemCF.fit and the collaborative stage call
-
-    def spy(self: ItemCF, users: np.ndarray, *args: object) -> object:
-        seen.append(np.asarray(users).copy())
-        return fit(self, users, *args)
-
-    monkeypatch.setattr(ItemCF, "fit_nested", spy)
     settings = Settings(data_dir=tmp_path)
     with_all = train(sample_tables, tmp_path / "model-full", settings, raw_dir=full)
     with_training_only = train(sample_tables, tmp_path / "model-without", settings, raw_dir=without)
 
-    assert seen and all(users.size and (users % 5 != 0).all() for users in seen)
+    assert cf_users and all(users.size and (users % 5 != 0).all() for users in cf_users)
     assert pl.read_parquet(tmp_path / "model-full" / "neighbours.parquet").equals(
         pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet"))
     assert pl.read_parquet(tmp_path / "model-full" / "personal.parquet").equals(

@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.model.ease import WeightLists, ease_inverse, ease_lists, weight_lists
-from movierec.model.personal import NO_REASON, Pick, PersonalParams, PersonalRecommender, recommend, recommend_many
+from movierec.model.ease import ease_inverse, ease_lists, lists_frame, weight_lists
+from movierec.model.personal import PersonalParams, PersonalRecommender, recommend_many
+from movierec.model.scorer import NO_REASON, Pick, WeightLists, recommend
 
 # Five films. Film 0 lists 1 (+0.5), 2 (+0.25), 4 (-0.125); film 1 lists 2 (+0.5); film 3 lists 4 (+1).
 LISTS = WeightLists(indptr=np.array([0, 3, 4, 4, 5, 5]), cols=np.array([1, 2, 4, 2, 4], dtype=np.int32),
@@ -146,7 +147,7 @@ def test_ease_caps_the_films_it_covers() -> None:
 
 def test_weight_lists_frame_round_trip() -> None:
     ids = np.array([10, 20, 30, 40, 50])
-    frame = LISTS.frame(ids)
+    frame = lists_frame(LISTS, ids)
     assert frame.rows()[:3] == [(10, 1, 20, 0.5), (10, 2, 30, 0.25), (10, 3, 50, -0.125)]
     row_of = {film: row for row, film in enumerate(ids.tolist())}
     back = WeightLists.from_rows(np.array([row_of[i] for i in frame["movie_id"]]),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -16,16 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from movierec.api import schemas as s
-from movierec.api.app import create_app
-from movierec.config import Settings
 
 PATH = "/recomendacion_usuario"
-
-
-@pytest.fixture(scope="module")
-def client(sample_data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_data, Settings(data_dir=sample_data))) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +17,6 @@ from movierec.cli import app
 from movierec.config import Settings
 from movierec.evaluation.run import evaluate_release
 from movierec.evaluation.split import evaluation_users, training_users
-from movierec.model.cf import ItemCF
 from movierec.model.train import train
 from movierec.raw.files import InputError
 from movierec.raw.ratings import like_rows, ratings_inputs, read_likes, read_ratings
@@ -145,7 +143,7 @@ def _sample_as_ratings_csv(sample_raw: Path, folder: Path, keep_evaluation_users
 
 
 def test_full_file_trains_and_evaluation_users_never_reach_training(
-    sample_tables: Path, sample_raw: Path, sample_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sample_tables: Path, sample_raw: Path, sample_data: Path, tmp_path: Path, cf_users: list,
 ) -> None:
     """With ratings.csv (preferred over ratings_small.csv), training on the file with and without
     the evaluation users' ratings gives the same artifact and co-like table, and the
@@ -153,18 +151,10 @@ def test_full_file_trains_and_evaluation_users_never_reach_training(
     full = _sample_as_ratings_csv(sample_raw, tmp_path / "full", keep_evaluation_users=True)
     without = _sample_as_ratings_csv(sample_raw, tmp_path / "without", keep_evaluation_users=False)
     (full / "ratings_small.csv").write_text(HEADER)  # present, but ratings.csv wins
-    seen: list[np.ndarray] = []
-    fit = ItemCF.fit_nested  # what ItemCF.fit and the collaborative stage call
-
-    def spy(self: ItemCF, users: np.ndarray, *args: object) -> object:
-        seen.append(np.asarray(users).copy())
-        return fit(self, users, *args)
-
-    monkeypatch.setattr(ItemCF, "fit_nested", spy)
     settings = Settings(data_dir=tmp_path)
     with_all = train(sample_tables, tmp_path / "model-full", settings, raw_dir=full)
     with_training_only = train(sample_tables, tmp_path / "model-without", settings, raw_dir=without)
-    assert seen and all(users.size and (users % 5 != 0).all() for users in seen)
+    assert cf_users and all(users.size and (users % 5 != 0).all() for users in cf_users)
     for artifact in ("neighbours.parquet", "colikes.parquet"):
         assert pl.read_parquet(tmp_path / "model-full" / artifact).equals(
             pl.read_parquet(tmp_path / "model-without" / artifact))

@@ -24,6 +24,7 @@ from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
 from movierec.refresh.ingest import ingest
 from movierec.refresh.records import read_records, write_records
 from movierec.release.store import ReleaseStore
+from tests.test_etl import broken_record, csv_text
 
 COLUMNS = list(MOVIES_COLUMNS)
 SETTINGS = {"evaluate_on_publish": False}
@@ -39,19 +40,6 @@ def movie(id_: str, title: str, release_date: str = "2000-01-01", **fields: str)
     )
     row.update(fields)
     return [row[c] for c in COLUMNS]
-
-
-def csv_text(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
-
-
-def broken_record(row: list[str]) -> str:
-    """The record as the real file has it: a bare line break inside an unquoted overview."""
-    at = COLUMNS.index("overview")
-    head = csv_text([row[:at]]).rstrip("\n")
-    return f"{head},First half of the overview\n{csv_text([[' - the rest', *row[at + 1:]]])}"
 
 
 def cast(person: int, name: str) -> str:

@@ -11,8 +11,6 @@ import html
 import json
 import re
 import shutil
-import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -24,20 +22,10 @@ from movierec.api.app import create_app
 from movierec.api.web_text import GENRES, reason_phrase, spanish_date
 from movierec.catalog.cards import CARDS
 from movierec.config import Settings
+from tests.test_api import key
 
 PICK = re.compile(r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span>'
                   r'(?:<span class="porque">(.*?)</span>)?</li>')
-
-
-def key(text: str) -> str:
-    text = "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if unicodedata.category(c) != "Mn")
-    return " ".join(text.replace("’", "'").split())
-
-
-@pytest.fixture(scope="module")
-def client(sample_data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_data, Settings(data_dir=sample_data))) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -203,7 +203,7 @@ def _catalog_step(settings: Settings) -> Step:
 
         started = time.perf_counter()
         try:
-            write_catalog(folder, settings.recommendations)
+            write_catalog(folder, settings.recommendations, manifest)
         except Exception as exc:  # the API's indexes cannot be built from what the steps wrote
             raise ReleaseRefused(f"the new release was not published: the API cannot load it "
                                  f"({type(exc).__name__}: {str(exc)[:200]})") from exc

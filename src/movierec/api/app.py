@@ -354,7 +354,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         if exc.status_code == 404:
             body: dict[str, object] = {"detail": "Ruta no encontrada. Consulte /docs.", "sugerencias": []}
         elif exc.status_code == 405:
-            body = {"detail": "Método no permitido: esta API solo responde a GET."}
+            body = {"detail": "Método no permitido: esta API solo responde a GET (y HEAD)."}
         else:
             body = {"detail": str(exc.detail)}
         return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))

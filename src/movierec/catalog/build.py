@@ -24,6 +24,7 @@ Choices made here (the client's spec leaves them open):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,10 @@ import polars as pl
 
 from movierec.catalog.artifact import write_arrays
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
+from movierec.catalog.personal import PersonalIndex, personal_arrays
 from movierec.catalog.text import normalize_many
-from movierec.release.layout import CATALOG, MODEL, TABLES
+from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, neighbour_weight_of
+from movierec.release.layout import CATALOG, MODEL, TABLES, read_manifest
 
 MOVIE_COLUMNS = ["id", "title", "release_date", "release_year", "budget", "revenue", "return",
                  "popularity", "vote_average", "vote_count"]
@@ -76,15 +79,17 @@ class FilmKeys:
         return ids.replace_strict(self._ids, self._rows, default=-1, return_dtype=pl.Int64).to_numpy()
 
 
-def write_catalog(release: Path, count: int) -> dict[str, object]:
+def write_catalog(release: Path, count: int, manifest: Mapping[str, object] | None = None) -> dict[str, object]:
     """Build the catalog artifact of ``release`` into ``release/catalog/``; returns its meta."""
-    arrays, meta = build_arrays(release, count)
+    arrays, meta = build_arrays(release, count, manifest)
     write_arrays(release / CATALOG, arrays, meta)
     return meta
 
 
-def build_arrays(release: Path, count: int) -> tuple[dict[str, np.ndarray], dict[str, object]]:
-    """Every serving array of ``release`` (tables/ and model/), ``count`` recommendations a film."""
+def build_arrays(release: Path, count: int,
+                 manifest: Mapping[str, object] | None = None) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Every serving array of ``release`` (tables/ and model/), ``count`` recommendations a film;
+    ``manifest``: the release's (default: its manifest.json), for the personal scorer's weight."""
     tables = release / TABLES
     # NaN is no JSON number: unknown popularity or average becomes null, an unknown return 0.
     movies = pl.read_parquet(tables / "movies.parquet", columns=MOVIE_COLUMNS).with_columns(
@@ -137,11 +142,29 @@ def build_arrays(release: Path, count: int) -> tuple[dict[str, np.ndarray], dict
     directing = (pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
                  .select("movie_id", "person_id", "name").collect())
     arrays |= people_arrays(directing, films, keep_films=True, prefix="director_")
-    rows, scores, reasons, labels = recommendations(release / MODEL / "neighbours.parquet", films, titled, count)
-    arrays["rec_rows"], arrays["rec_scores"], arrays["rec_reasons"] = rows.ravel(), scores.ravel(), reasons.ravel()
+    # One pass for both: a film's first `count` usable neighbours are the first of its NEIGHBOURS.
+    rows, scores, reasons, labels = recommendations(release / MODEL / "neighbours.parquet", films, titled,
+                                                    max(count, NEIGHBOURS))
+    arrays["rec_rows"], arrays["rec_scores"], arrays["rec_reasons"] = (
+        np.ascontiguousarray(a[:, :count]).ravel() for a in (rows, scores, reasons))
+    if manifest is None:
+        manifest = read_manifest(release) or {}
+    personal, personal_meta = personal_arrays(personal_entries(release / MODEL / PERSONAL_ARTIFACT, films), titled,
+                                              arrays["film_votes"], rows[:, :NEIGHBOURS], neighbour_weight_of(manifest))
+    arrays |= personal
     meta = {"films": films.count, "recommendations": count, "month_counts": month_counts,
-            "weekday_counts": weekday_counts, "reason_labels": list(labels)}
+            "weekday_counts": weekday_counts, "reason_labels": list(labels), **personal_meta}
     return arrays, meta
+
+
+def personal_entries(path: Path, films: FilmKeys) -> tuple[np.ndarray, ...] | None:
+    """The personal recommender's EASE lists as (film row, other film row, weight, rank), -1 for
+    ids not in the catalogue; None when the release has none (trained without ratings' lists)."""
+    if not path.is_file():
+        return None
+    table = pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"]).drop_nulls()
+    return (films.rows(table["movie_id"]), films.rows(table["neighbour_id"]), table["score"].to_numpy(),
+            table["rank"].to_numpy())
 
 
 def people_arrays(credits: pl.DataFrame, films: FilmKeys, *, keep_films: bool, prefix: str) -> dict[str, np.ndarray]:
@@ -256,3 +279,17 @@ def recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
         scores[film, : len(seen)] = [value for value, _ in seen.values()]
         codes[film, : len(seen)] = [why for _, why in seen.values()]
     return rows, scores, codes, labels
+
+
+def personal_from_release(release: Path, manifest: Mapping[str, object], *, titled: np.ndarray,
+                          votes: np.ndarray) -> PersonalIndex | bool:
+    """The personal index of a release whose catalog artifact predates the personal arrays, from
+    its tables and model files (False when it has none, as a serving-only archive)."""
+    movies_path, model = release / TABLES / "movies.parquet", release / MODEL / "neighbours.parquet"
+    if not movies_path.is_file() or not model.is_file():
+        return False
+    films = FilmKeys(pl.read_parquet(movies_path, columns=["id", "return", "release_date"]))
+    neighbours = recommendations(model, films, titled, NEIGHBOURS)[0]
+    arrays, meta = personal_arrays(personal_entries(release / MODEL / PERSONAL_ARTIFACT, films), titled, votes,
+                                   neighbours, neighbour_weight_of(manifest))
+    return PersonalIndex.from_arrays(arrays, meta) or False

@@ -72,7 +72,8 @@ def check_files(release: Path) -> None:
 
 def check_loaded(catalog: Catalog, samples: int = 3) -> int:
     """Answer a few questions from a loaded catalog: the most voted films are found again by
-    title (and year) and by id, and their recommendations resolve to films of the catalogue.
+    title (and year) and by id, and their recommendations (film to film, and personal for someone
+    who liked them) resolve to films of the catalogue.
     Returns the number of films; raises CatalogCheckError."""
     from movierec.catalog.cards import CardsError
 
@@ -97,6 +98,9 @@ def check_loaded(catalog: Catalog, samples: int = 3) -> int:
                     raise CatalogCheckError(f"a recommendation of film {film.id} does not resolve")
         if len(catalog) > 1 and not any(catalog.recommend(r) for r in rows):
             raise CatalogCheckError("the most voted films have no recommendation")
+        for picked, score, _ in catalog.personal(rows):  # what someone who liked them all is shown
+            if catalog.row_of_id(picked.id) is None or score != score:
+                raise CatalogCheckError("a personal recommendation for the most voted films does not resolve")
     except (IndexError, ValueError, UnicodeDecodeError) as exc:  # arrays that do not fit together
         raise CatalogCheckError(f"its indexes are inconsistent ({type(exc).__name__}: {exc})") from exc
     return len(catalog)

@@ -14,22 +14,20 @@ recommended) are stated in :mod:`movierec.catalog.build`, where they are applied
 
 from __future__ import annotations
 
-import threading
-
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from movierec.catalog.artifact import ArtifactError, map_arrays, read_meta
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.people import People
+from movierec.catalog.personal import PersonalIndex
 from movierec.catalog.suggest import Suggester
 from movierec.catalog.text import normalize
 from movierec.config import Settings
@@ -37,7 +35,6 @@ from movierec.release.layout import CATALOG, MANIFEST
 
 if TYPE_CHECKING:
     from movierec.catalog.cards import Cards
-    from movierec.catalog.personal import PersonalIndex
 
 log = logging.getLogger("movierec.catalog")
 
@@ -100,9 +97,10 @@ class Catalog:
         self._rec_reasons = memoryview(arrays["rec_reasons"]) if "rec_reasons" in arrays else None
         self._reason_labels = tuple(meta.get("reason_labels") or ("",))  # type: ignore[arg-type]
         self.cards: Cards | None = None  # the web page's film cards, memory-mapped; None: not in the release
-        self._personal: PersonalIndex | None | bool = None  # built on first use; False: unavailable
+        # The personal scorer's arrays; an artifact published before they were stored has none, and
+        # its index is then built from the release's model files on the first personal request.
+        self._personal: PersonalIndex | None | bool = PersonalIndex.from_arrays(arrays, meta)
         self._personal_lock = threading.Lock()
-        self._settings: Settings | None = None
         self.month_counts = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
         self.weekday_counts = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
         self.actors = People(arrays, "actor_")
@@ -184,15 +182,17 @@ class Catalog:
                 for p in index.recommend(rows)]
 
     def _personal_index(self) -> PersonalIndex | None:
-        """The personal scorer's index, built on the first personal request (it reads the
-        release's model files; a server nobody asks for personal picks never pays for it)."""
+        """The personal scorer's index: the artifact's, or (an older artifact) built once from the
+        release's model files (False when it has none, as a serving-only archive)."""
+        if isinstance(self._personal, PersonalIndex):
+            return self._personal
         with self._personal_lock:
-            if self._personal is None and self.folder is not None and self._settings is not None:
-                from movierec.catalog.personal import personal_index
+            if self._personal is None and self.folder is not None:
+                from movierec.catalog.build import personal_from_release  # polars: only for old artifacts
 
-                self._personal = personal_index(self.folder, self.manifest, self._settings,
-                                                titled=np.asarray(self.arrays["film_title_key"]) >= 0,
-                                                votes=np.asarray(self.arrays["film_votes"]))
+                self._personal = personal_from_release(self.folder, self.manifest,
+                                                       titled=np.asarray(self.arrays["film_title_key"]) >= 0,
+                                                       votes=np.asarray(self.arrays["film_votes"]))
             return self._personal or None
 
     def reasons(self, row: int) -> list[str]:
@@ -223,7 +223,7 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
         meta = read_meta(folder)
         if meta is not None and meta.get("recommendations") == settings.recommendations:
             arrays, meta = map_arrays(folder)
-            return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta), settings)
+            return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta))
     except (ArtifactError, KeyError, TypeError, ValueError) as exc:
         raise ReleaseError(f"the catalog artifact of {release.name} is unusable: {exc}") from None
     from movierec.catalog.build import MissingModel, build_arrays  # polars: only on this slow path
@@ -231,16 +231,15 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
     log.warning("release %s has no catalog artifact for %d recommendations: building it in memory",
                 release.name, settings.recommendations)
     try:
-        arrays, meta = build_arrays(release, settings.recommendations)
+        arrays, meta = build_arrays(release, settings.recommendations, manifest)
     except MissingModel as exc:
         raise ReleaseError(str(exc)) from None
-    return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta), settings)
+    return _from(release, Catalog(version=version, manifest=manifest, arrays=arrays, meta=meta))
 
 
-def _from(release: Path, catalog: Catalog, settings: Settings) -> Catalog:
+def _from(release: Path, catalog: Catalog) -> Catalog:
     from movierec.catalog.cards import CARDS, open_cards
 
     catalog.folder = release
     catalog.cards = open_cards(release / CARDS)
-    catalog._settings = settings
     return catalog

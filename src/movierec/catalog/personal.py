@@ -1,64 +1,72 @@
 """The personal recommendations' index: the release's artifacts in the arrays the pure scorer
-(:func:`movierec.model.personal.recommend`) reads, restricted to films the API can show."""
+(:func:`movierec.model.scorer.recommend`) reads, restricted to films the API can show.
+
+The arrays are computed once, when the release is published (:func:`personal_arrays`, called by
+:func:`movierec.catalog.build.build_arrays`), and stored in the catalog artifact; the API maps
+them (:meth:`PersonalIndex.from_arrays`), so the first personal request costs what the next does.
+Numpy only: the API imports this module.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import polars as pl
 
-from movierec.catalog.build import FilmKeys
-from movierec.config import Settings
-from movierec.model.ease import WeightLists
-from movierec.model.personal import RECOMMENDATIONS, Pick, recommend
+from movierec.model.scorer import RECOMMENDATIONS, Pick, WeightLists, recommend
 
-PERSONAL_ARTIFACT = "personal.parquet"
+ARRAYS = ("personal_indptr", "personal_cols", "personal_weights", "personal_neighbours", "personal_popular")
 
 
 @dataclass(frozen=True)
 class PersonalIndex:
     lists: WeightLists  # EASE weights (model/personal.parquet); empty for a release without them
-    neighbours: np.ndarray  # (films, K) film-to-film rows, best first, -1 padded
+    neighbours: np.ndarray  # (films, width) film-to-film rows, best first, -1 padded
     neighbour_weight: float
     popular: np.ndarray  # titled rows by votes, the fill
 
     def recommend(self, rows: list[int], k: int = RECOMMENDATIONS) -> list[Pick]:
         return recommend(rows, self.lists, self.neighbours, self.neighbour_weight, self.popular, k)
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, object]) -> PersonalIndex | None:
+        """The index stored in a catalog artifact (views, no copy); None when it holds none."""
+        spec = meta.get("personal")
+        if not isinstance(spec, Mapping) or any(name not in arrays for name in ARRAYS):
+            return None
+        width = int(spec["width"])  # type: ignore[call-overload]
+        lists = WeightLists(arrays["personal_indptr"], arrays["personal_cols"], arrays["personal_weights"])
+        return cls(lists=lists, neighbours=arrays["personal_neighbours"].reshape(lists.n, width),
+                   neighbour_weight=float(spec["neighbour_weight"]),  # type: ignore[arg-type]
+                   popular=arrays["personal_popular"])
 
-def load_personal(release: Path, manifest: dict[str, object], films: FilmKeys, titled: np.ndarray,
-                  neighbours: np.ndarray, votes: np.ndarray) -> PersonalIndex:
-    """The index of a release: its EASE lists without untitled films, the film-to-film
-    ``neighbours`` the catalog already loaded, the neighbour weight the manifest records."""
-    path = release / "model" / PERSONAL_ARTIFACT
-    lists = WeightLists.empty(films.count)
-    if path.is_file():
-        table = pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"]).drop_nulls()
-        src, dst = films.rows(table["movie_id"]), films.rows(table["neighbour_id"])
-        usable = (src >= 0) & (dst >= 0) & (src != dst) & np.isfinite(table["score"].to_numpy())
+
+def personal_arrays(entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None, titled: np.ndarray,
+                    votes: np.ndarray, neighbours: np.ndarray,
+                    neighbour_weight: float) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """The artifact's personal arrays and meta. ``entries``: the EASE lists' (film row, other film
+    row, weight, rank), -1 for films not in the catalogue (None: the release has no lists);
+    ``titled``: whether each film can be shown; ``neighbours``: (films, width) usable
+    film-to-film rows, best first; ``votes``: TMDB's vote counts, the popularity fill's order.
+
+    >>> arrays, meta = personal_arrays((np.array([0, 0, 1]), np.array([1, 2, -1]), np.array([0.5, 0.2, 0.1]),
+    ...                                 np.array([1, 2, 1])), np.array([True, True, False]),
+    ...                                np.array([5, 9, 7]), np.array([[1], [0], [0]]), 0.01)
+    >>> index = PersonalIndex.from_arrays(arrays, meta)
+    >>> index.lists.cols.tolist(), index.popular.tolist(), [p.row for p in index.recommend([0])][:2]
+    ([1], [1, 0], [1])
+    """
+    n = titled.size
+    lists = WeightLists.empty(n)
+    if entries is not None:
+        src, dst, weight, rank = (np.asarray(a) for a in entries)
+        usable = (src >= 0) & (dst >= 0) & (src != dst) & np.isfinite(weight)
         usable[usable] = titled[dst[usable]]
-        lists = WeightLists.from_rows(src[usable], dst[usable], table["score"].to_numpy()[usable],
-                                      table["rank"].to_numpy()[usable], films.count)
-    model = manifest.get("model")
-    personal = model.get("personal") if isinstance(model, dict) else None
-    weight = personal.get("neighbour_weight", 1.0) if isinstance(personal, dict) else 1.0
+        lists = WeightLists.from_rows(src[usable], dst[usable], weight[usable], rank[usable], n)
     by_votes = np.argsort(-np.asarray(votes, dtype=np.float64), kind="stable")
-    return PersonalIndex(lists=lists, neighbours=neighbours.astype(np.int32, copy=False), neighbour_weight=float(weight),
-                         popular=by_votes[titled[by_votes]])
-
-
-def personal_index(release: Path, manifest: dict[str, object], settings: Settings, *, titled: np.ndarray,
-                   votes: np.ndarray) -> PersonalIndex | bool:
-    """The index of a served release, from its tables and model files (False when it has none,
-    as a serving-only archive)."""
-    from movierec.catalog.build import recommendations
-
-    movies_path = release / "tables" / "movies.parquet"
-    model = release / "model" / "neighbours.parquet"
-    if not movies_path.is_file() or not model.is_file():
-        return False
-    films = FilmKeys(pl.read_parquet(movies_path, columns=["id", "return", "release_date"]))
-    neighbours = recommendations(model, films, titled, max(settings.neighbours_k, settings.recommendations))[0]
-    return load_personal(release, manifest, films, titled, neighbours, votes)
+    arrays = {"personal_indptr": lists.indptr.astype(np.int64), "personal_cols": lists.cols.astype(np.int32),
+              "personal_weights": lists.weights.astype(np.float32),
+              "personal_neighbours": np.asarray(neighbours, dtype=np.int32).ravel(),
+              "personal_popular": by_votes[titled[by_votes]].astype(np.int32)}
+    return arrays, {"personal": {"width": int(neighbours.shape[1]), "neighbour_weight": float(neighbour_weight)}}

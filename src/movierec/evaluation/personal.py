@@ -25,24 +25,40 @@ import scipy.sparse as sp
 from movierec.evaluation.cooccurrence import affinity_scores, like_matrix
 from movierec.evaluation.holdout import grouped, time_split
 from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
-from movierec.evaluation.split import fit_users, validation_users
-from movierec.model.ease import WeightLists
-from movierec.model.personal import RECOMMENDATIONS, recommend
+from movierec.evaluation.split import fit_users, user_sample, validation_users
+from movierec.model.scorer import RECOMMENDATIONS, WeightLists, recommend
 from movierec.model.topk import select_top_k
 
 log = logging.getLogger("movierec.evaluate")
 
 ALS_GRID = tuple((factors, regularization) for factors in (32, 64, 128) for regularization in (0.01, 0.1, 1.0))
 ALS_ITERATIONS = 15
+BLOCK_PEOPLE = 1000  # people scored at once by an anchor that scores every film
+#: People in the table: at most this many evaluation users with enough likes, spread over the id
+#: range (:func:`~movierec.evaluation.split.user_sample`); 5,000 measure nDCG@10 to about ±0.005
+#: while the full file's 30,000 made the anchors (one ALS fit per trial) take many minutes.
+MAX_PEOPLE = 5000
+#: The users an anchor is fitted on: the same bound as the release's EASE weights
+#: (:class:`movierec.model.personal.PersonalParams`), so that both learn from the same people.
+MAX_FIT_USERS = 50_000
+MAX_VALIDATION_PEOPLE = 3000  # ALS's validation people, as many as the release's own tuning uses
 Lists = Callable[[list[np.ndarray]], np.ndarray]  # inputs (rows per person) -> (people, k) rows
+
+
+def people_split(likes: pl.DataFrame, most: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`~movierec.evaluation.holdout.time_split` of at most ``most`` of the users with
+    enough likes (:func:`~movierec.evaluation.split.user_sample`)."""
+    given, held = time_split(likes)
+    chosen = user_sample(given.select("user_id").unique(), most)
+    return given.join(chosen, on="user_id", how="semi"), held.join(chosen, on="user_id", how="semi")
 
 
 def top_unnamed(scores: np.ndarray, inputs: list[np.ndarray], k: int) -> np.ndarray:
     """(people, k) best films of each row of ``scores`` (ties to the lower row), never a named one."""
-    scores = np.array(scores, dtype=np.float64, copy=True)
+    scores = np.array(scores, dtype=np.float32, copy=True)
     for person, named in enumerate(inputs):
         scores[person, named] = -np.inf
-    top, values = select_top_k(scores.astype(np.float32), k)
+    top, values = select_top_k(scores, k)
     top[~np.isfinite(values)] = -1
     return top
 
@@ -61,9 +77,19 @@ def scorer_lists(lists: WeightLists, neighbours: np.ndarray, neighbour_weight: f
 
 
 def popular_lists(support: np.ndarray, k: int = RECOMMENDATIONS) -> Lists:
-    """Most popular: the films most training users liked, skipping the ones named."""
-    return lambda inputs: top_unnamed(np.broadcast_to(support.astype(np.float64), (len(inputs), support.size)),
-                                      inputs, k)
+    """Most popular: the films most training users liked (ties to the lower row), skipping the
+    ones named."""
+    order = np.argsort(-support.astype(np.float64), kind="stable")
+
+    def lists(inputs: list[np.ndarray]) -> np.ndarray:
+        out = np.full((len(inputs), k), -1, dtype=np.int64)
+        for person, named in enumerate(inputs):
+            head = order[: k + named.size]
+            picked = head[~np.isin(head, named)][:k]
+            out[person, : picked.size] = picked
+        return out
+
+    return lists
 
 
 def sar_lists(likes: sp.csr_matrix, ratings: dict[tuple[int, int], float], k: int = RECOMMENDATIONS) -> Callable[
@@ -72,12 +98,16 @@ def sar_lists(likes: sp.csr_matrix, ratings: dict[tuple[int, int], float], k: in
     the rating; called with the inputs and the people's ids."""
     n = likes.shape[1]
 
-    def lists(inputs: list[np.ndarray], people: np.ndarray) -> np.ndarray:
+    def block(inputs: list[np.ndarray], people: np.ndarray) -> np.ndarray:
         sizes = [x.size for x in inputs]
         values = [ratings.get((int(p), int(r)), 1.0) for p, x in zip(people, inputs, strict=True) for r in x]
         affinity = sp.csr_matrix((values, (np.repeat(np.arange(len(inputs)), sizes), np.concatenate(inputs))),
                                  shape=(len(inputs), n))
         return top_unnamed(affinity_scores(likes, affinity, "jaccard"), inputs, k)
+
+    def lists(inputs: list[np.ndarray], people: np.ndarray) -> np.ndarray:
+        blocks = [block(inputs[s:s + BLOCK_PEOPLE], people[s:s + BLOCK_PEOPLE]) for s in range(0, len(inputs), BLOCK_PEOPLE)]
+        return np.concatenate(blocks) if blocks else np.zeros((0, k), dtype=np.int64)
 
     return lists
 
@@ -114,8 +144,8 @@ def als_lists(likes: sp.csr_matrix, factors: int, regularization: float, seed: i
 def choose_als(training: pl.DataFrame, n: int, seed: int) -> dict[str, object]:
     """ALS's factors and regularisation with the best nDCG@10 on the validation users split in
     time (fitted on the fit users), as the release's own parameters are chosen."""
-    given, held = time_split(validation_users(training))
-    fit = fit_users(training)
+    given, held = people_split(validation_users(training), MAX_VALIDATION_PEOPLE)
+    fit = user_sample(fit_users(training), MAX_FIT_USERS)
     people = np.unique(given["user_id"].to_numpy())
     if people.size == 0:
         factors, regularization = ALS_GRID[0]
@@ -141,11 +171,12 @@ def personal_table(
     ``evaluation`` those of the evaluation users, ``ratings`` (user_id, row, rating) of the
     evaluation users' liked films (SAR's affinity); the release's lists, neighbours, neighbour
     weight and popularity order."""
-    given, held = time_split(evaluation)
+    given, held = people_split(evaluation, MAX_PEOPLE)
     people = np.unique(given["user_id"].to_numpy())
     inputs, truth = grouped(given, people), grouped(held, people)
-    likes = like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n)
-    support = np.asarray(likes.sum(axis=0)).ravel()
+    support = np.bincount(training["row"].to_numpy(), minlength=n)  # one like per (user, film)
+    fitted = user_sample(training, MAX_FIT_USERS)
+    likes = like_matrix(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n)
     rated = {(u, r): v for u, r, v in ratings.select("user_id", "row", "rating").iter_rows()}
     methods: dict[str, Callable[[], np.ndarray]] = {
         "model": lambda: scorer_lists(lists, neighbours, neighbour_weight, popular)(inputs),

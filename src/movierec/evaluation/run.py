@@ -14,7 +14,6 @@ run, on the same users:
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -26,14 +25,14 @@ from movierec.evaluation.cooccurrence import cooccurrence_top, like_matrix
 from movierec.evaluation.metrics import metrics
 from movierec.evaluation.personal import personal_table
 from movierec.evaluation.split import describe, evaluation_users, training_users
-from movierec.model.ease import WeightLists
+from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
+from movierec.release.layout import read_manifest
 
 #: The issue's goals, checked (and reported) on every evaluation.
 GOALS = {"film_to_film": {"coverage": 0.60, "collection_recall": 0.95, "anchor": "co-occurrence count"},
          "personal": {"ndcg_ratio": 1.1, "coverage": 0.30}}
-NEIGHBOURS_FOR_PERSONAL = 20
 
 
 def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> dict[str, object]:
@@ -69,12 +68,12 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ra
     }
     table = [{"method": name, **metrics(top, users, rows, collection, k)} for name, top in methods.items()]
 
-    personal_lists = _personal_lists(release / "model" / "personal.parquet", row_index, n)
+    personal_lists = _personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n)
     ratings = (evaluated.filter(pl.col("rating") >= LIKED_RATING)
                .join(row_index, left_on="movie_id", right_on="id").select("user_id", "row", "rating"))
     personal = personal_table(
-        training, liked, ratings, n, personal_lists, artifact_top(neighbours, row_index, n, NEIGHBOURS_FOR_PERSONAL),
-        _neighbour_weight(release), np.argsort(-popularity, kind="stable"), seed)
+        training, liked, ratings, n, personal_lists, artifact_top(neighbours, row_index, n, NEIGHBOURS),
+        neighbour_weight_of(read_manifest(release) or {}), np.argsort(-popularity, kind="stable"), seed)
     evaluation: dict[str, object] = {
         "k": k,
         "films": n,
@@ -121,10 +120,3 @@ def _personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:
              .join(row_index.rename({"row": "other"}), left_on="neighbour_id", right_on="id"))
     return WeightLists.from_rows(frame["row"].to_numpy(), frame["other"].to_numpy(), frame["score"].to_numpy(),
                                  frame["rank"].to_numpy(), n)
-
-
-def _neighbour_weight(release: Path) -> float:
-    """The personal scorer's weight of the film-to-film neighbours, as the release recorded it."""
-    manifest = json.loads((release / "manifest.json").read_text()) if (release / "manifest.json").is_file() else {}
-    personal = (manifest.get("model") or {}).get("personal") or {}
-    return float(personal.get("neighbour_weight", 1.0))

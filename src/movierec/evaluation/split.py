@@ -59,6 +59,25 @@ def fit_users(frame: Frame, user: str = "user_id") -> Frame:
     return frame.filter(~_is_validation(user))
 
 
+#: Spreads a sample of users over the whole id range, the same in every engine: the MINSTD
+#: generator's multiplier and prime modulus.
+SAMPLE_HASH = (48_271, 2_147_483_647)
+
+
+def user_sample(frame: pl.DataFrame, count: int, user: str = "user_id") -> pl.DataFrame:
+    """The rows of at most ``count`` of the users of ``frame`` (all of them below that): those
+    first by ``(user · a) mod p`` (:data:`SAMPLE_HASH`), then by id. Deterministic.
+
+    >>> frame = pl.DataFrame({"user_id": [1, 2, 2, 3]})
+    >>> user_sample(frame, 2)["user_id"].to_list()
+    [1, 2, 2]
+    """
+    multiplier, modulus = SAMPLE_HASH
+    chosen = (frame.select(pl.col(user).unique())
+              .sort((pl.col(user) * multiplier) % modulus, user).head(count))
+    return frame.join(chosen, on=user, how="semi", maintain_order="left")
+
+
 def describe() -> str:
     return (f"evaluation userId % {USER_MODULUS} == {EVALUATION_REMAINDER}, "
             f"validation userId % {USER_MODULUS} == {VALIDATION_REMAINDER}, the rest fit")

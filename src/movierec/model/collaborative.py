@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from movierec.evaluation.split import fit_users, validation_users
+from movierec.evaluation.split import fit_users, user_sample, validation_users
 from movierec.model.cf import ItemCF
 
 SIGNALS = ("fit", "training")
@@ -36,7 +36,6 @@ SIGNALS = ("fit", "training")
 #: every validation like; 5,000 users (~150,000 likes) estimate precision@5 to about ±0.003
 #: while the full file's 54,000 validation users made the tuning 30 times slower.
 MAX_TUNING_USERS = 5_000
-TUNING_HASH = (48_271, 2_147_483_647)  # the MINSTD generator's multiplier and prime modulus
 COLIKES = "colikes.parquet"
 SUPPORT = "support.parquet"
 VALIDATION = "validation.parquet"
@@ -71,12 +70,8 @@ def fit_collaborative(likes: pl.DataFrame, n_items: int, params: dict[str, Any])
 
 def tuning_sample(validation: pl.DataFrame) -> pl.DataFrame:
     """The likes of at most ``MAX_TUNING_USERS`` of the validation users (all of them below
-    that): those first by ``(user_id · a) mod p`` (``TUNING_HASH``), then by id — spread over the
-    whole id range, and the same in both engines."""
-    multiplier, modulus = TUNING_HASH
-    chosen = (validation.select(pl.col("user_id").unique())
-              .sort((pl.col("user_id") * multiplier) % modulus, "user_id").head(MAX_TUNING_USERS))
-    return validation.join(chosen, on="user_id", how="semi")
+    that), spread over the whole id range and the same in both engines (:func:`user_sample`)."""
+    return user_sample(validation, MAX_TUNING_USERS)
 
 
 def write_stage(stage: CollaborativeStage, folder: Path, ids: np.ndarray) -> None:

@@ -20,49 +20,18 @@ import numpy as np
 import polars as pl
 import scipy.linalg.lapack as lapack
 
+from movierec.model.scorer import WeightLists
 from movierec.model.vectors import membership_matrix
 
 
 @dataclass(frozen=True)
-class WeightLists:
-    """Every film's weighted list of other films, CSR-style: film i's list is
-    ``cols[indptr[i]:indptr[i+1]]`` with ``weights`` alike, largest magnitude first."""
+class EaseGram:
+    """XᵀX of the likes over the films it covers (the ``max_films`` most liked), and their likes."""
 
-    indptr: np.ndarray  # (n + 1,) int64
-    cols: np.ndarray  # int32
-    weights: np.ndarray  # float32
-
-    @property
-    def n(self) -> int:
-        return self.indptr.size - 1
-
-    def truncated(self, keep: int) -> WeightLists:
-        """The first ``keep`` entries of every list."""
-        counts = np.minimum(np.diff(self.indptr), keep)
-        position = np.arange(self.cols.size) - np.repeat(self.indptr[:-1], np.diff(self.indptr))
-        kept = position < keep
-        return WeightLists(np.r_[0, np.cumsum(counts)].astype(np.int64), self.cols[kept], self.weights[kept])
-
-    def frame(self, ids: np.ndarray) -> pl.DataFrame:
-        """The artifact's rows (movie_id, rank, neighbour_id, score), rank 1 = largest magnitude."""
-        counts = np.diff(self.indptr)
-        rank = np.arange(self.cols.size) - np.repeat(self.indptr[:-1], counts) + 1
-        return pl.DataFrame(
-            {"movie_id": np.repeat(ids, counts), "rank": rank.astype(np.int32),
-             "neighbour_id": ids[self.cols], "score": self.weights},
-            schema={"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32})
-
-    @classmethod
-    def from_rows(cls, src: np.ndarray, dst: np.ndarray, weights: np.ndarray, rank: np.ndarray, n: int) -> WeightLists:
-        """Lists from (film row, other film row, weight, rank) entries (any order)."""
-        order = np.lexsort((rank, src))
-        counts = np.bincount(src, minlength=n)
-        return cls(np.r_[0, np.cumsum(counts)].astype(np.int64), dst[order].astype(np.int32),
-                   weights[order].astype(np.float32))
-
-    @classmethod
-    def empty(cls, n: int) -> WeightLists:
-        return cls(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+    films: np.ndarray  # the catalogue rows covered, increasing
+    gram: np.ndarray  # (m, m) float32
+    support: np.ndarray  # likes of each covered film
+    n: int
 
 
 @dataclass(frozen=True)
@@ -75,10 +44,10 @@ class EaseInverse:
     n: int
 
 
-def ease_inverse(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, max_films: int = 4000) -> EaseInverse | None:
-    """The regularised inverse Gram matrix of the likes over the ``max_films`` most liked films
-    (None when fewer than 2 films were liked). float32 and LAPACK's Cholesky in place: one m × m
-    matrix in memory."""
+def ease_gram(users: np.ndarray, rows: np.ndarray, n: int, max_films: int = 4000) -> EaseGram | None:
+    """The Gram matrix of the likes over the ``max_films`` most liked films (None when fewer than
+    2 films were liked): the costly part (a sparse product whose cost is the sum over users of
+    their likes squared), computed once for every λ tried."""
     support = np.bincount(rows, minlength=n)
     films = np.sort(np.argsort(-support, kind="stable")[:max_films])
     films = films[support[films] > 0]
@@ -90,15 +59,27 @@ def ease_inverse(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, ma
     kept = local[rows] >= 0
     codes, user_index = np.unique(users[kept], return_inverse=True)
     likes = membership_matrix(user_index, local[rows[kept]], codes.size, m)
-    gram = np.asarray((likes.T @ likes).toarray(), dtype=np.float32)
-    gram[np.diag_indices(m)] += np.float32(penalty)
-    factor, info = lapack.spotrf(gram, lower=0, clean=1, overwrite_a=1)
+    return EaseGram(films, np.asarray((likes.T @ likes).toarray(), dtype=np.float32), support[films], n)
+
+
+def invert(gram: EaseGram, penalty: float) -> EaseInverse:
+    """(XᵀX + λI)⁻¹ by LAPACK's Cholesky, in float32, on a copy of the Gram matrix."""
+    matrix = gram.gram.copy()
+    matrix[np.diag_indices(gram.films.size)] += np.float32(penalty)
+    factor, info = lapack.spotrf(matrix, lower=0, clean=1, overwrite_a=1)
     if info != 0:
         raise ValueError(f"EASE: the regularised Gram matrix is not positive definite (info {info})")
     inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
     if info != 0:
         raise ValueError(f"EASE: inversion failed (info {info})")
-    return EaseInverse(films, inverse, support[films], n)
+    return EaseInverse(gram.films, inverse, gram.support, gram.n)
+
+
+def ease_inverse(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, max_films: int = 4000) -> EaseInverse | None:
+    """The regularised inverse Gram matrix of the likes over the ``max_films`` most liked films
+    (None when fewer than 2 films were liked): :func:`ease_gram` then :func:`invert`."""
+    gram = ease_gram(users, rows, n, max_films)
+    return None if gram is None else invert(gram, penalty)
 
 
 def weight_lists(ease: EaseInverse, keep: int = 200, discount: float = 0.0, block_rows: int = 512) -> WeightLists:
@@ -145,3 +126,13 @@ def ease_lists(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, keep
     """
     ease = ease_inverse(users, rows, n, penalty, max_films)
     return WeightLists.empty(n) if ease is None else weight_lists(ease, keep, discount)
+
+
+def lists_frame(lists: WeightLists, ids: np.ndarray) -> pl.DataFrame:
+    """``lists`` as the artifact's rows (movie_id, rank, neighbour_id, score), rank 1 = largest magnitude."""
+    counts = np.diff(lists.indptr)
+    rank = np.arange(lists.cols.size) - np.repeat(lists.indptr[:-1], counts) + 1
+    return pl.DataFrame(
+        {"movie_id": np.repeat(ids, counts), "rank": rank.astype(np.int32),
+         "neighbour_id": ids[lists.cols], "score": lists.weights},
+        schema={"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32})

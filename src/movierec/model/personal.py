@@ -1,20 +1,18 @@
 """Personal recommendations: the films a person will like, from the films they say they liked.
 
-:func:`recommend` is the pure scorer the API and the evaluation both call. A candidate film j
-scores the sum, over the films i the person named, of
-
-* i's EASE weight for j (:mod:`movierec.model.ease`; the artifact ``model/personal.parquet``),
-* plus ``neighbour_weight / log2(rank + 1)`` when j is i's film-to-film neighbour at that rank
-  (``model/neighbours.parquet``), which also speaks for films nobody rated;
-
-the 10 best films not named are the answer, each with the named film that contributed most
-(``porque``). When fewer than 10 films score, the most popular films fill the list (no reason).
+The scorer (:func:`movierec.model.scorer.recommend`, what the API serves with) adds, for each
+film named, its EASE weights and its film-to-film neighbours' discounted weight.
 
 :class:`PersonalRecommender` fits the weights on the training users and chooses λ, the list
 length and the neighbour weight on the validation users' likes split in time
 (:mod:`movierec.evaluation.holdout`): the earliest 80% of a user's likes are the input, the
-latest 20% the truth, the score nDCG@10. EASE is fitted on the fit users while choosing, on every
-training user at the end (λ scales with the number of users, as the Gram matrix does).
+latest 20% the truth, the score nDCG@10. EASE is fitted on the fit users while choosing (one Gram
+matrix for every λ tried), on every training user at the end (λ scales with the number of users,
+as the Gram matrix does). The Gram matrix holds at most ``max_users`` users (50,000, a sample
+spread over the id range, :func:`movierec.evaluation.split.user_sample`): its cost is the sum
+over users of their likes squared, and 50,000 users' likes already count every pair of the
+4,000 films it covers many times over; the full ratings file's 216,000 training users made it
+minutes long.
 """
 
 from __future__ import annotations
@@ -22,9 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -32,94 +28,19 @@ import scipy.sparse as sp
 
 from movierec.evaluation.holdout import grouped, time_split
 from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
-from movierec.evaluation.split import fit_users, validation_users
-from movierec.model.ease import WeightLists, ease_inverse, ease_lists, weight_lists
+from movierec.evaluation.split import fit_users, user_sample, validation_users
+from movierec.model.ease import ease_gram, ease_lists, invert, weight_lists
+from movierec.model.scorer import DEFAULT_NEIGHBOUR_WEIGHT, RECOMMENDATIONS, WeightLists
 from movierec.model.topk import select_top_k
 
 log = logging.getLogger("movierec.train")
 
-RECOMMENDATIONS = 10
 NDCG_TOLERANCE = 0.01  # relative: trials this close to the best validation nDCG count as equal
-NO_REASON = -1  # ``because`` of a film that fills the list by popularity
-
-
-class Pick(NamedTuple):
-    row: int
-    score: float
-    because: int  # the named film's row that contributed most; NO_REASON for a popularity fill
-
-
-def recommend(liked: Sequence[int] | np.ndarray, lists: WeightLists, neighbours: np.ndarray,
-              neighbour_weight: float, popular: np.ndarray, k: int = RECOMMENDATIONS) -> list[Pick]:
-    """The ``k`` best films for a person who liked the films ``liked`` (rows), best first (ties
-    to the lower row), none of them named. ``neighbours``: (films, K) film-to-film rows, best
-    first, -1 padded; ``popular``: rows by popularity, the fill. A film is a candidate when a
-    named film lists it, whatever its total (a negative total ranks it low, not out).
-
-    >>> lists = WeightLists(np.array([0, 2, 3, 3, 3]), np.array([1, 2, 3], dtype=np.int32),
-    ...                     np.array([0.5, 0.25, 0.375], dtype=np.float32))
-    >>> neighbours = np.array([[3, 2], [2, -1], [0, 1], [0, -1]])
-    >>> [tuple(p) for p in recommend([0, 1], lists, neighbours, 0.0, np.array([3, 2, 1, 0]), k=3)]
-    [(3, 0.375, 1), (2, 0.25, 0)]
-    """
-    n = lists.n
-    named = np.unique(np.asarray(liked, dtype=np.int64))
-    named = named[(named >= 0) & (named < n)]
-    film, gain, source = _contributions(named, lists, neighbours, neighbour_weight)
-    # Work on the entries only (a few thousand), never on arrays of the catalogue's size.
-    order = np.argsort(film)
-    film, gain, source = film[order], gain[order], source[order]
-    # (np.r_ and np.broadcast_to cost tens of µs each here: plain arrays instead)
-    new = np.empty(film.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(film[1:], film[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:]
-    ends[-1:] = film.size
-    candidates = film[starts]
-    totals = np.add.reduceat(gain, starts) if film.size else np.zeros(0)
-    if named.size:
-        unnamed = named[np.minimum(np.searchsorted(named, candidates), named.size - 1)] != candidates
-        candidates, totals, starts, ends = candidates[unnamed], totals[unnamed], starts[unnamed], ends[unnamed]
-    if candidates.size > k:  # the k best; a few more when the k-th value is tied
-        threshold = np.partition(totals, candidates.size - k)[candidates.size - k]
-        keep = totals >= threshold
-        candidates, totals, starts, ends = candidates[keep], totals[keep], starts[keep], ends[keep]
-    best = np.lexsort((candidates, -totals))[:k]
-    picks = []
-    for index in best.tolist():
-        gains, sources = gain[starts[index]:ends[index]], source[starts[index]:ends[index]]
-        because = int(sources[np.lexsort((sources, -gains))[0]])  # the most; the lower row on a tie
-        picks.append(Pick(int(candidates[index]), float(totals[index]), because))
-    if len(picks) < k:  # the most popular films neither named nor picked (among the first few)
-        taken = set(named.tolist()) | {p.row for p in picks}
-        fill = [row for row in popular[: k + len(taken)].tolist() if row not in taken][: k - len(picks)]
-        picks.extend(Pick(int(row), 0.0, NO_REASON) for row in fill)
-    return picks
-
-
-def _contributions(named: np.ndarray, lists: WeightLists, neighbours: np.ndarray,
-                   neighbour_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(film, gain, named film) of every entry the named films' lists hold."""
-    starts, stops = lists.indptr[named], lists.indptr[named + 1]
-    counts = stops - starts
-    index = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-    film, gain, source = lists.cols[index].astype(np.int64), lists.weights[index].astype(np.float64), np.repeat(named, counts)
-    if neighbour_weight and neighbours.size and named.size:
-        near = neighbours[named].ravel()
-        valid = near >= 0
-        width = neighbours.shape[1]
-        discount = neighbour_weight / np.log2(np.arange(2, width + 2))
-        film = np.concatenate([film, near[valid].astype(np.int64)])
-        gain = np.concatenate([gain, np.tile(discount, named.size)[valid]])
-        source = np.concatenate([source, np.repeat(named, width)[valid]])
-    return film, gain, source
 
 
 def recommend_many(inputs: list[np.ndarray], lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float,
                    popular: np.ndarray, k: int = RECOMMENDATIONS) -> np.ndarray:
-    """(users, k) rows of :func:`recommend` for every input, -1 padded: the same lists, computed
+    """(users, k) rows of :func:`~movierec.model.scorer.recommend` for every input, -1 padded: the same lists, computed
     for all users at once by sparse products (what the tuning scores many candidates with)."""
     n = lists.n
     users = len(inputs)
@@ -163,6 +84,7 @@ class PersonalParams:
     neighbour_weights: tuple[float, ...] = (0.0, 0.003, 0.01)
     max_films: int = 4000
     max_validation_users: int = 3000
+    max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
     seed: int = 0
 
 
@@ -182,9 +104,9 @@ class PersonalRecommender:
             popular: np.ndarray) -> PersonalRecommender:
         started = time.perf_counter()
         if likes is None or likes.height == 0:
-            self.lists_, self.neighbour_weight_ = WeightLists.empty(n), 1.0
+            self.lists_, self.neighbour_weight_ = WeightLists.empty(n), DEFAULT_NEIGHBOUR_WEIGHT
             self.info_ = {"used": False, "method": "film-to-film neighbours only (no ratings)",
-                          "neighbour_weight": 1.0}
+                          "neighbour_weight": DEFAULT_NEIGHBOUR_WEIGHT}
             return self
         params = self.params
         chosen = {"penalty": params.penalties[0], "keep": params.keeps[0], "discount": params.discounts[0],
@@ -193,14 +115,16 @@ class PersonalRecommender:
         given, held = time_split(validation_users(likes)) if "timestamp" in likes.columns else (None, None)
         if given is not None and given.height and tuning_neighbours is not None:
             chosen, tuning = self._choose(likes, n, given, held, tuning_neighbours, popular)
-        users = int(likes["user_id"].n_unique())
+        fitted = user_sample(likes, params.max_users)
+        users = int(fitted["user_id"].n_unique())
         penalty = chosen["penalty"] * users / 1000
-        self.lists_ = ease_lists(likes["user_id"].to_numpy(), likes["row"].to_numpy(), n, penalty,
+        self.lists_ = ease_lists(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n, penalty,
                                  keep=int(chosen["keep"]), max_films=params.max_films, discount=chosen["discount"])
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
             "used": True, "method": "EASE weights of the liked films + film-to-film neighbours",
-            "training_users": users, "penalty_per_1000_users": chosen["penalty"], "penalty": round(penalty, 3),
+            "training_users": int(likes["user_id"].n_unique()), "ease_users": users,
+            "penalty_per_1000_users": chosen["penalty"], "penalty": round(penalty, 3),
             "keep": int(chosen["keep"]), "discount": chosen["discount"], "neighbour_weight": self.neighbour_weight_,
             "films_with_lists": int((np.diff(self.lists_.indptr) > 0).sum()), "entries": int(self.lists_.cols.size),
             "params": asdict(params), "tuning": tuning, "seconds": round(time.perf_counter() - started, 3),
@@ -215,12 +139,12 @@ class PersonalRecommender:
         if users.size > params.max_validation_users:
             users = np.sort(np.random.default_rng(params.seed).choice(users, params.max_validation_users, replace=False))
         inputs, truth = grouped(given, users), grouped(held, users)
-        fit = fit_users(likes)
+        fit = user_sample(fit_users(likes), params.max_users)
         fit_count = int(fit["user_id"].n_unique())
+        gram = ease_gram(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n, params.max_films)
         trials: list[dict[str, float]] = []
         for penalty in params.penalties:
-            inverse = ease_inverse(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n, penalty * fit_count / 1000,
-                                   params.max_films)
+            inverse = invert(gram, penalty * fit_count / 1000) if gram is not None else None
             for discount in params.discounts:
                 full = weight_lists(inverse, max(params.keeps), discount) if inverse is not None else WeightLists.empty(n)
                 for keep, weight in itertools.product(params.keeps, params.neighbour_weights):

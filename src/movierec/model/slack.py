@@ -53,7 +53,6 @@ def without_weakest_member(scores: np.ndarray, pool: np.ndarray, top: np.ndarray
     >>> without_weakest_member(scores, pool, top, np.array([7, 7, 7, -1]), 2, bonus).tolist()
     [[2.5, 0.25, 0.5], [0.5, 0.25, 0.75], [2.0, 0.0, 0.0], [0.5, 0.25, 0.0]]
     """
-    n = pool.shape[0]
     shown = top[:, :k]
     member = (shown >= 0) & (collection[np.maximum(shown, 0)] == collection[:, None]) & (collection[:, None] >= 0)
     has = member.any(axis=1)

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from movierec.evaluation.split import EVALUATION_REMAINDER, USER_MODULUS, VALIDATION_REMAINDER
+from movierec.evaluation.split import EVALUATION_REMAINDER, SAMPLE_HASH, USER_MODULUS, VALIDATION_REMAINDER
 from movierec.model.cf import cf_factors
 from movierec.model.collaborative import (
-    COLIKES, MAX_TUNING_USERS, SIGNALS, SUPPORT, TUNING_HASH, VALIDATION, write_summary,
+    COLIKES, MAX_TUNING_USERS, SIGNALS, SUPPORT, VALIDATION, write_summary,
 )
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, plain_csv
@@ -106,7 +106,7 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
                   .where(F.col("n") <= int(params["max_likes_per_user"])).select("userId", "row", "fit").persist())
         try:
             validation = likes.where(~F.col("fit"))
-            multiplier, modulus = TUNING_HASH
+            multiplier, modulus = SAMPLE_HASH
             sample = (validation.select("userId").distinct()
                       .orderBy(F.pmod(F.col("userId") * multiplier, F.lit(modulus)), "userId").limit(MAX_TUNING_USERS))
             (validation.join(F.broadcast(sample), "userId", "left_semi")

@@ -23,13 +23,14 @@ from movierec.evaluation.split import training_users
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
 from movierec.model.estimator import NeighbourRecommender, peak_rss_mb
 from movierec.model.features import Catalogue
+from movierec.model.ease import lists_frame
 from movierec.model.personal import PersonalRecommender
+from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT
 from movierec.raw.ratings import like_rows, ratings_inputs, read_likes
 
 log = logging.getLogger("movierec.train")
 
 ARTIFACT = "neighbours.parquet"
-PERSONAL_ARTIFACT = "personal.parquet"  # the personal recommender's EASE lists (model/ease.py)
 COLIKES_ARTIFACT = "colikes.parquet"
 ENGINES = ("local", "spark")
 TABLE_COLUMNS = {
@@ -152,11 +153,11 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
         model.fit(catalogue, None, collaborative=stage)
         popular = popularity_order(catalogue.movies["vote_count"].to_numpy())
         tuning_top = model.tuning_top_ if model.tuning_top_ is not None else model.top_
-        personal = PersonalRecommender().fit(likes, catalogue.movies.height, tuning_top, popular)
+        personal = PersonalRecommender().fit(likes, catalogue.movies.height, tuning_top[:, :NEIGHBOURS], popular)
     neighbours = model.neighbours()
     model_dir.mkdir(parents=True, exist_ok=True)
     _write_atomically(neighbours, model_dir / ARTIFACT)
-    _write_atomically(personal.lists_.frame(catalogue.ids), model_dir / PERSONAL_ARTIFACT)
+    _write_atomically(lists_frame(personal.lists_, catalogue.ids), model_dir / PERSONAL_ARTIFACT)
     if stage is not None:
         _write_atomically(stage.training.colikes(catalogue.ids), model_dir / COLIKES_ARTIFACT)
     seconds = round(time.perf_counter() - clock.start, 3)
