@@ -18,7 +18,8 @@ from pathlib import Path
 from movierec.raw.files import MOVIES_NAMES, find_input
 from movierec.raw.ratings import ratings_inputs
 
-GZIP_LEVEL = 6
+GZIP_LEVEL = 1  # 110 MB/s here against 25 at level 6, for files a quarter larger: the 765 MB ratings.csv
+# is kept in 7 s instead of 31 (the ETL waits for it); the copy is for the next ingest, not an archive
 _CHUNK = 1 << 22
 
 
