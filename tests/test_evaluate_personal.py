@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierec.evaluation import run as evaluation_run
-from movierec.evaluation.cooccurrence import affinity_scores, cooccurrence_top, like_matrix
+from movierec.evaluation.cooccurrence import affinity_scores, cooccurrence_tops, like_matrix
 from movierec.evaluation.holdout import grouped, time_split
 from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
 from movierec.evaluation.personal import als_lists, choose_als, popular_lists, sar_lists, top_unnamed
@@ -102,13 +102,13 @@ def test_top_unnamed_never_returns_a_named_or_unscored_film() -> None:
 def test_cooccurrence_ties_go_to_the_more_liked_film() -> None:
     # users: 1 {0, 1}, 2 {0, 2}, 3 {2}: film 0 shares one user with 1 and one with 2; 2 has more likes
     likes = like_matrix(np.array([1, 1, 2, 2, 3]), np.array([0, 1, 0, 2, 2]), 3)
-    assert cooccurrence_top(likes, 2)[0].tolist() == [2, 1]
+    assert cooccurrence_tops(likes, 2)["count"][0].tolist() == [2, 1]
 
 
 def test_cooccurrence_jaccard_by_hand() -> None:
-    assert cooccurrence_top(LIKES, 2, "jaccard").tolist() == [[1, 2], [0, 2], [1, 0], [-1, -1], [-1, -1]]
-    with pytest.raises(ValueError, match="unknown co-occurrence measure"):
-        cooccurrence_top(LIKES, 2, "lift")
+    assert cooccurrence_tops(LIKES, 2, ("jaccard",))["jaccard"].tolist() == [[1, 2], [0, 2], [1, 0], [-1, -1], [-1, -1]]
+    with pytest.raises(ValueError, match="unknown co-occurrence measure 'lift'"):
+        cooccurrence_tops(LIKES, 2, ("count", "lift"))
 
 
 def _tastes(users: int = 100, films: int = 20, seed: int = 1) -> pl.DataFrame:

@@ -23,11 +23,11 @@ def like_matrix(users: np.ndarray, rows: np.ndarray, n: int) -> sp.csr_matrix:
     return membership_matrix(index, rows.astype(np.int64), int(index.max(initial=-1)) + 1, n)
 
 
-def cooccurrence_blocks(likes: sp.csr_matrix, films: np.ndarray, measure: str,
+def cooccurrence_blocks(likes: sp.csr_matrix, films: np.ndarray, measure: str | None,
                         block_entries: int = 1 << 22) -> Iterator[tuple[np.ndarray, sp.coo_matrix]]:
     """(block of films, its rows of the measure as a sparse block × films matrix), without the
-    film itself; ``films`` are the rows wanted."""
-    if measure not in MEASURES:
+    film itself; ``films`` are the rows wanted; ``measure`` None: the integer counts, as float."""
+    if measure is not None and measure not in MEASURES:
         raise ValueError(f"unknown co-occurrence measure {measure!r} (known: {', '.join(MEASURES)})")
     n = likes.shape[1]
     support = np.asarray(likes.sum(axis=0)).ravel()
@@ -38,32 +38,44 @@ def cooccurrence_blocks(likes: sp.csr_matrix, films: np.ndarray, measure: str,
         co = (by_film[block] @ likes).tocoo()
         keep = co.col != block[co.row]
         rows, cols, values = co.row[keep], co.col[keep], co.data[keep].astype(np.float64)
-        if measure == "jaccard":
-            values = values / (support[block[rows]] + support[cols] - values)
+        if measure is not None:
+            values = measured(values, support[block[rows]], support[cols], measure)
         yield block, sp.coo_matrix((values, (rows, cols)), shape=(block.size, n))
 
 
-def cooccurrence_top(likes: sp.csr_matrix, k: int, measure: str = "count") -> np.ndarray:
-    """(films, k): every film's k films with the highest co-occurrence measure, best first; ties to
-    the film more users liked, then to the lower row; -1 where fewer films were ever liked with it.
+def measured(counts: np.ndarray, mine: np.ndarray, theirs: np.ndarray, measure: str) -> np.ndarray:
+    """The measure of co-like ``counts`` between films liked ``mine`` and ``theirs`` times."""
+    return counts if measure == "count" else counts / (mine + theirs - counts)
+
+
+def cooccurrence_tops(likes: sp.csr_matrix, k: int, measures: tuple[str, ...] = MEASURES) -> dict[str, np.ndarray]:
+    """(films, k) for each of ``measures``: every film's k films with the highest co-occurrence
+    measure, best first; ties to the film more users liked, then to the lower row; -1 where fewer
+    films were ever liked with it. One pass over the co-like counts for all the measures.
 
     >>> likes = like_matrix(np.array([1, 1, 1, 2, 2, 3, 3]), np.array([0, 1, 2, 0, 2, 0, 3]), 4)
-    >>> cooccurrence_top(likes, 2).tolist()  # film 0 with 2 twice, with 1 and 3 once each
+    >>> tops = cooccurrence_tops(likes, 2)
+    >>> tops["count"].tolist()  # film 0 with 2 twice, with 1 and 3 once each
     [[2, 1], [0, 2], [0, 1], [0, -1]]
-    >>> cooccurrence_top(likes, 2, "jaccard")[0].tolist()  # 2: 2/(3+2-2); 1: 1/(3+1-1); 3: 1/3
+    >>> tops["jaccard"][0].tolist()  # 2: 2/(3+2-2); 1: 1/(3+1-1); 3: 1/3
     [2, 1]
     """
+    unknown = [m for m in measures if m not in MEASURES]
+    if unknown:
+        raise ValueError(f"unknown co-occurrence measure {unknown[0]!r} (known: {', '.join(MEASURES)})")
     n = likes.shape[1]
     support = np.asarray(likes.sum(axis=0)).ravel()
-    top = np.full((n, k), -1, dtype=np.int64)
-    for block, matrix in cooccurrence_blocks(likes, np.arange(n), measure):
+    tops = {measure: np.full((n, k), -1, dtype=np.int64) for measure in measures}
+    for block, matrix in cooccurrence_blocks(likes, np.arange(n), None):
         rows, cols = matrix.row.astype(np.int64), matrix.col.astype(np.int64)
-        order = np.lexsort((cols, -support[cols], -matrix.data, rows))
-        rows, cols = rows[order], cols[order]
-        rank = np.arange(rows.size) - np.searchsorted(rows, rows)
-        kept = rank < k
-        top[block[rows[kept]], rank[kept]] = cols[kept]
-    return top
+        for measure in measures:
+            values = measured(matrix.data, support[block[rows]], support[cols], measure)
+            order = np.lexsort((cols, -support[cols], -values, rows))
+            ordered_rows, ordered_cols = rows[order], cols[order]
+            rank = np.arange(ordered_rows.size) - np.searchsorted(ordered_rows, ordered_rows)
+            kept = rank < k
+            tops[measure][block[ordered_rows[kept]], rank[kept]] = ordered_cols[kept]
+    return tops
 
 
 def affinity_scores(likes: sp.csr_matrix, affinity: sp.csr_matrix, measure: str = "jaccard") -> np.ndarray:

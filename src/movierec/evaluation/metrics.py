@@ -27,26 +27,33 @@ def _discounts(k: int) -> np.ndarray:
     return 1.0 / np.log2(np.arange(2, k + 2))
 
 
-def _liked_hits(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+def liked_keys(users: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """The sorted keys user · n + row of the liked pairs (computed once for every method)."""
+    return np.unique(users.astype(np.int64) * n + rows)
+
+
+def _liked_hits(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
+                liked: np.ndarray | None = None) -> np.ndarray:
     """(pairs, k) booleans: whether pair i's user liked the j-th film of its film's top k."""
     n = top.shape[0]
     users = users.astype(np.int64)
-    liked = np.unique(users * n + rows)
+    liked = liked_keys(users, rows, n) if liked is None else liked
     recommended = top[rows, :k]
     keys = users[:, None] * n + recommended
     position = np.minimum(np.searchsorted(liked, keys), liked.size - 1)
     return (liked[position] == keys) & (recommended >= 0)
 
 
-def precision_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int) -> float:
+def precision_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
+                   liked: np.ndarray | None = None) -> float:
     """Mean over the liked pairs (users[i], rows[i]) of |top k of rows[i] ∩ liked by users[i]| / k.
-    0.0 when there are no pairs."""
+    0.0 when there are no pairs. ``liked``: :func:`liked_keys` of the pairs, when known."""
     if rows.size == 0:
         return 0.0
-    return float(_liked_hits(top, users, rows, k).sum(axis=1).mean() / k)
+    return float(_liked_hits(top, users, rows, k, liked).sum(axis=1).mean() / k)
 
 
-def ndcg_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int) -> float:
+def ndcg_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int, liked: np.ndarray | None = None) -> float:
     """Mean over the liked pairs (users[i], rows[i]) of DCG of rows[i]'s top k (gain 1 for each
     film users[i] liked) / the ideal DCG (min(k, the user's other liked films) gains first). Pairs
     of a user who liked nothing else count 0. 0.0 when there are no pairs."""
@@ -54,7 +61,7 @@ def ndcg_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int) -> f
         return 0.0
     discounts = _discounts(k)
     width = min(k, top.shape[1])
-    dcg = _liked_hits(top, users, rows, width) @ discounts[:width]
+    dcg = _liked_hits(top, users, rows, width, liked) @ discounts[:width]
     codes, index, likes = np.unique(users, return_inverse=True, return_counts=True)
     ideal = np.r_[0.0, np.cumsum(discounts)][np.minimum(likes[index] - 1, k)]
     return float(np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1.0), 0.0).mean())
@@ -86,12 +93,14 @@ def collection_recall(top: np.ndarray, collection: np.ndarray, k: int) -> float 
     return float((same.sum(axis=1) / np.minimum(size[films] - 1, k)).mean())
 
 
-def metrics(top: np.ndarray, users: np.ndarray, rows: np.ndarray, collection: np.ndarray, k: int) -> dict[str, float | None]:
+def metrics(top: np.ndarray, users: np.ndarray, rows: np.ndarray, collection: np.ndarray, k: int,
+            liked: np.ndarray | None = None) -> dict[str, float | None]:
+    liked = liked_keys(users, rows, top.shape[0]) if liked is None else liked
     return {
-        "precision_at_k": precision_at_k(top, users, rows, k),
+        "precision_at_k": precision_at_k(top, users, rows, k, liked),
         "coverage": coverage(top, k),
         "collection_recall": collection_recall(top, collection, k),
-        "ndcg_at_k": ndcg_at_k(top, users, rows, k),
+        "ndcg_at_k": ndcg_at_k(top, users, rows, k, liked),
     }
 
 

@@ -33,15 +33,16 @@ log = logging.getLogger("movierec.evaluate")
 
 ALS_GRID = tuple((factors, regularization) for factors in (32, 64, 128) for regularization in (0.01, 0.1, 1.0))
 ALS_ITERATIONS = 15
-BLOCK_PEOPLE = 1000  # people scored at once by an anchor that scores every film
+BLOCK_PEOPLE = 2000  # people scored at once by SAR (people × films float64; each block recomputes its films' similarities)
 #: People in the table: at most this many evaluation users with enough likes, spread over the id
-#: range (:func:`~movierec.evaluation.split.user_sample`); 5,000 measure nDCG@10 to about ±0.005
-#: while the full file's 30,000 made the anchors (one ALS fit per trial) take many minutes.
-MAX_PEOPLE = 5000
+#: range (:func:`~movierec.evaluation.split.user_sample`); 2,000 measure nDCG@10 to about ±0.007
+#: (the sample has 125), while the full file's 30,000 made the anchors take minutes.
+MAX_PEOPLE = 2000
 #: The users an anchor is fitted on: the same bound as the release's EASE weights
 #: (:class:`movierec.model.personal.PersonalParams`), so that both learn from the same people.
 MAX_FIT_USERS = 50_000
-MAX_VALIDATION_PEOPLE = 3000  # ALS's validation people, as many as the release's own tuning uses
+MAX_VALIDATION_PEOPLE = 2000  # ALS's validation people, as many as the release's own tuning uses
+MAX_GRID_USERS = 20_000  # the users each of ALS's grid trials is fitted on (the final fit: MAX_FIT_USERS)
 Lists = Callable[[list[np.ndarray]], np.ndarray]  # inputs (rows per person) -> (people, k) rows
 
 
@@ -125,7 +126,7 @@ def als_lists(likes: sp.csr_matrix, factors: int, regularization: float, seed: i
     n = likes.shape[1]
     with threadpool_limits(limits=1, user_api="blas"):
         model = AlternatingLeastSquares(factors=factors, regularization=regularization, iterations=ALS_ITERATIONS,
-                                        random_state=seed, num_threads=1)
+                                        random_state=seed, num_threads=0)  # every core: 10 fits at full size
         model.fit(likes.astype(np.float32).tocsr(), show_progress=False)
 
     def lists(inputs: list[np.ndarray]) -> np.ndarray:
@@ -145,7 +146,7 @@ def choose_als(training: pl.DataFrame, n: int, seed: int) -> dict[str, object]:
     """ALS's factors and regularisation with the best nDCG@10 on the validation users split in
     time (fitted on the fit users), as the release's own parameters are chosen."""
     given, held = people_split(validation_users(training), MAX_VALIDATION_PEOPLE)
-    fit = user_sample(fit_users(training), MAX_FIT_USERS)
+    fit = user_sample(fit_users(training), MAX_GRID_USERS)
     people = np.unique(given["user_id"].to_numpy())
     if people.size == 0:
         factors, regularization = ALS_GRID[0]

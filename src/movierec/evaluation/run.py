@@ -21,8 +21,8 @@ import numpy as np
 import polars as pl
 
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
-from movierec.evaluation.cooccurrence import cooccurrence_top, like_matrix
-from movierec.evaluation.metrics import metrics
+from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
+from movierec.evaluation.metrics import liked_keys, metrics
 from movierec.evaluation.personal import personal_table
 from movierec.evaluation.split import describe, evaluation_users, training_users
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
@@ -58,15 +58,17 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ra
     collection = movies["collection_id"].fill_null(-1).to_numpy()
     training_likes = like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n)
     popularity = movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
+    cooccurring = cooccurrence_tops(training_likes, k)
     methods = {
         "model": artifact_top(neighbours, row_index, n, k),
         "random": random_top(n, k, seed),
         "most popular": popular_top(popularity, k),
         "seed (tf-idf)": seed_top(movies, genres, k),
-        "co-occurrence count": cooccurrence_top(training_likes, k, "count"),
-        "co-occurrence Jaccard": cooccurrence_top(training_likes, k, "jaccard"),
+        "co-occurrence count": cooccurring["count"],
+        "co-occurrence Jaccard": cooccurring["jaccard"],
     }
-    table = [{"method": name, **metrics(top, users, rows, collection, k)} for name, top in methods.items()]
+    liked_pairs = liked_keys(users, rows, n)
+    table = [{"method": name, **metrics(top, users, rows, collection, k, liked_pairs)} for name, top in methods.items()]
 
     personal_lists = _personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n)
     ratings = (evaluated.filter(pl.col("rating") >= LIKED_RATING)

@@ -239,11 +239,12 @@ def progress(items: Iterable[T], description: str, total: int) -> Iterator[T]:
     yield from track(items, description=description, total=total, transient=True)
 
 
-def lookup_pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def lookup_pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray,
+                 dtype: type[np.floating] = np.float32) -> np.ndarray:
     """``matrix[rows[i], cols[i]]`` for every i (0 where nothing is stored), vectorized: the stored
     entries' keys row·n + col are sorted in a CSR with sorted indices, so a binary search finds them."""
     n_cols = matrix.shape[1]
-    out = np.zeros(rows.size, dtype=np.float32)
+    out = np.zeros(rows.size, dtype=dtype)
     if matrix.nnz == 0:
         return out
     stored_rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))

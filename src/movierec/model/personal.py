@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from movierec.evaluation.holdout import grouped, time_split
 from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
 from movierec.evaluation.split import fit_users, user_sample, validation_users
+from movierec.model.cf import lookup_pairs
 from movierec.model.ease import ease_gram, ease_lists, invert, weight_lists
 from movierec.model.scorer import DEFAULT_NEIGHBOUR_WEIGHT, RECOMMENDATIONS, WeightLists
 from movierec.model.topk import select_top_k
@@ -36,21 +37,46 @@ from movierec.model.topk import select_top_k
 log = logging.getLogger("movierec.train")
 
 NDCG_TOLERANCE = 0.01  # relative: trials this close to the best validation nDCG count as equal
+BLOCK_USERS = 32  # users scored at once by recommend_many
+
+
+def _block_top(given: sp.csr_matrix, weights: sp.csr_matrix, listed: sp.csr_matrix, k: int) -> np.ndarray:
+    """The k best films (-1 padded) of each user of ``given`` (users × films, the films named):
+    among the films some named film lists (``listed``), never a named one, by the sum of the
+    ``weights``. The ranking is a dense array over the block's candidate films only (a few
+    thousand, not the catalogue), so a row's k-th value is found among them."""
+    candidates = given @ listed
+    candidates.sort_indices()
+    totals = given @ weights
+    totals.sort_indices()
+    rows = np.repeat(np.arange(given.shape[0]), np.diff(candidates.indptr))
+    cols = candidates.indices.astype(np.int64)
+    unnamed = lookup_pairs(given, rows, cols) == 0
+    rows, cols = rows[unnamed], cols[unnamed]
+    columns, local = np.unique(cols, return_inverse=True)
+    if columns.size == 0:
+        return np.full((given.shape[0], k), -1, dtype=np.int64)
+    dense = np.full((given.shape[0], columns.size), -np.inf)
+    dense[rows, local] = lookup_pairs(totals, rows, cols, dtype=np.float64)
+    chosen, values = select_top_k(dense, k)  # ties to the lower column: columns are sorted rows
+    return np.where(np.isfinite(values), columns[np.maximum(chosen, 0)], -1)
 
 
 def recommend_many(inputs: list[np.ndarray], lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float,
                    popular: np.ndarray, k: int = RECOMMENDATIONS) -> np.ndarray:
-    """(users, k) rows of :func:`~movierec.model.scorer.recommend` for every input, -1 padded: the same lists, computed
-    for all users at once by sparse products (what the tuning scores many candidates with)."""
+    """(users, k) rows of :func:`~movierec.model.scorer.recommend` for every input, -1 padded: the
+    same lists, computed for ``BLOCK_USERS`` users at a time by sparse products (what the tuning
+    scores many candidates with)."""
     n = lists.n
     users = len(inputs)
-    out = np.full((users, k), -1, dtype=np.int64)
+    top = np.full((users, k), -1, dtype=np.int64)
     if users == 0:
-        return out
+        return top
     sizes = np.array([x.size for x in inputs])
     given = sp.csr_matrix((np.ones(int(sizes.sum())), (np.repeat(np.arange(users), sizes),
                                                        np.concatenate(inputs).astype(np.int64))), shape=(users, n))
     given.data[:] = 1.0  # a film named twice counts once
+    given.sort_indices()
     weights = sp.csr_matrix((lists.weights.astype(np.float64), lists.cols, lists.indptr), shape=(n, n))
     listed = sp.csr_matrix((np.ones(lists.cols.size), lists.cols, lists.indptr), shape=(n, n))
     if neighbour_weight and neighbours.size:
@@ -60,12 +86,8 @@ def recommend_many(inputs: list[np.ndarray], lists: WeightLists, neighbours: np.
         near = sp.csr_matrix((discount[valid], (rows, neighbours[valid])), shape=(n, n))
         weights = weights + near
         listed = listed + sp.csr_matrix((np.ones(rows.size), (rows, neighbours[valid])), shape=(n, n))
-    totals = (given @ weights).toarray()
-    present = (given @ listed).toarray() > 0
-    present[given.nonzero()] = False
-    totals[~present] = -np.inf
-    top, values = select_top_k(totals, k)
-    top[~np.isfinite(values)] = -1
+    for start in range(0, users, BLOCK_USERS):
+        top[start:start + BLOCK_USERS] = _block_top(given[start:start + BLOCK_USERS], weights, listed, k)
     for user in np.flatnonzero((top < 0).any(axis=1)).tolist():
         found = top[user][top[user] >= 0]
         taken = np.zeros(n, dtype=bool)
@@ -83,7 +105,7 @@ class PersonalParams:
     discounts: tuple[float, ...] = (0.0, 0.1, 0.2)  # popularity discount β of the EASE weights
     neighbour_weights: tuple[float, ...] = (0.0, 0.003, 0.01)
     max_films: int = 4000
-    max_validation_users: int = 3000
+    max_validation_users: int = 2000
     max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
     seed: int = 0
 

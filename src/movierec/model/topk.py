@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -37,13 +39,15 @@ def select_top_k(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def top_k_similar(
     features: sp.csr_matrix | np.ndarray, k: int, block_rows: int = 2048,
-    prior: np.ndarray | None = None,
+    prior: np.ndarray | None = None, workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every row, the k other rows with the largest ``features @ features.T`` (+ ``prior``),
     as (rows, scores) arrays of shape (n, k), best first, padded with -1 / -inf.
 
     Computed one block of rows at a time: the product of a block (a sparse product when
     ``features`` is sparse) is at most ``block_rows × n``; the film itself is never a neighbour.
+    ``workers`` blocks at a time in threads (the products and the partition release the GIL;
+    each holds its block).
     """
     n = features.shape[0]
     k = min(k, max(n - 1, 0))
@@ -53,7 +57,8 @@ def top_k_similar(
         return top, scores
     dense = not sp.issparse(features)
     right = np.ascontiguousarray(features.T) if dense else features.T.tocsr()
-    for start in range(0, n, block_rows):
+
+    def one(start: int) -> None:
         stop = min(start + block_rows, n)
         product = features[start:stop] @ right
         block = np.asarray(product if dense else product.toarray(), dtype=np.float32)
@@ -61,6 +66,14 @@ def top_k_similar(
             block += prior[None, :].astype(np.float32)
         block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never the film itself
         top[start:stop], scores[start:stop] = select_top_k(block, k)
+
+    starts = range(0, n, block_rows)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, starts))
+    else:
+        for start in starts:
+            one(start)
     return top, scores
 
 
