@@ -4,6 +4,7 @@ and the goals on the real sample."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -316,7 +317,9 @@ def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
 ) -> None:
     release = (sample_data / "current").resolve()
     stored = json.loads((release / "evaluation.json").read_text())
-    assert stored["table"] == sample_evaluation["table"]  # measured at publish time, same figures
+    # measured at publish time, its anchors beside training (movierec.pipeline): the same figures
+    assert stored["table"] == sample_evaluation["table"]
+    assert stored["personal"]["table"] == sample_evaluation["personal"]["table"]  # type: ignore[index]
     assert "evaluation" not in json.loads((release / "manifest.json").read_text())
     manifest_before = (release / "manifest.json").read_bytes()
     out = tmp_path / "evaluation.json"
@@ -347,3 +350,37 @@ def test_evaluate_refuses_a_readme_without_markers_before_measuring(tmp_path: Pa
     assert result.exit_code == 2
     assert "the markers <!-- evaluation:begin --> … <!-- evaluation:end --> are missing" in result.output
     assert readme.read_text() == "no markers\n"
+
+
+def test_the_pipeline_measures_the_anchors_while_the_model_trains(
+    sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The anchors start in another thread as soon as the tables exist, before the model is
+    written; an error there fails the build (nothing published), as an evaluation error does."""
+    from movierec import pipeline
+    from movierec.config import Settings
+    from movierec.evaluation import run as evaluation_run
+
+    measure = evaluation_run.measure_anchors
+    seen: list[tuple[str, bool, bool]] = []
+
+    def spy(tables: Path, *args: object) -> object:
+        release = tables.parent
+        seen.append((threading.current_thread().name, (tables / "movies.parquet").is_file(),
+                     (release / "model" / "neighbours.parquet").is_file()))
+        return measure(tables, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evaluation_run, "measure_anchors", spy)
+    settings = Settings(data_dir=tmp_path / "data", report_on_publish=False)
+    manifest = pipeline.publish(sample_raw, tmp_path / "data", settings)
+    assert seen == [("movierec-spy", True, False)]
+    assert json.loads((tmp_path / "data" / "current" / "evaluation.json").read_text())["users"] == 134
+    assert manifest["durations"]["evaluation"] < manifest["durations"]["train"]  # type: ignore[index]
+
+    def broken(*_: object) -> object:
+        raise InputError("ratings.csv: the column 'rating' has values that are not numbers")
+
+    monkeypatch.setattr(evaluation_run, "measure_anchors", broken)
+    with pytest.raises(InputError, match="not numbers"):
+        pipeline.publish(sample_raw, tmp_path / "data", settings)
+    assert (tmp_path / "data" / "current").resolve() == (tmp_path / "data" / "releases" / str(manifest["release"]))

@@ -163,13 +163,13 @@ def test_personal_table_by_hand_and_no_evaluation_user_reaches_training(
 ) -> None:
     release, raw = _release_and_raw(tmp_path)
     seen: dict[str, pl.DataFrame] = {}
-    table = evaluation_run.personal_table
+    anchors = evaluation_run.personal_anchors
 
-    def spy(training: pl.DataFrame, evaluation: pl.DataFrame, *args: object, **kwargs: object) -> dict[str, object]:
+    def spy(training: pl.DataFrame, evaluation: pl.DataFrame, *args: object, **kwargs: object) -> object:
         seen["training"], seen["evaluation"] = training, evaluation
-        return table(training, evaluation, *args, **kwargs)  # type: ignore[arg-type]
+        return anchors(training, evaluation, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(evaluation_run, "personal_table", spy)
+    monkeypatch.setattr(evaluation_run, "personal_anchors", spy)
     evaluation = evaluate_release(release, raw, k=1)
     assert set(seen["training"]["user_id"].to_list()) == {1, 2}
     assert set(seen["evaluation"]["user_id"].to_list()) == {5}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -140,13 +141,17 @@ def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, step
             "built_on": built_on or (current.name if current else None),
             "durations": {},
         }
+        evaluating = settings.evaluate_on_publish if evaluate is None else evaluate
+        anchors: Background | None = None
         try:
             for step in steps:
                 step(staging, manifest)
+                if evaluating and anchors is None:  # as soon as the tables exist, beside training
+                    anchors = _measure_anchors(staging, raw_dir or staging / RAW, settings)
             write_json(staging / MANIFEST, manifest)  # the check loads the release as the API does
             check_release(staging, current, settings, allow_shrink=allow_shrink)
-            if settings.evaluate_on_publish if evaluate is None else evaluate:
-                _evaluate(staging, raw_dir or staging / RAW, settings, manifest)
+            if evaluating:
+                _evaluate(staging, raw_dir or staging / RAW, settings, manifest, anchors)
             _report(staging, raw_dir or staging / RAW, current, settings, manifest)
             manifest["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             manifest["durations"]["total"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
@@ -220,16 +225,61 @@ def _cards_step(folder: Path, manifest: dict[str, object]) -> None:
     manifest["durations"]["cards"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 
-def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object]) -> None:
-    """The evaluation table, measured once as the release is built (when RAW has ratings)."""
-    from movierec.evaluation.run import evaluate_release
+class Background:
+    """``function(*args)`` in a daemon thread: a failed or killed build never waits for it, and
+    :meth:`result` re-raises what it raised."""
+
+    def __init__(self, function: Callable[..., object], *args: object) -> None:
+        self._outcome: tuple[bool, object] = (False, None)
+        self._thread = threading.Thread(target=self._run, args=(function, args), daemon=True,
+                                        name=f"movierec-{getattr(function, '__name__', 'background')}")
+        self._thread.start()
+
+    def _run(self, function: Callable[..., object], args: tuple[object, ...]) -> None:
+        try:
+            self._outcome = (True, function(*args))
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._outcome = (False, exc)
+
+    def result(self) -> object:
+        self._thread.join()
+        done, value = self._outcome
+        if not done:
+            raise value  # type: ignore[misc]
+        return value
+
+
+def _has_ratings(raw_dir: Path, settings: Settings) -> bool:
     from movierec.raw.ratings import ratings_inputs
 
-    if not raw_dir.is_dir() or ratings_inputs(raw_dir, settings.ratings) is None:
+    return raw_dir.is_dir() and ratings_inputs(raw_dir, settings.ratings) is not None
+
+
+def _measure_anchors(folder: Path, raw_dir: Path, settings: Settings) -> Background | None:
+    """The evaluation's anchors (everything but the model's rows: they need only the tables and
+    the ratings), measured in a thread while the model trains on one core; None until the tables
+    exist, or without ratings."""
+    from movierec.evaluation.run import measure_anchors
+
+    if not (folder / TABLES / "movies.parquet").is_file() or not _has_ratings(raw_dir, settings):
+        return None
+    return Background(measure_anchors, folder / TABLES, raw_dir, settings.recommendations, 0, settings.ratings)
+
+
+def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object],
+              anchors: Background | None = None) -> None:
+    """The evaluation table, measured once as the release is built (when RAW has ratings); its
+    anchors from ``anchors`` when they were started beside training. The manifest's duration is
+    what the evaluation added after the other steps."""
+    from movierec.evaluation.run import Anchored, evaluate_release
+
+    if not _has_ratings(raw_dir, settings):
         return
     started = time.perf_counter()
+    anchored = anchors.result() if anchors is not None else None
+    assert anchored is None or isinstance(anchored, Anchored)
     write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations,
-                                                     ratings=settings.ratings))
+                                                     ratings=settings.ratings, anchored=anchored))
     manifest["durations"]["evaluation"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 

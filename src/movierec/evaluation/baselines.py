@@ -34,7 +34,7 @@ def popular_top(popularity: np.ndarray, k: int) -> np.ndarray:
 
 def seed_top(movies: pl.DataFrame, genres: pl.DataFrame, k: int) -> np.ndarray:
     """The seed's method: the k nearest films by TF-IDF cosine, re-sorted by vote average."""
-    top, _ = top_k_similar(tfidf_features(movies, genres), k, workers=2)
+    top, _ = top_k_similar(tfidf_features(movies, genres), k, block_rows=1024, workers=2)  # as much memory as 1 thread
     votes = movies["vote_average"].fill_null(0.0).to_numpy().astype(np.float32)
     by_votes = np.where(top >= 0, votes[np.maximum(top, 0)], -np.inf)
     order, _ = select_top_k(by_votes, top.shape[1])

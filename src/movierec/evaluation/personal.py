@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -164,14 +165,26 @@ def choose_als(training: pl.DataFrame, n: int, seed: int) -> dict[str, object]:
             "validation_ndcg_at_k": best["ndcg_at_k"], "validation_users": int(people.size), "grid": trials}
 
 
-def personal_table(
-    training: pl.DataFrame, evaluation: pl.DataFrame, ratings: pl.DataFrame, n: int,
-    lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float, popular: np.ndarray, seed: int = 0,
-) -> dict[str, object]:
-    """The personal table: ``training`` (user_id, row, timestamp) likes of the training users,
-    ``evaluation`` those of the evaluation users, ``ratings`` (user_id, row, rating) of the
-    evaluation users' liked films (SAR's affinity); the release's lists, neighbours, neighbour
-    weight and popularity order."""
+@dataclass(frozen=True)
+class PersonalAnchors:
+    """The personal table's part that does not depend on the release (it can be measured while
+    the release trains): the people, what they named and liked next, and the anchors' rows."""
+
+    n: int
+    people: np.ndarray
+    inputs: list[np.ndarray]
+    truth: list[np.ndarray]
+    input_likes: int
+    truth_likes: int
+    table: list[dict[str, object]]
+    anchors: dict[str, object]
+
+
+def personal_anchors(training: pl.DataFrame, evaluation: pl.DataFrame, ratings: pl.DataFrame, n: int,
+                     seed: int = 0) -> PersonalAnchors:
+    """``training`` (user_id, row, timestamp): the training users' likes; ``evaluation``: the
+    evaluation users'; ``ratings`` (user_id, row, rating): the evaluation users' liked films (SAR's
+    affinity). The people are split in time and the anchors measured on them."""
     given, held = people_split(evaluation, MAX_PEOPLE)
     people = np.unique(given["user_id"].to_numpy())
     inputs, truth = grouped(given, people), grouped(held, people)
@@ -180,7 +193,6 @@ def personal_table(
     likes = like_matrix(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n)
     rated = {(u, r): v for u, r, v in ratings.select("user_id", "row", "rating").iter_rows()}
     methods: dict[str, Callable[[], np.ndarray]] = {
-        "model": lambda: scorer_lists(lists, neighbours, neighbour_weight, popular)(inputs),
         "most popular": lambda: popular_lists(support)(inputs),
         "SAR (affinity × Jaccard)": lambda: sar_lists(likes, rated)(inputs, people),
     }
@@ -192,17 +204,28 @@ def personal_table(
                                                       seed)(inputs)
     else:
         anchors["als"] = {"skipped": "the `implicit` package is not installed (a dev dependency: uv sync)"}
-    table = []
-    for name, make in methods.items():
-        shown = make() if people.size else np.zeros((0, RECOMMENDATIONS), dtype=np.int64)
-        table.append({"method": name, **ranking_metrics(shown, truth, RECOMMENDATIONS),
-                      "coverage": coverage_of_lists(shown, n)})
+    table = [_row(name, make() if people.size else np.zeros((0, RECOMMENDATIONS), dtype=np.int64), truth, n)
+             for name, make in methods.items()]
+    return PersonalAnchors(n, people, inputs, truth, given.height, held.height, table, anchors)
+
+
+def personal_table(anchored: PersonalAnchors, lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float,
+                   popular: np.ndarray) -> dict[str, object]:
+    """The personal table: the release's recommender (its lists, neighbours, neighbour weight and
+    popularity order) on the people of ``anchored``, beside the anchors."""
+    n = anchored.n
+    shown = scorer_lists(lists, neighbours, neighbour_weight, popular)(anchored.inputs) if anchored.people.size \
+        else np.zeros((0, RECOMMENDATIONS), dtype=np.int64)
     return {
         "k": RECOMMENDATIONS,
-        "users": int(people.size),
-        "input_likes": given.height,
-        "truth_likes": held.height,
-        "coverage_ceiling": min(1.0, people.size * RECOMMENDATIONS / n) if n else 0.0,
-        "table": table,
-        "anchors": anchors,
+        "users": int(anchored.people.size),
+        "input_likes": anchored.input_likes,
+        "truth_likes": anchored.truth_likes,
+        "coverage_ceiling": min(1.0, anchored.people.size * RECOMMENDATIONS / n) if n else 0.0,
+        "table": [_row("model", shown, anchored.truth, n), *anchored.table],
+        "anchors": anchored.anchors,
     }
+
+
+def _row(method: str, shown: np.ndarray, truth: list[np.ndarray], n: int) -> dict[str, object]:
+    return {"method": method, **ranking_metrics(shown, truth, RECOMMENDATIONS), "coverage": coverage_of_lists(shown, n)}

@@ -15,6 +15,7 @@ run, on the same users:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import polars as pl
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
 from movierec.evaluation.metrics import liked_keys, metrics
-from movierec.evaluation.personal import personal_table
+from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
 from movierec.evaluation.split import describe, evaluation_users, training_users
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
 from movierec.raw.files import InputError
@@ -35,19 +36,36 @@ GOALS = {"film_to_film": {"coverage": 0.60, "collection_recall": 0.95, "anchor":
          "personal": {"ndcg_ratio": 1.1, "coverage": 0.30}}
 
 
-def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> dict[str, object]:
-    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings
-    (``ratings``: auto | small | full, see :func:`~movierec.raw.ratings.ratings_inputs`)."""
+@dataclass(frozen=True)
+class Anchored:
+    """What the evaluation measures without the release's model: the evaluation users' liked
+    pairs, the anchors' rows of both tables. :func:`measure_anchors` needs only the tables and
+    the ratings, so the pipeline measures it while the model trains."""
+
+    ratings: str  # the ratings file's name
+    n: int
+    users: np.ndarray
+    rows: np.ndarray
+    liked_pairs: np.ndarray
+    collection: np.ndarray
+    popular: np.ndarray  # rows by TMDB votes (the personal scorer's fill)
+    training_users: int
+    table: list[dict[str, object]]
+    personal: PersonalAnchors
+    seconds: float
+
+
+def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> Anchored:
+    """The anchors of both tables on a release's ``tables`` against RAW's ratings (``ratings``:
+    auto | small | full, see :func:`~movierec.raw.ratings.ratings_inputs`)."""
     started = time.perf_counter()
     inputs = ratings_inputs(raw_dir, ratings)
     if inputs is None:
         raise InputError(f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) "
                          f"in {raw_dir}")
-    tables = release / "tables"
     movies = pl.read_parquet(tables / "movies.parquet",
                              columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"])
     genres = pl.read_parquet(tables / "genres.parquet", columns=["movie_id", "genre"])
-    neighbours = pl.read_parquet(release / "model" / "neighbours.parquet")
     n = movies.height
     row_index = pl.DataFrame({"id": movies["id"], "row": np.arange(n, dtype=np.int64)})
     evaluated = read_ratings(*inputs, users=evaluation_users, with_timestamp=True)
@@ -56,11 +74,9 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ra
     training = like_rows(read_likes(*inputs, users=training_users), row_index)
     users, rows = liked["user_id"].to_numpy(), liked["row"].to_numpy()
     collection = movies["collection_id"].fill_null(-1).to_numpy()
-    training_likes = like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n)
     popularity = movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
-    cooccurring = cooccurrence_tops(training_likes, k)
+    cooccurring = cooccurrence_tops(like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n), k)
     methods = {
-        "model": artifact_top(neighbours, row_index, n, k),
         "random": random_top(n, k, seed),
         "most popular": popular_top(popularity, k),
         "seed (tf-idf)": seed_top(movies, genres, k),
@@ -69,26 +85,44 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ra
     }
     liked_pairs = liked_keys(users, rows, n)
     table = [{"method": name, **metrics(top, users, rows, collection, k, liked_pairs)} for name, top in methods.items()]
+    affinity = (evaluated.filter(pl.col("rating") >= LIKED_RATING)
+                .join(row_index, left_on="movie_id", right_on="id").select("user_id", "row", "rating"))
+    personal = personal_anchors(training, liked, affinity, n, seed)
+    return Anchored(inputs[0].name, n, users, rows, liked_pairs, collection, np.argsort(-popularity, kind="stable"),
+                    int(training["user_id"].n_unique()), table, personal, time.perf_counter() - started)
 
-    personal_lists = _personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n)
-    ratings = (evaluated.filter(pl.col("rating") >= LIKED_RATING)
-               .join(row_index, left_on="movie_id", right_on="id").select("user_id", "row", "rating"))
+
+def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto",
+                     anchored: Anchored | None = None) -> dict[str, object]:
+    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings;
+    ``anchored``: its anchors, when already measured (:func:`measure_anchors`, same arguments)."""
+    started = time.perf_counter()
+    if anchored is None:
+        anchored = measure_anchors(release / "tables", raw_dir, k, seed, ratings)
+    ids = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id"])["id"]
+    row_index = pl.DataFrame({"id": ids, "row": np.arange(ids.len(), dtype=np.int64)})
+    neighbours = pl.read_parquet(release / "model" / "neighbours.parquet")
+    n = anchored.n
+    model = artifact_top(neighbours, row_index, n, k)
+    table = [{"method": "model", **metrics(model, anchored.users, anchored.rows, anchored.collection, k,
+                                           anchored.liked_pairs)}, *anchored.table]
     personal = personal_table(
-        training, liked, ratings, n, personal_lists, artifact_top(neighbours, row_index, n, NEIGHBOURS),
-        neighbour_weight_of(read_manifest(release) or {}), np.argsort(-popularity, kind="stable"), seed)
+        anchored.personal, _personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
+        artifact_top(neighbours, row_index, n, NEIGHBOURS), neighbour_weight_of(read_manifest(release) or {}),
+        anchored.popular)
     evaluation: dict[str, object] = {
         "k": k,
         "films": n,
-        "users": int(np.unique(users).size),
-        "pairs": int(rows.size),
+        "users": int(np.unique(anchored.users).size),
+        "pairs": int(anchored.rows.size),
         "table": table,
         "personal": personal,
-        "ratings": inputs[0].name,
+        "ratings": anchored.ratings,
         "split": describe(),
-        "training_users": int(training["user_id"].n_unique()),
+        "training_users": anchored.training_users,
     }
     evaluation["goals"] = goals(evaluation)
-    evaluation["seconds"] = round(time.perf_counter() - started, 3)
+    evaluation["seconds"] = round(anchored.seconds + time.perf_counter() - started, 3)
     return evaluation
 
 
