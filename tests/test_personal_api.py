@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from movierec.api import schemas as s
+from movierec.config import Settings
 
 PATH = "/recomendacion_usuario"
 
@@ -136,3 +137,22 @@ def test_fifty_films_are_accepted(client: TestClient, release: dict[str, object]
     status, body = get(client, id=ids)
     assert status == 200 and len(body["peliculas_base"]) == 50 and len(body["peliculas"]) == 10
     assert not {p["id"] for p in body["peliculas"]} & set(ids)
+
+
+def test_a_repeated_query_is_answered_from_the_cache_and_errors_are_not_kept(
+    client: TestClient, sample_data: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from movierec.api.answers import Answers
+    from movierec.catalog.indexes import load_catalog
+
+    answers = Answers(load_catalog((sample_data / "current").resolve(), Settings()), Settings())
+    body = answers.personal(["Toy Story", "Heat (1995)"], [])
+    monkeypatch.setattr(Answers, "personal_answer", lambda *_: pytest.fail("not from the cache"))
+    assert answers.personal(["Toy Story", "Heat (1995)"], []) == body
+    with pytest.raises(pytest.fail.Exception):  # another list (even reordered) is computed
+        answers.personal(["Heat (1995)", "Toy Story"], [])
+    monkeypatch.undo()
+    for _ in range(2):  # a 422 and a 404 each time: an error is raised, never kept
+        assert client.get(f"{PATH}?titulo=%20").status_code == 422
+        assert client.get(f"{PATH}?titulo=zzzzqqqq").status_code == 404
+    assert client.get(f"{PATH}?" + "&".join(["id=862"] * 51)).status_code == 422

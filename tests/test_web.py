@@ -212,3 +212,18 @@ def test_a_release_from_before_cards_and_reasons(tmp_path: Path, sample_data: Pa
     assert "Géneros" not in response.text and "<dt>Popularidad</dt><dd>21,95</dd>" in response.text
     picks = PICK.findall(response.text)
     assert len(picks) == 5 and all(why == "" for *_, why in picks)
+
+
+def test_suggestions_are_kept_per_catalog_by_the_normalized_text(sample_data: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from movierec.api.web import suggested_films
+    from movierec.catalog.indexes import load_catalog
+
+    catalog = load_catalog((sample_data / "current").resolve(), Settings())
+    first = suggested_films(catalog, "Toy Stor", 10)
+    assert first and first[0].title == "Toy Story"
+    monkeypatch.setattr(type(catalog.titles), "suggest", lambda *_: pytest.fail("not from the cache"))
+    assert suggested_films(catalog, "  toy   STOR ", 10) == first  # the same key: from the cache
+    other = load_catalog((sample_data / "current").resolve(), Settings())  # another release: its own cache
+    with pytest.raises(pytest.fail.Exception, match="not from the cache"):
+        suggested_films(other, "toy stor", 10)

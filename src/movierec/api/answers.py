@@ -117,6 +117,9 @@ class Answers:
         self._month = cache(lambda number: render(me.month_body(number)))
         self._weekday = cache(lambda number: render(me.weekday_body(number)))
         self._personal = cache(lambda rows: me.personal_picks(rows))
+        # the whole answer by the query as written (titles and ids, in order): a repeated list skips
+        # the title look-ups too; an error is raised, never cached
+        self._personal_answer = cache(lambda titles, ids: me.personal_answer(list(titles), list(ids)))
 
     # -- endpoints: raw parameters in, JSON bytes out -------------------------------------------
     def month(self, mes: str) -> bytes:
@@ -161,6 +164,12 @@ class Answers:
         """`/recomendacion_usuario`: 10 films for someone who liked the films named by ``titles``
         (each may end in its year, "Heat (1995)") and TMDB ``ids``; unknown ones are reported
         with suggestions, repeats counted once; a 404 only when none is found."""
+        if len(titles) + len(ids) > MAX_LIKED:  # before the cache: its keys stay small
+            self.personal_answer(titles, ids)
+        return self._personal_answer(tuple(titles), tuple(ids))
+
+    def personal_answer(self, titles: list[str], ids: list[str]) -> bytes:
+        """:meth:`personal`, uncached."""
         total = len(titles) + len(ids)
         if total == 0:
             raise invalid("Indique al menos una película que le haya gustado: `titulo=…` (se puede repetir) o "

@@ -27,7 +27,9 @@ API's, or as the page with the message when the client asks for HTML (a browser)
 # No `from __future__ import annotations`: FastAPI inspects the endpoints' annotations.
 import base64
 import hashlib
+import weakref
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -38,7 +40,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from movierec.api import schemas as s
-from movierec.api.answers import MAX_ID, Answers, ApiError, invalid, not_found, render
+from movierec.api.answers import CACHE_ENTRIES, MAX_ID, Answers, ApiError, invalid, not_found, render
 from movierec.api.web_text import genre_names, reason_phrase, spanish_date, spanish_number
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.text import normalize
@@ -66,14 +68,30 @@ class Sugerencias(BaseModel):
 
 def suggested_films(catalog: Catalog, query: str, limit: int) -> list[Film]:
     """Films whose title starts like ``query`` or is within the fuzzy cutoff, best first; a
-    shared title contributes its first ``PER_TITLE`` films (most voted first)."""
-    films: list[Film] = []
-    for label in catalog.titles.suggest(normalize(query), limit):
-        for film in catalog.films_titled(label)[:PER_TITLE]:
-            films.append(film)
-            if len(films) == limit:
-                return films
-    return films
+    shared title contributes its first ``PER_TITLE`` films (most voted first). Kept per catalog
+    in an LRU cache by the normalized text: the same first letters are typed by everyone."""
+    find = _SUGGESTED.get(catalog)
+    if find is None:
+        find = _SUGGESTED.setdefault(catalog, _suggester(weakref.proxy(catalog)))
+    return list(find(normalize(query), limit))
+
+
+#: Each served catalog's cached suggestions; weak, so that a release switched away from is freed.
+_SUGGESTED: weakref.WeakKeyDictionary[Catalog, Callable[[str, int], tuple[Film, ...]]] = weakref.WeakKeyDictionary()
+
+
+def _suggester(catalog: Catalog) -> Callable[[str, int], tuple[Film, ...]]:
+    @lru_cache(maxsize=CACHE_ENTRIES)
+    def find(key: str, limit: int) -> tuple[Film, ...]:
+        films: list[Film] = []
+        for label in catalog.titles.suggest(key, limit):
+            for film in catalog.films_titled(label)[:PER_TITLE]:
+                films.append(film)
+                if len(films) == limit:
+                    return tuple(films)
+        return tuple(films)
+
+    return find
 
 
 def check_query(query: str, settings: Settings) -> None:
