@@ -146,11 +146,15 @@ def test_a_repeated_query_is_answered_from_the_cache_and_errors_are_not_kept(
     from movierec.catalog.indexes import load_catalog
 
     answers = Answers(load_catalog((sample_data / "current").resolve(), Settings()), Settings())
-    body = answers.personal(["Toy Story", "Heat (1995)"], [])
-    monkeypatch.setattr(Answers, "personal_answer", lambda *_: pytest.fail("not from the cache"))
-    assert answers.personal(["Toy Story", "Heat (1995)"], []) == body
+    query = b"titulo=Toy%20Story&titulo=Heat%20(1995)"
+    body = answers.personal_query(query)
+    assert body == answers.personal(["Toy Story", "Heat (1995)"], [])  # parsed as Starlette parses it
+    monkeypatch.setattr(Answers, "personal_from_query", lambda *_: pytest.fail("not from the cache"))
+    assert answers.personal_query(query) == body
     with pytest.raises(pytest.fail.Exception):  # another list (even reordered) is computed
-        answers.personal(["Heat (1995)", "Toy Story"], [])
+        answers.personal_query(b"titulo=Heat%20(1995)&titulo=Toy%20Story")
+    with pytest.raises(pytest.fail.Exception):  # and a query too long to keep
+        answers.personal_query(query + b"&id=862" * 200)
     monkeypatch.undo()
     for _ in range(2):  # a 422 and a 404 each time: an error is raised, never kept
         assert client.get(f"{PATH}?titulo=%20").status_code == 422

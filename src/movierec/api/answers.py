@@ -22,6 +22,7 @@ import re
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
+from urllib.parse import parse_qsl
 
 from pydantic_core import to_json
 
@@ -35,6 +36,7 @@ VALID_MONTHS = [*MONTHS[:8], "septiembre (o setiembre)", *MONTHS[9:]]
 MAX_YEAR = 9999
 MAX_ID = 2**63 - 1
 CACHE_ENTRIES = 8192  # rendered answers kept per endpoint (a few MB each at most)
+MAX_CACHED_QUERY = 1024  # longer personal queries (up to 50 titles) are answered, not kept
 MAX_LIKED = 50  # films one personal query may name
 YEAR_SUFFIX = re.compile(r"^(?P<title>.*\S)\s*\(\s*(?P<year>\d{1,4})\s*\)\s*$")  # "Heat (1995)"
 
@@ -117,9 +119,9 @@ class Answers:
         self._month = cache(lambda number: render(me.month_body(number)))
         self._weekday = cache(lambda number: render(me.weekday_body(number)))
         self._personal = cache(lambda rows: me.personal_picks(rows))
-        # the whole answer by the query as written (titles and ids, in order): a repeated list skips
+        # the whole answer by the query string as received: a repeated list skips the parsing and
         # the title look-ups too; an error is raised, never cached
-        self._personal_answer = cache(lambda titles, ids: me.personal_answer(list(titles), list(ids)))
+        self._personal_query = cache(lambda query: me.personal_from_query(query))
 
     # -- endpoints: raw parameters in, JSON bytes out -------------------------------------------
     def month(self, mes: str) -> bytes:
@@ -160,16 +162,21 @@ class Answers:
             raise not_found(f"No hay ninguna película con id {number} en el catálogo.", [])
         return self._recommend_id(row)
 
+    def personal_query(self, query: bytes) -> bytes:
+        """`/recomendacion_usuario` from its raw query string (``titulo=…&id=…``, as the ASGI scope
+        holds it); kept in the cache when it is at most ``MAX_CACHED_QUERY`` bytes long."""
+        return self._personal_query(query) if len(query) <= MAX_CACHED_QUERY else self.personal_from_query(query)
+
+    def personal_from_query(self, query: bytes) -> bytes:
+        """:meth:`personal` of a raw query string, parsed as Starlette parses it (latin-1 bytes,
+        then ``parse_qsl`` keeping blank values)."""
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        return self.personal([v for k, v in pairs if k == "titulo"], [v for k, v in pairs if k == "id"])
+
     def personal(self, titles: list[str], ids: list[str]) -> bytes:
         """`/recomendacion_usuario`: 10 films for someone who liked the films named by ``titles``
         (each may end in its year, "Heat (1995)") and TMDB ``ids``; unknown ones are reported
         with suggestions, repeats counted once; a 404 only when none is found."""
-        if len(titles) + len(ids) > MAX_LIKED:  # before the cache: its keys stay small
-            self.personal_answer(titles, ids)
-        return self._personal_answer(tuple(titles), tuple(ids))
-
-    def personal_answer(self, titles: list[str], ids: list[str]) -> bytes:
-        """:meth:`personal`, uncached."""
         total = len(titles) + len(ids)
         if total == 0:
             raise invalid("Indique al menos una película que le haya gustado: `titulo=…` (se puede repetir) o "

@@ -276,9 +276,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                     repeated("id", "Id de TMDB de una película que le gustó.",
                              {"type": "integer", "minimum": 0, "maximum": MAX_ID}, [862, 949])))
     async def recomendacion_usuario(request: Request) -> Response:
-        query = request.query_params if request.scope["query_string"] else None
-        titles, ids = (query.getlist("titulo"), query.getlist("id")) if query is not None else ([], [])
-        return Response(answers().personal(titles, ids), media_type=JSON)
+        return Response(answers().personal_query(request.scope["query_string"]), media_type=JSON)
 
     @router.get("/health", response_model=s.Salud, **ok, tags=["servicio"], summary="Estado y versión servida",
                 description="`ok` cuando el catálogo está cargado, con la versión publicada que se sirve y la "
