@@ -203,6 +203,15 @@ class ChildFailed(RuntimeError):
     """A measured child exited with an error: the benchmark stops and says which."""
 
 
+def wrk_script(paths: Sequence[str], delay_ms: int | None = None) -> str:
+    """A wrk Lua script that cycles through ``paths`` (GET), each connection pausing ``delay_ms``
+    between its requests when given (a paced load instead of flat out)."""
+    listed = ", ".join(json.dumps(p) for p in paths)
+    pause = "" if delay_ms is None else f"delay = function()\n  return {int(delay_ms)}\nend\n"
+    return (f"local paths = {{{listed}}}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+            f"  return wrk.format(\"GET\", paths[i])\nend\n{pause}")
+
+
 def parser_from_doc(doc: str) -> argparse.ArgumentParser:
     """A parser whose description is the script's docstring (first line, the rest as epilog),
     with the ``--json PATH`` option every benchmark has."""

@@ -44,7 +44,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
 from _common import (  # noqa: E402
-    median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark, run_measured, verdict,
+    ChildFailed, median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark,
+    run_measured, verdict, wrk_script,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,19 +62,6 @@ MONTHS = ["enero", "Febrero", "MARZO", "abril", "mayo", "junio", "julio", "agost
           "setiembre", "octubre", "noviembre", "diciembre"]
 DAYS = ["lunes", "martes", "miércoles", "miercoles", "JUEVES", "viernes", "sábado", "sabado", "domingo"]
 
-LUA = """
-local paths = {%s}
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-"""
-
-
-class BenchError(RuntimeError):
-    pass
-
 
 # -- the release ---------------------------------------------------------------------------------
 def ensure_release(args: argparse.Namespace, work: Path) -> Path:
@@ -85,18 +73,18 @@ def ensure_release(args: argparse.Namespace, work: Path) -> Path:
     raw = args.raw
     if raw is None:
         if not SCALE_TOOL.exists():
-            raise BenchError(f"stand-in tool not found: {SCALE_TOOL}; pass --raw DIR")
+            raise ChildFailed(f"stand-in tool not found: {SCALE_TOOL}; pass --raw DIR")
         raw = work / "raw"
         cmd = [sys.executable, str(SCALE_TOOL), str(raw), "--movies", str(args.movies)]
         print(f"generating the stand-in: {' '.join(cmd)}", flush=True)
         result = run_measured(cmd, log=work / "standin.log")
         if not result.ok:
-            raise BenchError(f"stand-in generation failed:\n{result.log_tail()}")
+            raise ChildFailed(f"stand-in generation failed:\n{result.log_tail()}")
     cmd = [sys.executable, "-m", "movierec", "pipeline", "--raw", str(raw), "--data", str(data)]
     print(f"publishing a release: {' '.join(cmd)}", flush=True)
     result = run_measured(cmd, log=work / "pipeline.log", cwd=REPO)
     if not result.ok:
-        raise BenchError(f"pipeline failed:\n{result.log_tail()}")
+        raise ChildFailed(f"pipeline failed:\n{result.log_tail()}")
     print(f"  done in {result.seconds:.1f} s, peak RSS {result.peak_rss_mb:.0f} MB")
     return data
 
@@ -181,7 +169,7 @@ def start(cmd: list[str], port: int, probe: str, log: Path, env: dict[str, str] 
     out.close()
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
-            raise BenchError(f"server exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            raise ChildFailed(f"server exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
         try:
             status, _ = get(port, probe, timeout=1.0)
             if status == 200:
@@ -190,7 +178,7 @@ def start(cmd: list[str], port: int, probe: str, log: Path, env: dict[str, str] 
             pass
         time.sleep(0.01)
     stop(proc)
-    raise BenchError(f"server did not answer {probe} within {timeout:.0f} s:\n{log.read_text()[-2000:]}")
+    raise ChildFailed(f"server did not answer {probe} within {timeout:.0f} s:\n{log.read_text()[-2000:]}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -207,14 +195,14 @@ def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise BenchError(f"no VmRSS for pid {pid}")
+    raise ChildFailed(f"no VmRSS for pid {pid}")
 
 
 # -- wrk ---------------------------------------------------------------------------------------------
 def wrk(port: int, paths: list[str], args: argparse.Namespace, work: Path, duration: float) -> dict[str, float]:
     """Drive the server with wrk over ``paths``; requests/s, p99 (ms) and non-2xx count."""
     script = work / "paths.lua"
-    script.write_text(LUA % ", ".join(json.dumps(p) for p in paths))
+    script.write_text(wrk_script(paths))
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration:g}s", "--latency",
            "-s", str(script), f"http://127.0.0.1:{port}"]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -223,7 +211,7 @@ def wrk(port: int, paths: list[str], args: argparse.Namespace, work: Path, durat
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     if not rps or not p99:
-        raise BenchError(f"unexpected wrk output:\n{text}")
+        raise ChildFailed(f"unexpected wrk output:\n{text}")
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     return {
         "rps": float(rps.group(1)),
@@ -239,7 +227,7 @@ def check_answers(port: int, pools: dict[str, list[str]]) -> None:
         for path in paths:
             status, body = get(port, path)
             if status != 200:
-                raise BenchError(f"{name}: GET {path} answered {status}: {body[:300]!r}")
+                raise ChildFailed(f"{name}: GET {path} answered {status}: {body[:300]!r}")
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -367,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     print_load(report)
     with tempfile.TemporaryDirectory(prefix="bench-api-", dir=args.work_dir) as tmp:
         return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json, strict=args.strict,
-                             errors=(BenchError, subprocess.CalledProcessError))
+                             errors=(ChildFailed, subprocess.CalledProcessError))
 
 
 if __name__ == "__main__":

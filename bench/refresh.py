@@ -43,7 +43,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
 from _common import (  # noqa: E402
-    median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark, run_measured, verdict,
+    ChildFailed, median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark,
+    run_measured, verdict, wrk_script,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,21 +52,6 @@ SCALE_TOOL = REPO.parent / "shared" / "tools" / "scale_dataset.py"
 MAX_SWITCH_S = 60.0
 MAX_PEAK_MB = 450.0
 MAX_STEADY_MB = 200.0
-LUA = """
-local paths = {%s}
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-delay = function()
-  return %d
-end
-"""
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 def movierec(*args: str) -> list[str]:
@@ -89,7 +75,7 @@ def ensure_base(args: argparse.Namespace, env: dict[str, str], work: Path) -> tu
         result = run_measured(movierec("pipeline", "--raw", str(raw), "--data", str(data)), log=work / "pipeline.log",
                               cwd=REPO, env=env)
         if not result.ok:
-            raise BenchError(f"pipeline failed:\n{result.log_tail()}")
+            raise ChildFailed(f"pipeline failed:\n{result.log_tail()}")
         return ensure_base(args, env, work)
     base = bases[-1]
     for folder in (data / "releases").iterdir():  # what earlier runs of this benchmark ingested
@@ -177,7 +163,7 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise BenchError(f"no {field} for pid {pid}")
+    raise ChildFailed(f"no {field} for pid {pid}")
 
 
 class Sampler(threading.Thread):
@@ -191,7 +177,7 @@ class Sampler(threading.Thread):
         while not self.stopped.wait(0.05):
             try:
                 self.samples.append((time.perf_counter(), rss_mb(self.pid)))
-            except (OSError, BenchError):
+            except (OSError, ChildFailed):
                 return
 
     def between(self, start: float, end: float) -> list[float]:
@@ -223,26 +209,26 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         deadline = time.monotonic() + 60
         while True:
             if server.poll() is not None:
-                raise BenchError(f"server exited:\n{log.read_text()[-2000:]}")
+                raise ChildFailed(f"server exited:\n{log.read_text()[-2000:]}")
             try:
                 if get(port, "/health")[0] == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise BenchError("the server did not answer /health within 60 s")
+                raise ChildFailed("the server did not answer /health within 60 s")
             time.sleep(0.05)
         for path in paths:
             status, body = get(port, path)
             if status != 200:
-                raise BenchError(f"GET {path} answered {status}: {body[:200]!r}")
+                raise ChildFailed(f"GET {path} answered {status}: {body[:200]!r}")
         sampler = Sampler(server.pid)
         sampler.start()
         script = work / "paths.lua"
         # Each connection waits between requests so that wrk offers about --rate requests/s
         # (0: as fast as the server answers, leaving the ingest little CPU on a small machine).
         pause = round(args.connections * 1000 / args.rate) if args.rate > 0 else 0
-        script.write_text(LUA % (", ".join(json.dumps(p) for p in paths), pause))
+        script.write_text(wrk_script(paths, pause))
         wrk_out = work / "wrk.txt"
         with wrk_out.open("w") as out:
             wrk_proc = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", "-d600s", "--latency",
@@ -261,12 +247,12 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         new_version = None
         while served_at is None:
             if not ingest.is_alive() and "run" in result and not result["run"].ok:
-                raise BenchError(f"ingest failed:\n{result['run'].log_tail()}")
+                raise ChildFailed(f"ingest failed:\n{result['run'].log_tail()}")
             version = json.loads(get(port, "/health")[1]).get("version")
             if version != base_name:
                 served_at, new_version = time.perf_counter(), version
             elif time.perf_counter() - started > 600:
-                raise BenchError("the new release was not served within 600 s")
+                raise ChildFailed("the new release was not served within 600 s")
             else:
                 time.sleep(0.05)
         ingest.join()
@@ -291,7 +277,7 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
     if total is None:
-        raise BenchError(f"unexpected wrk output:\n{text}")
+        raise ChildFailed(f"unexpected wrk output:\n{text}")
     failures = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
     run = result["run"]
     switch_s = served_at - started
@@ -347,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     print_load(report)
     with tempfile.TemporaryDirectory(prefix="bench-refresh-") as tmp:
         return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json, strict=args.strict,
-                             errors=(BenchError, subprocess.CalledProcessError))
+                             errors=(ChildFailed, subprocess.CalledProcessError))
 
 
 if __name__ == "__main__":
