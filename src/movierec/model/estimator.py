@@ -29,16 +29,18 @@ import polars as pl
 
 from movierec.evaluation.metrics import collection_recall, coverage
 from movierec.model.artifact import neighbours_frame
+from movierec.model.borrow import borrowed, content_neighbours, hidden_films, newer, without
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
 from movierec.model.cf import MAX_LIKES_PER_USER
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative
 from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import (
-    DEFAULT_WEIGHTS, SIGNALS, Blend, blend, cf_signal, confidence, likes_prior, pair_signals, rank_pool,
+    CONTENT, DEFAULT_WEIGHTS, HEAD_START, SIGNALS, Blend, blend, cf_signal, confidence, content_score, likes_prior, pair_signals,
+    rank_pool,
 )
 from movierec.model.reasons import top_reasons
 from movierec.model.topk import top_k_of_csr
-from movierec.model.tuning import Targets, in_pool, meet_targets, rounded, tuned_blend
+from movierec.model.tuning import Targets, Yardstick, in_pool, meet_targets, rounded, tuned_blend
 from movierec.raw.ratings import LIKED_RATING
 
 log = logging.getLogger("movierec.train")
@@ -50,9 +52,11 @@ NO_RATINGS = "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW
 class ModelParams:
     text_dims: int = 64
     top_cast: int = 5
-    cf_alpha: float = 1.0  # chosen on validation users: 0.5 … 1.0 tried, see the README
-    cf_shrink: float = 10.0
+    cf_alpha: float = 0.2  # chosen on validation users (stratified precision, generic share): see the README
+    cf_shrink: float = 30.0
     evidence: float = 0.01  # the tuning's starting point: half-way to the head weights at 1% of users
+    hidden_share: float = 0.1  # of the films with hidden_min_likes fit likes, treated as new while tuning
+    hidden_min_likes: int = 8
     cf_max_likes: int = MAX_LIKES_PER_USER  # per user, the most recent (see movierec.model.cf)
     pool: PoolSizes = field(default_factory=PoolSizes)
     targets: Targets = field(default_factory=Targets)
@@ -125,11 +129,12 @@ class NeighbourRecommender:
         tuning: dict[str, object] = {"tuned": False}
         self.tuning_top_: np.ndarray | None = None
         # A film nobody liked is ranked on content alone (its cf and likes signals are 0 anyway).
-        chosen = Blend(tail={**DEFAULT_WEIGHTS, "cf": 0.0}, head=dict(DEFAULT_WEIGHTS), evidence=self.params.evidence)
+        chosen = Blend(tail=dict(DEFAULT_WEIGHTS), head=dict(HEAD_START), evidence=self.params.evidence)
         support, users = None, 0
         if collaborative is None and likes is not None and likes.height > 0:
             collaborative = fit_collaborative(likes, n, self.cf_params())
             step("cf")
+        votes = movies["vote_count"].to_numpy()
         if collaborative is not None and collaborative.training.likes_ > 0:
             cf_tune, cf_all, validation = collaborative.fit, collaborative.training, collaborative.validation
             info["cf"] = {
@@ -139,26 +144,43 @@ class NeighbourRecommender:
                 "alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf,
                 "max_likes_per_user": self.params.cf_max_likes,
             }
+            # The tuning treats some liked films as new (their likes hidden from its signal), so
+            # the weights a new film gets are chosen on films whose audience is known.
+            hidden = hidden_films(catalogue.ids, cf_tune.support_, self.params.hidden_share,
+                                  self.params.hidden_min_likes, salt="tuning")
+            tune_cf, tune_support = without(cf_tune.similarity_, hidden), np.where(hidden, 0.0, cf_tune.support_)
+            content = content_score(pair_signals(features, None, priors, base, names=CONTENT), base)
+            shrink = self.params.cf_shrink
+            tune_borrowed = newer(borrowed(content_neighbours(base, content, tune_support), tune_cf), tune_support, shrink)
+            all_borrowed = newer(borrowed(content_neighbours(base, content, cf_all.support_), cf_all.similarity_),
+                                 cf_all.support_, shrink)
+            del content
+            step("borrowed")
             # The tuning sees only candidates and similarities from the fit users; the final ranking
             # all training users'. Both on one pool, so the content signals are computed once.
-            tune_pool = merge_pools([base, top_k_of_csr(cf_tune.similarity_, self.params.pool.cf)])
-            pool = merge_pools([tune_pool, top_k_of_csr(cf_all.similarity_, self.params.pool.cf)])
-            signals = pair_signals(features, cf_tune.similarity_, {**priors, "likes": likes_prior(cf_tune.support_, n)},
-                                   pool)
+            tune_pool = merge_pools([base, top_k_of_csr(tune_cf, self.params.pool.cf),
+                                     top_k_of_csr(tune_borrowed, self.params.pool.cf)])
+            pool = merge_pools([tune_pool, top_k_of_csr(cf_all.similarity_, self.params.pool.cf),
+                                top_k_of_csr(all_borrowed, self.params.pool.cf)])
+            signals = pair_signals(features, tune_cf, {**priors, "likes": likes_prior(tune_support, n)}, pool,
+                                   tune_borrowed)
             step("signals")
             if validation.height:
+                yard = Yardstick.of(features.adjacent, votes, tune_support, self.recommendations, self.params.targets)
                 chosen, tuning = tuned_blend(
-                    signals, np.where(in_pool(pool, tune_pool), pool, -1), validation, features.collection,
-                    cf_tune.support_, cf_tune.users_, chosen, self.recommendations, self.params.targets)
+                    signals, np.where(in_pool(pool, tune_pool), pool, -1), validation["user_id"].to_numpy(),
+                    validation["row"].to_numpy(), tune_support, cf_tune.users_, hidden, yard, chosen,
+                    self.params.targets)
                 tuning["fit_users"] = cf_tune.users_
                 tuning["candidate_recall"] = candidate_recall(
                     tune_pool, validation["user_id"].to_numpy(), validation["row"].to_numpy())
                 # what the personal recommender's tuning scores from: neighbours without the
                 # validation users' likes (ranked with the fit users' signal)
                 self.tuning_top_ = rank_pool(pool, blend(signals, pool, chosen, confidence(
-                    cf_tune.support_, cf_tune.users_, chosen.evidence, n)), self.k)[0]
+                    tune_support, cf_tune.users_, chosen.evidence, n)), self.k)[0]
                 step("tuning")
             signals[SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
+            signals[SIGNALS.index("cf_content")] = cf_signal(all_borrowed, pool)
             likes_all = likes_prior(cf_all.support_, n)
             signals[SIGNALS.index("likes")] = np.where(pool >= 0, likes_all[np.maximum(pool, 0)], 0.0)
             support, users = cf_all.support_, cf_all.users_
@@ -170,8 +192,9 @@ class NeighbourRecommender:
             step("signals")
         trust = confidence(support, users, chosen.evidence, n)
         held, top, scores = meet_targets(
-            signals, pool, chosen, trust, features.collection,
-            self.recommendations, self.params.targets, keep=self.k, support=support)
+            signals, pool, chosen, trust, Yardstick.of(features.adjacent, votes, support, self.recommendations,
+                                                       self.params.targets),
+            self.params.targets, keep=self.k)
         # The reasons in words: the signals that scored each pair, under the weights that ranked
         # the film (mostly the head's where its likes are trusted, else the tail's).
         by_head = trust >= 0.5
@@ -183,12 +206,13 @@ class NeighbourRecommender:
             # the artifact's own catalogue metrics (no users involved)
             "coverage": round(coverage(top, self.recommendations), 4),
             "collection_recall": rounded(collection_recall(top, features.collection, self.recommendations)),
+            "adjacent_recall": rounded(held.metrics["adjacent_recall"]),
+            "generic_share": rounded(held.metrics["generic_share"]),
             "weights": held.blend.record(),
             "tuning": tuning,
             "targets": {"met": held.met, "tail_prior_damping": round(held.tail_damping, 4),
                         "head_prior_damping": round(held.head_damping, 4),
-                        "collection_boost": held.collection_boost, "films_giving_up_one_member":
-                        held.loose_films, "full_rankings": held.full_rankings},
+                        "adjacent_boost": held.adjacent_boost, "full_rankings": held.full_rankings},
             "vocabulary": features.vocabulary,
             "candidates": {**asdict(self.params.pool), "width": int(pool.shape[1]),
                            "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},

@@ -17,7 +17,7 @@ class Catalogue:
     """The tables the model reads; every film is one row, in ``movies`` order."""
 
     movies: pl.DataFrame  # id, title, overview, tagline, original_language, release_year,
-    #                       vote_average, vote_count, collection_id
+    #                       vote_average, vote_count, collection_id[, release_date]
     genres: pl.DataFrame  # movie_id, genre_id
     keywords: pl.DataFrame  # movie_id, keyword_id
     cast: pl.DataFrame  # movie_id, person_id, order
@@ -48,11 +48,29 @@ class ContentFeatures:
     language: np.ndarray
     collection: np.ndarray
     year: np.ndarray  # release year, -1 when unknown (the era rows depend only on it)
+    adjacent: np.ndarray  # (n, 2) the previous and next member of the film's collection, -1: none
     vocabulary: dict[str, int] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return self.text.shape[0]
+
+
+def adjacent_members(collection: np.ndarray, when: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """(n, 2): every film's previous and next member of its collection by release (``when``, then
+    id), -1 where there is none; the ones a film's list must hold (the sequel and the prequel).
+
+    >>> adjacent_members(np.array([7, -1, 7, 7]), np.array([1995, 2000, 2010, 1999]), np.arange(4)).tolist()
+    [[-1, 3], [-1, -1], [3, -1], [0, 2]]
+    """
+    n = collection.size
+    out = np.full((n, 2), -1, dtype=np.int64)
+    members = np.flatnonzero(collection >= 0)
+    order = members[np.lexsort((ids[members], when[members], collection[members]))]
+    same = collection[order[1:]] == collection[order[:-1]]
+    out[order[1:][same], 0] = order[:-1][same]
+    out[order[:-1][same], 1] = order[1:][same]
+    return out
 
 
 def era_features(years: np.ndarray, centers: np.ndarray, width: float) -> np.ndarray:
@@ -166,6 +184,7 @@ class ContentFeaturizer:
             keywords=blocks["keywords"], cast=blocks["cast"], director=blocks["director"],
             language=language.astype(np.int32), collection=collection,
             year=np.where(np.isfinite(years), years, -1).astype(np.int64),
+            adjacent=adjacent_members(collection, self._release_order(catalogue.movies, years), catalogue.ids),
             vocabulary={
                 "text_terms": self.vectorizer_.vocabulary_.height,
                 "text_dims": int(text.shape[1]),
@@ -178,6 +197,16 @@ class ContentFeaturizer:
                 "era_bins": int(self.era_centers_.size),
             },
         )
+
+    @staticmethod
+    def _release_order(movies: pl.DataFrame, years: np.ndarray) -> np.ndarray:
+        """Days since 1970 of each release (the year's 1 January without a date; unknown last)."""
+        if "release_date" in movies.columns:
+            days = movies["release_date"].cast(pl.Date).cast(pl.Int64).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        else:
+            days = np.full(years.size, np.nan)
+        by_year = (np.where(np.isfinite(years), years, 9999.0) - 1970.0) * 365.25
+        return np.where(np.isfinite(days), days, by_year)
 
     def fit_transform(self, catalogue: Catalogue) -> ContentFeatures:
         return self._transform(catalogue, self._fit(catalogue))

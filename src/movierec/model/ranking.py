@@ -22,21 +22,40 @@ from movierec.model.features import ContentFeatures
 
 #: The signals the ranking blends, in this order everywhere (weights, signal stacks, manifest).
 SIGNALS = (
-    "text", "genres", "keywords", "cast", "director", "collection", "language", "era",
-    "cf", "popularity", "quality", "likes",
+    "text", "genres", "keywords", "cast", "director", "collection", "adjacent", "language", "era",
+    "cf", "cf_content", "popularity", "quality", "likes",
 )
 
-#: The tuning's starting point, and the tail weights (films without likes; every film when RAW has
-#: no ratings, cf and likes being 0 then): the content weights the tuning chose on the real
-#: sample's validation users (userId % 5 == 1) with the collaborative weight held at 0. Never
-#: chosen on the evaluation users.
+#: The tail weights' starting point (films without likes; every film when RAW has no ratings, cf
+#: and likes being 0 then): content weights chosen on the real sample's validation users
+#: (userId % 5 == 1) with the collaborative weight held at 0, and the borrowed signal of the
+#: warm films alike. Never chosen on the evaluation users.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "text": 0.0, "genres": 0.0, "keywords": 0.25, "cast": 0.0, "director": 0.3, "collection": 2.0,
-    "language": 0.1, "era": 0.1, "cf": 1.0, "popularity": 0.3, "quality": 0.1, "likes": 0.0,
+    "adjacent": 0.0, "language": 0.1, "era": 0.1, "cf": 0.0, "cf_content": 1.0, "popularity": 0.3,
+    "quality": 0.1, "likes": 0.0,
+}
+
+#: The head weights' starting point: who liked what (the debiased collaborative signal), the
+#: adjacent collection members, a little of the rest. The tuning moves them.
+HEAD_START: dict[str, float] = {
+    **{name: 0.0 for name in DEFAULT_WEIGHTS}, "cf": 1.0, "adjacent": 1.0, "collection": 0.1, "popularity": 0.1,
 }
 
 #: The weights that express how much everyone likes a candidate, rather than how alike it is.
 PRIORS = ("popularity", "quality", "likes")
+
+#: What a film is about, and how much each part counts when a new film looks for the warm films it
+#: resembles (:mod:`movierec.model.borrow`): the specifics (director, keywords, collection) first.
+CONTENT: dict[str, float] = {"text": 0.5, "genres": 0.5, "keywords": 1.0, "cast": 0.5, "director": 1.0,
+                             "collection": 1.0}
+
+
+def content_score(signals: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Σ CONTENT weight × signal of every pair, from the stack of :func:`pair_signals` with
+    ``names=CONTENT`` (0 for padding)."""
+    weights = np.array(list(CONTENT.values()), dtype=np.float32)
+    return np.where(pool >= 0, np.tensordot(weights, signals, axes=1), 0.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -127,12 +146,19 @@ def cf_signal(cf: sp.csr_matrix | None, pool: np.ndarray) -> np.ndarray:
     return np.where(pool >= 0, values.reshape(n, width), 0.0).astype(np.float32)
 
 
+def pair_adjacent(adjacent: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """1 where the candidate is the film's previous or next collection member by release date."""
+    return ((pool[:, :, None] == adjacent[:, None, :]).any(axis=2) & (pool >= 0)).astype(np.float32)
+
+
 def pair_signals(
     features: ContentFeatures, cf: sp.csr_matrix | None, priors: Mapping[str, np.ndarray],
-    pool: np.ndarray,
+    pool: np.ndarray, borrowed: sp.csr_matrix | None = None, names: Mapping[str, float] | tuple[str, ...] = SIGNALS,
 ) -> np.ndarray:
     """The (len(SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
-    padding. Filled one signal at a time into one array (the largest the training holds)."""
+    padding. Filled one signal at a time into one array (the largest the training holds).
+    ``borrowed``: the cold-start signal ``cf_content`` (:mod:`movierec.model.borrow`); ``names``:
+    the signals to compute, in that order (default all)."""
     safe = np.maximum(pool, 0)
     compute: dict[str, Callable[[], np.ndarray]] = {
         "text": lambda: pair_dot_dense(features.text, pool),
@@ -141,16 +167,18 @@ def pair_signals(
         "cast": lambda: pair_dot_sparse(features.cast, pool),
         "director": lambda: pair_dot_sparse(features.director, pool),
         "collection": lambda: pair_equal(features.collection, pool),
+        "adjacent": lambda: pair_adjacent(features.adjacent, pool),
         "language": lambda: pair_equal(features.language, pool),
         "era": lambda: pair_dot_by_code(features.era, features.year, pool),
         "cf": lambda: cf_signal(cf, pool),
+        "cf_content": lambda: cf_signal(borrowed, pool),
         "popularity": lambda: np.where(pool >= 0, priors["popularity"][safe], 0.0),
         "quality": lambda: np.where(pool >= 0, priors["quality"][safe], 0.0),
         "likes": lambda: np.where(pool >= 0, priors["likes"][safe], 0.0) if "likes" in priors
         else np.zeros(pool.shape, dtype=np.float32),
     }
-    signals = np.empty((len(SIGNALS), *pool.shape), dtype=np.float32)
-    for index, name in enumerate(SIGNALS):
+    signals = np.empty((len(names), *pool.shape), dtype=np.float32)
+    for index, name in enumerate(names):
         signals[index] = compute[name]()
     return signals
 

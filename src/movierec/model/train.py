@@ -34,7 +34,7 @@ ARTIFACT = "neighbours.parquet"
 COLIKES_ARTIFACT = "colikes.parquet"
 ENGINES = ("local", "spark")
 TABLE_COLUMNS = {
-    "movies": ["id", "title", "overview", "tagline", "original_language", "release_year",
+    "movies": ["id", "title", "overview", "tagline", "original_language", "release_year", "release_date",
                "vote_average", "vote_count", "collection_id"],
     "genres": ["movie_id", "genre_id"],
     "keywords": ["movie_id", "keyword_id"],

@@ -1,15 +1,28 @@
 """Choosing the blend's weights on validation users (never the evaluation users), then holding
 the catalogue's targets on the final artifact.
 
-Two phases, because the two kinds of goal need different data:
+What is maximised is what a person judges: popularity-stratified precision@k (Steck 2011: a hit
+counts 1/likes^0.5, over the best list possible for that user), not plain precision, which is
+mostly popularity (everybody who liked Toy Story also liked Forrest Gump). Under constraints that
+are properties of the catalogue, not of users:
 
-1. :func:`tune_blend` — precision, a property of users: coordinate ascent of the head weights and
-   the evidence scale on the validation users' precision@k, with the collaborative signal fitted
-   on the fit users (so the validation users' likes are truth, never input).
-2. :func:`meet_targets` — coverage and collection recall, properties of the catalogue alone: held
-   on the FINAL signals (collaborative signal of every training user), where they are measured
-   exactly as `movierec evaluate` will measure them. Coverage is bought by damping the priors of
-   the tail films first (the long tail's lists make the coverage), then the head's.
+* generic share ≤ 0.30: of the most-voted films' top k slots, the share taken by the most-liked
+  films (a list must be about its film);
+* adjacent collection recall ≥ 0.95: a film's previous and next collection member by release date
+  in its top k (the other members are free);
+* coverage ≥ 60%.
+
+Three phases, because the kinds of goal need different data:
+
+1. :func:`tune_blend` on the ``tail`` weights — films nobody liked: coordinate ascent on the
+   validation users' pairs whose film the tuning treats as new (its likes hidden from the signal,
+   :mod:`movierec.model.borrow`), so the weights a new film gets are chosen on films with a known
+   audience;
+2. :func:`tune_blend` on the ``head`` weights and the evidence scale, on every validation pair
+   (the hidden films still hidden, so putting a new film in a warm film's list pays when its
+   audience likes it);
+3. :func:`meet_targets` — the catalogue's targets, held on the FINAL signals (collaborative signal
+   of every training user), where `movierec evaluate` measures them.
 """
 
 from __future__ import annotations
@@ -18,33 +31,65 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-import polars as pl
 
-from movierec.evaluation.metrics import collection_recall, coverage, precision_at_k
+from movierec.evaluation.metrics import coverage, liked_keys
 from movierec.evaluation.split import describe
+from movierec.model._metrics_tmp import adjacent_recall, generic_share, like_weights, pair_ideal, stratified_precision
 from movierec.model.ranking import PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
-from movierec.model.slack import pair_values, spend_slack, without_weakest_member
 
 
 @dataclass(frozen=True)
 class Targets:
-    """What the artifact must hold (the issue's goals, with a hair of margin for float ties) and
-    how the precision tuning treats collection recall."""
+    """What the artifact must hold (the issue's goals, with a hair of margin for float ties)."""
 
     coverage: float = 0.61  # held on the final artifact by damping the priors
-    collection_recall: float = 0.955  # held on the final artifact by raising the collection weight
-    tuning_collection_recall: float = 0.96  # below it, the tuning's score loses `penalty` per unit
-    penalty: float = 10.0
+    adjacent_recall: float = 0.955  # held on the final artifact by raising the adjacent weight
+    generic_share: float = 0.29  # held on the final artifact by damping the head's priors
+    generic_films: int = 100  # the most-voted films whose lists the generic share reads
+    generic_top: int = 20  # the most-liked films that count as generic
+    penalty: float = 10.0  # the tuning's score loses this per unit of a constraint missed
+
+
+@dataclass(frozen=True)
+class Yardstick:
+    """The catalogue facts the constraints read: ``adjacent`` (n, 2) collection neighbours,
+    ``most_voted`` rows (TMDB votes), ``most_liked`` rows (training likes)."""
+
+    adjacent: np.ndarray
+    most_voted: np.ndarray
+    most_liked: np.ndarray
+    k: int
+
+    @classmethod
+    def of(cls, adjacent: np.ndarray, vote_count: np.ndarray, likes: np.ndarray | None, k: int,
+           targets: Targets) -> Yardstick:
+        votes = np.nan_to_num(vote_count.astype(np.float64), nan=0.0)
+        liked = np.zeros(votes.size) if likes is None else likes
+        return cls(adjacent, np.argsort(-votes, kind="stable")[: targets.generic_films],
+                   np.argsort(-liked, kind="stable")[: targets.generic_top] if liked.any() else np.zeros(0, np.int64),
+                   k)
+
+    def generic(self, top: np.ndarray, films: np.ndarray | None = None) -> float:
+        return generic_share(top, self.most_voted if films is None else films, self.most_liked, self.k)
+
+    def adjacent_recall(self, top: np.ndarray) -> float:
+        value = adjacent_recall(top, self.adjacent, self.k)
+        return 1.0 if value is None else value
+
+    def measure(self, top: np.ndarray) -> dict[str, float | None]:
+        return {"coverage": coverage(top, self.k), "adjacent_recall": adjacent_recall(top, self.adjacent, self.k),
+                "generic_share": self.generic(top)}
 
 
 @dataclass(frozen=True)
 class Objective:
     """What :func:`tune_blend` maximises: ``score(top)`` reads only the films in ``rows`` (every
-    other film's top k is -1 when it is called), so each trial ranks only those films;
-    ``metrics(top)`` is what gets recorded."""
+    other film's top k is -1 when it is called), so each trial ranks only those films; it gives
+    one score per half of the validation users (a change must not lower either: the tuning keeps
+    what both halves agree on, not the noise of one); ``metrics(top)`` is what gets recorded."""
 
     rows: np.ndarray
-    score: Callable[[np.ndarray], float]
+    score: Callable[[np.ndarray], np.ndarray]
     metrics: Callable[[np.ndarray], dict[str, float | None]]
 
 
@@ -60,13 +105,16 @@ def tune_blend(
     signals: np.ndarray, pool: np.ndarray, objective: Objective, start: Blend,
     support: np.ndarray | None, users: int, k: int = 5, factors: Sequence[float] = (0.0, 0.25, 0.5, 2.0, 4.0),
     evidence_factors: Sequence[float] = (0.25, 0.5, 2.0, 4.0), rounds: int = 6, fixed: Sequence[str] = (),
+    part: str = "head", min_gain: float = 0.02,
 ) -> TuningResult:
-    """Coordinate ascent of ``start``'s head weights and evidence scale on ``objective.score``.
+    """Coordinate ascent of ``start``'s ``part`` weights (``head`` or ``tail``) and, for the head,
+    the evidence scale, on ``objective.score``.
 
-    Each round tries the evidence scale times each of ``evidence_factors``, then every head weight
-    (but ``fixed``) times each of ``factors`` (a zero weight tries 0.05 and 0.2), keeping a change
-    that improves the score by more than 1e-4; it stops after a round without change. The tail
-    weights stay as given (the catalogue's phase, :func:`meet_targets`, adjusts them).
+    Each round tries the evidence scale times each of ``evidence_factors`` (head only), then every
+    weight of ``part`` (but ``fixed``) times each of ``factors`` (a zero weight tries 0.05, 0.2
+    and 1), keeping a change that improves the score by more than ``min_gain`` of it (2%: on a
+    few hundred validation users smaller gains are mostly noise, and following them fitted the
+    noise); it stops after a round without change. The other part's weights stay as given.
     Deterministic.
     """
     n = pool.shape[0]
@@ -80,7 +128,8 @@ def tune_blend(
         top[rows] = rank_pool(sub_pool, blend(sub_signals, sub_pool, candidate, weight), k)[0]
         return top
 
-    current = replace(start, tail=dict(start.tail), head={name: float(start.head.get(name, 0.0)) for name in SIGNALS})
+    current = replace(start, tail={name: float(start.tail.get(name, 0.0)) for name in SIGNALS},
+                      head={name: float(start.head.get(name, 0.0)) for name in SIGNALS})
     best = objective.score(ranked_rows(current))
     trials = 1
 
@@ -88,27 +137,29 @@ def tune_blend(
         nonlocal best, current, trials
         trials += 1
         score = objective.score(ranked_rows(candidate))
-        if score > best + 1e-4:
+        if score.mean() > best.mean() + max(1e-4, min_gain * abs(best.mean())) and (score >= best).all():
             best, current = score, candidate
             return True
         return False
 
     for _ in range(rounds):
         improved = False
-        if support is not None:
+        if support is not None and part == "head":
             base = current.evidence
             for factor in evidence_factors:
                 improved |= attempt(replace(current, evidence=base * factor))
         for name in SIGNALS:
             if name in fixed:
                 continue
-            value = current.head[name]
-            for trial in ([value * f for f in factors] if value > 0 else [0.05, 0.2]):
+            weights = getattr(current, part)
+            value = weights[name]
+            for trial in ([value * f for f in factors] if value > 0 else [0.05, 0.2, 1.0]):
                 if trial != value:
-                    improved |= attempt(replace(current, head={**current.head, name: trial}))
+                    improved |= attempt(replace(current, **{part: {**getattr(current, part), name: trial}}))
         if not improved:
             break
-    return TuningResult(blend=current, score=best, metrics=objective.metrics(ranked_rows(current)), trials=trials)
+    return TuningResult(blend=current, score=float(best.mean()), metrics=objective.metrics(ranked_rows(current)),
+                        trials=trials)
 
 
 @dataclass(frozen=True)
@@ -116,115 +167,121 @@ class TargetsResult:
     blend: Blend
     tail_damping: float  # the factor applied to the tail's priors (1: none)
     head_damping: float  # the factor applied to the head's priors (1: none)
-    collection_boost: float  # the factor applied to the collection weights (1: none)
-    metrics: dict[str, float | None]  # coverage and collection recall of the final top k
+    adjacent_boost: float  # the factor applied to the adjacent-member weights (1: none)
+    metrics: dict[str, float | None]  # coverage, adjacent recall and generic share of the final top k
     full_rankings: int
     met: bool
-    loose_films: int = 0  # films that gave up their weakest collection member (the slack, step 3)
+
+
+def _damped(candidate: Blend, part: str, factor: float) -> Blend:
+    weights = getattr(candidate, part)
+    return replace(candidate, **{part: {**weights, **{p: weights.get(p, 0.0) * factor for p in PRIORS}}})
 
 
 def meet_targets(
-    signals: np.ndarray, pool: np.ndarray, chosen: Blend, weight: np.ndarray, collection: np.ndarray,
-    k: int, targets: Targets, keep: int | None = None, support: np.ndarray | None = None, steps: int = 8,
-    boosts: int = 4,
+    signals: np.ndarray, pool: np.ndarray, chosen: Blend, weight: np.ndarray, yard: Yardstick,
+    targets: Targets, keep: int | None = None, steps: int = 8, boosts: int = 6,
 ) -> tuple[TargetsResult, np.ndarray, np.ndarray]:
     """Hold the catalogue's targets on the final signals, changing the weights as little as it takes.
 
-    1. Collection recall below ``targets.collection_recall``: the collection weights (tail and
-       head) are doubled, up to ``boosts`` times.
-    2. Coverage below ``targets.coverage``: the tail's priors (:data:`PRIORS`) are multiplied by
-       the largest factor in [0, 1] that meets it, found by ``steps`` bisections; if even 0 misses
-       it, the head's priors are damped the same way (0 if nothing meets it: the closest).
-    3. With ``support`` (training likes per film): the collection-recall slack above the target is
-       spent on the films where it buys the most precision, each giving up at most its weakest
-       collection member (:mod:`movierec.model.slack`).
+    1. Adjacent collection recall below ``targets.adjacent_recall``: the ``adjacent`` weights
+       (tail and head; 0.5 when 0) are doubled, up to ``boosts`` times.
+    2. Generic share above ``targets.generic_share``: the head's priors (:data:`PRIORS`) are
+       multiplied by the largest factor in [0, 1] that meets it (``steps`` bisections).
+    3. Coverage below ``targets.coverage``: the tail's priors are damped the same way; if even 0
+       misses it, the head's priors too (0 if nothing meets it: the closest).
 
     Returns the result, and the final ranking (top, scores): the ``keep`` (default k) best
     candidates of every film (``weight`` is every film's :func:`confidence`)."""
+    k = yard.k
     full_rankings = 0
 
-    def ranked(candidate: Blend, width: int = k) -> tuple[np.ndarray, np.ndarray]:
+    def ranked(candidate: Blend) -> np.ndarray:
         nonlocal full_rankings
         full_rankings += 1
-        return rank_pool(pool, blend(signals, pool, candidate, weight), width)
-
-    def recall(top: np.ndarray) -> float:
-        value = collection_recall(top, collection, k)
-        return 1.0 if value is None else value
-
-    def damp(candidate: Blend, part: str, factor: float) -> Blend:
-        weights = getattr(candidate, part)
-        return replace(candidate, **{part: {**weights, **{p: weights.get(p, 0.0) * factor for p in PRIORS}}})
+        return rank_pool(pool, blend(signals, pool, candidate, weight), k)[0]
 
     current, boost = chosen, 1.0
-    top = ranked(current)[0]
+    top = ranked(current)
     for _ in range(boosts):
-        if recall(top) >= targets.collection_recall:
+        if yard.adjacent_recall(top) >= targets.adjacent_recall:
             break
         boost *= 2
-        current = replace(current, tail={**current.tail, "collection": 2 * current.tail.get("collection", 0.0)},
-                          head={**current.head, "collection": 2 * current.head.get("collection", 0.0)})
-        top = ranked(current)[0]
+        current = replace(current, tail={**current.tail, "adjacent": max(0.25, current.tail.get("adjacent", 0.0)) * 2},
+                          head={**current.head, "adjacent": max(0.25, current.head.get("adjacent", 0.0)) * 2})
+        top = ranked(current)
 
-    dampings = {"tail": 1.0, "head": 1.0}
-    for part in ("tail", "head"):
-        if coverage(top, k) >= targets.coverage:
-            break
-        lowest = damp(current, part, 0.0)
-        lowest_top = ranked(lowest)[0]
-        if coverage(lowest_top, k) < targets.coverage:
-            current, top, dampings[part] = lowest, lowest_top, 0.0
-            continue
+    def bisect(part: str, meets: Callable[[np.ndarray], bool]) -> tuple[Blend, np.ndarray, float]:
+        """The largest damping of ``part``'s priors whose ranking ``meets`` (0 when none does)."""
+        lowest = _damped(current, part, 0.0)
+        lowest_top = ranked(lowest)
+        if not meets(lowest_top):
+            return lowest, lowest_top, 0.0
         low, high, low_top = 0.0, 1.0, lowest_top  # low meets the target, high does not
         for _ in range(steps):
             middle = (low + high) / 2
-            candidate_top = ranked(damp(current, part, middle))[0]
-            if coverage(candidate_top, k) >= targets.coverage:
+            candidate_top = ranked(_damped(current, part, middle))
+            if meets(candidate_top):
                 low, low_top = middle, candidate_top
             else:
                 high = middle
-        current, top, dampings[part] = damp(current, part, low), low_top, low
+        return _damped(current, part, low), low_top, low
+
+    dampings = {"tail": 1.0, "head": 1.0}
+    if yard.generic(top) > targets.generic_share:
+        current, top, dampings["head"] = bisect("head", lambda t: yard.generic(t) <= targets.generic_share)
+    for part in ("tail", "head"):
+        if coverage(top, k) >= targets.coverage:
+            break
+        generic_ok = yard.generic(top) <= targets.generic_share
+        current, top, factor = bisect(part, lambda t: coverage(t, k) >= targets.coverage
+                                      and (not generic_ok or yard.generic(t) <= targets.generic_share))
+        dampings[part] *= factor
     full_rankings += 1
-    scores = blend(signals, pool, current, weight)
-    final_top, final_scores = rank_pool(pool, scores, keep or k)
-    switched = np.zeros(pool.shape[0], dtype=bool)
-    if support is not None and recall(final_top) > targets.collection_recall:
-        bonus = current.tail.get("collection", 0.0) + weight * (
-            current.head.get("collection", 0.0) - current.tail.get("collection", 0.0))
-        full_rankings += 1
-        other_top, other_scores = rank_pool(pool, without_weakest_member(scores, pool, final_top, collection, k, bonus),
-                                            keep or k)
-        cf = signals[SIGNALS.index("cf")]
-        gain = support * (pair_values(pool, cf, other_top[:, :k]).sum(axis=1)
-                          - pair_values(pool, cf, final_top[:, :k]).sum(axis=1))
-        switched = spend_slack(final_top, other_top, gain, collection, k, targets.collection_recall, targets.coverage)
-        final_top[switched], final_scores[switched] = other_top[switched], other_scores[switched]
-    metrics = {"coverage": coverage(final_top, k), "collection_recall": collection_recall(final_top, collection, k)}
-    met = metrics["coverage"] >= targets.coverage and recall(final_top) >= targets.collection_recall
+    final_top, final_scores = rank_pool(pool, blend(signals, pool, current, weight), keep or k)
+    metrics = yard.measure(final_top)
+    met = (metrics["coverage"] >= targets.coverage and yard.adjacent_recall(final_top) >= targets.adjacent_recall
+           and metrics["generic_share"] <= targets.generic_share)
     result = TargetsResult(blend=current, tail_damping=dampings["tail"], head_damping=dampings["head"],
-                           collection_boost=boost, metrics=metrics, full_rankings=full_rankings, met=met,
-                           loose_films=int(switched.sum()))
+                           adjacent_boost=boost, metrics=metrics, full_rankings=full_rankings, met=bool(met))
     return result, final_top, final_scores
 
 
 def validation_objective(
-    users: np.ndarray, rows: np.ndarray, collection: np.ndarray, k: int, targets: Targets,
+    users: np.ndarray, rows: np.ndarray, likes: np.ndarray, yard: Yardstick, targets: Targets,
+    queries: np.ndarray | None = None,
 ) -> Objective:
-    """score: validation precision@k minus ``targets.penalty`` per unit of collection recall below
-    ``targets.tuning_collection_recall``; it reads only the validation users' liked films and the
-    collection members."""
-    members = np.flatnonzero(collection >= 0)
-
-    def score(top: np.ndarray) -> float:
-        recall = collection_recall(top, collection, k)
-        missing = 0.0 if recall is None else max(0.0, targets.tuning_collection_recall - recall)
-        return precision_at_k(top, users, rows, k) - targets.penalty * missing
+    """score: the validation users' popularity-stratified precision@k (hits weighted by
+    1/likes^0.5, ``likes``: the fit users' per film) minus ``targets.penalty`` per unit of generic
+    share above its target and of adjacent recall below it. With ``queries`` (a film mask): only
+    the pairs of those films count, and the generic share is that of their own lists (the tail's
+    phase: films treated as new); else of the most-voted films' lists."""
+    k = yard.k
+    weights = like_weights(likes)
+    ideal = pair_ideal(users, rows, weights, k)
+    liked = liked_keys(users, rows, likes.size)  # every like is truth, whichever pairs count
+    if queries is not None:
+        chosen = queries[rows]
+        users, rows, ideal = users[chosen], rows[chosen], ideal[chosen]
+    listed = np.flatnonzero(queries) if queries is not None else None
+    with_members = np.flatnonzero((yard.adjacent >= 0).any(axis=1))
 
     def metrics(top: np.ndarray) -> dict[str, float | None]:
-        return {"precision_at_k": precision_at_k(top, users, rows, k),
-                "collection_recall": collection_recall(top, collection, k)}
+        return {"stratified_precision_at_k": stratified_precision(top, users, rows, k, weights, ideal, liked),
+                "generic_share": yard.generic(top, listed),
+                **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)})}
 
-    return Objective(rows=np.union1d(np.unique(rows), members), score=score, metrics=metrics)
+    halves = [(users // 5) % 2 == half for half in (0, 1)]
+
+    def score(top: np.ndarray) -> np.ndarray:
+        missing = max(0.0, yard.generic(top, listed) - targets.generic_share)
+        if queries is None:
+            missing += max(0.0, targets.adjacent_recall - yard.adjacent_recall(top))
+        return np.array([stratified_precision(top, users[h], rows[h], k, weights, ideal[h], liked)
+                         for h in halves]) - targets.penalty * missing
+
+    scored = np.unique(rows) if queries is not None else np.unique(np.r_[rows, with_members, yard.most_voted])
+    return Objective(rows=scored, score=score, metrics=metrics)
 
 
 def rounded(value: float | None) -> float | None:
@@ -246,20 +303,26 @@ def in_pool(pool: np.ndarray, subset: np.ndarray) -> np.ndarray:
 
 
 def tuned_blend(
-    signals: np.ndarray, pool: np.ndarray, validation: pl.DataFrame, collection: np.ndarray,
-    support: np.ndarray, users: int, start: Blend, recommendations: int, targets: Targets,
+    signals: np.ndarray, pool: np.ndarray, validation_users: np.ndarray, validation_rows: np.ndarray,
+    support: np.ndarray, users: int, hidden: np.ndarray, yard: Yardstick, start: Blend, targets: Targets,
 ) -> tuple[Blend, dict[str, object]]:
-    """The blend tuned on the validation users' likes (user_id, row), and the record. ``support``
-    and ``users``: the fit users' likes per film and their number (the signal ``signals`` holds)."""
-    objective = validation_objective(validation["user_id"].to_numpy(), validation["row"].to_numpy(),
-                                     collection, recommendations, targets)
-    result = tune_blend(signals, pool, objective, start, support, users, k=recommendations)
-    return result.blend, {
-        "tuned": True,
-        "split": describe(),
-        "validation_users": int(validation["user_id"].n_unique()),
-        "validation_pairs": validation.height,
-        "targets": asdict(targets),
-        "metrics": {name: rounded(v) for name, v in result.metrics.items()},
-        "trials": result.trials,
-    }
+    """The blend tuned on the validation users' likes (users, rows): the tail on the pairs of the
+    ``hidden`` films (treated as new: no likes in ``signals``), then the head on every pair.
+    ``support`` and ``users``: the fit users' likes per film (hidden films' at 0) and their number."""
+    k = yard.k
+    record: dict[str, object] = {"tuned": True, "split": describe(),
+                                 "validation_users": int(np.unique(validation_users).size),
+                                 "validation_pairs": int(validation_rows.size), "targets": asdict(targets),
+                                 "hidden_films": int(hidden.sum())}
+    chosen = start
+    if hidden.any():
+        tail = validation_objective(validation_users, validation_rows, support, yard, targets, queries=hidden)
+        result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail", fixed=("cf",))
+        chosen = result.blend
+        record["tail"] = {"metrics": {name: rounded(v) for name, v in result.metrics.items()},
+                          "trials": result.trials}
+    head = validation_objective(validation_users, validation_rows, support, yard, targets)
+    result = tune_blend(signals, pool, head, chosen, support, users, k=k)
+    record["metrics"] = {name: rounded(v) for name, v in result.metrics.items()}
+    record["trials"] = result.trials
+    return result.blend, record

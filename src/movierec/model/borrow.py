@@ -1,0 +1,112 @@
+"""Cold start: a film nobody liked borrows the collaborative signal of the warm films it resembles.
+
+MovieLens ratings are a fixed file, so every film a refresh adds has no like, ever. Its content
+(text, genres, keywords, cast, director, collection) is known, and so is who liked the films
+most like it. With ``S`` the films' content neighbours among the warm films (each film's ``k``
+best by the content blend, weights summing to 1) and ``C`` the collaborative similarity (films
+with likes only), the *borrowed* signal is
+
+    B = S · C + C · Sᵀ
+
+* a cold film i: ``(S·C)[i, j]`` is the mean collaborative similarity to j of the warm films like
+  i — its own list is what people who liked films like it liked (``C·Sᵀ`` is 0: i has no row in C);
+* a warm film i and a cold candidate j: ``(C·Sᵀ)[i, j]`` is how much i's co-liked films resemble j,
+  so a new film enters the lists of the films whose audience likes its neighbours (``S·C`` is 0:
+  j has no column in C);
+* two warm films: both terms, a smoothed co-like signal the blend weighs like any other.
+
+Both terms are weighted means of ``C``'s values, so ``B`` is on the collaborative signal's scale.
+It is the "co-like neighbours of the nearest warm films" of the issue, in two sparse products:
+at most ``k`` × the collaborative neighbours stored per film entries per row, linear in films.
+
+>>> import scipy.sparse as sp
+>>> C = sp.csr_matrix(np.array([[0, .5, 0], [.5, 0, 0], [0, 0, 0]], dtype=np.float32))  # film 2 is cold
+>>> S = content_neighbours(np.array([[1, 2], [0, 2], [0, 1]]),
+...                        np.array([[.9, .1], [.9, .2], [.8, .4]], dtype=np.float32), np.array([1., 1., 0.]), k=1)
+>>> S.toarray().round(2).tolist()
+[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+>>> borrowed(S, C).toarray().round(2).tolist()  # film 2 borrows film 0's audience, film 1 gets film 2
+[[0.0, 0.0, 0.0], [0.0, 0.0, 0.5], [0.0, 0.5, 0.0]]
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import scipy.sparse as sp
+
+from movierec.model.topk import select_top_k
+
+#: Warm films each film borrows from: enough to average out one odd neighbour, few enough that
+#: they stay alike (measured on validation users: see the README's cold-start section).
+BORROW_FROM = 30
+
+
+def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarray, k: int = BORROW_FROM) -> sp.csr_matrix:
+    """(n, n) sparse: each film's ``k`` best warm candidates (``support`` > 0) by ``content`` (the
+    content blend of every (film, candidate) pair of ``pool``), weights proportional to that score
+    and summing to 1 per row; a film never borrows from itself; rows without a positive score are
+    empty."""
+    n = pool.shape[0]
+    usable = (pool >= 0) & (pool != np.arange(n)[:, None])
+    usable &= support[np.maximum(pool, 0)] > 0
+    scores = np.where(usable & (content > 0), content, -np.inf).astype(np.float32)
+    columns, values = select_top_k(scores, min(k, pool.shape[1]))
+    found = columns >= 0
+    rows = np.repeat(np.arange(n), columns.shape[1]).reshape(columns.shape)[found]
+    neighbours = np.take_along_axis(pool, np.maximum(columns, 0), axis=1)[found]
+    matrix = sp.csr_matrix((values[found].astype(np.float64), (rows, neighbours)), shape=(n, n))
+    totals = np.asarray(matrix.sum(axis=1)).ravel()
+    return sp.csr_matrix(sp.diags(np.where(totals > 0, 1.0 / np.where(totals > 0, totals, 1.0), 0.0)) @ matrix)
+
+
+def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix) -> sp.csr_matrix:
+    """``S·C + C·Sᵀ`` (float32, sorted indices): see the module docstring."""
+    cf = sp.csr_matrix(cf, dtype=np.float64)
+    out = sp.csr_matrix(neighbours @ cf + cf @ neighbours.T, dtype=np.float32)
+    out.setdiag(0)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def newer(matrix: sp.csr_matrix, support: np.ndarray, shrink: float) -> sp.csr_matrix:
+    """``matrix[i, j]`` × max(ν_i, ν_j), the newness ν = shrink / (shrink + likes) of the newer film
+    of the pair: the borrowed signal speaks fully where a film has no likes and fades as its own
+    likes arrive (30 likes with the default shrink: half), so that between two well-liked films
+    the collaborative signal itself decides.
+
+    >>> newer(sp.csr_matrix(np.ones((2, 2), dtype=np.float32)), np.array([0.0, 30.0]), 30.0).toarray().tolist()
+    [[1.0, 1.0], [1.0, 0.5]]
+    """
+    newness = shrink / (shrink + np.maximum(support.astype(np.float64), 0.0))
+    coo = matrix.tocoo()
+    data = coo.data * np.maximum(newness[coo.row], newness[coo.col])
+    out = sp.csr_matrix((data.astype(np.float32), (coo.row, coo.col)), shape=matrix.shape)
+    out.sort_indices()
+    return out
+
+
+def hidden_films(ids: np.ndarray, support: np.ndarray, share: float, min_likes: int, salt: str) -> np.ndarray:
+    """Boolean mask: the films the tuning treats as new (``share`` of the films with at least
+    ``min_likes`` likes, chosen by a hash of the TMDB id and ``salt``, so the choice is stable
+    across runs and independent of the catalogue's order).
+
+    >>> hidden_films(np.arange(1, 9), np.array([9, 9, 9, 9, 9, 9, 9, 1]), 0.5, 8, "t").tolist()
+    [False, False, False, False, False, False, True, False]
+    """
+    digests = np.array([int.from_bytes(hashlib.blake2b(f"{salt}:{int(i)}".encode(), digest_size=8).digest(), "big")
+                        for i in ids], dtype=np.uint64)
+    return (support >= min_likes) & (digests < np.uint64(share * float(2**64 - 1)))
+
+
+def without(cf: sp.csr_matrix, films: np.ndarray) -> sp.csr_matrix:
+    """``cf`` with the rows and columns of ``films`` (a mask) removed: exactly the similarity their
+    likes' removal would leave for every other pair (a pair's score depends only on its two films'
+    likes and co-likes)."""
+    keep = sp.diags((~films).astype(np.float32))
+    out = sp.csr_matrix(keep @ cf @ keep, dtype=np.float32)
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
