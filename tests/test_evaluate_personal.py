@@ -182,9 +182,12 @@ def test_personal_table_by_hand_and_no_evaluation_user_reaches_training(
     # most popular among training likes: 600 (2 likes), 500 (1): 500 at rank 2 -> 1 / log2(3)
     assert rows["most popular"]["ndcg_at_k"] == pytest.approx(1 / np.log2(3))
     assert rows["most popular"]["coverage"] == pytest.approx(2 / 6)  # only 500 and 600 scored; then nothing
-    assert evaluation["goals"]["personal"]["best_anchor"] in rows
+    ndcg = evaluation["goals"]["personal"]["checks"][0]
+    assert ndcg["goal"] == "nDCG@10" and any(ndcg["basis"].startswith(f"1.1 × {name}'s ") for name in rows)
+    # stratified recall: the only held-out film found -> 1.0, beside nDCG
+    assert rows["model"]["stratified_recall_at_k"] == 1.0
     text = format_tables(evaluation)
-    assert "| model | 0.100 | 1.000 | 1.000 | 33.3% |" in text
+    assert "| model | 0.100 | 1.000 | 1.000 | 1.000 | 33.3% |" in text
     assert "1 evaluation users with ≥ 5 likes: 4 likes in, 1 held out" in text
 
 
@@ -225,5 +228,6 @@ def test_the_personal_table_on_the_real_sample_counts_its_users_independently(
     methods = [row["method"] for row in personal["table"]]
     assert methods == ["model", "most popular", "SAR (affinity × Jaccard)", "ALS (implicit)"]
     best_anchor = max((row for row in personal["table"] if row["method"] != "model"), key=lambda r: r["ndcg_at_k"])
-    assert evaluation["goals"]["personal"]["best_anchor"] == best_anchor["method"]
+    ndcg = evaluation["goals"]["personal"]["checks"][0]
+    assert ndcg["basis"] == f"1.1 × {best_anchor['method']}'s {best_anchor['ndcg_at_k']:.3f}"
     assert personal["anchors"]["als"]["validation_users"] == 126  # training users only chose ALS

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from movierec.evaluation.cooccurrence import affinity_scores, like_matrix
 from movierec.evaluation.holdout import grouped, time_split
-from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
+from movierec.evaluation.metrics import coverage_of_lists, popularity_weights, ranking_metrics
 from movierec.evaluation.split import fit_users, user_sample, validation_users
 from movierec.model.scorer import RECOMMENDATIONS, WeightLists, recommend
 from movierec.model.topk import select_top_k
@@ -178,6 +178,7 @@ class PersonalAnchors:
     truth_likes: int
     table: list[dict[str, object]]
     anchors: dict[str, object]
+    weights: np.ndarray  # the films' popularity weights (stratified recall), from the training users' likes
 
 
 def personal_anchors(training: pl.DataFrame, evaluation: pl.DataFrame, ratings: pl.DataFrame, n: int,
@@ -197,6 +198,7 @@ def personal_anchors(training: pl.DataFrame, evaluation: pl.DataFrame, ratings: 
         "SAR (affinity × Jaccard)": lambda: sar_lists(likes, rated)(inputs, people),
     }
     anchors: dict[str, object] = {}
+    weights = popularity_weights(support)
     if implicit_available():
         als = choose_als(training, n, seed)
         anchors["als"] = als
@@ -204,9 +206,9 @@ def personal_anchors(training: pl.DataFrame, evaluation: pl.DataFrame, ratings: 
                                                       seed)(inputs)
     else:
         anchors["als"] = {"skipped": "the `implicit` package is not installed (a dev dependency: uv sync)"}
-    table = [_row(name, make() if people.size else np.zeros((0, RECOMMENDATIONS), dtype=np.int64), truth, n)
-             for name, make in methods.items()]
-    return PersonalAnchors(n, people, inputs, truth, given.height, held.height, table, anchors)
+    table = [_row(name, make() if people.size else np.zeros((0, RECOMMENDATIONS), dtype=np.int64), truth, n,
+                  weights) for name, make in methods.items()]
+    return PersonalAnchors(n, people, inputs, truth, given.height, held.height, table, anchors, weights)
 
 
 def personal_table(anchored: PersonalAnchors, lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float,
@@ -222,10 +224,11 @@ def personal_table(anchored: PersonalAnchors, lists: WeightLists, neighbours: np
         "input_likes": anchored.input_likes,
         "truth_likes": anchored.truth_likes,
         "coverage_ceiling": min(1.0, anchored.people.size * RECOMMENDATIONS / n) if n else 0.0,
-        "table": [_row("model", shown, anchored.truth, n), *anchored.table],
+        "table": [_row("model", shown, anchored.truth, n, anchored.weights), *anchored.table],
         "anchors": anchored.anchors,
     }
 
 
-def _row(method: str, shown: np.ndarray, truth: list[np.ndarray], n: int) -> dict[str, object]:
-    return {"method": method, **ranking_metrics(shown, truth, RECOMMENDATIONS), "coverage": coverage_of_lists(shown, n)}
+def _row(method: str, shown: np.ndarray, truth: list[np.ndarray], n: int, weights: np.ndarray) -> dict[str, object]:
+    return {"method": method, **ranking_metrics(shown, truth, RECOMMENDATIONS, weights),
+            "coverage": coverage_of_lists(shown, n)}

@@ -3,6 +3,7 @@ its goal. What `movierec evaluate` prints and what `make readme` writes into the
 
 from __future__ import annotations
 
+from movierec.evaluation.metrics import BETA, GENERIC_FILMS, HEAD_FILMS
 from movierec.evaluation.split import describe
 
 BEGIN, END = "<!-- evaluation:begin -->", "<!-- evaluation:end -->"
@@ -18,12 +19,17 @@ def _number(value: float | None) -> str:
 
 def film_table(evaluation: dict[str, object]) -> str:
     k = evaluation["k"]
-    lines = [f"| method | precision@{k} | nDCG@{k} | coverage | collection recall |", "|---|---:|---:|---:|---:|"]
+    lines = [f"| method | precision@{k} | nDCG@{k} | coverage | collection recall | stratified precision@{k} | "
+             "generic share | adjacent collection recall |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in evaluation["table"]:  # type: ignore[attr-defined]
         lines.append(f"| {row['method']} | {row['precision_at_k']:.3f} | {_number(row.get('ndcg_at_k'))} | "
-                     f"{row['coverage']:.1%} | {_number(row['collection_recall'])} |")
+                     f"{row['coverage']:.1%} | {_number(row['collection_recall'])} | "
+                     f"{_number(row.get('stratified_precision_at_k'))} | {_share(row.get('generic_share'))} | "
+                     f"{_number(row.get('adjacent_collection_recall'))} |")
     lines.append(f"\n{evaluation['users']} evaluation users ({evaluation.get('split', describe())}), "
-                 f"{evaluation['pairs']:,} (user, liked film) pairs, {evaluation['films']:,} films.")
+                 f"{evaluation['pairs']:,} (user, liked film) pairs, {evaluation['films']:,} films. Stratified: "
+                 f"hits weighted by 1/likes^{BETA} (likes of training users), over the best possible list; generic "
+                 f"share: slots of the {HEAD_FILMS} most-voted films' lists held by the {GENERIC_FILMS} most-liked films.")
     return "\n".join(lines)
 
 
@@ -31,10 +37,11 @@ def personal_table(evaluation: dict[str, object]) -> str:
     personal = evaluation["personal"]
     assert isinstance(personal, dict)
     k = personal["k"]
-    lines = [f"| method | precision@{k} | recall@{k} | nDCG@{k} | coverage |", "|---|---:|---:|---:|---:|"]
+    lines = [f"| method | precision@{k} | recall@{k} | nDCG@{k} | stratified recall@{k} | coverage |",
+             "|---|---:|---:|---:|---:|---:|"]
     for row in personal["table"]:
         lines.append(f"| {row['method']} | {row['precision_at_k']:.3f} | {row['recall_at_k']:.3f} | "
-                     f"{row['ndcg_at_k']:.3f} | {row['coverage']:.1%} |")
+                     f"{row['ndcg_at_k']:.3f} | {_number(row.get('stratified_recall_at_k'))} | {row['coverage']:.1%} |")
     als = personal.get("anchors", {}).get("als", {})
     note = (f" ALS: {als['factors']} factors, regularisation {als['regularization']} (chosen on the validation "
             f"users)." if "factors" in als else f" ALS: {als['skipped']}." if "skipped" in als else "")
@@ -44,18 +51,29 @@ def personal_table(evaluation: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def check_text(check: dict[str, object]) -> str:
+    """One goal: "name: met (value; wanted ≥ x = basis)"."""
+    basis = f" = {check['basis']}" if check.get("basis") else ""
+    shown = _share if check.get("share") else _number
+    return (f"{check['goal']}: {'met' if check['met'] else 'NOT met'} ({shown(check['value'])}; wanted "  # type: ignore[arg-type]
+            f"{check['op']} {shown(check['wanted'])}{basis})")  # type: ignore[arg-type]
+
+
+def checks_text(name: str, goal: object) -> list[str]:
+    """The lines of one table's goals (each check, or the old single line of an older evaluation)."""
+    if not isinstance(goal, dict):
+        return []
+    if isinstance(goal.get("checks"), list):
+        return [f"- {name}, {check_text(check)}" for check in goal["checks"]]
+    return [f"- {name}: {'met' if goal.get('met') else 'NOT met'}"]
+
+
 def goals_text(evaluation: dict[str, object]) -> str:
     goals = evaluation.get("goals")
     if not isinstance(goals, dict):
         return ""
-    film, personal = goals["film_to_film"], goals["personal"]
-    return "\n".join([
-        f"- film to film: {'met' if film['met'] else 'NOT met'} (wanted: precision ≥ the {film['anchor']}'s, "
-        f"coverage ≥ {film['coverage_wanted']:.0%}, collection recall ≥ {film['collection_recall_wanted']})",
-        f"- personal: {'met' if personal['met'] else 'NOT met'} (nDCG = {personal['ndcg_ratio']:.2f} × "
-        f"{personal['best_anchor']}'s; wanted: ≥ {personal['ndcg_ratio_wanted']} ×, coverage ≥ "
-        f"{personal['coverage_wanted']:.0%})",
-    ])
+    return "\n".join([*checks_text("film to film", goals.get("film_to_film")),
+                      *checks_text("personal", goals.get("personal"))])
 
 
 def format_tables(evaluation: dict[str, object]) -> str:
