@@ -31,8 +31,8 @@ from movierec.model.text import STOP_WORDS, TextVectorizer, truncated_svd
 
 from movierec.model.topk import at_least_kth, pair_order, select_top_k, top_k_of_pairs, top_k_similar, top_k_sparse
 
-from movierec.model.slack import film_recall, pair_values, spend_slack
-from movierec.model.tuning import Objective, Targets, meet_targets, tune_blend
+from movierec.evaluation.metrics import adjacent_members
+from movierec.model.tuning import Objective, Targets, Yardstick, meet_targets, tune_blend
 
 from movierec.model.vectors import unit_rows
 from movierec.model.tuning import in_pool
@@ -406,7 +406,8 @@ def _tuning_case() -> tuple[np.ndarray, np.ndarray, Objective]:
     def hits(top: np.ndarray) -> float:
         return float((top[:, 0] == right).mean())
 
-    return pool, signals, Objective(rows=np.array([0, 1, 2]), score=hits, metrics=lambda top: {"hits": hits(top)})
+    return pool, signals, Objective(rows=np.array([0, 1, 2]), score=lambda top: np.array([hits(top)]),
+                                    metrics=lambda top: {"hits": hits(top)})
 
 
 def test_tune_blend_finds_the_right_signal_in_the_head_weights() -> None:
@@ -415,11 +416,15 @@ def test_tune_blend_finds_the_right_signal_in_the_head_weights() -> None:
     start = Blend(tail=wrong, head=wrong, evidence=0.01)
     support = np.array([50.0, 50.0, 50.0])  # liked by half of 100 users: confidence 50 / (50 + 1) ≈ 0.98
     weight = confidence(support, 100, 0.01, 3)
-    assert objective.score(rank_pool(pool, blend(signals, pool, start, weight), 1)[0]) == 0.0
+    assert objective.score(rank_pool(pool, blend(signals, pool, start, weight), 1)[0]).tolist() == [0.0]
     result = tune_blend(signals, pool, objective, start, support, users=100, k=1)
     assert (result.score, result.metrics) == (1.0, {"hits": 1.0})
     assert result.blend.head["keywords"] * 0.9 > result.blend.head["popularity"]
     assert result.blend.tail == wrong  # the tuning moves the head weights only
+    # ... or the tail's only, for films nobody liked (the evidence scale stays)
+    cold = tune_blend(signals, pool, objective, start, np.zeros(3), users=100, k=1, part="tail")
+    assert cold.score == 1.0 and cold.blend.head == wrong and cold.blend.evidence == 0.01
+    assert cold.blend.tail["keywords"] * 0.9 > cold.blend.tail["popularity"]
     # fixed weights are never touched
     fixed = tune_blend(signals, pool, objective, start, support, 100, k=1, fixed=("keywords", "popularity"))
     assert fixed.score == 0.0 and fixed.blend.head["keywords"] == 0.25
@@ -444,9 +449,9 @@ def test_phase_one_ranks_only_the_objectives_rows() -> None:
     pool, signals, _ = _tuning_case()
     seen: list[list[int]] = []
 
-    def score(top: np.ndarray) -> float:
+    def score(top: np.ndarray) -> np.ndarray:
         seen.append(top[:, 0].tolist())
-        return 0.0
+        return np.zeros(2)
 
     only_film_1 = Objective(rows=np.array([1]), score=score, metrics=lambda top: {})
     result = tune_blend(signals, pool, only_film_1, Blend(DEFAULT_WEIGHTS, DEFAULT_WEIGHTS), None, 0, k=1, rounds=1)
@@ -481,15 +486,21 @@ def _damping_case() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pool, signals, np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)
 
 
-NO_COLLECTION = np.full(4, -1)
+def _yard(n: int, k: int = 1, collection: np.ndarray | None = None, likes: np.ndarray | None = None,
+          votes: np.ndarray | None = None, targets: Targets = Targets()) -> Yardstick:
+    """What the catalogue targets read, for ``n`` films released in row order."""
+    collection = np.full(n, -1) if collection is None else collection
+    release, ids = np.arange(n, dtype=np.float64), np.arange(n)
+    return Yardstick(collection, release, ids, np.stack(adjacent_members(collection, release, ids), axis=1),
+                     np.zeros(n) if votes is None else votes, np.zeros(n) if likes is None else likes, k, targets)
 
 
 def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
     pool, signals, weight = _damping_case()
     tail = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3, "quality": 0.1}
     head = {name: 0.0 for name in SIGNALS} | {"keywords": 1.0}  # head films already recommend the next
-    result, top, scores = meet_targets(signals, pool, Blend(tail, head), weight, NO_COLLECTION, 1,
-                                       Targets(coverage=1.0), keep=2)
+    result, top, scores = meet_targets(signals, pool, Blend(tail, head), weight, _yard(4), Targets(coverage=1.0),
+                                       keep=2)
     # tail films: keywords give the next film 0.125; popularity gives film 0 0.3 λ and wins ties
     # (lower row): film 1 recommends film 2 iff 0.3 λ < 0.125, i.e. λ < 0.41667. Eight bisections
     # of [0, 1]: 0.5 no, 0.25 yes, 0.375 yes, 0.4375 no, 0.40625 yes, 0.421875 no, 0.4140625 yes,
@@ -498,7 +509,7 @@ def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
     assert result.blend.tail["popularity"] == pytest.approx(0.3 * 0.4140625)
     assert result.blend.tail["quality"] == pytest.approx(0.1 * 0.4140625)  # damped alike
     assert result.blend.tail["keywords"] == 0.25 and result.blend.head == head
-    assert result.metrics == {"coverage": 1.0, "collection_recall": None}
+    assert result.metrics == {"coverage": 1.0, "adjacent_recall": None, "generic_share": 0.0}
     assert result.full_rankings == 1 + 1 + 8 + 1  # as chosen, at λ = 0, bisections, the final ranking
     assert top[:, 0].tolist() == [1, 2, 3, 0] and top.shape == scores.shape == (4, 2)
 
@@ -506,7 +517,7 @@ def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
 def test_meet_targets_damps_the_head_when_the_tail_is_not_enough() -> None:
     pool, signals, weight = _damping_case()
     priors_only = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
-    result, top, _ = meet_targets(signals, pool, Blend(priors_only, priors_only), weight, NO_COLLECTION, 1,
+    result, top, _ = meet_targets(signals, pool, Blend(priors_only, priors_only), weight, _yard(4),
                                   Targets(coverage=1.0))
     assert result.tail_damping == 0.0 and result.head_damping == 0.4140625 and result.met
     assert top[:, 0].tolist() == [1, 2, 3, 0]
@@ -515,75 +526,35 @@ def test_meet_targets_damps_the_head_when_the_tail_is_not_enough() -> None:
 def test_meet_targets_keeps_the_closest_when_the_target_cannot_be_met() -> None:
     pool, signals, weight = _damping_case()
     priors_only = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
-    result, _, _ = meet_targets(signals, pool, Blend(priors_only, priors_only), weight, NO_COLLECTION, 1,
+    result, _, _ = meet_targets(signals, pool, Blend(priors_only, priors_only), weight, _yard(4),
                                 Targets(coverage=1.01))
     assert (result.tail_damping, result.head_damping, result.met) == (0.0, 0.0, False)
     assert result.metrics["coverage"] == 1.0  # the closest: every film recommended
 
 
-def test_meet_targets_raises_the_collection_weight_until_the_members_come_first() -> None:
+def test_meet_targets_damps_the_head_priors_until_lists_are_about_their_film() -> None:
+    """Films 0 and 1 are the most voted, film 3 the most liked; popularity sends every head film's
+    list to film 3, keywords to the next film. A generic share ≤ 0.29 needs the keywords to win."""
+    pool, signals, _ = _damping_case()
+    signals[SIGNALS.index("popularity")] = np.where(pool == 3, 1.0, 0.0)
+    head = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
+    targets = Targets(coverage=0.0, generic_films=2, generic_top=1)
+    yard = _yard(4, votes=np.array([90.0, 80.0, 1.0, 1.0]), likes=np.array([1.0, 1.0, 1.0, 9.0]), targets=targets)
+    result, top, _ = meet_targets(signals, pool, Blend(head, head), np.ones(4, dtype=np.float32), yard, targets)
+    # films 0 and 1 recommend film 3 (share 1.0) until 0.3 λ < 0.125: the same bisection as above
+    assert result.head_damping == 0.4140625 and result.tail_damping == 1.0 and result.met
+    assert top[:, 0].tolist() == [1, 2, 3, 0] and result.metrics["generic_share"] == 0.0
+
+
+def test_meet_targets_raises_the_adjacent_weight_until_the_sequel_comes_first() -> None:
     pool = np.array([[1, 2], [0, 2], [0, 1]])
     signals = np.zeros((len(SIGNALS), 3, 2), dtype=np.float32)
-    signals[SIGNALS.index("collection")] = np.where(np.isin(pool, [0, 1]) & (np.arange(3)[:, None] < 2), 1.0, 0.0)
+    signals[SIGNALS.index("adjacent")] = np.where(np.isin(pool, [0, 1]) & (np.arange(3)[:, None] < 2), 1.0, 0.0)
     signals[SIGNALS.index("popularity")] = np.where(pool == 2, 1.0, 0.0)  # film 2 is the popular one
-    weights = {name: 0.0 for name in SIGNALS} | {"collection": 0.2, "popularity": 0.5}
+    weights = {name: 0.0 for name in SIGNALS} | {"adjacent": 0.2, "popularity": 0.6}
+    targets = Targets(coverage=0.0, adjacent_recall=1.0)
     result, top, _ = meet_targets(signals, pool, Blend(weights, weights), np.zeros(3, dtype=np.float32),
-                                  np.array([7, 7, -1]), 1, Targets(coverage=0.0, collection_recall=1.0))
-    # 0.2 → 0.4 → 0.8 > 0.5: two doublings put the other member first
-    assert result.collection_boost == 4.0 and result.blend.tail["collection"] == pytest.approx(0.8)
-    assert top[:2, 0].tolist() == [1, 0] and result.metrics["collection_recall"] == 1.0
-
-
-# ----------------------------------------------------------------------------------------------
-# The collection-recall slack
-# ----------------------------------------------------------------------------------------------
-
-
-def test_pair_values_finds_each_recommended_films_signal() -> None:
-    pool = np.array([[1, 2, -1], [0, 2, 3], [0, 3, -1], [1, -1, -1]])
-    values = np.array([[0.1, 0.2, 0.0], [0.3, 0.4, 0.5], [0.6, 0.7, 0.0], [0.8, 0.0, 0.0]])
-    top = np.array([[2, 1], [3, -1], [1, 3], [1, 0]])  # film 2's 1 and film 3's 0 are not candidates
-    assert pair_values(pool, values, top).tolist() == [[0.2, 0.1], [0.5, 0.0], [0.0, 0.7], [0.8, 0.0]]
-
-
-def test_film_recall_by_hand() -> None:
-    collection = np.array([5, 5, 5, -1, 9])  # film 4 is alone in its collection: it does not count
-    top = np.array([[1, 3], [3, 4], [0, 1], [0, 1], [0, 1]])
-    recall, counted = film_recall(top, collection, 2)
-    assert counted == 3 and recall.tolist() == [0.5, 0.0, 1.0, 0.0, 0.0]
-
-
-def test_spend_slack_keeps_coverage_and_recall_at_their_targets() -> None:
-    # Films 0-1 are a collection; A keeps them together, B sends both to film 2 (gain 1 each).
-    top_a, top_b = np.array([[1], [0], [0]]), np.array([[2], [2], [0]])
-    collection, gain = np.array([7, 7, -1]), np.array([1.0, 2.0, 0.0])
-    # recall target 0.5: one of the two may go; film 1 first (more gain for the same recall)
-    assert spend_slack(top_a, top_b, gain, collection, 1, 0.5, 0.0).tolist() == [False, True, False]
-    # coverage: A shows {1, 0} (2/3). Switching film 1 (to 2) shows {1, 0, 2}; then switching
-    # film 0 (1 -> 2) would show {0, 2}: 2/3, allowed at a target of 0.6, refused at 0.9
-    assert spend_slack(top_a, top_b, gain, collection, 1, 0.0, 0.6).tolist() == [True, True, False]
-    assert spend_slack(top_a, top_b, gain, collection, 1, 0.0, 0.9).tolist() == [False, True, False]
-
-
-def test_meet_targets_spends_the_slack_on_the_most_liked_film() -> None:
-    # Films 0 and 1 form a collection; film 3 is what people who like them also like (cf 0.5).
-    # Each recommends the other (collection weight 1) unless it gives up that member.
-    pool = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
-    signals = np.zeros((len(SIGNALS), 4, 3), dtype=np.float32)
-    signals[SIGNALS.index("collection")] = np.where((pool < 2) & (np.arange(4)[:, None] < 2), 1.0, 0.0)
-    signals[SIGNALS.index("cf")] = np.where(pool == 3, 0.5, 0.1)
-    weights = {name: 0.0 for name in SIGNALS} | {"collection": 1.0, "cf": 1.0}
-    collection = np.array([4, 4, -1, -1])
-    support = np.array([10.0, 1.0, 0.0, 0.0])  # film 0 is the one people like
-    result, top, scores = meet_targets(signals, pool, Blend(weights, weights), np.ones(4, dtype=np.float32),
-                                       collection, 1, Targets(coverage=0.0, collection_recall=0.5), keep=3,
-                                       support=support)
-    # recall 1 with both members; one may go (0.5 ≥ 0.5): film 0's gains 10 × (0.5 - 0.1), film 1's
-    # only 1 × 0.4
-    assert result.loose_films == 1 and top[:, 0].tolist() == [3, 0, 3, 0]
-    assert top[0].tolist() == [3, 1, 2] and scores[0].tolist() == pytest.approx([0.5, 0.1, 0.1])
-    assert result.metrics["collection_recall"] == pytest.approx(0.5) and result.met
-    # without the likes per film, nothing is given up
-    kept, top, _ = meet_targets(signals, pool, Blend(weights, weights), np.ones(4, dtype=np.float32), collection, 1,
-                                Targets(coverage=0.0, collection_recall=0.5))
-    assert kept.loose_films == 0 and top[:2, 0].tolist() == [1, 0]
+                                  _yard(3, collection=np.array([7, 7, -1])), targets)
+    # max(0.25, 0.2) × 2 = 0.5 < 0.6, then 1.0 > 0.6: two doublings put the other member first
+    assert result.adjacent_boost == 4.0 and result.blend.tail["adjacent"] == pytest.approx(1.0)
+    assert top[:2, 0].tolist() == [1, 0] and result.metrics["adjacent_recall"] == 1.0 and result.met

@@ -33,7 +33,7 @@ from movierec.model.borrow import borrowed, content_neighbours, hidden_films, ne
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
 from movierec.model.cf import MAX_LIKES_PER_USER
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative
-from movierec.model.features import Catalogue, ContentFeaturizer, popularity_prior, quality_prior
+from movierec.model.features import Catalogue, ContentFeatures, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import (
     CONTENT, DEFAULT_WEIGHTS, HEAD_START, SIGNALS, Blend, blend, cf_signal, confidence, content_score, likes_prior, pair_signals,
     rank_pool,
@@ -99,6 +99,10 @@ class NeighbourRecommender:
         return {"alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink,
                 "neighbours": self.params.pool.cf, "max_likes_per_user": self.params.cf_max_likes}
 
+    def _yardstick(self, features: ContentFeatures, votes: np.ndarray, likes: np.ndarray | None) -> Yardstick:
+        return Yardstick(features.collection, features.release, self.ids_, features.adjacent, votes,
+                         np.zeros(features.n) if likes is None else likes, self.recommendations, self.params.targets)
+
     def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None,
             collaborative: CollaborativeStage | None = None) -> NeighbourRecommender:
 
@@ -114,6 +118,7 @@ class NeighbourRecommender:
             clock = now
 
         n = catalogue.movies.height
+        self.ids_ = catalogue.ids
         featurizer = ContentFeaturizer(text_dims=self.params.text_dims, top_cast=self.params.top_cast)
         features = featurizer.fit_transform(catalogue)
         movies = catalogue.movies
@@ -166,7 +171,7 @@ class NeighbourRecommender:
                                    tune_borrowed)
             step("signals")
             if validation.height:
-                yard = Yardstick.of(features.adjacent, votes, tune_support, self.recommendations, self.params.targets)
+                yard = self._yardstick(features, votes, tune_support)
                 chosen, tuning = tuned_blend(
                     signals, np.where(in_pool(pool, tune_pool), pool, -1), validation["user_id"].to_numpy(),
                     validation["row"].to_numpy(), tune_support, cf_tune.users_, hidden, yard, chosen,
@@ -192,8 +197,7 @@ class NeighbourRecommender:
             step("signals")
         trust = confidence(support, users, chosen.evidence, n)
         held, top, scores = meet_targets(
-            signals, pool, chosen, trust, Yardstick.of(features.adjacent, votes, support, self.recommendations,
-                                                       self.params.targets),
+            signals, pool, chosen, trust, self._yardstick(features, votes, support),
             self.params.targets, keep=self.k)
         # The reasons in words: the signals that scored each pair, under the weights that ranked
         # the film (mostly the head's where its likes are trusted, else the tail's).

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from movierec.evaluation.metrics import adjacent_members
 from movierec.model.text import TextVectorizer, movie_text, truncated_svd
 from movierec.model.vectors import idf_weights, membership_matrix, unit_rows
 
@@ -49,28 +50,12 @@ class ContentFeatures:
     collection: np.ndarray
     year: np.ndarray  # release year, -1 when unknown (the era rows depend only on it)
     adjacent: np.ndarray  # (n, 2) the previous and next member of the film's collection, -1: none
+    release: np.ndarray  # release date (or year): the collections' order
     vocabulary: dict[str, int] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return self.text.shape[0]
-
-
-def adjacent_members(collection: np.ndarray, when: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """(n, 2): every film's previous and next member of its collection by release (``when``, then
-    id), -1 where there is none; the ones a film's list must hold (the sequel and the prequel).
-
-    >>> adjacent_members(np.array([7, -1, 7, 7]), np.array([1995, 2000, 2010, 1999]), np.arange(4)).tolist()
-    [[-1, 3], [-1, -1], [3, -1], [0, 2]]
-    """
-    n = collection.size
-    out = np.full((n, 2), -1, dtype=np.int64)
-    members = np.flatnonzero(collection >= 0)
-    order = members[np.lexsort((ids[members], when[members], collection[members]))]
-    same = collection[order[1:]] == collection[order[:-1]]
-    out[order[1:][same], 0] = order[:-1][same]
-    out[order[:-1][same], 1] = order[1:][same]
-    return out
 
 
 def era_features(years: np.ndarray, centers: np.ndarray, width: float) -> np.ndarray:
@@ -177,6 +162,7 @@ class ContentFeaturizer:
                     .to_numpy())
         collection = catalogue.movies["collection_id"].fill_null(-1).to_numpy().astype(np.int64)
         years = catalogue.movies["release_year"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        release = self._release(catalogue.movies)
         return ContentFeatures(
             text=unit_rows(np.asarray(text, dtype=np.float32)),
             genres=blocks["genres"].toarray(),
@@ -184,7 +170,7 @@ class ContentFeaturizer:
             keywords=blocks["keywords"], cast=blocks["cast"], director=blocks["director"],
             language=language.astype(np.int32), collection=collection,
             year=np.where(np.isfinite(years), years, -1).astype(np.int64),
-            adjacent=adjacent_members(collection, self._release_order(catalogue.movies, years), catalogue.ids),
+            adjacent=np.stack(adjacent_members(collection, release, catalogue.ids), axis=1), release=release,
             vocabulary={
                 "text_terms": self.vectorizer_.vocabulary_.height,
                 "text_dims": int(text.shape[1]),
@@ -199,14 +185,11 @@ class ContentFeaturizer:
         )
 
     @staticmethod
-    def _release_order(movies: pl.DataFrame, years: np.ndarray) -> np.ndarray:
-        """Days since 1970 of each release (the year's 1 January without a date; unknown last)."""
+    def _release(movies: pl.DataFrame) -> np.ndarray:
+        """Release dates (the year without the ``release_date`` column): the collection order."""
         if "release_date" in movies.columns:
-            days = movies["release_date"].cast(pl.Date).cast(pl.Int64).cast(pl.Float64).fill_null(np.nan).to_numpy()
-        else:
-            days = np.full(years.size, np.nan)
-        by_year = (np.where(np.isfinite(years), years, 9999.0) - 1970.0) * 365.25
-        return np.where(np.isfinite(days), days, by_year)
+            return movies["release_date"].cast(pl.Date).to_numpy()
+        return movies["release_year"].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
     def fit_transform(self, catalogue: Catalogue) -> ContentFeatures:
         return self._transform(catalogue, self._fit(catalogue))

@@ -32,9 +32,10 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from movierec.evaluation.metrics import coverage, liked_keys
+from movierec.evaluation.metrics import (
+    adjacent_collection_recall, coverage, generic_share, liked_keys, stratified_precision_per_pair,
+)
 from movierec.evaluation.split import describe
-from movierec.model._metrics_tmp import adjacent_recall, generic_share, like_weights, pair_ideal, stratified_precision
 from movierec.model.ranking import PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
 
 
@@ -52,33 +53,34 @@ class Targets:
 
 @dataclass(frozen=True)
 class Yardstick:
-    """The catalogue facts the constraints read: ``adjacent`` (n, 2) collection neighbours,
-    ``most_voted`` rows (TMDB votes), ``most_liked`` rows (training likes)."""
+    """The catalogue facts the constraints read (arrays by row): collections and release dates
+    (adjacent members), TMDB votes and likes (generic share); ``k`` the list length."""
 
-    adjacent: np.ndarray
-    most_voted: np.ndarray
-    most_liked: np.ndarray
+    collection: np.ndarray
+    release: np.ndarray
+    ids: np.ndarray
+    adjacent: np.ndarray  # (n, 2) previous and next collection member, -1: none
+    vote_count: np.ndarray
+    likes: np.ndarray
     k: int
-
-    @classmethod
-    def of(cls, adjacent: np.ndarray, vote_count: np.ndarray, likes: np.ndarray | None, k: int,
-           targets: Targets) -> Yardstick:
-        votes = np.nan_to_num(vote_count.astype(np.float64), nan=0.0)
-        liked = np.zeros(votes.size) if likes is None else likes
-        return cls(adjacent, np.argsort(-votes, kind="stable")[: targets.generic_films],
-                   np.argsort(-liked, kind="stable")[: targets.generic_top] if liked.any() else np.zeros(0, np.int64),
-                   k)
+    targets: Targets
 
     def generic(self, top: np.ndarray, films: np.ndarray | None = None) -> float:
-        return generic_share(top, self.most_voted if films is None else films, self.most_liked, self.k)
+        return generic_share(top, self.vote_count, self.likes, self.k, heads=self.targets.generic_films,
+                             generic=self.targets.generic_top, films=films)
 
     def adjacent_recall(self, top: np.ndarray) -> float:
-        value = adjacent_recall(top, self.adjacent, self.k)
+        value = adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k)
         return 1.0 if value is None else value
 
     def measure(self, top: np.ndarray) -> dict[str, float | None]:
-        return {"coverage": coverage(top, self.k), "adjacent_recall": adjacent_recall(top, self.adjacent, self.k),
+        return {"coverage": coverage(top, self.k),
+                "adjacent_recall": adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k),
                 "generic_share": self.generic(top)}
+
+    def most_voted(self) -> np.ndarray:
+        votes = np.nan_to_num(self.vote_count.astype(np.float64), nan=0.0)
+        return np.argsort(-votes, kind="stable")[: self.targets.generic_films]
 
 
 @dataclass(frozen=True)
@@ -252,35 +254,34 @@ def validation_objective(
     queries: np.ndarray | None = None,
 ) -> Objective:
     """score: the validation users' popularity-stratified precision@k (hits weighted by
-    1/likes^0.5, ``likes``: the fit users' per film) minus ``targets.penalty`` per unit of generic
+    1/likes^0.5, ``likes``: the fit users' per film; one score per half of the users) minus ``targets.penalty`` per unit of generic
     share above its target and of adjacent recall below it. With ``queries`` (a film mask): only
     the pairs of those films count, and the generic share is that of their own lists (the tail's
     phase: films treated as new); else of the most-voted films' lists."""
     k = yard.k
-    weights = like_weights(likes)
-    ideal = pair_ideal(users, rows, weights, k)
-    liked = liked_keys(users, rows, likes.size)  # every like is truth, whichever pairs count
-    if queries is not None:
-        chosen = queries[rows]
-        users, rows, ideal = users[chosen], rows[chosen], ideal[chosen]
+    liked = liked_keys(users, rows, likes.size)
+    # every like is truth (a hit, or the best list possible), whichever pairs count
+    counted = np.ones(rows.size, dtype=bool) if queries is None else queries[rows]
     listed = np.flatnonzero(queries) if queries is not None else None
     with_members = np.flatnonzero((yard.adjacent >= 0).any(axis=1))
+    halves = [counted & ((users // 5) % 2 == half) for half in (0, 1)]
+
+    def per_pair(top: np.ndarray) -> np.ndarray:
+        return stratified_precision_per_pair(top, users, rows, likes, k, liked=liked)
 
     def metrics(top: np.ndarray) -> dict[str, float | None]:
-        return {"stratified_precision_at_k": stratified_precision(top, users, rows, k, weights, ideal, liked),
+        return {"stratified_precision_at_k": float(per_pair(top)[counted].mean()) if counted.any() else 0.0,
                 "generic_share": yard.generic(top, listed),
                 **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)})}
-
-    halves = [(users // 5) % 2 == half for half in (0, 1)]
 
     def score(top: np.ndarray) -> np.ndarray:
         missing = max(0.0, yard.generic(top, listed) - targets.generic_share)
         if queries is None:
             missing += max(0.0, targets.adjacent_recall - yard.adjacent_recall(top))
-        return np.array([stratified_precision(top, users[h], rows[h], k, weights, ideal[h], liked)
-                         for h in halves]) - targets.penalty * missing
+        values = per_pair(top)
+        return np.array([values[h].mean() if h.any() else 0.0 for h in halves]) - targets.penalty * missing
 
-    scored = np.unique(rows) if queries is not None else np.unique(np.r_[rows, with_members, yard.most_voted])
+    scored = np.unique(rows[counted]) if queries is not None else np.unique(np.r_[rows, with_members, yard.most_voted()])
     return Objective(rows=scored, score=score, metrics=metrics)
 
 
