@@ -36,6 +36,7 @@ import hashlib
 import numpy as np
 import scipy.sparse as sp
 
+from movierec.model.scorer import WeightLists
 from movierec.model.topk import select_top_k
 
 #: Warm films each film borrows from: enough to average out one odd neighbour, few enough that
@@ -86,6 +87,53 @@ def newer(matrix: sp.csr_matrix, support: np.ndarray, shrink: float) -> sp.csr_m
     out = sp.csr_matrix((data.astype(np.float32), (coo.row, coo.col)), shape=matrix.shape)
     out.sort_indices()
     return out
+
+
+def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50,
+                   block_rows: int = 1024) -> tuple[WeightLists, float]:
+    """The personal recommender's lists, each extended with the ``keep`` films without likes
+    that it weighs most, ``γ · B̂[i, c]`` with ``B̂[i, c] = Σ_w S[c, w] · B[i, w]``: what film i's
+    EASE weights say of the warm films new film c resembles (``neighbours``: S, rows of the films
+    without likes). Calibrated against the EASE weights: a mean over ~30 neighbours is far smaller
+    than one film's weight, so γ sets the median over lists of their largest borrowed weight to
+    the median of their largest own weight — a new film then competes on the weights' own scale
+    and is one of a person's 10 when the films it resembles are what their films point to.
+    Entries after the list's own (ranks follow on); only positive weights are added. Returns the
+    lists and γ.
+
+    >>> lists = WeightLists(np.array([0, 1, 1, 1]), np.array([1], dtype=np.int32), np.array([0.5], dtype=np.float32))
+    >>> S = sp.csr_matrix(([0.5], ([2], [1])), shape=(3, 3))  # film 2 (new) is like film 1
+    >>> extended, gamma = borrowed_lists(lists, S)
+    >>> extended.cols.tolist(), extended.weights.tolist(), gamma
+    ([1, 2], [0.5, 0.5], 2.0)
+    """
+    n = lists.n
+    counts = np.diff(lists.indptr)
+    listed = sp.csr_matrix((lists.weights.astype(np.float64), lists.cols, lists.indptr), shape=(n, n))
+    towards = sp.csr_matrix(neighbours.T, dtype=np.float64)  # warm film w → the new films like it
+    src, dst, weight, rank = [np.repeat(np.arange(n), counts)], [lists.cols.astype(np.int64)], [lists.weights], \
+        [np.arange(lists.cols.size) - np.repeat(lists.indptr[:-1], counts)]
+    firsts: list[np.ndarray] = []  # each list's largest borrowed weight
+    for start in range(0, n, block_rows):
+        product = (listed[start:start + block_rows] @ towards).tocoo()
+        positive = product.data > 0
+        rows, cols, values = product.row[positive] + start, product.col[positive], product.data[positive]
+        order = np.lexsort((cols, -values, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        position = np.arange(rows.size) - np.searchsorted(rows, rows)
+        kept = position < keep
+        src.append(rows[kept])
+        dst.append(cols[kept].astype(np.int64))
+        weight.append(values[kept].astype(np.float32))
+        rank.append(counts[rows[kept]] + position[kept])
+        firsts.append(values[position == 0])
+    own_best = np.maximum.reduceat(lists.weights, lists.indptr[:-1][counts > 0]) if lists.cols.size else np.zeros(0)
+    borrowed_best = np.concatenate(firsts) if firsts else np.zeros(0)
+    gamma = float(np.median(own_best) / np.median(borrowed_best)) if own_best.size and borrowed_best.size else 1.0
+    gamma = gamma if np.isfinite(gamma) and gamma > 0 else 1.0
+    weight[1:] = [values * np.float32(gamma) for values in weight[1:]]
+    return WeightLists.from_rows(np.concatenate(src), np.concatenate(dst), np.concatenate(weight),
+                                 np.concatenate(rank), n), gamma
 
 
 def hidden_films(ids: np.ndarray, support: np.ndarray, share: float, min_likes: int, salt: str) -> np.ndarray:

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from movierec.evaluation.metrics import collection_recall, coverage
 from movierec.model.artifact import neighbours_frame
@@ -82,7 +83,9 @@ class NeighbourRecommender:
     signals behind each score, :mod:`movierec.model.reasons`), ``blend_``, ``info_`` (what the
     manifest records), ``ids_``, and ``tuning_top_``: the top k ranked with the fit users' signal
     (None without validation users), for tuning what scores from the neighbours without the
-    validation users' likes in them.
+    validation users' likes in them; ``new_films_``: the content neighbours among the warm films of
+    every film nobody liked (:func:`~movierec.model.borrow.content_neighbours`; None without
+    likes), from which the personal lists borrow.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
@@ -133,6 +136,7 @@ class NeighbourRecommender:
         info: dict[str, object] = {}
         tuning: dict[str, object] = {"tuned": False}
         self.tuning_top_: np.ndarray | None = None
+        self.new_films_: sp.csr_matrix | None = None
         # A film nobody liked is ranked on content alone (its cf and likes signals are 0 anyway).
         chosen = Blend(tail=dict(DEFAULT_WEIGHTS), head=dict(HEAD_START), evidence=self.params.evidence)
         support, users = None, 0
@@ -157,8 +161,10 @@ class NeighbourRecommender:
             content = content_score(pair_signals(features, None, priors, base, names=CONTENT), base)
             shrink = self.params.cf_shrink
             tune_borrowed = newer(borrowed(content_neighbours(base, content, tune_support), tune_cf), tune_support, shrink)
-            all_borrowed = newer(borrowed(content_neighbours(base, content, cf_all.support_), cf_all.similarity_),
-                                 cf_all.support_, shrink)
+            alike = content_neighbours(base, content, cf_all.support_)
+            all_borrowed = newer(borrowed(alike, cf_all.similarity_), cf_all.support_, shrink)
+            # the films nobody liked, and the warm films each resembles (the personal lists borrow too)
+            self.new_films_ = sp.csr_matrix(sp.diags((cf_all.support_ == 0).astype(np.float64)) @ alike)
             del content
             step("borrowed")
             # The tuning sees only candidates and similarities from the fit users; the final ranking

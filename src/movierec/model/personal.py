@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from movierec.evaluation.holdout import grouped, time_split
 from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
 from movierec.evaluation.split import fit_users, user_sample, validation_users
+from movierec.model.borrow import borrowed_lists
 from movierec.model.cf import lookup_pairs
 from movierec.model.ease import ease_gram, ease_lists, invert, weight_lists
 from movierec.model.scorer import DEFAULT_NEIGHBOUR_WEIGHT, RECOMMENDATIONS, WeightLists
@@ -107,6 +108,7 @@ class PersonalParams:
     max_films: int = 4000
     max_validation_users: int = 2000
     max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
+    new_films_per_list: int = 50  # films without likes each list borrows (model.borrow.borrowed_lists)
     seed: int = 0
 
 
@@ -123,7 +125,7 @@ class PersonalRecommender:
     params: PersonalParams = field(default_factory=PersonalParams)
 
     def fit(self, likes: pl.DataFrame | None, n: int, tuning_neighbours: np.ndarray | None,
-            popular: np.ndarray) -> PersonalRecommender:
+            popular: np.ndarray, new_films: sp.csr_matrix | None = None) -> PersonalRecommender:
         started = time.perf_counter()
         if likes is None or likes.height == 0:
             self.lists_, self.neighbour_weight_ = WeightLists.empty(n), DEFAULT_NEIGHBOUR_WEIGHT
@@ -142,13 +144,19 @@ class PersonalRecommender:
         penalty = chosen["penalty"] * users / 1000
         self.lists_ = ease_lists(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n, penalty,
                                  keep=int(chosen["keep"]), max_films=params.max_films, discount=chosen["discount"])
+        listed = int((np.diff(self.lists_.indptr) > 0).sum())
+        gamma = None
+        if new_films is not None and new_films.nnz:
+            self.lists_, gamma = borrowed_lists(self.lists_, new_films, params.new_films_per_list)
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
             "used": True, "method": "EASE weights of the liked films + film-to-film neighbours",
             "training_users": int(likes["user_id"].n_unique()), "ease_users": users,
             "penalty_per_1000_users": chosen["penalty"], "penalty": round(penalty, 3),
             "keep": int(chosen["keep"]), "discount": chosen["discount"], "neighbour_weight": self.neighbour_weight_,
-            "films_with_lists": int((np.diff(self.lists_.indptr) > 0).sum()), "entries": int(self.lists_.cols.size),
+            "films_with_lists": listed, "entries": int(self.lists_.cols.size),
+            "new_films_per_list": params.new_films_per_list, "new_films_scale": gamma,
+            "new_films": 0 if new_films is None else int((np.diff(new_films.indptr) > 0).sum()),
             "params": asdict(params), "tuning": tuning, "seconds": round(time.perf_counter() - started, 3),
         }
         return self
