@@ -11,6 +11,10 @@ import typer
 
 from movierec.cli.common import DataOption, app, published_release, run, settings
 
+# movierec.evaluation.cold's DEFAULT_SALT and DEFAULT_FRACTION, written here so that the command
+# line loads no polars (`movierec serve` imports every command); a test keeps them equal.
+COLD_SALT, COLD_FRACTION = "movierec-cold-start", 0.045
+
 RatingsOption = Annotated[
     Path | None,
     typer.Option("--raw", help="Folder with ratings.csv or ratings_small.csv (MOVIEREC_RATINGS chooses), and "
@@ -58,13 +62,25 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the evaluation (JSON) there.")] = None,
     readme: Annotated[Path | None, typer.Option("--readme", help="Also write the tables into this markdown file, "
                                                  "between <!-- evaluation:begin --> and <!-- evaluation:end -->.")] = None,
+    cold: Annotated[bool, typer.Option("--cold", help="Also the cold-start evaluation: trains 2 models without the "
+                                       "cold films' likes in a temporary folder (a few minutes at full size).")] = False,
+    cold_salt: Annotated[str, typer.Option("--cold-salt", help="The salt of the hash that picks the cold films.")]
+    = COLD_SALT,
+    cold_fraction: Annotated[float, typer.Option("--cold-fraction", min=0.0, max=1.0, help="Cold films: this share "
+                                                 "of the catalogue, among the films ≥ 8 training users liked.")]
+    = COLD_FRACTION,
+    cold_ids: Annotated[Path | None, typer.Option("--cold-ids", help="The cold films instead: a file of TMDB ids "
+                                                  "(blanks, commas or new lines between them; # comments). "
+                                                  "Implies --cold.")] = None,
 ) -> None:
     """Measure the current release's recommendations on real ratings (the evaluation users only):
     film to film next to random, most popular, the seed's method and co-occurrence (count,
-    Jaccard); personal recommendations next to most popular, SAR and ALS. The release is not
-    modified: the tables are printed in markdown (and written to --out as JSON); `movierec
-    pipeline` stores the evaluation in every release it builds."""
-    from movierec.evaluation.run import evaluate_release
+    Jaccard); personal recommendations next to most popular, SAR and ALS; with --cold, the
+    films made cold next to the warm model. The release is not modified: the tables are printed
+    in markdown (and written to --out as JSON); `movierec pipeline` stores the evaluation (not
+    the cold start) in every release it builds."""
+    from movierec.evaluation.cold import parse_ids
+    from movierec.evaluation.run import evaluate_release, measure_anchors
     from movierec.evaluation.tables import format_tables, replace_block
     from movierec.raw.files import InputError
     from movierec.pipeline import recorded_raw_dir
@@ -80,16 +96,37 @@ def evaluate(
             raise InputError(f"cannot write the tables into {readme}: {exc}") from None
         return text
 
+    def given_ids() -> list[int]:
+        assert cold_ids is not None
+        try:
+            return parse_ids(cold_ids.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"cannot read the cold films' ids from {cold_ids}: {exc}") from None
+
+    def measure() -> dict[str, object]:
+        k, ratings = config.recommendations, config.ratings
+        anchored = measure_anchors(release / "tables", raw_dir, k, ratings=ratings)
+        evaluation = evaluate_release(release, raw_dir, k=k, ratings=ratings, anchored=anchored)
+        if cold or ids is not None:
+            from movierec.evaluation.cold_run import cold_evaluation
+
+            evaluation["cold"] = cold_evaluation(release, raw_dir, config, anchored, salt=cold_salt,
+                                                 fraction=cold_fraction, cold_ids=ids, k=k)
+        return evaluation
+
     text = run(readme_text) if readme is not None else ""
+    ids = run(given_ids) if cold_ids is not None else None
     config = settings()
     release = published_release(data or config.data_dir)
     raw_dir = raw or recorded_raw_dir(read_manifest(release) or {}, config.resolved_raw_dir(), release)
-    evaluation = run(lambda: evaluate_release(release, raw_dir, k=config.recommendations, ratings=config.ratings))
+    evaluation = run(measure)
     evaluation["release"] = release.name
     if out is not None:
         write_json(out, evaluation)
     if readme is not None:
-        block = (f"{format_tables(evaluation)}\n\n_Written by `movierec evaluate --readme` (`make readme`): release "
-                 f"{release.name}, ratings {raw_dir.name}/{evaluation['ratings']}, {evaluation['seconds']:.0f} s._")
+        seconds = float(evaluation["seconds"]) + float(evaluation.get("cold", {}).get("seconds", 0.0))  # type: ignore[arg-type,union-attr]
+        command = "movierec evaluate --cold --readme" if "cold" in evaluation else "movierec evaluate --readme"
+        block = (f"{format_tables(evaluation)}\n\n_Written by `{command}` (`make readme`): release "
+                 f"{release.name}, ratings {raw_dir.name}/{evaluation['ratings']}, {seconds:.0f} s._")
         readme.write_text(replace_block(text, block), encoding="utf-8")
     typer.echo(json.dumps(evaluation, indent=2) if as_json else format_tables(evaluation))

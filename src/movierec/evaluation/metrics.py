@@ -71,13 +71,19 @@ def _liked_hits(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
     return (liked[position] == keys) & (recommended >= 0)
 
 
+def precision_per_pair(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
+                       liked: np.ndarray | None = None) -> np.ndarray:
+    """Per liked pair (users[i], rows[i]): |top k of rows[i] ∩ liked by users[i]| / k."""
+    return _liked_hits(top, users, rows, k, liked).sum(axis=1) / k
+
+
 def precision_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
                    liked: np.ndarray | None = None) -> float:
     """Mean over the liked pairs (users[i], rows[i]) of |top k of rows[i] ∩ liked by users[i]| / k.
     0.0 when there are no pairs. ``liked``: :func:`liked_keys` of the pairs, when known."""
     if rows.size == 0:
         return 0.0
-    return float(_liked_hits(top, users, rows, k, liked).sum(axis=1).mean() / k)
+    return float(precision_per_pair(top, users, rows, k, liked).mean())
 
 
 def ndcg_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int, liked: np.ndarray | None = None) -> float:

@@ -25,6 +25,7 @@ import polars as pl
 
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
+from movierec.evaluation.goals import check, relative
 from movierec.evaluation.metrics import Films, film_metrics, liked_keys
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
 from movierec.evaluation.split import describe, evaluation_users, training_users
@@ -57,6 +58,7 @@ class Anchored:
     liked_pairs: np.ndarray
     films: Films  # collection, training likes, votes, release date, id of every film
     popular: np.ndarray  # rows by TMDB votes (the personal scorer's fill)
+    tops: dict[str, np.ndarray]  # every anchor's (films, k) top rows
     training_users: int
     table: list[dict[str, object]]
     personal: PersonalAnchors
@@ -101,7 +103,7 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
                 .join(row_index, left_on="movie_id", right_on="id").select("user_id", "row", "rating"))
     personal = personal_anchors(training, liked, affinity, n, seed)
     return Anchored(inputs[0].name, n, users, rows, liked_pairs, films, np.argsort(-popularity, kind="stable"),
-                    int(training["user_id"].n_unique()), table, personal, time.perf_counter() - started)
+                    methods, int(training["user_id"].n_unique()), table, personal, time.perf_counter() - started)
 
 
 def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto",
@@ -119,7 +121,7 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ra
     table = [{"method": "model", **film_metrics(model, anchored.users, anchored.rows, anchored.films, k,
                                                 anchored.liked_pairs)}, *anchored.table]
     personal = personal_table(
-        anchored.personal, _personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
+        anchored.personal, read_personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
         artifact_top(neighbours, row_index, n, NEIGHBOURS), neighbour_weight_of(read_manifest(release) or {}),
         anchored.popular)
     evaluation: dict[str, object] = {
@@ -147,25 +149,6 @@ def release_order(movies: Path) -> np.ndarray:
         return np.full(pl.scan_parquet(movies).select(pl.len()).collect().item(), np.nan)
     values = pl.read_parquet(movies, columns=[name])[name]
     return values.to_numpy() if name == "release_date" else values.cast(pl.Float64).fill_null(np.nan).to_numpy()
-
-
-def check(goal: str, value: float | None, op: str, wanted: float, basis: str = "", share: bool = False) -> dict[str, object]:
-    """One goal: ``value op wanted`` (op ≥ or ≤; a missing value fails), ``basis`` how ``wanted``
-    was reached (e.g. "1.1 × co-occurrence count's 0.078"); ``share``: printed as a percentage."""
-    measured = 0.0 if value is None else float(value)
-    met = measured >= wanted if op == "≥" else measured <= wanted
-    return {"goal": goal, "value": measured, "op": op, "wanted": wanted, "met": bool(met),
-            **({"basis": basis} if basis else {}), **({"share": True} if share else {})}
-
-
-def relative(goal: str, value: float, anchors: list[dict[str, object]], metric: str, ratio: float) -> dict[str, object]:
-    """``value`` ≥ ``ratio`` × the best of ``anchors``' ``metric``."""
-    best = max(anchors, key=lambda row: row[metric] or 0.0)  # type: ignore[arg-type,return-value]
-    figure = float(best[metric] or 0.0)  # type: ignore[arg-type]
-    times = "" if ratio == 1 else f"{ratio:g} × "
-    share = metric == "coverage"
-    shown = f"{figure:.1%}" if share else f"{figure:.3f}"
-    return check(goal, value, "≥", ratio * figure, f"{times}{best['method']}'s {shown}", share)
 
 
 def goals(evaluation: dict[str, object]) -> dict[str, object]:
@@ -199,7 +182,7 @@ def goals(evaluation: dict[str, object]) -> dict[str, object]:
             "personal": {"met": all(c["met"] for c in personal_checks), "checks": personal_checks}}
 
 
-def _personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:
+def read_personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:
     """The release's EASE lists (empty for a release without them)."""
     if not path.is_file():
         return WeightLists.empty(n)

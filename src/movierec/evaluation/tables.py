@@ -3,6 +3,9 @@ its goal. What `movierec evaluate` prints and what `make readme` writes into the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from movierec.evaluation.cold import COLD, FIRST_WEEKS, VOTE_CAP, WARM
 from movierec.evaluation.metrics import BETA, GENERIC_FILMS, HEAD_FILMS
 from movierec.evaluation.split import describe
 
@@ -72,15 +75,61 @@ def goals_text(evaluation: dict[str, object]) -> str:
     goals = evaluation.get("goals")
     if not isinstance(goals, dict):
         return ""
+    cold = evaluation.get("cold")
     return "\n".join([*checks_text("film to film", goals.get("film_to_film")),
-                      *checks_text("personal", goals.get("personal"))])
+                      *checks_text("personal", goals.get("personal")),
+                      *(checks_text("cold start", cold.get("goals")) if isinstance(cold, dict) else [])])
+
+
+def _cold_source(cold: dict[str, object]) -> str:
+    if "salt" in cold:
+        return (f"{cold['fraction']:.1%} of the catalogue: of the films ≥ {cold['min_likes']} training users liked, "
+                f"those with the smallest blake2b hash of \"{cold['salt']}:<TMDB id>\"")
+    return f"given in a file: {cold['given']:,} ids, {cold['not_in_catalogue']:,} not in the catalogue"
+
+
+def cold_table(cold: dict[str, object]) -> str:
+    """The cold-start tables (:mod:`movierec.evaluation.cold_run`) in markdown."""
+    own, personal = cold["own"], cold["personal"]
+    assert isinstance(own, list) and isinstance(personal, dict)
+    k, p, people = cold["k"], personal["k"], {row["method"]: row for row in personal["table"]}
+    methods = [str(row["method"]) for row in own]
+    warm = next((row["exposure"] for row in own if row["method"] == WARM), 0)
+
+    def line(what: str, cells: list[str]) -> str:
+        return f"| {what} | {' | '.join(cells)} |"
+
+    def exposure(row: dict[str, object]) -> str:
+        slots = int(row["exposure"])  # type: ignore[call-overload]
+        return f"{slots:,} ({slots / warm:.0%})" if row["method"] in (COLD, FIRST_WEEKS) and warm else f"{slots:,}"
+
+    def personal_cells(metric: str, shown: Callable[[object], str]) -> list[str]:
+        return [shown(people[m][metric]) if m in people else "—" for m in methods]
+
+    lines = [line("what", methods), "|---|" + "---:|" * len(methods),
+             line(f"cold films' own top {k}: precision@{k}", [f"{r['precision_at_k']:.3f}" for r in own]),
+             line(f"the same, stratified precision@{k}", [f"{r['stratified_precision_at_k']:.3f}" for r in own]),
+             line("the same, generic share", [_share(r["generic_share"]) for r in own]),
+             line(f"slots they hold in all films' top {k}", [exposure(r) for r in own]),
+             line(f"personal: recall@{p} of the cold likes", personal_cells("recall_at_k", lambda v: f"{v:.3f}")),
+             line(f"the same, stratified recall@{p}", personal_cells("stratified_recall_at_k", lambda v: f"{v:.3f}")),
+             line("personal lists holding any cold film", personal_cells("reach", lambda v: f"{v:,}"))]
+    return "\n".join([
+        f"{cold['films']:,} cold films ({_cold_source(cold)}), every like of them dropped before training; "
+        f"{cold['pairs']:,} (evaluation user, liked cold film) pairs of {cold['users']:,} users.", "", *lines, "",
+        f"Personal: {personal['users']:,} evaluation users who liked a cold film and another film; their "
+        f"{personal['input_likes']:,} likes of other films in, their {personal['truth_likes']:,} cold likes the truth. "
+        f"{FIRST_WEEKS.capitalize()}: the cold films' vote_count capped at {VOTE_CAP} and popularity at the catalogue "
+        f"median, as in their first weeks on TMDB (no target)."])
 
 
 def format_tables(evaluation: dict[str, object]) -> str:
-    """Both tables and the goals, in markdown."""
+    """Both tables (the cold-start one too, when measured) and the goals, in markdown."""
     parts = ["Film to film (`/recomendacion`):", "", film_table(evaluation)]
     if "personal" in evaluation:
         parts += ["", "Personal (`/recomendacion_usuario`):", "", personal_table(evaluation)]
+    if isinstance(cold := evaluation.get("cold"), dict):
+        parts += ["", "Cold start (`movierec evaluate --cold`):", "", cold_table(cold)]
     if goals := goals_text(evaluation):
         parts += ["", "Goals:", "", goals]
     return "\n".join(parts)

@@ -121,7 +121,7 @@ class StepClock:
 
 
 def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path | None = None,
-          engine: str = "local") -> dict[str, object]:
+          engine: str = "local", hidden: frozenset[int] | None = None) -> dict[str, object]:
     """Fit the recommender on the release's tables (and RAW's ratings) and write its artifact.
 
     ``raw_dir`` defaults to ``settings.resolved_raw_dir()``; ``settings.ratings`` chooses the
@@ -130,9 +130,13 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     Writes ``neighbours.parquet`` and, with ratings, ``colikes.parquet`` (the training users'
     co-like table of :mod:`movierec.model.collaborative`). Returns what the manifest records
     about the model (method, weights, vocabulary sizes, tuning metrics, seconds, peak memory).
+    ``hidden``: TMDB ids whose likes are dropped as soon as they are read, before any stage sees
+    them (the cold-start evaluation, :mod:`movierec.evaluation.cold`; local engine only).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if hidden and engine != "local":
+        raise ValueError("hidden films (the cold-start evaluation) need the local engine")
     clock = StepClock()
     catalogue = read_catalogue(tables_dir)
     raw = raw_dir if raw_dir is not None else settings.resolved_raw_dir()
@@ -142,6 +146,9 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     stage, likes = None, None
     if inputs is not None:
         likes = training_likes(inputs, catalogue.row_index(), clock)
+        if hidden:  # the cold-start evaluation: these films' likes reach no stage of the model
+            rows = catalogue.row_index().filter(pl.col("id").is_in(sorted(hidden)))["row"].to_list()
+            likes = likes.filter(~pl.col("row").is_in(rows))
         if engine == "spark":
             stage = spark_stage(inputs, catalogue.row_index(), model.cf_params(), clock,
                                 settings, model_dir / ".collaborative")

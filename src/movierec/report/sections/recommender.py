@@ -12,7 +12,9 @@ from movierec.report import spanish as es
 from movierec.report.blocks import Chart, Section, Table, missing_chart
 from movierec.report.load import Release
 
-METRICS = {"precision_at_k": "precisión@k", "coverage": "cobertura", "collection_recall": "recall de colección"}
+METRICS = {"precision_at_k": "precisión@k", "coverage": "cobertura", "collection_recall": "recall de colección",
+           "ndcg_at_k": "nDCG@k", "stratified_precision_at_k": "precisión estratificada@k",
+           "generic_share": "cuota genérica", "adjacent_collection_recall": "recall de colección (contiguas)"}
 METHODS = {"model": "modelo", "random": "azar", "most popular": "más popular", "seed (tf-idf)": "semilla (tf-idf)"}
 
 
