@@ -147,7 +147,7 @@ def popularity_weights(likes: np.ndarray, beta: float = BETA) -> np.ndarray:
     return 1.0 / np.maximum(np.asarray(likes, dtype=np.float64), 1.0) ** beta
 
 
-def _best_possible(users: np.ndarray, rows: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+def best_possible(users: np.ndarray, rows: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
     """Per pair i: the sum of the k largest ``weights`` among the films users[i] liked (the
     films of its pairs, each once) other than rows[i]."""
     users = np.asarray(users, dtype=np.int64)
@@ -169,18 +169,20 @@ def _best_possible(users: np.ndarray, rows: np.ndarray, weights: np.ndarray, k: 
 
 
 def stratified_precision_per_pair(top: np.ndarray, users: np.ndarray, rows: np.ndarray, likes: np.ndarray,
-                                  k: int, beta: float = BETA, liked: np.ndarray | None = None) -> np.ndarray:
+                                  k: int, beta: float = BETA, liked: np.ndarray | None = None,
+                                  best: np.ndarray | None = None) -> np.ndarray:
     """Per liked pair (users[i], rows[i]): the popularity weights (:func:`popularity_weights` of
     ``likes``) of the films of rows[i]'s top k that users[i] liked, over the sum of the k largest
     weights among users[i]'s other liked films (0 when there are none). The pairs are every
-    liked pair of the users (each once): a user's liked films are the rows of their pairs."""
+    liked pair of the users (each once): a user's liked films are the rows of their pairs.
+    ``best``: :func:`best_possible` of the pairs, when known (it does not depend on ``top``)."""
     if rows.size == 0:
         return np.zeros(0)
     weights = popularity_weights(likes, beta)
     width = min(k, top.shape[1])
     hits = _liked_hits(top, users, rows, width, liked)
     gained = np.where(hits, weights[np.maximum(top[rows, :width], 0)], 0.0).sum(axis=1)
-    best = _best_possible(users, rows, weights, k)
+    best = best_possible(users, rows, weights, k) if best is None else best
     return np.where(best > 0, gained / np.where(best > 0, best, 1.0), 0.0)
 
 

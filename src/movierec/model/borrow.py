@@ -25,7 +25,7 @@ at most ``k`` × the collaborative neighbours stored per film entries per row, l
 ...                        np.array([[.9, .1], [.9, .2], [.8, .4]], dtype=np.float32), np.array([1., 1., 0.]), k=1)
 >>> S.toarray().round(2).tolist()
 [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
->>> borrowed(S, C).toarray().round(2).tolist()  # film 2 borrows film 0's audience, film 1 gets film 2
+>>> borrowed(S, C, np.array([1.0, 1.0, 0.0]), shrink=1.0).toarray().round(2).tolist()  # film 2 borrows
 [[0.0, 0.0, 0.0], [0.0, 0.0, 0.5], [0.0, 0.5, 0.0]]
 """
 
@@ -42,6 +42,9 @@ from movierec.model.topk import select_top_k
 #: Warm films each film borrows from: enough to average out one odd neighbour, few enough that
 #: they stay alike (measured on validation users: see the README's cold-start section).
 BORROW_FROM = 30
+#: Entries of the borrowed signal kept per film: its candidates (the best 30) and the signal's
+#: value for most of the film's other candidates.
+BORROWED_KEPT = 100
 
 
 def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarray, k: int = BORROW_FROM) -> sp.csr_matrix:
@@ -62,31 +65,46 @@ def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarra
     return sp.csr_matrix(sp.diags(np.where(totals > 0, 1.0 / np.where(totals > 0, totals, 1.0), 0.0)) @ matrix)
 
 
-def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix) -> sp.csr_matrix:
-    """``S·C + C·Sᵀ`` (float32, sorted indices): see the module docstring."""
+def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix, support: np.ndarray, shrink: float,
+             keep: int = BORROWED_KEPT, block_rows: int = 4096) -> sp.csr_matrix:
+    """``S·C + C·Sᵀ`` (see the module docstring) with every entry scaled by the newness of the
+    newer film of its pair (:func:`newness`), each row's ``keep`` largest entries (float32,
+    sorted indices). Computed a block of rows at a time, so that only the kept entries are held
+    (the products have up to 2 × k × the collaborative neighbours entries per row)."""
+    n = neighbours.shape[0]
     cf = sp.csr_matrix(cf, dtype=np.float64)
-    out = sp.csr_matrix(neighbours @ cf + cf @ neighbours.T, dtype=np.float32)
-    out.setdiag(0)
-    out.eliminate_zeros()
+    neighbours = sp.csr_matrix(neighbours, dtype=np.float64)
+    transposed = neighbours.T.tocsr()
+    fresh = newness(support, shrink)
+    rows, cols, values = [], [], []
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        block = (neighbours[start:stop] @ cf + cf[start:stop] @ transposed).tocoo()
+        row, col = block.row.astype(np.int64) + start, block.col.astype(np.int64)
+        value = block.data * np.maximum(fresh[row], fresh[col])
+        useful = (row != col) & (value > 0)
+        row, col, value = row[useful], col[useful], value[useful]
+        order = np.lexsort((col, -value, row))
+        row, col, value = row[order], col[order], value[order]
+        kept = np.arange(row.size) - np.searchsorted(row, row) < keep
+        rows.append(row[kept])
+        cols.append(col[kept])
+        values.append(value[kept].astype(np.float32))
+    out = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     out.sort_indices()
     return out
 
 
-def newer(matrix: sp.csr_matrix, support: np.ndarray, shrink: float) -> sp.csr_matrix:
-    """``matrix[i, j]`` × max(ν_i, ν_j), the newness ν = shrink / (shrink + likes) of the newer film
-    of the pair: the borrowed signal speaks fully where a film has no likes and fades as its own
-    likes arrive (30 likes with the default shrink: half), so that between two well-liked films
-    the collaborative signal itself decides.
+def newness(support: np.ndarray, shrink: float) -> np.ndarray:
+    """ν = shrink / (shrink + likes): 1 for a film nobody liked, ½ at ``shrink`` likes. The
+    borrowed signal of a pair is scaled by its newer film's ν: it speaks fully where a film has
+    no likes and fades as its own likes arrive, so that between two well-liked films the
+    collaborative signal itself decides.
 
-    >>> newer(sp.csr_matrix(np.ones((2, 2), dtype=np.float32)), np.array([0.0, 30.0]), 30.0).toarray().tolist()
-    [[1.0, 1.0], [1.0, 0.5]]
+    >>> newness(np.array([0.0, 30.0, 270.0]), 30.0).tolist()
+    [1.0, 0.5, 0.1]
     """
-    newness = shrink / (shrink + np.maximum(support.astype(np.float64), 0.0))
-    coo = matrix.tocoo()
-    data = coo.data * np.maximum(newness[coo.row], newness[coo.col])
-    out = sp.csr_matrix((data.astype(np.float32), (coo.row, coo.col)), shape=matrix.shape)
-    out.sort_indices()
-    return out
+    return shrink / (shrink + np.maximum(np.asarray(support, dtype=np.float64), 0.0))
 
 
 def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50,

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from movierec.evaluation.metrics import collection_recall, coverage
 from movierec.model.artifact import neighbours_frame
-from movierec.model.borrow import borrowed, content_neighbours, hidden_films, newer, without
+from movierec.model.borrow import borrowed, content_neighbours, hidden_films, without
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
 from movierec.model.cf import MAX_LIKES_PER_USER
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative
@@ -160,9 +160,9 @@ class NeighbourRecommender:
             tune_cf, tune_support = without(cf_tune.similarity_, hidden), np.where(hidden, 0.0, cf_tune.support_)
             content = content_score(pair_signals(features, None, priors, base, names=CONTENT), base)
             shrink = self.params.cf_shrink
-            tune_borrowed = newer(borrowed(content_neighbours(base, content, tune_support), tune_cf), tune_support, shrink)
+            tune_borrowed = borrowed(content_neighbours(base, content, tune_support), tune_cf, tune_support, shrink)
             alike = content_neighbours(base, content, cf_all.support_)
-            all_borrowed = newer(borrowed(alike, cf_all.similarity_), cf_all.support_, shrink)
+            all_borrowed = borrowed(alike, cf_all.similarity_, cf_all.support_, shrink)
             # the films nobody liked, and the warm films each resembles (the personal lists borrow too)
             self.new_films_ = sp.csr_matrix(sp.diags((cf_all.support_ == 0).astype(np.float64)) @ alike)
             del content

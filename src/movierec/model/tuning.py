@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from movierec.evaluation.metrics import (
-    adjacent_collection_recall, coverage, generic_share, liked_keys, stratified_precision_per_pair,
+    adjacent_collection_recall, best_possible, coverage, generic_share, liked_keys, popularity_weights,
+    stratified_precision_per_pair,
 )
 from movierec.evaluation.split import describe
 from movierec.model.ranking import PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
@@ -259,18 +260,20 @@ def validation_objective(
     the pairs of those films count, and the generic share is that of their own lists (the tail's
     phase: films treated as new); else of the most-voted films' lists."""
     k = yard.k
+    # every like is truth (a hit, or part of the best list possible), whichever pairs count
     liked = liked_keys(users, rows, likes.size)
-    # every like is truth (a hit, or the best list possible), whichever pairs count
+    best = best_possible(users, rows, popularity_weights(likes), k)
     counted = np.ones(rows.size, dtype=bool) if queries is None else queries[rows]
+    users, rows, best = users[counted], rows[counted], best[counted]
     listed = np.flatnonzero(queries) if queries is not None else None
     with_members = np.flatnonzero((yard.adjacent >= 0).any(axis=1))
-    halves = [counted & ((users // 5) % 2 == half) for half in (0, 1)]
+    halves = [(users // 5) % 2 == half for half in (0, 1)]
 
     def per_pair(top: np.ndarray) -> np.ndarray:
-        return stratified_precision_per_pair(top, users, rows, likes, k, liked=liked)
+        return stratified_precision_per_pair(top, users, rows, likes, k, liked=liked, best=best)
 
     def metrics(top: np.ndarray) -> dict[str, float | None]:
-        return {"stratified_precision_at_k": float(per_pair(top)[counted].mean()) if counted.any() else 0.0,
+        return {"stratified_precision_at_k": float(per_pair(top).mean()) if rows.size else 0.0,
                 "generic_share": yard.generic(top, listed),
                 **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)})}
 
@@ -281,7 +284,7 @@ def validation_objective(
         values = per_pair(top)
         return np.array([values[h].mean() if h.any() else 0.0 for h in halves]) - targets.penalty * missing
 
-    scored = np.unique(rows[counted]) if queries is not None else np.unique(np.r_[rows, with_members, yard.most_voted()])
+    scored = np.unique(rows) if queries is not None else np.unique(np.r_[rows, with_members, yard.most_voted()])
     return Objective(rows=scored, score=score, metrics=metrics)
 
 
@@ -318,12 +321,12 @@ def tuned_blend(
     chosen = start
     if hidden.any():
         tail = validation_objective(validation_users, validation_rows, support, yard, targets, queries=hidden)
-        result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail", fixed=("cf",))
+        result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail", fixed=("cf",), rounds=3)
         chosen = result.blend
         record["tail"] = {"metrics": {name: rounded(v) for name, v in result.metrics.items()},
                           "trials": result.trials}
     head = validation_objective(validation_users, validation_rows, support, yard, targets)
-    result = tune_blend(signals, pool, head, chosen, support, users, k=k)
+    result = tune_blend(signals, pool, head, chosen, support, users, k=k, rounds=4)
     record["metrics"] = {name: rounded(v) for name, v in result.metrics.items()}
     record["trials"] = result.trials
     return result.blend, record
