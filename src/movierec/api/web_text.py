@@ -10,6 +10,8 @@
 ('5.415', '21,95', 'sin dato')
 >>> spanish_date("2026-12-01T02:55:11+00:00")
 '1 de diciembre de 2026, 02:55 UTC'
+>>> spanish_day("2026-12-01"), content_note(0, "2026-12-01"), content_note(0, None), content_note(12, None)
+('1 de diciembre de 2026', 'Película nueva: recomendada por su contenido.', 'Nadie la valoró todavía: recomendada por su contenido.', None)
 """
 
 from __future__ import annotations
@@ -88,3 +90,25 @@ def spanish_date(stamp: object) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}, {moment:%H:%M} UTC"
+
+
+def spanish_day(day: str | None) -> str:
+    """A date ``YYYY-MM-DD`` as "1 de diciembre de 2026" (anything else as it is, "" when None)."""
+    if not day:
+        return ""
+    try:
+        moment = datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        return day
+    return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}"
+
+
+def content_note(likes: int | None, added: str | None) -> str | None:
+    """What a film's card says when no training user liked it (``likes`` 0), so that its list
+    comes from its content alone: a film an ingest added (``added``, its date) is a new film.
+    None when it has likes, or when they are unknown (a model without ratings)."""
+    if likes != 0:
+        return None
+    if added:
+        return "Película nueva: recomendada por su contenido."
+    return "Nadie la valoró todavía: recomendada por su contenido."
