@@ -459,6 +459,7 @@ def test_openapi_in_spanish_with_a_model_per_response(client: TestClient) -> Non
         "/cantidad_filmaciones_mes/{mes}", "/cantidad_filmaciones_dia/{dia}", "/score_titulo/{titulo}",
         "/votos_titulo/{titulo}", "/get_actor/{nombre_actor}", "/get_director/{nombre_director}",
         "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/recomendacion_usuario", "/health", "/reporte", "/reporte.json", "/sugerencias",
+        "/novedades",
     }
     report = {"/reporte": "text/html", "/reporte.json": "application/json"}
     for path, media in report.items():

@@ -42,7 +42,8 @@ def api_schema(app: FastAPI) -> schemathesis.schemas.BaseSchema:
 
 OPERATIONS = ["/cantidad_filmaciones_mes/{mes}", "/cantidad_filmaciones_dia/{dia}", "/score_titulo/{titulo}",
               "/votos_titulo/{titulo}", "/get_actor/{nombre_actor}", "/get_director/{nombre_director}",
-              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/recomendacion_usuario", "/health", "/reporte", "/reporte.json", "/sugerencias"]
+              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/recomendacion_usuario", "/health", "/reporte", "/reporte.json", "/sugerencias",
+              "/novedades"]
 WITHOUT_PARAMETERS = {"/health", "/reporte", "/reporte.json"}
 
 

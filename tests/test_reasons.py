@@ -135,3 +135,53 @@ def test_same_collection_pairs_name_it_when_its_weight_is_a_quarter_of_the_score
     assert same.height > 50
     named = same["reason"].str.split(",").list.contains("collection")
     assert named.mean() >= 0.95, same.filter(~named).head()
+
+
+def test_specific_signals_explain_a_pick_before_era_and_popularity() -> None:
+    """Era, language and the priors are set aside when a specific signal makes ≥ 10% of the score."""
+    names = ("era", "language", "popularity", "director", "genres", "cf_content")
+    weights = dict.fromkeys(names, 1.0)
+    # parts per candidate (columns): era, language, popularity, director, genres, cf_content
+    signals = stack(
+        [[0.50, 0.50, 0.50, 0.50, 0.0]],   # era
+        [[0.30, 0.30, 0.30, 0.30, 0.0]],   # language
+        [[0.10, 0.15, 0.19, 0.10, 0.0]],   # popularity
+        [[0.10, 0.04, 0.00, 0.00, 0.0]],   # director
+        [[0.00, 0.01, 0.01, 0.00, 0.0]],   # genres
+        [[0.00, 0.00, 0.00, 0.10, 0.0]],   # a signal a newer model adds: specific too
+    )
+    pool = np.array([[10, 11, 12, 13, 14]])
+    top = np.array([[10, 11, 12, 13, 14]])
+    # 10: director 10% of 1.0 -> "director"; 11: the best specific part is 4% -> the generic rule;
+    # 12: only genres, 1% -> the generic rule; 13: cf_content 10% -> alone; 14: nothing -> ""
+    assert top_reasons(signals, names, weights, pool, top).tolist() == [
+        ["director", "era,language", "era,language", "cf_content", ""]]
+    # two specific parts: each judged against their own sum (genres 0.01 / 0.05 = 20% < 25%)
+    assert top_reasons(signals, names, weights, pool, top, prefer_share=0.03).tolist()[0][1] == "director"
+    assert top_reasons(signals, names, weights, pool, top, prefer_share=2.0).tolist()[0][0] == "era,language"
+
+
+def test_the_artifact_names_a_prior_only_when_nothing_specific_made_a_tenth_of_the_score(
+        pairs: pl.DataFrame) -> None:
+    """On the sample's artifact: a reason naming only generic signals is a pick whose specific
+    parts were each under 10% (checked where the pair shares a collection: its part is large)."""
+    from movierec.model.reasons import GENERIC
+
+    named = pairs.with_columns(pl.col("reason").str.split(",").alias("names"))
+    generic_only = named.filter(pl.col("names").list.eval(pl.element().is_in(list(GENERIC))).list.all()
+                                & (pl.col("reason") != ""))
+    mixed = named.filter(pl.col("names").list.eval(pl.element().is_in(list(GENERIC))).list.any()
+                         & pl.col("names").list.eval(~pl.element().is_in(list(GENERIC))).list.any())
+    assert mixed.height == 0, mixed.head()  # a specific signal that counts sets every generic one aside
+    assert generic_only.height < pairs.height
+
+
+def test_every_signal_has_spanish_words_and_an_unknown_one_generic_words() -> None:
+    from movierec.api.web_text import OTHER_REASON, REASON_PHRASES, reason_phrase
+
+    assert set(SIGNALS) | {"cf_content"} <= set(REASON_PHRASES)
+    assert reason_phrase("collection,director") == "De la misma colección y del mismo director"
+    assert reason_phrase("genres") == "De los mismos géneros"
+    assert reason_phrase("a_signal_of_tomorrow") == OTHER_REASON[0].upper() + OTHER_REASON[1:]
+    assert reason_phrase("keywords,a_signal_of_tomorrow") == "Con temas en común y parecida según el modelo"
+    assert reason_phrase(",") == reason_phrase("") == ""

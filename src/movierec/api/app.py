@@ -42,6 +42,7 @@ from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, MAX_LIKED, Answers, ApiError
 from movierec.api.edge import EdgeMiddleware
 from movierec.api.follow import Served, State, follow, load_state
+from movierec.api.novedades import add_novedades
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from movierec.api.observability import Metrics, Observability
 from movierec.api.web import add_web_routes
@@ -321,7 +322,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
-    app.include_router(router)
+    app.include_router(add_novedades(router, answers))  # GET /novedades (api/novedades.py)
     add_web_routes(app, answers, settings)  # GET / and /sugerencias: the page for people (api/web.py)
     origins = settings.cors_origin_list()
     if origins:  # a web front end of the client's, on another origin, calls the API

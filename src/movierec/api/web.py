@@ -41,7 +41,9 @@ from starlette.concurrency import run_in_threadpool
 
 from movierec.api import schemas as s
 from movierec.api.answers import CACHE_ENTRIES, MAX_ID, Answers, ApiError, invalid, not_found, render
-from movierec.api.web_text import genre_names, reason_phrase, spanish_date, spanish_number
+from movierec.api.web_text import (
+    content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number,
+)
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.text import normalize
 from movierec.config import Settings
@@ -50,6 +52,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 SUGGESTIONS = 10  # films per /sugerencias answer
 RESULTS = 20  # films listed by a search without JavaScript
 PER_TITLE = 3  # films of one shared title among them
+NEWEST = 10  # films the home page lists under «Novedades» (GET /novedades gives up to 100)
 
 
 class Sugerencia(BaseModel):
@@ -132,7 +135,15 @@ def card_context(catalog: Catalog, row: int, settings: Settings) -> dict[str, ob
         "average": (f"{spanish_number(film.vote_average, 1)} de 10" if enough else
                     f"no se informa con menos de {spanish_number(settings.min_votes)} votos"),
         "picks": picks,
+        "added": spanish_day(catalog.added_on(row)), "content_note": content_note(catalog.likes(row),
+                                                                                 catalog.added_on(row)),
     }
+
+
+def newest_context(catalog: Catalog) -> list[dict[str, object]]:
+    """The home page's «Novedades»: the films the latest ingests added, newest first."""
+    return [{"id": film.id, "title": film.title or "Sin título", "year": film.year, "added": spanish_day(day)}
+            for film, day in catalog.newest(NEWEST)]
 
 
 def _inline_hash(text: str) -> str:
@@ -161,8 +172,10 @@ class WebPage:
                results: list[Film] | None = None, card: dict[str, object] | None = None) -> HTMLResponse:
         title = str(card["title"]) if card else (f"Resultados para «{query}»" if results is not None else
                                                  "Encuentre una película")
+        home = card is None and results is None and error is None
         html = self.template.render(
             page_title=title, query=query, error=error, results=results, card=card,
+            newest=newest_context(catalog) if home else None,
             max_chars=self.settings.max_input_chars, css=Markup(self.css), js=Markup(self.js),
             version=catalog.version, created=spanish_date(catalog.manifest.get("created_at")),
             films=spanish_number(len(catalog)),

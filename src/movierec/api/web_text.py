@@ -10,6 +10,8 @@
 ('5.415', '21,95', 'sin dato')
 >>> spanish_date("2026-12-01T02:55:11+00:00")
 '1 de diciembre de 2026, 02:55 UTC'
+>>> spanish_day("2026-12-01"), content_note(0, "2026-12-01"), content_note(0, None), content_note(12, None)
+('1 de diciembre de 2026', 'Película nueva: recomendada por su contenido.', 'Nadie la valoró todavía: recomendada por su contenido.', None)
 """
 
 from __future__ import annotations
@@ -18,20 +20,25 @@ from datetime import UTC, datetime
 
 from movierec.catalog.text import MONTHS
 
-#: Each signal of the ranking (:data:`movierec.model.ranking.SIGNALS`) as a reason, in words.
+#: Each signal of the ranking (:data:`movierec.model.ranking.SIGNALS`) as a reason, in words; the
+#: content signals name what the films share, so that a new film's picks say why they fit it.
 REASON_PHRASES: dict[str, str] = {
     "collection": "de la misma colección",
     "director": "del mismo director",
-    "keywords": "comparten temas (palabras clave)",
-    "cast": "comparten reparto",
-    "genres": "del mismo género",
+    "keywords": "con temas en común",
+    "cast": "con actores en común",
+    "genres": "de los mismos géneros",
     "text": "con un argumento parecido",
     "cf": "gustó a las mismas personas",
+    "cf_content": "gustó a quienes vieron películas parecidas",
     "language": "en el mismo idioma",
     "era": "de la misma época",
     "popularity": "muy popular",
     "quality": "muy bien valorada",
+    "likes": "de las que más gustan",
 }
+#: A signal without a phrase (one a newer model adds before its words are written here).
+OTHER_REASON = "parecida según el modelo"
 
 #: TMDB's genres (the data set's English names) in Spanish, as TMDB shows them in Spanish.
 GENRES: dict[str, str] = {
@@ -50,8 +57,13 @@ def genre_names(genres: list[str]) -> str:
 
 def reason_phrase(reason: str) -> str:
     """The artifact's reason ("collection,director") as a Spanish phrase; "" when it is empty.
-    A signal without a phrase (a newer model's) is shown by its name rather than dropped."""
-    parts = [REASON_PHRASES.get(name, name) for name in reason.split(",") if name]
+    A signal without a phrase (a newer model's) gets :data:`OTHER_REASON`, once.
+
+    >>> reason_phrase("genres,some_new_signal"), reason_phrase("x,y")
+    ('De los mismos géneros y parecida según el modelo', 'Parecida según el modelo')
+    """
+    parts = list(dict.fromkeys(REASON_PHRASES.get(name.strip(), OTHER_REASON) for name in reason.split(",")
+                               if name.strip()))
     if not parts:
         return ""
     text = " y ".join(parts)
@@ -78,3 +90,25 @@ def spanish_date(stamp: object) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}, {moment:%H:%M} UTC"
+
+
+def spanish_day(day: str | None) -> str:
+    """A date ``YYYY-MM-DD`` as "1 de diciembre de 2026" (anything else as it is, "" when None)."""
+    if not day:
+        return ""
+    try:
+        moment = datetime.strptime(day, "%Y-%m-%d")
+    except ValueError:
+        return day
+    return f"{moment.day} de {MONTHS[moment.month - 1]} de {moment.year}"
+
+
+def content_note(likes: int | None, added: str | None) -> str | None:
+    """What a film's card says when no training user liked it (``likes`` 0), so that its list
+    comes from its content alone: a film an ingest added (``added``, its date) is a new film.
+    None when it has likes, or when they are unknown (a model without ratings)."""
+    if likes != 0:
+        return None
+    if added:
+        return "Película nueva: recomendada por su contenido."
+    return "Nadie la valoró todavía: recomendada por su contenido."

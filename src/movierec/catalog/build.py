@@ -3,7 +3,8 @@
 :func:`build_arrays` reads the release's tables and model (only the columns the API needs) and
 computes every answer that does not depend on the request: the films' columns, the counts per
 month and weekday, the title index, the per-person aggregates of actors and directors and each
-film's first recommendations. :func:`write_catalog` stores them as the release's catalog artifact
+film's first recommendations, and the films the refresh added and each film's training likes
+(:mod:`movierec.catalog.additions`). :func:`write_catalog` stores them as the release's catalog artifact
 (``release/catalog/``, :mod:`movierec.catalog.artifact`), which the API maps instead of rebuilding.
 
 Choices made here (the client's spec leaves them open):
@@ -30,10 +31,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from movierec.catalog.additions import addition_arrays, likes_array
 from movierec.catalog.artifact import write_arrays
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.personal import PersonalIndex, personal_arrays
 from movierec.catalog.text import normalize_many
+from movierec.model.artifact import LIKES
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, neighbour_weight_of
 from movierec.release.layout import CATALOG, MODEL, TABLES, read_manifest
 
@@ -110,6 +113,8 @@ def build_arrays(release: Path, count: int,
         arrays[f"film_{name}"] = movies[column].to_numpy().astype(np.float64)
     for name, column in (("votes", "vote_count"), ("budget", "budget"), ("revenue", "revenue")):
         arrays[f"film_{name}"] = movies[column].cast(pl.Int64).to_numpy()
+    arrays |= addition_arrays(release, movies["id"], films.rows)  # what /novedades lists
+    arrays["film_likes"] = likes_array(release / MODEL / LIKES, movies["id"], films.rows)
 
     dates = movies["release_date"].drop_nulls()
     month_counts, weekday_counts = [0] * 13, [0] * 8

@@ -73,7 +73,7 @@ def check_files(release: Path) -> None:
 def check_loaded(catalog: Catalog, samples: int = 3) -> int:
     """Answer a few questions from a loaded catalog: the most voted films are found again by
     title (and year) and by id, and their recommendations (film to film, and personal for someone
-    who liked them) resolve to films of the catalogue.
+    who liked them) and the films the refresh added resolve to films of the catalogue.
     Returns the number of films; raises CatalogCheckError."""
     from movierec.catalog.cards import CardsError
 
@@ -98,6 +98,9 @@ def check_loaded(catalog: Catalog, samples: int = 3) -> int:
                     raise CatalogCheckError(f"a recommendation of film {film.id} does not resolve")
         if len(catalog) > 1 and not any(catalog.recommend(r) for r in rows):
             raise CatalogCheckError("the most voted films have no recommendation")
+        for film, _ in catalog.newest(100):  # the films /novedades lists (none without ingests)
+            if catalog.row_of_id(film.id) != film.row:
+                raise CatalogCheckError(f"the added film {film.id} is not found by its id")
         for picked, score, _ in catalog.personal(rows):  # what someone who liked them all is shown
             if catalog.row_of_id(picked.id) is None or score != score:
                 raise CatalogCheckError("a personal recommendation for the most voted films does not resolve")

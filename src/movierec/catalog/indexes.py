@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from movierec.catalog.additions import NO_DAY, day_text
 from movierec.catalog.artifact import ArtifactError, map_arrays, read_meta
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.people import People
@@ -96,6 +97,11 @@ class Catalog:
         # the model's reason for each recommendation (an artifact older than reasons has none)
         self._rec_reasons = memoryview(arrays["rec_reasons"]) if "rec_reasons" in arrays else None
         self._reason_labels = tuple(meta.get("reason_labels") or ("",))  # type: ignore[arg-type]
+        # The films the refresh added and each film's training likes (catalog/additions.py); an
+        # artifact published before them has neither: no addition, likes unknown.
+        self._new_rows = memoryview(arrays["new_rows"]) if "new_rows" in arrays else None
+        self._added_day = memoryview(arrays["film_added_day"]) if "film_added_day" in arrays else None
+        self._likes = memoryview(arrays["film_likes"]) if "film_likes" in arrays else None
         self.cards: Cards | None = None  # the web page's film cards, memory-mapped; None: not in the release
         # The personal scorer's arrays; an artifact published before they were stored has none, and
         # its index is then built from the release's model files on the first personal request.
@@ -170,6 +176,28 @@ class Catalog:
         rows = self._rec_rows[first:last].tolist()
         scores = self._rec_scores[first:last].tolist()
         return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
+
+    def newest(self, limit: int) -> list[tuple[Film, str]]:
+        """The films the latest ingests added, newest first, with the UTC date (YYYY-MM-DD) of the
+        release that added each; at most ``limit`` (and the artifact's 100). Empty for a
+        catalogue built without ingests."""
+        if self._new_rows is None or self._added_day is None:
+            return []
+        rows = self._new_rows[:limit].tolist()
+        return [(self.film(r), day_text(self._added_day[r]) or "") for r in rows]
+
+    def added_on(self, row: int) -> str | None:
+        """The UTC date (YYYY-MM-DD) of the release that added the film, None when no ingest did."""
+        if self._added_day is None or self._added_day[row] == NO_DAY:
+            return None
+        return day_text(self._added_day[row])
+
+    def likes(self, row: int) -> int | None:
+        """The training users who liked the film (0: its recommendations come from its content);
+        None when unknown (a model without ratings, or an older artifact)."""
+        if self._likes is None or self._likes[row] < 0:
+            return None
+        return int(self._likes[row])
 
     def personal(self, rows: list[int]) -> list[tuple[Film, float, Film | None]]:
         """Personal recommendations for someone who liked the films ``rows``: 10 films, best

@@ -1,6 +1,10 @@
 """The model's artifact: every film's k best neighbours as (movie_id, rank, neighbour_id, score),
 and, from the trained model, ``reason``: the signals that made most of the score
-(:mod:`movierec.model.reasons`; releases built before it have no such column)."""
+(:mod:`movierec.model.reasons`; releases built before it have no such column).
+
+Beside it, when the model had ratings, ``likes.parquet``: (movie_id, likes) the training users
+who liked each film (0 for a film nobody liked: its list is ranked on content alone), which the
+catalog artifact keeps so that the web page can say so."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import polars as pl
 
 NEIGHBOURS_SCHEMA = {"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32}
 REASON = "reason"
+LIKES = "likes.parquet"  # in the release's model/
 
 
 def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray,
@@ -30,3 +35,13 @@ def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray,
     if reasons is None:
         return frame
     return frame.with_columns(pl.Series(REASON, reasons[valid].tolist(), dtype=pl.String))
+
+
+def likes_frame(ids: np.ndarray, support: np.ndarray) -> pl.DataFrame:
+    """(movie_id, likes): the training users who liked each film of the catalogue.
+
+    >>> likes_frame(np.array([862, 11]), np.array([3.0, 0.0], dtype=np.float32)).rows()
+    [(862, 3), (11, 0)]
+    """
+    return pl.DataFrame({"movie_id": ids, "likes": np.rint(support).astype(np.int64)},
+                        schema={"movie_id": pl.Int64, "likes": pl.Int64})

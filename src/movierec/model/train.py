@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from movierec.config import Settings
 from movierec.evaluation.split import training_users
+from movierec.model.artifact import LIKES, likes_frame
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
 from movierec.model.estimator import NeighbourRecommender, peak_rss_mb
 from movierec.model.features import Catalogue
@@ -128,7 +129,7 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     ratings file. ``engine`` computes the collaborative stage: ``local`` (this process) or
     ``spark`` (:mod:`movierec.model.spark_cf`, on ``settings.spark_master``); the rest is the same.
     Writes ``neighbours.parquet`` and, with ratings, ``colikes.parquet`` (the training users'
-    co-like table of :mod:`movierec.model.collaborative`). Returns what the manifest records
+    co-like table of :mod:`movierec.model.collaborative`) and ``likes.parquet`` (each film's likes). Returns what the manifest records
     about the model (method, weights, vocabulary sizes, tuning metrics, seconds, peak memory).
     ``hidden``: TMDB ids whose likes are dropped as soon as they are read, before any stage sees
     them (the cold-start evaluation, :mod:`movierec.evaluation.cold`; local engine only).
@@ -168,6 +169,7 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     _write_atomically(lists_frame(personal.lists_, catalogue.ids), model_dir / PERSONAL_ARTIFACT)
     if stage is not None:
         _write_atomically(stage.training.colikes(catalogue.ids), model_dir / COLIKES_ARTIFACT)
+        _write_atomically(likes_frame(catalogue.ids, stage.training.support_), model_dir / LIKES)
     seconds = round(time.perf_counter() - clock.start, 3)
     log.info("neighbours: %d rows in %.1f s", neighbours.height, seconds)
     info = model.info_

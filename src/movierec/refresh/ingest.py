@@ -21,7 +21,10 @@ Then, under the store's lock, a new release is built aside (:func:`movierec.pipe
 
 The manifest records under ``ingest`` the batch, per file the records it brought and the ids
 added, updated, removed and quarantined (batch records the ETL did not keep), the deleted ids
-unknown to the catalogue, and ``built_on``: the release it was merged into.
+unknown to the catalogue, and ``built_on``: the release it was merged into. The release's
+``tables/additions.parquet`` carries the base's history of added films on, with the films this
+ingest added to the catalogue (:mod:`movierec.catalog.additions`; ``/novedades`` lists them), and
+the manifest counts them under ``ingest.catalogue_added``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 
 import polars as pl
 
+from movierec.catalog.additions import write_additions
 from movierec.config import Settings
 from movierec.pipeline import after_tables, build_release, etl_step
 from movierec.raw.files import (
@@ -109,6 +113,7 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         log.info("batch %s holds no record and no deleted id: nothing to publish", batch_dir)
         return None
     merged: dict[str, FileMerge] = {}  # by file name (movies_metadata.csv, …)
+    bases: list[Path] = []  # the release merged into, found under the lock
 
     def merge(folder: Path, manifest: dict[str, object]) -> None:
         started = time.perf_counter()
@@ -116,6 +121,7 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         if base is None:
             raise StoreError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
         raw = base_raw(base)
+        bases.append(base)
         work, kept = folder / WORK, folder / RAW
         work.mkdir()
         kept.mkdir()
@@ -155,6 +161,8 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         compressing.append(pool.submit(lambda: [compress(work / n, folder / RAW / f"{n}.gz") for n in names]))
         etl_step(work, settings)(folder, manifest)
         _count_quarantined(folder / TABLES / "quarantine.parquet", merged, manifest)
+        added = write_additions(bases[0], folder, str(manifest["release"]))  # the history of added films
+        manifest["ingest"]["catalogue_added"] = added  # type: ignore[index]
 
     def keep_merged(folder: Path, manifest: dict[str, object]) -> None:
         for future in compressing:
