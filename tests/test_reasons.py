@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from movierec.evaluation.metrics import adjacent_members
 from movierec.model.ranking import SIGNALS
 from movierec.model.reasons import pool_columns, top_reasons
 
@@ -117,23 +118,27 @@ def test_artifact_reasons_name_signals_the_pairs_really_share(pairs: pl.DataFram
     assert having("genres") <= _shared(sample_tables, "genres", "genre_id", pairs)
 
 
-def test_same_collection_pairs_name_it_when_its_weight_is_a_quarter_of_the_score(
+def test_adjacent_collection_pairs_name_it_when_its_weight_is_a_quarter_of_the_score(
         pairs: pl.DataFrame, sample_data: Path, sample_tables: Path) -> None:
-    """The blend's weights are ≥ 0, so a pair's score is the sum of its parts; a same-collection
-    pair whose collection part is over a quarter of the score names it. The ranking mixes a head
+    """The blend's weights are ≥ 0, so a pair's score is the sum of its parts; a film's previous
+    or next collection member scores both the ``collection`` and the ``adjacent`` signal, and
+    when that part is over a quarter of the score the reason names it. The ranking mixes a head
     and a tail weight set per film (by how many training users liked it) and the reason is read
-    under the set that dominates, so the collection part is bounded below by the smaller of the
-    two collection weights: with that bound, (nearly) every such pair names its collection."""
+    under the set that dominates, so the part is bounded below by the smaller of the two sets'
+    sums: with that bound, (nearly) every such pair names its collection."""
     manifest = json.loads((sample_data / "current" / "manifest.json").read_text())
     sets = manifest["model"]["weights"]
-    weight = min(sets["head"]["collection"], sets["tail"]["collection"])
+    weight = min(sets[part]["collection"] + sets[part]["adjacent"] for part in ("head", "tail"))
     assert weight > 0 and min(min(sets["head"].values()), min(sets["tail"].values())) >= 0
-    movies = pl.read_parquet(sample_tables / "movies.parquet", columns=["id", "collection_id"])
-    same = (pairs.join(movies.rename({"id": "movie_id", "collection_id": "a"}), on="movie_id")
-            .join(movies.rename({"id": "neighbour_id", "collection_id": "b"}), on="neighbour_id")
-            .filter((pl.col("a") == pl.col("b")) & (weight / pl.col("score") > 0.26)))
+    movies = pl.read_parquet(sample_tables / "movies.parquet", columns=["id", "collection_id", "release_date"])
+    previous, following = adjacent_members(movies["collection_id"].fill_null(-1).to_numpy(),
+                                           movies["release_date"].to_numpy(), movies["id"].to_numpy())
+    ids = movies["id"].to_numpy()
+    adjacent = pl.DataFrame({"movie_id": np.r_[ids, ids], "neighbour_id": np.r_[ids[previous], ids[following]],
+                             "kept": np.r_[previous, following] >= 0}).filter("kept").drop("kept")
+    same = pairs.join(adjacent, on=["movie_id", "neighbour_id"]).filter(weight / pl.col("score") > 0.26)
     assert same.height > 50
-    named = same["reason"].str.split(",").list.contains("collection")
+    named = same["reason"].str.split(",").list.eval(pl.element().is_in(["collection", "adjacent"])).list.any()
     assert named.mean() >= 0.95, same.filter(~named).head()
 
 

@@ -24,6 +24,7 @@ from movierec.catalog.text import MONTHS
 #: content signals name what the films share, so that a new film's picks say why they fit it.
 REASON_PHRASES: dict[str, str] = {
     "collection": "de la misma colección",
+    "adjacent": "de la misma colección",  # the previous or next part: said once beside "collection"
     "director": "del mismo director",
     "keywords": "con temas en común",
     "cast": "con actores en común",
