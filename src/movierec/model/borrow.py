@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from movierec.model.scorer import WeightLists
-from movierec.model.topk import select_top_k
+from movierec.model.topk import select_top_k, top_k_of_pairs
 
 #: Warm films each film borrows from: enough to average out one odd neighbour, few enough that
 #: they stay alike (measured on validation users: see the README's cold-start section).
@@ -45,6 +45,8 @@ BORROW_FROM = 30
 #: Entries of the borrowed signal kept per film: its candidates (the best 30) and the signal's
 #: value for most of the film's other candidates.
 BORROWED_KEPT = 100
+#: Films a warm film lends its audience to, at most (the films most like it).
+LENDS_TO = 100
 
 
 def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarray, k: int = BORROW_FROM) -> sp.csr_matrix:
@@ -66,31 +68,34 @@ def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarra
 
 
 def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix, support: np.ndarray, shrink: float,
-             keep: int = BORROWED_KEPT, block_rows: int = 4096) -> sp.csr_matrix:
+             keep: int = BORROWED_KEPT, lends: int = LENDS_TO, block_rows: int = 4096) -> sp.csr_matrix:
     """``S·C + C·Sᵀ`` (see the module docstring) with every entry scaled by the newness of the
     newer film of its pair (:func:`newness`), each row's ``keep`` largest entries (float32,
-    sorted indices). Computed a block of rows at a time, so that only the kept entries are held
-    (the products have up to 2 × k × the collaborative neighbours entries per row)."""
+    sorted indices). A warm film lends to at most ``lends`` films (the ones most like it), so a
+    film many resemble (a hub) does not blow up a row of ``C·Sᵀ``. Computed a block of rows at a
+    time, so that only the kept entries are held."""
     n = neighbours.shape[0]
-    cf = sp.csr_matrix(cf, dtype=np.float64)
-    neighbours = sp.csr_matrix(neighbours, dtype=np.float64)
-    transposed = neighbours.T.tocsr()
-    fresh = newness(support, shrink)
-    rows, cols, values = [], [], []
+    cf = sp.csr_matrix(cf, dtype=np.float32)
+    neighbours = sp.csr_matrix(neighbours, dtype=np.float32)
+    lenders = neighbours.T.tocoo()
+    columns, values = top_k_of_pairs(lenders.row.astype(np.int64), lenders.col.astype(np.int64), lenders.data, n,
+                                     lends)
+    found = columns >= 0
+    transposed = sp.csr_matrix((values[found], (np.nonzero(found)[0], columns[found])), shape=(n, n))
+    fresh = newness(support, shrink).astype(np.float32)
+    rows, cols, kept_values = [], [], []
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
         block = (neighbours[start:stop] @ cf + cf[start:stop] @ transposed).tocoo()
         row, col = block.row.astype(np.int64) + start, block.col.astype(np.int64)
         value = block.data * np.maximum(fresh[row], fresh[col])
         useful = (row != col) & (value > 0)
-        row, col, value = row[useful], col[useful], value[useful]
-        order = np.lexsort((col, -value, row))
-        row, col, value = row[order], col[order], value[order]
-        kept = np.arange(row.size) - np.searchsorted(row, row) < keep
-        rows.append(row[kept])
-        cols.append(col[kept])
-        values.append(value[kept].astype(np.float32))
-    out = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        top, scores = top_k_of_pairs(row[useful] - start, col[useful], value[useful], stop - start, keep)
+        found = top >= 0
+        rows.append(np.nonzero(found)[0] + start)
+        cols.append(top[found])
+        kept_values.append(scores[found])
+    out = sp.csr_matrix((np.concatenate(kept_values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     out.sort_indices()
     return out
 
@@ -107,7 +112,7 @@ def newness(support: np.ndarray, shrink: float) -> np.ndarray:
     return shrink / (shrink + np.maximum(np.asarray(support, dtype=np.float64), 0.0))
 
 
-def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50,
+def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50, scale: float = 1.0,
                    block_rows: int = 1024) -> tuple[WeightLists, float]:
     """The personal recommender's lists, each extended with the ``keep`` films without likes
     that it weighs most, ``γ · B̂[i, c]`` with ``B̂[i, c] = Σ_w S[c, w] · B[i, w]``: what film i's
@@ -116,8 +121,9 @@ def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50
     than one film's weight, so γ sets the median over lists of their largest borrowed weight to
     the median of their largest own weight — a new film then competes on the weights' own scale
     and is one of a person's 10 when the films it resembles are what their films point to.
-    Entries after the list's own (ranks follow on); only positive weights are added. Returns the
-    lists and γ.
+    ``scale`` multiplies γ (what the personal tuning chooses on validation users, with some liked
+    films treated as new). Entries after the list's own (ranks follow on); only positive weights
+    are added. Returns the lists and γ.
 
     >>> lists = WeightLists(np.array([0, 1, 1, 1]), np.array([1], dtype=np.int32), np.array([0.5], dtype=np.float32))
     >>> S = sp.csr_matrix(([0.5], ([2], [1])), shape=(3, 3))  # film 2 (new) is like film 1
@@ -149,7 +155,7 @@ def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50
     borrowed_best = np.concatenate(firsts) if firsts else np.zeros(0)
     gamma = float(np.median(own_best) / np.median(borrowed_best)) if own_best.size and borrowed_best.size else 1.0
     gamma = gamma if np.isfinite(gamma) and gamma > 0 else 1.0
-    weight[1:] = [values * np.float32(gamma) for values in weight[1:]]
+    weight[1:] = [values * np.float32(gamma * scale) for values in weight[1:]]
     return WeightLists.from_rows(np.concatenate(src), np.concatenate(dst), np.concatenate(weight),
                                  np.concatenate(rank), n), gamma
 

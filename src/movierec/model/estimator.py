@@ -85,7 +85,9 @@ class NeighbourRecommender:
     (None without validation users), for tuning what scores from the neighbours without the
     validation users' likes in them; ``new_films_``: the content neighbours among the warm films of
     every film nobody liked (:func:`~movierec.model.borrow.content_neighbours`; None without
-    likes), from which the personal lists borrow.
+    likes), from which the personal lists borrow; ``hidden_`` (the films the tuning treated as
+    new) and ``tuning_new_films_`` (the same neighbours as the tuning saw them), for the personal
+    recommender's tuning.
     """
 
     def __init__(self, params: ModelParams | None = None, k: int = 20, recommendations: int = 5) -> None:
@@ -137,6 +139,8 @@ class NeighbourRecommender:
         tuning: dict[str, object] = {"tuned": False}
         self.tuning_top_: np.ndarray | None = None
         self.new_films_: sp.csr_matrix | None = None
+        self.tuning_new_films_: sp.csr_matrix | None = None
+        self.hidden_: np.ndarray | None = None
         # A film nobody liked is ranked on content alone (its cf and likes signals are 0 anyway).
         chosen = Blend(tail=dict(DEFAULT_WEIGHTS), head=dict(HEAD_START), evidence=self.params.evidence)
         support, users = None, 0
@@ -160,11 +164,14 @@ class NeighbourRecommender:
             tune_cf, tune_support = without(cf_tune.similarity_, hidden), np.where(hidden, 0.0, cf_tune.support_)
             content = content_score(pair_signals(features, None, priors, base, names=CONTENT), base)
             shrink = self.params.cf_shrink
-            tune_borrowed = borrowed(content_neighbours(base, content, tune_support), tune_cf, tune_support, shrink)
+            tune_alike = content_neighbours(base, content, tune_support)
+            tune_borrowed = borrowed(tune_alike, tune_cf, tune_support, shrink)
             alike = content_neighbours(base, content, cf_all.support_)
             all_borrowed = borrowed(alike, cf_all.similarity_, cf_all.support_, shrink)
             # the films nobody liked, and the warm films each resembles (the personal lists borrow too)
-            self.new_films_ = sp.csr_matrix(sp.diags((cf_all.support_ == 0).astype(np.float64)) @ alike)
+            self.new_films_, self.tuning_new_films_ = _rows_of(alike, cf_all.support_ == 0), _rows_of(
+                tune_alike, tune_support == 0)
+            self.hidden_ = hidden
             del content
             step("borrowed")
             # The tuning sees only candidates and similarities from the fit users; the final ranking
@@ -233,3 +240,8 @@ class NeighbourRecommender:
         self.top_, self.scores_, self.blend_, self.info_ = top, scores, held.blend, info
         self.ids_ = catalogue.ids
         return self
+
+
+def _rows_of(matrix: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``matrix`` with the rows ``keep`` does not mark emptied."""
+    return sp.csr_matrix(sp.diags(keep.astype(np.float64)) @ matrix)

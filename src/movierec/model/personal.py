@@ -41,6 +41,14 @@ NDCG_TOLERANCE = 0.01  # relative: trials this close to the best validation nDCG
 BLOCK_USERS = 32  # users scored at once by recommend_many
 
 
+def _best_of(trials: list[dict[str, float]]) -> dict[str, float]:
+    """The best nDCG@10; among the trials within NDCG_TOLERANCE of it (differences the validation
+    users cannot tell apart), the widest coverage; then the first."""
+    top = max(trial["ndcg_at_k"] for trial in trials)
+    close = [trial for trial in trials if trial["ndcg_at_k"] >= (1 - NDCG_TOLERANCE) * top]
+    return max(close, key=lambda trial: trial["coverage"])
+
+
 def _block_top(given: sp.csr_matrix, weights: sp.csr_matrix, listed: sp.csr_matrix, k: int) -> np.ndarray:
     """The k best films (-1 padded) of each user of ``given`` (users × films, the films named):
     among the films some named film lists (``listed``), never a named one, by the sum of the
@@ -109,6 +117,7 @@ class PersonalParams:
     max_validation_users: int = 2000
     max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
     new_films_per_list: int = 50  # films without likes each list borrows (model.borrow.borrowed_lists)
+    new_film_scales: tuple[float, ...] = (0.0, 0.25, 0.35, 0.5, 1.0)  # × the calibration, chosen on validation
     seed: int = 0
 
 
@@ -125,7 +134,8 @@ class PersonalRecommender:
     params: PersonalParams = field(default_factory=PersonalParams)
 
     def fit(self, likes: pl.DataFrame | None, n: int, tuning_neighbours: np.ndarray | None,
-            popular: np.ndarray, new_films: sp.csr_matrix | None = None) -> PersonalRecommender:
+            popular: np.ndarray, new_films: sp.csr_matrix | None = None,
+            tuning_new_films: sp.csr_matrix | None = None, hidden: np.ndarray | None = None) -> PersonalRecommender:
         started = time.perf_counter()
         if likes is None or likes.height == 0:
             self.lists_, self.neighbour_weight_ = WeightLists.empty(n), DEFAULT_NEIGHBOUR_WEIGHT
@@ -134,20 +144,20 @@ class PersonalRecommender:
             return self
         params = self.params
         chosen = {"penalty": params.penalties[0], "keep": params.keeps[0], "discount": params.discounts[0],
-                  "neighbour_weight": params.neighbour_weights[0]}
+                  "neighbour_weight": params.neighbour_weights[0], "new_film_scale": params.new_film_scales[-1]}
         tuning: dict[str, object] = {"tuned": False}
         given, held = time_split(validation_users(likes)) if "timestamp" in likes.columns else (None, None)
         if given is not None and given.height and tuning_neighbours is not None:
-            chosen, tuning = self._choose(likes, n, given, held, tuning_neighbours, popular)
+            chosen, tuning = self._choose(likes, n, given, held, tuning_neighbours, popular, tuning_new_films, hidden)
         fitted = user_sample(likes, params.max_users)
         users = int(fitted["user_id"].n_unique())
         penalty = chosen["penalty"] * users / 1000
         self.lists_ = ease_lists(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n, penalty,
                                  keep=int(chosen["keep"]), max_films=params.max_films, discount=chosen["discount"])
         listed = int((np.diff(self.lists_.indptr) > 0).sum())
-        gamma = None
-        if new_films is not None and new_films.nnz:
-            self.lists_, gamma = borrowed_lists(self.lists_, new_films, params.new_films_per_list)
+        gamma, scale = None, float(chosen["new_film_scale"])
+        if new_films is not None and new_films.nnz and scale > 0:
+            self.lists_, gamma = borrowed_lists(self.lists_, new_films, params.new_films_per_list, scale)
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
             "used": True, "method": "EASE weights of the liked films + film-to-film neighbours",
@@ -155,21 +165,27 @@ class PersonalRecommender:
             "penalty_per_1000_users": chosen["penalty"], "penalty": round(penalty, 3),
             "keep": int(chosen["keep"]), "discount": chosen["discount"], "neighbour_weight": self.neighbour_weight_,
             "films_with_lists": listed, "entries": int(self.lists_.cols.size),
-            "new_films_per_list": params.new_films_per_list, "new_films_scale": gamma,
+            "new_films_per_list": params.new_films_per_list, "new_film_calibration": gamma, "new_film_scale": scale,
             "new_films": 0 if new_films is None else int((np.diff(new_films.indptr) > 0).sum()),
             "params": asdict(params), "tuning": tuning, "seconds": round(time.perf_counter() - started, 3),
         }
         return self
 
     def _choose(self, likes: pl.DataFrame, n: int, given: pl.DataFrame, held: pl.DataFrame,
-                neighbours: np.ndarray, popular: np.ndarray) -> tuple[dict[str, float], dict[str, object]]:
-        """The parameters with the best validation nDCG@10 (see the comment on the choice)."""
+                neighbours: np.ndarray, popular: np.ndarray, new_films: sp.csr_matrix | None = None,
+                hidden: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, object]]:
+        """The parameters with the best validation nDCG@10 (see the comment on the choice); then,
+        with ``new_films`` (the content neighbours of the films the tuning treats as new, whose
+        likes, ``hidden``, the fit users' EASE weights never see), the scale of their borrowed
+        weights, on the same users."""
         params = self.params
         users = np.unique(given["user_id"].to_numpy())
         if users.size > params.max_validation_users:
             users = np.sort(np.random.default_rng(params.seed).choice(users, params.max_validation_users, replace=False))
         inputs, truth = grouped(given, users), grouped(held, users)
         fit = user_sample(fit_users(likes), params.max_users)
+        if hidden is not None and hidden.any():
+            fit = fit.filter(~pl.col("row").is_in(np.flatnonzero(hidden)))
         fit_count = int(fit["user_id"].n_unique())
         gram = ease_gram(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n, params.max_films)
         trials: list[dict[str, float]] = []
@@ -183,13 +199,20 @@ class PersonalRecommender:
                              **{name: round(value, 4) for name, value in ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
                              "coverage": round(coverage_of_lists(shown, n), 4)}
                     trials.append(trial)
-        # The best nDCG@10; among the trials within NDCG_TOLERANCE of it (differences the
-        # validation users cannot tell apart), the widest coverage; then the first in the grid.
-        top = max(trial["ndcg_at_k"] for trial in trials)
-        close = [trial for trial in trials if trial["ndcg_at_k"] >= (1 - NDCG_TOLERANCE) * top]
-        best = max(close, key=lambda trial: trial["coverage"])
+        best = _best_of(trials)
+        scales: list[dict[str, float]] = []
+        if new_films is not None and new_films.nnz and gram is not None:
+            inverse = invert(gram, best["penalty"] * fit_count / 1000)
+            lists = weight_lists(inverse, int(best["keep"]), best["discount"])
+            for scale in params.new_film_scales:
+                borrowed = borrowed_lists(lists, new_films, params.new_films_per_list, scale)[0] if scale else lists
+                shown = recommend_many(inputs, borrowed, neighbours, best["neighbour_weight"], popular)
+                scales.append({"new_film_scale": scale, **{name: round(value, 4) for name, value in
+                                                            ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
+                               "coverage": round(coverage_of_lists(shown, n), 4)})
+            best = {**best, "new_film_scale": _best_of(scales)["new_film_scale"]}
         log.info("personal: validation nDCG@10 %.4f at λ %.0f per 1,000 users, %d weights per film, neighbours %.3f",
                  best["ndcg_at_k"], best["penalty"], best["keep"], best["neighbour_weight"])
         return best, {"tuned": True, "validation_users": int(users.size), "fit_users": fit_count,
                       "split": "earliest 80% of each validation user's likes (≥ 5) in, latest 20% truth",
-                      "best": best, "trials": trials}
+                      "best": best, "trials": trials, "new_film_scales": scales}

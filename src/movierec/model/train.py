@@ -162,7 +162,7 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
         popular = popularity_order(catalogue.movies["vote_count"].to_numpy())
         tuning_top = model.tuning_top_ if model.tuning_top_ is not None else model.top_
         personal = PersonalRecommender().fit(likes, catalogue.movies.height, tuning_top[:, :NEIGHBOURS], popular,
-                                             model.new_films_)
+                                             model.new_films_, model.tuning_new_films_, model.hidden_)
     neighbours = model.neighbours()
     model_dir.mkdir(parents=True, exist_ok=True)
     _write_atomically(neighbours, model_dir / ARTIFACT)

@@ -255,10 +255,13 @@ def validation_objective(
     queries: np.ndarray | None = None,
 ) -> Objective:
     """score: the validation users' popularity-stratified precision@k (hits weighted by
-    1/likes^0.5, ``likes``: the fit users' per film; one score per half of the users) minus ``targets.penalty`` per unit of generic
-    share above its target and of adjacent recall below it. With ``queries`` (a film mask): only
-    the pairs of those films count, and the generic share is that of their own lists (the tail's
-    phase: films treated as new); else of the most-voted films' lists."""
+    1/likes^0.5, ``likes``: the fit users' per film; one score per half of the users) minus
+    ``targets.penalty`` per unit of adjacent recall below its target. With ``queries`` (a film
+    mask): only the pairs of those films count (the tail's phase: films treated as new). The
+    generic share is recorded, not scored: as a penalty it let the ascent buy it with any signal at
+    any cost in precision (the text weight, say), while stratified precision already discounts
+    the popular films; :func:`meet_targets` holds it on the final ranking by damping the head's
+    priors."""
     k = yard.k
     # every like is truth (a hit, or part of the best list possible), whichever pairs count
     liked = liked_keys(users, rows, likes.size)
@@ -278,9 +281,7 @@ def validation_objective(
                 **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)})}
 
     def score(top: np.ndarray) -> np.ndarray:
-        missing = max(0.0, yard.generic(top, listed) - targets.generic_share)
-        if queries is None:
-            missing += max(0.0, targets.adjacent_recall - yard.adjacent_recall(top))
+        missing = 0.0 if queries is not None else max(0.0, targets.adjacent_recall - yard.adjacent_recall(top))
         values = per_pair(top)
         return np.array([values[h].mean() if h.any() else 0.0 for h in halves]) - targets.penalty * missing
 
