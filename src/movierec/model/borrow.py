@@ -41,12 +41,12 @@ from movierec.model.topk import select_top_k, top_k_of_pairs
 
 #: Warm films each film borrows from: enough to average out one odd neighbour, few enough that
 #: they stay alike (measured on validation users: see the README's cold-start section).
-BORROW_FROM = 30
+BORROW_FROM = 20
 #: Entries of the borrowed signal kept per film: its candidates (the best 30) and the signal's
 #: value for most of the film's other candidates.
-BORROWED_KEPT = 100
+BORROWED_KEPT = 60
 #: Films a warm film lends its audience to, at most (the films most like it).
-LENDS_TO = 100
+LENDS_TO = 50
 
 
 def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarray, k: int = BORROW_FROM) -> sp.csr_matrix:
