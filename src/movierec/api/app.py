@@ -192,7 +192,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
 
     titulo = in_path("titulo", "Título de la película, sin distinguir mayúsculas, tildes ni espacios repetidos.",
                      "Toy Story", "Face/Off")
-    anio = {"name": "anio", "in": "query", "required": False,
+    anio = {"name": "anio", "in": "query", "required": False, "allowEmptyValue": True,
             "description": "Año de estreno, para elegir entre películas con el mismo título.",
             "schema": {"type": "integer", "minimum": 1, "maximum": 9999}, "examples": {"1995": {"value": 1995}}}
 

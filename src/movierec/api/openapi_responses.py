@@ -24,8 +24,8 @@ JSON = "application/json"
 Responses = dict[int | str, dict[str, Any]]
 
 
-def _error(description: str, example: str, model: type = s.ErrorHttp) -> dict[str, Any]:
-    return {"model": model, "description": description, "content": {JSON: {"example": {"detail": example}}}}
+def _error(description: str, example: str) -> dict[str, Any]:
+    return {"model": s.ErrorHttp, "description": description, "content": {JSON: {"example": {"detail": example}}}}
 
 
 #: What the HTTP edge answers, before routing, on any route (api/protocol.py's messages).
@@ -39,7 +39,8 @@ EDGE: Responses = {
                 "para la línea de la petición y las cabeceras juntas); se cierra la conexión.",
                 f"La URL supera los {MAX_HEAD_BYTES} bytes que admite el servidor."),
     431: _error("Las cabeceras superan el límite del servidor (junto con la línea de la petición); se cierra la "
-                "conexión.", f"Las cabeceras de la petición superan los {MAX_HEAD_BYTES} bytes que admite el servidor."),
+                "conexión.",
+                f"Las cabeceras de la petición superan los {MAX_HEAD_BYTES} bytes que admite el servidor."),
     501: _error("Método HTTP desconocido; se cierra la conexión.",
                 "Método HTTP desconocido: esta API responde a GET y HEAD."),
 }
@@ -54,8 +55,9 @@ NOT_FOUND: Responses = {404: {"model": s.ErrorNoEncontrado,
                               "description": "No se encontró (o la ruta no existe); incluye sugerencias."}}
 INVALID: Responses = {422: {"model": s.ErrorValidacion,
                             "description": "Parámetro inválido; el mensaje explica por qué."}}
-NONE_FOUND: Responses = {404: {"model": s.ErrorNingunaEncontrada,
-                               "description": "No se encontró ninguna de las películas indicadas; incluye sugerencias."}}
+NONE_FOUND: Responses = {404: {
+    "model": s.ErrorNingunaEncontrada,
+    "description": "No se encontró ninguna de las películas indicadas; incluye sugerencias."}}
 NO_REPORT: Responses = {404: {"description": "La versión no tiene reporte.",
                               "content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorNoEncontrado"}}}}}
 
