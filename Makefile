@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA := $(or $(MOVIEREC_DATA_DIR),data)
 PORT ?= 8000
 
-.PHONY: setup run test bench bench-api bench-refresh readme clean
+.PHONY: setup system-deps run test bench bench-api bench-refresh readme clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,7 +24,13 @@ run: setup
 	@if [ ! -e "$(DATA)/current" ]; then $(BIN)/movierec pipeline --data "$(DATA)"; fi
 	exec $(BIN)/movierec serve --data "$(DATA)" --host 0.0.0.0 --port $(PORT)
 
-test: setup
+# What the tests need beyond Python: Debian's chromium (the browser tests) and a Java runtime 17+ (the
+# Spark engine's tests), installed through apt when missing (as root), else one line and exit 1.
+# `make run` needs neither.
+system-deps:
+	@$(SHELL) scripts/system_deps.sh
+
+test: system-deps setup
 	$(BIN)/python -m pytest
 
 bench: setup

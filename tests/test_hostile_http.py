@@ -13,9 +13,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import schemathesis
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from movierec.api.protocol import MAX_HEAD_BYTES
 from movierec.config import REPO_ROOT, Settings
@@ -191,3 +199,51 @@ def test_no_route_ends_with_a_slash(tmp_path: Path) -> None:
 def test_line_break_in_a_title_is_whitespace(port: int, path: str) -> None:
     status, _, body = request(port, "GET", path)
     assert status == 200 and json.loads(body)["id"] == 862
+
+
+# --- the edge's answers are in the OpenAPI document (issue 17) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api_schema(port: int) -> schemathesis.schemas.BaseSchema:
+    return schemathesis.openapi.from_url(f"http://127.0.0.1:{port}/openapi.json")
+
+
+def conforms(api_schema: schemathesis.schemas.BaseSchema, template: str, received: bytes, url: str) -> int:
+    """The edge's raw answer checked against the document of the operation it was sent to, by
+    schemathesis' checks: status documented, JSON content type, body valid against its model."""
+    status, headers, _ = answer(received)
+    response = httpx.Response(status, headers=headers, content=received.partition(b"\r\n\r\n")[2],
+                              request=httpx.Request("GET", url))
+    response.elapsed = timedelta(0)
+    case = api_schema[template]["GET"].Case()
+    case.validate_response(response, checks=[status_code_conformance, content_type_conformance,
+                                             response_schema_conformance])
+    return status
+
+
+def test_a_schema_valid_request_too_long_for_the_server_gets_a_documented_414(
+        api_schema: schemathesis.schemas.BaseSchema) -> None:
+    """What schemathesis found (ST103): 50 titles of 200 characters are valid by the schema, and
+    their URL is more than the 16 KB the server reads: the 414 it answers is documented, in the
+    documented Spanish shape (every check schemathesis runs on a response)."""
+    case = api_schema["/recomendacion_usuario"]["GET"].Case(query={"titulo": ["ñ" * 200] * 50})
+    response = case.call()
+    assert response.status_code == 414 and "La URL supera" in response.json()["detail"]
+    case.validate_response(response)
+
+
+@pytest.mark.parametrize(("template", "data", "status"), [
+    ("/recomendacion_usuario", b"GET /recomendacion_usuario?titulo=" + b"a" * MAX_HEAD_BYTES + b" HTTP/1.1\r\n\r\n",
+     414),
+    ("/health", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n", 431),
+    ("/health", b"GET /health HTTP/1.1\r\nHost: x\r\n", 408),
+    ("/score_titulo/{titulo}", b"GET /score_titulo/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ("/cantidad_filmaciones_mes/{mes}", b"FOO /cantidad_filmaciones_mes/enero HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+    ("/sugerencias", b"GET /sugerencias?q=toy HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
+    ("/cantidad_filmaciones_dia/{dia}", b"GET /cantidad_filmaciones_dia/lu%2Fnes HTTP/1.1\r\nHost: x\r\n"
+                                        b"Connection: close\r\n\r\n", 404),  # a '/' leaves the route
+])
+def test_every_edge_answer_is_documented_on_its_route(api_schema: schemathesis.schemas.BaseSchema, port: int,
+                                                      template: str, data: bytes, status: int) -> None:
+    assert conforms(api_schema, template, raw(port, data), f"http://127.0.0.1:{port}/") == status

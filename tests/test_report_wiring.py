@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from movierec.pipeline import publish
 from movierec.release.store import ReleaseStore
 from tests.test_pipeline import published, write_small_raw  # noqa: F401  (the module-scoped fixture)
 
+MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre")
+
 
 def test_every_published_release_carries_its_report(sample_data: Path) -> None:
     release = (sample_data / "current").resolve()
@@ -29,6 +33,20 @@ def test_every_published_release_carries_its_report(sample_data: Path) -> None:
     manifest = json.loads((release / "manifest.json").read_text())
     assert manifest["report"] == {"html": "report/report.html", "json": "report/report.json"}
     assert manifest["durations"]["report"] > 0
+
+
+def test_the_report_header_shows_the_releases_creation_date(sample_data: Path) -> None:
+    """Issue 17: a release built by the pipeline wrote its report before its manifest had
+    created_at, so the header read «publicada el —»."""
+    release = (sample_data / "current").resolve()
+    created = json.loads((release / "manifest.json").read_text())["created_at"]
+    day = datetime.fromisoformat(created).date()
+    spanish = f"{day.day} de {MONTHS[day.month - 1]} de {day.year}"
+    html = (release / "report" / "report.html").read_text()
+    header = html.split("<header", 1)[1].split("</header>", 1)[0]
+    assert f"publicada el {spanish} ·" in header and "publicada el —" not in html
+    assert f"Versión {release.name} del catálogo, publicada el {spanish}." in html  # the summary's line
+    assert json.loads((release / "report" / "report.json").read_text())["creada"] == created
 
 
 def test_the_api_serves_the_current_releases_report(sample_data: Path) -> None:

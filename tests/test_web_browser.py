@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 
 SHOTS = Path("/tmp/web-shots")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package; .ci/run installs it
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package; `make test` installs it
 
 
 

@@ -152,8 +152,10 @@ def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, step
             check_release(staging, current, settings, allow_shrink=allow_shrink)
             if evaluating:
                 _evaluate(staging, raw_dir or staging / RAW, settings, manifest, anchors)
-            _report(staging, raw_dir or staging / RAW, current, settings, manifest)
+            # Dated before the report is written: its header and summary show the release's date.
             manifest["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            write_json(staging / MANIFEST, manifest)
+            _report(staging, raw_dir or staging / RAW, current, settings, manifest)
             manifest["durations"]["total"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
             write_json(staging / MANIFEST, manifest)
             store.publish(staging, name, settings.keep_releases)

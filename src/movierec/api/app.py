@@ -45,6 +45,7 @@ from movierec.api.follow import Served, State, follow, load_state
 from movierec.api.novedades import add_novedades
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from movierec.api.observability import Metrics, Observability
+from movierec.api.openapi_responses import ALWAYS, LOOKUP, PERSONAL, REPORT, REPORT_PAGE
 from movierec.api.web import add_web_routes
 from movierec.catalog.indexes import Catalog, ReleaseError
 from movierec.release.store import ReleaseStore
@@ -64,13 +65,12 @@ API de recomendación de películas sobre la versión publicada del catálogo (T
 * Un título o nombre desconocido responde 404 con `detail` y hasta {suggestions} `sugerencias` parecidas.
 * Un mes o día inválido, o un texto de más de {max_chars} caracteres, responde 422 con un mensaje en español.
 * `/health` informa la versión publicada que se sirve (`version`) y el tamaño del catálogo.
+* Una petición que no cumple HTTP/1.1 (400), que no llega completa a tiempo (408), con una URL o cabeceras
+  demasiado largas (414, 431) o con un método desconocido (501), y un error interno (500), responden
+  `{{"detail": …}}` en español.
 """
 
 JSON = "application/json"
-NOT_FOUND = {404: {"model": s.ErrorNoEncontrado, "description": "No se encontró; incluye sugerencias."}}
-INVALID = {422: {"model": s.ErrorValidacion, "description": "Parámetro inválido; el mensaje explica por qué."}}
-NONE_FOUND = {404: {"model": s.ErrorNingunaEncontrada,
-                    "description": "No se encontró ninguna de las películas indicadas; incluye sugerencias."}}
 
 _TYPE_MESSAGES = {
     "int_parsing": "debe ser un número entero",
@@ -193,11 +193,11 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
 
     titulo = in_path("titulo", "Título de la película, sin distinguir mayúsculas, tildes ni espacios repetidos.",
                      "Toy Story", "Face/Off")
-    anio = {"name": "anio", "in": "query", "required": False,
+    anio = {"name": "anio", "in": "query", "required": False, "allowEmptyValue": True,
             "description": "Año de estreno, para elegir entre películas con el mismo título.",
             "schema": {"type": "integer", "minimum": 1, "maximum": 9999}, "examples": {"1995": {"value": 1995}}}
 
-    @router.get("/cantidad_filmaciones_mes/{mes}", response_model=s.CantidadMes, responses=INVALID, **ok,
+    @router.get("/cantidad_filmaciones_mes/{mes}", response_model=s.CantidadMes, responses=LOOKUP, **ok,
              tags=["estrenos"], summary="Estrenos de un mes",
              description="Películas del catálogo estrenadas en ese mes, sumando todos los años.",
              openapi_extra=params(in_path("mes", "Mes en español: enero … diciembre (también «setiembre»), "
@@ -205,7 +205,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def cantidad_filmaciones_mes(request: Request) -> Response:
         return Response(answers().month(request.path_params["mes"]), media_type=JSON)
 
-    @router.get("/cantidad_filmaciones_dia/{dia}", response_model=s.CantidadDia, responses=INVALID, **ok,
+    @router.get("/cantidad_filmaciones_dia/{dia}", response_model=s.CantidadDia, responses=LOOKUP, **ok,
              tags=["estrenos"], summary="Estrenos de un día de la semana",
              description="Películas del catálogo estrenadas ese día de la semana, en todas las fechas.",
              openapi_extra=params(in_path("dia", "Día en español: lunes … domingo, con o sin tilde, sin distinguir "
@@ -213,14 +213,14 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def cantidad_filmaciones_dia(request: Request) -> Response:
         return Response(answers().weekday(request.path_params["dia"]), media_type=JSON)
 
-    @router.get("/score_titulo/{titulo:path}", response_model=s.ScoreTitulo, responses=NOT_FOUND | INVALID, **ok,
+    @router.get("/score_titulo/{titulo:path}", response_model=s.ScoreTitulo, responses=LOOKUP, **ok,
              tags=["películas"], summary="Popularidad de una película",
              description="Título, año de estreno y popularidad de TMDB.", openapi_extra=params(titulo, anio))
     async def score_titulo(request: Request) -> Response:
         body = answers().score(request.path_params["titulo"], _query(request, "anio"))
         return Response(body, media_type=JSON)
 
-    @router.get("/votos_titulo/{titulo:path}", response_model=s.VotosTitulo, responses=NOT_FOUND | INVALID, **ok,
+    @router.get("/votos_titulo/{titulo:path}", response_model=s.VotosTitulo, responses=LOOKUP, **ok,
              tags=["películas"], summary="Valoraciones de una película",
              description="Cantidad de valoraciones y su promedio; el promedio solo se informa con al menos "
                          f"{settings.min_votes} valoraciones.", openapi_extra=params(titulo, anio))
@@ -228,7 +228,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         body = answers().votes(request.path_params["titulo"], _query(request, "anio"))
         return Response(body, media_type=JSON)
 
-    @router.get("/get_actor/{nombre_actor:path}", response_model=s.Actor, responses=NOT_FOUND | INVALID, **ok,
+    @router.get("/get_actor/{nombre_actor:path}", response_model=s.Actor, responses=LOOKUP, **ok,
              tags=["personas"], summary="Retorno de un actor",
              description="Películas en cuyo reparto figura la persona (no cuentan sus créditos de equipo, "
                          "tampoco la dirección), y la suma y el promedio de su retorno.",
@@ -236,14 +236,14 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def get_actor(request: Request) -> Response:
         return Response(answers().actor(request.path_params["nombre_actor"]), media_type=JSON)
 
-    @router.get("/get_director/{nombre_director:path}", response_model=s.Director, responses=NOT_FOUND | INVALID,
+    @router.get("/get_director/{nombre_director:path}", response_model=s.Director, responses=LOOKUP,
              **ok, tags=["personas"], summary="Películas y retorno de un director",
              description="Películas en las que la persona figura con el puesto «Director», por fecha de estreno.",
              openapi_extra=params(in_path("nombre_director", "Nombre del director o directora.", "John Lasseter")))
     async def get_director(request: Request) -> Response:
         return Response(answers().director(request.path_params["nombre_director"]), media_type=JSON)
 
-    @router.get("/recomendacion/{titulo:path}", response_model=s.Recomendacion, responses=NOT_FOUND | INVALID, **ok,
+    @router.get("/recomendacion/{titulo:path}", response_model=s.Recomendacion, responses=LOOKUP, **ok,
              tags=["recomendaciones"], summary="5 películas parecidas a una película",
              description="Las 5 mejores vecinas según el modelo de la versión publicada, la mejor primero.",
              openapi_extra=params(titulo, anio))
@@ -251,7 +251,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         body = answers().recommend_title(request.path_params["titulo"], _query(request, "anio"))
         return Response(body, media_type=JSON)
 
-    @router.get("/peliculas/{id}/recomendaciones", response_model=s.Recomendacion, responses=NOT_FOUND | INVALID,
+    @router.get("/peliculas/{id}/recomendaciones", response_model=s.Recomendacion, responses=LOOKUP,
              **ok, tags=["recomendaciones"], summary="5 películas parecidas, por id de TMDB",
              openapi_extra=params({"name": "id", "in": "path", "required": True,
                                    "description": "Id de TMDB de la película.",
@@ -265,7 +265,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                 "explode": True, "schema": {"type": "array", "items": items, "maxItems": MAX_LIKED},
                 "examples": {"ejemplo": {"value": example}}}
 
-    @router.get("/recomendacion_usuario", response_model=s.RecomendacionUsuario, responses=NONE_FOUND | INVALID,
+    @router.get("/recomendacion_usuario", response_model=s.RecomendacionUsuario, responses=PERSONAL,
                 **ok, tags=["recomendaciones"], summary="10 películas para una persona, según las que le gustaron",
                 description=f"De 1 a {MAX_LIKED} películas que le gustaron (`titulo=` e `id=`, repetibles): las 10 "
                             "películas que el modelo recomienda, sin repetir las indicadas, cada una con la indicada "
@@ -279,7 +279,8 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def recomendacion_usuario(request: Request) -> Response:
         return Response(answers().personal_query(request.scope["query_string"]), media_type=JSON)
 
-    @router.get("/health", response_model=s.Salud, **ok, tags=["servicio"], summary="Estado y versión servida",
+    @router.get("/health", response_model=s.Salud, responses=ALWAYS, **ok, tags=["servicio"],
+                summary="Estado y versión servida",
                 description="`ok` cuando el catálogo está cargado, con la versión publicada que se sirve y la "
                             "cantidad de películas del catálogo.")
     async def health(request: Request) -> JSONResponse:
@@ -295,16 +296,13 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                                 status_code=404)
         return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache"})
 
-    no_report = {404: {"description": "La versión no tiene reporte.", "content": {
-        JSON: {"schema": {"$ref": "#/components/schemas/ErrorNoEncontrado"}}}}}
-
     @router.get("/reporte", tags=["servicio"], summary="Reporte de análisis (HTML)", response_class=HTMLResponse,
-                responses=no_report, **ok,
+                responses=REPORT_PAGE, **ok,
                 description="El análisis exploratorio de la versión servida, en un solo archivo HTML.")
     async def reporte(request: Request) -> Response:
         return report_file("report.html", "text/html; charset=utf-8")
 
-    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)", **ok, responses=no_report,
+    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)", **ok, responses=REPORT,
                 description="Cada cifra que el reporte menciona, con claves estables.")
     async def reporte_json(request: Request) -> Response:
         return report_file("report.json", JSON)

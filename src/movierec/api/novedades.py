@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from movierec.api import schemas as s
+from movierec.api.openapi_responses import responses
 from movierec.api.answers import Answers, invalid, render
 from movierec.catalog.additions import LISTED
 from movierec.catalog.indexes import Catalog
@@ -99,8 +100,8 @@ def add_novedades(router: APIRouter, answers: Callable[[], Answers]) -> APIRoute
     """Add ``GET /novedades`` to the API's ``router`` (returned, to be included by the app)."""
 
     @router.get("/novedades", response_model=Novedades, response_description="Respuesta correcta.",
-                responses={422: {"model": s.ErrorValidacion, "description": "«limite» no es un entero entre 1 y "
-                                                                             f"{MAX_LIMIT}."}},
+                responses=responses({422: {"model": s.ErrorValidacion,
+                                           "description": f"«limite» no es un entero entre 1 y {MAX_LIMIT}."}}),
                 tags=["películas"], summary="Películas agregadas por las últimas actualizaciones",
                 description="Las películas que agregaron las últimas actualizaciones del catálogo (desde TMDB), la "
                             "más nueva primero, con la fecha de la versión que las agregó y sus 5 recomendaciones. "

@@ -270,3 +270,11 @@ class ErrorValidacion(BaseModel):
     valores_validos: list[str] = Field(default_factory=list,
                                        description="Valores aceptados, cuando son una lista cerrada.")
     errores: list[ErrorCampo] = Field(default_factory=list, description="Un mensaje por parámetro inválido.")
+
+
+class ErrorHttp(BaseModel):
+    """Una respuesta de error con solo el mensaje: las del borde HTTP (400, 408, 414, 431, 501) y la 500."""
+
+    model_config = _examples({"detail": "La URL supera los 16384 bytes que admite el servidor."})
+
+    detail: str = Field(description="Qué pasó, en español.")

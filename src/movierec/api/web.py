@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 from movierec.api import schemas as s
 from movierec.api.answers import CACHE_ENTRIES, MAX_ID, Answers, ApiError, invalid, not_found, render
+from movierec.api.openapi_responses import responses
 from movierec.api.web_text import (
     content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number,
 )
@@ -192,7 +193,8 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
                 tags=["películas"], summary="Sugerencias de títulos",
                 description="Hasta 10 películas cuyo título empieza como el texto o se le parece (admite errores "
                             "de escritura), para sugerir mientras se escribe. Sin coincidencias, la lista está vacía.",
-                responses={422: {"model": s.ErrorValidacion, "description": "Texto vacío o demasiado largo."}},
+                responses=responses({422: {"model": s.ErrorValidacion,
+                                           "description": "Texto vacío o demasiado largo."}}),
                 openapi_extra={"parameters": [{
                     "name": "q", "in": "query", "required": True, "description": "Texto escrito hasta ahora.",
                     "schema": {"type": "string", "minLength": 1, "maxLength": settings.max_input_chars},
