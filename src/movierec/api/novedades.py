@@ -26,8 +26,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from movierec.api import schemas as s
-from movierec.api.openapi_responses import responses
 from movierec.api.answers import Answers, invalid, render
+from movierec.api.openapi_responses import responses
 from movierec.catalog.additions import LISTED
 from movierec.catalog.indexes import Catalog
 
