@@ -49,7 +49,6 @@ class Targets:
     generic_share: float = 0.29  # held on the final artifact by damping the head's priors
     generic_films: int = 100  # the most-voted films whose lists the generic share reads
     generic_top: int = 20  # the most-liked films that count as generic
-    penalty: float = 10.0  # the tuning's score loses this per unit of a constraint missed
 
 
 @dataclass(frozen=True)
@@ -251,17 +250,15 @@ def meet_targets(
 
 
 def validation_objective(
-    users: np.ndarray, rows: np.ndarray, likes: np.ndarray, yard: Yardstick, targets: Targets,
-    queries: np.ndarray | None = None,
+    users: np.ndarray, rows: np.ndarray, likes: np.ndarray, yard: Yardstick, queries: np.ndarray | None = None,
 ) -> Objective:
     """score: the validation users' popularity-stratified precision@k (hits weighted by
-    1/likes^0.5, ``likes``: the fit users' per film; one score per half of the users) minus
-    ``targets.penalty`` per unit of adjacent recall below its target. With ``queries`` (a film
-    mask): only the pairs of those films count (the tail's phase: films treated as new). The
-    generic share is recorded, not scored: as a penalty it let the ascent buy it with any signal at
-    any cost in precision (the text weight, say), while stratified precision already discounts
-    the popular films; :func:`meet_targets` holds it on the final ranking by damping the head's
-    priors."""
+    1/likes^0.5, ``likes``: the fit users' per film), one score per half of the users. With
+    ``queries`` (a film mask): only the pairs of those films count (the tail's phase: films
+    treated as new). The constraints are recorded, not scored: as penalties they let the ascent
+    buy them with any signal at any cost in precision (the text weight, which ranks a film's
+    lookalikes first), while :func:`meet_targets` holds each with the weight made for it (the
+    adjacent members', the priors' damping) on the final ranking."""
     k = yard.k
     # every like is truth (a hit, or part of the best list possible), whichever pairs count
     liked = liked_keys(users, rows, likes.size)
@@ -269,7 +266,6 @@ def validation_objective(
     counted = np.ones(rows.size, dtype=bool) if queries is None else queries[rows]
     users, rows, best = users[counted], rows[counted], best[counted]
     listed = np.flatnonzero(queries) if queries is not None else None
-    with_members = np.flatnonzero((yard.adjacent >= 0).any(axis=1))
     halves = [(users // 5) % 2 == half for half in (0, 1)]
 
     def per_pair(top: np.ndarray) -> np.ndarray:
@@ -281,11 +277,10 @@ def validation_objective(
                 **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)})}
 
     def score(top: np.ndarray) -> np.ndarray:
-        missing = 0.0 if queries is not None else max(0.0, targets.adjacent_recall - yard.adjacent_recall(top))
         values = per_pair(top)
-        return np.array([values[h].mean() if h.any() else 0.0 for h in halves]) - targets.penalty * missing
+        return np.array([values[h].mean() if h.any() else 0.0 for h in halves])
 
-    scored = np.unique(rows) if queries is not None else np.unique(np.r_[rows, with_members, yard.most_voted()])
+    scored = np.unique(rows) if queries is not None else np.unique(np.r_[rows, yard.most_voted()])
     return Objective(rows=scored, score=score, metrics=metrics)
 
 
@@ -321,12 +316,12 @@ def tuned_blend(
                                  "hidden_films": int(hidden.sum())}
     chosen = start
     if hidden.any():
-        tail = validation_objective(validation_users, validation_rows, support, yard, targets, queries=hidden)
+        tail = validation_objective(validation_users, validation_rows, support, yard, queries=hidden)
         result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail", fixed=("cf",), rounds=3)
         chosen = result.blend
         record["tail"] = {"metrics": {name: rounded(v) for name, v in result.metrics.items()},
                           "trials": result.trials}
-    head = validation_objective(validation_users, validation_rows, support, yard, targets)
+    head = validation_objective(validation_users, validation_rows, support, yard)
     result = tune_blend(signals, pool, head, chosen, support, users, k=k, rounds=4)
     record["metrics"] = {name: rounded(v) for name, v in result.metrics.items()}
     record["trials"] = result.trials
