@@ -10,7 +10,7 @@ import polars as pl
 import scipy.sparse as sp
 from fastapi.testclient import TestClient
 
-from movierec.model.borrow import borrowed, borrowed_lists, content_neighbours, hidden_films, newness, without
+from movierec.model.borrow import borrowed, borrowed_weights, content_neighbours, hidden_films, newness, without
 from movierec.model.cf import ItemCF
 from movierec.model.scorer import WeightLists, recommend
 
@@ -70,8 +70,9 @@ def test_a_new_film_can_be_one_of_a_persons_picks() -> None:
     lists = WeightLists(np.array([0, 2, 2, 2, 2, 2]), np.array([1, 3], dtype=np.int32),
                         np.array([0.6, 0.2], dtype=np.float32))
     S = sp.csr_matrix(([1.0], ([4], [1])), shape=(5, 5))
-    extended, gamma = borrowed_lists(lists, S, scale=0.5)
-    assert gamma == 1.0  # its best borrowed weight (0.6) is already the lists' best own weight
+    borrowed = borrowed_weights(lists, S)
+    extended = borrowed.into(lists, scale=0.5)
+    assert borrowed.gamma == 1.0  # its best borrowed weight (0.6) is already the lists' best own weight
     picks = [p.row for p in recommend([0], extended, np.full((5, 1), -1), 0.0, np.arange(5), k=3)]
     assert picks == [1, 4, 3]  # 0.6, then the new film at 0.6 × 0.5, then 0.2
     assert [p.row for p in recommend([0], lists, np.full((5, 1), -1), 0.0, np.array([2]), k=3)] == [1, 3, 2]

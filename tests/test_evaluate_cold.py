@@ -176,7 +176,7 @@ def test_no_cold_films_rating_reaches_training(cold_run: dict[str, object]) -> N
         assert frame.height and not set(frame["movie_id"].to_list()) & cold
     assert not set(colikes["neighbour_id"].to_list()) & cold
     # a cold film is an EASE list's target only among the entries borrowed from its content
-    # neighbours, after the list's 200 EASE weights (model.borrow.borrowed_lists)
+    # neighbours, after the list's 200 EASE weights (model.borrow.borrowed_weights)
     assert (ease.filter(pl.col("neighbour_id").is_in(list(cold)))["rank"] >= 200).all()
     # … while the cold films still get lists of their own (content) and appear in others'
     neighbours = pl.read_parquet(work / "cold" / "neighbours.parquet")

@@ -32,6 +32,7 @@ at most ``k`` × the collaborative neighbours stored per film entries per row, l
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -112,52 +113,70 @@ def newness(support: np.ndarray, shrink: float) -> np.ndarray:
     return shrink / (shrink + np.maximum(np.asarray(support, dtype=np.float64), 0.0))
 
 
-def borrowed_lists(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50, scale: float = 1.0,
-                   block_rows: int = 1024) -> tuple[WeightLists, float]:
-    """The personal recommender's lists, each extended with the ``keep`` films without likes
-    that it weighs most, ``γ · B̂[i, c]`` with ``B̂[i, c] = Σ_w S[c, w] · B[i, w]``: what film i's
-    EASE weights say of the warm films new film c resembles (``neighbours``: S, rows of the films
-    without likes). Calibrated against the EASE weights: a mean over ~30 neighbours is far smaller
-    than one film's weight, so γ sets the median over lists of their largest borrowed weight to
-    the median of their largest own weight — a new film then competes on the weights' own scale
-    and is one of a person's 10 when the films it resembles are what their films point to.
-    ``scale`` multiplies γ (what the personal tuning chooses on validation users, with some liked
-    films treated as new). Entries after the list's own (ranks follow on); only positive weights
-    are added. Returns the lists and γ.
+@dataclass(frozen=True)
+class BorrowedWeights:
+    """Films without likes added to the personal recommender's lists (:func:`borrowed_weights`):
+    entries (list's film, new film, calibrated weight, rank after the list's own), and γ."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    weights: np.ndarray
+    rank: np.ndarray
+    gamma: float
+
+    def into(self, lists: WeightLists, scale: float = 1.0) -> WeightLists:
+        """``lists`` with these entries, their weights times ``scale`` (0: ``lists`` as they are)."""
+        if scale == 0 or self.src.size == 0:
+            return lists
+        counts = np.diff(lists.indptr)
+        own = np.arange(lists.cols.size) - np.repeat(lists.indptr[:-1], counts)
+        return WeightLists.from_rows(np.r_[np.repeat(np.arange(lists.n), counts), self.src],
+                                     np.r_[lists.cols.astype(np.int64), self.dst],
+                                     np.r_[lists.weights, self.weights * np.float32(scale)],
+                                     np.r_[own, self.rank], lists.n)
+
+
+def borrowed_weights(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50,
+                     block_rows: int = 512) -> BorrowedWeights:
+    """For each of the personal recommender's lists, the ``keep`` films without likes it weighs
+    most, ``γ · B̂[i, c]`` with ``B̂[i, c] = Σ_w S[c, w] · B[i, w]``: what film i's EASE weights say
+    of the warm films new film c resembles (``neighbours``: S, rows of the films without likes).
+    Calibrated against the EASE weights: a mean over ~20 neighbours is far smaller than one
+    film's weight, so γ sets the median over lists of their largest borrowed weight to the median
+    of their largest own weight — a new film then competes on the weights' own scale and is one
+    of a person's 10 when the films it resembles are what their films point to. Only positive
+    weights; ranks follow the list's own.
 
     >>> lists = WeightLists(np.array([0, 1, 1, 1]), np.array([1], dtype=np.int32), np.array([0.5], dtype=np.float32))
     >>> S = sp.csr_matrix(([0.5], ([2], [1])), shape=(3, 3))  # film 2 (new) is like film 1
-    >>> extended, gamma = borrowed_lists(lists, S)
-    >>> extended.cols.tolist(), extended.weights.tolist(), gamma
-    ([1, 2], [0.5, 0.5], 2.0)
+    >>> borrowed = borrowed_weights(lists, S)
+    >>> borrowed.gamma, borrowed.into(lists).cols.tolist(), borrowed.into(lists, 0.5).weights.tolist()
+    (2.0, [1, 2], [0.5, 0.25])
     """
     n = lists.n
     counts = np.diff(lists.indptr)
-    listed = sp.csr_matrix((lists.weights.astype(np.float64), lists.cols, lists.indptr), shape=(n, n))
-    towards = sp.csr_matrix(neighbours.T, dtype=np.float64)  # warm film w → the new films like it
-    src, dst, weight, rank = [np.repeat(np.arange(n), counts)], [lists.cols.astype(np.int64)], [lists.weights], \
-        [np.arange(lists.cols.size) - np.repeat(lists.indptr[:-1], counts)]
-    firsts: list[np.ndarray] = []  # each list's largest borrowed weight
-    for start in range(0, n, block_rows):
-        product = (listed[start:start + block_rows] @ towards).tocoo()
+    listed = sp.csr_matrix((lists.weights.astype(np.float32), lists.cols, lists.indptr), shape=(n, n))
+    towards = sp.csr_matrix(neighbours.T, dtype=np.float32)  # warm film w → the new films like it
+    src, dst, weights, rank = [], [], [], []
+    rows = np.flatnonzero(counts)
+    for block in np.array_split(rows, max(1, rows.size // block_rows)):
+        product = (listed[block] @ towards).tocoo()  # the block's lists × new films
         positive = product.data > 0
-        rows, cols, values = product.row[positive] + start, product.col[positive], product.data[positive]
-        order = np.lexsort((cols, -values, rows))
-        rows, cols, values = rows[order], cols[order], values[order]
-        position = np.arange(rows.size) - np.searchsorted(rows, rows)
-        kept = position < keep
-        src.append(rows[kept])
-        dst.append(cols[kept].astype(np.int64))
-        weight.append(values[kept].astype(np.float32))
-        rank.append(counts[rows[kept]] + position[kept])
-        firsts.append(values[position == 0])
+        top, values = top_k_of_pairs(product.row[positive].astype(np.int64), product.col[positive].astype(np.int64),
+                                     product.data[positive], block.size, keep)
+        local, position = np.nonzero(top >= 0)
+        src.append(block[local])
+        dst.append(top[local, position])
+        weights.append(values[local, position])
+        rank.append(counts[block[local]] + position)
+    src_all, dst_all, weight_all, rank_all = (np.concatenate(part) if part else np.zeros(0, dtype=np.int64)
+                                              for part in (src, dst, weights, rank))
     own_best = np.maximum.reduceat(lists.weights, lists.indptr[:-1][counts > 0]) if lists.cols.size else np.zeros(0)
-    borrowed_best = np.concatenate(firsts) if firsts else np.zeros(0)
+    borrowed_best = weight_all[rank_all == counts[src_all]]  # each list's first (largest) borrowed weight
     gamma = float(np.median(own_best) / np.median(borrowed_best)) if own_best.size and borrowed_best.size else 1.0
     gamma = gamma if np.isfinite(gamma) and gamma > 0 else 1.0
-    weight[1:] = [values * np.float32(gamma * scale) for values in weight[1:]]
-    return WeightLists.from_rows(np.concatenate(src), np.concatenate(dst), np.concatenate(weight),
-                                 np.concatenate(rank), n), gamma
+    return BorrowedWeights(src_all.astype(np.int64), dst_all.astype(np.int64),
+                           (weight_all * gamma).astype(np.float32), rank_all.astype(np.int64), gamma)
 
 
 def hidden_films(ids: np.ndarray, support: np.ndarray, share: float, min_likes: int, salt: str) -> np.ndarray:

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from movierec.evaluation.holdout import grouped, time_split
 from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
 from movierec.evaluation.split import fit_users, user_sample, validation_users
-from movierec.model.borrow import borrowed_lists
+from movierec.model.borrow import borrowed_weights
 from movierec.model.cf import lookup_pairs
 from movierec.model.ease import ease_gram, ease_lists, invert, weight_lists
 from movierec.model.scorer import DEFAULT_NEIGHBOUR_WEIGHT, RECOMMENDATIONS, WeightLists
@@ -116,8 +116,8 @@ class PersonalParams:
     max_films: int = 4000
     max_validation_users: int = 2000
     max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
-    new_films_per_list: int = 50  # films without likes each list borrows (model.borrow.borrowed_lists)
-    new_film_scales: tuple[float, ...] = (0.0, 0.25, 0.35, 0.5, 1.0)  # × the calibration, chosen on validation
+    new_films_per_list: int = 50  # films without likes each list borrows (model.borrow.borrowed_weights)
+    new_film_scales: tuple[float, ...] = (0.0, 0.25, 0.5)  # × the calibration, chosen on validation
     seed: int = 0
 
 
@@ -157,7 +157,8 @@ class PersonalRecommender:
         listed = int((np.diff(self.lists_.indptr) > 0).sum())
         gamma, scale = None, float(chosen["new_film_scale"])
         if new_films is not None and new_films.nnz and scale > 0:
-            self.lists_, gamma = borrowed_lists(self.lists_, new_films, params.new_films_per_list, scale)
+            borrowed = borrowed_weights(self.lists_, new_films, params.new_films_per_list)
+            self.lists_, gamma = borrowed.into(self.lists_, scale), borrowed.gamma
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
             "used": True, "method": "EASE weights of the liked films + film-to-film neighbours",
@@ -204,9 +205,9 @@ class PersonalRecommender:
         if new_films is not None and new_films.nnz and gram is not None:
             inverse = invert(gram, best["penalty"] * fit_count / 1000)
             lists = weight_lists(inverse, int(best["keep"]), best["discount"])
+            borrowed = borrowed_weights(lists, new_films, params.new_films_per_list)
             for scale in params.new_film_scales:
-                borrowed = borrowed_lists(lists, new_films, params.new_films_per_list, scale)[0] if scale else lists
-                shown = recommend_many(inputs, borrowed, neighbours, best["neighbour_weight"], popular)
+                shown = recommend_many(inputs, borrowed.into(lists, scale), neighbours, best["neighbour_weight"], popular)
                 scales.append({"new_film_scale": scale, **{name: round(value, 4) for name, value in
                                                             ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
                                "coverage": round(coverage_of_lists(shown, n), 4)})
