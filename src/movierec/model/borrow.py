@@ -6,16 +6,17 @@ most like it. With ``S`` the films' content neighbours among the warm films (eac
 best by the content blend, weights summing to 1) and ``C`` the collaborative similarity (films
 with likes only), the *borrowed* signal is
 
-    B = S · C + C · Sᵀ
+    B = S · C + C · S̃ᵀ
 
 * a cold film i: ``(S·C)[i, j]`` is the mean collaborative similarity to j of the warm films like
   i — its own list is what people who liked films like it liked (``C·Sᵀ`` is 0: i has no row in C);
-* a warm film i and a cold candidate j: ``(C·Sᵀ)[i, j]`` is how much i's co-liked films resemble j,
-  so a new film enters the lists of the films whose audience likes its neighbours (``S·C`` is 0:
-  j has no column in C);
+* a warm film i and a cold candidate j: ``(C·S̃ᵀ)[i, j]`` is how much i's co-liked films resemble
+  j (S̃: S's rows scaled to a maximum of 1, so that the value stays on C's scale), and a new film
+  enters the lists of the films whose audience likes its neighbours (``S·C`` is 0: j has no
+  column in C);
 * two warm films: both terms, a smoothed co-like signal the blend weighs like any other.
 
-Both terms are weighted means of ``C``'s values, so ``B`` is on the collaborative signal's scale.
+Both terms are weighted sums of ``C``'s values on its scale.
 It is the "co-like neighbours of the nearest warm films" of the issue, in two sparse products:
 at most ``k`` × the collaborative neighbours stored per film entries per row, linear in films.
 
@@ -70,7 +71,8 @@ def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarra
 
 def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix, support: np.ndarray, shrink: float,
              keep: int = BORROWED_KEPT, lends: int = LENDS_TO, block_rows: int = 4096) -> sp.csr_matrix:
-    """``S·C + C·Sᵀ`` (see the module docstring) with every entry scaled by the newness of the
+    """``S·C + C·S̃ᵀ`` (see the module docstring; S̃: S's rows scaled to a maximum of 1) with every
+    entry scaled by the newness of the
     newer film of its pair (:func:`newness`), each row's ``keep`` largest entries (float32,
     sorted indices). A warm film lends to at most ``lends`` films (the ones most like it), so a
     film many resemble (a hub) does not blow up a row of ``C·Sᵀ``. Computed a block of rows at a
@@ -78,7 +80,13 @@ def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix, support: np.ndarray, 
     n = neighbours.shape[0]
     cf = sp.csr_matrix(cf, dtype=np.float32)
     neighbours = sp.csr_matrix(neighbours, dtype=np.float32)
-    lenders = neighbours.T.tocoo()
+    # C·Sᵀ with S's rows scaled to a maximum of 1: how much film i's co-liked films resemble new
+    # film c relative to c's closest warm film, on C's own scale (a mean over c's neighbours,
+    # most of which i's audience did not co-like, kept new films out of warm films' lists)
+    peak = np.asarray(neighbours.max(axis=1).todense(), dtype=np.float64).ravel()
+    lending = sp.csr_matrix(sp.diags(np.where(peak > 0, 1.0 / np.where(peak > 0, peak, 1.0), 0.0)) @ neighbours,
+                            dtype=np.float32)
+    lenders = lending.T.tocoo()
     columns, values = top_k_of_pairs(lenders.row.astype(np.int64), lenders.col.astype(np.int64), lenders.data, n,
                                      lends)
     found = columns >= 0
