@@ -174,8 +174,8 @@ def test_manifest_records_the_engine_steps_and_memory(sample_data: Path) -> None
     model = json.loads((sample_data / "current" / "manifest.json").read_text())["model"]
     assert model["engine"] == "local" and model["cf"]["engine"] == "local"
     assert model["cf"]["max_likes_per_user"] == 500
-    stages = ["read tables", "read ratings", "likes", "co-likes", "features", "candidates", "signals", "tuning",
-              "ranking"]
+    stages = ["read tables", "read ratings", "likes", "co-likes", "features", "candidates", "borrowed", "signals",
+              "tuning", "ranking"]
     assert list(model["steps"]) == [*stages, "personal"] and list(model["peak_rss_mb"]) == stages
     peaks = list(model["peak_rss_mb"].values())
     assert peaks == sorted(peaks) and peaks[0] > 0  # the peak so far only grows

@@ -119,6 +119,7 @@ class PersonalParams:
     max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
     new_films_per_list: int = 50  # films without likes each list borrows (model.borrow.borrowed_weights)
     new_film_scales: tuple[float, ...] = (0.0, 0.25, 0.3, 0.35, 0.4, 0.5)  # × the calibration, chosen on validation
+    new_film_scale: float = 0.25  # without validation users (or films treated as new) to choose it
     seed: int = 0
 
 
@@ -145,7 +146,7 @@ class PersonalRecommender:
             return self
         params = self.params
         chosen = {"penalty": params.penalties[0], "keep": params.keeps[0], "discount": params.discounts[0],
-                  "neighbour_weight": params.neighbour_weights[0], "new_film_scale": params.new_film_scales[-1]}
+                  "neighbour_weight": params.neighbour_weights[0]}
         tuning: dict[str, object] = {"tuned": False}
         given, held = time_split(validation_users(likes)) if "timestamp" in likes.columns else (None, None)
         if given is not None and given.height and tuning_neighbours is not None:
@@ -156,7 +157,7 @@ class PersonalRecommender:
         self.lists_ = ease_lists(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n, penalty,
                                  keep=int(chosen["keep"]), max_films=params.max_films, discount=chosen["discount"])
         listed = int((np.diff(self.lists_.indptr) > 0).sum())
-        gamma, scale = None, float(chosen["new_film_scale"])
+        gamma, scale = None, float(chosen.get("new_film_scale", params.new_film_scale))
         if new_films is not None and new_films.nnz and scale > 0:
             borrowed = borrowed_weights(self.lists_, new_films, params.new_films_per_list)
             self.lists_, gamma = borrowed.into(self.lists_, scale), borrowed.gamma

@@ -37,7 +37,7 @@ from movierec.evaluation.metrics import (
     stratified_precision_per_pair,
 )
 from movierec.evaluation.split import describe
-from movierec.model.ranking import PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
+from movierec.model.ranking import CONTENT, PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
 
 
 @dataclass(frozen=True)
@@ -107,14 +107,15 @@ def tune_blend(
     signals: np.ndarray, pool: np.ndarray, objective: Objective, start: Blend,
     support: np.ndarray | None, users: int, k: int = 5, factors: Sequence[float] = (0.0, 0.25, 0.5, 2.0, 4.0),
     evidence_factors: Sequence[float] = (0.25, 0.5, 2.0, 4.0), rounds: int = 6, fixed: Sequence[str] = (),
-    part: str = "head", min_gain: float = 0.02,
+    part: str = "head", min_gain: float = 0.02, kept: Sequence[str] = (),
 ) -> TuningResult:
     """Coordinate ascent of ``start``'s ``part`` weights (``head`` or ``tail``) and, for the head,
     the evidence scale, on ``objective.score``.
 
     Each round tries the evidence scale times each of ``evidence_factors`` (head only), then every
     weight of ``part`` (but ``fixed``) times each of ``factors`` (a zero weight tries 0.05, 0.2
-    and 1), keeping a change that improves the score by more than ``min_gain`` of it (2%: on a
+    and 1; a weight in ``kept`` is never set to 0), keeping a change that improves the score by
+    more than ``min_gain`` of it (2%: on a
     few hundred validation users smaller gains are mostly noise, and following them fitted the
     noise); it stops after a round without change. The other part's weights stay as given.
     Deterministic.
@@ -155,7 +156,7 @@ def tune_blend(
                 continue
             weights = getattr(current, part)
             value = weights[name]
-            for trial in ([value * f for f in factors] if value > 0 else [0.05, 0.2, 1.0]):
+            for trial in ([value * f for f in factors if f or name not in kept] if value > 0 else [0.05, 0.2, 1.0]):
                 if trial != value:
                     improved |= attempt(replace(current, **{part: {**getattr(current, part), name: trial}}))
         if not improved:
@@ -317,7 +318,10 @@ def tuned_blend(
     chosen = start
     if hidden.any():
         tail = validation_objective(validation_users, validation_rows, support, yard, queries=hidden)
-        result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail", fixed=("cf",), rounds=3)
+        # a new film's list is about what it is: what it shares (director, cast, keywords, collection,
+        # genres, story) may weigh less, never nothing; era and language stay a tie-break
+        result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail",
+                            fixed=("cf", "era", "language"), kept=tuple(CONTENT), rounds=3)
         chosen = result.blend
         record["tail"] = {"metrics": {name: rounded(v) for name, v in result.metrics.items()},
                           "trials": result.trials}
