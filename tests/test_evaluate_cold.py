@@ -215,8 +215,9 @@ def test_the_cold_tables_on_the_sample(cold_run: dict[str, object]) -> None:
     own = {row["method"]: row for row in result["own"]}
     assert list(own) == [WARM, COLD, "most popular", "seed (tf-idf)"]
     people = {row["method"]: row for row in result["personal"]["table"]}
-    # trained without them, the personal lists never hold a cold film: EASE has no weight for them
-    assert people[COLD]["reach"] == 0 and people[WARM]["reach"] > 0
+    # trained without them, a cold film reaches a personal list only through the weights it borrows
+    # from the films like it (model.borrow.borrowed_weights), far less often than with its likes
+    assert people[WARM]["reach"] > people[COLD]["reach"] >= 0
     assert result["personal"]["truth_likes"] == result["pairs"]  # every cold like of those users is truth
     assert own[WARM]["exposure"] > own[COLD]["exposure"] > 0
     assert [c["goal"] for c in result["goals"]["checks"]][-1] == "personal: recall@10 of cold likes"

@@ -113,7 +113,9 @@ class PersonalParams:
     penalties: tuple[float, ...] = (100.0, 200.0, 400.0)  # λ per 1,000 users
     keeps: tuple[int, ...] = (200,)  # weights kept per film
     discounts: tuple[float, ...] = (0.0, 0.1, 0.2)  # popularity discount β of the EASE weights
-    neighbour_weights: tuple[float, ...] = (0.0, 0.003, 0.01)
+    # never 0: where EASE is silent (a person who names only films nobody liked) the film-to-film
+    # neighbours still order the answer, rather than the popularity fill
+    neighbour_weights: tuple[float, ...] = (0.0001, 0.003, 0.01)
     max_films: int = 4000
     max_validation_users: int = 2000
     max_users: int = 50_000  # the Gram matrix's users (its cost: the sum over users of likes²)
