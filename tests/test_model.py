@@ -31,7 +31,6 @@ from movierec.model.text import STOP_WORDS, TextVectorizer, truncated_svd
 
 from movierec.model.topk import at_least_kth, pair_order, select_top_k, top_k_of_pairs, top_k_similar, top_k_sparse
 
-from movierec.evaluation.metrics import adjacent_members
 from movierec.model.tuning import Objective, Targets, Yardstick, meet_targets, tune_blend
 
 from movierec.model.vectors import unit_rows
@@ -491,8 +490,8 @@ def _yard(n: int, k: int = 1, collection: np.ndarray | None = None, likes: np.nd
     """What the catalogue targets read, for ``n`` films released in row order."""
     collection = np.full(n, -1) if collection is None else collection
     release, ids = np.arange(n, dtype=np.float64), np.arange(n)
-    return Yardstick(collection, release, ids, np.stack(adjacent_members(collection, release, ids), axis=1),
-                     np.zeros(n) if votes is None else votes, np.zeros(n) if likes is None else likes, k, targets)
+    return Yardstick(collection, release, ids, np.zeros(n) if votes is None else votes,
+                     np.zeros(n) if likes is None else likes, k, targets)
 
 
 def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:

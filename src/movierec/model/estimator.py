@@ -105,7 +105,7 @@ class NeighbourRecommender:
                 "neighbours": self.params.pool.cf, "max_likes_per_user": self.params.cf_max_likes}
 
     def _yardstick(self, features: ContentFeatures, votes: np.ndarray, likes: np.ndarray | None) -> Yardstick:
-        return Yardstick(features.collection, features.release, self.ids_, features.adjacent, votes,
+        return Yardstick(features.collection, features.release, self.ids_, votes,
                          np.zeros(features.n) if likes is None else likes, self.recommendations, self.params.targets)
 
     def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None,
@@ -238,7 +238,6 @@ class NeighbourRecommender:
             "peak_rss_mb": memory,
         })
         self.top_, self.scores_, self.blend_, self.info_ = top, scores, held.blend, info
-        self.ids_ = catalogue.ids
         return self
 
 

@@ -194,12 +194,15 @@ class PersonalRecommender:
         gram = ease_gram(fit["user_id"].to_numpy(), fit["row"].to_numpy(), n, params.max_films)
         trials: list[dict[str, float]] = []
 
-        def trial(lists: WeightLists, **chosen: float) -> dict[str, float]:
-            shown = recommend_many(inputs, lists, neighbours, chosen["neighbour_weight"], popular)
-            trials.append({**chosen, **{name: round(value, 4) for name, value in
-                                        ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
-                           "coverage": round(coverage_of_lists(shown, n), 4)})
-            return trials[-1]
+        def measured(lists: WeightLists, weight: float, **chosen: float) -> dict[str, float]:
+            """``chosen`` and the validation metrics of ``lists`` with the neighbour ``weight``."""
+            shown = recommend_many(inputs, lists, neighbours, weight, popular)
+            return {**chosen, **{name: round(value, 4) for name, value in
+                                 ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
+                    "coverage": round(coverage_of_lists(shown, n), 4)}
+
+        def trial(lists: WeightLists, **chosen: float) -> None:
+            trials.append(measured(lists, chosen["neighbour_weight"], **chosen))
 
         # the EASE grid with the first neighbour weight, then the other weights on the best lists
         # (the neighbours only reorder what the weights leave close: a full grid cost 3 times more)
@@ -216,18 +219,14 @@ class PersonalRecommender:
         for weight in params.neighbour_weights[1:]:
             trial(grid[first["penalty"], first["discount"], int(first["keep"])], penalty=first["penalty"],
                   discount=first["discount"], keep=first["keep"], neighbour_weight=weight)
-        del grid
         best = _best_of(trials)
+        lists = grid[best["penalty"], best["discount"], int(best["keep"])]
+        del grid
         scales: list[dict[str, float]] = []
-        if new_films is not None and new_films.nnz and gram is not None:
-            inverse = invert(gram, best["penalty"] * fit_count / 1000)
-            lists = weight_lists(inverse, int(best["keep"]), best["discount"])
+        if new_films is not None and new_films.nnz and lists.cols.size:
             borrowed = borrowed_weights(lists, new_films, params.new_films_per_list)
-            for scale in params.new_film_scales:
-                shown = recommend_many(inputs, borrowed.into(lists, scale), neighbours, best["neighbour_weight"], popular)
-                scales.append({"new_film_scale": scale, **{name: round(value, 4) for name, value in
-                                                            ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
-                               "coverage": round(coverage_of_lists(shown, n), 4)})
+            scales = [measured(borrowed.into(lists, scale), best["neighbour_weight"], new_film_scale=scale)
+                      for scale in params.new_film_scales]
             # new films are the product's core: the largest scale that costs ≤ NEW_FILM_COST of the
             # best validation nDCG@10 (an exact tie would always leave them out: the validation
             # users' likes are of films that had likes)

@@ -59,7 +59,6 @@ class Yardstick:
     collection: np.ndarray
     release: np.ndarray
     ids: np.ndarray
-    adjacent: np.ndarray  # (n, 2) previous and next collection member, -1: none
     vote_count: np.ndarray
     likes: np.ndarray
     k: int
