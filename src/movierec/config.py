@@ -68,6 +68,27 @@ class Settings:
     quarantine_fields_per_reason: int = field(default=1000, **_range(0, None, "quarantined rows per (file, reason) "
                                                                       "whose raw fields the quarantine keeps; the "
                                                                       "rest keep file and line"))
+    max_name_chars: int = field(default=500, **_range(20, 100_000, "longest title, name, character, job, "
+                                                      "keyword, company or collection kept: the ETL and tmdb-sync "
+                                                      "cut longer ones (the ETL lists the row as repaired)"))
+    max_text_chars: int = field(default=5000, **_range(100, 1_000_000, "longest overview, tagline or homepage "
+                                                       "kept, cut the same way"))
+    fuzzy_per_request: int = field(default=10, **_range(0, 50, "unknown titles of one personal request that get "
+                                                        "fuzzy suggestions (the rest are listed without)"))
+    tmdb_max_response_bytes: int = field(default=8 << 20, **_range(1024, 1 << 30, "largest TMDB answer read, "
+                                                                   "as sent and once inflated"))
+    tmdb_max_pages: int = field(default=500, **_range(1, 500, "pages of /movie/changes read per window "
+                                                      "(TMDB's own limit is 500)"))
+    tmdb_request_deadline: float = field(default=60.0, **_range(1, 3600, "seconds one TMDB request may take, "
+                                                                "retries and waits included"))
+    tmdb_max_wait: float = field(default=30.0, **_range(0, 3600, "longest wait a Retry-After header obtains"))
+    tmdb_budget: float = field(default=3600.0, **_range(1, 86_400, "seconds a whole tmdb-sync may take; the "
+                                                        "films not fetched by then are counted failed"))
+    release_max_bytes: int = field(default=8 << 30, **_range(1 << 20, None, "largest release archive unpacked "
+                                                              "by fetch (all its files together)"))
+    release_max_files: int = field(default=1000, **_range(1, 1_000_000, "most files in a fetched release archive"))
+    fetch_budget: float = field(default=900.0, **_range(1, 86_400, "seconds a fetch may take to download "
+                                                        "and unpack a release"))
     cors_origins: str = field(default="", **_range(help="comma-separated origins allowed to call the API"))
     tmdb_url: str = field(default="https://api.themoviedb.org/3", **_range(help="TMDB API v3 base URL"))
     raw_url: str = field(default="", **_range(help="zip of the raw CSVs downloaded at build time (Render)"))

@@ -2,6 +2,9 @@
 :mod:`.model` (train, evaluate), :mod:`.releases` (releases, rollback, prune, config),
 :mod:`.refresh` (ingest, refresh, fetch), :mod:`.serve` (serve)."""
 
+import signal
+import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -20,3 +23,12 @@ def main(
     if log_format not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--log-format")
     setup_logging(verbose, log_format)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a host stopping the process, `timeout`, a supervisor) unwinds like Ctrl-C: the
+    ``finally`` blocks run, so staging folders are removed and locks released; exit code 143.
+    `serve` replaces this with uvicorn's own graceful shutdown."""
+    raise SystemExit(128 + signal.SIGTERM)
