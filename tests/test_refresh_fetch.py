@@ -33,7 +33,7 @@ from movierec.config import REPO_ROOT, Settings
 from movierec.pipeline import publish
 from movierec.refresh.fetch import FetchError, fetch_release
 from movierec.refresh.schedule import Refresher, first_delay, last_synced, refresh_once
-from movierec.release.layout import read_manifest
+from movierec.release.layout import new_name, read_manifest
 from movierec.release.store import ReleaseStore
 
 
@@ -90,14 +90,17 @@ def test_fetch_publishes_the_archived_release(small_data: Path, files: tuple[Pat
     folder, url = files
     pack(release, folder / "release.tar.gz")
     data = tmp_path / "fresh"  # a host whose disk was lost
-    fetched = fetch_release(f"{url}/release.tar.gz", data, Settings(data_dir=data))
-    assert fetched.name == release.name and ReleaseStore(data).current() == fetched.resolve()
+    outcome = fetch_release(f"{url}/release.tar.gz", data, Settings(data_dir=data))
+    fetched = outcome.release
+    assert fetched.name == release.name and ReleaseStore(data).current() == fetched.resolve() and outcome.moved
     assert releases(data) == [release.name]  # no staging debris
+    assert sorted(p.name for p in data.iterdir()) == [".lock", "current", "releases"]
     assert read_manifest(fetched) == read_manifest(release)
     assert len(load_catalog(fetched, Settings())) == len(load_catalog(release, Settings()))
-    # Again, and through the CLI: already there, nothing to do.
+    # Again, and through the CLI: already there, nothing to do, and it says so.
     result = CliRunner().invoke(app, ["fetch", f"{url}/release.tar.gz", "--data", str(data)])
     assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"release {release.name} already current; nothing changed"
     assert releases(data) == [release.name]
 
 
@@ -113,9 +116,10 @@ def test_a_bad_archive_changes_nothing(small_data: Path, files: tuple[Path, str]
     shutil.copytree(release, broken)
     arrays = broken / "catalog" / "arrays.bin"
     arrays.write_bytes(arrays.read_bytes()[:100])
-    broken_name = "20990101T000000000000Z"  # newer than any real release, so it would become current
+    broken_name = new_name()  # newer than any release here, so it would become current
     manifest = json.loads((broken / "manifest.json").read_text())
-    (broken / "manifest.json").write_text(json.dumps({**manifest, "release": broken_name}))
+    (broken / "manifest.json").write_text(json.dumps({**manifest, "release": broken_name,
+                                                      "created_at": datetime.now(UTC).isoformat()}))
     pack(broken, folder / "broken.tar.gz")
     with tarfile.open(folder / "escape.tar.gz", "w:gz") as tar:
         info = tarfile.TarInfo("../escaped.txt")
@@ -123,7 +127,7 @@ def test_a_bad_archive_changes_nothing(small_data: Path, files: tuple[Path, str]
         tar.addfile(info, io.BytesIO(b"bad"))
     pack(release / "model", folder / "nomanifest.tar.gz")
     cases = {"garbage.tar.gz": "not a readable release archive", "broken.tar.gz": "cannot be served",
-             "escape.tar.gz": "not a readable release archive", "nomanifest.tar.gz": "holds no release folder",
+             "escape.tar.gz": r"points outside the release \(\.\.\)", "nomanifest.tar.gz": "holds no release folder",
              "missing.tar.gz": "download failed"}
     for name, message in cases.items():
         with pytest.raises(FetchError, match=message):

@@ -87,13 +87,15 @@ def fetch(
                                               "default: MOVIEREC_RELEASE_URL.")] = None,
     data: DataOption = None,
 ) -> None:
-    """Download a published release archive into DATA/releases/ and point DATA/current at it
-    (what `serve` does at start when MOVIEREC_RELEASE_URL is set)."""
+    """Download a published release archive into DATA/releases/ and point DATA/current at it,
+    unless the current release is newer (what `serve` does at start when MOVIEREC_RELEASE_URL is
+    set). The archive is checked before it is unpacked and while it is: within
+    MOVIEREC_RELEASE_MAX_BYTES and MOVIEREC_RELEASE_MAX_FILES, only the files a release holds, all
+    within MOVIEREC_FETCH_BUDGET seconds; a refused archive changes nothing (exit 2)."""
     from movierec.refresh.fetch import fetch_release
 
     config = settings()
     source = url or config.release_url
     if not source:
         fail("no URL: pass one or set MOVIEREC_RELEASE_URL")
-    folder = run(lambda: fetch_release(source, data or config.data_dir, config))
-    typer.echo(f"release {folder.name} in {folder.parent}; current → {folder.name}")
+    typer.echo(run(lambda: fetch_release(source, data or config.data_dir, config)).summary())

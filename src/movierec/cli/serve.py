@@ -97,13 +97,14 @@ def _interval(text: str) -> float:
 
 
 def _fetch(config: Settings, data_dir: Path) -> None:
-    """Publish the release at MOVIEREC_RELEASE_URL; when that fails, serve the local one if any."""
-    from movierec.refresh.fetch import FetchError, fetch_release
+    """Publish the release at MOVIEREC_RELEASE_URL (within MOVIEREC_FETCH_BUDGET seconds); when
+    that fails, serve the local one if any, with one log line saying why."""
+    from movierec.refresh.fetch import fetch_release
     from movierec.release.store import ReleaseStore, StoreError
 
     try:
-        fetch_release(config.release_url, data_dir, config)
-    except (FetchError, StoreError) as exc:
+        log.info("%s", fetch_release(config.release_url, data_dir, config).summary())
+    except StoreError as exc:  # FetchError included
         if ReleaseStore(data_dir).current() is None:
             fail(f"{exc}; and {data_dir} holds no release to serve instead")
         log.error("%s; serving the release already in %s", exc, data_dir)

@@ -8,7 +8,12 @@ versions and moving pointer, on a file system).
   the new one, never neither.
 * One writer at a time: :meth:`ReleaseStore.lock` holds an exclusive ``flock`` on ``DATA/.lock``
   (released by the kernel when the process dies, so a killed run never leaves a stale lock).
-* Published releases are never modified; pruning never removes ``current``.
+* Published releases are never modified. Their order is their manifests' ``created_at`` (the
+  name breaking ties), never their names: pruning keeps the newest by that order and ``current``,
+  rollback goes to the one just before ``current``.
+* A fetch downloads and unpacks into ``DATA/.fetch-*/`` (:meth:`ReleaseStore.fetching`) without
+  the lock, so a slow server never holds it; the folder is removed when the fetch ends, and by
+  :meth:`~ReleaseStore.prune` when its fetch was killed.
 """
 
 from __future__ import annotations
@@ -17,18 +22,21 @@ import fcntl
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from movierec.release.layout import EVALUATION, MANIFEST, new_name, read_json, read_manifest
+from movierec.release.layout import EVALUATION, MANIFEST, age, new_name, read_json, read_manifest
 
 log = logging.getLogger("movierec.release")
 
 STAGING_PREFIX = ".tmp-"
 LINK_PREFIX = ".current-"
+FETCH_PREFIX = ".fetch-"
+_OWNER = ".owner"  # inside a fetch's folder: flocked while the fetch runs
 
 
 class StoreError(Exception):
@@ -63,11 +71,11 @@ class ReleaseStore:
         return target if (target / MANIFEST).is_file() else None
 
     def complete(self) -> list[Path]:
-        """Every published release, oldest first."""
+        """Every published release, oldest first (by ``created_at``, then name)."""
         if not self.releases.is_dir():
             return []
-        return sorted(p for p in self.releases.iterdir()
-                      if not p.name.startswith(".") and p.is_dir() and (p / MANIFEST).is_file())
+        return sorted((p for p in self.releases.iterdir()
+                       if not p.name.startswith(".") and p.is_dir() and (p / MANIFEST).is_file()), key=age)
 
     def list(self) -> list[ReleaseInfo]:
         current = self.current()
@@ -80,7 +88,7 @@ class ReleaseStore:
             infos.append(ReleaseInfo(
                 name=folder.name, created=_str(manifest.get("created_at")),
                 films=films if isinstance(films, int) else None,
-                precision=_model_precision(evaluation), current=folder == current,
+                precision=_model_precision(evaluation), current=folder.resolve() == current,
                 built_on=_str(manifest.get("built_on")),
             ))
         return infos
@@ -151,8 +159,9 @@ class ReleaseStore:
         tmp.replace(self.link)
 
     def prune(self, keep_count: int) -> list[str]:
-        """Remove abandoned staging folders, incomplete folders, leftover link files, and all but
-        the newest ``keep_count`` releases; never ``current``. Returns what was removed."""
+        """Remove abandoned staging and fetch folders, incomplete folders, leftover link files, and
+        all but the newest ``keep_count`` releases (by ``created_at``); never ``current``, never the
+        newest. Returns what was removed."""
         removed: list[str] = []
         current = self.current()
         if self.releases.is_dir():
@@ -163,23 +172,55 @@ class ReleaseStore:
         for leftover in self.data_dir.glob(f"{LINK_PREFIX}*"):
             leftover.unlink(missing_ok=True)
             removed.append(leftover.name)
+        for folder in self.data_dir.glob(f"{FETCH_PREFIX}*"):
+            if _abandoned(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
         complete = self.complete()
-        for old in complete[: max(len(complete) - keep_count, 0)]:
-            if old != current:
+        for old in complete[: max(len(complete) - max(keep_count, 1), 0)]:
+            if old.resolve() != current:
                 shutil.rmtree(old, ignore_errors=True)
                 removed.append(old.name)
         return removed
+
+    @contextmanager
+    def fetching(self) -> Iterator[Path]:
+        """A private folder of the data folder (so a release unpacked there is renamed into
+        releases/ in one step) for a fetch working without the lock; removed when it ends."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=FETCH_PREFIX, dir=self.data_dir))
+        try:
+            with open(folder / _OWNER, "w") as owner:
+                fcntl.flock(owner, fcntl.LOCK_EX)  # released when this process ends, however
+                yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def rollback(self) -> Path:
         """Point ``current`` at the newest release older than it."""
         current = self.current()
         if current is None:
             raise StoreError(f"nothing is published in {self.data_dir}: nothing to roll back")
-        older = [p for p in self.complete() if p.name < current.name]
+        older = [p for p in self.complete() if age(p) < age(current)]
         if not older:
             raise StoreError(f"{current.name} is the oldest release kept in {self.releases}: nothing to roll back to")
         self.switch(older[-1])
         return older[-1]
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether a fetch's folder was left by a fetch that no longer runs (its owner file is not
+    locked, or was never created)."""
+    if not folder.is_dir():
+        return False
+    try:
+        with open(folder / _OWNER, "r+") as owner:
+            fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except FileNotFoundError:
+        return True
+    return True
 
 
 def _str(value: object) -> str | None:
