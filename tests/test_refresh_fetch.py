@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import tarfile
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+from test_fetch_hostile_http import HostileHandler
 
 from movierec.catalog.indexes import load_catalog
 from movierec.cli import app
@@ -100,7 +103,7 @@ def test_fetch_publishes_the_archived_release(small_data: Path, files: tuple[Pat
     # Again, and through the CLI: already there, nothing to do, and it says so.
     result = CliRunner().invoke(app, ["fetch", f"{url}/release.tar.gz", "--data", str(data)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"release {release.name} already current; nothing changed"
+    assert result.stdout == f"release {release.name} already current; nothing changed\n"
     assert releases(data) == [release.name]
 
 
@@ -176,6 +179,83 @@ def test_serve_without_a_release_and_a_bad_url_stops(tmp_path: Path, files: tupl
                             capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=60)
     assert result.returncode == 2
     assert "download failed" in result.stderr and "holds no release to serve instead" in result.stderr
+
+
+def renamed(release: Path, folder: Path, name: str, created: str) -> Path:
+    """A copy of ``release`` whose manifest names it ``name``, made at ``created``."""
+    copy = folder / name
+    shutil.copytree(release, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "release": name, "created_at": created}))
+    return copy
+
+
+def test_fetch_orders_by_created_at_and_says_what_it_did(small_data: Path, files: tuple[Path, str],
+                                                        tmp_path: Path) -> None:
+    """A fetched release whose name sorts after the current one but was made before it is kept
+    beside it, and current stays; a newer one becomes current; pruning keeps the newest by
+    created_at and current, whatever the names."""
+    release = ReleaseStore(small_data).current()
+    assert release is not None
+    folder, url = files
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data, symlinks=True)
+    later_name = new_name()  # sorts after the current release's name…
+    pack(renamed(release, tmp_path, later_name, "2020-01-01T00:00:00+00:00"), folder / "older.tar.gz")  # …made before
+    result = CliRunner().invoke(app, ["fetch", f"{url}/older.tar.gz", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"kept current {release.name} (newer than the fetched {later_name})\n"
+    assert ReleaseStore(data).current() == data / "releases" / release.name
+    assert releases(data) == sorted([release.name, later_name])
+    newest = new_name()
+    pack(renamed(release, tmp_path, newest, datetime.now(UTC).isoformat()), folder / "newer.tar.gz")
+    outcome = fetch_release(f"{url}/newer.tar.gz", data, Settings(data_dir=data, keep_releases=2))
+    assert outcome.summary() == f"release {newest} in {data / 'releases'}; current → {newest}"
+    assert ReleaseStore(data).current() == data / "releases" / newest
+    assert releases(data) == sorted([release.name, newest])  # the one made in 2020 pruned, not by name
+    result = CliRunner().invoke(app, ["rollback", "--data", str(data)])
+    assert result.stdout == f"current → {release.name}\n"
+
+
+def test_serve_with_a_dripping_release_url_serves_the_release_it_has(small_data: Path, tmp_path: Path) -> None:
+    release = ReleaseStore(small_data).current()
+    assert release is not None
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data, symlinks=True)
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    drip = socketserver.ThreadingTCPServer(("127.0.0.1", 0), HostileHandler)
+    threading.Thread(target=drip.serve_forever, daemon=True).start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "MOVIEREC_RELEASE_URL": f"http://127.0.0.1:{drip.server_address[1]}/drip",
+           "MOVIEREC_FETCH_BUDGET": "1"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/health")
+                health = json.loads(conn.getresponse().read())
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert health["version"] == release.name
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        drip.shutdown()
+    errors = [line for line in log.read_text().splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and errors[0].endswith(
+        f"/drip: the download took longer than MOVIEREC_FETCH_BUDGET (1 s); nothing published; "
+        f"serving the release already in {data}")
+    assert not list(data.glob(".fetch-*"))
 
 
 def fake_tmdb(calls: list[tuple[date, Path]], sample_raw: Path) -> types.ModuleType:

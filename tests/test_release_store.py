@@ -3,6 +3,7 @@ listing, and a `current` that is not our symlink."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
@@ -16,10 +17,13 @@ from movierec.release.layout import MANIFEST, write_json
 from movierec.release.store import ReleaseStore, StoreError
 
 
-def fake_release(store: ReleaseStore, name: str, films: int = 10, precision: float | None = None) -> Path:
+def fake_release(store: ReleaseStore, name: str, films: int = 10, precision: float | None = None,
+                 created: str | None = None) -> Path:
+    """A release folder with a manifest (made at ``created``, default the time its name says)."""
     folder = store.releases / name
     folder.mkdir(parents=True)
-    write_json(folder / MANIFEST, {"release": name, "created_at": f"created {name}", "tables": {"movies": films},
+    moment = created or f"{name[:4]}-{name[4:6]}-{name[6:8]}T{name[9:11]}:{name[11:13]}:{name[13:15]}+00:00"
+    write_json(folder / MANIFEST, {"release": name, "created_at": moment, "tables": {"movies": films},
                                    "built_on": None})
     if precision is not None:
         write_json(folder / "evaluation.json", {"table": [{"method": "random", "precision_at_k": 0.01},
@@ -81,8 +85,8 @@ def test_releases_lists_films_precision_and_the_current_marker(tmp_path: Path) -
     result = CliRunner().invoke(app, ["releases", "--data", str(tmp_path)])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[1].split() == ["*", "20260101T000000000000Z", "created", "20260101T000000000000Z", "2,993", "0.531", "-"]
-    assert lines[2].split() == ["20260102T000000000000Z", "created", "20260102T000000000000Z", "3,000", "-", "-"]
+    assert lines[1].split() == ["*", "20260101T000000000000Z", "2026-01-01T00:00:00+00:00", "2,993", "0.531", "-"]
+    assert lines[2].split() == ["20260102T000000000000Z", "2026-01-02T00:00:00+00:00", "3,000", "-", "-"]
     assert [i.current for i in store.list()] == [True, False]
 
 
@@ -123,3 +127,41 @@ def test_current_that_is_a_real_folder_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "current" / "mine.txt").read_text() == "not movierec's"
     assert not list(tmp_path.glob(".current-*"))
     assert json.loads((target / MANIFEST).read_text())["release"] == target.name
+
+
+def test_order_is_created_at_not_the_name(tmp_path: Path) -> None:
+    """A release named to sort after every other (what a hostile archive once did) is ordered by
+    when its manifest says it was made: listed, pruned and rolled back over as such; pruning never
+    removes current nor the newest."""
+    store = ReleaseStore(tmp_path)
+    forever = fake_release(store, "zzzz-forever-newest", created="2025-06-01T00:00:00+00:00")
+    real = [fake_release(store, f"2026010{i}T000000000000Z") for i in (1, 2)]
+    late = fake_release(store, "20260103T000000000000Z", created="2025-01-01T00:00:00+00:00")  # made before its name
+    undated = fake_release(store, "20270101T000000000000Z", created="sometime")  # no date: the name's time
+    assert store.complete() == [late, forever, *real, undated]
+    store.switch(real[1])
+    assert store.rollback() == real[0] and store.rollback() == forever and store.rollback() == late
+    store.switch(real[0])
+    result = CliRunner().invoke(app, ["releases", "--data", str(tmp_path)])
+    assert [line.split()[-5] for line in result.stdout.splitlines()[1:]] == [  # the name column
+        late.name, forever.name, real[0].name, real[1].name, undated.name]
+    assert sorted(store.prune(keep_count=1)) == sorted([late.name, forever.name, real[1].name])
+    assert store.complete() == [real[0], undated]  # current, and the newest
+    assert store.current() == real[0]
+
+
+def test_prune_removes_a_killed_fetchs_folder_but_not_a_running_one(tmp_path: Path) -> None:
+    store = ReleaseStore(tmp_path)
+    killed = tmp_path / ".fetch-killed"
+    (killed / "unpacked").mkdir(parents=True)
+    (killed / ".owner").touch()  # its flock went with its process
+    never_locked = tmp_path / ".fetch-early"  # killed before it created its owner file
+    never_locked.mkdir()
+    with store.fetching() as running:
+        assert running.parent == tmp_path and running.name.startswith(".fetch-")
+        with store.lock():
+            assert sorted(store.prune(keep_count=3)) == [".fetch-early", ".fetch-killed"]
+        assert running.is_dir()
+        with open(running / ".owner") as owner, pytest.raises(BlockingIOError):
+            fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert not running.exists() and sorted(p.name for p in tmp_path.iterdir()) == [".lock"]

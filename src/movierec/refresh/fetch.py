@@ -135,8 +135,6 @@ def _publish(store: ReleaseStore, root: Path, name: str, keep: int, where: str) 
     moved = current is None or (current != target.resolve() and age(current) < age(target))
     if moved:
         store.switch(target)
-    elif current is not None and current != target.resolve():
-        log.warning("kept the current release %s: it is newer than the fetched %s", current.name, name)
     store.prune(keep)
     now = store.current()
     return Fetched(release=target, current=now if now is not None else target, moved=moved, kept=target.is_dir())
@@ -172,10 +170,7 @@ def download(url: str, target: Path, limit: int, budget: Budget) -> None:
         with open(urllib.request.url2pathname(url.removeprefix("file://")), "rb") as source:
             _save(source.read, target, limit, budget)
     elif url.startswith(("https://", "http://")):
-        try:
-            asyncio.run(_download_http(url, target, limit, budget))
-        except TimeoutError:
-            raise budget.exceeded("the download") from None
+        asyncio.run(_download_http(url, target, limit, budget))
     else:
         raise FetchError(f"MOVIEREC_RELEASE_URL must be an http(s) or file URL, got {quote(url, 80)}")
 
@@ -209,6 +204,8 @@ async def _download_http(url: str, target: Path, limit: int, budget: Budget) -> 
                         if written > limit:
                             raise _too_large(where, limit)
                         out.write(chunk)
+    except TimeoutError:  # the deadline's (an OSError: caught before the next clause)
+        raise budget.exceeded("the download") from None
     except httpx.TooManyRedirects:
         raise FetchError(f"{where}: download failed (more than {MAX_REDIRECTS} redirects)") from None
     except (httpx.HTTPError, OSError) as exc:
