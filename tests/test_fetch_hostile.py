@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.config import Settings
-from movierec.refresh import fetch as fetch_module
+from movierec.release import archive as archive_module
 from movierec.refresh.fetch import FetchError, fetch_release
 from movierec.release.layout import MANIFEST, new_name, write_json
 from movierec.release.store import ReleaseStore
@@ -148,7 +148,7 @@ def test_two_release_folders_are_refused(data: Path, tmp_path: Path) -> None:
 def test_a_member_twice_is_refused(data: Path, tmp_path: Path) -> None:
     members = [member(MANIFEST, manifest()), member("model/neighbours.parquet", b"a"),
                member("model/neighbours.parquet", b"b")]
-    refused(archive(tmp_path / "archive.tar.gz", members), data, "holds neighbours.parquet twice")
+    refused(archive(tmp_path / "archive.tar.gz", members), data, "holds model/neighbours.parquet twice")
 
 
 def test_the_unpacked_size_is_capped_from_the_headers(data: Path, tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_the_written_bytes_are_counted_whatever_the_headers_say(data: Path, tmp_
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The cap holds while writing too: with the header check out of the way, the copy stops at
     the cap (and what it wrote is removed)."""
-    monkeypatch.setattr(fetch_module, "_check_file", lambda *args: None)
+    monkeypatch.setattr(archive_module, "_check_file", lambda *args: None)
     members = [member(MANIFEST, manifest()), member("raw/ratings.csv.gz", bytes(3 << 20))]
     refused(archive(tmp_path / "archive.tar.gz", members), data,
             r"unpacks to more than MOVIEREC_RELEASE_MAX_BYTES \(1,048,576 bytes\)$", release_max_bytes=1 << 20)
@@ -181,7 +181,7 @@ def test_the_downloaded_archive_is_capped(data: Path, tmp_path: Path) -> None:
 
 
 def test_a_large_json_file_is_refused(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch_module, "JSON_MAX_BYTES", 100)
+    monkeypatch.setattr(archive_module, "JSON_MAX_BYTES", 100)
     members = [member(MANIFEST, manifest() + b" " * 200)]
     refused(archive(tmp_path / "archive.tar.gz", members), data, r"manifest.json is 3\d\d bytes; a release's JSON")
 
@@ -212,3 +212,20 @@ def test_refusals_are_one_line_and_exit_2(data: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["fetch", (tmp_path / "garbage.tar.gz").as_uri(), "--data", str(data)])
     assert result.exit_code == 2 and result.output.count("\n") == 1
     assert result.output.startswith("error: ") and "not a readable release archive" in result.output
+
+
+def test_nothing_is_written_before_every_member_is_checked(data: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad member (or manifest) at the end of the archive is refused before the good ones ahead
+    of it are written: a bomb pays only the reading."""
+    writes: list[Path] = []
+    real_write = archive_module._write
+    monkeypatch.setattr(archive_module, "_write", lambda source, path, *rest: writes.append(path) or real_write(
+        source, path, *rest))
+    good = [member("raw/ratings.csv.gz", bytes(1000)), member("model/neighbours.parquet", b"PAR1")]
+    refused(archive(tmp_path / "archive.tar.gz", [*good, member(MANIFEST, manifest()), member("run.sh", b"x")]),
+            data, "run.sh is not a file a release holds")
+    refused(archive(tmp_path / "archive.tar.gz", [*good, member(MANIFEST, manifest("../../etc"))]),
+            data, "not a release name")
+    refused(archive(tmp_path / "archive.tar.gz", good), data, "holds no release folder")
+    assert writes == []
