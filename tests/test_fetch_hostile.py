@@ -229,3 +229,16 @@ def test_nothing_is_written_before_every_member_is_checked(data: Path, tmp_path:
             data, "not a release name")
     refused(archive(tmp_path / "archive.tar.gz", good), data, "holds no release folder")
     assert writes == []
+
+
+def test_a_compression_bomb_is_refused_from_the_headers(data: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within MOVIEREC_RELEASE_MAX_BYTES but far beyond what a release compresses to (1.1–2.3×):
+    refused before a byte is written. (The floor lowered from 64 MiB so the bomb stays small.)"""
+    monkeypatch.setattr(archive_module, "RATIO_FLOOR", 1 << 20)
+    members = [member(MANIFEST, manifest()), member("raw/ratings.csv.gz", bytes(4 << 20))]
+    url = archive(tmp_path / "archive.tar.gz", members)
+    size = (tmp_path / "archive.tar.gz").stat().st_size
+    assert size < (4 << 20) // 100  # zeros: a ratio of hundreds
+    refused(url, data, rf"unpacks to more than 20× the archive's size \(a bomb\) \(1,048,\d+ bytes left for "
+            r"raw/ratings\.csv\.gz of 4,194,304\)")

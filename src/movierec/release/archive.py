@@ -5,8 +5,9 @@ Two passes over the archive as a stream (no member list kept, no seeking):
 1. **Check, writing nothing.** Every member: at most ``MOVIEREC_RELEASE_MAX_FILES`` of them; a
    relative path without ``..``; a regular file or a folder (no link, device, fifo or sparse
    file); a path a release holds (:data:`layout.FILES`), all in one release folder; no file twice;
-   the sizes their headers declare within ``MOVIEREC_RELEASE_MAX_BYTES`` together; JSON files
-   small enough to be parsed whole. The manifest is read on the way and must name the release as
+   the sizes their headers declare within ``MOVIEREC_RELEASE_MAX_BYTES`` together, and within
+   :data:`MAX_RATIO` times the archive's size (a compression bomb); JSON files small enough to be
+   parsed whole. The manifest is read on the way and must name the release as
    :func:`layout.new_name` does and date it (``created_at``) no later than now. A bomb, a foreign
    file or a bad manifest is refused here, before a byte is written.
 2. **Unpack**, with the same checks, counting the bytes as they are written (the cap holds
@@ -66,18 +67,29 @@ class Budget:
 class Limits:
     bytes: int  # all files together, unpacked
     files: int  # members, folders included
+    what: str = "MOVIEREC_RELEASE_MAX_BYTES"  # what sets ``bytes``, for the messages
+
+
+#: A release is mostly compressed files (parquet, gzipped raw inputs): its .tar.gz unpacks to 1.1×
+#: its size (the full-size release, 377 MB), 2.3× for the serving archive (no raw/ nor tables/).
+#: More than 20× (beyond 64 MiB) is a compression bomb, refused before a byte is written.
+MAX_RATIO = 20
+RATIO_FLOOR = 64 << 20
 
 
 def unpack(archive: Path, folder: Path, limits: Limits, budget: Budget) -> tuple[Path, str]:
     """Check ``archive`` whole, then unpack it into ``folder`` (created); returns the release
     folder (the archive's root or its one top folder) and the release's name."""
     where = budget.where
+    ratio = max(RATIO_FLOOR, MAX_RATIO * archive.stat().st_size)
+    if ratio < limits.bytes:
+        limits = Limits(bytes=ratio, files=limits.files, what=f"{MAX_RATIO}× the archive's size (a bomb)")
     manifest = _read(archive, limits, budget, lambda members: _scan(members, budget))
     if manifest is None:
         raise FetchError(f"{where}: holds no release folder (no {MANIFEST} at its root or in its one folder)")
     name = release_name(manifest, where)
     folder.mkdir()
-    prefix = _read(archive, limits, budget, lambda members: _extract(members, folder, limits.bytes, budget))
+    prefix = _read(archive, limits, budget, lambda members: _extract(members, folder, limits, budget))
     return folder.joinpath(*prefix), name
 
 
@@ -123,7 +135,7 @@ def _checked(tar: tarfile.TarFile, limits: Limits, budget: Budget) -> Iterator[M
             if rel and not allowed_folder(rel):
                 raise _foreign(where, member.name)
         else:
-            _check_file(member, rel, limits.bytes - declared, where)
+            _check_file(member, rel, limits.bytes - declared, limits.what, where)
             if rel in files:
                 raise FetchError(f"{where}: the archive holds {quote(member.name, 100)} twice")
             files.add(rel)
@@ -147,7 +159,7 @@ def _scan(members: Iterator[Member], budget: Budget) -> dict[str, object] | None
     return manifest
 
 
-def _extract(members: Iterator[Member], folder: Path, limit: int, budget: Budget) -> tuple[str, ...]:
+def _extract(members: Iterator[Member], folder: Path, limits: Limits, budget: Budget) -> tuple[str, ...]:
     """The second pass: every member written; returns the release folder's path in the archive."""
     written = 0
     prefix: tuple[str, ...] = ()
@@ -158,7 +170,7 @@ def _extract(members: Iterator[Member], folder: Path, limit: int, budget: Budget
             path.mkdir(parents=True, exist_ok=True)  # only folders and regular files exist here: no link to follow
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        written = _write(tar.extractfile(member), path, written, limit, budget)
+        written = _write(tar.extractfile(member), path, written, limits, budget)
     return prefix
 
 
@@ -189,7 +201,7 @@ def _parts(name: str, where: str) -> tuple[str, ...]:
     return parts
 
 
-def _check_file(member: tarfile.TarInfo, rel: tuple[str, ...], room: int, where: str) -> None:
+def _check_file(member: tarfile.TarInfo, rel: tuple[str, ...], room: int, cap: str, where: str) -> None:
     """Refuse a member that is not a regular file a release holds, or declares more than is left."""
     if not member.isreg() or member.issparse():
         kind = next((text for test, text in _KINDS if getattr(member, test)()), "not a regular file")
@@ -198,8 +210,8 @@ def _check_file(member: tarfile.TarInfo, rel: tuple[str, ...], room: int, where:
     if not allowed_file(rel):
         raise _foreign(where, member.name)
     if member.size > room:
-        raise FetchError(f"{where}: the archive unpacks to more than MOVIEREC_RELEASE_MAX_BYTES "
-                         f"({room:,} bytes left for {quote(member.name, 100)} of {member.size:,})")
+        raise FetchError(f"{where}: the archive unpacks to more than {cap} ({room:,} bytes left for "
+                         f"{quote(member.name, 100)} of {member.size:,})")
     if rel[-1].endswith(".json") and member.size > JSON_MAX_BYTES:
         raise FetchError(f"{where}: {quote(member.name, 100)} is {member.size:,} bytes; a release's JSON "
                          f"files are read whole and may hold at most {JSON_MAX_BYTES:,}")
@@ -210,16 +222,16 @@ def _foreign(where: str, name: str) -> FetchError:
                       "(manifest.json, evaluation.json, tables/, model/, catalog/, raw/, report/)")
 
 
-def _write(source: IO[bytes] | None, path: Path, written: int, limit: int, budget: Budget) -> int:
+def _write(source: IO[bytes] | None, path: Path, written: int, limits: Limits, budget: Budget) -> int:
     """Copy one member, counting the bytes as they are written; returns the total so far."""
     if source is None:
         raise FetchError(f"{budget.where}: the archive member {quote(path.name, 100)} cannot be read")
     with open(path, "xb") as out:  # "x": never through a file already there
         while chunk := source.read(_CHUNK):
             written += len(chunk)
-            if written > limit:
-                raise FetchError(f"{budget.where}: the archive unpacks to more than "
-                                 f"MOVIEREC_RELEASE_MAX_BYTES ({limit:,} bytes)")
+            if written > limits.bytes:
+                raise FetchError(f"{budget.where}: the archive unpacks to more than {limits.what} "
+                                 f"({limits.bytes:,} bytes)")
             budget.check("unpacking")
             out.write(chunk)
     return written
