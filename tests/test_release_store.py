@@ -141,6 +141,7 @@ def test_order_is_created_at_not_the_name(tmp_path: Path) -> None:
     assert store.complete() == [late, forever, *real, undated]
     store.switch(real[1])
     assert store.rollback() == real[0] and store.rollback() == forever and store.rollback() == late
+    assert store.before(late) is None and store.before(undated) == real[1]
     store.switch(real[0])
     result = CliRunner().invoke(app, ["releases", "--data", str(tmp_path)])
     assert [line.split()[-5] for line in result.stdout.splitlines()[1:]] == [  # the name column

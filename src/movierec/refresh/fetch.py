@@ -26,6 +26,7 @@ import asyncio
 import logging
 import shutil
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,8 +113,11 @@ def _publish(store: ReleaseStore, root: Path, name: str, keep: int, where: str) 
 def download(url: str, target: Path, limit: int, budget: Budget) -> None:
     """``url`` into ``target``: at most ``limit`` bytes, within the budget."""
     if url.startswith("file://"):
-        with open(urllib.request.url2pathname(url.removeprefix("file://")), "rb") as source:
-            _save(source.read, target, limit, budget)
+        try:
+            with open(urllib.request.url2pathname(url.removeprefix("file://")), "rb") as source:
+                _save(source.read, target, limit, budget)
+        except OSError as exc:
+            raise FetchError(f"{budget.where}: cannot copy it ({exc.strerror or type(exc).__name__})") from None
     elif url.startswith(("https://", "http://")):
         asyncio.run(_download_http(url, target, limit, budget))
     else:
@@ -164,10 +168,10 @@ class _NoRequestLines(logging.Filter):
         return not str(record.msg).startswith("HTTP Request")
 
 
-def _save(read: object, target: Path, limit: int, budget: Budget) -> None:
+def _save(read: Callable[[int], bytes], target: Path, limit: int, budget: Budget) -> None:
     written = 0
     with open(target, "wb") as out:
-        while chunk := read(_CHUNK):  # type: ignore[operator]
+        while chunk := read(_CHUNK):
             written += len(chunk)
             if written > limit:
                 raise _too_large(budget.where, limit)

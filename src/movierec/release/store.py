@@ -201,11 +201,16 @@ class ReleaseStore:
         current = self.current()
         if current is None:
             raise StoreError(f"nothing is published in {self.data_dir}: nothing to roll back")
-        older = [p for p in self.complete() if age(p) < age(current)]
-        if not older:
+        previous = self.before(current)
+        if previous is None:
             raise StoreError(f"{current.name} is the oldest release kept in {self.releases}: nothing to roll back to")
-        self.switch(older[-1])
-        return older[-1]
+        self.switch(previous)
+        return previous
+
+    def before(self, release: Path) -> Path | None:
+        """The release made just before ``release`` (by ``created_at``, then name), if any kept."""
+        older = [p for p in self.complete() if age(p) < age(release)]
+        return older[-1] if older else None
 
 
 def _abandoned(folder: Path) -> bool:
