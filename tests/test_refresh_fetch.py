@@ -213,6 +213,12 @@ def test_fetch_orders_by_created_at_and_says_what_it_did(small_data: Path, files
     assert outcome.summary() == f"release {newest} in {data / 'releases'}; current → {newest}"
     assert ReleaseStore(data).current() == data / "releases" / newest
     assert releases(data) == sorted([release.name, newest])  # the one made in 2020 pruned, not by name
+    oldest = new_name()
+    pack(renamed(release, tmp_path, oldest, "2019-01-01T00:00:00+00:00"), folder / "oldest.tar.gz")
+    outcome = fetch_release(f"{url}/oldest.tar.gz", data, Settings(data_dir=data, keep_releases=2))
+    assert outcome.summary() == (f"kept current {newest} (newer than the fetched {oldest}); {oldest} not kept "
+                                 "(older than the releases kept)")
+    assert releases(data) == sorted([release.name, newest])
     result = CliRunner().invoke(app, ["rollback", "--data", str(data)])
     assert result.stdout == f"current → {release.name}\n"
 
