@@ -80,6 +80,7 @@ class FakeTmdb:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._server.block_on_close = False  # keep-alive connections must not block stop()
+        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # resets by a client giving up
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property

@@ -153,7 +153,7 @@ def test_answers_over_the_cap_fail_their_film_as_sent_or_once_inflated(fake: Fak
 
     assert (result.fetched, result.failed) == (2, 5)
     assert sorted(m for m in caplog.messages if m.startswith("GET /movie/")) == [
-        "GET /movie/1 failed: answer over 65,536 bytes",
+        "GET /movie/1 failed: answer of 204,813 bytes announced, over 65,536",
         "GET /movie/2 failed: answer of 1,000,000,000,000 bytes announced, over 65,536",
         "GET /movie/3 failed: answer over 65,536 bytes once inflated (gzip)",
         "GET /movie/4 failed: answer over 65,536 bytes",
