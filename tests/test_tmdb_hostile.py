@@ -266,3 +266,18 @@ def test_a_key_echoed_by_the_server_is_redacted_from_everything_written(
     assert all(KEY not in r.getMessage() for r in caplog.records)
     assert "GET /movie/5: HTTP 418: bad key *** second line" in caplog.messages
 
+
+
+def test_nested_lists_keep_their_first_entries(fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    movie = make_movie(2, cast=1, crew=0, keywords=0)
+    movie["credits"]["cast"] = [{"name": f"A{i}", "id": i} for i in range(5003)]
+    movie["keywords"]["keywords"] = [{}] * 9000  # empty entries, each would become a full record
+    fake.add(movie, UNTIL)
+    caplog.set_level(logging.WARNING, logger="movierec.tmdb")
+    result = run(fake, tmp_path / "batch", Settings(tmdb_max_response_bytes=1 << 20))
+    assert result.fetched == 1
+    cast = ast.literal_eval(rows(tmp_path / "batch" / "credits.csv")[0]["cast"])
+    assert [c["name"] for c in cast] == [f"A{i}" for i in range(5000)]
+    assert len(ast.literal_eval(rows(tmp_path / "batch" / "keywords.csv")[0]["keywords"])) == 5000
+    assert sorted(m for m in caplog.messages if "entries" in m) == [
+        "cast: 5003 entries, the first 5000 kept", "keywords: 9000 entries, the first 5000 kept"]

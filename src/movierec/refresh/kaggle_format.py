@@ -20,6 +20,7 @@ original files.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from typing import Any
 from movierec.raw.caps import FieldCaps
 from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
 from movierec.refresh.client import one_line
+
+log = logging.getLogger("movierec.tmdb")
 
 MOVIES_FILE = "movies_metadata.csv"
 CREDITS_FILE = "credits.csv"
@@ -54,6 +57,9 @@ _INT_RANGES = {"budget": (0, 10**15), "revenue": (0, 10**15), "vote_count": (0, 
 _FLOAT_RANGES = {"popularity": (0.0, 1e12), "runtime": (0.0, 1e6), "vote_average": (0.0, 10.0)}
 _NESTED_INTS = frozenset({"id", "cast_id", "gender", "order"})  # the other nested keys are text
 _NESTED_INT_RANGE = (-(10**18), 10**18)
+# Entries kept per nested list (cast, crew, keywords, genres...): real films have at most a few
+# thousand crew; an 8 MB answer of empty entries would otherwise become ~1 GB of rebuilt dicts.
+NESTED_ITEMS = 5000
 
 
 class MalformedAnswer(ValueError):
@@ -122,7 +128,9 @@ def _records(items: Any, keys: tuple[str, ...], clean: Cleaner, field: str) -> s
         return "[]"
     if not isinstance(items, list):
         raise MalformedAnswer(f"{field}: {type(items).__name__} where a list is expected")
-    return repr([_pick(item, keys, clean, field) for item in items])
+    if len(items) > NESTED_ITEMS:
+        log.warning("%s: %d entries, the first %d kept", field, len(items), NESTED_ITEMS)
+    return repr([_pick(item, keys, clean, field) for item in items[:NESTED_ITEMS]])
 
 
 def _text(value: str | None) -> str:
