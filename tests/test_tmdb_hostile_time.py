@@ -96,7 +96,6 @@ def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(tmp_path: Pat
         monkeypatch.setenv("MOVIEREC_TMDB_URL", fake.url)
         monkeypatch.setenv("MOVIEREC_TMDB_BUDGET", "1.5")
         monkeypatch.setenv("MOVIEREC_TMDB_REQUEST_DEADLINE", "60")
-        monkeypatch.setattr("movierec.cli.common.get_settings", Settings.from_env)  # not the cached one
         out = tmp_path / "batch"
         cli = CliRunner().invoke(app, ["tmdb-sync", "--since", "2024-05-31", "--until", "2024-05-31",
                                        "--out", str(out), "--concurrency", "2"])
@@ -126,7 +125,6 @@ def test_a_multi_line_refusal_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
         fake.always["/movie/changes"] = Reply(422, body={"status_message": "first line\nsecond line\r\n" + "z" * 500})
         monkeypatch.setenv("TMDB_API_KEY", KEY)
         monkeypatch.setenv("MOVIEREC_TMDB_URL", fake.url)
-        monkeypatch.setattr("movierec.cli.common.get_settings", Settings.from_env)
         cli = CliRunner().invoke(app, ["tmdb-sync", "--since", "2024-05-31", "--until", "2024-05-31",
                                        "--out", str(tmp_path / "batch")])
     assert cli.exit_code == 2

@@ -66,10 +66,14 @@ def tmdb_sync(
     settings (answer size, pages, request deadline, Retry-After wait, sync budget). Exit 1 when
     some films failed or the budget ran out (their ids in failed_ids.txt), 2 when the sync could
     not run."""
+    from movierec.config import Settings, SettingsError
     from movierec.refresh.client import one_line
     from movierec.refresh.tmdb import TmdbError, sync
 
-    config = settings()
+    try:  # read now, not the process's cached copy: the key and URL are read from the same environment
+        config = Settings.from_env()
+    except SettingsError as exc:
+        fail(str(exc))
     try:
         result = sync(since, out, until=until, concurrency=concurrency, settings=config)
     except TmdbError as exc:
