@@ -4,7 +4,13 @@ It serves ``/3/movie/changes`` (paginated, 100 ids a page unless told otherwise,
 over 14 days like the real API) and ``/3/movie/{id}`` (404 with ``status_code`` 34 for unknown or
 deleted films), checks the credentials (``api_key`` parameter or ``Authorization: Bearer``), records every request
 with its arrival time, counts the requests in flight, and plays canned replies per path first
-(``fake.script["/movie/7"] = [Reply(429, {"Retry-After": "1"})]``).
+(``fake.script["/movie/7"] = [Reply(429, {"Retry-After": "1"})]``), then the reply it always gives
+for a path (``fake.always["/movie/7"] = Reply(200, raw=b"[")``).
+
+A hostile upstream is a :class:`Reply` too: raw bytes as the body (malformed JSON, gzip bombs),
+a streamed body of any size without Content-Length (``chunks``), dripped (``drip`` seconds between
+chunks), or a lying Content-Length header; ``total_pages`` and ``extra_entries`` make the change
+list claim any page count and list any entries.
 
 :func:`make_movie` builds a detail answer shaped like today's API (more keys than Kaggle kept, in
 the API's order), with text that is hard to write as CSV and Python literals.
@@ -17,6 +23,7 @@ import math
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +44,9 @@ class Reply:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    raw: bytes | None = None  # sent as is instead of the JSON body
+    chunks: Callable[[], Iterable[bytes]] | None = None  # streamed until exhausted, then the connection closes
+    drip: float = 0.0  # seconds before each chunk
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,9 @@ class FakeTmdb:
         self.changes: list[tuple[date, int, bool | None]] = []  # (day, id, adult flag)
         self.deleted: set[int] = set()
         self.script: dict[str, list[Reply]] = defaultdict(list)
+        self.always: dict[str, Reply] = {}
+        self.total_pages: Any = None  # what page 1.. of the change list claim, when set
+        self.extra_entries: list[Any] = []  # listed on page 1 of every change list, as they are
         self.requests: list[Seen] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -67,6 +80,7 @@ class FakeTmdb:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._server.block_on_close = False  # keep-alive connections must not block stop()
+        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # resets by a client giving up
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -98,6 +112,8 @@ class FakeTmdb:
             canned = self.script.get(path)
             if canned:
                 return canned.pop(0)
+        if path in self.always:
+            return self.always[path]
         if path == "/movie/changes":
             return self._changes(query)
         if path.startswith("/movie/"):
@@ -122,8 +138,10 @@ class FakeTmdb:
                                     "status_message": "Invalid date range: Should be a range no longer than 14 days."})
         items = [{"id": i, "adult": adult} for day, i, adult in self.changes if start <= day <= end]
         page = int(query.get("page", "1"))
-        total_pages = max(1, math.ceil(len(items) / self.page_size))
+        total_pages = max(1, math.ceil(len(items) / self.page_size)) if self.total_pages is None else self.total_pages
         chunk = items[(page - 1) * self.page_size: page * self.page_size]
+        if page == 1:
+            chunk = [*chunk, *self.extra_entries]
         return Reply(200, body={"results": chunk, "page": page, "total_pages": total_pages,
                                 "total_results": len(items)})
 
@@ -147,17 +165,33 @@ def _handler(fake: FakeTmdb) -> type[BaseHTTPRequestHandler]:
                 reply = fake.answer(path, query, headers)
                 with fake._lock:
                     fake.requests.append(Seen(arrived, path, query, headers, reply.status))
-                data = json.dumps({} if reply.body is None else reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                self._send(reply)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up on a hostile answer: expected
             finally:
                 with fake._lock:
                     fake.in_flight -= 1
+
+        def _send(self, reply: Reply) -> None:
+            if reply.raw is not None:
+                data = reply.raw
+            else:
+                data = json.dumps({} if reply.body is None else reply.body).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            if reply.chunks is not None:  # no length: the body ends when the connection closes
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            elif "content-length" not in {k.lower() for k in reply.headers}:
+                self.send_header("Content-Length", str(len(data)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            for chunk in ([data] if reply.chunks is None else reply.chunks()):
+                if reply.drip:
+                    time.sleep(reply.drip)
+                self.wfile.write(chunk)
+                self.wfile.flush()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass  # quiet test output

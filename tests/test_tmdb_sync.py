@@ -96,7 +96,9 @@ def test_windows_of_14_days_pages_and_a_500_on_the_change_list(tmp_path: Path) -
     report = json.loads((tmp_path / "batch" / "sync.json").read_text())
     assert report["windows"] == [[a.isoformat(), b.isoformat()] for a, b in spans]
     assert (report["since"], report["until"]) == ("2024-04-21", "2024-05-31")
-    assert report["counts"] == {"changed": 30, "adult_skipped": 0, "fetched": 30, "deleted": 0, "failed": 0}
+    assert report["counts"] == {"changed": 30, "adult_skipped": 0, "fetched": 30, "deleted": 0, "failed": 0,
+                                "invalid_ids": 0}
+    assert (report["complete"], report["budget_exhausted"], report["pages_capped"]) == (True, False, [])
     assert len(read_csv(tmp_path / "batch" / "movies_metadata.csv")) == 30
 
 

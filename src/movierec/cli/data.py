@@ -62,15 +62,24 @@ def tmdb_sync(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=20, help="Requests in flight.")] = 20,
 ) -> None:
     """Fetch the films TMDB changed since a date into a batch in the Kaggle format, for `movierec
-    ingest` (needs TMDB_API_KEY: a v3 key or a v4 read-access token). Exit 1 when some films
-    failed (their ids in failed_ids.txt), 2 when the sync could not run."""
+    ingest` (needs TMDB_API_KEY: a v3 key or a v4 read-access token). Bounded by the MOVIEREC_TMDB_*
+    settings (answer size, pages, request deadline, Retry-After wait, sync budget). Exit 1 when
+    some films failed or the budget ran out (their ids in failed_ids.txt), 2 when the sync could
+    not run."""
+    from movierec.config import Settings, SettingsError
+    from movierec.refresh.client import one_line
     from movierec.refresh.tmdb import TmdbError, sync
 
-    try:
-        result = sync(since, out, until=until, concurrency=concurrency)
-    except TmdbError as exc:
+    try:  # read now, not the process's cached copy: the key and URL are read from the same environment
+        config = Settings.from_env()
+    except SettingsError as exc:
         fail(str(exc))
+    try:
+        result = sync(since, out, until=until, concurrency=concurrency, settings=config)
+    except TmdbError as exc:
+        fail(one_line(str(exc), 300))
     typer.echo(f"{out}: {result.summary()}")
-    if result.failed:
-        typer.echo(f"warning: {result.failed} films failed; their ids are in {out / 'failed_ids.txt'}", err=True)
+    if result.failed or result.budget_exhausted:
+        why = "the sync budget ran out; " if result.budget_exhausted else ""
+        typer.echo(f"warning: {why}{result.failed} films failed; their ids are in {out / 'failed_ids.txt'}", err=True)
         raise typer.Exit(code=1)

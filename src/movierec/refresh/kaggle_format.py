@@ -20,12 +20,19 @@ original files.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from movierec.raw.caps import FieldCaps
 from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
+from movierec.refresh.client import one_line
+
+log = logging.getLogger("movierec.tmdb")
 
 MOVIES_FILE = "movies_metadata.csv"
 CREDITS_FILE = "credits.csv"
@@ -45,84 +52,159 @@ CREW_KEYS = ("credit_id", "department", "gender", "id", "job", "name", "profile_
 
 Detail = Mapping[str, Any]
 
+# Numbers a film may hold (inclusive bounds): outside them the answer is malformed, not a film.
+_INT_RANGES = {"budget": (0, 10**15), "revenue": (0, 10**15), "vote_count": (0, 10**12), "id": (1, 10**18 - 1)}
+_FLOAT_RANGES = {"popularity": (0.0, 1e12), "runtime": (0.0, 1e6), "vote_average": (0.0, 10.0)}
+_NESTED_INTS = frozenset({"id", "cast_id", "gender", "order"})  # the other nested keys are text
+_NESTED_INT_RANGE = (-(10**18), 10**18)
+# Entries kept per nested list (cast, crew, keywords, genres...): real films have at most a few
+# thousand crew; an 8 MB answer of empty entries would otherwise become ~1 GB of rebuilt dicts.
+NESTED_ITEMS = 5000
 
-def _pick(item: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """The Kaggle keys of one nested dict; a key the API left out becomes None, as in Kaggle."""
-    return {key: item.get(key) for key in keys}
+
+class MalformedAnswer(ValueError):
+    """A film answer that is not what TMDB sends (a list for a dict, text for a number,
+    a number out of range): the film is counted failed, the rest of the batch is written."""
 
 
-def _records(items: Iterable[Mapping[str, Any]] | None, keys: tuple[str, ...]) -> str:
+@dataclass(frozen=True)
+class Cleaner:
+    """What every string goes through before it is written: the secrets (the TMDB key, should
+    the server echo it) replaced by ``***``, then the field's cap (:class:`FieldCaps`)."""
+
+    caps: FieldCaps = FieldCaps()
+    secrets: tuple[str, ...] = ()
+
+    def text(self, field: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise MalformedAnswer(f"{field}: {type(value).__name__} where text is expected")
+        for secret in self.secrets:
+            value = value.replace(secret, "***")
+        return self.caps.clip(field, value)
+
+
+PLAIN = Cleaner()
+
+
+def _number(field: str, value: Any, low: float, high: float, *, integer: bool) -> int | float | None:
+    """``value`` if it is a finite number within [low, high] (an integral float for an integer)."""
+    if value is None:
+        return None
+    if type(value) not in (int, float):  # bool is an int subclass: refused too
+        raise MalformedAnswer(f"{field}: {type(value).__name__} where a number is expected")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MalformedAnswer(f"{field}: not a finite number")
+    if integer and isinstance(value, float):
+        if not value.is_integer():
+            raise MalformedAnswer(f"{field}: {value!r} is not an integer")
+        value = int(value)
+    if not low <= value <= high:
+        raise MalformedAnswer(f"{field}: {one_line(repr(value), 40)} out of range [{low}, {high}]")
+    return value
+
+
+def _dict(field: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MalformedAnswer(f"{field}: {type(value).__name__} where an object is expected")
+    return value
+
+
+def _pick(item: Any, keys: tuple[str, ...], clean: Cleaner, field: str) -> dict[str, Any]:
+    """The Kaggle keys of one nested dict, checked and cleaned; a key the API left out becomes
+    None, as in Kaggle."""
+    if not isinstance(item, Mapping):
+        raise MalformedAnswer(f"{field}: {type(item).__name__} where an object is expected")
+    return {key: _number(f"{field}.{key}", item.get(key), *_NESTED_INT_RANGE, integer=True)
+            if key in _NESTED_INTS else clean.text(key, item.get(key)) for key in keys}
+
+
+def _records(items: Any, keys: tuple[str, ...], clean: Cleaner, field: str) -> str:
     """``repr`` of a list of dicts, as the Kaggle nested columns; a missing list is ``[]``."""
-    return repr([_pick(item, keys) for item in items or ()])
+    if items is None:
+        return "[]"
+    if not isinstance(items, list):
+        raise MalformedAnswer(f"{field}: {type(items).__name__} where a list is expected")
+    if len(items) > NESTED_ITEMS:
+        log.warning("%s: %d entries, the first %d kept", field, len(items), NESTED_ITEMS)
+    return repr([_pick(item, keys, clean, field) for item in items[:NESTED_ITEMS]])
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _text(value: str | None) -> str:
+    return "" if value is None else value
 
 
-def _int(value: Any) -> str:
-    return "" if value is None else str(int(value))
+def _int(field: str, value: Any) -> str:
+    low, high = _INT_RANGES[field]
+    number = _number(field, value, low, high, integer=True)
+    return "" if number is None else str(number)
 
 
-def _float(value: Any) -> str:
+def _float(field: str, value: Any) -> str:
     """pandas writes a float column with ``repr``: 81 minutes is ``81.0``.
 
-    >>> _float(81), _float(21.946943), _float(None)
+    >>> _float("runtime", 81), _float("popularity", 21.946943), _float("runtime", None)
     ('81.0', '21.946943', '')
     """
-    return "" if value is None else repr(float(value))
+    low, high = _FLOAT_RANGES[field]
+    number = _number(field, value, low, high, integer=False)
+    return "" if number is None else repr(float(number))
 
 
-def _flag(value: Any) -> str:
+def _flag(field: str, value: Any) -> str:
+    if value is not None and type(value) is not bool:
+        raise MalformedAnswer(f"{field}: {type(value).__name__} where true or false is expected")
     return str(bool(value))
 
 
-def movie_row(detail: Detail) -> list[str]:
-    """One ``movies_metadata.csv`` row, in :data:`MOVIES_COLUMNS` order."""
-    collection = detail.get("belongs_to_collection")
+_TEXT_COLUMNS = ("homepage", "imdb_id", "original_language", "original_title", "overview", "poster_path",
+                 "release_date", "status", "tagline", "title")
+
+
+def movie_row(detail: Detail, clean: Cleaner = PLAIN) -> list[str]:
+    """One ``movies_metadata.csv`` row, in :data:`MOVIES_COLUMNS` order; :class:`MalformedAnswer`
+    when a field is not what TMDB sends."""
+    collection = _dict("belongs_to_collection", detail.get("belongs_to_collection"))
     fields = {
-        "adult": _flag(detail.get("adult")),
-        "belongs_to_collection": repr(_pick(collection, COLLECTION_KEYS)) if collection else "",
-        "budget": _int(detail.get("budget")),
-        "genres": _records(detail.get("genres"), GENRE_KEYS),
-        "homepage": _text(detail.get("homepage")),
-        "id": _int(detail["id"]),
-        "imdb_id": _text(detail.get("imdb_id")),
-        "original_language": _text(detail.get("original_language")),
-        "original_title": _text(detail.get("original_title")),
-        "overview": _text(detail.get("overview")),
-        "popularity": _float(detail.get("popularity")),
-        "poster_path": _text(detail.get("poster_path")),
-        "production_companies": _records(detail.get("production_companies"), COMPANY_KEYS),
-        "production_countries": _records(detail.get("production_countries"), COUNTRY_KEYS),
-        "release_date": _text(detail.get("release_date")),
-        "revenue": _int(detail.get("revenue")),
-        "runtime": _float(detail.get("runtime")),
-        "spoken_languages": _records(detail.get("spoken_languages"), LANGUAGE_KEYS),
-        "status": _text(detail.get("status")),
-        "tagline": _text(detail.get("tagline")),
-        "title": _text(detail.get("title")),
-        "video": _flag(detail.get("video")),
-        "vote_average": _float(detail.get("vote_average")),
-        "vote_count": _int(detail.get("vote_count")),
+        "adult": _flag("adult", detail.get("adult")),
+        "belongs_to_collection": repr(_pick(collection, COLLECTION_KEYS, clean, "belongs_to_collection"))
+        if collection else "",
+        "budget": _int("budget", detail.get("budget")),
+        "genres": _records(detail.get("genres"), GENRE_KEYS, clean, "genres"),
+        "id": _int("id", detail["id"]),
+        "popularity": _float("popularity", detail.get("popularity")),
+        "production_companies": _records(detail.get("production_companies"), COMPANY_KEYS, clean,
+                                         "production_companies"),
+        "production_countries": _records(detail.get("production_countries"), COUNTRY_KEYS, clean,
+                                         "production_countries"),
+        "revenue": _int("revenue", detail.get("revenue")),
+        "runtime": _float("runtime", detail.get("runtime")),
+        "spoken_languages": _records(detail.get("spoken_languages"), LANGUAGE_KEYS, clean, "spoken_languages"),
+        "video": _flag("video", detail.get("video")),
+        "vote_average": _float("vote_average", detail.get("vote_average")),
+        "vote_count": _int("vote_count", detail.get("vote_count")),
+        **{column: _text(clean.text(column, detail.get(column))) for column in _TEXT_COLUMNS},
     }
     return [fields[column] for column in MOVIES_COLUMNS]
 
 
-def credits_row(detail: Detail) -> list[str]:
+def credits_row(detail: Detail, clean: Cleaner = PLAIN) -> list[str]:
     """One ``credits.csv`` row (cast, crew, id) from ``append_to_response=credits``."""
-    credits = detail.get("credits") or {}
+    credits = _dict("credits", detail.get("credits"))
     return [
-        _records(credits.get("cast"), CAST_KEYS),
-        _records(credits.get("crew"), CREW_KEYS),
-        _int(detail["id"]),
+        _records(credits.get("cast"), CAST_KEYS, clean, "cast"),
+        _records(credits.get("crew"), CREW_KEYS, clean, "crew"),
+        _int("id", detail["id"]),
     ]
 
 
-def keywords_row(detail: Detail) -> list[str]:
+def keywords_row(detail: Detail, clean: Cleaner = PLAIN) -> list[str]:
     """One ``keywords.csv`` row (id, keywords): the API nests the list one level deeper."""
-    keywords = detail.get("keywords") or {}
-    return [_int(detail["id"]), _records(keywords.get("keywords"), KEYWORD_KEYS)]
+    keywords = _dict("keywords", detail.get("keywords"))
+    return [_int("id", detail["id"]), _records(keywords.get("keywords"), KEYWORD_KEYS, clean, "keywords")]
 
 
 class BatchWriter:
@@ -134,8 +216,9 @@ class BatchWriter:
 
     FILES = (MOVIES_FILE, CREDITS_FILE, KEYWORDS_FILE)
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, clean: Cleaner = PLAIN) -> None:
         self.folder = Path(folder)
+        self.clean = clean
         self._handles = []
         self._writers = []
         for name, header in zip(self.FILES, (MOVIES_COLUMNS, CREDITS_COLUMNS, KEYWORDS_COLUMNS)):
@@ -150,7 +233,7 @@ class BatchWriter:
 
     def add(self, detail: Detail) -> None:
         """Write one film to the three files; a malformed answer raises before anything is written."""
-        rows = (movie_row(detail), credits_row(detail), keywords_row(detail))
+        rows = (movie_row(detail, self.clean), credits_row(detail, self.clean), keywords_row(detail, self.clean))
         for writer, row in zip(self._writers, rows):
             writer.writerow(row)
         self.films += 1

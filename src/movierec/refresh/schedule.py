@@ -6,6 +6,10 @@ the next sync starts there wherever the release travels (a CI artifact, a fresh 
 release without one (built by `movierec pipeline`) starts the day before it was built. Windows
 overlap by a day at most, which is harmless: a film fetched twice replaces itself.
 
+An incomplete sync (films failed, or its budget ran out) still publishes what it fetched, but
+records ``until`` as the day it started from (and ``incomplete``: why): the next refresh asks for
+the same days again, so a film TMDB failed to give us is retried instead of skipped for good.
+
 The TMDB client is :func:`movierec.refresh.tmdb.sync` (``sync(since: date, out: Path)`` writes a
 batch in the Kaggle format, reading TMDB_API_KEY); it is imported only when a refresh runs.
 """
@@ -23,6 +27,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from movierec.config import Settings
 from movierec.release.layout import read_manifest
@@ -65,7 +70,7 @@ def last_synced(release: Path) -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
 
 
-def tmdb_sync() -> Callable[[date, Path], object]:
+def tmdb_sync() -> Callable[..., Any]:
     """The TMDB client's ``sync(since, out)``, or RefreshError when this build has none."""
     try:
         from movierec.refresh.tmdb import sync  # type: ignore[import-not-found,unused-ignore]
@@ -80,6 +85,7 @@ def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = Non
     """Sync TMDB's changes since ``since`` (default :func:`last_synced` of the current release)
     into a temporary batch and ingest it; returns the new release's manifest, or None when
     nothing changed."""
+    from movierec.refresh.client import TmdbError
     from movierec.refresh.ingest import ingest
 
     if not os.environ.get(API_KEY):
@@ -92,9 +98,19 @@ def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = Non
     until = datetime.now(UTC).date()
     log.info("syncing TMDB changes from %s to %s", start, until)
     with tempfile.TemporaryDirectory(prefix="movierec-batch-") as batch:
-        sync(start, Path(batch))
-        return ingest(Path(batch), data_dir, settings, allow_shrink=allow_shrink, evaluate=evaluate,
-                      sync={"since": start.isoformat(), "until": until.isoformat()})
+        try:
+            result = sync(start, Path(batch))  # it reads the same settings (Settings.from_env)
+        except TmdbError as exc:  # one line, exit 2, like `movierec tmdb-sync`
+            raise RefreshError(f"the TMDB sync failed: {exc}") from None
+        record = {"since": start.isoformat(), "until": until.isoformat()}
+        if not getattr(result, "complete", True):
+            # Resume from the same day: moving on would skip the failed films for good.
+            why = f"{result.failed} films failed" + (", the sync budget ran out" if result.budget_exhausted else "")
+            log.warning("incomplete TMDB sync (%s): publishing what was fetched; the next refresh starts "
+                        "again from %s", why, start)
+            record = {"since": start.isoformat(), "until": start.isoformat(), "reached": until.isoformat(),
+                      "incomplete": why}
+        return ingest(Path(batch), data_dir, settings, allow_shrink=allow_shrink, evaluate=evaluate, sync=record)
 
 
 def first_delay(release: Path | None, every: float, now: datetime, minimum: float = 60.0) -> float:

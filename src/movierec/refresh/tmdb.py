@@ -1,14 +1,20 @@
 """``movierec tmdb-sync``: the films TMDB changed in a date range, as a batch in the Kaggle format.
 
 1. ``GET /movie/changes`` for every window of at most 14 days between ``since`` and ``until``
-   (the API refuses longer ranges), every page; ids flagged ``adult`` are skipped.
+   (the API refuses longer ranges), every page up to ``MOVIEREC_TMDB_MAX_PAGES``; ids flagged
+   ``adult`` are skipped, entries without a positive integer id are counted ``invalid_ids``
+   (see :mod:`movierec.refresh.tmdb_changes`).
 2. ``GET /movie/{id}?append_to_response=credits,keywords`` for every other id, at most
    ``concurrency`` requests in flight. A film answering 404 (TMDB ``status_code`` 34) was deleted
-   and goes to ``deleted_ids.txt``; one that keeps failing goes to ``failed_ids.txt``.
+   and goes to ``deleted_ids.txt``; one that keeps failing, answers over the byte cap or past its
+   deadline, or answers something malformed goes to ``failed_ids.txt``. When the sync's budget
+   (``MOVIEREC_TMDB_BUDGET``) runs out, the films not fetched yet go there too and the sync
+   stops: the batch holds what was fetched and ``sync.json`` says ``"complete": false``.
 3. The batch folder receives ``movies_metadata.csv``, ``credits.csv`` and ``keywords.csv`` (see
-   :mod:`movierec.refresh.kaggle_format`), the two id lists and ``sync.json``. Everything is
-   written in ``OUT/.tmp-*`` and renamed into place at the end, ``sync.json`` last, so a
-   failed sync leaves the folder as it was.
+   :mod:`movierec.refresh.kaggle_format`: field caps, the key redacted, numbers checked), the two
+   id lists and ``sync.json``. Everything is written in ``OUT/.tmp-*`` and renamed into place at
+   the end, ``sync.json`` last, so a failed or interrupted (SIGTERM) sync leaves the folder as it
+   was.
 
 Public API: :func:`sync`, :class:`SyncResult`, :class:`TmdbError` (and :class:`RetryPolicy`).
 """
@@ -24,14 +30,15 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from movierec.config import Settings
+from movierec.raw.caps import FieldCaps
 from movierec.refresh.client import (
     DEFAULT_BASE_URL,
     KEY_VARIABLE,
@@ -39,10 +46,12 @@ from movierec.refresh.client import (
     RetryPolicy,
     TmdbClient,
     TmdbError,
+    one_line,
     status_code,
     status_message,
 )
-from movierec.refresh.kaggle_format import BatchWriter
+from movierec.refresh.kaggle_format import BatchWriter, Cleaner
+from movierec.refresh.tmdb_changes import ChangeList, bounded, changed_ids
 
 __all__ = ["MAX_CONCURRENCY", "RetryPolicy", "SyncResult", "TmdbError", "sync", "sync_async", "windows"]
 
@@ -55,13 +64,15 @@ DELETED_FILE = "deleted_ids.txt"
 FAILED_FILE = "failed_ids.txt"
 SYNC_FILE = "sync.json"
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What a sync did. ``changed`` counts distinct ids in the change lists; every one of them
-    ends in exactly one of ``adult_skipped``, ``fetched``, ``deleted`` and ``failed``."""
+    """What a sync did. ``changed`` counts distinct valid ids in the change lists; every one of
+    them ends in exactly one of ``adult_skipped``, ``fetched``, ``deleted`` and ``failed``.
+    ``invalid_ids`` counts the entries without a usable id; ``budget_exhausted`` says the
+    budget ran out (the films not fetched are in ``failed``); ``pages_capped`` lists the windows
+    whose pages were capped."""
 
     since: date
     until: date
@@ -73,18 +84,30 @@ class SyncResult:
     failed: int
     files: tuple[Path, ...]
     seconds: float
+    invalid_ids: int = 0
+    budget_exhausted: bool = False
+    pages_capped: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Every changed film fetched, found deleted or skipped as adult."""
+        return not self.failed and not self.budget_exhausted
 
     @property
     def counts(self) -> dict[str, int]:
         return {"changed": self.changed, "adult_skipped": self.adult_skipped,
-                "fetched": self.fetched, "deleted": self.deleted, "failed": self.failed}
+                "fetched": self.fetched, "deleted": self.deleted, "failed": self.failed,
+                "invalid_ids": self.invalid_ids}
 
     def summary(self) -> str:
         """One line for the CLI."""
+        extra = (f", {self.invalid_ids:,} invalid ids ignored" if self.invalid_ids else "") + (
+            f", {len(self.pages_capped)} window(s) with pages capped" if self.pages_capped else "") + (
+            "; the sync budget ran out" if self.budget_exhausted else "")
         return (
             f"{self.changed:,} changed films from {self.since} to {self.until}: {self.fetched:,} fetched, "
             f"{self.deleted:,} deleted, {self.adult_skipped:,} adult skipped, {self.failed:,} failed "
-            f"in {self.seconds:.1f} s"
+            f"in {self.seconds:.1f} s{extra}"
         )
 
 
@@ -113,68 +136,6 @@ class _Tally:
     adult: set[int] = field(default_factory=set)
     deleted: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
-
-
-async def _all(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run concurrently, results in order; the first error cancels the rest and is raised as is
-    (not wrapped in an ExceptionGroup, so that callers can catch TmdbError)."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks: list[asyncio.Task[T]] = [group.create_task(c) for c in coroutines]
-    except BaseExceptionGroup as errors:
-        first = errors.exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
-    return [task.result() for task in tasks]
-
-
-async def _changes_page(client: TmdbClient, window: tuple[date, date], page: int) -> dict[str, Any]:
-    """One page of /movie/changes; anything but a JSON answer with results stops the sync."""
-    start, end = window
-    path = "/movie/changes"
-    try:
-        response = await client.get(path, {"start_date": start.isoformat(),
-                                           "end_date": end.isoformat(), "page": page})
-    except RequestFailed as exc:
-        raise TmdbError(f"TMDB {path} ({start}..{end}, page {page}) failed: {exc}") from None
-    if response.status_code != 200:
-        raise TmdbError(
-            f"TMDB {path} ({start}..{end}, page {page}) answered HTTP {response.status_code}: "
-            f"{client.redact(status_message(response))}"
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise TmdbError(f"TMDB {path} ({start}..{end}, page {page}) answered something else than a change list")
-    return body
-
-
-def _total_pages(body: dict[str, Any]) -> int:
-    pages = body.get("total_pages")
-    return pages if isinstance(pages, int) and pages > 0 else 1
-
-
-async def _changed_ids(client: TmdbClient, spans: list[tuple[date, date]]) -> tuple[list[int], set[int]]:
-    """Distinct changed ids in window, page and list order, and the ids flagged adult."""
-    firsts = await _all([_changes_page(client, span, 1) for span in spans])
-    wanted = [(span, page) for span, first in zip(spans, firsts)
-              for page in range(2, _total_pages(first) + 1)]
-    rest = await _all([_changes_page(client, span, page) for span, page in wanted])
-    pages = {(span, 1): first for span, first in zip(spans, firsts)}
-    pages.update({key: body for key, body in zip(wanted, rest)})
-    ids: dict[int, None] = {}
-    adult: set[int] = set()
-    for key in sorted(pages):
-        for item in pages[key]["results"]:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
-                continue  # a change list entry without an id names nothing to fetch
-            ids.setdefault(item["id"], None)
-            if item.get("adult") is True:
-                adult.add(item["id"])
-    return list(ids), adult
 
 
 class _Reporter:
@@ -214,45 +175,61 @@ class _Reporter:
 
 
 async def _fetch_film(client: TmdbClient, movie_id: int, writer: BatchWriter, tally: _Tally) -> None:
+    """One film into the batch, or its id into one of the tally's lists: never an exception
+    for what the server answered (a malformed film is one failed film, not a failed sync)."""
     path = f"/movie/{movie_id}"
     try:
-        response = await client.get(path, {"append_to_response": "credits,keywords"})
+        answer = await client.get(path, {"append_to_response": "credits,keywords"})
     except RequestFailed as exc:
         log.warning("GET %s failed: %s", path, exc)
         tally.failed.append(movie_id)
         return
-    if response.status_code == 404 and status_code(response) == NOT_FOUND:
+    if answer.status_code == 404 and status_code(answer) == NOT_FOUND:
         tally.deleted.append(movie_id)
         return
-    if response.status_code != 200:
-        log.warning("GET %s: HTTP %d: %s", path, response.status_code, client.redact(status_message(response)))
+    if answer.status_code != 200:
+        log.warning("GET %s: HTTP %d: %s", path, answer.status_code, client.redact(status_message(answer)))
         tally.failed.append(movie_id)
         return
     try:
-        detail = response.json()
+        detail = answer.json()
+        if not isinstance(detail, dict):
+            raise ValueError(f"{type(detail).__name__} where a film object is expected")
         if detail.get("adult") is True:  # flagged since the change list was read
             tally.adult.add(movie_id)
             return
-        writer.add({**detail, "id": movie_id})
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        log.warning("GET %s: unusable answer: %s: %s", path, type(exc).__name__, exc)
+        writer.add({**detail, "id": movie_id})  # the id we asked for, whatever the answer says
+    except OSError:
+        raise  # the batch folder, not the answer: stops the sync
+    except Exception as exc:  # noqa: BLE001 (anything a hostile answer provokes fails this film only)
+        log.warning("GET %s: unusable answer: %s: %s", path, type(exc).__name__,
+                    one_line(client.redact(str(exc)), 120))
         tally.failed.append(movie_id)
         return
     tally.fetched += 1
 
 
 async def _fetch_films(client: TmdbClient, ids: list[int], writer: BatchWriter, tally: _Tally,
-                       reporter: _Reporter, workers: int) -> None:
-    """``workers`` tasks share the id list: one film in progress each, so at most ``workers``
-    answers are held in memory at once."""
-    queue = iter(ids)
+                       reporter: _Reporter, workers: int, budget_ends: float) -> bool:
+    """``workers`` tasks share the id list (one film in progress each, so at most ``workers``
+    answers are held in memory at once) until ``budget_ends`` (loop time). Returns whether the
+    budget ran out; then the films in flight or not started are counted failed."""
+    pending = dict.fromkeys(ids)
 
-    async def worker() -> None:
-        for movie_id in queue:  # one shared iterator: each id is taken once
-            await _fetch_film(client, movie_id, writer, tally)
-            reporter.advance()
+    async def fetch(movie_id: int) -> None:
+        await _fetch_film(client, movie_id, writer, tally)
+        del pending[movie_id]  # no await since the tally was updated: cancellation cannot split them
+        reporter.advance()
 
-    await _all([worker() for _ in range(max(1, min(workers, len(ids))))])
+    try:
+        async with asyncio.timeout_at(budget_ends):
+            await bounded(ids, fetch, min(workers, len(ids)))
+    except TimeoutError:
+        log.warning("the sync budget ran out (MOVIEREC_TMDB_BUDGET): %d films not fetched, counted failed",
+                    len(pending))
+        tally.failed.extend(pending)
+        return True
+    return False
 
 
 @contextmanager
@@ -295,7 +272,7 @@ def _resolve_key(api_key: str | None) -> str:
 async def sync_async(
     since: date, out: Path, *, until: date | None = None, api_key: str | None = None,
     base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
-    retry: RetryPolicy | None = None, log_every: int = 500,
+    retry: RetryPolicy | None = None, log_every: int = 500, settings: Settings | None = None,
 ) -> SyncResult:
     """:func:`sync` for callers already inside an event loop."""
     started = datetime.now(UTC)
@@ -307,15 +284,17 @@ async def sync_async(
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise TmdbError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
     key = _resolve_key(api_key)
-    # the one settings object reads MOVIEREC_TMDB_URL (validated, listed by `movierec config`)
-    base = (base_url or Settings.from_env().tmdb_url or DEFAULT_BASE_URL).rstrip("/")
+    # the one settings object reads MOVIEREC_TMDB_URL and the bounds (validated, listed by `movierec config`)
+    settings = settings or Settings.from_env()
+    base = (base_url or settings.tmdb_url or DEFAULT_BASE_URL).rstrip("/")
     retry = retry or RetryPolicy()
+    retry = dataclasses.replace(retry, retry_after_max=min(retry.retry_after_max, settings.tmdb_max_wait))
     plan = _Plan(since, until, tuple(windows(since, until)), Path(out), key, base, concurrency,
-                 sys.stderr.isatty() if progress is None else progress, retry, log_every, started)
+                 sys.stderr.isatty() if progress is None else progress, retry, log_every, started, settings)
     try:
         return await _run(plan)
     except OSError as exc:  # the batch folder, not TMDB: unwritable, full disk
-        raise TmdbError(f"cannot write the batch into {out}: {exc}") from None
+        raise TmdbError(one_line(f"cannot write the batch into {out}: {exc}", 300)) from None
 
 
 @dataclass(frozen=True)
@@ -333,38 +312,63 @@ class _Plan:
     retry: RetryPolicy
     log_every: int
     started: datetime
+    settings: Settings
+
+
+async def _listed(client: TmdbClient, plan: _Plan, budget_ends: float) -> ChangeList:
+    """The change lists within the budget; running out of it there leaves nothing to write."""
+    try:
+        async with asyncio.timeout_at(budget_ends):
+            return await changed_ids(client, list(plan.spans), max_pages=plan.settings.tmdb_max_pages,
+                                     workers=plan.concurrency)
+    except TimeoutError:
+        raise TmdbError(f"the sync budget of {plan.settings.tmdb_budget:g} s (MOVIEREC_TMDB_BUDGET) ran out "
+                        "while reading the change lists; nothing written") from None
 
 
 async def _run(plan: _Plan) -> SyncResult:
     clock = time.perf_counter()
     since, until, spans, out, concurrency = plan.since, plan.until, plan.spans, plan.out, plan.concurrency
+    settings = plan.settings
+    budget_ends = asyncio.get_running_loop().time() + settings.tmdb_budget
+    clean = Cleaner(FieldCaps.from_settings(settings), secrets=(plan.key,))
     with _staging(out) as tmp:
-        async with TmdbClient(plan.base, plan.key, concurrency=concurrency, retry=plan.retry) as client:
+        async with TmdbClient(plan.base, plan.key, concurrency=concurrency, retry=plan.retry,
+                              max_bytes=settings.tmdb_max_response_bytes,
+                              deadline=settings.tmdb_request_deadline) as client:
             log.info("TMDB changes %s..%s: %d window(s) from %s", since, until, len(spans), client.redact(plan.base))
-            ids, adult = await _changed_ids(client, list(spans))
-            to_fetch = [i for i in ids if i not in adult]
-            log.info("%d changed films, %d adult skipped, %d to fetch", len(ids), len(adult), len(to_fetch))
+            listed = await _listed(client, plan, budget_ends)
+            adult = listed.adult
+            to_fetch = [i for i in listed.ids if i not in adult]
+            log.info("%d changed films, %d adult skipped, %d to fetch, %d invalid ids ignored",
+                     len(listed.ids), len(adult), len(to_fetch), listed.invalid)
             tally = _Tally(adult=set(adult))
-            with BatchWriter(tmp) as writer, \
+            with BatchWriter(tmp, clean) as writer, \
                     _Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter:
-                await _fetch_films(client, to_fetch, writer, tally, reporter, concurrency)
+                exhausted = await _fetch_films(client, to_fetch, writer, tally, reporter, concurrency, budget_ends)
         (tmp / DELETED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.deleted)))
         (tmp / FAILED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.failed)))
         seconds = round(time.perf_counter() - clock, 3)
         result = SyncResult(
-            since=since, until=until, windows=spans, changed=len(ids),
+            since=since, until=until, windows=spans, changed=len(listed.ids),
             adult_skipped=len(tally.adult), fetched=tally.fetched, deleted=len(tally.deleted),
-            failed=len(tally.failed), files=(), seconds=seconds,
+            failed=len(tally.failed), files=(), seconds=seconds, invalid_ids=listed.invalid,
+            budget_exhausted=exhausted, pages_capped=tuple(listed.capped),
         )
         names = [*BatchWriter.FILES, DELETED_FILE, FAILED_FILE]
         report = {
             "since": since.isoformat(), "until": until.isoformat(),
             "windows": [[a.isoformat(), b.isoformat()] for a, b in spans],
-            "counts": result.counts,
+            "counts": result.counts, "complete": result.complete, "budget_exhausted": exhausted,
+            "pages_capped": list(listed.capped), "entries_ignored": listed.skipped_entries,
             "started": plan.started.isoformat(timespec="seconds"),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": seconds, "base_url": client.redact(plan.base), "auth": client.auth,
             "concurrency": concurrency, "files": names,
+            "limits": {"max_response_bytes": settings.tmdb_max_response_bytes,
+                       "max_pages": settings.tmdb_max_pages, "request_deadline": settings.tmdb_request_deadline,
+                       "max_wait": plan.retry.retry_after_max, "budget": settings.tmdb_budget,
+                       "max_name_chars": settings.max_name_chars, "max_text_chars": settings.max_text_chars},
         }
         (tmp / SYNC_FILE).write_text(json.dumps(report, indent=2) + "\n")
         files = _publish(tmp, out, names)
@@ -375,16 +379,19 @@ async def _run(plan: _Plan) -> SyncResult:
 def sync(
     since: date, out: Path, *, until: date | None = None, api_key: str | None = None,
     base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
-    retry: RetryPolicy | None = None, log_every: int = 500,
+    retry: RetryPolicy | None = None, log_every: int = 500, settings: Settings | None = None,
 ) -> SyncResult:
     """Fetch the films TMDB changed from ``since`` to ``until`` (default: today, UTC) into ``out``.
 
     ``api_key`` defaults to ``$TMDB_API_KEY`` (a v3 key, or a v4 token sent as Bearer),
-    ``base_url`` to ``$MOVIEREC_TMDB_URL`` or the public API. ``progress`` None shows a bar when
-    stderr is a terminal; otherwise a log line every ``log_every`` films. Raises
-    :class:`TmdbError` (one-line message) when the sync cannot be done; then ``out`` is unchanged.
+    ``base_url`` to ``settings.tmdb_url``; ``settings`` (default :meth:`Settings.from_env`) also
+    gives the bounds: answer bytes, pages, request deadline, Retry-After wait, sync budget, field
+    caps. ``progress`` None shows a bar when stderr is a terminal; otherwise a log line every
+    ``log_every`` films. Raises :class:`TmdbError` (one-line message) when the sync cannot be
+    done; then ``out`` is unchanged. A sync whose budget ran out returns normally with
+    ``budget_exhausted`` (and the films not fetched in ``failed``).
     """
     return asyncio.run(sync_async(
         since, out, until=until, api_key=api_key, base_url=base_url, concurrency=concurrency,
-        progress=progress, retry=retry, log_every=log_every,
+        progress=progress, retry=retry, log_every=log_every, settings=settings,
     ))
