@@ -1,7 +1,7 @@
 """What the server shows that it did not write itself: the OpenAPI page and the release's report.
 
-* ``GET /docs``: Swagger UI from the files of the installed ``swagger-ui-bundle`` package, served
-  under ``/docs/`` (FastAPI's default page loads them from a CDN, without integrity hashes: a
+* ``GET /docs``: Swagger UI (5.x: FastAPI's schema is OpenAPI 3.1) from the files of the installed
+  ``swagger-ui-py`` package, served under ``/docs/`` (FastAPI's default page loads them from a CDN, without integrity hashes: a
   change there would run on our origin). Its one inline script is allowed by hash; nothing is
   requested from another origin (the CSP's ``default-src 'none'``, ``connect-src 'self'``).
   ``/redoc`` (a CDN script too) is not served.
@@ -38,9 +38,9 @@ REPORT_JSON_HEADERS = {**REPORT_HEADERS, "Content-Security-Policy": f"default-sr
 
 
 def swagger_ui_folder() -> Path:
-    import swagger_ui_bundle  # type: ignore[import-untyped]
+    import swagger_ui  # type: ignore[import-untyped]
 
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return Path(swagger_ui.__file__).parent / "static"
 
 
 def _script_hashes(html: str) -> str:

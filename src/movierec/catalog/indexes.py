@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from movierec.catalog.additions import NO_DAY, day_text
-from movierec.catalog.artifact import ArtifactError, map_arrays, read_meta
+from movierec.catalog.artifact import ArtifactError, drop_pages, map_arrays, read_meta
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.people import People
 from movierec.catalog.personal import PersonalIndex
@@ -119,6 +119,7 @@ class Catalog:
         """Build the suggestion indexes now (the app does it in a thread once it serves);
         returns the number of keys they hold."""
         keys = sum(len(s) for s in (self.titles, self.actors.suggester, self.directors.suggester))
+        drop_pages(self.arrays)  # the key blobs were read once, whole: not worth counting in the RSS
         self.suggestions_ready = True
         return keys
 

@@ -8,8 +8,9 @@ Two channels, merged by score:
   only on the keys whose length allows that score (the keys are grouped by length).
 
 Memory and time do not depend on the longest key: the index holds each key's first
-``KEY_CHARS`` (200, the API's longest input) characters only, and compares a query's first
-``KEY_CHARS`` with them. The labels are not held at all: ``labels`` is read (lazily, say from a memory-mapped
+``KEY_CHARS`` (64) characters only, and compares a query's first ``KEY_CHARS`` with them (the
+longest real names are about 30 characters; a longer title is suggested by its start). At 200
+characters a search over 82,000 padded names took 125 ms; at 64, 30–40 ms. The labels are not held at all: ``labels`` is read (lazily, say from a memory-mapped
 artifact) for the few keys a query returns. One 10-million-character title once made this index
 hold one Python int per character of it, and every suggestion answer 10 MB.
 
@@ -37,7 +38,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 PREFIX_SCORE = 85.0
-KEY_CHARS = 200  # characters of a key (and of a query) compared: the API's longest input
+KEY_CHARS = 64  # characters of a key (and of a query) compared: every real name, all but a few titles
 
 
 class Lazy(Sequence[str]):

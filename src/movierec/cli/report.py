@@ -35,6 +35,6 @@ def report(
         fail(f"cannot write {out}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 (whatever the data makes a chart raise: one line, not a traceback)
         log.debug("the report failed", exc_info=exc)
-        fail(f"the report of release {release.name} failed: {type(exc).__name__}: {str(exc)[:200]}")
+        fail(f"the report of release {release.name} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
     typer.echo(f"{out}: report of release {release.name} ({figures['peliculas']:,} films); figures in "
                f"{out.with_suffix('.json')}")
