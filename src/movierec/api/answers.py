@@ -26,9 +26,10 @@ from urllib.parse import parse_qsl
 from pydantic_core import to_json
 
 from movierec.api import schemas as s
-from movierec.api.cache import OVERHEAD, BoundedCache
+from movierec.api.cache import BoundedCache
+from movierec.api.shapes import because_text, coincidencias, homonyms, number_text, picks_size, profit, year_text
 from movierec.catalog.indexes import Catalog, Film
-from movierec.catalog.people import People, PersonMatch
+from movierec.catalog.people import People
 from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
 from movierec.config import Settings
 
@@ -79,34 +80,6 @@ def render(body: dict[str, object]) -> bytes:
     return to_json(body, inf_nan_mode="null")
 
 
-def _number(value: float | None) -> str:
-    return "sin dato" if value is None else f"{value:.2f}"
-
-
-def _year(film: Film) -> str:
-    return f"en el año {film.year}" if film.year is not None else "en un año desconocido"
-
-
-def _coincidencias(films: list[Film]) -> list[dict[str, object]]:  # [s.Coincidencia]
-    return [{"id": f.id, "titulo": f.title or "", "anio": f.year} for f in films]
-
-
-def _because(film: Film | None) -> str:
-    if film is None:
-        return "porque es de las más votadas"
-    return f"porque te gustó {film.title or f'la película {film.id}'}"
-
-
-def _picks_size(picks: list[tuple[Film, float, Film | None]]) -> int:
-    """The approximate bytes of a personal query's picks, for the cache's bound."""
-    return sum(len(film.title or "") + len(because.title or "" if because else "") + OVERHEAD
-               for film, _, because in picks)
-
-
-def _homonyms(match: PersonMatch) -> list[dict[str, object]]:  # [s.Homonimo]
-    return [{"id": p.person_id, "nombre": p.name, "cantidad_peliculas": p.films} for p in match.homonyms]
-
-
 class Answers:
     """The API's answers over one catalog; every public method is one endpoint."""
 
@@ -126,7 +99,7 @@ class Answers:
         self._director = cache(lambda key: render(me.director_body(key)))
         self._month = cache(lambda number: render(me.month_body(number)), entries=12)
         self._weekday = cache(lambda number: render(me.weekday_body(number)), entries=7)
-        self._personal = cache(lambda rows: me.personal_picks(rows), size=_picks_size)
+        self._personal = cache(lambda rows: me.personal_picks(rows), size=picks_size)
         # the whole answer by the query string as received: a repeated list skips the parsing and
         # the title look-ups too; an error is raised, never cached
         self._personal_query = cache(lambda query: me.personal_from_query(query))
@@ -232,7 +205,7 @@ class Answers:
                                for f in (self.catalog.film(row) for row in rows)],
             "recomendaciones": [film.title for film, _, _ in picks],
             "peliculas": [{"id": film.id, "titulo": film.title, "anio": film.year, "puntaje": score,
-                           "porque": _because(because)} for film, score, because in picks],
+                           "porque": because_text(because)} for film, score, because in picks],
             "no_encontrados": missing,
             "repetidos": repeated,
         })
@@ -338,16 +311,16 @@ class Answers:
         film = self.catalog.film(row)
         return {
             "id": film.id, "titulo": film.title or "", "anio": film.year, "fecha_estreno": film.date,
-            "popularidad": film.popularity, "coincidencias": _coincidencias(self.catalog.namesakes(row, LISTED)),
-            "mensaje": f"La película {film.title} fue estrenada {_year(film)} con un score/popularidad de "
-                       f"{_number(film.popularity)}",
+            "popularidad": film.popularity, "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)),
+            "mensaje": f"La película {film.title} fue estrenada {year_text(film)} con un score/popularidad de "
+                       f"{number_text(film.popularity)}",
         }
 
     def votes_body(self, row: int) -> dict[str, object]:  # s.VotosTitulo
         film = self.catalog.film(row)
         minimum = self.settings.min_votes
         enough = film.votes >= minimum and film.vote_average is not None
-        head = (f"La película {film.title} fue estrenada {_year(film)}. La misma cuenta con un total de "
+        head = (f"La película {film.title} fue estrenada {year_text(film)}. La misma cuenta con un total de "
                 f"{film.votes} valoraciones")
         if enough:
             message = f"{head}, con un promedio de {film.vote_average}"
@@ -357,7 +330,7 @@ class Answers:
         return {
             "id": film.id, "titulo": film.title or "", "anio": film.year, "votos": film.votes,
             "promedio": film.vote_average if enough else None, "minimo_votos": minimum,
-            "coincidencias": _coincidencias(self.catalog.namesakes(row, LISTED)), "mensaje": message,
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)), "mensaje": message,
         }
 
     def actor_body(self, key: str) -> dict[str, object]:  # s.Actor
@@ -367,10 +340,10 @@ class Answers:
         return {
             "actor": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
             "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
-            "homonimos": _homonyms(match),
+            "homonimos": homonyms(match),
             "mensaje": f"El actor {person.name} ha participado de {person.films} cantidad de filmaciones, el "
-                       f"mismo ha conseguido un retorno de {_number(person.total_return)} con un promedio de "
-                       f"{_number(person.mean_return)} por filmación",
+                       f"mismo ha conseguido un retorno de {number_text(person.total_return)} con un promedio de "
+                       f"{number_text(person.mean_return)} por filmación",
         }
 
     def director_body(self, key: str) -> dict[str, object]:  # s.Director
@@ -386,12 +359,12 @@ class Answers:
             "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
             "peliculas": [
                 {"id": f.id, "titulo": f.title, "fecha_estreno": f.date, "retorno": f.ret,
-                 "costo": f.budget, "ganancia": _profit(f)}
+                 "costo": f.budget, "ganancia": profit(f)}
                 for f in films
             ],
-            "homonimos": _homonyms(match),
+            "homonimos": homonyms(match),
             "mensaje": f"El director {person.name} ha dirigido {person.films} películas, con un retorno total "
-                       f"de {_number(person.total_return)} y un promedio de {_number(person.mean_return)} "
+                       f"de {number_text(person.total_return)} y un promedio de {number_text(person.mean_return)} "
                        f"por película{note}",
         }
 
@@ -402,10 +375,5 @@ class Answers:
             "id": film.id, "titulo": film.title, "anio": film.year,
             "recomendaciones": [f.title for f, _ in picks],
             "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score} for f, score in picks],
-            "coincidencias": _coincidencias(self.catalog.namesakes(row, LISTED)) if namesakes else [],
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)) if namesakes else [],
         }
-
-
-def _profit(film: Film) -> int | None:
-    """Revenue minus budget, or None when either is unknown (0): an unknown revenue is no loss."""
-    return film.revenue - film.budget if film.revenue > 0 and film.budget > 0 else None
