@@ -272,7 +272,8 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                 description=f"De 1 a {MAX_LIKED} películas que le gustaron (`titulo=` e `id=`, repetibles): las 10 "
                             "películas que el modelo recomienda, sin repetir las indicadas, cada una con la indicada "
                             "que más aportó (`porque`). Las entradas no encontradas van en `no_encontrados` con "
-                            "sugerencias; 404 solo si no se encontró ninguna.",
+                            "sugerencias (las de títulos parecidos, solo para las primeras "
+                            f"{settings.fuzzy_per_request}); 404 solo si no se encontró ninguna.",
                 openapi_extra=params(
                     repeated("titulo", "Título de una película que le gustó, con las mismas reglas que "
                              "`/recomendacion`; «Heat (1995)» elige el año.", text, ["Toy Story", "Heat (1995)"]),
