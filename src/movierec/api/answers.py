@@ -21,24 +21,27 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable
-from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from pydantic_core import to_json
 
 from movierec.api import schemas as s
+from movierec.api.cache import BoundedCache
+from movierec.api.shapes import because_text, coincidencias, homonyms, number_text, picks_size, profit, year_text
 from movierec.catalog.indexes import Catalog, Film
-from movierec.catalog.people import People, PersonMatch
+from movierec.catalog.people import People
 from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
 from movierec.config import Settings
 
 VALID_MONTHS = [*MONTHS[:8], "septiembre (o setiembre)", *MONTHS[9:]]
 MAX_YEAR = 9999
 MAX_ID = 2**63 - 1
-CACHE_ENTRIES = 8192  # rendered answers kept per endpoint (a few MB each at most)
 MAX_CACHED_QUERY = 1024  # longer personal queries (up to 50 titles) are answered, not kept
 MAX_LIKED = 50  # films one personal query may name
-YEAR_SUFFIX = re.compile(r"^(?P<title>.*\S)\s*\(\s*(?P<year>\d{1,4})\s*\)\s*$")  # "Heat (1995)"
+# "Heat (1995)"; ASCII digits only: int() reads "١٩٩٥" as 1995 too
+YEAR_SUFFIX = re.compile(r"^(?P<title>.*\S)\s*\(\s*(?P<year>[0-9]{1,4})\s*\)\s*$")
+LISTED = 100  # coincidencias, homonimos and the years of a 404: the first 100 (a title may be shared by thousands)
+DIRECTED = 500  # a director's `peliculas`: the first 500 by date (`cantidad_peliculas` counts them all)
 
 
 class ApiError(Exception):
@@ -77,28 +80,6 @@ def render(body: dict[str, object]) -> bytes:
     return to_json(body, inf_nan_mode="null")
 
 
-def _number(value: float | None) -> str:
-    return "sin dato" if value is None else f"{value:.2f}"
-
-
-def _year(film: Film) -> str:
-    return f"en el año {film.year}" if film.year is not None else "en un año desconocido"
-
-
-def _coincidencias(films: list[Film]) -> list[dict[str, object]]:  # [s.Coincidencia]
-    return [{"id": f.id, "titulo": f.title or "", "anio": f.year} for f in films]
-
-
-def _because(film: Film | None) -> str:
-    if film is None:
-        return "porque es de las más votadas"
-    return f"porque te gustó {film.title or f'la película {film.id}'}"
-
-
-def _homonyms(match: PersonMatch) -> list[dict[str, object]]:  # [s.Homonimo]
-    return [{"id": p.person_id, "nombre": p.name, "cantidad_peliculas": p.films} for p in match.homonyms]
-
-
 class Answers:
     """The API's answers over one catalog; every public method is one endpoint."""
 
@@ -106,19 +87,19 @@ class Answers:
         self.catalog = catalog
         self.settings = settings
         self.defer_suggestions = defer_suggestions  # the app's choice: see _suggestions
-        cache = lru_cache(maxsize=CACHE_ENTRIES)
-        # Through a weak proxy: the caches must not make a cycle back to the answers, so that a
+        # Bounded in entries and bytes (api/cache.py). Through a weak proxy: the caches must not make a cycle back to the answers, so that a
         # release the server switched away from is freed as soon as no request holds it.
         me = weakref.proxy(self)
+        cache = BoundedCache
         self._score = cache(lambda row: render(me.score_body(row)))
         self._votes = cache(lambda row: render(me.votes_body(row)))
         self._recommend_title = cache(lambda row: render(me.recommendation_body(row, namesakes=True)))
         self._recommend_id = cache(lambda row: render(me.recommendation_body(row, namesakes=False)))
         self._actor = cache(lambda key: render(me.actor_body(key)))
         self._director = cache(lambda key: render(me.director_body(key)))
-        self._month = cache(lambda number: render(me.month_body(number)))
-        self._weekday = cache(lambda number: render(me.weekday_body(number)))
-        self._personal = cache(lambda rows: me.personal_picks(rows))
+        self._month = cache(lambda number: render(me.month_body(number)), entries=12)
+        self._weekday = cache(lambda number: render(me.weekday_body(number)), entries=7)
+        self._personal = cache(lambda rows: me.personal_picks(rows), size=picks_size)
         # the whole answer by the query string as received: a repeated list skips the parsing and
         # the title look-ups too; an error is raised, never cached
         self._personal_query = cache(lambda query: me.personal_from_query(query))
@@ -162,6 +143,11 @@ class Answers:
             raise not_found(f"No hay ninguna película con id {number} en el catálogo.", [])
         return self._recommend_id(row)
 
+    def personal_cached(self, query: bytes) -> bytes | None:
+        """The kept answer of a personal query string, or None: the app then computes it in a
+        worker thread (its title look-ups may run fuzzy searches, milliseconds each)."""
+        return self._personal_query.get(query) if len(query) <= MAX_CACHED_QUERY else None
+
     def personal_query(self, query: bytes) -> bytes:
         """`/recomendacion_usuario` from its raw query string (``titulo=…&id=…``, as the ASGI scope
         holds it); kept in the cache when it is at most ``MAX_CACHED_QUERY`` bytes long."""
@@ -176,7 +162,8 @@ class Answers:
     def personal(self, titles: list[str], ids: list[str]) -> bytes:
         """`/recomendacion_usuario`: 10 films for someone who liked the films named by ``titles``
         (each may end in its year, "Heat (1995)") and TMDB ``ids``; unknown ones are reported
-        with suggestions, repeats counted once; a 404 only when none is found."""
+        with suggestions (fuzzy ones for the first ``fuzzy_per_request`` only), repeats counted
+        once; a 404 only when none is found."""
         total = len(titles) + len(ids)
         if total == 0:
             raise invalid("Indique al menos una película que le haya gustado: `titulo=…` (se puede repetir) o "
@@ -190,7 +177,12 @@ class Answers:
         rows: list[int] = []
         missing: list[dict[str, object]] = []  # [s.NoEncontrado]
         repeated: list[str] = []
-        entries = [(title, *self._liked_title(title)) for title in titles]
+        entries: list[tuple[str, int | None, list[str]]] = []
+        fuzzy = self.settings.fuzzy_per_request  # unknown titles left that get a fuzzy search
+        for title in titles:
+            row, suggestions, searched = self._liked_title(title, fuzzy > 0)
+            fuzzy -= searched
+            entries.append((title, row, suggestions))
         entries += [(f"id={number}", self.catalog.row_of_id(number), []) for number in numbers]
         for entry, row, suggestions in entries:
             if row is None:
@@ -213,7 +205,7 @@ class Answers:
                                for f in (self.catalog.film(row) for row in rows)],
             "recomendaciones": [film.title for film, _, _ in picks],
             "peliculas": [{"id": film.id, "titulo": film.title, "anio": film.year, "puntaje": score,
-                           "porque": _because(because)} for film, score, because in picks],
+                           "porque": because_text(because)} for film, score, because in picks],
             "no_encontrados": missing,
             "repetidos": repeated,
         })
@@ -221,21 +213,24 @@ class Answers:
     def personal_picks(self, rows: tuple[int, ...]) -> list[tuple[Film, float, Film | None]]:
         return self.catalog.personal(list(rows))
 
-    def _liked_title(self, text: str) -> tuple[int | None, list[str]]:
+    def _liked_title(self, text: str, fuzzy: bool) -> tuple[int | None, list[str], bool]:
         """The row a title of a personal query designates (with its year when it ends in "(AAAA)"
-        and no film has the whole text as its title), else None and suggestions."""
+        and no film has the whole text as its title), else None and suggestions: the title's
+        other years, else (when ``fuzzy``) the fuzzy ones; and whether a fuzzy search ran."""
         row = self.catalog.find_title(text)
         if row is not None:
-            return row, []
+            return row, [], False
         match = YEAR_SUFFIX.match(text)
         title = match["title"] if match else text
         if match and (row := self.catalog.find_title(title, int(match["year"]))) is not None:
-            return row, []
-        namesakes = self.catalog.films_titled(title)
-        if namesakes:  # the title exists, in other years: suggest each "Title (year)"
+            return row, [], False
+        rows = self.catalog.title_rows(title)
+        if rows:  # the title exists, in other years: suggest each "Title (year)"
             return None, [f"{f.title} ({f.year})" if f.year is not None else f.title or ""
-                          for f in sorted(namesakes, key=lambda f: (f.year or 0, f.id))][: self.settings.suggestions]
-        return None, self.catalog.titles.suggest(normalize(title), self.settings.suggestions)
+                          for f in self.catalog.by_year(rows, self.settings.suggestions)], False
+        if not fuzzy:
+            return None, [], False
+        return None, self.catalog.titles.suggest(normalize(title), self.settings.suggestions), True
 
     def health(self) -> dict[str, object]:  # s.Salud
         code = self.catalog.manifest.get("code_version")
@@ -267,13 +262,14 @@ class Answers:
         row = self.catalog.find_title(titulo, year)
         if row is not None:
             return row
-        namesakes = self.catalog.films_titled(titulo)
-        if namesakes:  # the title exists, not in that year
-            years = sorted({f.year for f in namesakes if f.year is not None})
+        rows = self.catalog.title_rows(titulo)
+        if rows:  # the title exists, not in that year
+            years = sorted({y for r in rows if (y := self.catalog.year(r)) is not None})
+            listed = ", ".join(map(str, years[:LISTED])) + (f" y {len(years) - LISTED} más" if len(years) > LISTED else "")
             raise not_found(
                 f"No hay ninguna película «{titulo}» estrenada en {year}; los años con ese título son: "
-                f"{', '.join(map(str, years)) or 'desconocidos'}.",
-                [namesakes[0].title or ""], sorted(namesakes, key=lambda f: (f.year or 0, f.id)),
+                f"{listed or 'desconocidos'}.",
+                [self.catalog.title(rows[0]) or ""], self.catalog.by_year(rows, LISTED),
             )
         raise not_found(f"No se encontró la película «{titulo}».",
                         self._suggestions(lambda: self.catalog.titles.suggest(normalize(titulo), self.settings.suggestions)))
@@ -295,10 +291,10 @@ class Answers:
                         self._suggestions(lambda: people.suggester.suggest(key, self.settings.suggestions)))
 
     def _suggestions(self, compute: Callable[[], list[str]]) -> list[str] | Callable[[], list[str]]:
-        """The suggestions now when their indexes are built, else the computation, deferred: a
-        404 arriving while they are being built (seconds at full size) must not hold the event
-        loop, and so every other request, until they are."""
-        return compute() if self.catalog.suggestions_ready or not self.defer_suggestions else compute
+        """The suggestions' computation, deferred to a worker thread when serving (the app's
+        choice): a fuzzy search costs milliseconds at full size, and seconds while the indexes
+        are still being built; on the event loop it would hold every other request."""
+        return compute if self.defer_suggestions else compute()
 
     # -- bodies: resolved film or person in, dict shaped as the response model out ---------------
     def month_body(self, number: int) -> dict[str, object]:  # s.CantidadMes
@@ -315,16 +311,16 @@ class Answers:
         film = self.catalog.film(row)
         return {
             "id": film.id, "titulo": film.title or "", "anio": film.year, "fecha_estreno": film.date,
-            "popularidad": film.popularity, "coincidencias": _coincidencias(self.catalog.namesakes(row)),
-            "mensaje": f"La película {film.title} fue estrenada {_year(film)} con un score/popularidad de "
-                       f"{_number(film.popularity)}",
+            "popularidad": film.popularity, "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)),
+            "mensaje": f"La película {film.title} fue estrenada {year_text(film)} con un score/popularidad de "
+                       f"{number_text(film.popularity)}",
         }
 
     def votes_body(self, row: int) -> dict[str, object]:  # s.VotosTitulo
         film = self.catalog.film(row)
         minimum = self.settings.min_votes
         enough = film.votes >= minimum and film.vote_average is not None
-        head = (f"La película {film.title} fue estrenada {_year(film)}. La misma cuenta con un total de "
+        head = (f"La película {film.title} fue estrenada {year_text(film)}. La misma cuenta con un total de "
                 f"{film.votes} valoraciones")
         if enough:
             message = f"{head}, con un promedio de {film.vote_average}"
@@ -334,28 +330,28 @@ class Answers:
         return {
             "id": film.id, "titulo": film.title or "", "anio": film.year, "votos": film.votes,
             "promedio": film.vote_average if enough else None, "minimo_votos": minimum,
-            "coincidencias": _coincidencias(self.catalog.namesakes(row)), "mensaje": message,
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)), "mensaje": message,
         }
 
     def actor_body(self, key: str) -> dict[str, object]:  # s.Actor
-        match = self.catalog.actors.match(key)
+        match = self.catalog.actors.match(key, LISTED)
         assert match is not None
         person = match.person
         return {
             "actor": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
             "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
-            "homonimos": _homonyms(match),
+            "homonimos": homonyms(match),
             "mensaje": f"El actor {person.name} ha participado de {person.films} cantidad de filmaciones, el "
-                       f"mismo ha conseguido un retorno de {_number(person.total_return)} con un promedio de "
-                       f"{_number(person.mean_return)} por filmación",
+                       f"mismo ha conseguido un retorno de {number_text(person.total_return)} con un promedio de "
+                       f"{number_text(person.mean_return)} por filmación",
         }
 
     def director_body(self, key: str) -> dict[str, object]:  # s.Director
-        match = self.catalog.directors.match(key)
+        match = self.catalog.directors.match(key, LISTED)
         assert match is not None
         person = match.person
-        films = [self.catalog.film(row) for row in person.film_rows]
-        unknown = sum(1 for f in films if f.revenue <= 0 or f.budget <= 0)
+        films = [self.catalog.film(row) for row in person.film_rows[:DIRECTED]]
+        unknown = sum(1 for row in person.film_rows if not self.catalog.known_money(row))
         note = "" if not unknown else (
             f"; de {unknown} se desconocen los ingresos o el presupuesto, y su ganancia figura como null")
         return {
@@ -363,12 +359,12 @@ class Answers:
             "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
             "peliculas": [
                 {"id": f.id, "titulo": f.title, "fecha_estreno": f.date, "retorno": f.ret,
-                 "costo": f.budget, "ganancia": _profit(f)}
+                 "costo": f.budget, "ganancia": profit(f)}
                 for f in films
             ],
-            "homonimos": _homonyms(match),
+            "homonimos": homonyms(match),
             "mensaje": f"El director {person.name} ha dirigido {person.films} películas, con un retorno total "
-                       f"de {_number(person.total_return)} y un promedio de {_number(person.mean_return)} "
+                       f"de {number_text(person.total_return)} y un promedio de {number_text(person.mean_return)} "
                        f"por película{note}",
         }
 
@@ -379,10 +375,5 @@ class Answers:
             "id": film.id, "titulo": film.title, "anio": film.year,
             "recomendaciones": [f.title for f, _ in picks],
             "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score} for f, score in picks],
-            "coincidencias": _coincidencias(self.catalog.namesakes(row)) if namesakes else [],
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)) if namesakes else [],
         }
-
-
-def _profit(film: Film) -> int | None:
-    """Revenue minus budget, or None when either is unknown (0): an unknown revenue is no loss."""
-    return film.revenue - film.budget if film.revenue > 0 and film.budget > 0 else None

@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,12 +40,13 @@ from starlette.types import Scope
 
 from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, MAX_LIKED, Answers, ApiError
+from movierec.api.docs import add_docs, add_report
 from movierec.api.edge import EdgeMiddleware
 from movierec.api.follow import Served, State, follow, load_state
 from movierec.api.novedades import add_novedades
 from movierec.api.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from movierec.api.observability import Metrics, Observability
-from movierec.api.openapi_responses import ALWAYS, LOOKUP, PERSONAL, REPORT, REPORT_PAGE
+from movierec.api.openapi_responses import ALWAYS, LOOKUP, PERSONAL
 from movierec.api.web import add_web_routes
 from movierec.catalog.indexes import Catalog, ReleaseError
 from movierec.release.store import ReleaseStore
@@ -163,6 +164,7 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         version=_package_version(),
         description=DESCRIPTION.format(suggestions=settings.suggestions, max_chars=settings.max_input_chars),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs from the installed package's files (api/docs.py)
         openapi_tags=[
             {"name": "estrenos", "description": "Cantidad de estrenos por mes o día de la semana."},
             {"name": "películas", "description": "Popularidad y valoraciones de una película."},
@@ -270,14 +272,19 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                 description=f"De 1 a {MAX_LIKED} películas que le gustaron (`titulo=` e `id=`, repetibles): las 10 "
                             "películas que el modelo recomienda, sin repetir las indicadas, cada una con la indicada "
                             "que más aportó (`porque`). Las entradas no encontradas van en `no_encontrados` con "
-                            "sugerencias; 404 solo si no se encontró ninguna.",
+                            "sugerencias (las de títulos parecidos, solo para las primeras "
+                            f"{settings.fuzzy_per_request}); 404 solo si no se encontró ninguna.",
                 openapi_extra=params(
                     repeated("titulo", "Título de una película que le gustó, con las mismas reglas que "
                              "`/recomendacion`; «Heat (1995)» elige el año.", text, ["Toy Story", "Heat (1995)"]),
                     repeated("id", "Id de TMDB de una película que le gustó.",
                              {"type": "integer", "minimum": 0, "maximum": MAX_ID}, [862, 949])))
     async def recomendacion_usuario(request: Request) -> Response:
-        return Response(answers().personal_query(request.scope["query_string"]), media_type=JSON)
+        current, query = answers(), request.scope["query_string"]
+        body = current.personal_cached(query)
+        if body is None:  # title look-ups, fuzzy searches, scoring: milliseconds, off the event loop
+            body = await run_in_threadpool(current.personal_query, query)
+        return Response(body, media_type=JSON)
 
     @router.get("/health", response_model=s.Salud, responses=ALWAYS, **ok, tags=["servicio"],
                 summary="Estado y versión servida",
@@ -285,27 +292,6 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
                             "cantidad de películas del catálogo.")
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(answers().health())
-
-    def report_file(name: str, media_type: str) -> Response:
-        catalog = answers().catalog
-        path = catalog.folder / "report" / name if catalog.folder is not None else None
-        if path is None or not path.is_file():
-            error = catalog.manifest.get("report")
-            why = f" (falló al generarse: {error['error']})" if isinstance(error, dict) and "error" in error else ""
-            return JSONResponse({"detail": f"La versión {catalog.version} no tiene reporte{why}.", "sugerencias": []},
-                                status_code=404)
-        return FileResponse(path, media_type=media_type, headers={"cache-control": "no-cache"})
-
-    @router.get("/reporte", tags=["servicio"], summary="Reporte de análisis (HTML)", response_class=HTMLResponse,
-                responses=REPORT_PAGE, **ok,
-                description="El análisis exploratorio de la versión servida, en un solo archivo HTML.")
-    async def reporte(request: Request) -> Response:
-        return report_file("report.html", "text/html; charset=utf-8")
-
-    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)", **ok, responses=REPORT,
-                description="Cada cifra que el reporte menciona, con claves estables.")
-    async def reporte_json(request: Request) -> Response:
-        return report_file("report.json", JSON)
 
     def served_release() -> tuple[str, str | None]:
         catalog = served.state.answers.catalog if served.state is not None else None
@@ -320,8 +306,10 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
+    add_report(router, answers, ok)  # GET /reporte, /reporte.json (api/docs.py)
     app.include_router(add_novedades(router, answers))  # GET /novedades (api/novedades.py)
     add_web_routes(app, answers, settings)  # GET / and /sugerencias: the page for people (api/web.py)
+    add_docs(app)  # GET /docs, Swagger UI from the installed package (api/docs.py)
     origins = settings.cors_origin_list()
     if origins:  # a web front end of the client's, on another origin, calls the API
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],

@@ -19,7 +19,6 @@ by :func:`add_novedades`.
 # No `from __future__ import annotations`: FastAPI inspects the endpoints' annotations.
 import weakref
 from collections.abc import Callable
-from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from movierec.api import schemas as s
 from movierec.api.answers import Answers, invalid, render
+from movierec.api.cache import BoundedCache
 from movierec.api.openapi_responses import responses
 from movierec.catalog.additions import LISTED
 from movierec.catalog.indexes import Catalog
@@ -92,7 +92,7 @@ def novedades(catalog: Catalog, limite: str | None) -> bytes:
     answer = _ANSWERS.get(catalog)
     if answer is None:
         proxy = weakref.proxy(catalog)
-        answer = _ANSWERS.setdefault(catalog, lru_cache(maxsize=MAX_LIMIT)(lambda n: render(novedades_body(proxy, n))))
+        answer = _ANSWERS.setdefault(catalog, BoundedCache(lambda n: render(novedades_body(proxy, n)), entries=MAX_LIMIT))
     return answer(limit)
 
 

@@ -29,7 +29,6 @@ import base64
 import hashlib
 import weakref
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -40,7 +39,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from movierec.api import schemas as s
-from movierec.api.answers import CACHE_ENTRIES, MAX_ID, Answers, ApiError, invalid, not_found, render
+from movierec.api.answers import MAX_ID, Answers, ApiError, invalid, not_found, render
+from movierec.api.cache import OVERHEAD, BoundedCache
 from movierec.api.openapi_responses import responses
 from movierec.api.web_text import (
     content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number,
@@ -53,6 +53,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 SUGGESTIONS = 10  # films per /sugerencias answer
 RESULTS = 20  # films listed by a search without JavaScript
 PER_TITLE = 3  # films of one shared title among them
+CARD_LIST = 10  # directors and genres a card shows
 NEWEST = 10  # films the home page lists under «Novedades» (GET /novedades gives up to 100)
 
 
@@ -85,17 +86,21 @@ _SUGGESTED: weakref.WeakKeyDictionary[Catalog, Callable[[str, int], tuple[Film, 
 
 
 def _suggester(catalog: Catalog) -> Callable[[str, int], tuple[Film, ...]]:
-    @lru_cache(maxsize=CACHE_ENTRIES)
-    def find(key: str, limit: int) -> tuple[Film, ...]:
+    def search(key_limit: tuple[str, int]) -> tuple[Film, ...]:
+        key, limit = key_limit
         films: list[Film] = []
         for label in catalog.titles.suggest(key, limit):
-            for film in catalog.films_titled(label)[:PER_TITLE]:
+            for film in catalog.films_titled(label, PER_TITLE):
                 films.append(film)
                 if len(films) == limit:
                     return tuple(films)
         return tuple(films)
 
-    return find
+    def size(films: tuple[Film, ...]) -> int:  # the key's text is counted by the cache
+        return sum(len(film.title or "") + OVERHEAD for film in films)
+
+    cache = BoundedCache(search, size=size)
+    return lambda key, limit: cache((key, limit))
 
 
 def check_query(query: str, settings: Settings) -> None:
@@ -129,7 +134,8 @@ def card_context(catalog: Catalog, row: int, settings: Settings) -> dict[str, ob
     return {
         "id": film.id, "title": film.title or "Sin título", "year": film.year, "date": film.date,
         "has_details": card is not None,
-        "genres": genre_names(card.genres) if card else "", "directors": ", ".join(card.directors) if card else "",
+        "genres": genre_names(card.genres[:CARD_LIST]) if card else "",
+        "directors": _listed(card.directors) if card else "",
         "cast": ", ".join(card.cast) if card else "", "collection": card.collection if card else None,
         "overview": card.overview if card else None,
         "popularity": spanish_number(film.popularity, 2), "votes": spanish_number(film.votes),
@@ -139,6 +145,12 @@ def card_context(catalog: Catalog, row: int, settings: Settings) -> dict[str, ob
         "added": spanish_day(catalog.added_on(row)), "content_note": content_note(catalog.likes(row),
                                                                                  catalog.added_on(row)),
     }
+
+
+def _listed(names: list[str]) -> str:
+    """The first ``CARD_LIST`` names, and how many more: one film may credit thousands."""
+    more = len(names) - CARD_LIST
+    return ", ".join(names[:CARD_LIST]) + (f" y {more} más" if more > 0 else "")
 
 
 def newest_context(catalog: Catalog) -> list[dict[str, object]]:

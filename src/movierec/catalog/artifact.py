@@ -103,3 +103,15 @@ def map_arrays(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, object]]:
         except (TypeError, ValueError, IndexError) as exc:
             raise ArtifactError(f"{folder / DATA}: array {name!r} is unreadable ({exc})") from None
     return arrays, meta
+
+
+def drop_pages(arrays: Mapping[str, np.ndarray]) -> None:
+    """Unmap from this process the pages of the artifact read so far (``madvise(MADV_DONTNEED)``
+    on its one map): they stay in the page cache and are mapped again when read, so the
+    process's RSS no longer counts what a one-off pass (building the suggestion indexes) read."""
+    for array in arrays.values():
+        base = getattr(array.base, "obj", None)  # np.frombuffer(map) → memoryview → the map
+        if isinstance(base, mmap.mmap):
+            if (advice := getattr(mmap, "MADV_DONTNEED", None)) is not None:
+                base.madvise(advice)
+            return

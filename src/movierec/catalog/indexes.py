@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from movierec.catalog.additions import NO_DAY, day_text
-from movierec.catalog.artifact import ArtifactError, map_arrays, read_meta
+from movierec.catalog.artifact import ArtifactError, drop_pages, map_arrays, read_meta
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.people import People
 from movierec.catalog.personal import PersonalIndex
-from movierec.catalog.suggest import Suggester
+from movierec.catalog.suggest import Lazy, Suggester
 from movierec.catalog.text import normalize
 from movierec.config import Settings
 from movierec.release.layout import CATALOG, MANIFEST
@@ -119,6 +119,7 @@ class Catalog:
         """Build the suggestion indexes now (the app does it in a thread once it serves);
         returns the number of keys they hold."""
         keys = sum(len(s) for s in (self.titles, self.actors.suggester, self.directors.suggester))
+        drop_pages(self.arrays)  # the key blobs were read once, whole: not worth counting in the RSS
         self.suggestions_ready = True
         return keys
 
@@ -126,8 +127,7 @@ class Catalog:
     def titles(self) -> Suggester:
         """Suggestions among the titles, built on the first unknown title, not at start-up."""
         index = self._title_index
-        labels = [self.title(index.first(i)) or "" for i in range(len(index))]
-        return Suggester(index.keys.to_list(), labels)
+        return Suggester(index.keys, Lazy(len(index), lambda i: self.title(index.first(i)) or ""))
 
     def title(self, row: int) -> str | None:
         return None if self._untitled[row] else self._titles[row]
@@ -145,13 +145,33 @@ class Catalog:
     def row_of_id(self, film_id: int) -> int | None:
         return self._ids.row(film_id)
 
-    def _title_rows(self, title: str) -> list[int]:
+    def title_rows(self, title: str) -> list[int]:
+        """The rows of the films whose normalized title equals ``title``'s, preferred first."""
         found = self._title_index.find(normalize(title))
         return [] if found is None else self._title_index.members(found)
 
-    def films_titled(self, title: str) -> list[Film]:
-        """All films whose normalized title equals ``title``'s, preferred first."""
-        return [self.film(row) for row in self._title_rows(title)]
+    def films_titled(self, title: str, limit: int | None = None) -> list[Film]:
+        """The films whose normalized title equals ``title``'s, preferred first (the first ``limit``)."""
+        return [self.film(row) for row in self.title_rows(title)[:limit]]
+
+    def year(self, row: int) -> int | None:
+        year = self._years[row]
+        return None if year == NO_YEAR else year
+
+    def by_year(self, rows: list[int], limit: int, *, unknown_last: bool = False) -> list[Film]:
+        """The first ``limit`` films of ``rows`` by release year (unknown as 0, or after every
+        year), then id; only those are built, however many rows a shared title has."""
+        years, ids = self._years, self._id
+
+        def order(row: int) -> tuple[bool, int, int]:
+            year = years[row]
+            return (year == NO_YEAR and unknown_last, 0 if year == NO_YEAR else year, ids[row])
+
+        return [self.film(row) for row in sorted(rows, key=order)[:limit]]
+
+    def known_money(self, row: int) -> bool:
+        """Both the budget and the revenue of the film are known (above 0)."""
+        return self._budget[row] > 0 and self._revenue[row] > 0
 
     def find_title(self, title: str, year: int | None = None) -> int | None:
         """The row of the film a title designates: among the films with that normalized title
@@ -163,12 +183,11 @@ class Catalog:
             return self._title_index.first(found)
         return next((r for r in self._title_index.members(found) if self._years[r] == year), None)
 
-    def namesakes(self, row: int) -> list[Film]:
-        """The other films with the same normalized title as ``row``, by year then id."""
+    def namesakes(self, row: int, limit: int | None = None) -> list[Film]:
+        """The other films with the same normalized title as ``row``, by year then id (the first ``limit``)."""
         key = self._title_key[row]
-        others = [self.film(r) for r in self._title_index.members(key) if r != row] if key >= 0 else []
-        others.sort(key=lambda f: (f.year is None, f.year or 0, f.id))
-        return others
+        others = [r for r in self._title_index.members(key) if r != row] if key >= 0 else []
+        return self.by_year(others, len(others) if limit is None else limit, unknown_last=True)
 
     def recommend(self, row: int) -> list[tuple[Film, float]]:
         """The film's recommendations, best first, with the model's score."""

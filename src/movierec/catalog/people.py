@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from movierec.catalog.keys import KeyIndex, Strings
-from movierec.catalog.suggest import Suggester
+from movierec.catalog.suggest import Lazy, Suggester
 from movierec.catalog.text import normalize
 
 
@@ -58,7 +58,7 @@ class People:
     def suggester(self) -> Suggester:
         """Built on the first unknown name (or by the app's warm-up thread), not at start-up."""
         keys = self.by_key
-        return Suggester(keys.keys.to_list(), [self._names[keys.first(i)] for i in range(len(keys))])
+        return Suggester(keys.keys, Lazy(len(keys), lambda i: self._names[keys.first(i)]))
 
     def __len__(self) -> int:
         return len(self._names)
@@ -69,13 +69,14 @@ class People:
             rows = tuple(self._film_rows[self._film_starts[i]:self._film_starts[i + 1]].tolist())
         return Person(self._ids[i], self._names[i], self._films[i], self._totals[i], rows)
 
-    def match(self, key: str) -> PersonMatch | None:
-        """The person a normalized name designates, and the other persons with that name."""
+    def match(self, key: str, homonyms: int | None = None) -> PersonMatch | None:
+        """The person a normalized name designates, and the other persons with that name (the
+        first ``homonyms`` of them)."""
         found = self.by_key.find(key)
         if found is None:
             return None
         first, *others = self.by_key.members(found)
-        return PersonMatch(self.person(first), [self.person(i) for i in others])
+        return PersonMatch(self.person(first), [self.person(i) for i in others[:homonyms]])
 
     def find(self, text: str) -> PersonMatch | None:
         """:meth:`match` for a name as the client wrote it."""

@@ -7,9 +7,15 @@ Two channels, merged by score:
 * typo: ``rapidfuzz.fuzz.ratio`` (normalized Indel similarity, 0–100) ≥ ``cutoff`` (70), computed
   only on the keys whose length allows that score (the keys are grouped by length).
 
-The cost is one bisection plus one ``rapidfuzz.process.extract`` over that length window, at most
-one pass over the keys (about 10 ms for 45,000 titles on a slow core); the API caps the query at
-200 characters.
+Memory and time do not depend on the longest key: the index holds each key's first
+``KEY_CHARS`` (64) characters only, and compares a query's first ``KEY_CHARS`` with them (the
+longest real names are about 30 characters; a longer title is suggested by its start). At 200
+characters a search over 82,000 padded names took 125 ms; at 64, 30–40 ms. The labels are not held at all: ``labels`` is read (lazily, say from a memory-mapped
+artifact) for the few keys a query returns. One 10-million-character title once made this index
+hold one Python int per character of it, and every suggestion answer 10 MB.
+
+The cost is one bisection plus one ``rapidfuzz.process.cdist`` over that length window, at most
+one pass over the keys (about 10 ms for 45,000 titles on a slow core), without the GIL.
 
 >>> s = Suggester(["toy story", "toy story 2", "the mummy", "hamlet"],
 ...               ["Toy Story", "Toy Story 2", "The Mummy", "Hamlet"])
@@ -24,33 +30,68 @@ one pass over the keys (about 10 ms for 45,000 titles on a slow core); the API c
 from __future__ import annotations
 
 import math
+import os
+import threading
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 PREFIX_SCORE = 85.0
+# The fuzzy pass runs in C++ without the GIL (``cdist``; ``extract`` held it, and a worker
+# thread's search then stalled the event loop as if it ran there), at most on all cores but one
+# at a time, so that the event loop keeps a core whatever the number of searches asked for.
+_SEARCHING = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
+KEY_CHARS = 64  # characters of a key (and of a query) compared: every real name, all but a few titles
+
+
+class Lazy(Sequence[str]):
+    """``count`` strings computed by ``get(i)`` when read, never held.
+
+    >>> Lazy(3, lambda i: "ab"[:i])[2], len(Lazy(3, str))
+    ('ab', 3)
+    """
+
+    __slots__ = ("_count", "_get")
+
+    def __init__(self, count: int, get: Callable[[int], str]) -> None:
+        self._count, self._get = count, get
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return self._get(i)
 
 
 class Suggester:
-    """Closest labels to a query among ``keys`` (normalized, unique), shown as ``labels``."""
+    """Closest labels to a query among ``keys`` (normalized, unique), shown as ``labels``.
 
-    __slots__ = ("_by_key", "_labels_by_key", "_by_length", "_labels_by_length", "_length_starts", "cutoff")
+    Both are read by index: ``keys`` once, here; ``labels`` only for the keys a query returns.
+    """
+
+    __slots__ = ("_labels", "_by_key", "_key_rows", "_by_length", "_length_rows", "_length_starts",
+                 "cutoff")
 
     def __init__(self, keys: Sequence[str], labels: Sequence[str], cutoff: float = 70.0) -> None:
         if len(keys) != len(labels):
             raise ValueError("keys and labels differ in length")
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        self._by_key = [keys[i] for i in order]
-        self._labels_by_key = [labels[i] for i in order]
+        self._labels = labels
+        cut = [keys[i][:KEY_CHARS] for i in range(len(keys))]
+        order = sorted(range(len(cut)), key=cut.__getitem__)
+        self._by_key = [cut[i] for i in order]
+        self._key_rows = np.array(order, dtype=np.int64)  # sorted position → index in keys and labels
+        del cut, order
         # The same keys grouped by length (a stable sort keeps each group in key order), and
-        # _length_starts[n] = index of the first key of length >= n.
+        # _length_starts[n] = index of the first key of length >= n (n ≤ KEY_CHARS + 1).
         lengths = np.fromiter(map(len, self._by_key), dtype=np.int64, count=len(self._by_key))
         by_length = np.argsort(lengths, kind="stable")
         self._by_length = [self._by_key[i] for i in by_length.tolist()]
-        self._labels_by_length = [self._labels_by_key[i] for i in by_length.tolist()]
+        self._length_rows = self._key_rows[by_length]
         longest = int(lengths.max(initial=0))
         self._length_starts = np.searchsorted(lengths[by_length], np.arange(longest + 2)).tolist()
         self.cutoff = cutoff
@@ -62,20 +103,21 @@ class Suggester:
         """Up to ``limit`` labels, best first; ``query`` must already be normalized."""
         if not query or limit <= 0 or not self._by_key:
             return []
-        scores: dict[str, tuple[float, int, str]] = {}
+        scores: dict[int, tuple[float, int, str]] = {}  # by row: two keys may show one label
 
-        def offer(key: str, label: str, score: float) -> None:
-            best = scores.get(label)
+        def offer(key: str, row: int, score: float) -> None:
+            best = scores.get(row)
             candidate = (score, -len(key), key)
             if best is None or candidate > best:
-                scores[label] = candidate
+                scores[row] = candidate
 
+        query = query[:KEY_CHARS]
         start = bisect_left(self._by_key, query)
         for i in islice(range(start, len(self._by_key)), limit * 4):
             key = self._by_key[i]
             if not key.startswith(query):
                 break
-            offer(key, self._labels_by_key[i], max(PREFIX_SCORE, fuzz.ratio(query, key)))
+            offer(key, int(self._key_rows[i]), max(PREFIX_SCORE, fuzz.ratio(query, key)))
 
         # ratio = 200·matches / (len(a) + len(b)) ≤ 200·min / (len(a) + len(b)): only keys within
         # these lengths can reach the cutoff, so the window loses no match.
@@ -86,10 +128,13 @@ class Suggester:
         lo = starts[min(shortest, len(starts) - 1)]
         hi = starts[min(longest + 1, len(starts) - 1)]  # the last entry is len(keys)
         if hi > lo:
-            for key, score, index in process.extract(
-                query, self._by_length[lo:hi], scorer=fuzz.ratio, limit=limit * 2, score_cutoff=self.cutoff
-            ):
-                offer(key, self._labels_by_length[lo + index], score)
+            with _SEARCHING:
+                found = process.cdist([query], self._by_length[lo:hi], scorer=fuzz.ratio, score_cutoff=self.cutoff,
+                                      dtype=np.float32, workers=1)[0]
+            hits = np.flatnonzero(found)  # below the cutoff a score is 0
+            for index in hits[np.argsort(-found[hits], kind="stable")[: limit * 2]].tolist():
+                offer(self._by_length[lo + index], int(self._length_rows[lo + index]), float(found[index]))
 
         ranked = sorted(scores.items(), key=lambda item: (-item[1][0], -item[1][1], item[1][2]))
-        return [label for label, _ in ranked[:limit]]
+        labels = list(dict.fromkeys(self._labels[row] for row, _ in ranked))  # a label once, at its best
+        return labels[:limit]

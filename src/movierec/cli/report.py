@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from movierec.cli.common import DataOption, app, fail, published_release, settings
+
+log = logging.getLogger("movierec.report")
 
 
 @app.command()
@@ -30,5 +33,8 @@ def report(
         figures = write_report(release, out, raw_dir=raw, previous=older[-1] if older else None)
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 (whatever the data makes a chart raise: one line, not a traceback)
+        log.debug("the report failed", exc_info=exc)
+        fail(f"the report of release {release.name} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
     typer.echo(f"{out}: report of release {release.name} ({figures['peliculas']:,} films); figures in "
                f"{out.with_suffix('.json')}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +13,8 @@ import typer
 
 from movierec.cli.common import DataOption, app, fail, published_release, settings
 from movierec.config import Settings
+
+SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before another may take it (default 0.005)
 
 if TYPE_CHECKING:
     from movierec.catalog.indexes import Catalog
@@ -56,6 +59,9 @@ def serve(
         _fetch(config, data_dir)
     _load(published_release(data_dir), config)  # checked here; the app maps it again (cheap)
     refresher = _start_refresher(data_dir, every, reload) if every is not None else None
+    # Worker threads (fuzzy suggestions, personal queries) run Python too: with the default 5 ms
+    # switch interval the event loop waited up to 5 ms for the GIL at each step of a request.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         # The app logs each request itself (with its request id, in the --log-format chosen), so
         # uvicorn's own access log stays off.

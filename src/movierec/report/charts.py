@@ -27,6 +27,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator  # noqa: E402
 
+from movierec.raw.caps import clip  # noqa: E402
 from movierec.report import spanish  # noqa: E402
 
 Fmt = Callable[[float], str]
@@ -54,7 +55,21 @@ STYLE = {
     "legend.fontsize": 8.5,
     "svg.fonttype": "none",  # text stays text: smaller, selectable, searchable
     "axes.formatter.useoffset": False,
+    # Labels are data (company, genre, person names from TMDB): "$\\foo$ Pictures" is a name,
+    # not mathtext to typeset; parsed, it made the whole report fail.
+    "text.parse_math": False,
 }
+
+LABEL_CHARS = 60  # a tick label longer than this is cut: a 500-character name must not stretch the chart
+
+
+def _short(labels: Sequence[str]) -> list[str]:
+    """Tick labels cut to ``LABEL_CHARS`` (ending in "…"), each line apart.
+
+    >>> _short(["Heat", "x" * 70])[1][-3:], len(_short(["x" * 70])[0])
+    ('xx…', 60)
+    """
+    return ["\n".join(clip(line, LABEL_CHARS) for line in str(label).split("\n")) for label in labels]
 
 
 def _fmt_axis(decimals: int = 0) -> FuncFormatter:
@@ -110,7 +125,7 @@ def _hbar_axis(ax: Axes, labels: Sequence[str], values: Sequence[float], fmt: Fm
     end of the axis (1.0 for shares); without ticks the annotations carry the numbers."""
     y = np.arange(len(labels))
     ax.barh(y, values, color=color, height=0.7)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, _short(labels))
     ax.invert_yaxis()
     ax.grid(False, axis="y")
     top = max([v for v in values if v is not None and np.isfinite(v)] or [0])
@@ -168,7 +183,7 @@ def vbars(chart_id: str, label: str, labels: Sequence[str], values: Sequence[flo
     x = np.arange(len(labels))
     colors = [ACCENT if i in highlight else MAIN for i in range(len(labels))]
     ax.bar(x, values, color=colors, width=0.7)
-    ax.set_xticks(x, [f"{lab}\n{note}" for lab, note in zip(labels, notes)] if notes else labels,
+    ax.set_xticks(x, _short([f"{lab}\n{note}" for lab, note in zip(labels, notes)] if notes else labels),
                   fontsize=7.5 if notes else 8)
     ax.grid(False, axis="x")
     for xi, value in zip(x, values):
@@ -194,18 +209,18 @@ def stacked(chart_id: str, label: str, labels: Sequence[str], series: dict[str, 
     for (name, values), color in zip(series.items(), PALETTE):
         vals = np.asarray(values, dtype=float)
         if horizontal:
-            ax.barh(pos, vals, left=base, color=color, height=0.6, label=name)
+            ax.barh(pos, vals, left=base, color=color, height=0.6, label=_short([name])[0])
         else:
-            ax.bar(pos, vals, bottom=base, color=color, width=0.75, label=name)
+            ax.bar(pos, vals, bottom=base, color=color, width=0.75, label=_short([name])[0])
         base += vals
     if horizontal:
-        ax.set_yticks(pos, labels)
+        ax.set_yticks(pos, _short(labels))
         ax.invert_yaxis()
         ax.grid(False, axis="y")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
         ax.set_xlabel(axis_label)
     else:
-        ax.set_xticks(pos, labels, fontsize=8, rotation=45 if n > 12 else 0)
+        ax.set_xticks(pos, _short(labels), fontsize=8, rotation=45 if n > 12 else 0)
         ax.grid(False, axis="x")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
         ax.set_ylabel(axis_label)
@@ -219,7 +234,7 @@ def lines(chart_id: str, label: str, x: Sequence[float], series: dict[str, Seque
     fig, (ax,) = figure(height=3.3)
     for (name, values), color in zip(series.items(), PALETTE):
         vals = np.array([np.nan if v is None else v for v in values], dtype=float)
-        ax.plot(x, vals, color=color, linewidth=1.6, label=name, marker="o" if markers else None, markersize=3)
+        ax.plot(x, vals, color=color, linewidth=1.6, label=_short([name])[0], marker="o" if markers else None, markersize=3)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: str(int(v))))  # years: no thousands dot
     ax.set_ylim(bottom=0)
@@ -245,7 +260,7 @@ def scatter(chart_id: str, label: str, x: Sequence[float], y: Sequence[float], *
         ax.scatter(xs[mask], ys[mask], s=16, color=ACCENT, alpha=0.9, linewidths=0, rasterized=True,
                    label=highlight_label)
     for (name, lx, ly, style), color in zip(overlays, ("#333333", ACCENT, PALETTE[2])):
-        ax.plot(lx, ly, linestyle=style, color=color, linewidth=1.3, label=name)
+        ax.plot(lx, ly, linestyle=style, color=color, linewidth=1.3, label=_short([name])[0])
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -272,7 +287,7 @@ def ranges(chart_id: str, label: str, labels: Sequence[str], median: Sequence[fl
     med, lo, hi = (np.asarray(v, dtype=float) for v in (median, low, high))
     ax.hlines(y, lo, hi, color=PALETTE[5], linewidth=3.2)
     ax.plot(med, y, "o", color=MAIN, markersize=5)
-    ax.set_yticks(y, [f"{lab} ({note})" for lab, note in zip(labels, notes)])
+    ax.set_yticks(y, _short([f"{lab} ({note})" for lab, note in zip(labels, notes)]))
     ax.invert_yaxis()
     ax.grid(False, axis="y")
     if reference is not None:
@@ -319,9 +334,9 @@ def grouped_hbars(chart_id: str, label: str, labels: Sequence[str], series: dict
     top = 0.0
     for i, ((name, values), color) in enumerate(zip(series.items(), PALETTE)):
         vals = np.asarray(values, dtype=float)
-        ax.barh(y + (i - (k - 1) / 2) * width, vals, height=width, color=color, label=name)
+        ax.barh(y + (i - (k - 1) / 2) * width, vals, height=width, color=color, label=_short([name])[0])
         top = max(top, float(np.nanmax(vals)) if vals.size else 0.0)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, _short(labels))
     ax.invert_yaxis()
     ax.grid(False, axis="y")
     ax.set_xlim(0, top * 1.1 if top > 0 else 1)
