@@ -28,9 +28,8 @@ def report(
 
     data_dir = data or settings().data_dir
     release = published_release(data_dir)
-    older = [p for p in ReleaseStore(data_dir).complete() if p.name < release.name]
     try:
-        figures = write_report(release, out, raw_dir=raw, previous=older[-1] if older else None)
+        figures = write_report(release, out, raw_dir=raw, previous=ReleaseStore(data_dir).before(release))
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 (whatever the data makes a chart raise: one line, not a traceback)
