@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import stat
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ def read_batch(folder: Path) -> Batch:
     files: dict[str, Records] = {}
     checksums: dict[str, str] = {}
     for (names, columns, rejoin), kind in zip(FILES, KINDS, strict=True):
-        path = find_input(folder, names, required=False)
+        path = batch_file(folder, names)
         if path is None:
             continue
         data = _read(path)
@@ -96,7 +97,7 @@ def read_batch(folder: Path) -> Batch:
             raise
         except Exception as exc:  # whatever the reader chokes on: one line, exit 2
             raise InputError(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
-    deleted_path = find_input(folder, (DELETED,), required=False)
+    deleted_path = batch_file(folder, (DELETED,))
     deleted = _deleted_ids(deleted_path) if deleted_path is not None else set()
     if "movies" not in files and not deleted:
         raise InputError(f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip] or {DELETED}")
@@ -196,6 +197,26 @@ def base_raw(release: Path) -> Path:
                      "is gone or changed: publish a release with `movierec pipeline --raw RAW` first")
 
 
+def batch_file(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` in ``folder`` (plain, .gz or .zip), which must be a regular file: a
+    symbolic link is refused unread (``credits.csv → /etc/passwd`` once had its first line quoted
+    in the error), and so is a folder, a pipe or a device under a batch file's name."""
+    for name in names:
+        for candidate in (folder / name, folder / f"{name}.gz", folder / f"{name}.zip"):
+            try:
+                mode = candidate.lstat().st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InputError(f"{candidate}: cannot be read ({exc.strerror or exc})") from None
+            if stat.S_ISLNK(mode):
+                raise InputError(f"{candidate}: a symbolic link; a batch holds regular files only")
+            if not stat.S_ISREG(mode):
+                raise InputError(f"{candidate}: not a regular file; a batch holds regular files only")
+            return candidate
+    return None
+
+
 def _read(path: Path) -> bytes:
     try:
         return read_bytes(path)
@@ -216,7 +237,7 @@ def _deleted_ids(path: Path) -> set[int]:
         value = line.strip()
         if not value or value.startswith("#"):
             continue
-        if not ID_PATTERN.match(value) or int(value) == 0:
+        if not ID_PATTERN.fullmatch(value) or int(value) == 0:
             raise InputError(f"{path.name} line {number}: {value[:60]!r} is not a TMDB id (a positive integer)")
         ids.add(int(value))
     return ids

@@ -26,7 +26,8 @@ import polars as pl
 from movierec.etl.quarantine import repair_broken_records
 from movierec.raw.csv_table import read_table
 
-ID_PATTERN = re.compile(r"^\d{1,18}$")
+# ASCII digits only: "\d" also matches "٣" or "３", which int() accepts and the ETL does not.
+ID_PATTERN = re.compile(r"[0-9]{1,18}")
 RECORD = "_record"
 KEY = "_key"
 
@@ -41,14 +42,14 @@ def record_key(text: str | None) -> int | None:
     if text is None:
         return None
     stripped = text.strip()
-    return int(stripped) if ID_PATTERN.match(stripped) and int(stripped) > 0 else None
+    return int(stripped) if ID_PATTERN.fullmatch(stripped) and int(stripped) > 0 else None
 
 
 def key_expr(column: str = "id") -> pl.Expr:
     """:func:`record_key` over a whole text column."""
     text = pl.col(column).str.strip_chars()
     value = text.cast(pl.Int64, strict=False)
-    return pl.when(text.str.contains(r"^\d{1,18}$") & (value > 0)).then(value)
+    return pl.when(text.str.contains(r"^[0-9]{1,18}$") & (value > 0)).then(value)
 
 
 @dataclass(frozen=True)
