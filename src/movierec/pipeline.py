@@ -195,7 +195,7 @@ def check_release(folder: Path, current: Path | None, settings: Settings, *, all
             current_note = f" (the current release has {before:,})" if before != largest else ""
             raise ReleaseRefused(
                 f"the new release has {films:,} films, fewer than {settings.min_films_ratio:.0%} of the "
-                f"{largest:,} of the largest release in its lineage{current_note}: not published "
+                f"{largest:,} films of the largest release in its lineage{current_note}: not published "
                 "(pass --allow-shrink if this is intended)")
         return films  # an allowed shrink starts the lineage's count again
     return max(films, largest)

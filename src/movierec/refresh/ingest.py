@@ -20,7 +20,9 @@ Then, under the store's lock, a new release is built aside (:func:`movierec.pipe
    and a running ``movierec serve`` switches to it.
 
 The manifest records under ``ingest`` the batch, per file the records it brought and the ids
-added, updated, removed and quarantined (batch records the ETL did not keep), the deleted ids
+added, updated, removed, rejected (films the base holds whose batch records the ETL would not
+keep: their previous records stay, see :func:`movierec.refresh.merge.passing_keys`) and
+quarantined (batch records the ETL did not keep), the deleted ids
 unknown to the catalogue, and ``built_on``: the release it was merged into. The release's
 ``tables/additions.parquet`` carries the base's history of added films on, with the films this
 ingest added to the catalogue (:mod:`movierec.catalog.additions`; ``/novedades`` lists them), and
@@ -47,7 +49,7 @@ from movierec.raw.files import (
 )
 from movierec.raw.keep import compress, link_or_copy
 from movierec.raw.ratings import ratings_inputs
-from movierec.refresh.merge import FileMerge, merge_file
+from movierec.refresh.merge import FileMerge, merge_file, passing_keys
 from movierec.refresh.records import ID_PATTERN, Records, read_records, write_records
 from movierec.release.layout import RAW, TABLES, read_manifest
 from movierec.release.store import ReleaseStore, StoreError
@@ -135,7 +137,10 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
             if base_records is None and kind not in batch.files:
                 continue
             name = base_records.name if base_records is not None else batch.files[kind].name
-            merged[name] = merge_file(base_records, batch.files.get(kind), batch.deleted)
+            update = batch.files.get(kind)
+            # A batch record that the ETL would not keep does not replace the film's good one.
+            passing = passing_keys(update) if update is not None and base_records is not None else None
+            merged[name] = merge_file(base_records, update, batch.deleted, passing)
             with open(work / name, "wb") as out:
                 write_records(out, merged[name].header, merged[name].parts)
         for path in ratings_inputs(raw) or ():  # MovieLens files: unchanged, shared with the base

@@ -70,6 +70,8 @@ class Records:
     header: list[str]
     frame: pl.DataFrame
     ragged: list[Ragged] = field(default_factory=list)
+    # Records broken over two lines as the ETL joins them: (first half's number, joined fields).
+    joined: list[tuple[int, list[str]]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -93,6 +95,7 @@ def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: 
     frame = table.frame.select(*header, RECORD).with_columns(key_expr().alias(KEY))
     id_index = header.index("id")
     keys: dict[int, int | None] = {}
+    joined: list[tuple[int, int, list[str]]] = []
     if rejoin:
         joined, _ = repair_broken_records(table.ragged, len(header))
         following = {r.record: table.ragged[i + 1].record for i, r in enumerate(table.ragged[:-1])}
@@ -103,7 +106,7 @@ def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: 
         fields = r.fields()
         ragged.append(Ragged(r.record, fields, keys[r.record] if r.record in keys else
                              record_key(fields[id_index]) if len(fields) > id_index else None))
-    return Records(plain_name(path), header, frame, ragged)
+    return Records(plain_name(path), header, frame, ragged, [(record, fields) for record, _, fields in joined])
 
 
 def reorder(records: Records, header: list[str]) -> Records:
