@@ -79,7 +79,7 @@ def cut_reasons(cuts: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
     """(id, reason naming the fields cut) per film, and the films cut per field (for ``fixes``)."""
     distinct = cuts.unique(maintain_order=True)
     reasons = distinct.group_by("id", maintain_order=True).agg(
-        pl.concat_str(pl.lit(f"{TOO_LONG}: "), pl.col("field").str.join(", ")).alias("_reason"))
+        pl.concat_str(pl.lit(f"{TOO_LONG}: "), pl.col("field").str.join(", ")).alias("_cut"))
     per_field = {f"{TOO_LONG}: {field}": n for field, n in distinct.group_by("field").len().sort("field").iter_rows()}
     return reasons, per_field
 
@@ -91,6 +91,6 @@ def repaired_entries(rows: pl.DataFrame, id_column: str, cuts: pl.DataFrame, sou
     the films cut per field."""
     reasons, per_field = cut_reasons(cuts)
     cut_rows = rows.join(reasons.rename({"id": id_column}), on=id_column, how="inner", maintain_order="left")
-    entries = quarantine_rows(cut_rows, source, pl.col("_reason"), raw_columns, outcome="repaired",
+    entries = quarantine_rows(cut_rows, source, pl.col("_cut"), raw_columns, outcome="repaired",
                               fields_limit=fields_limit)
     return entries, per_field
