@@ -224,7 +224,7 @@ def clean_movies(
         tables, nested_cuts = clip_tables(tables, caps, MOVIE_FIELDS, "movie_id")
         if cuts.height or nested_cuts.height:
             found, per_field = repaired_entries(kept, "_id", pl.concat([cuts, nested_cuts]), source, raw_columns,
-                                                fields_limit)
+                                                fields_limit, caps)
             account.kept, account.repaired = account.kept - found.height, account.repaired + found.height
             account.fixes.update(per_field)
             entries = pl.concat([entries, found])
