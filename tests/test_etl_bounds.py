@@ -93,7 +93,11 @@ def test_the_sample_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_r
     toy = repaired.filter(pl.col("raw_id") == "862").row(0, named=True)
     # the fields in column order; "Pixar Animation Studios" has 23 characters
     assert toy["reason"] == f"{TOO_LONG}: overview, production_companies.name, production_countries.name"
-    assert toy["fields"][COLUMNS.index("overview")] == raw[862]["overview"]  # the raw value, uncut
+    # Its raw fields, each within the prose cap (a 500 MB title is not copied into the quarantine).
+    assert toy["fields"][COLUMNS.index("overview")] == raw[862]["overview"][: TEXT - 1] + "…"
+    assert toy["fields"][COLUMNS.index("title")] == "Toy Story"
+    assert toy["fields"][COLUMNS.index("belongs_to_collection")] == raw[862]["belongs_to_collection"][: TEXT - 1] + "…"
+    assert len(raw[862]["belongs_to_collection"]) > TEXT
 
 
 def test_keywords_and_credits_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_raw: Path) -> None:

@@ -59,8 +59,9 @@ def clip_columns(frame: pl.DataFrame, caps: FieldCaps, fields: dict[str, str],
     long = [c for c in present if flags[c].any()]
     if not long:  # the usual case: one length per value, nothing rebuilt
         return frame, pl.DataFrame(schema=CUTS_SCHEMA)
-    cuts = pl.concat([frame.filter(flags[c]).select(pl.col(key).cast(pl.Int64).alias("id"), pl.lit(fields[c]).alias("field"))
-                      for c in long])
+    # Filtering the key alone: filtering the whole frame copies the kept text (+1 GB for one 500 MB title).
+    keys = frame.select(pl.col(key).cast(pl.Int64).alias("id"))
+    cuts = pl.concat([keys.filter(flags[c]).with_columns(pl.lit(fields[c]).alias("field")) for c in long])
     return frame.with_columns(clip_expr(c, caps.limit(c)) for c in long), cuts
 
 
@@ -85,14 +86,19 @@ def cut_reasons(cuts: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
 
 
 def repaired_entries(rows: pl.DataFrame, id_column: str, cuts: pl.DataFrame, source: str, raw_columns: list[str],
-                     fields_limit: int | None, caps: FieldCaps) -> tuple[pl.DataFrame, dict[str, int]]:
+                     fields_limit: int | None, caps: FieldCaps,
+                     where: pl.Expr | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
     """Quarantine entries (outcome "repaired") for the raw ``rows`` (which carry ``_record``,
-    ``_line``, ``id`` and the parsed film id ``id_column``) of the films with a cut value, and
-    the films cut per field. The entries' raw fields are each cut to the prose cap: a 500 MB
-    title kept whole there cost 1.5 GB more (the raw file at the entry's line holds it)."""
+    ``_line``, ``id`` and the parsed film id ``id_column``; those matching ``where``) of the films
+    with a cut value, and the films cut per field. The entries' raw fields are each cut to the
+    prose cap: a 500 MB title kept whole there cost 1.5 GB more (the raw file at the entry's line
+    holds it)."""
     reasons, per_field = cut_reasons(cuts)
-    cut_rows = rows.join(reasons.rename({"id": id_column}), on=id_column, how="inner", maintain_order="left")
-    cut_rows = cut_rows.with_columns(clip_expr(c, caps.text) for c in raw_columns)
+    wanted = pl.col(id_column).is_in(reasons["id"].implode())
+    mask = rows.select(wanted if where is None else wanted & where).to_series()
+    # Cut first, then filter: a filter copies the text of the rows it keeps.
+    cut_rows = (rows.select("_record", "_line", id_column, *(clip_expr(c, caps.text) for c in raw_columns))
+                .filter(mask).join(reasons.rename({"id": id_column}), on=id_column, how="left", maintain_order="left"))
     entries = quarantine_rows(cut_rows, source, pl.col("_cut"), raw_columns, outcome="repaired",
                               fields_limit=fields_limit)
     return entries, per_field

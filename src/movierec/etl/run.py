@@ -209,9 +209,9 @@ def _clip_child(tables: dict[str, pl.DataFrame], caps: FieldCaps, table: Table, 
     tables, cuts = clip_tables(tables, caps, CHILD_FIELDS, "movie_id")
     if cuts.height:
         rows = table.frame.with_columns(_src=pl.int_range(pl.len(), dtype=pl.UInt32), _film=etl.positive_int("id"))
-        rows = rows.filter(pl.col("_src").is_in(kept.implode()))  # one kept row per film
         found, per_field = repaired_entries(rows, "_film", cuts, source,
-                                            [c for c in table.frame.columns if not c.startswith("_")], limit, caps)
+                                            [c for c in table.frame.columns if not c.startswith("_")], limit, caps,
+                                            where=pl.col("_src").is_in(kept.implode()))  # one kept row per film
         account.kept, account.repaired = account.kept - found.height, account.repaired + found.height
         account.fixes.update(per_field)
         entries.append(found)
