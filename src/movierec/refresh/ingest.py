@@ -165,7 +165,7 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         work = folder / WORK
         names = sorted(p.name for p in work.iterdir())
         compressing.append(pool.submit(lambda: [compress(work / n, folder / RAW / f"{n}.gz") for n in names]))
-        etl_step(work, settings)(folder, manifest)
+        etl_step(work, settings, source=f"the merge of {batch_dir} into release {bases[0].name}")(folder, manifest)
         _count_quarantined(folder / TABLES / "quarantine.parquet", merged, manifest)
         added = write_additions(bases[0], folder, str(manifest["release"]))  # the history of added films
         manifest["ingest"]["catalogue_added"] = added  # type: ignore[index]
