@@ -192,11 +192,12 @@ def check_release(folder: Path, current: Path | None, settings: Settings, *, all
         if not allow_shrink:
             # Against the lineage's largest, not only the current release: two ingests deleting
             # 45% each passed a guard that looked one release back (2,993 → 1,644 → 844 films).
-            current_note = f" (the current release has {before:,})" if before != largest else ""
+            compared = (f"the current release's {largest:,}" if before == largest else
+                        f"the {largest:,} films of the largest release in its lineage (the current release "
+                        f"has {before:,})")
             raise ReleaseRefused(
-                f"the new release has {films:,} films, fewer than {settings.min_films_ratio:.0%} of the "
-                f"{largest:,} films of the largest release in its lineage{current_note}: not published "
-                "(pass --allow-shrink if this is intended)")
+                f"the new release has {films:,} films, fewer than {settings.min_films_ratio:.0%} of {compared}: "
+                "not published (pass --allow-shrink if this is intended)")
         return films  # an allowed shrink starts the lineage's count again
     return max(films, largest)
 

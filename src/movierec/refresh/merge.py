@@ -110,7 +110,6 @@ def drop_keys(records: Records, keys: set[int]) -> Records:
     return replace(records, frame=frame, ragged=ragged, joined=[j for j in records.joined if j[0] in left])
 
 
-
 def passing_keys(records: Records) -> set[int]:
     """The keys of ``records`` (a batch file) that the ETL's row rules keep, run on these records
     alone: an id whose every record is malformed, undated or unparseable is missing. Field caps
