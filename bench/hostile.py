@@ -17,6 +17,10 @@ Cases (built in a work folder under /tmp; the other input of each case is the re
   over the line cap           movies_metadata.csv: one line more than the line cap (short lines)
   credits under cap           a stand-in scaled so that its credits.csv is just under the byte cap
   repeated row + credits      the two files under the cap together (1 GiB of input in all)
+  long titles under byte cap  distinct valid films, each with a 600-character title (over the 500
+                              cap: every film cut and listed as repaired)
+  one 10M-character title     movies_metadata.csv: one film whose title has 10 million characters
+  one title under the cap     movies_metadata.csv: one film whose title is just under the byte cap
 
 The caps are MOVIEREC_MAX_INPUT_BYTES and MOVIEREC_MAX_INPUT_LINES as the children see them (the
 defaults unless set); each case runs as a fresh `python -m movierec etl` child, measured with
@@ -30,7 +34,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
+import io
 import json
 import os
 import shlex
@@ -152,14 +158,43 @@ def films(path: Path, count: int, total: int, width: int, title: bytes = b"T") -
     return path.stat().st_size
 
 
-def build(work: Path, cap: int, max_lines: int, standin: Path | None) -> list[tuple[str, Path, float]]:
-    """Every case as (name, raw folder, hostile file's decompressed MB)."""
+def long_title(path: Path, head: bytes, rows: list[bytes], chars: int) -> int:
+    """The sample's movies (one line each: the three broken records left out) plus one film whose
+    title has ``chars`` characters, written in chunks (a case's input is never held here: the
+    children inherit this process's peak RSS)."""
+    width = len(MOVIES_COLUMNS)
+    whole = [r for r in rows if len(next(csv.reader([r.decode()]))) == width]
+    fields = next(csv.reader([whole[0].decode()]))
+    fields[MOVIES_COLUMNS.index("id")], fields[MOVIES_COLUMNS.index("title")] = "990001", "@TITLE@"
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(fields)
+    before, after = line.getvalue().encode().split(b"@TITLE@")
+    with path.open("wb") as out:
+        out.write(head + b"".join(whole) + before)
+        block = b"T" * CHUNK
+        for start in range(0, chars, CHUNK):
+            out.write(block[: min(CHUNK, chars - start)])
+        out.write(after)
+    return path.stat().st_size
+
+
+def build(work: Path, cap: int, max_lines: int, standin: Path | None,
+          only: list[str] | None = None) -> list[tuple[str, Path, float]]:
+    """Every case (or those whose name starts with one of ``only``) as (name, raw folder, hostile
+    file's decompressed MB)."""
     movies_head, movies_rows = sample_rows("movies_metadata.csv")
     credits_head, credits_rows = sample_rows("credits.csv")
     cases: list[tuple[str, Path, float]] = []
     under = cap - 4 * CHUNK
 
+    def wanted(name: str) -> bool:
+        if name == "repeated row under cap" and wanted("repeated row + credits, both under cap"):
+            return True  # that case reads this one's file
+        return not only or any(name.startswith(o) for o in only)
+
     def case(name: str, make: Callable[[Path], int], companions: tuple[str, ...]) -> None:
+        if not wanted(name):
+            return
         raw = work / name.replace(" ", "-").replace(",", "")
         raw.mkdir(parents=True)
         start = time.perf_counter()
@@ -194,6 +229,15 @@ def build(work: Path, cap: int, max_lines: int, standin: Path | None) -> list[tu
          ("credits.csv",))
     case("over the line cap", lambda raw: films(raw / "movies_metadata.csv", max_lines + 1, 100 * (max_lines + 1), 24),
          ("credits.csv",))
+    # 600 characters (over the 500 cap) and about 715 bytes a film: as many as the byte cap holds.
+    case("long titles under the byte cap", lambda raw: films(raw / "movies_metadata.csv", min(lines - 1, under // 750),
+                                                             under, 24, b"T" * 600), ("credits.csv",))
+    case("one 10M-character title", lambda raw: long_title(raw / "movies_metadata.csv", movies_head, movies_rows,
+                                                           10_000_000), ("credits.csv",))
+    case("one title under the cap", lambda raw: long_title(raw / "movies_metadata.csv", movies_head, movies_rows,
+                                                           under - 2_000_000), ("credits.csv",))
+    if not any(wanted(n) for n in ("credits under cap", "repeated row + credits")):
+        return cases
     credits = work / "credits-under-cap"
     scale(credits, int(STANDIN_MOVIES * 0.97 * cap / STANDIN_CREDITS_BYTES))
     size = (credits / "credits.csv").stat().st_size
@@ -258,9 +302,7 @@ def main(argv: list[str] | None = None) -> int:
           f"depend on it, wall times do", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-hostile-", dir=args.work_dir))
     try:
-        cases = build(work / "raw", cap, max_lines, args.standin.resolve() if args.standin else None)
-        if args.only:
-            cases = [c for c in cases if c[0] == cases[0][0] or any(c[0].startswith(o) for o in args.only)]
+        cases = build(work / "raw", cap, max_lines, args.standin.resolve() if args.standin else None, args.only)
         outcomes = [run_etl(name, raw, work / "out", mb) for name, raw, mb in cases]
     finally:
         if not args.keep:

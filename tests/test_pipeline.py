@@ -129,19 +129,79 @@ def test_a_release_the_api_cannot_load_is_not_published(
     assert ReleaseStore(data).current() == (data / "releases" / good).resolve()
 
 
-def test_a_catalogue_that_shrinks_by_half_needs_allow_shrink(
+def test_the_shrink_guard_compares_with_the_lineages_largest_release(
     sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path,
 ) -> None:
+    """200 → 110 films passes the 50% guard; 110 → 60 would pass it too when compared with the
+    previous release only, but 60 is under half of the lineage's 200: refused. --allow-shrink
+    publishes it and restarts the lineage's count at 60."""
     data, good = data_with_release  # 200 films
-    fewer = write_small_raw(tmp_path / "fewer", sample_raw, films=80)
+    assert json.loads((data / "current" / "manifest.json").read_text())["lineage_max_films"] == 200
+    fewer, fewest = (write_small_raw(tmp_path / name, sample_raw, films=n) for name, n in (("110", 110), ("60", 60)))
     result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewer), "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    middle = ReleaseStore(data).current().name
+    assert json.loads((data / "current" / "manifest.json").read_text())["lineage_max_films"] == 200
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewest), "--data", str(data)])
     assert result.exit_code == 2
-    assert "fewer than 50% of the current release's" in result.output and "--allow-shrink" in result.output
-    assert ReleaseStore(data).current().name == good
-    result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewer), "--data", str(data), "--allow-shrink"])
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: the new release has 60 films, fewer than 50% of the 200 films of the largest release "
+                      "in its lineage (the current release has 110): not published (pass --allow-shrink if this "
+                      "is intended)"]
+    assert "Traceback" not in result.output
+    assert ReleaseStore(data).current().name == middle
+    assert sorted(p.name for p in (data / "releases").iterdir()) == sorted([good, middle])  # no debris
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewest), "--data", str(data), "--allow-shrink"])
     assert result.exit_code == 0, result.output
     manifest = json.loads((data / "current" / "manifest.json").read_text())
-    assert manifest["tables"]["movies"] < 100 and manifest["built_on"] == good
+    assert (manifest["tables"]["movies"], manifest["lineage_max_films"], manifest["built_on"]) == (60, 60, middle)
+
+
+def test_a_release_without_a_recorded_lineage_counts_its_own_films() -> None:
+    from movierec.pipeline import lineage_films
+
+    assert lineage_films({"tables": {"movies": 2993}}) == (2993, 2993)
+    assert lineage_films({"tables": {"movies": 844}, "lineage_max_films": 2993}) == (844, 2993)
+    assert lineage_films({"tables": {"movies": 844}, "lineage_max_films": True}) == (844, 844)  # not a count
+    assert lineage_films({}) == (0, 0)
+
+
+def test_a_catalogue_too_small_to_recommend_from_is_refused_before_training(
+    sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """5 films cannot fill a list of 5 recommendations (one film crashed training): one line, exit
+    2, training never started, current untouched; 6 films pass this check."""
+    import movierec.model.train as train_module
+
+    data, good = data_with_release
+    trained: list[Path] = []
+    real_train = train_module.train
+    monkeypatch.setattr(train_module, "train", lambda tables, *a, **k: trained.append(tables) or real_train(tables, *a, **k))
+    five = write_small_raw(tmp_path / "five", sample_raw, films=5)
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(five), "--data", str(data), "--allow-shrink"])
+    assert result.exit_code == 2
+    assert [line for line in result.output.splitlines() if line.startswith("error: ")] == [
+        "error: the new release was not published: the ETL kept 5 films in the catalogue, fewer than the 6 "
+        "needed to recommend 5 per film (MOVIEREC_RECOMMENDATIONS + 1)"]
+    assert trained == [] and ReleaseStore(data).current().name == good
+    assert [p.name for p in (data / "releases").iterdir()] == [good]
+    one = write_small_raw(tmp_path / "one", sample_raw, films=1)
+    result = CliRunner().invoke(app, ["pipeline", "--raw", str(one), "--data", str(data), "--allow-shrink"])
+    assert result.exit_code == 2 and "the ETL kept 1 film in the catalogue" in result.output
+
+
+def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path) -> None:
+    from movierec.etl.run import run_etl
+    from movierec.model.train import CatalogueTooSmall, train
+
+    run_etl(write_small_raw(tmp_path / "raw", sample_raw, films=3), tmp_path / "tables")
+    with pytest.raises(CatalogueTooSmall, match="^3 films in the catalogue, fewer than the 4 needed to recommend 3"):
+        train(tmp_path / "tables", tmp_path / "model", Settings(data_dir=tmp_path, recommendations=3),
+              raw_dir=tmp_path / "raw")
+    assert not (tmp_path / "model").exists()
+    info = train(tmp_path / "tables", tmp_path / "model", Settings(data_dir=tmp_path, recommendations=2,
+                                                                  neighbours_k=5), raw_dir=tmp_path / "raw")
+    assert info["films"] == 3 and info["rows"] == 3 * 2  # 3 films, each with the 2 others
 
 
 def test_the_sample_fallback_is_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

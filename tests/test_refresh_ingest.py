@@ -151,11 +151,12 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
 
     summary = manifest["ingest"]
     assert summary["files"] == {
-        "movies_metadata.csv": {"batch_records": 9, "added": 3, "updated": 3, "removed": 1, "quarantined": 4,
-                                "repaired": 0},
-        "credits.csv": {"batch_records": 2, "added": 1, "updated": 1, "removed": 1, "quarantined": 0, "repaired": 0},
-        "keywords.csv": {"batch_records": 1, "added": 1, "updated": 0, "removed": 0, "quarantined": 0,
-                         "repaired": 0},
+        "movies_metadata.csv": {"batch_records": 9, "added": 3, "updated": 3, "removed": 1, "rejected": 0,
+                                "rejected_ids": [], "quarantined": 4, "repaired": 0},
+        "credits.csv": {"batch_records": 2, "added": 1, "updated": 1, "removed": 1, "rejected": 0,
+                        "rejected_ids": [], "quarantined": 0, "repaired": 0},
+        "keywords.csv": {"batch_records": 1, "added": 1, "updated": 0, "removed": 0, "rejected": 0,
+                         "rejected_ids": [], "quarantined": 0, "repaired": 0},
     }
     assert summary["deleted_ids"] == {"requested": 3, "removed": 1, "unknown": 2, "unknown_ids": [555555, 910004]}
     quarantine = tables(release, "quarantine").filter(pl.col("source") == "movies_metadata.csv")
@@ -216,7 +217,8 @@ def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path) ->
         assert tables(release, table).equals(pl.read_parquet(tmp_path / "expected" / f"{table}.parquet")), table
     assert manifest["tables"]["movies"] == 2993 - 10 + 20
     assert manifest["ingest"]["files"]["movies_metadata.csv"] == {
-        "batch_records": 50, "added": 20, "updated": 30, "removed": 10, "quarantined": 0, "repaired": 0}
+        "batch_records": 50, "added": 20, "updated": 30, "removed": 10, "rejected": 0, "rejected_ids": [],
+        "quarantined": 0, "repaired": 0}
 
 
 @pytest.mark.parametrize(("files", "message"), [

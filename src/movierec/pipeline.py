@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from movierec.config import SAMPLE_RAW_DIR, Settings
+from movierec.raw.caps import FieldCaps
 from movierec.raw.keep import link_or_copy
 from movierec.release.layout import (
     CATALOG, EVALUATION, MANIFEST, MODEL, RAW, REPORT, TABLES, code_version, read_manifest, write_json,
@@ -38,6 +39,7 @@ from movierec.release.store import ReleaseStore, StoreError
 log = logging.getLogger("movierec.pipeline")
 
 Step = Callable[[Path, dict[str, object]], None]  # (staging folder, manifest being built)
+LINEAGE_MAX = "lineage_max_films"  # the manifest's most films of any release its lineage published
 
 
 class ReleaseRefused(StoreError):
@@ -67,17 +69,27 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
                          allow_shrink=allow_shrink)
 
 
-def etl_step(raw_dir: Path, settings: Settings) -> Step:
-    """The ETL of ``raw_dir`` into the release's tables/, recorded in the manifest."""
+def etl_step(raw_dir: Path, settings: Settings, source: str | None = None) -> Step:
+    """The ETL of ``raw_dir`` into the release's tables/, recorded in the manifest; a catalogue
+    too small to recommend from is refused. ``source`` names the input in messages (default
+    ``raw_dir``: an ingest's merged files are in the staging folder)."""
     def etl(folder: Path, manifest: dict[str, object]) -> None:
         from movierec.etl.run import run_etl
+        from movierec.model.train import CatalogueTooSmall, check_catalogue_size
 
         started = time.perf_counter()
-        report = run_etl(raw_dir, folder / TABLES, max_input_bytes=settings.max_input_bytes)
+        report = run_etl(raw_dir, folder / TABLES, max_input_bytes=settings.max_input_bytes,
+                         caps=FieldCaps.from_settings(settings))
         tables, movies = report["tables"], report["movies"]
-        if isinstance(tables, dict) and isinstance(movies, dict) and not tables.get("movies"):
-            raise ReleaseRefused(f"the new release was not published: the ETL kept no film of the "
-                                 f"{movies.get('rows_read', 0):,} movie records in {raw_dir}")
+        if isinstance(tables, dict) and isinstance(movies, dict):
+            films, records = int(tables.get("movies") or 0), movies.get("rows_read", 0)
+            if not films:
+                raise ReleaseRefused(f"the new release was not published: the ETL kept no film of the "
+                                     f"{records:,} movie records in {source or raw_dir}")
+            try:  # refused here, before training spends minutes on it
+                check_catalogue_size(films, settings)
+            except CatalogueTooSmall as exc:
+                raise ReleaseRefused(f"the new release was not published: the ETL kept {exc}") from None
         manifest.update({
             "inputs": report["inputs"], "tables": report["tables"],
             "etl": {k: v for k, v in report.items() if k not in ("inputs", "tables")},
@@ -149,7 +161,7 @@ def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, step
                 if evaluating and anchors is None:  # as soon as the tables exist, beside training
                     anchors = _measure_anchors(staging, raw_dir or staging / RAW, settings)
             write_json(staging / MANIFEST, manifest)  # the check loads the release as the API does
-            check_release(staging, current, settings, allow_shrink=allow_shrink)
+            manifest[LINEAGE_MAX] = check_release(staging, current, settings, allow_shrink=allow_shrink)
             if evaluating:
                 _evaluate(staging, raw_dir or staging / RAW, settings, manifest, anchors)
             # Dated before the report is written: its header and summary show the release's date.
@@ -165,21 +177,40 @@ def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, step
     return manifest
 
 
-def check_release(folder: Path, current: Path | None, settings: Settings, *, allow_shrink: bool) -> None:
+def check_release(folder: Path, current: Path | None, settings: Settings, *, allow_shrink: bool) -> int:
     """Load the release as the API does and check a few answers; refuse an empty catalogue, or one
-    with fewer than ``settings.min_films_ratio`` of the current release's films (unless allowed)."""
+    with fewer than ``settings.min_films_ratio`` of the largest release in its lineage (unless
+    allowed). Returns the lineage's largest catalogue, counting this one, for its manifest."""
     from movierec.catalog.check import CatalogCheckError, check_catalog
 
     try:
         films = check_catalog(folder, settings)
     except CatalogCheckError as exc:
         raise ReleaseRefused(f"the new release was not published: {exc}") from None
-    previous = (read_manifest(current) or {}).get("tables") if current else None
-    before = previous.get("movies") if isinstance(previous, dict) else None
-    if isinstance(before, int) and before and films < settings.min_films_ratio * before and not allow_shrink:
-        raise ReleaseRefused(
-            f"the new release has {films:,} films, fewer than {settings.min_films_ratio:.0%} of the current "
-            f"release's {before:,}: not published (pass --allow-shrink if this is intended)")
+    before, largest = lineage_films(read_manifest(current) or {} if current else {})
+    if largest and films < settings.min_films_ratio * largest:
+        if not allow_shrink:
+            # Against the lineage's largest, not only the current release: two ingests deleting
+            # 45% each passed a guard that looked one release back (2,993 → 1,644 → 844 films).
+            compared = (f"the current release's {largest:,}" if before == largest else
+                        f"the {largest:,} films of the largest release in its lineage (the current release "
+                        f"has {before:,})")
+            raise ReleaseRefused(
+                f"the new release has {films:,} films, fewer than {settings.min_films_ratio:.0%} of {compared}: "
+                "not published (pass --allow-shrink if this is intended)")
+        return films  # an allowed shrink starts the lineage's count again
+    return max(films, largest)
+
+
+def lineage_films(manifest: dict[str, object]) -> tuple[int, int]:
+    """(films of a release, most films of any release in its lineage) from its manifest; a
+    release published before the lineage was recorded counts its own films. (0, 0): none."""
+    tables = manifest.get("tables")
+    films = tables.get("movies") if isinstance(tables, dict) else None
+    films = films if isinstance(films, int) and films > 0 else 0
+    recorded = manifest.get(LINEAGE_MAX)
+    recorded = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
+    return films, max(films, recorded)
 
 
 def recorded_raw_dir(manifest: dict[str, object], fallback: Path, release: Path | None = None) -> Path:
@@ -195,10 +226,13 @@ def recorded_raw_dir(manifest: dict[str, object], fallback: Path, release: Path 
 
 def _train_step(ratings_dir: Path | None, settings: Settings, engine: str = "local") -> Step:
     def train_step(folder: Path, manifest: dict[str, object]) -> None:
-        from movierec.model.train import train
+        from movierec.model.train import CatalogueTooSmall, train
 
-        model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW,
-                      engine=engine)
+        try:
+            model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW,
+                          engine=engine)
+        except CatalogueTooSmall as exc:
+            raise ReleaseRefused(f"the new release was not published: {exc}") from None
         manifest["model"] = model
         manifest["durations"]["train"] = model.get("seconds")  # type: ignore[index]
     return train_step

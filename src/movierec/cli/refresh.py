@@ -79,6 +79,13 @@ def _report(manifest: dict[str, object], data_dir: Path) -> None:
     typer.echo(f"published release {manifest['release']} (built on {manifest['built_on']}) into {data_dir / 'current'}")
     typer.echo(json.dumps({"files": summary["files"], "deleted_ids": summary["deleted_ids"],
                            "tables": manifest["tables"]}, indent=2))
+    files = summary["files"]
+    rejected = {name: counts for name, counts in files.items() if isinstance(counts, dict) and counts.get("rejected")}
+    if rejected:
+        listed = "; ".join(f"{name}: {counts['rejected']:,} ({', '.join(map(str, counts['rejected_ids'][:10]))}"
+                           f"{', …' if counts['rejected'] > 10 else ''})" for name, counts in rejected.items())
+        typer.echo(f"warning: batch records that did not pass the ETL left the films' previous records in place: "
+                   f"{listed}", err=True)
 
 
 @app.command()

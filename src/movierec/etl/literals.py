@@ -41,7 +41,7 @@ import polars as pl
 Kind = Literal["int", "str"]
 
 _STR = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
-_VALUE = rf"""(?:{_STR}|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|None|True|False)"""
+_VALUE = rf"""(?:{_STR}|-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|None|True|False)"""
 # Keys in these files are plain identifiers written in single quotes; anything else is invalid.
 _KV = rf"""'[^'\\]*'\s*:\s*{_VALUE}"""
 _DICT = rf"""\{{\s*(?:{_KV}(?:\s*,\s*{_KV})*\s*,?)?\s*\}}"""
@@ -51,7 +51,7 @@ _TOKEN = rf"""(?s)\{{|{_KV}"""
 
 # Fast path pieces (see the module docstring).
 _FAST_STR = r"""'[^'\\{}]*'|"[^"\\{}:]*\""""
-_FAST_VALUE = rf"""(?:{_FAST_STR}|-?\d+(?:\.\d+)?|None|True|False)"""
+_FAST_VALUE = rf"""(?:{_FAST_STR}|-?[0-9]+(?:\.[0-9]+)?|None|True|False)"""
 _FAST_KV = rf"""'[A-Za-z_][A-Za-z0-9_]*': {_FAST_VALUE}"""
 _FAST_DICT = rf"""\{{(?:{_FAST_KV}(?:, {_FAST_KV})*)?\}}"""
 _FIRST_DICT_KEYS = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)': ")
@@ -283,7 +283,7 @@ def _decode(values: pl.Series, kind: Kind) -> tuple[pl.Series, pl.Series]:
         if failed is not None:
             ok = ok & ~failed
     else:
-        ok = values.str.contains(r"^-?\d+$")
+        ok = values.str.contains(r"^-?[0-9]+$")
         decoded = values.cast(pl.Int64, strict=False)
     frame = pl.DataFrame({"v": decoded, "ok": ok})
     decoded = frame.select(pl.when("ok").then("v")).to_series()

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from movierec.etl.lengths import MOVIE_FIELDS, clip_columns, clip_tables, repaired_entries
 from movierec.etl.literals import Kind, parse_records
 from movierec.etl.quarantine import quarantine_rows
+from movierec.raw.caps import FieldCaps
 
 # Nested movie columns: (raw column, output table, schema of a dict, {dict key: output column}).
 MOVIE_LISTS: tuple[tuple[str, str, dict[str, Kind], dict[str, str]], ...] = (
@@ -85,11 +87,12 @@ class Account:
         return out
 
 
-def _positive_int(column: str) -> pl.Expr:
+def positive_int(column: str) -> pl.Expr:
     """The column as a positive int64, null where it is anything else (e.g. '1997-08-20')."""
     text = pl.col(column).str.strip_chars()
     value = text.cast(pl.Int64, strict=False)
-    return pl.when(text.str.contains(r"^\d{1,18}$") & (value > 0)).then(value)
+    # ASCII digits: polars' "\d" is Unicode-aware ("٣", "３"), and ingest must key ids as the ETL does.
+    return pl.when(text.str.contains(r"^[0-9]{1,18}$") & (value > 0)).then(value)
 
 
 def _number(column: str) -> pl.Expr:
@@ -109,21 +112,22 @@ def _text(column: str) -> pl.Expr:
 
 
 def clean_movies(
-    frame: pl.DataFrame, source: str, fields_limit: int | None = None
+    frame: pl.DataFrame, source: str, fields_limit: int | None = None, caps: FieldCaps | None = None,
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame, Account]:
     """Apply the client's rules to the raw movies records (text columns plus _record, _line).
 
     Returns (movies, nested tables by name, quarantine entries, account). Records that a repair
     joined carry ``_repaired`` = True so that the account counts them once kept, once repaired.
     The entries hold the raw fields of the first ``fields_limit`` rows of each reason
-    (:func:`quarantine_rows`).
+    (:func:`quarantine_rows`). With ``caps``, over-long text is cut and its rows counted repaired
+    (:mod:`movierec.etl.lengths`).
     """
     account = Account(rows_read=frame.height)
     if "_repaired" not in frame.columns:
         frame = frame.with_columns(pl.lit(False).alias("_repaired"))
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
     frame = frame.with_columns(
-        _id=_positive_int("id"),
+        _id=positive_int("id"),
         _date=pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
     )
     reason = (
@@ -215,6 +219,15 @@ def clean_movies(
         for name, records in parsed.items()
     }
     entries = quarantine_rows(quarantined, source, pl.col("_reason"), raw_columns, fields_limit=fields_limit)
+    if caps is not None:
+        movies, cuts = clip_columns(movies, caps, MOVIE_FIELDS["movies"], "id")
+        tables, nested_cuts = clip_tables(tables, caps, MOVIE_FIELDS, "movie_id")
+        if cuts.height or nested_cuts.height:
+            found, per_field = repaired_entries(kept, "_id", pl.concat([cuts, nested_cuts]), source, raw_columns,
+                                                fields_limit, caps)
+            account.kept, account.repaired = account.kept - found.height, account.repaired + found.height
+            account.fixes.update(per_field)
+            entries = pl.concat([entries, found])
     return movies, tables, entries, account
 
 
@@ -241,7 +254,7 @@ def parse_child(
     of the movies, so that it can run while the movies are cleaned.
     """
     subset = frame.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_src"), _positive_int("id").alias("movie_id"), *columns,
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_src"), positive_int("id").alias("movie_id"), *columns,
     ).filter(pl.col("movie_id").is_not_null())
     ids = subset.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "_src", "movie_id")
     parsed: dict[str, pl.DataFrame] = {}
@@ -277,7 +290,7 @@ def account_child(
     account = Account(rows_read=frame.height)
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
     frame = frame.with_columns(
-        _src=pl.int_range(pl.len(), dtype=pl.UInt32), _id=_positive_int("id"),
+        _src=pl.int_range(pl.len(), dtype=pl.UInt32), _id=positive_int("id"),
     ).join(bad_rows.rename({"reason": "_bad"}), on="_src", how="left", maintain_order="left")
     reason = (
         pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))

@@ -21,8 +21,10 @@ import polars as pl
 from movierec.config import get_settings
 from movierec.etl import rules as etl
 from movierec.etl.compact import compact
+from movierec.etl.lengths import CHILD_FIELDS, clip_tables, repaired_entries
 from movierec.etl.output import REPORT, check_output, output_files, write_output
 from movierec.etl.quarantine import entries_frame, malformed, omitted_fields, repair_broken_records
+from movierec.raw.caps import FieldCaps
 from movierec.raw.csv_table import Table, read_table
 from movierec.raw.files import (
     CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, declared_size, decompress, find_input,
@@ -77,20 +79,22 @@ def _movies_frame(table: Table, source: str, fields_limit: int) -> tuple[pl.Data
 
 
 def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None, max_input_lines: int | None = None,
-            quarantine_fields: int | None = None) -> dict[str, object]:
+            quarantine_fields: int | None = None, caps: FieldCaps | None = None) -> dict[str, object]:
     """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written).
 
     ``out_dir`` must be new, empty or a previous output (:mod:`movierec.etl.output`), checked before any
     work; each raw file may hold at most ``max_input_bytes`` once decompressed and ``max_input_lines``
     lines; the quarantine keeps the raw fields of the first ``quarantine_fields`` rows of each (file,
-    reason) and the identity of every row (defaults: the settings of the same names, the last
-    ``quarantine_fields_per_reason``).
+    reason) and the identity of every row; every kept text is cut to ``caps`` (defaults: the
+    settings of the same names, ``quarantine_fields_per_reason``, ``max_name_chars`` and
+    ``max_text_chars``).
     Bad input raises :class:`~movierec.raw.files.InputError`.
     """
     settings = get_settings()
     max_input_bytes = settings.max_input_bytes if max_input_bytes is None else max_input_bytes
     max_input_lines = settings.max_input_lines if max_input_lines is None else max_input_lines
     limit = settings.quarantine_fields_per_reason if quarantine_fields is None else quarantine_fields
+    caps = FieldCaps.from_settings(settings) if caps is None else caps
     timer = Timer()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     check_output(out_dir, raw_dir, OUTPUT_FILES)
@@ -122,18 +126,19 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
         if not side_by_side:
             log.info("inputs larger than %s MiB together: read one after the other", SIDE_BY_SIDE_BYTES >> 20)
         credits_future = pool.submit(_read_and_parse_credits, credits_path, load) if side_by_side else None
-        movies, nested, entries, movies_account = _movies(movies_path, load, timer, limit)
+        movies, nested, entries, movies_account = _movies(movies_path, load, timer, limit, caps)
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
         if keywords_path is not None:
-            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"], limit)
+            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"], limit,
+                                                                        caps)
             entries.append(found)
             timer.step("keywords", f"{tables['keywords'].height:,} keywords")
         else:
             tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
 
         credits_read = credits_future.result() if credits_future else _read_and_parse_credits(credits_path, load)
-        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_read, movies["id"], limit)
+        cast, crew, found, accounts["credits"] = _credits(credits_path, credits_read, movies["id"], limit, caps)
         del credits_read
         tables["cast"], tables["crew"] = cast, crew
         entries.append(found)
@@ -154,14 +159,14 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
 Load = Callable[[Path, tuple[str, ...]], Table]
 
 
-def _movies(path: Path, load: Load, timer: Timer, limit: int) -> tuple[
+def _movies(path: Path, load: Load, timer: Timer, limit: int, caps: FieldCaps) -> tuple[
         pl.DataFrame, dict[str, pl.DataFrame], list[pl.DataFrame], etl.Account]:
     """(movies, nested tables, quarantine entries, account); the raw text frame dies on return."""
     table = load(path, MOVIES_COLUMNS)
     timer.step("read movies", f"{table.rows_read:,} records")
     frame, ragged_entries = _movies_frame(table, path.name, limit)
     del table
-    movies, nested, movie_entries, account = etl.clean_movies(frame, path.name, limit)
+    movies, nested, movie_entries, account = etl.clean_movies(frame, path.name, limit, caps)
     del frame  # the outputs get their own text: then the raw text's memory is freed (compact.py)
     movies, movie_entries = compact(movies), compact(movie_entries)
     nested = {name: compact(records) for name, records in nested.items()}
@@ -170,19 +175,20 @@ def _movies(path: Path, load: Load, timer: Timer, limit: int) -> tuple[
     return movies, nested, [ragged_entries, movie_entries], account
 
 
-def _keywords(path: Path, load: Load, movie_ids: pl.Series, limit: int) -> tuple[pl.DataFrame, pl.DataFrame,
-                                                                                  etl.Account]:
+def _keywords(path: Path, load: Load, movie_ids: pl.Series, limit: int,
+              caps: FieldCaps) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
     table = load(path, KEYWORDS_COLUMNS)
     parsed, bad = etl.parse_child(table.frame, {"keywords": etl.KEYWORD_SCHEMA})
     kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name, limit)
     entries = [found]
     _add_ragged(table, path.name, account, entries, limit)
     keywords = _restrict(parsed["keywords"], kept).rename({"id": "keyword_id", "name": "keyword"})
-    return compact(keywords), compact(pl.concat(entries)), account
+    clipped = _clip_child({"keywords": keywords}, caps, table, kept, path.name, account, entries, limit)
+    return compact(clipped["keywords"]), compact(pl.concat(entries)), account
 
 
-def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame],
-             movie_ids: pl.Series, limit: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
+def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame], movie_ids: pl.Series,
+             limit: int, caps: FieldCaps) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
     table, parsed, bad = read
     kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name, limit)
     entries = [found]
@@ -193,7 +199,23 @@ def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFram
     crew = _restrict(parsed["crew"], kept).rename({"id": "person_id"}).select(
         "movie_id", "person_id", "name", "job", "department", "gender"
     )
-    return compact(cast), compact(crew), compact(pl.concat(entries)), account
+    clipped = _clip_child({"cast": cast, "crew": crew}, caps, table, kept, path.name, account, entries, limit)
+    return compact(clipped["cast"]), compact(clipped["crew"]), compact(pl.concat(entries)), account
+
+
+def _clip_child(tables: dict[str, pl.DataFrame], caps: FieldCaps, table: Table, kept: pl.Series, source: str,
+                account: etl.Account, entries: list[pl.DataFrame], limit: int) -> dict[str, pl.DataFrame]:
+    """Credits/keywords text cut to its caps; a row with a cut value counts repaired, not kept."""
+    tables, cuts = clip_tables(tables, caps, CHILD_FIELDS, "movie_id")
+    if cuts.height:
+        rows = table.frame.with_columns(_src=pl.int_range(pl.len(), dtype=pl.UInt32), _film=etl.positive_int("id"))
+        found, per_field = repaired_entries(rows, "_film", cuts, source,
+                                            [c for c in table.frame.columns if not c.startswith("_")], limit, caps,
+                                            where=pl.col("_src").is_in(kept.implode()))  # one kept row per film
+        account.kept, account.repaired = account.kept - found.height, account.repaired + found.height
+        account.fixes.update(per_field)
+        entries.append(found)
+    return tables
 
 
 def _read_and_parse_credits(path: Path, load: Load) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:

@@ -44,6 +44,25 @@ TABLE_COLUMNS = {
 }
 
 
+class CatalogueTooSmall(ValueError):
+    """Too few films to fill a film's list of recommendations: nothing is trained."""
+
+
+def minimum_films(settings: Settings) -> int:
+    """The fewest films a model is trained on: each film's list holds ``recommendations`` others.
+    (One film crashed training; from two on it trains, but serves lists shorter than promised.)"""
+    return settings.recommendations + 1
+
+
+def check_catalogue_size(films: int, settings: Settings) -> None:
+    """Raise :class:`CatalogueTooSmall` below :func:`minimum_films`."""
+    needed = minimum_films(settings)
+    if films < needed:
+        raise CatalogueTooSmall(f"{films:,} film{'s' if films != 1 else ''} in the catalogue, fewer than the "
+                                f"{needed} needed to recommend {settings.recommendations} per film "
+                                "(MOVIEREC_RECOMMENDATIONS + 1)")
+
+
 def read_catalogue(tables_dir: Path) -> Catalogue:
     """The columns of the release's tables that the model reads."""
     frames: dict[str, pl.DataFrame] = {}
@@ -140,6 +159,7 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
         raise ValueError("hidden films (the cold-start evaluation) need the local engine")
     clock = StepClock()
     catalogue = read_catalogue(tables_dir)
+    check_catalogue_size(catalogue.movies.height, settings)
     raw = raw_dir if raw_dir is not None else settings.resolved_raw_dir()
     inputs = ratings_inputs(raw, settings.ratings) if raw.is_dir() else None
     clock.lap("read tables")

@@ -20,7 +20,9 @@ Then, under the store's lock, a new release is built aside (:func:`movierec.pipe
    and a running ``movierec serve`` switches to it.
 
 The manifest records under ``ingest`` the batch, per file the records it brought and the ids
-added, updated, removed and quarantined (batch records the ETL did not keep), the deleted ids
+added, updated, removed, rejected (films the base holds whose batch records the ETL would not
+keep: their previous records stay, see :func:`movierec.refresh.merge.passing_keys`) and
+quarantined (batch records the ETL did not keep), the deleted ids
 unknown to the catalogue, and ``built_on``: the release it was merged into. The release's
 ``tables/additions.parquet`` carries the base's history of added films on, with the films this
 ingest added to the catalogue (:mod:`movierec.catalog.additions`; ``/novedades`` lists them), and
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import stat
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +49,7 @@ from movierec.raw.files import (
 )
 from movierec.raw.keep import compress, link_or_copy
 from movierec.raw.ratings import ratings_inputs
-from movierec.refresh.merge import FileMerge, merge_file
+from movierec.refresh.merge import FileMerge, merge_file, passing_keys
 from movierec.refresh.records import ID_PATTERN, Records, read_records, write_records
 from movierec.release.layout import RAW, TABLES, read_manifest
 from movierec.release.store import ReleaseStore, StoreError
@@ -85,7 +88,7 @@ def read_batch(folder: Path) -> Batch:
     files: dict[str, Records] = {}
     checksums: dict[str, str] = {}
     for (names, columns, rejoin), kind in zip(FILES, KINDS, strict=True):
-        path = find_input(folder, names, required=False)
+        path = batch_file(folder, names)
         if path is None:
             continue
         data = _read(path)
@@ -96,7 +99,7 @@ def read_batch(folder: Path) -> Batch:
             raise
         except Exception as exc:  # whatever the reader chokes on: one line, exit 2
             raise InputError(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
-    deleted_path = find_input(folder, (DELETED,), required=False)
+    deleted_path = batch_file(folder, (DELETED,))
     deleted = _deleted_ids(deleted_path) if deleted_path is not None else set()
     if "movies" not in files and not deleted:
         raise InputError(f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip] or {DELETED}")
@@ -134,7 +137,10 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
             if base_records is None and kind not in batch.files:
                 continue
             name = base_records.name if base_records is not None else batch.files[kind].name
-            merged[name] = merge_file(base_records, batch.files.get(kind), batch.deleted)
+            update = batch.files.get(kind)
+            # A batch record that the ETL would not keep does not replace the film's good one.
+            passing = passing_keys(update) if update is not None and base_records is not None else None
+            merged[name] = merge_file(base_records, update, batch.deleted, passing)
             with open(work / name, "wb") as out:
                 write_records(out, merged[name].header, merged[name].parts)
         for path in ratings_inputs(raw) or ():  # MovieLens files: unchanged, shared with the base
@@ -159,7 +165,7 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         work = folder / WORK
         names = sorted(p.name for p in work.iterdir())
         compressing.append(pool.submit(lambda: [compress(work / n, folder / RAW / f"{n}.gz") for n in names]))
-        etl_step(work, settings)(folder, manifest)
+        etl_step(work, settings, source=f"the merge of {batch_dir} into release {bases[0].name}")(folder, manifest)
         _count_quarantined(folder / TABLES / "quarantine.parquet", merged, manifest)
         added = write_additions(bases[0], folder, str(manifest["release"]))  # the history of added films
         manifest["ingest"]["catalogue_added"] = added  # type: ignore[index]
@@ -196,6 +202,26 @@ def base_raw(release: Path) -> Path:
                      "is gone or changed: publish a release with `movierec pipeline --raw RAW` first")
 
 
+def batch_file(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` in ``folder`` (plain, .gz or .zip), which must be a regular file: a
+    symbolic link is refused unread (``credits.csv → /etc/passwd`` once had its first line quoted
+    in the error), and so is a folder, a pipe or a device under a batch file's name."""
+    for name in names:
+        for candidate in (folder / name, folder / f"{name}.gz", folder / f"{name}.zip"):
+            try:
+                mode = candidate.lstat().st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InputError(f"{candidate}: cannot be read ({exc.strerror or exc})") from None
+            if stat.S_ISLNK(mode):
+                raise InputError(f"{candidate}: a symbolic link; a batch holds regular files only")
+            if not stat.S_ISREG(mode):
+                raise InputError(f"{candidate}: not a regular file; a batch holds regular files only")
+            return candidate
+    return None
+
+
 def _read(path: Path) -> bytes:
     try:
         return read_bytes(path)
@@ -216,7 +242,7 @@ def _deleted_ids(path: Path) -> set[int]:
         value = line.strip()
         if not value or value.startswith("#"):
             continue
-        if not ID_PATTERN.match(value) or int(value) == 0:
+        if not ID_PATTERN.fullmatch(value) or int(value) == 0:
             raise InputError(f"{path.name} line {number}: {value[:60]!r} is not a TMDB id (a positive integer)")
         ids.add(int(value))
     return ids

@@ -26,7 +26,8 @@ import polars as pl
 from movierec.etl.quarantine import repair_broken_records
 from movierec.raw.csv_table import read_table
 
-ID_PATTERN = re.compile(r"^\d{1,18}$")
+# ASCII digits only: "\d" also matches "٣" or "３", which int() accepts and the ETL does not.
+ID_PATTERN = re.compile(r"[0-9]{1,18}")
 RECORD = "_record"
 KEY = "_key"
 
@@ -41,14 +42,14 @@ def record_key(text: str | None) -> int | None:
     if text is None:
         return None
     stripped = text.strip()
-    return int(stripped) if ID_PATTERN.match(stripped) and int(stripped) > 0 else None
+    return int(stripped) if ID_PATTERN.fullmatch(stripped) and int(stripped) > 0 else None
 
 
 def key_expr(column: str = "id") -> pl.Expr:
     """:func:`record_key` over a whole text column."""
     text = pl.col(column).str.strip_chars()
     value = text.cast(pl.Int64, strict=False)
-    return pl.when(text.str.contains(r"^\d{1,18}$") & (value > 0)).then(value)
+    return pl.when(text.str.contains(r"^[0-9]{1,18}$") & (value > 0)).then(value)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Records:
     header: list[str]
     frame: pl.DataFrame
     ragged: list[Ragged] = field(default_factory=list)
+    # Records broken over two lines as the ETL joins them: (first half's number, joined fields).
+    joined: list[tuple[int, list[str]]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -92,6 +95,7 @@ def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: 
     frame = table.frame.select(*header, RECORD).with_columns(key_expr().alias(KEY))
     id_index = header.index("id")
     keys: dict[int, int | None] = {}
+    joined: list[tuple[int, int, list[str]]] = []
     if rejoin:
         joined, _ = repair_broken_records(table.ragged, len(header))
         following = {r.record: table.ragged[i + 1].record for i, r in enumerate(table.ragged[:-1])}
@@ -102,7 +106,7 @@ def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: 
         fields = r.fields()
         ragged.append(Ragged(r.record, fields, keys[r.record] if r.record in keys else
                              record_key(fields[id_index]) if len(fields) > id_index else None))
-    return Records(plain_name(path), header, frame, ragged)
+    return Records(plain_name(path), header, frame, ragged, [(record, fields) for record, _, fields in joined])
 
 
 def reorder(records: Records, header: list[str]) -> Records:
