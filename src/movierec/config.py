@@ -89,6 +89,11 @@ class Settings:
     release_max_files: int = field(default=1000, **_range(1, 1_000_000, "most files in a fetched release archive"))
     fetch_budget: float = field(default=900.0, **_range(1, 86_400, "seconds a fetch may take to download "
                                                         "and unpack a release"))
+    title_language: str = field(default="es", **_range(help="language answers and the page show a film's title "
+                                                         "in first when known: es (a Spanish title), original (the "
+                                                         "original title) or catalogue (TMDB's English title)"))
+    max_titles_per_film: int = field(default=20, **_range(0, 1000, "other titles (translations, alternative titles) "
+                                                          "kept per film from TMDB"))
     cors_origins: str = field(default="", **_range(help="comma-separated origins allowed to call the API"))
     tmdb_url: str = field(default="https://api.themoviedb.org/3", **_range(help="TMDB API v3 base URL"))
     raw_url: str = field(default="", **_range(help="zip of the raw CSVs downloaded at build time (Render)"))
@@ -104,6 +109,8 @@ class Settings:
                                 f"(the recommendations served), got {self.neighbours_k}")
         if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", self.spark_memory.lower()):
             raise SettingsError(f"{PREFIX}SPARK_MEMORY must be a size such as 4g or 512m, got {self.spark_memory!r}")
+        if self.title_language not in ("es", "original", "catalogue"):
+            raise SettingsError(f"{PREFIX}TITLE_LANGUAGE must be es, original or catalogue, got {self.title_language!r}")
         if self.ratings not in ("auto", "small", "full"):
             raise SettingsError(f"{PREFIX}RATINGS must be auto, small or full, got {self.ratings!r}")
 
