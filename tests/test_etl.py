@@ -60,7 +60,7 @@ TOY = movie(
 MOVIE_LINES = [
     csv_text([COLUMNS]),
     csv_text([TOY]),  # line 2
-    csv_text([movie("2", "Tiny Budget", "2001-05-06", budget="5", revenue="12000000")]),  # 3
+    csv_text([movie("2", "Tiny Budget", "2001-05-06", budget="5", revenue="12000000", original_title=" ")]),  # 3
     csv_text([movie("862", "Toy Story again")]),  # 4: duplicate id
     csv_text([movie("abc", "Bad Id")]),  # 5
     csv_text([movie("5", "No Date", "")]),  # 6
@@ -151,7 +151,8 @@ def test_movies_table(raw: Path, tmp_path: Path) -> None:
     assert quoted["title"] == 'Say "Hi" / Face?' and quoted["budget"] == 0 and quoted["revenue"] == 0
     assert quoted["overview"] == "Quoted, with a\nline break inside quotes"
     assert quoted["collection"] is None and quoted["tagline"] is None
-    for dropped in ("video", "imdb_id", "adult", "original_title", "poster_path", "homepage"):
+    assert movies["original_title"].to_list() == ["Toy Story", None, "Broken Overview", 'Say "Hi" / Face?']
+    for dropped in ("video", "imdb_id", "adult", "poster_path", "homepage"):
         assert dropped not in movies.columns
     assert movies.schema["id"] == pl.Int64 and movies.schema["vote_count"] == pl.Int64
 

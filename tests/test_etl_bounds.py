@@ -59,7 +59,7 @@ def test_the_sample_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_r
     raw = first_by_id(raw_rows(sample_raw, "movies_metadata.csv"), set(movies["id"]))
     assert len(raw) == movies.height == 2993
     fields = {
-        "title": lambda r: [r["title"]], "overview": lambda r: [r["overview"]], "tagline": lambda r: [r["tagline"]],
+        "title": lambda r: [r["title"]], "original_title": lambda r: [r["original_title"]], "overview": lambda r: [r["overview"]], "tagline": lambda r: [r["tagline"]],
         "status": lambda r: [r["status"]], "original_language": lambda r: [r["original_language"]],
         "belongs_to_collection.name": lambda r: names(r["belongs_to_collection"], "name"),
         "genres.name": lambda r: names(r["genres"], "name"),
@@ -148,9 +148,10 @@ def test_one_ten_million_character_title_through_the_cli(tmp_path: Path, monkeyp
     assert result.exit_code == 0, result.output
     assert "1 films kept, 1 repaired, 0 quarantined" in result.output
     movies = pl.read_parquet(tmp_path / "out" / "movies.parquet")
-    assert movies["title"].to_list() == ["Toy Story", "Ω" * 39 + "…"]
+    assert movies["title"].to_list() == movies["original_title"].to_list() == ["Toy Story", "Ω" * 39 + "…"]
     entry = pl.read_parquet(tmp_path / "out" / "quarantine.parquet").row(0, named=True)
-    assert (entry["raw_id"], entry["reason"], entry["outcome"]) == ("5", f"{TOO_LONG}: title", "repaired")
+    assert (entry["raw_id"], entry["reason"], entry["outcome"]) == ("5", f"{TOO_LONG}: title, original_title",
+                                                                    "repaired")
 
 
 def test_ids_and_nested_numbers_are_ascii_digits(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ CREW_SCHEMA: dict[str, Kind] = {
 KEYWORD_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str"}
 
 MOVIE_COLUMNS = (
-    "id", "title", "original_language", "overview", "tagline", "status", "runtime",
+    "id", "title", "original_title", "original_language", "overview", "tagline", "status", "runtime",
     "release_date", "release_year", "budget", "revenue", "return", "popularity",
     "vote_average", "vote_count", "collection_id", "collection",
 )
@@ -183,6 +183,7 @@ def clean_movies(
         .select(
             pl.col("_id").alias("id"),
             _text("title").alias("title"),
+            _text("original_title").alias("original_title"),
             _text("original_language").alias("original_language"),
             _text("overview").alias("overview"),
             _text("tagline").alias("tagline"),

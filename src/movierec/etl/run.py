@@ -24,11 +24,12 @@ from movierec.etl.compact import compact
 from movierec.etl.lengths import CHILD_FIELDS, clip_tables, repaired_entries
 from movierec.etl.output import REPORT, check_output, output_files, write_output
 from movierec.etl.quarantine import entries_frame, malformed, omitted_fields, repair_broken_records
+from movierec.etl.titles import clean_titles, empty_titles
 from movierec.raw.caps import FieldCaps
 from movierec.raw.csv_table import Table, read_table
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, declared_size, decompress, find_input,
-    read_stored, sha256,
+    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, TITLES_COLUMNS, TITLES_NAMES, declared_size,
+    decompress, find_input, read_stored, sha256,
 )
 
 log = logging.getLogger("movierec.etl")
@@ -37,7 +38,7 @@ log = logging.getLogger("movierec.etl")
 # the movies are cleaned (the real files: 270 MB). More is read one file after the other: two
 # files near the cap side by side would need more memory than the 2 GB the ETL is held to.
 SIDE_BY_SIDE_BYTES = 384 << 20
-TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew")
+TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew", "titles")
 OUTPUT_FILES = output_files(TABLES)
 
 
@@ -79,7 +80,8 @@ def _movies_frame(table: Table, source: str, fields_limit: int) -> tuple[pl.Data
 
 
 def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None, max_input_lines: int | None = None,
-            quarantine_fields: int | None = None, caps: FieldCaps | None = None) -> dict[str, object]:
+            quarantine_fields: int | None = None, caps: FieldCaps | None = None,
+            max_titles: int | None = None) -> dict[str, object]:
     """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written).
 
     ``out_dir`` must be new, empty or a previous output (:mod:`movierec.etl.output`), checked before any
@@ -87,7 +89,7 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
     lines; the quarantine keeps the raw fields of the first ``quarantine_fields`` rows of each (file,
     reason) and the identity of every row; every kept text is cut to ``caps`` (defaults: the
     settings of the same names, ``quarantine_fields_per_reason``, ``max_name_chars`` and
-    ``max_text_chars``).
+    ``max_text_chars``); a film keeps at most ``max_titles`` titles (``max_titles_per_film``).
     Bad input raises :class:`~movierec.raw.files.InputError`.
     """
     settings = get_settings()
@@ -95,27 +97,29 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
     max_input_lines = settings.max_input_lines if max_input_lines is None else max_input_lines
     limit = settings.quarantine_fields_per_reason if quarantine_fields is None else quarantine_fields
     caps = FieldCaps.from_settings(settings) if caps is None else caps
+    max_titles = settings.max_titles_per_film if max_titles is None else max_titles
     timer = Timer()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     check_output(out_dir, raw_dir, OUTPUT_FILES)
     movies_path = find_input(raw_dir, MOVIES_NAMES)
     credits_path = find_input(raw_dir, ("credits.csv",))
     keywords_path = find_input(raw_dir, ("keywords.csv",), required=False)
-    inputs = [p for p in (movies_path, credits_path, keywords_path) if p is not None]
+    titles_path = find_input(raw_dir, TITLES_NAMES, required=False)
+    inputs = [p for p in (movies_path, credits_path, keywords_path, titles_path) if p is not None]
     assert movies_path is not None and credits_path is not None
 
     encodings: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=3) as pool:
         checksums: dict[str, Future[str]] = {}
 
-        def load(path: Path, expected: tuple[str, ...]) -> Table:
+        def load(path: Path, expected: tuple[str, ...], key: str = "id") -> Table:
             """The file read as a table; its checksum is computed on the side (hashlib frees the GIL)."""
             stored = read_stored(path, max_input_bytes)
             checksums[path.name] = pool.submit(sha256, stored)
             data = [decompress(path, stored, max_input_bytes)]
             del stored  # read_table holds the only reference to the bytes (popped into the call), so
             # that it can free them early (a cp1252 file: once converted to UTF-8)
-            table = read_table(data.pop(), path, expected, max_input_lines, key="id", ragged_texts=limit)
+            table = read_table(data.pop(), path, expected, max_input_lines, key=key, ragged_texts=limit)
             encodings[path.name] = table.encoding
             if table.encoding != "utf-8":
                 log.warning("%s is not UTF-8: read as %s", path.name, table.encoding)
@@ -136,6 +140,12 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
             timer.step("keywords", f"{tables['keywords'].height:,} keywords")
         else:
             tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
+        tables["titles"] = empty_titles()
+        if titles_path is not None:
+            tables["titles"], found, accounts["titles"] = _titles(titles_path, load, movies["id"], limit, caps,
+                                                                  max_titles)
+            entries.append(found)
+            timer.step("titles", f"{tables['titles'].height:,} Spanish titles")
 
         credits_read = credits_future.result() if credits_future else _read_and_parse_credits(credits_path, load)
         cast, crew, found, accounts["credits"] = _credits(credits_path, credits_read, movies["id"], limit, caps)
@@ -156,7 +166,7 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
     return report
 
 
-Load = Callable[[Path, tuple[str, ...]], Table]
+Load = Callable[..., Table]  # (path, expected columns, key column="id")
 
 
 def _movies(path: Path, load: Load, timer: Timer, limit: int, caps: FieldCaps) -> tuple[
@@ -185,6 +195,15 @@ def _keywords(path: Path, load: Load, movie_ids: pl.Series, limit: int,
     keywords = _restrict(parsed["keywords"], kept).rename({"id": "keyword_id", "name": "keyword"})
     clipped = _clip_child({"keywords": keywords}, caps, table, kept, path.name, account, entries, limit)
     return compact(clipped["keywords"]), compact(pl.concat(entries)), account
+
+
+def _titles(path: Path, load: Load, movie_ids: pl.Series, limit: int, caps: FieldCaps,
+            max_titles: int) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
+    table = load(path, TITLES_COLUMNS, "movie_id")
+    titles, found, account = clean_titles(table.frame, movie_ids, path.name, limit, caps, max_titles)
+    entries = [found]
+    _add_ragged(table, path.name, account, entries, limit)
+    return titles, pl.concat(entries), account
 
 
 def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame], movie_ids: pl.Series,

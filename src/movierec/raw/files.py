@@ -25,6 +25,8 @@ MOVIES_COLUMNS = (
 )
 CREDITS_COLUMNS = ("cast", "crew", "id")
 KEYWORDS_COLUMNS = ("id", "keywords")
+TITLES_NAMES = ("titles.csv",)  # optional: the films' Spanish titles (tmdb-sync), see movierec.etl.titles
+TITLES_COLUMNS = ("movie_id", "iso_639_1", "iso_3166_1", "title", "kind")
 
 
 class InputError(Exception):

@@ -1,7 +1,7 @@
 """Keeping a release's raw inputs inside the release (``release/raw/``), compressed.
 
 A release keeps what the next `movierec ingest` needs: the TMDB-side files it was built from
-(movies_metadata.csv, credits.csv, keywords.csv) and the MovieLens files training reads
+(movies_metadata.csv, credits.csv, keywords.csv, titles.csv) and the MovieLens files training reads
 (ratings and links), so that a batch is merged into the same records the release was built from,
 even on a host that kept nothing else (a restored CI artifact, a freshly started container).
 Plain files are gzipped; files already compressed (.gz, .zip) are copied as they are. An ingest
@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from movierec.raw.files import MOVIES_NAMES, find_input
+from movierec.raw.files import MOVIES_NAMES, TITLES_NAMES, find_input
 from movierec.raw.ratings import ratings_inputs
 
 GZIP_LEVEL = 1  # 110 MB/s here against 25 at level 6, for files a quarter larger: the 765 MB ratings.csv
@@ -24,11 +24,12 @@ _CHUNK = 1 << 22
 
 
 def release_inputs(raw_dir: Path) -> list[Path]:
-    """The files of ``raw_dir`` a release keeps: movies, credits and keywords (those present),
+    """The files of ``raw_dir`` a release keeps: movies, credits, keywords and titles (those present),
     then ratings and links (when both are present)."""
     found = [find_input(raw_dir, MOVIES_NAMES, required=False),
              find_input(raw_dir, ("credits.csv",), required=False),
-             find_input(raw_dir, ("keywords.csv",), required=False)]
+             find_input(raw_dir, ("keywords.csv",), required=False),
+             find_input(raw_dir, TITLES_NAMES, required=False)]
     return [p for p in found if p is not None] + list(ratings_inputs(raw_dir) or ())
 
 

@@ -1,8 +1,10 @@
 """`movierec ingest BATCH_DIR`: new and changed films merged into a new release.
 
 BATCH_DIR holds, in the Kaggle format (plain, .gz or .zip), ``movies_metadata.csv`` and
-optionally ``credits.csv`` and ``keywords.csv`` for any subset of films, and optionally
-``deleted_ids.txt`` (one TMDB id a line). The whole batch is read and validated first: a file
+optionally ``credits.csv`` and ``keywords.csv`` for any subset of films, optionally ``titles.csv``
+(the films' Spanish titles, keyed by ``movie_id``: a film the batch brings titles for gets exactly
+those; see :mod:`movierec.etl.titles`) and optionally ``deleted_ids.txt`` (one TMDB id a line). A
+batch of titles alone (``movierec tmdb-sync --titles``) is valid. The whole batch is read and validated first: a file
 that cannot be read or lacks a column stops the command (exit 2) before anything is built, and the
 served release does not change.
 
@@ -45,7 +47,8 @@ from movierec.catalog.additions import write_additions
 from movierec.config import Settings
 from movierec.pipeline import after_tables, build_release, etl_step
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, InputError, find_input, read_bytes, sha256,
+    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, TITLES_COLUMNS, TITLES_NAMES, InputError,
+    find_input, read_bytes, sha256,
 )
 from movierec.raw.keep import compress, link_or_copy
 from movierec.raw.ratings import ratings_inputs
@@ -62,8 +65,10 @@ FILES: tuple[tuple[tuple[str, ...], tuple[str, ...], bool], ...] = (
     (MOVIES_NAMES, MOVIES_COLUMNS, True),  # (names, columns, broken records are rejoined)
     (("credits.csv",), CREDITS_COLUMNS, False),
     (("keywords.csv",), KEYWORDS_COLUMNS, False),
+    (TITLES_NAMES, TITLES_COLUMNS, False),
 )
-KINDS = ("movies", "credits", "keywords")
+KINDS = ("movies", "credits", "keywords", "titles")
+KEYS = {"titles": "movie_id"}  # the column holding the film id, where it is not "id"
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,16 @@ def read_batch(folder: Path) -> Batch:
         data = _read(path)
         checksums[path.name] = sha256(data)
         try:
-            files[kind] = read_records(data, path, columns, rejoin=rejoin)
+            files[kind] = read_records(data, path, columns, rejoin=rejoin, key=KEYS.get(kind, "id"))
         except InputError:
             raise
         except Exception as exc:  # whatever the reader chokes on: one line, exit 2
             raise InputError(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
     deleted_path = batch_file(folder, (DELETED,))
     deleted = _deleted_ids(deleted_path) if deleted_path is not None else set()
-    if "movies" not in files and not deleted:
-        raise InputError(f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip] or {DELETED}")
+    if "movies" not in files and "titles" not in files and not deleted:
+        raise InputError(f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip], "
+                         f"titles.csv[.gz|.zip] or {DELETED}")
     return Batch(folder, files, deleted, checksums)
 
 
@@ -131,15 +137,18 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         catalogue: set[int] = set()
         for (names, columns, rejoin), kind in zip(FILES, KINDS, strict=True):
             path = find_input(raw, names, required=False)
-            base_records = read_records(read_bytes(path), path, columns, rejoin=rejoin) if path else None
+            base_records = (read_records(read_bytes(path), path, columns, rejoin=rejoin, key=KEYS.get(kind, "id"))
+                            if path else None)
             if kind == "movies" and base_records is not None:
                 catalogue = base_records.keys()
             if base_records is None and kind not in batch.files:
                 continue
             name = base_records.name if base_records is not None else batch.files[kind].name
             update = batch.files.get(kind)
-            # A batch record that the ETL would not keep does not replace the film's good one.
-            passing = passing_keys(update) if update is not None and base_records is not None else None
+            # A batch record that the ETL would not keep does not replace the film's good one
+            # (titles: a film's titles are replaced as a set, and a bad title row costs only itself).
+            passing = (passing_keys(update) if update is not None and base_records is not None and kind != "titles"
+                       else None)
             merged[name] = merge_file(base_records, update, batch.deleted, passing)
             with open(work / name, "wb") as out:
                 write_records(out, merged[name].header, merged[name].parts)

@@ -87,13 +87,15 @@ def plain_name(path: Path) -> str:
     return path.name.removesuffix(".gz").removesuffix(".zip")
 
 
-def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: bool = False) -> Records:
-    """The records of one raw file's CSV bytes. ``rejoin``: records broken over two lines share
-    the key of the record the ETL joins them into (movies_metadata.csv)."""
-    table = read_table(data, path, expected, key="id")  # every ragged record's text kept: it is merged
+def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: bool = False,
+                 key: str = "id") -> Records:
+    """The records of one raw file's CSV bytes, keyed by the film id in column ``key`` (titles.csv:
+    ``movie_id``). ``rejoin``: records broken over two lines share the key of the record the ETL
+    joins them into (movies_metadata.csv)."""
+    table = read_table(data, path, expected, key=key)  # every ragged record's text kept: it is merged
     header = [c for c in table.frame.columns if not c.startswith("_")]
-    frame = table.frame.select(*header, RECORD).with_columns(key_expr().alias(KEY))
-    id_index = header.index("id")
+    frame = table.frame.select(*header, RECORD).with_columns(key_expr(key).alias(KEY))
+    id_index = header.index(key)
     keys: dict[int, int | None] = {}
     joined: list[tuple[int, int, list[str]]] = []
     if rejoin:
