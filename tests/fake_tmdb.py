@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 PAGE_SIZE = 100
+APPENDABLE = ("credits", "keywords", "translations", "alternative_titles")  # sent only when appended
 INVALID_KEY = {"status_code": 7, "status_message": "Invalid API key: You must be granted a valid key.",
                "success": False}
 NOT_FOUND = {"success": False, "status_code": 34,
@@ -123,7 +124,7 @@ class FakeTmdb:
                 return Reply(404, body=NOT_FOUND)
             appended = set(query.get("append_to_response", "").split(","))
             return Reply(200, body={k: v for k, v in movie.items()
-                                    if k not in ("credits", "keywords") or k in appended})
+                                    if k not in APPENDABLE or k in appended})
         return Reply(404, body=NOT_FOUND)
 
     def _authorized(self, query: dict[str, str], headers: dict[str, str]) -> bool:
@@ -274,3 +275,38 @@ def make_movie(movie_id: int, *, collection: bool | None = None, cast: int = 3, 
                          for k in range(keywords)],
         },
     }
+
+
+def spanish_titles(movie_id: int, *, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``translations`` and ``alternative_titles`` a film answers with when appended, in the
+    real API's shape: es-MX and es-ES translations (Spain's expected first), a translation of the
+    overview alone (empty title), a French one, a Mexican alternative title repeating a
+    translation, an Argentine one and a US one (not Spanish). Its Spanish titles, as the batch must
+    hold them: :func:`expected_spanish`."""
+    def translation(country: str, language: str, name: str, title: str) -> dict[str, Any]:
+        return {"iso_3166_1": country, "iso_639_1": language, "name": name, "english_name": name,
+                "data": {"homepage": "", "overview": f"Resumen {movie_id}", "runtime": 90, "tagline": "",
+                         "title": title}}
+    return {
+        "translations": {"translations": [
+            translation("MX", "es", "Español", f"La película {movie_id}"),
+            translation("ES", "es", "Español", f"  La peli «{movie_id}», ¿no? "),
+            translation("CO", "es", "Español", ""),
+            translation("FR", "fr", "Français", f"Le film {movie_id}"),
+            *(extra or []),
+        ]},
+        "alternative_titles": {"titles": [
+            {"iso_3166_1": "MX", "title": f"La película {movie_id}", "type": ""},
+            {"iso_3166_1": "AR", "title": f"Película n.º {movie_id}", "type": "working title"},
+            {"iso_3166_1": "US", "title": f"Movie {movie_id}", "type": ""},
+        ]},
+    }
+
+
+def expected_spanish(movie_id: int) -> list[tuple[int, str, str, str, str]]:
+    """The titles.csv rows of :func:`spanish_titles` (written here from TMDB's shape, not by the code
+    under test): es translations, Spain's first, trimmed; then Spanish-speaking countries'
+    alternative titles; each title once."""
+    return [(movie_id, "es", "ES", f"La peli «{movie_id}», ¿no?", "translation"),
+            (movie_id, "es", "MX", f"La película {movie_id}", "translation"),
+            (movie_id, "es", "AR", f"Película n.º {movie_id}", "alternative")]

@@ -227,7 +227,7 @@ def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path) ->
     ({"movies_metadata.csv": csv_text([COLUMNS]), "credits.csv": "cast,id\n[],1\n"}, "credits.csv: missing columns crew"),
     ({"movies_metadata.csv": csv_text([COLUMNS]), "deleted_ids.txt": "12\nDune\n"},
      "deleted_ids.txt line 2: 'Dune' is not a TMDB id"),
-    ({"keywords.csv": "id,keywords\n1,[]\n"}, "expected movies_metadata.csv[.gz|.zip] or deleted_ids.txt"),
+    ({"keywords.csv": "id,keywords\n1,[]\n"}, "expected movies_metadata.csv[.gz|.zip], titles.csv[.gz|.zip] or deleted_ids.txt"),
 ])
 def test_a_bad_batch_publishes_nothing(data: Path, tmp_path: Path, files: dict[str, str], message: str) -> None:
     folder = tmp_path / "batch"

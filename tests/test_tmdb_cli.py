@@ -31,6 +31,7 @@ def test_cli_writes_a_batch_and_fails_cleanly_without_a_key(tmp_path: Path, monk
                                           "--out", str(tmp_path / "batch")])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [
-        "credits.csv", "deleted_ids.txt", "failed_ids.txt", "keywords.csv", "movies_metadata.csv", "sync.json"]
+        "credits.csv", "deleted_ids.txt", "failed_ids.txt", "keywords.csv", "movies_metadata.csv", "sync.json",
+        "titles.csv"]
     with open(tmp_path / "batch" / "movies_metadata.csv", newline="", encoding="utf-8") as handle:
         assert sorted(row["id"] for row in csv.DictReader(handle)) == ["11", "12"]

@@ -34,7 +34,7 @@ UNTIL = date(2024, 5, 31)
 KEY = "v3-test-key"
 FAST = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
 BATCH_FILES = ["credits.csv", "deleted_ids.txt", "failed_ids.txt", "keywords.csv",
-               "movies_metadata.csv", "sync.json"]
+               "movies_metadata.csv", "sync.json", "titles.csv"]
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_windows_of_14_days_pages_and_a_500_on_the_change_list(tmp_path: Path) -
     assert [a[2:] for a in asked if a[3] == 500] == [(1, 500)]  # retried, then answered
     details = [r for r in fake.seen("/movie/") if r.path != "/movie/changes"]
     assert sorted(int(r.path.rsplit("/", 1)[1]) for r in details) == list(range(1, 31))
-    assert {r.query["append_to_response"] for r in details} == {"credits,keywords"}
+    assert {r.query["append_to_response"] for r in details} == {"credits,keywords,translations,alternative_titles"}
     assert (result.changed, result.adult_skipped, result.fetched, result.deleted, result.failed) == (30, 0, 30, 0, 0)
     report = json.loads((tmp_path / "batch" / "sync.json").read_text())
     assert report["windows"] == [[a.isoformat(), b.isoformat()] for a, b in spans]

@@ -28,8 +28,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from movierec.etl.titles import SPANISH_COUNTRIES
 from movierec.raw.caps import FieldCaps
-from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
+from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, TITLES_COLUMNS
 from movierec.refresh.client import one_line
 
 log = logging.getLogger("movierec.tmdb")
@@ -37,6 +38,7 @@ log = logging.getLogger("movierec.tmdb")
 MOVIES_FILE = "movies_metadata.csv"
 CREDITS_FILE = "credits.csv"
 KEYWORDS_FILE = "keywords.csv"
+TITLES_FILE = "titles.csv"
 
 # The Kaggle headers are the ETL's (movierec.raw.files): a batch is read exactly as the raw files.
 
@@ -207,21 +209,88 @@ def keywords_row(detail: Detail, clean: Cleaner = PLAIN) -> list[str]:
     return [_int("id", detail["id"]), _records(keywords.get("keywords"), KEYWORD_KEYS, clean, "keywords")]
 
 
+def _code(field: str, value: Any) -> str | None:
+    """A two-letter ISO code in upper case; None when missing or not two letters (not Spanish)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedAnswer(f"{field}: {type(value).__name__} where text is expected")
+    return value.upper() if len(value) == 2 and value.isascii() and value.isalpha() else None
+
+
+def _list(field: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedAnswer(f"{field}: {type(value).__name__} where a list is expected")
+    return value[:NESTED_ITEMS]
+
+
+def _title(clean: Cleaner, value: Any) -> str:
+    value = value.strip() if isinstance(value, str) else value
+    return _text(clean.text("title", value)).strip()
+
+
+def titles_rows(detail: Detail, clean: Cleaner = PLAIN, max_titles: int = 20) -> list[list[str]]:
+    """The film's Spanish titles as ``titles.csv`` rows (movie_id, iso_639_1, iso_3166_1, title,
+    kind), from ``append_to_response=translations,alternative_titles``: the ``es`` translations
+    (es-ES first) then the alternative titles of Spanish-speaking countries, each title once, at
+    most ``max_titles``. A translation without a title (TMDB often translates only the overview)
+    gives none.
+
+    >>> detail = {"id": 238, "translations": {"translations": [
+    ...     {"iso_3166_1": "MX", "iso_639_1": "es", "name": "Español", "english_name": "Spanish",
+    ...      "data": {"title": "El padrino", "overview": "…", "homepage": ""}},
+    ...     {"iso_3166_1": "ES", "iso_639_1": "es", "data": {"title": " El padrino "}},
+    ...     {"iso_3166_1": "FR", "iso_639_1": "fr", "data": {"title": "Le Parrain"}}]},
+    ...     "alternative_titles": {"titles": [{"iso_3166_1": "AR", "title": "El Padrino I", "type": ""},
+    ...                                       {"iso_3166_1": "US", "title": "Godfather", "type": ""}]}}
+    >>> titles_rows(detail)
+    [['238', 'es', 'ES', 'El padrino', 'translation'], ['238', 'es', 'AR', 'El Padrino I', 'alternative']]
+    """
+    movie_id = _int("id", detail["id"])
+    found: list[tuple[str, str, str]] = []
+    translations = _list("translations", _dict("translations", detail.get("translations")).get("translations"))
+    spanish = []
+    for item in translations:
+        item = _dict("translations[]", item) if item is not None else {}
+        if (language := _code("translations.iso_639_1", item.get("iso_639_1"))) is None or language != "ES":
+            continue
+        country = _code("translations.iso_3166_1", item.get("iso_3166_1")) or ""
+        spanish.append((country, _title(clean, _dict("translations.data", item.get("data")).get("title"))))
+    spanish.sort(key=lambda entry: entry[0] != "ES")  # Spain's first: the title most readers know
+    found.extend((country, title, "translation") for country, title in spanish)
+    alternatives = _dict("alternative_titles", detail.get("alternative_titles"))
+    for item in _list("alternative_titles", alternatives.get("titles")):
+        item = _dict("alternative_titles[]", item) if item is not None else {}
+        country = _code("alternative_titles.iso_3166_1", item.get("iso_3166_1"))
+        if country in SPANISH_COUNTRIES:
+            found.append((country, _title(clean, item.get("title")), "alternative"))
+    rows: list[list[str]] = []
+    seen: set[str] = set()
+    for country, title, kind in found:
+        if title and title not in seen and len(rows) < max_titles:
+            seen.add(title)
+            rows.append([movie_id, "es", country, title, kind])
+    return rows
+
+
 class BatchWriter:
-    """The three Kaggle CSVs of one batch, written a film at a time as the answers come in.
+    """The Kaggle CSVs of one batch (and its titles.csv), written a film at a time as the answers come in.
 
     Streaming keeps memory flat: a film with its credits is tens of kilobytes of JSON, and a
     sync over a few weeks of changes fetches tens of thousands of them.
     """
 
-    FILES = (MOVIES_FILE, CREDITS_FILE, KEYWORDS_FILE)
+    FILES = (MOVIES_FILE, CREDITS_FILE, KEYWORDS_FILE, TITLES_FILE)
 
-    def __init__(self, folder: Path, clean: Cleaner = PLAIN) -> None:
+    def __init__(self, folder: Path, clean: Cleaner = PLAIN, max_titles: int = 20) -> None:
         self.folder = Path(folder)
         self.clean = clean
+        self.max_titles = max_titles
         self._handles = []
         self._writers = []
-        for name, header in zip(self.FILES, (MOVIES_COLUMNS, CREDITS_COLUMNS, KEYWORDS_COLUMNS)):
+        for name, header in zip(self.FILES, (MOVIES_COLUMNS, CREDITS_COLUMNS, KEYWORDS_COLUMNS, TITLES_COLUMNS)):
             # newline="" + lineterminator="\n" is what pandas' to_csv does on Linux; a lone
             # surrogate in an API string cannot be encoded and becomes "?" instead of failing.
             handle = open(self.folder / name, "w", encoding="utf-8", errors="replace", newline="")
@@ -232,10 +301,11 @@ class BatchWriter:
         self.films = 0
 
     def add(self, detail: Detail) -> None:
-        """Write one film to the three files; a malformed answer raises before anything is written."""
-        rows = (movie_row(detail, self.clean), credits_row(detail, self.clean), keywords_row(detail, self.clean))
-        for writer, row in zip(self._writers, rows):
-            writer.writerow(row)
+        """Write one film to the files; a malformed answer raises before anything is written."""
+        rows = ([movie_row(detail, self.clean)], [credits_row(detail, self.clean)], [keywords_row(detail, self.clean)],
+                titles_rows(detail, self.clean, self.max_titles))
+        for writer, film_rows in zip(self._writers, rows):
+            writer.writerows(film_rows)
         self.films += 1
 
     def close(self) -> None:

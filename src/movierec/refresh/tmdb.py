@@ -4,13 +4,13 @@
    (the API refuses longer ranges), every page up to ``MOVIEREC_TMDB_MAX_PAGES``; ids flagged
    ``adult`` are skipped, entries without a positive integer id are counted ``invalid_ids``
    (see :mod:`movierec.refresh.tmdb_changes`).
-2. ``GET /movie/{id}?append_to_response=credits,keywords`` for every other id, at most
+2. ``GET /movie/{id}?append_to_response=credits,keywords,translations,alternative_titles`` for every other id, at most
    ``concurrency`` requests in flight. A film answering 404 (TMDB ``status_code`` 34) was deleted
    and goes to ``deleted_ids.txt``; one that keeps failing, answers over the byte cap or past its
    deadline, or answers something malformed goes to ``failed_ids.txt``. When the sync's budget
    (``MOVIEREC_TMDB_BUDGET``) runs out, the films not fetched yet go there too and the sync
    stops: the batch holds what was fetched and ``sync.json`` says ``"complete": false``.
-3. The batch folder receives ``movies_metadata.csv``, ``credits.csv`` and ``keywords.csv`` (see
+3. The batch folder receives ``movies_metadata.csv``, ``credits.csv``, ``keywords.csv``, ``titles.csv`` (see
    :mod:`movierec.refresh.kaggle_format`: field caps, the key redacted, numbers checked), the two
    id lists and ``sync.json``. Everything is written in ``OUT/.tmp-*`` and renamed into place at
    the end, ``sync.json`` last, so a failed or interrupted (SIGTERM) sync leaves the folder as it
@@ -63,6 +63,7 @@ NOT_FOUND = 34  # TMDB's status_code for "The resource you requested could not b
 DELETED_FILE = "deleted_ids.txt"
 FAILED_FILE = "failed_ids.txt"
 SYNC_FILE = "sync.json"
+APPEND = "credits,keywords,translations,alternative_titles"  # the Spanish titles come with the film
 
 
 
@@ -179,7 +180,7 @@ async def _fetch_film(client: TmdbClient, movie_id: int, writer: BatchWriter, ta
     for what the server answered (a malformed film is one failed film, not a failed sync)."""
     path = f"/movie/{movie_id}"
     try:
-        answer = await client.get(path, {"append_to_response": "credits,keywords"})
+        answer = await client.get(path, {"append_to_response": APPEND})
     except RequestFailed as exc:
         log.warning("GET %s failed: %s", path, exc)
         tally.failed.append(movie_id)
@@ -343,7 +344,7 @@ async def _run(plan: _Plan) -> SyncResult:
             log.info("%d changed films, %d adult skipped, %d to fetch, %d invalid ids ignored",
                      len(listed.ids), len(adult), len(to_fetch), listed.invalid)
             tally = _Tally(adult=set(adult))
-            with BatchWriter(tmp, clean) as writer, \
+            with BatchWriter(tmp, clean, settings.max_titles_per_film) as writer, \
                     _Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter:
                 exhausted = await _fetch_films(client, to_fetch, writer, tally, reporter, concurrency, budget_ends)
         (tmp / DELETED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.deleted)))
