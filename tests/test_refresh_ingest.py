@@ -53,6 +53,11 @@ def sample_rows(sample_raw: Path, name: str, count: int | None = None) -> list[l
     return rows if count is None else rows[: count + 1]
 
 
+TITLES_HEADER = "movie_id,iso_639_1,iso_3166_1,title,kind\n"
+BASE_TITLES = TITLES_HEADER + ("862,es,ES,Toy Story (juguetes),translation\n862,,MX,Toy Story: juguetes,alternative\n"
+                               "8844,es,ES,Jumanji,translation\n900003,es,ES,Para borrar,translation\n")
+
+
 @pytest.fixture(scope="module")
 def base_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
     """A release from the sample's first 200 films plus dirt (a duplicate id, a record broken over
@@ -71,6 +76,7 @@ def base_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Pat
     ]))
     keywords = sample_rows(sample_raw, "keywords.csv", 200)
     (raw / "keywords.csv").write_text(csv_text(keywords + [["900001", "[{'id': 5, 'name': 'base'}]"]]))
+    (raw / "titles.csv").write_text(BASE_TITLES)
     for name in ("ratings_small.csv.gz", "links.csv.gz"):
         shutil.copyfile(sample_raw / name, raw / name)
     data = tmp_path_factory.mktemp("base-data")
@@ -124,6 +130,8 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
         keywords=[list(KEYWORDS_COLUMNS), ["910001", "[{'id': 9, 'name': 'estreno'}]"]],
         deleted="900003\n\n# a comment\n910004\n555555\n",
     )
+    (batch / "titles.csv").write_text(TITLES_HEADER + "862,es,ES,Toy Story: la edición,translation\n"
+                                      "910001,es,MX,La nueva,translation\n910004,es,ES,Borrada,translation\n")
     manifest = ingest(batch, data, Settings(data_dir=data, **SETTINGS))
     assert manifest is not None
     release = ReleaseStore(data).current()
@@ -157,7 +165,19 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
                         "rejected_ids": [], "quarantined": 0, "repaired": 0},
         "keywords.csv": {"batch_records": 1, "added": 1, "updated": 0, "removed": 0, "rejected": 0,
                          "rejected_ids": [], "quarantined": 0, "repaired": 0},
+        "titles.csv": {"batch_records": 3, "added": 1, "updated": 1, "removed": 1, "rejected": 0,
+                       "rejected_ids": [], "quarantined": 0, "repaired": 0},
     }
+    # A film the batch brings titles for has exactly those; the others keep theirs; deleted films lose theirs.
+    assert tables(base, "titles").rows() == [
+        (862, "es", "ES", "Toy Story (juguetes)", "translation"), (862, "es", "MX", "Toy Story: juguetes", "alternative"),
+        (8844, "es", "ES", "Jumanji", "translation"), (900003, "es", "ES", "Para borrar", "translation")]
+    assert tables(release, "titles").rows() == [
+        (8844, "es", "ES", "Jumanji", "translation"), (862, "es", "ES", "Toy Story: la edición", "translation"),
+        (910001, "es", "MX", "La nueva", "translation")]
+    with gzip.open(release / "raw" / "titles.csv.gz", "rt", encoding="utf-8") as handle:
+        assert handle.read() == TITLES_HEADER + ("8844,es,ES,Jumanji,translation\n862,es,ES,Toy Story: la edición,"
+                                                 "translation\n910001,es,MX,La nueva,translation\n")
     assert summary["deleted_ids"] == {"requested": 3, "removed": 1, "unknown": 2, "unknown_ids": [555555, 910004]}
     quarantine = tables(release, "quarantine").filter(pl.col("source") == "movies_metadata.csv")
     reasons = quarantine.filter(pl.col("raw_id").is_in(["910001", "910002", "910003", "xyz"]))["reason"]
@@ -169,7 +189,8 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
     assert quarantine.filter(pl.col("raw_id") == "abc").height == 1
     # The next ingest merges into this release's own raw inputs, kept compressed.
     assert sorted(manifest["raw"]) == sorted(p.name for p in (release / "raw").iterdir()) == [
-        "credits.csv.gz", "keywords.csv.gz", "links.csv.gz", "movies_metadata.csv.gz", "ratings_small.csv.gz"]
+        "credits.csv.gz", "keywords.csv.gz", "links.csv.gz", "movies_metadata.csv.gz", "ratings_small.csv.gz",
+        "titles.csv.gz"]
     assert json.loads((release / "manifest.json").read_text())["ingest"] == summary
 
 
@@ -281,3 +302,33 @@ def test_records_are_written_back_as_read(tmp_path: Path, sample_raw: Path) -> N
         assert [(r.record, r.fields()) for r in again.ragged] == [(r.record, r.fields()) for r in first.ragged], path
     dirty_records = read_records(dirty.encode(), tmp_path / "movies_metadata.csv", MOVIES_COLUMNS, rejoin=True)
     assert [r.key for r in dirty_records.ragged] == [2, 2, None]  # both halves of film 2
+
+
+def test_backfilled_spanish_titles_reach_the_release(data: Path, tmp_path: Path) -> None:
+    """`tmdb-sync --titles` against the fake TMDB (translations and alternative titles in the real
+    shape) for the 5 most voted films without titles, then `ingest` of that titles-only batch."""
+    from movierec.refresh.tmdb_titles import backfill
+    from tests.fake_tmdb import FakeTmdb, expected_spanish, make_movie, spanish_titles
+
+    base = ReleaseStore(data).current()
+    assert base is not None
+    films = tables(base, "movies")
+    titled = set(tables(base, "titles")["movie_id"])
+    assert titled == {862, 8844, 900003}
+    ranked = sorted(((-votes, i) for i, votes in films.select("id", "vote_count").iter_rows() if i not in titled))
+    wanted = [i for _, i in ranked[:5]]
+    with FakeTmdb() as fake:
+        for i in films["id"]:
+            fake.movies[i] = {**make_movie(i), **spanish_titles(i)}
+        result = backfill(data, tmp_path / "titles", limit=5, settings=Settings(data_dir=data), api_key="v3-test-key",
+                          base_url=fake.url, progress=False)
+    assert (result.fetched, result.titles) == (5, 15)
+    assert sorted(int(r.path.rsplit("/", 1)[1]) for r in fake.requests) == sorted(wanted)
+    manifest = ingest(tmp_path / "titles", data, Settings(data_dir=data, **SETTINGS))
+    assert manifest is not None
+    release = ReleaseStore(data).current()
+    assert release is not None and release != base
+    assert sorted(tables(release, "titles").rows()) == sorted(
+        [*tables(base, "titles").rows(), *(row for i in wanted for row in expected_spanish(i))])
+    assert manifest["ingest"]["files"]["titles.csv"]["added"] == 5  # type: ignore[index]
+    assert tables(release, "movies").equals(films)
