@@ -28,7 +28,8 @@ CUTS_SCHEMA = {"id": pl.Int64, "field": pl.String}
 
 # The text columns the ETL keeps, by output table: {column: the field as the raw file names it}.
 MOVIE_FIELDS = {
-    "movies": {"title": "title", "original_title": "original_title", "original_language": "original_language", "overview": "overview",
+    "movies": {"title": "title", "original_title": "original_title",
+               "original_language": "original_language", "overview": "overview",
                "tagline": "tagline", "status": "status", "collection": "belongs_to_collection.name"},
     "genres": {"genre": "genres.name"},
     "companies": {"company": "production_companies.name"},

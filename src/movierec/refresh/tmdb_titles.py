@@ -93,7 +93,8 @@ def films_without_titles(data_dir: Path) -> list[int]:
         raise TmdbError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
     movies = pl.read_parquet(release / TABLES / "movies.parquet", columns=["id", "vote_count"])
     titles = release / TABLES / "titles.parquet"  # a release built before titles existed has none
-    titled = pl.read_parquet(titles, columns=["movie_id"])["movie_id"] if titles.is_file() else pl.Series([], dtype=pl.Int64)
+    titled = (pl.read_parquet(titles, columns=["movie_id"])["movie_id"] if titles.is_file()
+              else pl.Series([], dtype=pl.Int64))
     todo = movies.filter(~pl.col("id").is_in(titled.implode())).sort(["vote_count", "id"], descending=[True, False])
     return todo["id"].to_list()
 
