@@ -103,3 +103,15 @@ def test_sample_original_titles(tmp_path: Path, sample_raw: Path) -> None:
     differ = movies.filter(pl.col("original_title") != pl.col("title"))
     assert differ.height == 276
     assert ("All About My Mother", "Todo sobre mi madre") in differ.select("title", "original_title").rows()
+
+
+def test_a_release_built_without_tmdb_has_no_spanish_title(sample_data: Path) -> None:
+    """The Kaggle files alone: the original titles only, an empty titles table, nothing in raw/."""
+    release = sample_data / "current"
+    titles = pl.read_parquet(release / "tables" / "titles.parquet")
+    assert titles.height == 0 and titles.schema == pl.Schema(TITLES_SCHEMA)
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["tables"]["titles"] == 0 and manifest["tables"]["movies"] == 2993
+    assert not any(p.name.startswith("titles") for p in (release / "raw").iterdir())
+    movies = pl.read_parquet(release / "tables" / "movies.parquet", columns=["original_title"])
+    assert movies["original_title"].null_count() == 0

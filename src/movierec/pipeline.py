@@ -79,7 +79,7 @@ def etl_step(raw_dir: Path, settings: Settings, source: str | None = None) -> St
 
         started = time.perf_counter()
         report = run_etl(raw_dir, folder / TABLES, max_input_bytes=settings.max_input_bytes,
-                         caps=FieldCaps.from_settings(settings))
+                         caps=FieldCaps.from_settings(settings), max_titles=settings.max_titles_per_film)
         tables, movies = report["tables"], report["movies"]
         if isinstance(tables, dict) and isinstance(movies, dict):
             films, records = int(tables.get("movies") or 0), movies.get("rows_read", 0)

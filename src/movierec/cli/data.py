@@ -25,7 +25,7 @@ def etl(
     config = settings()
     raw_dir = raw or config.resolved_raw_dir()
     report = run(lambda: run_etl(raw_dir, out, max_input_bytes=config.max_input_bytes,
-                                 caps=FieldCaps.from_settings(config)))
+                                 caps=FieldCaps.from_settings(config), max_titles=config.max_titles_per_film))
     movies = report["movies"]
     assert isinstance(movies, dict)
     typer.echo(
