@@ -80,7 +80,8 @@ def test_a_malformed_update_keeps_the_films_previous_records(data: Path, tmp_pat
     assert sorted(batch_rows.select("raw_id", "reason", "outcome").rows()) == [
         ("930001", "malformed record: 9 fields, expected 24", "quarantined"),
         ("930002", f"{TOO_LONG}: cast.name", "repaired"),
-        ("930002", f"{TOO_LONG}: title, overview", "repaired"),  # its overview is "About <title>"
+        # its original title is its title, its overview "About <title>"
+        ("930002", f"{TOO_LONG}: title, original_title, overview", "repaired"),
         ("８６２", "invalid id", "quarantined"),
     ]
     assert ("warning: batch records that did not pass the ETL left the films' previous records in place: "

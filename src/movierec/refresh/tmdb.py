@@ -4,14 +4,15 @@
    (the API refuses longer ranges), every page up to ``MOVIEREC_TMDB_MAX_PAGES``; ids flagged
    ``adult`` are skipped, entries without a positive integer id are counted ``invalid_ids``
    (see :mod:`movierec.refresh.tmdb_changes`).
-2. ``GET /movie/{id}?append_to_response=credits,keywords,translations,alternative_titles`` for every other id, at most
+2. ``GET /movie/{id}?append_to_response=`` :data:`APPEND` for every other id, at most
    ``concurrency`` requests in flight. A film answering 404 (TMDB ``status_code`` 34) was deleted
    and goes to ``deleted_ids.txt``; one that keeps failing, answers over the byte cap or past its
    deadline, or answers something malformed goes to ``failed_ids.txt``. When the sync's budget
    (``MOVIEREC_TMDB_BUDGET``) runs out, the films not fetched yet go there too and the sync
    stops: the batch holds what was fetched and ``sync.json`` says ``"complete": false``.
-3. The batch folder receives ``movies_metadata.csv``, ``credits.csv``, ``keywords.csv``, ``titles.csv`` (see
-   :mod:`movierec.refresh.kaggle_format`: field caps, the key redacted, numbers checked), the two
+3. The batch folder receives ``movies_metadata.csv``, ``credits.csv``, ``keywords.csv`` and the
+   films' Spanish titles in ``titles.csv`` (see :mod:`movierec.refresh.kaggle_format`: field caps,
+   the key redacted, numbers checked), the two
    id lists and ``sync.json``. Everything is written in ``OUT/.tmp-*`` and renamed into place at
    the end, ``sync.json`` last, so a failed or interrupted (SIGTERM) sync leaves the folder as it
    was.
