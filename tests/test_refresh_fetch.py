@@ -266,7 +266,7 @@ def test_serve_with_a_dripping_release_url_serves_the_release_it_has(small_data:
 
 def fake_tmdb(calls: list[tuple[date, Path]], sample_raw: Path) -> types.ModuleType:
     """A stand-in for movierec.refresh.tmdb: its sync writes a batch with one new film."""
-    def sync(since: date, out: Path) -> None:
+    def sync(since: date, out: Path, **options: object) -> None:
         calls.append((since, out))
         with gzip.open(sample_raw / "movies_metadata.csv.gz", "rt", encoding="utf-8", newline="") as handle:
             header, row = list(csv.reader(handle))[:2]

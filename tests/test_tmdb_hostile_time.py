@@ -104,7 +104,7 @@ def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(tmp_path: Pat
                                            f"{out / 'failed_ids.txt'}")
     report = json.loads((out / "sync.json").read_text())
     assert report["counts"] == {"changed": 8, "adult_skipped": 0, "fetched": 1, "deleted": 0, "failed": 7,
-                                "invalid_ids": 0}
+                                "invalid_ids": 0, "retried": 0}
     assert (report["complete"], report["budget_exhausted"], report["limits"]["budget"]) == (False, True, 1.5)
     assert (out / "failed_ids.txt").read_text() == "".join(f"{i}\n" for i in range(2, 9))
     assert (out / "movies_metadata.csv").read_text().count("\n") == 2  # the header and film 1
@@ -134,19 +134,24 @@ def test_a_multi_line_refusal_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
     assert line.endswith("z…") and len(line) < 300 and line == cli.stderr.splitlines()[-1]
 
 
-def test_an_incomplete_sync_does_not_move_the_refresh_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_incomplete_sync_asks_for_its_failed_films_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window moves on after an incomplete sync, and the films it did not get are asked for
+    again by the next one (so a film that always fails never holds the window back)."""
     release = tmp_path / "release"
     release.mkdir()
     (release / "manifest.json").write_text(json.dumps({"ingest": {"sync": {"until": "2024-05-20"}}}))
-    calls: list[tuple[date, dict[str, str]]] = []
-    outcome = {"failed": 3, "budget_exhausted": True}
+    calls: list[tuple[date, list[object], dict[str, object]]] = []
+    outcome: dict[str, Any] = {"failed": [7, 9, 11], "budget_exhausted": True}
 
-    def fake_sync(since: date, out: Path) -> SyncResult:
+    def fake_sync(since: date, out: Path, *, retry_ids: list[object]) -> SyncResult:
+        (out / "failed_ids.txt").write_text("".join(f"{i}\n" for i in outcome["failed"]))
+        calls.append((since, list(retry_ids), {}))
         return SyncResult(since=since, until=UNTIL, windows=(), changed=5, adult_skipped=0, fetched=2, deleted=0,
-                          files=(), seconds=1.0, **outcome)
+                          files=(), seconds=1.0, failed=len(outcome["failed"]),
+                          budget_exhausted=outcome["budget_exhausted"])
 
     def fake_ingest(batch: Path, data: Path, settings: Settings, **options: Any) -> dict[str, object]:
-        calls.append((schedule.last_synced(release), options["sync"]))
+        calls[-1][2].update(options["sync"])
         (release / "manifest.json").write_text(json.dumps({"ingest": {"sync": options["sync"]}}))
         return {"release": "new"}
 
@@ -160,18 +165,26 @@ def test_an_incomplete_sync_does_not_move_the_refresh_window(tmp_path: Path, mon
     monkeypatch.setattr(schedule, "tmdb_sync", lambda: fake_sync)
     monkeypatch.setattr(schedule, "ReleaseStore", Store)
     monkeypatch.setattr("movierec.refresh.ingest.ingest", fake_ingest)
-    today = schedule.datetime.now(schedule.UTC).date().isoformat()
+    today = schedule.datetime.now(schedule.UTC).date()
 
-    schedule.refresh_once(tmp_path, Settings())  # incomplete: the next one starts where this one did
-    schedule.refresh_once(tmp_path, Settings())
-    outcome.update(failed=0, budget_exhausted=False)
-    schedule.refresh_once(tmp_path, Settings())  # complete: the window moves on
+    schedule.refresh_once(tmp_path, Settings())  # incomplete: 7, 9, 11 not fetched
+    outcome.update(failed=[9], budget_exhausted=False)
+    schedule.refresh_once(tmp_path, Settings())  # 9 fails again
+    outcome.update(failed=[])
+    schedule.refresh_once(tmp_path, Settings())  # complete
 
-    incomplete = {"since": "2024-05-20", "until": "2024-05-20", "reached": today,
-                  "incomplete": "3 films failed, the sync budget ran out"}
-    assert calls == [(date(2024, 5, 20), incomplete), (date(2024, 5, 20), incomplete),
-                     (date(2024, 5, 20), {"since": "2024-05-20", "until": today})]
-    assert schedule.last_synced(release) == date.fromisoformat(today)
+    window = {"since": "2024-05-20", "until": today.isoformat()}
+    assert calls == [
+        (date(2024, 5, 20), [], {**window, "incomplete": "3 films failed, the sync budget ran out",
+                                 "retry_ids": [7, 9, 11]}),
+        (today, [7, 9, 11], {"since": today.isoformat(), "until": today.isoformat(),
+                             "incomplete": "1 films failed", "retry_ids": [9]}),
+        (today, [9], {"since": today.isoformat(), "until": today.isoformat()}),
+    ]
+    assert schedule.last_synced(release) == today
+    (release / "manifest.json").write_text(json.dumps(
+        {"ingest": {"sync": {"until": "2024-05-20", "retry_ids": [5, -1, True, "6", 2.0, 10**25, 8]}}}))
+    assert schedule.retry_ids(release) == [5, 8]  # what a manifest says is checked like a change list
 
 
 def test_sigterm_during_a_sync_leaves_no_staging_folder_and_the_previous_batch(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_windows_of_14_days_pages_and_a_500_on_the_change_list(tmp_path: Path) -
     assert report["windows"] == [[a.isoformat(), b.isoformat()] for a, b in spans]
     assert (report["since"], report["until"]) == ("2024-04-21", "2024-05-31")
     assert report["counts"] == {"changed": 30, "adult_skipped": 0, "fetched": 30, "deleted": 0, "failed": 0,
-                                "invalid_ids": 0}
+                                "invalid_ids": 0, "retried": 0}
     assert (report["complete"], report["budget_exhausted"], report["pages_capped"]) == (True, False, [])
     assert len(read_csv(tmp_path / "batch" / "movies_metadata.csv")) == 30
 
@@ -424,3 +424,15 @@ def test_empty_change_list_writes_an_empty_batch(fake: FakeTmdb, tmp_path: Path)
     assert listing(tmp_path / "batch") == BATCH_FILES
     assert (tmp_path / "batch" / "movies_metadata.csv").read_text().count("\n") == 1
     assert json.loads((tmp_path / "batch" / "sync.json").read_text())["counts"]["changed"] == 0
+
+
+def test_an_earlier_syncs_failed_films_are_asked_for_again(fake: FakeTmdb, tmp_path: Path) -> None:
+    fake.add(make_movie(1), UNTIL)
+    fake.movies[2] = make_movie(2)  # not in any change list: only asked because an earlier sync failed it
+    result = run(fake, tmp_path / "batch", retry_ids=[2, 1, 77, 2, -3, True, "4", 10**25])
+    asked = sorted(int(r.path.rsplit("/", 1)[1]) for r in fake.seen("/movie/") if r.path != "/movie/changes")
+    assert asked == [1, 2, 77]  # 1 once (it is in the change list too); 77 is gone from TMDB
+    assert (result.changed, result.retried, result.fetched, result.deleted, result.failed) == (1, 2, 2, 1, 0)
+    assert sorted(row["id"] for row in read_csv(tmp_path / "batch" / "movies_metadata.csv")) == ["1", "2"]
+    assert (tmp_path / "batch" / "deleted_ids.txt").read_text() == "77\n"
+    assert json.loads((tmp_path / "batch" / "sync.json").read_text())["counts"]["retried"] == 2

@@ -6,9 +6,12 @@ the next sync starts there wherever the release travels (a CI artifact, a fresh 
 release without one (built by `movierec pipeline`) starts the day before it was built. Windows
 overlap by a day at most, which is harmless: a film fetched twice replaces itself.
 
-An incomplete sync (films failed, or its budget ran out) still publishes what it fetched, but
-records ``until`` as the day it started from (and ``incomplete``: why): the next refresh asks for
-the same days again, so a film TMDB failed to give us is retried instead of skipped for good.
+An incomplete sync (films failed, or its budget ran out) still publishes what it fetched, moves
+the window on, and records the films it did not get (``retry_ids``, at most
+:data:`~movierec.refresh.tmdb_changes.MAX_RETRY_IDS`) and why (``incomplete``): the next refresh asks for
+them again beside the new changes, so a film TMDB failed to give us is retried rather than
+skipped, and a film that always fails costs one request per refresh instead of holding the
+window back for ever.
 
 The TMDB client is :func:`movierec.refresh.tmdb.sync` (``sync(since: date, out: Path)`` writes a
 batch in the Kaggle format, reading TMDB_API_KEY); it is imported only when a refresh runs.
@@ -87,6 +90,7 @@ def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = Non
     nothing changed."""
     from movierec.refresh.client import TmdbError
     from movierec.refresh.ingest import ingest
+    from movierec.refresh.tmdb_changes import FAILED_FILE
 
     if not os.environ.get(API_KEY):
         raise RefreshError(f"{API_KEY} is not set: the TMDB sync needs an API key (v3 key or read-access token)")
@@ -99,18 +103,38 @@ def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = Non
     log.info("syncing TMDB changes from %s to %s", start, until)
     with tempfile.TemporaryDirectory(prefix="movierec-batch-") as batch:
         try:
-            result = sync(start, Path(batch))  # it reads the same settings (Settings.from_env)
+            # it reads the same settings (Settings.from_env)
+            result = sync(start, Path(batch), retry_ids=retry_ids(current))
         except TmdbError as exc:  # one line, exit 2, like `movierec tmdb-sync`
             raise RefreshError(f"the TMDB sync failed: {exc}") from None
-        record = {"since": start.isoformat(), "until": until.isoformat()}
+        record: dict[str, object] = {"since": start.isoformat(), "until": until.isoformat()}
         if not getattr(result, "complete", True):
-            # Resume from the same day: moving on would skip the failed films for good.
+            failed = _failed_ids(Path(batch) / FAILED_FILE)
             why = f"{result.failed} films failed" + (", the sync budget ran out" if result.budget_exhausted else "")
-            log.warning("incomplete TMDB sync (%s): publishing what was fetched; the next refresh starts "
-                        "again from %s", why, start)
-            record = {"since": start.isoformat(), "until": start.isoformat(), "reached": until.isoformat(),
-                      "incomplete": why}
+            log.warning("incomplete TMDB sync (%s): publishing what was fetched; the next refresh asks for "
+                        "the %d films not fetched again", why, len(failed))
+            record.update(incomplete=why, retry_ids=failed)
         return ingest(Path(batch), data_dir, settings, allow_shrink=allow_shrink, evaluate=evaluate, sync=record)
+
+
+def retry_ids(release: Path) -> list[int]:
+    """The films the release's TMDB sync did not get (``ingest.sync.retry_ids``), to ask again."""
+    from movierec.refresh.tmdb_changes import MAX_RETRY_IDS, valid_id
+
+    ingest = (read_manifest(release) or {}).get("ingest")
+    sync = ingest.get("sync") if isinstance(ingest, dict) else None
+    ids = sync.get("retry_ids") if isinstance(sync, dict) else None
+    return [i for i in ids if valid_id(i)][:MAX_RETRY_IDS] if isinstance(ids, list) else []
+
+
+def _failed_ids(path: Path) -> list[int]:
+    from movierec.refresh.tmdb_changes import MAX_RETRY_IDS
+
+    try:
+        lines = path.read_text().split()
+    except OSError:
+        return []
+    return [int(v) for v in lines if v.isascii() and v.isdigit()][:MAX_RETRY_IDS]
 
 
 def first_delay(release: Path | None, every: float, now: datetime, minimum: float = 60.0) -> float:

@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -52,7 +52,7 @@ from movierec.refresh.client import (
     status_message,
 )
 from movierec.refresh.kaggle_format import BatchWriter, Cleaner
-from movierec.refresh.tmdb_changes import ChangeList, bounded, changed_ids
+from movierec.refresh.tmdb_changes import FAILED_FILE, MAX_RETRY_IDS, ChangeList, bounded, changed_ids, valid_id
 
 __all__ = ["MAX_CONCURRENCY", "RetryPolicy", "SyncResult", "TmdbError", "sync", "sync_async", "windows"]
 
@@ -62,7 +62,6 @@ MAX_CONCURRENCY = 20
 WINDOW_DAYS = 14  # the longest range /movie/changes accepts, both ends included
 NOT_FOUND = 34  # TMDB's status_code for "The resource you requested could not be found."
 DELETED_FILE = "deleted_ids.txt"
-FAILED_FILE = "failed_ids.txt"
 SYNC_FILE = "sync.json"
 APPEND = "credits,keywords,translations,alternative_titles"  # the Spanish titles come with the film
 
@@ -70,8 +69,9 @@ APPEND = "credits,keywords,translations,alternative_titles"  # the Spanish title
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What a sync did. ``changed`` counts distinct valid ids in the change lists; every one of
-    them ends in exactly one of ``adult_skipped``, ``fetched``, ``deleted`` and ``failed``.
+    """What a sync did. ``changed`` counts distinct valid ids in the change lists, ``retried`` the
+    earlier failures asked for again that the lists do not hold; every one of them ends in exactly
+    one of ``adult_skipped``, ``fetched``, ``deleted`` and ``failed``.
     ``invalid_ids`` counts the entries without a usable id; ``budget_exhausted`` says the
     budget ran out (the films not fetched are in ``failed``); ``pages_capped`` lists the windows
     whose pages were capped."""
@@ -89,6 +89,7 @@ class SyncResult:
     invalid_ids: int = 0
     budget_exhausted: bool = False
     pages_capped: tuple[dict[str, Any], ...] = ()
+    retried: int = 0
 
     @property
     def complete(self) -> bool:
@@ -99,12 +100,13 @@ class SyncResult:
     def counts(self) -> dict[str, int]:
         return {"changed": self.changed, "adult_skipped": self.adult_skipped,
                 "fetched": self.fetched, "deleted": self.deleted, "failed": self.failed,
-                "invalid_ids": self.invalid_ids}
+                "invalid_ids": self.invalid_ids, "retried": self.retried}
 
     def summary(self) -> str:
         """One line for the CLI."""
         extra = (f", {self.invalid_ids:,} invalid ids ignored" if self.invalid_ids else "") + (
             f", {len(self.pages_capped)} window(s) with pages capped" if self.pages_capped else "") + (
+            f", {self.retried:,} earlier failures asked again" if self.retried else "") + (
             "; the sync budget ran out" if self.budget_exhausted else "")
         return (
             f"{self.changed:,} changed films from {self.since} to {self.until}: {self.fetched:,} fetched, "
@@ -275,6 +277,7 @@ async def sync_async(
     since: date, out: Path, *, until: date | None = None, api_key: str | None = None,
     base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
     retry: RetryPolicy | None = None, log_every: int = 500, settings: Settings | None = None,
+    retry_ids: Iterable[object] = (),
 ) -> SyncResult:
     """:func:`sync` for callers already inside an event loop."""
     started = datetime.now(UTC)
@@ -291,8 +294,9 @@ async def sync_async(
     base = (base_url or settings.tmdb_url or DEFAULT_BASE_URL).rstrip("/")
     retry = retry or RetryPolicy()
     retry = dataclasses.replace(retry, retry_after_max=min(retry.retry_after_max, settings.tmdb_max_wait))
+    again = tuple(dict.fromkeys(i for i in retry_ids if valid_id(i)))[:MAX_RETRY_IDS]
     plan = _Plan(since, until, tuple(windows(since, until)), Path(out), key, base, concurrency,
-                 sys.stderr.isatty() if progress is None else progress, retry, log_every, started, settings)
+                 sys.stderr.isatty() if progress is None else progress, retry, log_every, started, settings, again)
     try:
         return await _run(plan)
     except OSError as exc:  # the batch folder, not TMDB: unwritable, full disk
@@ -315,6 +319,7 @@ class _Plan:
     log_every: int
     started: datetime
     settings: Settings
+    retry_ids: tuple[int, ...] = ()
 
 
 async def _listed(client: TmdbClient, plan: _Plan, budget_ends: float) -> ChangeList:
@@ -341,7 +346,9 @@ async def _run(plan: _Plan) -> SyncResult:
             log.info("TMDB changes %s..%s: %d window(s) from %s", since, until, len(spans), client.redact(plan.base))
             listed = await _listed(client, plan, budget_ends)
             adult = listed.adult
-            to_fetch = [i for i in listed.ids if i not in adult]
+            listed_ids = set(listed.ids)
+            retried = [i for i in plan.retry_ids if i not in listed_ids]
+            to_fetch = [i for i in listed.ids if i not in adult] + retried
             log.info("%d changed films, %d adult skipped, %d to fetch, %d invalid ids ignored",
                      len(listed.ids), len(adult), len(to_fetch), listed.invalid)
             tally = _Tally(adult=set(adult))
@@ -355,7 +362,7 @@ async def _run(plan: _Plan) -> SyncResult:
             since=since, until=until, windows=spans, changed=len(listed.ids),
             adult_skipped=len(tally.adult), fetched=tally.fetched, deleted=len(tally.deleted),
             failed=len(tally.failed), files=(), seconds=seconds, invalid_ids=listed.invalid,
-            budget_exhausted=exhausted, pages_capped=tuple(listed.capped),
+            budget_exhausted=exhausted, pages_capped=tuple(listed.capped), retried=len(retried),
         )
         names = [*BatchWriter.FILES, DELETED_FILE, FAILED_FILE]
         report = {
@@ -382,6 +389,7 @@ def sync(
     since: date, out: Path, *, until: date | None = None, api_key: str | None = None,
     base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
     retry: RetryPolicy | None = None, log_every: int = 500, settings: Settings | None = None,
+    retry_ids: Iterable[object] = (),
 ) -> SyncResult:
     """Fetch the films TMDB changed from ``since`` to ``until`` (default: today, UTC) into ``out``.
 
@@ -391,9 +399,11 @@ def sync(
     caps. ``progress`` None shows a bar when stderr is a terminal; otherwise a log line every
     ``log_every`` films. Raises :class:`TmdbError` (one-line message) when the sync cannot be
     done; then ``out`` is unchanged. A sync whose budget ran out returns normally with
-    ``budget_exhausted`` (and the films not fetched in ``failed``).
+    ``budget_exhausted`` (and the films not fetched in ``failed``). ``retry_ids``: films an
+    earlier sync failed to get, asked for again beside the change lists (positive integers; at most
+    :data:`MAX_RETRY_IDS`; the rest ignored).
     """
     return asyncio.run(sync_async(
         since, out, until=until, api_key=api_key, base_url=base_url, concurrency=concurrency,
-        progress=progress, retry=retry, log_every=log_every, settings=settings,
+        progress=progress, retry=retry, log_every=log_every, settings=settings, retry_ids=retry_ids,
     ))
