@@ -221,3 +221,14 @@ def test_the_title_language_setting(titled: Path, language: str, heading: str) -
         assert '<h1 id="titulo-ficha">The Godfather <span' in html  # no original title other than it
         message = c.get("/score_titulo/El padrino").json()["mensaje"]
         assert message.startswith("La película The Godfather fue estrenada")
+
+
+def test_the_report_counts_spanish_and_original_titles(titled: Path) -> None:
+    from movierec.report.build import build_report
+
+    html, figures = build_report((titled / "current").resolve())
+    names = figures["catalogo"]["titulos"]
+    assert (names["con_titulo_es"], names["con_titulo_original_distinto"]) == (5, 276)
+    assert names["cuota_titulo_es"] == pytest.approx(5 / 2993)
+    assert ("De ellas, 5 tienen un título en español conocido (0,2 %), y 276 tienen un título original distinto "
+            "del título del catálogo (9,2 %)") in html
