@@ -72,9 +72,19 @@ def film_of(movies: pl.DataFrame, film_id: int) -> dict:
 def test_health(client: TestClient, sample_data: Path, movies: pl.DataFrame) -> None:
     manifest = json.loads((sample_data / "current" / "manifest.json").read_text())
     body = ok(client, "/health", s.Salud)
+    tables = sample_data / "current" / "tables"
+    # the sample has no Spanish titles (they come from TMDB); its original titles, once the ETL
+    # keeps them, are 276 films' (of the 277 the raw file has, one film is not in the catalogue)
+    originals = 0
+    if "original_title" in pl.read_parquet_schema(tables / "movies.parquet"):
+        both = pl.read_parquet(tables / "movies.parquet", columns=["title", "original_title"])
+        originals = both.filter(pl.col("original_title").is_not_null()
+                                & (pl.col("original_title") != pl.col("title"))).height
+        assert originals == 276
     assert body == {"status": "ok", "version": manifest["release"], "peliculas": movies.height,
-                    "version_codigo": manifest["code_version"]}
+                    "version_codigo": manifest["code_version"], "titulos_es": 0, "titulos_originales": originals}
     assert body["peliculas"] == 2993
+    assert not (tables / "titles.parquet").is_file() or pl.read_parquet(tables / "titles.parquet").height == 0
 
 
 # -- months and weekdays --------------------------------------------------------------------------

@@ -81,6 +81,13 @@ def test_catalogue_size_and_budget_revenue_correlation(figures: dict, tables: di
     assert figures["resumen"]["correlacion_presupuesto_ingresos"] == figures["correlacion_presupuesto_ingresos"]
 
 
+def test_a_release_without_titles_counts_no_spanish_title(figures: dict, tables: dict) -> None:
+    names = figures["catalogo"]["titulos"]
+    assert names["con_titulo_es"] == 0  # the sample has none: they come from TMDB
+    # 276 films (of the raw file's 277) once the ETL keeps original_title, 0 before
+    assert names["con_titulo_original_distinto"] == (276 if "original_title" in tables["movies"].columns else 0)
+
+
 def test_releases_per_month_and_weekday(figures: dict, tables: dict) -> None:
     dates = pd.to_datetime(tables["movies"]["release_date"]).dropna()
     months = dates.dt.month.value_counts()

@@ -27,7 +27,9 @@ from pydantic_core import to_json
 
 from movierec.api import schemas as s
 from movierec.api.cache import BoundedCache
-from movierec.api.shapes import because_text, coincidencias, homonyms, number_text, picks_size, profit, year_text
+from movierec.api.shapes import (
+    because_text, coincidencias, homonyms, named, number_text, other_titles, picks_size, profit, year_text,
+)
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.people import People
 from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
@@ -62,9 +64,11 @@ def not_found(detail: str, suggestions: list[str] | Callable[[], list[str]],
     """A 404; ``suggestions`` may be a callable, to be computed off the event loop."""
     body = s.ErrorNoEncontrado(
         detail=detail, sugerencias=suggestions if isinstance(suggestions, list) else [],
-        coincidencias=[s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year) for f in matches or []],
+        coincidencias=[s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year, **other_titles(f))
+                       for f in matches or []],
     )
-    return ApiError(404, body.model_dump(), None if isinstance(suggestions, list) else suggestions)
+    # exclude_unset: a film's other titles are absent when unknown, as in the 200 answers
+    return ApiError(404, body.model_dump(exclude_unset=True), None if isinstance(suggestions, list) else suggestions)
 
 
 def invalid(detail: str, valid_values: list[str] | None = None, field: str | None = None) -> ApiError:
@@ -91,9 +95,11 @@ class Answers:
         # release the server switched away from is freed as soon as no request holds it.
         me = weakref.proxy(self)
         cache = BoundedCache
-        self._score = cache(lambda row: render(me.score_body(row)))
-        self._votes = cache(lambda row: render(me.votes_body(row)))
-        self._recommend_title = cache(lambda row: render(me.recommendation_body(row, namesakes=True)))
+        # by (row, title key): the title a film was asked by decides its `coincidencias`
+        self._score = cache(lambda found: render(me.score_body(*found)))
+        self._votes = cache(lambda found: render(me.votes_body(*found)))
+        self._recommend_title = cache(lambda found: render(me.recommendation_body(found[0], namesakes=True,
+                                                                                  key=found[1])))
         self._recommend_id = cache(lambda row: render(me.recommendation_body(row, namesakes=False)))
         self._actor = cache(lambda key: render(me.actor_body(key)))
         self._director = cache(lambda key: render(me.director_body(key)))
@@ -201,11 +207,12 @@ class Answers:
             raise ApiError(404, body.model_dump())
         picks = self._personal(tuple(sorted(rows)))
         return render({  # s.RecomendacionUsuario
-            "peliculas_base": [{"id": f.id, "titulo": f.title or "", "anio": f.year}
+            "peliculas_base": [{"id": f.id, "titulo": f.title or "", "anio": f.year, **other_titles(f)}
                                for f in (self.catalog.film(row) for row in rows)],
             "recomendaciones": [film.title for film, _, _ in picks],
             "peliculas": [{"id": film.id, "titulo": film.title, "anio": film.year, "puntaje": score,
-                           "porque": because_text(because)} for film, score, because in picks],
+                           "porque": because_text(because, self.settings.title_language), **other_titles(film)}
+                          for film, score, because in picks],
             "no_encontrados": missing,
             "repetidos": repeated,
         })
@@ -235,7 +242,8 @@ class Answers:
     def health(self) -> dict[str, object]:  # s.Salud
         code = self.catalog.manifest.get("code_version")
         return {"status": "ok", "version": self.catalog.version, "peliculas": len(self.catalog),
-                "version_codigo": str(code) if code is not None else None}
+                "version_codigo": str(code) if code is not None else None,
+                "titulos_es": self.catalog.spanish_titles, "titulos_originales": self.catalog.original_titles}
 
     # -- input ------------------------------------------------------------------------------------
     def _text(self, value: str, field: str, what: str) -> None:
@@ -255,13 +263,14 @@ class Answers:
                           f"(se recibió «{value[:40]}»).", field=field)
         return int(text)
 
-    def _film(self, titulo: str, anio: str | None) -> int:
-        """The row a title (and optional year) designates, else a 404 with suggestions."""
+    def _film(self, titulo: str, anio: str | None) -> tuple[int, int]:
+        """The row a title (and optional year) designates and the title key it was found under,
+        else a 404 with suggestions."""
         self._text(titulo, "titulo", "un título")
         year = None if anio is None or not anio.strip() else self._integer(anio, "anio", MAX_YEAR, 1)
-        row = self.catalog.find_title(titulo, year)
-        if row is not None:
-            return row
+        found = self.catalog.find_title_key(titulo, year)
+        if found is not None:
+            return found
         rows = self.catalog.title_rows(titulo)
         if rows:  # the title exists, not in that year
             years = sorted({y for r in rows if (y := self.catalog.year(r)) is not None})
@@ -307,20 +316,25 @@ class Answers:
         return {"dia": name, "numero_dia": number, "cantidad": count,
                 "mensaje": f"{count} cantidad de películas fueron estrenadas en los días {name}"}
 
-    def score_body(self, row: int) -> dict[str, object]:  # s.ScoreTitulo
+    def _named(self, film: Film) -> str:
+        """The film as a sentence names it: its title in the preferred language first."""
+        return named(film, self.settings.title_language)
+
+    def score_body(self, row: int, key: int | None = None) -> dict[str, object]:  # s.ScoreTitulo
         film = self.catalog.film(row)
         return {
-            "id": film.id, "titulo": film.title or "", "anio": film.year, "fecha_estreno": film.date,
-            "popularidad": film.popularity, "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)),
-            "mensaje": f"La película {film.title} fue estrenada {year_text(film)} con un score/popularidad de "
+            "id": film.id, "titulo": film.title or "", **other_titles(film), "anio": film.year,
+            "fecha_estreno": film.date, "popularidad": film.popularity,
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)),
+            "mensaje": f"La película {self._named(film)} fue estrenada {year_text(film)} con un score/popularidad de "
                        f"{number_text(film.popularity)}",
         }
 
-    def votes_body(self, row: int) -> dict[str, object]:  # s.VotosTitulo
+    def votes_body(self, row: int, key: int | None = None) -> dict[str, object]:  # s.VotosTitulo
         film = self.catalog.film(row)
         minimum = self.settings.min_votes
         enough = film.votes >= minimum and film.vote_average is not None
-        head = (f"La película {film.title} fue estrenada {year_text(film)}. La misma cuenta con un total de "
+        head = (f"La película {self._named(film)} fue estrenada {year_text(film)}. La misma cuenta con un total de "
                 f"{film.votes} valoraciones")
         if enough:
             message = f"{head}, con un promedio de {film.vote_average}"
@@ -328,9 +342,9 @@ class Answers:
             message = (f"{head}, por debajo del mínimo de {minimum} valoraciones necesario para informar "
                        "un promedio, por lo que no se informa.")
         return {
-            "id": film.id, "titulo": film.title or "", "anio": film.year, "votos": film.votes,
+            "id": film.id, "titulo": film.title or "", **other_titles(film), "anio": film.year, "votos": film.votes,
             "promedio": film.vote_average if enough else None, "minimo_votos": minimum,
-            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)), "mensaje": message,
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)), "mensaje": message,
         }
 
     def actor_body(self, key: str) -> dict[str, object]:  # s.Actor
@@ -358,7 +372,7 @@ class Answers:
             "director": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
             "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
             "peliculas": [
-                {"id": f.id, "titulo": f.title, "fecha_estreno": f.date, "retorno": f.ret,
+                {"id": f.id, "titulo": f.title, **other_titles(f), "fecha_estreno": f.date, "retorno": f.ret,
                  "costo": f.budget, "ganancia": profit(f)}
                 for f in films
             ],
@@ -368,12 +382,14 @@ class Answers:
                        f"por película{note}",
         }
 
-    def recommendation_body(self, row: int, namesakes: bool) -> dict[str, object]:  # s.Recomendacion
+    def recommendation_body(self, row: int, namesakes: bool, key: int | None = None) -> dict[str, object]:
+        # s.Recomendacion
         film = self.catalog.film(row)
         picks = self.catalog.recommend(row)
         return {
-            "id": film.id, "titulo": film.title, "anio": film.year,
+            "id": film.id, "titulo": film.title, **other_titles(film), "anio": film.year,
             "recomendaciones": [f.title for f, _ in picks],
-            "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score} for f, score in picks],
-            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED)) if namesakes else [],
+            "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score, **other_titles(f)}
+                          for f, score in picks],
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)) if namesakes else [],
         }

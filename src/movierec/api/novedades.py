@@ -28,6 +28,7 @@ from movierec.api import schemas as s
 from movierec.api.answers import Answers, invalid, render
 from movierec.api.cache import BoundedCache
 from movierec.api.openapi_responses import responses
+from movierec.api.shapes import other_titles
 from movierec.catalog.additions import LISTED
 from movierec.catalog.indexes import Catalog
 
@@ -38,6 +39,8 @@ MAX_LIMIT = LISTED  # 100
 class Novedad(BaseModel):
     id: int = Field(description="Id de TMDB de la película.")
     titulo: str | None = Field(description="Título de la película.")
+    titulo_original: str | None = s._titulo_original()
+    titulo_es: str | None = s._titulo_es()
     anio: int | None = Field(description="Año de estreno.")
     agregada: str = Field(description="Fecha (UTC, AAAA-MM-DD) de la versión del catálogo que la agregó.")
     recomendaciones: list[str] = Field(description="Las 5 películas que el modelo recomienda a partir de ella, "
@@ -77,7 +80,7 @@ def parse_limit(value: str | None) -> int:
 
 def novedades_body(catalog: Catalog, limit: int) -> dict[str, object]:  # Novedades
     return {"limite": limit, "novedades": [
-        {"id": film.id, "titulo": film.title, "anio": film.year, "agregada": day,
+        {"id": film.id, "titulo": film.title, **other_titles(film), "anio": film.year, "agregada": day,
          "recomendaciones": [pick.title for pick, _ in catalog.recommend(film.row)]}
         for film, day in catalog.newest(limit)]}
 

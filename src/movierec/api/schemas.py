@@ -18,6 +18,19 @@ def _mensaje() -> str:
     return Field(description=text)  # type: ignore[no-any-return]
 
 
+def _titulo_original() -> str | None:
+    text = ("Título original, cuando difiere de `titulo` (ausente si es el mismo). La película también se "
+            "encuentra por él.")
+    return Field(default=None, description=text)  # type: ignore[no-any-return]
+
+
+def _titulo_es() -> str | None:
+    text = ("Título en español, cuando se conoce (ausente si no): una traducción es-ES, luego es-MX, luego otra "
+            "traducción al español, luego un título alternativo de un país hispanohablante. La película también "
+            "se encuentra por él y por sus demás títulos en español.")
+    return Field(default=None, description=text)  # type: ignore[no-any-return]
+
+
 class Coincidencia(BaseModel):
     """Otra película con el mismo título (normalizado)."""
 
@@ -25,6 +38,8 @@ class Coincidencia(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película.")
     titulo: str = Field(description="Título de la película.")
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None = Field(description="Año de estreno; con `?anio=` se elige esta película.")
 
 
@@ -62,6 +77,8 @@ class ScoreTitulo(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película encontrada.")
     titulo: str
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None = Field(description="Año de estreno.")
     fecha_estreno: str | None = Field(description="Fecha de estreno, AAAA-MM-DD.")
     popularidad: float | None = Field(description="Popularidad de TMDB (`popularity`).")
@@ -81,6 +98,8 @@ class VotosTitulo(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película encontrada.")
     titulo: str
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None = Field(description="Año de estreno.")
     votos: int = Field(ge=0, description="Cantidad de valoraciones (`vote_count`).")
     promedio: float | None = Field(
@@ -122,6 +141,8 @@ class Actor(BaseModel):
 class PeliculaDirector(BaseModel):
     id: int
     titulo: str | None
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     fecha_estreno: str | None = Field(description="Fecha de estreno, AAAA-MM-DD.")
     retorno: float = Field(description="Ingresos / presupuesto; 0 si alguno de los dos es desconocido.")
     costo: int = Field(description="Presupuesto (`budget`), en dólares; 0 si es desconocido.")
@@ -153,6 +174,8 @@ class Director(BaseModel):
 class PeliculaRecomendada(BaseModel):
     id: int = Field(description="Id de TMDB; `/peliculas/{id}/recomendaciones` la encuentra.")
     titulo: str = Field(description="Título; `/recomendacion/{titulo}?anio=` la encuentra.")
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None
     puntaje: float = Field(description="Similitud según el modelo de la versión publicada (mayor es más parecida).")
 
@@ -167,6 +190,8 @@ class Recomendacion(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película consultada.")
     titulo: str | None = Field(description="Título de la película consultada.")
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None
     recomendaciones: list[str] = Field(description="Títulos de las películas recomendadas, la mejor primero.")
     peliculas: list[PeliculaRecomendada] = Field(description="Las mismas recomendaciones, con id, año y puntaje.")
@@ -180,12 +205,16 @@ class PeliculaBase(BaseModel):
 
     id: int = Field(description="Id de TMDB.")
     titulo: str
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None
 
 
 class PeliculaPersonal(BaseModel):
     id: int = Field(description="Id de TMDB; `/peliculas/{id}/recomendaciones` la encuentra.")
     titulo: str = Field(description="Título; `/recomendacion/{titulo}?anio=` la encuentra.")
+    titulo_original: str | None = _titulo_original()
+    titulo_es: str | None = _titulo_es()
     anio: int | None
     puntaje: float = Field(description="Puntaje según el modelo de la versión publicada (mayor es mejor; "
                                        "0 para las que solo completan la lista por popularidad).")
@@ -234,12 +263,16 @@ class ErrorNingunaEncontrada(BaseModel):
 
 class Salud(BaseModel):
     model_config = _examples({"status": "ok", "version": "20250101T000000000000Z", "peliculas": 45421,
-                              "version_codigo": "0.1.0"})
+                              "version_codigo": "0.1.0", "titulos_es": 41000, "titulos_originales": 11500})
 
     status: str = Field(description="`ok` cuando el catálogo está cargado.")
     version: str = Field(description="Versión publicada (release) que se está sirviendo.")
     peliculas: int = Field(description="Películas del catálogo.")
     version_codigo: str | None = Field(default=None, description="Versión del código que publicó la release.")
+    titulos_es: int = Field(default=0, ge=0, description="Películas con un título en español conocido (de TMDB; 0 "
+                                                         "en una versión publicada sin acceso a TMDB).")
+    titulos_originales: int = Field(default=0, ge=0, description="Películas cuyo título original difiere del "
+                                                                 "título del catálogo.")
 
 
 class ErrorNoEncontrado(BaseModel):

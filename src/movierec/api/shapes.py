@@ -16,14 +16,44 @@ def year_text(film: Film) -> str:
     return f"en el año {film.year}" if film.year is not None else "en un año desconocido"
 
 
+def other_titles(film: Film) -> dict[str, str]:
+    """The fields a film's other titles add to an answer: ``titulo_original`` when it differs
+    from ``titulo``, ``titulo_es`` when a Spanish title is known (absent otherwise)."""
+    if film.original is None and film.es is None:
+        return {}
+    fields = {"titulo_original": film.original} if film.original is not None else {}
+    if film.es is not None:
+        fields["titulo_es"] = film.es
+    return fields
+
+
+def shown_title(film: Film, language: str) -> str | None:
+    """The title a film is shown under first (MOVIEREC_TITLE_LANGUAGE: es, original or catalogue),
+    falling back to the catalogue title when that one is not known."""
+    preferred = film.es if language == "es" else film.original if language == "original" else None
+    return preferred or film.title
+
+
+def named(film: Film, language: str) -> str:
+    """The film as a sentence names it: «El padrino (The Godfather)», or the catalogue title alone.
+
+    >>> film = Film(0, 238, "The Godfather", 1972, None, None, 0, None, 0, 0, 0.0, None, "El padrino")
+    >>> named(film, "es"), named(film, "original"), named(film, "catalogue")
+    ('El padrino (The Godfather)', 'The Godfather', 'The Godfather')
+    """
+    shown = shown_title(film, language)
+    title = film.title or f"la película {film.id}"
+    return title if shown is None or shown == film.title else f"{shown} ({title})"
+
+
 def coincidencias(films: list[Film]) -> list[dict[str, object]]:  # [s.Coincidencia]
-    return [{"id": f.id, "titulo": f.title or "", "anio": f.year} for f in films]
+    return [{"id": f.id, "titulo": f.title or "", "anio": f.year, **other_titles(f)} for f in films]
 
 
-def because_text(film: Film | None) -> str:
+def because_text(film: Film | None, language: str = "catalogue") -> str:
     if film is None:
         return "porque es de las más votadas"
-    return f"porque te gustó {film.title or f'la película {film.id}'}"
+    return f"porque te gustó {named(film, language)}"
 
 
 def picks_size(picks: list[tuple[Film, float, Film | None]]) -> int:

@@ -42,6 +42,7 @@ from movierec.api import schemas as s
 from movierec.api.answers import MAX_ID, Answers, ApiError, invalid, not_found, render
 from movierec.api.cache import OVERHEAD, BoundedCache
 from movierec.api.openapi_responses import responses
+from movierec.api.shapes import other_titles, shown_title
 from movierec.api.web_text import (
     content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number,
 )
@@ -60,6 +61,8 @@ NEWEST = 10  # films the home page lists under «Novedades» (GET /novedades giv
 class Sugerencia(BaseModel):
     id: int = Field(description="Id de TMDB de la película.")
     titulo: str = Field(description="Título de la película.")
+    titulo_original: str | None = s._titulo_original()
+    titulo_es: str | None = s._titulo_es()
     anio: int | None = Field(description="Año de estreno.")
 
 
@@ -89,15 +92,19 @@ def _suggester(catalog: Catalog) -> Callable[[str, int], tuple[Film, ...]]:
     def search(key_limit: tuple[str, int]) -> tuple[Film, ...]:
         key, limit = key_limit
         films: list[Film] = []
+        seen: set[int] = set()  # a film may bear two of the titles suggested
         for label in catalog.titles.suggest(key, limit):
             for film in catalog.films_titled(label, PER_TITLE):
+                if film.row in seen:
+                    continue
+                seen.add(film.row)
                 films.append(film)
                 if len(films) == limit:
                     return tuple(films)
         return tuple(films)
 
     def size(films: tuple[Film, ...]) -> int:  # the key's text is counted by the cache
-        return sum(len(film.title or "") + OVERHEAD for film in films)
+        return sum(len(film.title or "") + len(film.original or "") + len(film.es or "") + OVERHEAD for film in films)
 
     cache = BoundedCache(search, size=size)
     return lambda key, limit: cache((key, limit))
@@ -124,15 +131,28 @@ def film_row(catalog: Catalog, value: str) -> int:
     return row
 
 
+def film_label(film: Film, language: str) -> str:
+    """How the page names a film: the title in the preferred language (MOVIEREC_TITLE_LANGUAGE)
+    with the catalogue title beside it, «El padrino — The Godfather»; the catalogue title alone
+    when that is the one preferred or no other is known."""
+    shown = shown_title(film, language)
+    if shown is None:
+        return "Sin título"
+    return shown if shown == film.title or not film.title else f"{shown} — {film.title}"
+
+
 def card_context(catalog: Catalog, row: int, settings: Settings) -> dict[str, object]:
     """What the page shows of a film: the catalog's numbers, the release's card, 5 picks."""
     film = catalog.film(row)
     card = catalog.cards.card(film.id) if catalog.cards is not None else None
     enough = film.votes >= settings.min_votes and film.vote_average is not None
-    picks = [{"id": pick.id, "title": pick.title, "year": pick.year, "reason": reason_phrase(reason)}
+    language = settings.title_language
+    picks = [{"id": pick.id, "title": film_label(pick, language), "year": pick.year, "reason": reason_phrase(reason)}
              for (pick, _), reason in zip(catalog.recommend(row), catalog.reasons(row), strict=True)]
+    shown = film_label(film, language)
     return {
-        "id": film.id, "title": film.title or "Sin título", "year": film.year, "date": film.date,
+        "id": film.id, "title": shown, "year": film.year, "date": film.date,
+        "original": film.original if film.original and film.original not in shown else None,
         "has_details": card is not None,
         "genres": genre_names(card.genres[:CARD_LIST]) if card else "",
         "directors": _listed(card.directors) if card else "",
@@ -153,9 +173,9 @@ def _listed(names: list[str]) -> str:
     return ", ".join(names[:CARD_LIST]) + (f" y {more} más" if more > 0 else "")
 
 
-def newest_context(catalog: Catalog) -> list[dict[str, object]]:
+def newest_context(catalog: Catalog, language: str) -> list[dict[str, object]]:
     """The home page's «Novedades»: the films the latest ingests added, newest first."""
-    return [{"id": film.id, "title": film.title or "Sin título", "year": film.year, "added": spanish_day(day)}
+    return [{"id": film.id, "title": film_label(film, language), "year": film.year, "added": spanish_day(day)}
             for film, day in catalog.newest(NEWEST)]
 
 
@@ -169,6 +189,7 @@ class WebPage:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+        environment.globals["label"] = lambda film: film_label(film, settings.title_language)
         self.template = environment.get_template("pagina.html")
         self.css = (TEMPLATES / "pagina.css").read_text()
         self.js = (TEMPLATES / "pagina.js").read_text()
@@ -188,7 +209,8 @@ class WebPage:
         home = card is None and results is None and error is None
         html = self.template.render(
             page_title=title, query=query, error=error, results=results, card=card,
-            newest=newest_context(catalog) if home else None,
+            newest=newest_context(catalog, self.settings.title_language) if home else None,
+            title_language=self.settings.title_language,
             max_chars=self.settings.max_input_chars, css=Markup(self.css), js=Markup(self.js),
             version=catalog.version, created=spanish_date(catalog.manifest.get("created_at")),
             films=spanish_number(len(catalog)),
@@ -215,7 +237,8 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
         query = request.query_params.get("q", "")
         check_query(query, settings)
         films = await run_in_threadpool(suggested_films, answers().catalog, query, SUGGESTIONS)
-        body = {"consulta": query, "sugerencias": [{"id": f.id, "titulo": f.title, "anio": f.year} for f in films]}
+        body = {"consulta": query, "sugerencias": [{"id": f.id, "titulo": f.title, **other_titles(f), "anio": f.year}
+                                                   for f in films]}
         return Response(render(body), media_type="application/json")
 
     @router.get("/", include_in_schema=False)

@@ -10,7 +10,8 @@ film's first recommendations, and the films the refresh added and each film's tr
 Choices made here (the client's spec leaves them open):
 
 * A title shared by several films answers the film with the most votes, then the most popular,
-  then the lowest TMDB id; the others are its namesakes.
+  then the lowest TMDB id; the others are its namesakes. A film is found by its catalogue title,
+  its original title and its Spanish titles alike (:mod:`movierec.catalog.titles`).
 * Persons are TMDB person ids. Several persons may share a normalized name; a name answers the
   person with the most films, then the highest total return, then the lowest person id, and the
   others are listed as homonyms. A person is found under every spelling of their name that the
@@ -36,6 +37,7 @@ from movierec.catalog.artifact import write_arrays
 from movierec.catalog.keys import IdIndex, KeyIndex, Strings
 from movierec.catalog.personal import PersonalIndex, personal_arrays
 from movierec.catalog.text import normalize_many
+from movierec.catalog.titles import originals, read_titles, title_arrays
 from movierec.model.artifact import LIKES
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, neighbour_weight_of
 from movierec.release.layout import CATALOG, MODEL, TABLES, read_manifest
@@ -95,7 +97,9 @@ def build_arrays(release: Path, count: int,
     ``manifest``: the release's (default: its manifest.json), for the personal scorer's weight."""
     tables = release / TABLES
     # NaN is no JSON number: unknown popularity or average becomes null, an unknown return 0.
-    movies = pl.read_parquet(tables / "movies.parquet", columns=MOVIE_COLUMNS).with_columns(
+    has_original = "original_title" in pl.read_parquet_schema(tables / "movies.parquet")
+    movies = pl.read_parquet(tables / "movies.parquet",
+                             columns=MOVIE_COLUMNS + ["original_title"] * has_original).with_columns(
         pl.col("budget").fill_null(0), pl.col("revenue").fill_null(0), pl.col("vote_count").fill_null(0),
         pl.col("return").cast(pl.Float64).fill_nan(None).fill_null(0.0),
         pl.col("popularity").cast(pl.Float64).fill_null(float("nan")),
@@ -129,16 +133,10 @@ def build_arrays(release: Path, count: int,
         -movies["popularity"].fill_nan(-np.inf).to_numpy(),
         -movies["vote_count"].to_numpy(),
     )).tolist()
-    title_rows: dict[str, list[int]] = {}
-    title_keys = normalize_many(titles)
-    for row in preferred:
-        if key := title_keys[row]:
-            title_rows.setdefault(key, []).append(row)
-    arrays |= KeyIndex.pack(list(title_rows), list(title_rows.values()), prefix="title_")
-    title_of = np.full(films.count, -1, dtype=np.int32)
-    for i, rows in enumerate(title_rows.values()):
-        title_of[rows] = i
-    arrays["film_title_key"] = title_of
+    # every title a film is found by: catalogue, original, Spanish (catalog/titles.py)
+    title_index, title_counts = title_arrays(titles, originals(movies), read_titles(tables, films.rows), preferred)
+    arrays |= title_index
+    title_of = arrays["film_title_key"]
     titled = title_of >= 0
     del movies, dates
 
@@ -158,7 +156,7 @@ def build_arrays(release: Path, count: int,
                                               arrays["film_votes"], rows[:, :NEIGHBOURS], neighbour_weight_of(manifest))
     arrays |= personal
     meta = {"films": films.count, "recommendations": count, "month_counts": month_counts,
-            "weekday_counts": weekday_counts, "reason_labels": list(labels), **personal_meta}
+            "weekday_counts": weekday_counts, "reason_labels": list(labels), **title_counts, **personal_meta}
     return arrays, meta
 
 

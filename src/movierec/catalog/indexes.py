@@ -60,6 +60,8 @@ class Film(NamedTuple):
     budget: int
     revenue: int
     ret: float  # the table's ``return``: revenue / budget, 0 when either is unknown
+    original: str | None = None  # the original title, when it is not ``title``
+    es: str | None = None  # the Spanish title shown (catalog/titles.py), when one is known
 
 
 class Catalog:
@@ -91,6 +93,13 @@ class Catalog:
         self._return = memoryview(arrays["film_return"])
         self._title_index = KeyIndex.from_arrays(arrays, prefix="title_")
         self._title_key = memoryview(arrays["film_title_key"])
+        # Original and Spanish titles, and the text each title key is shown as; an artifact
+        # published before them (issue 20) has none: every key is then a catalogue title.
+        self._originals = _strings(arrays, "film_original_")
+        self._spanish = _strings(arrays, "film_es_")
+        self._labels = _strings(arrays, "title_label_")
+        self.spanish_titles = int(meta.get("titulos_es", 0))  # type: ignore[call-overload]
+        self.original_titles = int(meta.get("titulos_originales", 0))  # type: ignore[call-overload]
         self._recommended = int(meta["recommendations"])  # type: ignore[call-overload]
         self._rec_rows = memoryview(arrays["rec_rows"])
         self._rec_scores = memoryview(arrays["rec_scores"])
@@ -126,8 +135,11 @@ class Catalog:
     @cached_property
     def titles(self) -> Suggester:
         """Suggestions among the titles, built on the first unknown title, not at start-up."""
-        index = self._title_index
-        return Suggester(index.keys, Lazy(len(index), lambda i: self.title(index.first(i)) or ""))
+        index, labels = self._title_index, self._labels
+        if labels is None:
+            return Suggester(index.keys, Lazy(len(index), lambda i: self.title(index.first(i)) or ""))
+        # a film found under several of its titles is suggested once, by the closest
+        return Suggester(index.keys, Lazy(len(index), labels.__getitem__), owners=Lazy(len(index), index.first))
 
     def title(self, row: int) -> str | None:
         return None if self._untitled[row] else self._titles[row]
@@ -140,6 +152,8 @@ class Catalog:
             row, self._id[row], self.title(row), None if year == NO_YEAR else year, self._dates[row] or None,
             None if popularity != popularity else popularity, self._votes[row],
             None if average != average else average, self._budget[row], self._revenue[row], self._return[row],
+            (self._originals[row] or None) if self._originals is not None else None,
+            (self._spanish[row] or None) if self._spanish is not None else None,
         )
 
     def row_of_id(self, film_id: int) -> int | None:
@@ -176,16 +190,23 @@ class Catalog:
     def find_title(self, title: str, year: int | None = None) -> int | None:
         """The row of the film a title designates: among the films with that normalized title
         (and that release year, if given), the one with the most votes, then the most popular."""
+        found = self.find_title_key(title, year)
+        return None if found is None else found[0]
+
+    def find_title_key(self, title: str, year: int | None = None) -> tuple[int, int] | None:
+        """:meth:`find_title`'s row, and the title key it was found under (for :meth:`namesakes`)."""
         found = self._title_index.find(normalize(title))
         if found is None:
             return None
         if year is None:
-            return self._title_index.first(found)
-        return next((r for r in self._title_index.members(found) if self._years[r] == year), None)
+            return self._title_index.first(found), found
+        row = next((r for r in self._title_index.members(found) if self._years[r] == year), None)
+        return None if row is None else (row, found)
 
-    def namesakes(self, row: int, limit: int | None = None) -> list[Film]:
-        """The other films with the same normalized title as ``row``, by year then id (the first ``limit``)."""
-        key = self._title_key[row]
+    def namesakes(self, row: int, limit: int | None = None, key: int | None = None) -> list[Film]:
+        """The other films that bear the title key ``key`` (default: ``row``'s catalogue title),
+        by year then id (the first ``limit``)."""
+        key = self._title_key[row] if key is None else key
         others = [r for r in self._title_index.members(key) if r != row] if key >= 0 else []
         return self.by_year(others, len(others) if limit is None else limit, unknown_last=True)
 
@@ -250,6 +271,12 @@ class Catalog:
         if self._rec_reasons is None:
             return [""] * count
         return [self._reason_labels[c] for c in self._rec_reasons[first:first + count].tolist()]
+
+
+def _strings(arrays: Mapping[str, np.ndarray], prefix: str) -> Strings | None:
+    if f"{prefix}blob" not in arrays:
+        return None
+    return Strings.from_arrays(arrays[f"{prefix}blob"], arrays[f"{prefix}offsets"])
 
 
 def load_catalog(release: Path, settings: Settings) -> Catalog:

@@ -35,6 +35,7 @@ import threading
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import islice
+from typing import TypeVar
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -44,11 +45,12 @@ PREFIX_SCORE = 85.0
 # thread's search then stalled the event loop as if it ran there), at most on all cores but one
 # at a time, so that the event loop keeps a core whatever the number of searches asked for.
 _SEARCHING = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
+T = TypeVar("T")
 KEY_CHARS = 64  # characters of a key (and of a query) compared: every real name, all but a few titles
 
 
-class Lazy(Sequence[str]):
-    """``count`` strings computed by ``get(i)`` when read, never held.
+class Lazy(Sequence[T]):
+    """``count`` values (strings, say) computed by ``get(i)`` when read, never held.
 
     >>> Lazy(3, lambda i: "ab"[:i])[2], len(Lazy(3, str))
     ('ab', 3)
@@ -56,13 +58,13 @@ class Lazy(Sequence[str]):
 
     __slots__ = ("_count", "_get")
 
-    def __init__(self, count: int, get: Callable[[int], str]) -> None:
+    def __init__(self, count: int, get: Callable[[int], T]) -> None:
         self._count, self._get = count, get
 
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+    def __getitem__(self, i: int) -> T:  # type: ignore[override]
         if not 0 <= i < self._count:
             raise IndexError(i)
         return self._get(i)
@@ -74,13 +76,17 @@ class Suggester:
     Both are read by index: ``keys`` once, here; ``labels`` only for the keys a query returns.
     """
 
-    __slots__ = ("_labels", "_by_key", "_key_rows", "_by_length", "_length_rows", "_length_starts",
+    __slots__ = ("_labels", "_owners", "_by_key", "_key_rows", "_by_length", "_length_rows", "_length_starts",
                  "cutoff")
 
-    def __init__(self, keys: Sequence[str], labels: Sequence[str], cutoff: float = 70.0) -> None:
+    def __init__(self, keys: Sequence[str], labels: Sequence[str], cutoff: float = 70.0,
+                 owners: Sequence[int] | None = None) -> None:
         if len(keys) != len(labels):
             raise ValueError("keys and labels differ in length")
         self._labels = labels
+        # keys of one owner (a film's several titles) are suggested once, by the best of them;
+        # read, like the labels, only for the keys a query finds
+        self._owners = owners
         cut = [keys[i][:KEY_CHARS] for i in range(len(keys))]
         order = sorted(range(len(cut)), key=cut.__getitem__)
         self._by_key = [cut[i] for i in order]
@@ -103,13 +109,17 @@ class Suggester:
         """Up to ``limit`` labels, best first; ``query`` must already be normalized."""
         if not query or limit <= 0 or not self._by_key:
             return []
-        scores: dict[int, tuple[float, int, str]] = {}  # by row: two keys may show one label
+        scores: dict[int, tuple[float, int, str]] = {}  # by owner: two keys may show one label
+        best_row: dict[int, int] = {}
+        owners = self._owners
 
         def offer(key: str, row: int, score: float) -> None:
-            best = scores.get(row)
+            owner = owners[row] if owners is not None else row
+            best = scores.get(owner)
             candidate = (score, -len(key), key)
             if best is None or candidate > best:
-                scores[row] = candidate
+                scores[owner] = candidate
+                best_row[owner] = row
 
         query = query[:KEY_CHARS]
         start = bisect_left(self._by_key, query)
@@ -136,5 +146,5 @@ class Suggester:
                 offer(self._by_length[lo + index], int(self._length_rows[lo + index]), float(found[index]))
 
         ranked = sorted(scores.items(), key=lambda item: (-item[1][0], -item[1][1], item[1][2]))
-        labels = list(dict.fromkeys(self._labels[row] for row, _ in ranked))  # a label once, at its best
+        labels = list(dict.fromkeys(self._labels[best_row[owner]] for owner, _ in ranked))  # a label once, at its best
         return labels[:limit]

@@ -94,6 +94,21 @@ def catalogue(movies: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+def titles(movies: pl.DataFrame, spanish: pl.DataFrame) -> dict[str, Any]:
+    """Films of the catalogue with a Spanish title (from TMDB), and with an original title other
+    than the catalogue title (both are looked up by the API); 0 where the release has none."""
+    with_spanish = spanish.filter(pl.col("title").str.strip_chars() != "")["movie_id"].unique()
+    n_spanish = movies.filter(pl.col("id").is_in(with_spanish.implode())).height
+    n_original = 0
+    if "original_title" in movies.columns:
+        original = pl.col("original_title").str.strip_chars()
+        n_original = movies.filter(original.is_not_null() & (original != "")
+                                   & (pl.col("original_title") != pl.col("title")).fill_null(True)).height
+    films = movies.height
+    return {"con_titulo_es": n_spanish, "cuota_titulo_es": n_spanish / films if films else None,
+            "con_titulo_original_distinto": n_original, "cuota_titulo_original": n_original / films if films else None}
+
+
 def decade(column: str = "release_year") -> pl.Expr:
     return (pl.col(column) // 10 * 10).alias("decada")
 

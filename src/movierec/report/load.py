@@ -71,6 +71,16 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def read_titles(folder: Path) -> pl.DataFrame:
+    """The release's Spanish titles (movie_id, title); empty for a release published before
+    titles.parquet existed or built without TMDB access."""
+    path = folder / "titles.parquet"
+    if not path.is_file():
+        return pl.DataFrame(schema={"movie_id": pl.Int64, "title": pl.String})
+    return pl.read_parquet(path, columns=["movie_id", "iso_639_1", "title"]).filter(
+        pl.col("iso_639_1").str.to_lowercase() == "es").select(pl.col("movie_id").cast(pl.Int64), "title")
+
+
 def read_release(release: Path, raw_dir: Path | None = None, previous: Path | None = None) -> Release:
     """Read the tables, manifest, accounting, model and evaluation of ``release``.
 
@@ -81,6 +91,10 @@ def read_release(release: Path, raw_dir: Path | None = None, previous: Path | No
     manifest = read_json(release / "manifest.json") or {}
     etl = read_json(folder / "report.json") or manifest.get("etl") or {}
     tables = {name: pl.read_parquet(folder / f"{name}.parquet", columns=cols) for name, cols in COLUMNS.items()}
+    tables["titles"] = read_titles(folder)
+    if "original_title" in pl.read_parquet_schema(folder / "movies.parquet"):  # releases since issue 20
+        tables["movies"] = tables["movies"].with_columns(
+            pl.read_parquet(folder / "movies.parquet", columns=["original_title"])["original_title"])
     crew = pl.read_parquet(folder / "crew.parquet", columns=["movie_id", "person_id", "name", "job"])
     directors = crew.filter(pl.col("job") == "Director").drop("job")
     crew_films = crew["movie_id"].unique().sort()

@@ -12,9 +12,19 @@
     return node;
   }
 
+  // The title in the language the server prefers (MOVIEREC_TITLE_LANGUAGE), the catalogue title
+  // beside it: «El padrino — The Godfather», as the page the server renders names a film.
+  const language = document.body.dataset.idiomaTitulos || "es";
+
+  function filmLabel(film) {
+    const shown = (language === "es" ? film.titulo_es : language === "original" ? film.titulo_original : null)
+      || film.titulo;
+    return shown && film.titulo && shown !== film.titulo ? shown + " — " + film.titulo : shown || film.titulo;
+  }
+
   function filmItem(film) {  // <li><span><a>title</a> (year)</span></li>
     const label = element("span");
-    label.append(element("a", film.titulo, { href: "/?id=" + encodeURIComponent(film.id) }));
+    label.append(element("a", filmLabel(film), { href: "/?id=" + encodeURIComponent(film.id) }));
     label.append(" ", element("span", "(" + (film.anio || "año desconocido") + ")", { class: "anio" }));
     const item = element("li");
     item.append(label);
@@ -54,7 +64,7 @@
     close();
     suggestions = list;
     list.forEach((film, i) => {
-      const item = element("li", film.titulo + " (" + (film.anio || "año desconocido") + ")",
+      const item = element("li", filmLabel(film) + " (" + (film.anio || "año desconocido") + ")",
                            { id: "sugerencia-" + i, role: "option", "aria-selected": "false" });
       item.addEventListener("mousedown", (event) => { event.preventDefault(); open(i); });
       box.append(item);

@@ -100,10 +100,17 @@ def catalogue_section(release: Release) -> Section:
     cat = figures.catalogue(movies)
     langs = figures.by_decade_and_language(movies)
     trend = figures.genres_by_decade(movies, genres)
+    names = figures.titles(movies, release.tables["titles"])
+    spanish = (f"{es.integer(names['con_titulo_es'])} {'tiene' if names['con_titulo_es'] == 1 else 'tienen'} un "
+               f"título en español conocido ({es.percent(names['cuota_titulo_es'])})" if names["con_titulo_es"] else
+               "ninguna tiene un título en español conocido (se obtienen de TMDB con `movierec tmdb-sync`)")
     section = Section("catalogo", "El catálogo en el tiempo",
                       f"{es.plural(cat['peliculas'], 'película', 'películas')} estrenadas entre "
-                      f"{cat['primer_anio']} y {cat['ultimo_anio']}.",
-                      figures={"catalogo": cat, "decadas_idiomas": langs, "generos_decadas": trend})
+                      f"{cat['primer_anio']} y {cat['ultimo_anio']}. De ellas, {spanish}, y "
+                      f"{es.integer(names['con_titulo_original_distinto'])} tienen un título original distinto del "
+                      f"título del catálogo ({es.percent(names['cuota_titulo_original'])}); la API y la página las "
+                      "encuentran por cualquiera de sus títulos.",
+                      figures={"catalogo": cat, "decadas_idiomas": langs, "generos_decadas": trend, "titulos": names})
     # Every year of the span, so that a year without films draws as 0, not as a bridged line.
     years = list(range(cat["primer_anio"], cat["ultimo_anio"] + 1)) if cat["primer_anio"] is not None else []
     section.charts.append(Chart(
