@@ -375,8 +375,15 @@ def director_films(directing: pl.DataFrame, movies: pl.DataFrame, person_id: int
     films = movies.filter(pl.col("id").is_in(ids)).sort(["release_date", "id"])
     return [{"id": f["id"], "titulo": f["title"], "fecha_estreno": f["release_date"].strftime("%Y-%m-%d"),
              "retorno": f["return"], "costo": f["budget"],
-             "ganancia": f["revenue"] - f["budget"] if f["revenue"] > 0 and f["budget"] > 0 else None}
+             "ganancia": f["revenue"] - f["budget"] if f["revenue"] > 0 and f["budget"] > 0 else None,
+             **original(f)}
             for f in films.rows(named=True)]
+
+
+def original(film: dict) -> dict:
+    """``titulo_original`` when the film's original title differs from its catalogue title."""
+    other = film.get("original_title")
+    return {"titulo_original": other} if other and other != film["title"] else {}
 
 
 def test_get_director(client: TestClient, directing: pl.DataFrame, movies: pl.DataFrame) -> None:
@@ -416,13 +423,13 @@ def test_prolific_director_films_are_sorted_by_date(client: TestClient, directin
 
 # -- recommendations ------------------------------------------------------------------------------------
 def expected_recommendations(neighbours: pl.DataFrame, movies: pl.DataFrame, film_id: int) -> list[dict]:
-    catalogue = movies.select("id", "title", "release_year")
+    catalogue = movies.select("id", "title", "release_year", "original_title")
     rows = (neighbours.filter(pl.col("movie_id") == film_id).sort("rank")
             .join(catalogue, left_on="neighbour_id", right_on="id", how="inner", maintain_order="left")
             .filter(pl.col("neighbour_id") != film_id).unique("neighbour_id", keep="first", maintain_order=True)
             .head(5))
-    return [{"id": r["neighbour_id"], "titulo": r["title"], "anio": r["release_year"], "puntaje": r["score"]}
-            for r in rows.rows(named=True)]
+    return [{"id": r["neighbour_id"], "titulo": r["title"], "anio": r["release_year"], "puntaje": r["score"],
+             **original(r)} for r in rows.rows(named=True)]
 
 
 def test_recomendacion(client: TestClient, neighbours: pl.DataFrame, movies: pl.DataFrame) -> None:
