@@ -332,3 +332,16 @@ def test_backfilled_spanish_titles_reach_the_release(data: Path, tmp_path: Path)
         [*tables(base, "titles").rows(), *(row for i in wanted for row in expected_spanish(i))])
     assert manifest["ingest"]["files"]["titles.csv"]["added"] == 5  # type: ignore[index]
     assert tables(release, "movies").equals(films)
+    # and the answers: a Spanish title finds its film (any case, without accents), which is shown
+    # with Spain's title; /health counts the films with one
+    from fastapi.testclient import TestClient
+
+    from movierec.api.app import create_app
+
+    first = wanted[0]
+    title = films.filter(pl.col("id") == first)["title"][0]
+    with TestClient(create_app(data, Settings(data_dir=data))) as api:
+        body = api.get(f"/score_titulo/LA PELICULA {first}").json()
+        assert (body["id"], body["titulo"], body["titulo_es"]) == (first, title, f"La peli «{first}», ¿no?")
+        assert api.get(f"/votos_titulo/Película n.º {first}").json()["id"] == first
+        assert api.get("/health").json()["titulos_es"] == len(titled) + 5
