@@ -33,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,16 +43,14 @@ from movierec.raw.caps import FieldCaps
 from movierec.refresh.client import (
     DEFAULT_BASE_URL,
     KEY_VARIABLE,
-    RequestFailed,
     RetryPolicy,
     TmdbClient,
     TmdbError,
     one_line,
-    status_code,
-    status_message,
 )
 from movierec.refresh.kaggle_format import BatchWriter, Cleaner
 from movierec.refresh.tmdb_changes import FAILED_FILE, MAX_RETRY_IDS, ChangeList, bounded, changed_ids, valid_id
+from movierec.refresh.tmdb_films import Reporter, Tally, film_detail, unusable
 
 __all__ = ["MAX_CONCURRENCY", "RetryPolicy", "SyncResult", "TmdbError", "sync", "sync_async", "windows"]
 
@@ -60,7 +58,6 @@ log = logging.getLogger("movierec.tmdb")
 
 MAX_CONCURRENCY = 20
 WINDOW_DAYS = 14  # the longest range /movie/changes accepts, both ends included
-NOT_FOUND = 34  # TMDB's status_code for "The resource you requested could not be found."
 DELETED_FILE = "deleted_ids.txt"
 SYNC_FILE = "sync.json"
 APPEND = "credits,keywords,translations,alternative_titles"  # the Spanish titles come with the film
@@ -132,89 +129,27 @@ def windows(since: date, until: date, days: int = WINDOW_DAYS) -> list[tuple[dat
     return spans
 
 
-@dataclass
-class _Tally:
-    """Outcome of every changed id, filled in as the answers arrive."""
-
-    fetched: int = 0
-    adult: set[int] = field(default_factory=set)
-    deleted: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-
-
-class _Reporter:
-    """A progress bar on a terminal; elsewhere a log line every ``log_every`` films."""
-
-    def __init__(self, total: int, tally: _Tally, *, bar: bool, log_every: int) -> None:
-        self.total, self.tally, self.log_every = total, tally, max(1, log_every)
-        self.started = time.perf_counter()
-        self.done = 0
-        self._bar: Any = None
-        self._task: Any = None
-        if bar and total:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._task = self._bar.add_task("fetching films", total=total)
-
-    def __enter__(self) -> _Reporter:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def advance(self) -> None:
-        """One more film answered (fetched, deleted, failed or found adult)."""
-        self.done += 1
-        if self._bar is not None:
-            self._bar.advance(self._task)
-        elif self.done % self.log_every == 0 or self.done == self.total:
-            rate = self.done / max(time.perf_counter() - self.started, 1e-9)
-            log.info("films %d/%d: %d fetched, %d deleted, %d failed, %.1f films/s", self.done,
-                     self.total, self.tally.fetched, len(self.tally.deleted), len(self.tally.failed), rate)
-
-
-async def _fetch_film(client: TmdbClient, movie_id: int, writer: BatchWriter, tally: _Tally) -> None:
+async def _fetch_film(client: TmdbClient, movie_id: int, writer: BatchWriter, tally: Tally) -> None:
     """One film into the batch, or its id into one of the tally's lists: never an exception
     for what the server answered (a malformed film is one failed film, not a failed sync)."""
-    path = f"/movie/{movie_id}"
-    try:
-        answer = await client.get(path, {"append_to_response": APPEND})
-    except RequestFailed as exc:
-        log.warning("GET %s failed: %s", path, exc)
-        tally.failed.append(movie_id)
+    detail = await film_detail(client, movie_id, tally, APPEND)
+    if detail is None:
         return
-    if answer.status_code == 404 and status_code(answer) == NOT_FOUND:
-        tally.deleted.append(movie_id)
-        return
-    if answer.status_code != 200:
-        log.warning("GET %s: HTTP %d: %s", path, answer.status_code, client.redact(status_message(answer)))
-        tally.failed.append(movie_id)
+    if detail.get("adult") is True:  # flagged since the change list was read
+        tally.adult.add(movie_id)
         return
     try:
-        detail = answer.json()
-        if not isinstance(detail, dict):
-            raise ValueError(f"{type(detail).__name__} where a film object is expected")
-        if detail.get("adult") is True:  # flagged since the change list was read
-            tally.adult.add(movie_id)
-            return
         writer.add({**detail, "id": movie_id})  # the id we asked for, whatever the answer says
     except OSError:
         raise  # the batch folder, not the answer: stops the sync
     except Exception as exc:  # noqa: BLE001 (anything a hostile answer provokes fails this film only)
-        log.warning("GET %s: unusable answer: %s: %s", path, type(exc).__name__,
-                    one_line(client.redact(str(exc)), 120))
-        tally.failed.append(movie_id)
+        unusable(client, movie_id, tally, exc)
         return
     tally.fetched += 1
 
 
-async def _fetch_films(client: TmdbClient, ids: list[int], writer: BatchWriter, tally: _Tally,
-                       reporter: _Reporter, workers: int, budget_ends: float) -> bool:
+async def _fetch_films(client: TmdbClient, ids: list[int], writer: BatchWriter, tally: Tally,
+                       reporter: Reporter, workers: int, budget_ends: float) -> bool:
     """``workers`` tasks share the id list (one film in progress each, so at most ``workers``
     answers are held in memory at once) until ``budget_ends`` (loop time). Returns whether the
     budget ran out; then the films in flight or not started are counted failed."""
@@ -351,9 +286,9 @@ async def _run(plan: _Plan) -> SyncResult:
             to_fetch = [i for i in listed.ids if i not in adult] + retried
             log.info("%d changed films, %d adult skipped, %d to fetch, %d invalid ids ignored",
                      len(listed.ids), len(adult), len(to_fetch), listed.invalid)
-            tally = _Tally(adult=set(adult))
+            tally = Tally(adult=set(adult))
             with BatchWriter(tmp, clean, settings.max_titles_per_film) as writer, \
-                    _Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter:
+                    Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter:
                 exhausted = await _fetch_films(client, to_fetch, writer, tally, reporter, concurrency, budget_ends)
         (tmp / DELETED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.deleted)))
         (tmp / FAILED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.failed)))

@@ -42,12 +42,11 @@ import polars as pl
 from movierec.config import Settings
 from movierec.raw.caps import FieldCaps
 from movierec.raw.files import TITLES_COLUMNS
-from movierec.refresh.client import (
-    DEFAULT_BASE_URL, RequestFailed, RetryPolicy, TmdbClient, TmdbError, one_line, status_code, status_message,
-)
+from movierec.refresh.client import DEFAULT_BASE_URL, RetryPolicy, TmdbClient, TmdbError, one_line
 from movierec.refresh.kaggle_format import MOVIES_FILE, TITLES_FILE, Cleaner, titles_rows
-from movierec.refresh.tmdb import FAILED_FILE, MAX_CONCURRENCY, NOT_FOUND, SYNC_FILE, _Reporter, _resolve_key, _Tally
-from movierec.refresh.tmdb_changes import bounded
+from movierec.refresh.tmdb import MAX_CONCURRENCY, SYNC_FILE, _resolve_key
+from movierec.refresh.tmdb_changes import FAILED_FILE, bounded
+from movierec.refresh.tmdb_films import Reporter, Tally, film_detail, unusable
 from movierec.release.layout import TABLES
 from movierec.release.store import ReleaseStore
 
@@ -142,33 +141,20 @@ class Progress:
         self.close()
 
 
-async def _fetch(client: TmdbClient, movie_id: int, progress: Progress, tally: _Tally, clean: Cleaner,
+async def _fetch(client: TmdbClient, movie_id: int, progress: Progress, tally: Tally, clean: Cleaner,
                  max_titles: int, counts: dict[str, int]) -> None:
     """One film's titles into ``progress``, or its id into the tally's lists (never an exception
-    for what the server answered)."""
-    path = f"/movie/{movie_id}"
-    try:
-        answer = await client.get(path, {"append_to_response": APPEND})
-    except RequestFailed as exc:
-        log.warning("GET %s failed: %s", path, exc)
-        tally.failed.append(movie_id)
-        return
-    if answer.status_code == 404 and status_code(answer) == NOT_FOUND:
-        progress.record(movie_id, [])
-        tally.deleted.append(movie_id)
-        return
-    if answer.status_code != 200:
-        log.warning("GET %s: HTTP %d: %s", path, answer.status_code, client.redact(status_message(answer)))
-        tally.failed.append(movie_id)
+    for what the server answered). A film TMDB no longer has is done, with no title."""
+    deleted = len(tally.deleted)
+    detail = await film_detail(client, movie_id, tally, APPEND)
+    if detail is None:
+        if len(tally.deleted) > deleted:
+            progress.record(movie_id, [])
         return
     try:
-        detail = answer.json()
-        if not isinstance(detail, dict):
-            raise ValueError(f"{type(detail).__name__} where a film object is expected")
         rows = titles_rows({**detail, "id": movie_id}, clean, max_titles)
     except Exception as exc:  # noqa: BLE001 (anything a hostile answer provokes fails this film only)
-        log.warning("GET %s: unusable answer: %s: %s", path, type(exc).__name__, one_line(client.redact(str(exc)), 120))
-        tally.failed.append(movie_id)
+        unusable(client, movie_id, tally, exc)
         return
     progress.record(movie_id, rows)
     tally.fetched += 1
@@ -203,7 +189,7 @@ async def backfill_async(data_dir: Path, out: Path, *, limit: int, settings: Set
     with Progress(out) as kept:
         todo = [i for i in todo_all if i not in kept.done]
         ids = todo[:limit]
-        tally = _Tally()
+        tally = Tally()
         pending = dict.fromkeys(ids)
         bar = sys.stderr.isatty() if progress is None else progress
         async with TmdbClient(base, key, concurrency=concurrency, retry=retry,
@@ -211,7 +197,7 @@ async def backfill_async(data_dir: Path, out: Path, *, limit: int, settings: Set
                               deadline=settings.tmdb_request_deadline) as client:
             log.info("titles back-fill: %d catalogue films without titles, %d asked this run, from %s",
                      len(todo), len(ids), client.redact(base))
-            with _Reporter(len(ids), tally, bar=bar, log_every=log_every) as reporter:
+            with Reporter(len(ids), tally, bar=bar, log_every=log_every) as reporter:
                 async def one(movie_id: int) -> None:
                     await _fetch(client, movie_id, kept, tally, clean, settings.max_titles_per_film, counts)
                     del pending[movie_id]
