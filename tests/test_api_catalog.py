@@ -26,7 +26,8 @@ def test_every_film_of_the_sample_recommends_as_the_model_ranks(sample_catalog: 
     """All 2,993 films: the first 5 neighbours by rank that are other films of the catalogue, each of
     which is found again by its title and year."""
     release = sample_data / "current"
-    movies = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id", "title", "release_year"])
+    movies = pl.read_parquet(release / "tables" / "movies.parquet",
+                             columns=["id", "title", "release_year", "original_title"])
     expected = (
         pl.read_parquet(release / "model" / "neighbours.parquet")
         .join(movies, left_on="neighbour_id", right_on="id", how="inner")
@@ -38,7 +39,8 @@ def test_every_film_of_the_sample_recommends_as_the_model_ranks(sample_catalog: 
     by_film: dict[int, list[dict]] = {}
     for r in expected.rows(named=True):
         by_film.setdefault(r["movie_id"], []).append(
-            {"id": r["neighbour_id"], "titulo": r["title"], "anio": r["release_year"], "puntaje": r["score"]})
+            {"id": r["neighbour_id"], "titulo": r["title"], "anio": r["release_year"], "puntaje": r["score"],
+             **({"titulo_original": r["original_title"]} if r["original_title"] not in (None, r["title"]) else {})})
     answers = Answers(sample_catalog, Settings())
     assert len(sample_catalog) == movies.height == 2993
     for film_id in movies["id"].to_list():

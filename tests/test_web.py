@@ -30,13 +30,14 @@ PICK = re.compile(r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*
 
 @pytest.fixture(scope="module")
 def titles(sample_tables: Path) -> dict[str, list[dict]]:
-    """Films by title key, each key's films preferred first (most votes, most popular, lowest id)."""
-    movies = pl.read_parquet(sample_tables / "movies.parquet",
-                             columns=["id", "title", "release_year", "vote_count", "popularity"]).drop_nulls("title")
+    """Films by title key (catalogue and original titles), each key's films preferred first (most
+    votes, most popular, lowest id)."""
+    movies = pl.read_parquet(sample_tables / "movies.parquet", columns=[
+        "id", "title", "original_title", "release_year", "vote_count", "popularity"]).drop_nulls("title")
     grouped: dict[str, list[dict]] = {}
     for film in movies.iter_rows(named=True):
-        if key(film["title"]):
-            grouped.setdefault(key(film["title"]), []).append(film)
+        for title_key in {key(film["title"]), key(film["original_title"] or film["title"])} - {""}:
+            grouped.setdefault(title_key, []).append(film)
     for films in grouped.values():
         films.sort(key=lambda f: (-f["vote_count"], -(f["popularity"] if f["popularity"] is not None else -1e300),
                                   f["id"]))
@@ -44,16 +45,21 @@ def titles(sample_tables: Path) -> dict[str, list[dict]]:
 
 
 def expected_suggestions(titles: dict[str, list[dict]], query: str, limit: int = 10) -> list[dict]:
-    """Every title scored by brute force: a prefix scores max(85, ratio), else ratio ≥ 70; best
-    score first, then the shorter title, then alphabetical; up to 3 films per title."""
+    """Every title scored by brute force: a prefix scores max(85, ratio), else ratio ≥ 70; a film
+    preferred by several of its titles is suggested by the best of them; best score first, then the
+    shorter title, then alphabetical; up to 3 films per title."""
     q = key(query)
-    scored = []
-    for title in titles:
+    best: dict[int, tuple[float, int, str]] = {}  # by the title's preferred film
+    for title, films in titles.items():
         ratio = fuzz.ratio(q, title)
         if title.startswith(q) or ratio >= 70:
-            scored.append((-(max(85.0, ratio) if title.startswith(q) else ratio), len(title), title))
-    films = [f for _, _, title in sorted(scored)[:limit] for f in titles[title][:3]]
-    return [{"id": f["id"], "titulo": f["title"], "anio": f["release_year"]} for f in films[:limit]]
+            score = (max(85.0, ratio) if title.startswith(q) else ratio, -len(title), title)
+            best[films[0]["id"]] = max(best.get(films[0]["id"], score), score)
+    ranked = sorted((-score, -minus_length, title) for score, minus_length, title in best.values())
+    films = [f for _, _, title in ranked[:limit] for f in titles[title][:3]]
+    return [{"id": f["id"], "titulo": f["title"], "anio": f["release_year"],
+             **({"titulo_original": f["original_title"]} if f["original_title"] not in (None, f["title"]) else {})}
+            for f in films[:limit]]
 
 
 @pytest.mark.parametrize("query", ["toy stroy", "TOY STOR", "LES MISERABLES", "  déjà   vu ", "star wars", "ham",
