@@ -289,3 +289,17 @@ def test_module_entry_point_refuses_a_folder_without_tables(tmp_path: Path, caps
 
     assert main([str(tmp_path)]) == 2
     assert "is not a release folder (no tables/movies.parquet)" in capsys.readouterr().err
+
+
+def test_the_titles_file_is_accounted_like_the_others() -> None:
+    """A release built from a TMDB batch has titles.csv: its dropped rows (films not kept, titles
+    not Spanish) are not quarantine reasons, and its rows add up."""
+    from movierec.report.quality import accounting
+
+    etl = {"titles": {"rows_read": 10, "kept": 4, "repaired": 1, "quarantined": 2, "dropped": 3,
+                      "reasons": {"film not kept": 1, "not a Spanish title": 2, "empty title": 1, "invalid id": 1}}}
+    files = accounting(etl)["archivos"]
+    assert files == {"titles.csv": {"leidas": 10, "conservadas": 4, "reparadas": 1, "en_cuarentena": 2,
+                                    "descartadas": 3, "motivos_cuarentena": {"empty title": 1, "id no válido": 1},
+                                    "cuadra": True}}
+    assert accounting({"titles": {**etl["titles"], "kept": 5}})["archivos"]["titles.csv"]["cuadra"] is False

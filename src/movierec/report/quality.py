@@ -10,7 +10,9 @@ from typing import Any
 
 import polars as pl
 
-FILES = {"movies": "movies_metadata.csv", "credits": "credits.csv", "keywords": "keywords.csv"}
+FILES = {"movies": "movies_metadata.csv", "credits": "credits.csv", "keywords": "keywords.csv",
+         "titles": "titles.csv"}  # titles.csv: only in releases built by ingests of TMDB batches
+DROPPED = ("film not kept", "not a Spanish title")  # reasons the ETL counts as dropped, not quarantined
 OUTCOMES = ("kept", "repaired", "quarantined", "dropped")
 OUTCOME_NAMES = {"kept": "conservadas", "repaired": "reparadas", "quarantined": "en cuarentena",
                  "dropped": "descartadas"}
@@ -19,6 +21,7 @@ REASONS = {
     "missing release_date": "sin fecha de estreno",
     "film not kept": "película no conservada",
     "invalid id": "id no válido",
+    "not a Spanish title": "título no español",
 }
 TINY_AMOUNT_FIX = "1–999 (typed in millions)"
 
@@ -41,16 +44,15 @@ def accounting(etl: dict[str, Any]) -> dict[str, Any]:
             continue
         counts = {outcome: int(account.get(outcome, 0) or 0) for outcome in OUTCOMES}
         read = int(account.get("rows_read", 0) or 0)
-        dropped_reason = "film not kept" if counts["dropped"] else None
         files[name] = {
             "leidas": read,
             "conservadas": counts["kept"],
             "reparadas": counts["repaired"],
             "en_cuarentena": counts["quarantined"],
             "descartadas": counts["dropped"],
-            # "film not kept" counts the dropped rows, not quarantined ones: kept apart.
+            # the dropped rows' reasons ("film not kept"…) are not quarantine reasons: kept apart.
             "motivos_cuarentena": {reason(r): int(n) for r, n in sorted(account.get("reasons", {}).items())
-                                   if r != dropped_reason},
+                                   if r not in DROPPED},
             "cuadra": read == sum(counts.values()),
         }
     quarantined = sum(f["en_cuarentena"] for f in files.values())
