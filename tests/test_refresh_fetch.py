@@ -20,6 +20,7 @@ import threading
 import time
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -146,14 +147,22 @@ def test_serve_downloads_the_release_at_start(small_data: Path, files: tuple[Pat
     assert release is not None
     folder, url = files
     pack(release, folder / "start.tar.gz", root="", serving=True)  # files at the root, no raw/ nor tables/
+    data = tmp_path / "empty"
+    with serving(data, tmp_path / "serve.log", MOVIEREC_RELEASE_URL=f"{url}/start.tar.gz") as health:
+        assert health["version"] == release.name and health["peliculas"] == 200
+        assert not (data / "releases" / release.name / "tables").exists()  # the catalog is all the API reads
+
+
+@contextmanager
+def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, object]]:
+    """`movierec serve --data DATA` in a child process with these MOVIEREC_* variables, until its
+    /health answers (which it yields); stopped with SIGINT at the end."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    data, log = tmp_path / "empty", tmp_path / "serve.log"
-    env = {**os.environ, "MOVIEREC_RELEASE_URL": f"{url}/start.tar.gz"}
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env={**os.environ, **variables})
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -166,8 +175,7 @@ def test_serve_downloads_the_release_at_start(small_data: Path, files: tuple[Pat
             except OSError:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-        assert health["version"] == release.name and health["peliculas"] == 200
-        assert not (data / "releases" / release.name / "tables").exists()  # the catalog is all the API reads
+        yield health
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
@@ -231,31 +239,12 @@ def test_serve_with_a_dripping_release_url_serves_the_release_it_has(small_data:
     socketserver.ThreadingTCPServer.daemon_threads = True
     drip = socketserver.ThreadingTCPServer(("127.0.0.1", 0), HostileHandler)
     threading.Thread(target=drip.serve_forever, daemon=True).start()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     log = tmp_path / "serve.log"
-    env = {**os.environ, "MOVIEREC_RELEASE_URL": f"http://127.0.0.1:{drip.server_address[1]}/drip",
-           "MOVIEREC_FETCH_BUDGET": "1"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/health")
-                health = json.loads(conn.getresponse().read())
-                break
-            except OSError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        assert health["version"] == release.name
+        with serving(data, log, MOVIEREC_RELEASE_URL=f"http://127.0.0.1:{drip.server_address[1]}/drip",
+                     MOVIEREC_FETCH_BUDGET="1") as health:
+            assert health["version"] == release.name
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
         drip.shutdown()
     errors = [line for line in log.read_text().splitlines() if " ERROR " in line]
     assert len(errors) == 1 and errors[0].endswith(
