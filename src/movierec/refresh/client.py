@@ -33,6 +33,8 @@ from typing import Any
 import httpx
 import stamina
 
+from movierec.raw.caps import clip
+
 log = logging.getLogger("movierec.tmdb")
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
@@ -159,8 +161,7 @@ def one_line(text: str, limit: int = 200) -> str:
     >>> one_line("first\\n  second"), one_line("x" * 10, 5)
     ('first second', 'xxxx…')
     """
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(" ".join(text.split()), limit)
 
 
 class _Inflater:
