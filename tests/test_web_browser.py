@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,8 +35,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(sample_data: Path) -> Iterator[str]:
+    with serving(sample_data) as url:
+        yield url
+
+
+@contextmanager
+def serving(data: Path) -> Iterator[str]:
+    """`movierec serve --data DATA` on a free port until /health answers; its URL, then terminated."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(sample_data), "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30

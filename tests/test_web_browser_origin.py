@@ -5,18 +5,14 @@ server's own files, with no request to another origin."""
 
 from __future__ import annotations
 
-import http.client
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_web_browser import SHOTS, browser, free_port  # noqa: F401  (the module-scoped browser)
+from tests.test_web_browser import SHOTS, browser, serving  # noqa: F401  (the module-scoped browser)
 
 PLANTED = ('<script>document.title = "pwned"; localStorage.setItem("mi-lista", "robada")</script>'
            '<img src="x" onerror="document.title = \'pwned by onerror\'">')
@@ -35,26 +31,8 @@ def server(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (data / "current").symlink_to(Path("releases") / release.name)
     report = copy / "report" / "report.html"
     report.write_text(report.read_text(encoding="utf-8").replace("</body>", PLANTED + "</body>"), encoding="utf-8")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert proc.poll() is None
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("movierec serve did not answer /health within 30 s")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serving(data) as url:
+        yield url
 
 
 def test_the_report_draws_its_charts_and_a_planted_script_never_runs(server: str, browser: Any) -> None:  # noqa: F811
