@@ -56,7 +56,7 @@ def run_measured(
     goes to a file, never a pipe, because nobody reads a pipe while we block in wait4.
     """
     argv = [str(c) for c in cmd]
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    out = open(log, "wb") if log else subprocess.DEVNULL
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
@@ -178,7 +178,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=False)]
         lines.append("  ".join(parts).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -208,15 +208,20 @@ def wrk_script(paths: Sequence[str], delay_ms: int | None = None) -> str:
     between its requests when given (a paced load instead of flat out)."""
     listed = ", ".join(json.dumps(p) for p in paths)
     pause = "" if delay_ms is None else f"delay = function()\n  return {int(delay_ms)}\nend\n"
-    return (f"local paths = {{{listed}}}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n"
-            f"  return wrk.format(\"GET\", paths[i])\nend\n{pause}")
+    return (
+        f"local paths = {{{listed}}}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+        f'  return wrk.format("GET", paths[i])\nend\n{pause}'
+    )
 
 
 def parser_from_doc(doc: str) -> argparse.ArgumentParser:
     """A parser whose description is the script's docstring (first line, the rest as epilog),
     with the ``--json PATH`` option every benchmark has."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(doc.splitlines()[2:]))
+    parser = argparse.ArgumentParser(
+        description=doc.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(doc.splitlines()[2:]),
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser
 
@@ -239,8 +244,14 @@ def print_load(report: dict[str, Any]) -> None:
     report["loadavg"] = load
 
 
-def run_benchmark(body: Callable[[dict[str, Any]], bool], report: dict[str, Any], json_path: Path | None, *,
-                  strict: bool = False, errors: tuple[type[Exception], ...] = (ChildFailed,)) -> int:
+def run_benchmark(
+    body: Callable[[dict[str, Any]], bool],
+    report: dict[str, Any],
+    json_path: Path | None,
+    *,
+    strict: bool = False,
+    errors: tuple[type[Exception], ...] = (ChildFailed,),
+) -> int:
     """Run ``body(report)`` (it fills ``report`` and returns whether the targets were met), time
     it, and write ``report`` to ``json_path``. Exit code 0 even when a target is missed (the
     figures are the product) unless ``strict``; 1 when a child failed (one of ``errors``)."""

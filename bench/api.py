@@ -43,9 +43,18 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import (  # noqa: E402
-    ChildFailed, median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark,
-    run_measured, verdict, wrk_script,
+from _common import (
+    ChildFailed,
+    median,
+    overall,
+    parser_from_doc,
+    print_load,
+    print_machine_info,
+    print_table,
+    run_benchmark,
+    run_measured,
+    verdict,
+    wrk_script,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,8 +67,21 @@ MAX_P99_MS = 30.0
 MAX_RSS_MB = 300.0
 MAX_START_S = 3.0
 
-MONTHS = ["enero", "Febrero", "MARZO", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-          "setiembre", "octubre", "noviembre", "diciembre"]
+MONTHS = [
+    "enero",
+    "Febrero",
+    "MARZO",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
 DAYS = ["lunes", "martes", "miércoles", "miercoles", "JUEVES", "viernes", "sábado", "sabado", "domingo"]
 
 
@@ -115,7 +137,7 @@ def input_pools(data: Path, size: int, seed: int) -> dict[str, list[str]]:
             prefix = text
         if len(prefix) > 3 and rng.random() < 0.3:
             i = rng.randrange(1, len(prefix) - 1)
-            prefix = prefix[:i - 1] + prefix[i] + prefix[i - 1] + prefix[i + 1:]
+            prefix = prefix[: i - 1] + prefix[i] + prefix[i - 1] + prefix[i + 1 :]
         return quote(prefix, safe="")
 
     def liked() -> str:  # a person's query: 1 to 10 films, by title (in the client's spellings) or id
@@ -160,8 +182,9 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn.close()
 
 
-def start(cmd: list[str], port: int, probe: str, log: Path, env: dict[str, str] | None = None,
-          timeout: float = 60.0) -> tuple[subprocess.Popen[bytes], float]:
+def start(
+    cmd: list[str], port: int, probe: str, log: Path, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> tuple[subprocess.Popen[bytes], float]:
     """Spawn a server and wait until ``probe`` answers 200; returns (process, seconds to that answer)."""
     out = log.open("wb")
     started = time.perf_counter()
@@ -203,8 +226,16 @@ def wrk(port: int, paths: list[str], args: argparse.Namespace, work: Path, durat
     """Drive the server with wrk over ``paths``; requests/s, p99 (ms) and non-2xx count."""
     script = work / "paths.lua"
     script.write_text(wrk_script(paths))
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration:g}s", "--latency",
-           "-s", str(script), f"http://127.0.0.1:{port}"]
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{duration:g}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}",
+    ]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
@@ -244,8 +275,20 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
 
     api_port, bare_port = free_port(), free_port()
     api_cmd = [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(api_port)]
-    bare_cmd = [sys.executable, "-m", "uvicorn", "_bare_app:app", "--app-dir", str(REPO / "bench"),
-                "--port", str(bare_port), "--no-access-log", "--no-server-header", "--log-level", "info"]
+    bare_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "_bare_app:app",
+        "--app-dir",
+        str(REPO / "bench"),
+        "--port",
+        str(bare_port),
+        "--no-access-log",
+        "--no-server-header",
+        "--log-level",
+        "info",
+    ]
     print(f"api:  {' '.join(api_cmd)}\nbare: {' '.join(bare_cmd)}", flush=True)
     # Bytecode: the first start compiles every module (this machine may forbid writing .pyc
     # files with PYTHONDONTWRITEBYTECODE); a deployed image ships them (UV_COMPILE_BYTECODE=1 in
@@ -258,8 +301,11 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     bare = None
     try:
         bare, _ = start(bare_cmd, bare_port, "/bare", work / "bare.log", env)
-        print(f"\nfirst /health answered {start_s:.2f} s after spawning the server "
-              f"({cold_s:.2f} s on the very first start, compiling bytecode)", flush=True)
+        print(
+            f"\nfirst /health answered {start_s:.2f} s after spawning the server "
+            f"({cold_s:.2f} s on the very first start, compiling bytecode)",
+            flush=True,
+        )
         check_answers(api_port, pools)
 
         print(f"warm-up: {args.warmup:g} s per endpoint", flush=True)
@@ -288,8 +334,18 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
             stop(bare)
 
     bare_rps = median([r["rps"] for r in runs["bare"]])
-    rows: list[list[Any]] = [["bare FastAPI /bare", 1, bare_rps, 1.0, median([r["p99_ms"] for r in runs["bare"]]),
-                              max(r["p99_ms"] for r in runs["bare"]), "", 0]]
+    rows: list[list[Any]] = [
+        [
+            "bare FastAPI /bare",
+            1,
+            bare_rps,
+            1.0,
+            median([r["p99_ms"] for r in runs["bare"]]),
+            max(r["p99_ms"] for r in runs["bare"]),
+            "",
+            0,
+        ]
+    ]
     checks: dict[str, bool] = {}
     report["endpoints"] = {}
     for name, paths in pools.items():
@@ -301,33 +357,53 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         ok = (name in LATENCY_ONLY or ratio >= MIN_RATIO) and p99 <= MAX_P99_MS and failures == 0
         checks[name] = ok
         rows.append([name, len(paths), rps, ratio, p99, worst, verdict(ok), failures])
-        report["endpoints"][name] = {"rps": rps, "ratio": ratio, "paired_ratios": paired[name], "p99_ms": p99,
-                                     "worst_p99_ms": worst, "non_2xx_or_errors": failures, "runs": runs[name]}
+        report["endpoints"][name] = {
+            "rps": rps,
+            "ratio": ratio,
+            "paired_ratios": paired[name],
+            "p99_ms": p99,
+            "worst_p99_ms": worst,
+            "non_2xx_or_errors": failures,
+            "runs": runs[name],
+        }
     report["bare"] = {"rps": bare_rps, "runs": runs["bare"]}
 
-    print(f"\nwrk -t{args.threads} -c{args.connections}, {args.rounds} rounds of {args.duration:g} s. req/s and p99: "
-          "medians over the rounds (the bare endpoint: over all its runs); vs bare: median over the rounds of "
-          "req/s / the bare run just before; worst: the worst round's p99")
+    print(
+        f"\nwrk -t{args.threads} -c{args.connections}, {args.rounds} rounds of {args.duration:g} s. req/s and p99: "
+        "medians over the rounds (the bare endpoint: over all its runs); vs bare: median over the rounds of "
+        "req/s / the bare run just before; worst: the worst round's p99"
+    )
     print_table(["endpoint", "inputs", "req/s", "vs bare", "p99 ms", "worst ms", "verdict", "non-2xx"], rows)
     checks["rss"] = rss_warm <= MAX_RSS_MB
     checks["start"] = start_s <= MAX_START_S
-    report.update(rss_after_warmup_mb=rss_warm, rss_at_end_mb=rss_end, first_health_s=start_s,
-                  first_health_compiling_s=cold_s)
-    print(f"\nthroughput: every API endpoint >= {MIN_RATIO:.0%} of bare, p99 <= {MAX_P99_MS:.0f} ms "
-          f"(web page: p99 only): "
-          f"{verdict(all(v for k, v in checks.items() if k in pools))}")
-    print(f"server RSS after warm-up: {rss_warm:.0f} MB (at the end: {rss_end:.0f} MB)  "
-          f"target <= {MAX_RSS_MB:.0f} MB  {verdict(checks['rss'])}")
-    print(f"first /health after start: {start_s:.2f} s  target <= {MAX_START_S:.0f} s  {verdict(checks['start'])}  "
-          f"(first start ever, compiling bytecode: {cold_s:.2f} s)")
+    report.update(
+        rss_after_warmup_mb=rss_warm, rss_at_end_mb=rss_end, first_health_s=start_s, first_health_compiling_s=cold_s
+    )
+    print(
+        f"\nthroughput: every API endpoint >= {MIN_RATIO:.0%} of bare, p99 <= {MAX_P99_MS:.0f} ms "
+        f"(web page: p99 only): "
+        f"{verdict(all(v for k, v in checks.items() if k in pools))}"
+    )
+    print(
+        f"server RSS after warm-up: {rss_warm:.0f} MB (at the end: {rss_end:.0f} MB)  "
+        f"target <= {MAX_RSS_MB:.0f} MB  {verdict(checks['rss'])}"
+    )
+    print(
+        f"first /health after start: {start_s:.2f} s  target <= {MAX_START_S:.0f} s  {verdict(checks['start'])}  "
+        f"(first start ever, compiling bytecode: {cold_s:.2f} s)"
+    )
     report["checks"] = checks
     return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = parser_from_doc(__doc__)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="data folder with a published release; built there when missing (default: %(default)s)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="data folder with a published release; built there when missing (default: %(default)s)",
+    )
     parser.add_argument("--raw", type=Path, help="raw input for building the release (default: generate the stand-in)")
     parser.add_argument("--movies", type=int, default=FULL_SIZE_MOVIES, help="films of the generated stand-in")
     parser.add_argument("--rebuild", action="store_true", help="publish a new release even if DATA/current exists")
@@ -343,19 +419,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if shutil.which("wrk") is None:
-        print("wrk is not installed. On Debian/Ubuntu: apt-get update && apt-get install -y wrk\n"
-              "(macOS: brew install wrk). This benchmark installs nothing.", file=sys.stderr)
+        print(
+            "wrk is not installed. On Debian/Ubuntu: apt-get update && apt-get install -y wrk\n"
+            "(macOS: brew install wrk). This benchmark installs nothing.",
+            file=sys.stderr,
+        )
         return 2
     if args.rounds < 1 or args.duration <= 0:
         parser.error("--rounds must be >= 1 and --duration > 0")
 
-    report: dict[str, Any] = {"machine": print_machine_info(),
-                              "targets": {"min_ratio": MIN_RATIO, "max_p99_ms": MAX_P99_MS,
-                                          "max_rss_mb": MAX_RSS_MB, "max_start_s": MAX_START_S}}
+    report: dict[str, Any] = {
+        "machine": print_machine_info(),
+        "targets": {
+            "min_ratio": MIN_RATIO,
+            "max_p99_ms": MAX_P99_MS,
+            "max_rss_mb": MAX_RSS_MB,
+            "max_start_s": MAX_START_S,
+        },
+    }
     print_load(report)
     with tempfile.TemporaryDirectory(prefix="bench-api-", dir=args.work_dir) as tmp:
-        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json, strict=args.strict,
-                             errors=(ChildFailed, subprocess.CalledProcessError))
+        return run_benchmark(
+            lambda r: benchmark(args, Path(tmp), r),
+            report,
+            args.json,
+            strict=args.strict,
+            errors=(ChildFailed, subprocess.CalledProcessError),
+        )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,17 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common and api
 
-from _common import ChildFailed, overall, parser_from_doc, print_load, print_machine_info, run_benchmark, run_measured, verdict  # noqa: E402
-from api import free_port, get, start, stop  # noqa: E402
+from _common import (
+    ChildFailed,
+    overall,
+    parser_from_doc,
+    print_load,
+    print_machine_info,
+    run_benchmark,
+    run_measured,
+    verdict,
+)
+from api import free_port, get, start, stop
 
 REPO = Path(__file__).resolve().parents[1]
 NAME_CHARS, TEXT_CHARS = 500, 5000
@@ -63,7 +72,10 @@ NAME_FIELDS = ("title", "original_title")
 TEXT_FIELDS = ("overview", "tagline")
 # a cast member's name, a director's name in a credits cell (a Python literal): single- or double-quoted
 LITERAL = r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
-CREDIT_TEXT = {"cast": re.compile(f"('name': ){LITERAL}"), "crew": re.compile(f"('job': 'Director', 'name': ){LITERAL}")}
+CREDIT_TEXT = {
+    "cast": re.compile(f"('name': ){LITERAL}"),
+    "crew": re.compile(f"('job': 'Director', 'name': ){LITERAL}"),
+}
 WORDS = "alba bruma cauce dunas eco fiordo glaciar hondo isla jade kilo lince marea nube ocaso".split()
 
 csv.field_size_limit(1 << 30)
@@ -94,8 +106,10 @@ def _pad_literal(match: re.Match[str]) -> str:
 def padded_copy(standin: Path, raw: Path) -> None:
     """The stand-in with its texts at the caps (see the module doc), written to ``raw``."""
     raw.mkdir(parents=True, exist_ok=True)
-    with (standin / "movies_metadata.csv").open(newline="", encoding="utf-8") as src, \
-            (raw / "movies_metadata.csv").open("w", newline="", encoding="utf-8") as dst:
+    with (
+        (standin / "movies_metadata.csv").open(newline="", encoding="utf-8") as src,
+        (raw / "movies_metadata.csv").open("w", newline="", encoding="utf-8") as dst,
+    ):
         reader = csv.DictReader(src)
         writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
         writer.writeheader()
@@ -105,8 +119,10 @@ def padded_copy(standin: Path, raw: Path) -> None:
             for name in TEXT_FIELDS:
                 row[name] = pad(row[name], TEXT_CHARS)
             writer.writerow(row)
-    with (standin / "credits.csv").open(newline="", encoding="utf-8") as src, \
-            (raw / "credits.csv").open("w", newline="", encoding="utf-8") as dst:
+    with (
+        (standin / "credits.csv").open(newline="", encoding="utf-8") as src,
+        (raw / "credits.csv").open("w", newline="", encoding="utf-8") as dst,
+    ):
         reader = csv.DictReader(src)
         writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
         writer.writeheader()
@@ -186,7 +202,7 @@ def hostile_paths(films: list[tuple[int, str]], names: list[str], count: int, se
     def unknown_title(i: int) -> str:  # a padded title's start, changed: a 404 with suggestions
         title = films[i % len(films)][1]
         cut = rng.randint(20, 199)
-        return f"{title[:cut - 6]}{text(5)}{i}"[:200]
+        return f"{title[: cut - 6]}{text(5)}{i}"[:200]
 
     for i in range(count):
         film_id, title = films[i % len(films)]
@@ -257,8 +273,12 @@ def health_latency(port: int, seconds: float, hostile: Callable[[], None] | None
     for worker in workers:
         worker.join()
     latencies.sort()
-    return {"requests": len(latencies), "p50_ms": latencies[len(latencies) // 2],
-            "p99_ms": latencies[int(len(latencies) * 0.99)], "max_ms": latencies[-1]}
+    return {
+        "requests": len(latencies),
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "max_ms": latencies[-1],
+    }
 
 
 def benchmark(args: argparse.Namespace, report: dict[str, Any]) -> bool:
@@ -268,8 +288,9 @@ def benchmark(args: argparse.Namespace, report: dict[str, Any]) -> bool:
     films, names = titles_and_names(data, 20_000)
     port = free_port()
     log = data.parent / f"{data.name}-serve.log"
-    server, _ = start([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
-                      port, "/health", log)
+    server, _ = start(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)], port, "/health", log
+    )
     checks: dict[str, bool] = {}
     try:
         deadline = time.perf_counter() + 120
@@ -289,10 +310,18 @@ def benchmark(args: argparse.Namespace, report: dict[str, Any]) -> bool:
             sampler.done.set()
             sampler.join()
             end = memory(server.pid)
-            report.update(requests=len(paths), request_seconds=time.perf_counter() - started, by_kind=stats,
-                          peak_rss_mb=sampler.peak, at_end_mb=end)
-            print(f"{len(paths)} requests in {report['request_seconds']:.0f} s; peak VmRSS {sampler.peak:.0f} MB, "
-                  f"at the end {end}", flush=True)
+            report.update(
+                requests=len(paths),
+                request_seconds=time.perf_counter() - started,
+                by_kind=stats,
+                peak_rss_mb=sampler.peak,
+                at_end_mb=end,
+            )
+            print(
+                f"{len(paths)} requests in {report['request_seconds']:.0f} s; peak VmRSS {sampler.peak:.0f} MB, "
+                f"at the end {end}",
+                flush=True,
+            )
             for kind, entry in stats.items():
                 print(f"  {kind:<18} {entry}")
             checks["requests"] = max(sampler.peak, end["VmHWM"]) <= MAX_REQUESTS_MB

@@ -30,9 +30,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import (  # noqa: E402
-    ChildFailed, RunResult, Summary, overall, parser_from_doc, print_machine_info, print_table, run_benchmark,
-    run_measured, verdict,
+from _common import (
+    ChildFailed,
+    RunResult,
+    Summary,
+    overall,
+    parser_from_doc,
+    print_machine_info,
+    print_table,
+    run_benchmark,
+    run_measured,
+    verdict,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,17 +76,18 @@ def warm_page_cache(raw: Path) -> None:
                     pass
 
 
-def run_once(label: str, cmd: list[str], out: Path, logs: Path, n: int,
-             env: dict[str, str] | None = None) -> RunResult:
+def run_once(label: str, cmd: list[str], out: Path, logs: Path, n: int, env: dict[str, str] | None = None) -> RunResult:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     log = logs / f"{label.replace(' ', '_')}-{n}.log"
     result = run_measured(cmd, log=log, cwd=REPO, env={**os.environ, **env} if env else None)
-    print(f"  {label} run {n}: {result.seconds:.2f} s wall, {result.cpu_seconds:.2f} s cpu, "
-          f"{result.peak_rss_mb:.0f} MB peak RSS, exit {result.returncode}", flush=True)
+    print(
+        f"  {label} run {n}: {result.seconds:.2f} s wall, {result.cpu_seconds:.2f} s cpu, "
+        f"{result.peak_rss_mb:.0f} MB peak RSS, exit {result.returncode}",
+        flush=True,
+    )
     if not result.ok:
-        raise ChildFailed(f"{label} failed: {shlex.join(cmd)}\n--- log tail ---\n"
-                          f"{result.log_tail()}")
+        raise ChildFailed(f"{label} failed: {shlex.join(cmd)}\n--- log tail ---\n{result.log_tail()}")
     return result
 
 
@@ -109,8 +118,15 @@ def compare_outputs(yard_out: Path, rec_out: Path) -> bool:
 
 
 def summary_row(summary: Summary) -> list[Any]:
-    return [summary.label, len(summary.runs), summary.median_s, summary.min_s, summary.max_s,
-            summary.median_cpu_s, summary.peak_rss_mb]
+    return [
+        summary.label,
+        len(summary.runs),
+        summary.median_s,
+        summary.min_s,
+        summary.max_s,
+        summary.median_cpu_s,
+        summary.peak_rss_mb,
+    ]
 
 
 SUMMARY_HEADERS = ["command", "runs", "median s", "min s", "max s", "cpu s", "peak RSS MB"]
@@ -151,13 +167,16 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         ratio = yard.median_s / rec.median_s
         report["ratio"] = ratio
         checks["ratio"] = ratio >= MIN_RATIO
-        print(f"\nspeed ratio (median yardstick / median movierec): {ratio:.1f}x  "
-              f"target >= {MIN_RATIO:.0f}x  {verdict(checks['ratio'])}")
+        print(
+            f"\nspeed ratio (median yardstick / median movierec): {ratio:.1f}x  "
+            f"target >= {MIN_RATIO:.0f}x  {verdict(checks['ratio'])}"
+        )
     else:
         print("\nspeed ratio: not measured (--baseline-repeat 0)")
     checks["rss"] = rec.peak_rss_mb <= MAX_RSS_MB
-    print(f"peak RSS of movierec etl: {rec.peak_rss_mb:.0f} MB  target <= {MAX_RSS_MB:.0f} MB  "
-          f"{verdict(checks['rss'])}")
+    print(
+        f"peak RSS of movierec etl: {rec.peak_rss_mb:.0f} MB  target <= {MAX_RSS_MB:.0f} MB  {verdict(checks['rss'])}"
+    )
 
     if args.scale_3x:
         raw3 = work / "raw-3x"
@@ -174,14 +193,14 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         growth = rec3.median_s / rec.median_s
         rss_growth = rec3.peak_rss_mb / rec.peak_rss_mb
         checks["growth"] = growth <= MAX_GROWTH
-        report["scale_3x"] = {"movierec": rec3.as_dict(), "growth": growth,
-                              "rss_growth": rss_growth}
+        report["scale_3x"] = {"movierec": rec3.as_dict(), "growth": growth, "rss_growth": rss_growth}
         if args.raw_dir:
-            print(f"note: growth is relative to --raw-dir; meaningful only if it holds "
-                  f"{args.movies} films")
-        print(f"\ngrowth at 3x films: time x{growth:.2f}  "
-              f"({'about linear' if checks['growth'] else 'worse than linear'}, "
-              f"target <= {MAX_GROWTH:.1f})  {verdict(checks['growth'])}")
+            print(f"note: growth is relative to --raw-dir; meaningful only if it holds {args.movies} films")
+        print(
+            f"\ngrowth at 3x films: time x{growth:.2f}  "
+            f"({'about linear' if checks['growth'] else 'worse than linear'}, "
+            f"target <= {MAX_GROWTH:.1f})  {verdict(checks['growth'])}"
+        )
         print(f"peak RSS at 3x: {rec3.peak_rss_mb:.0f} MB (x{rss_growth:.2f})")
 
     report["checks"] = checks
@@ -190,32 +209,38 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
 
 def main(argv: list[str] | None = None) -> int:
     parser = parser_from_doc(__doc__)
-    parser.add_argument("--raw-dir", type=Path,
-                        help="existing raw input (default: generate the full-size stand-in)")
-    parser.add_argument("--movies", type=int, default=FULL_SIZE_MOVIES,
-                        help="films in the generated stand-in; --scale-3x uses 3x this")
+    parser.add_argument("--raw-dir", type=Path, help="existing raw input (default: generate the full-size stand-in)")
+    parser.add_argument(
+        "--movies", type=int, default=FULL_SIZE_MOVIES, help="films in the generated stand-in; --scale-3x uses 3x this"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of movierec etl")
-    parser.add_argument("--baseline-repeat", type=int, default=1,
-                        help="runs of the (slow) yardstick; 0 skips it")
-    parser.add_argument("--scale-3x", action="store_true",
-                        help="also time movierec etl on a stand-in with 3x the films")
-    parser.add_argument("--movierec-cmd", default=DEFAULT_MOVIEREC_CMD,
-                        help="command template with {raw} and {out} (default: %(default)s)")
-    parser.add_argument("--work-dir", type=Path,
-                        help="where stand-ins and outputs go (default: a temp dir, removed)")
+    parser.add_argument("--baseline-repeat", type=int, default=1, help="runs of the (slow) yardstick; 0 skips it")
+    parser.add_argument(
+        "--scale-3x", action="store_true", help="also time movierec etl on a stand-in with 3x the films"
+    )
+    parser.add_argument(
+        "--movierec-cmd",
+        default=DEFAULT_MOVIEREC_CMD,
+        help="command template with {raw} and {out} (default: %(default)s)",
+    )
+    parser.add_argument("--work-dir", type=Path, help="where stand-ins and outputs go (default: a temp dir, removed)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     if not args.raw_dir and not SCALE_TOOL.exists():
         parser.error(f"stand-in tool not found: {SCALE_TOOL}; pass --raw-dir")
 
-    report: dict[str, Any] = {"machine": print_machine_info(),
-                              "movierec_cmd": args.movierec_cmd, "movierec_env": MOVIEREC_ENV,
-                              "targets": {"min_ratio": MIN_RATIO, "max_rss_mb": MAX_RSS_MB,
-                                          "max_growth": MAX_GROWTH}}
+    report: dict[str, Any] = {
+        "machine": print_machine_info(),
+        "movierec_cmd": args.movierec_cmd,
+        "movierec_env": MOVIEREC_ENV,
+        "targets": {"min_ratio": MIN_RATIO, "max_rss_mb": MAX_RSS_MB, "max_growth": MAX_GROWTH},
+    }
     print(f"movierec: {args.movierec_cmd}")
-    print(f"movierec runs with {' '.join(f'{k}={v}' for k, v in MOVIEREC_ENV.items())} (the 3x credits.csv "
-          "is over the default cap)")
+    print(
+        f"movierec runs with {' '.join(f'{k}={v}' for k, v in MOVIEREC_ENV.items())} (the 3x credits.csv "
+        "is over the default cap)"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-etl-", dir=args.work_dir) as tmp:
         return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json)
 

@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import print_machine_info, print_table, ru_maxrss_mb  # noqa: E402
+from _common import print_machine_info, print_table, ru_maxrss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_RSS_MB = 1024.0
@@ -68,8 +68,12 @@ class Outcome:
     def passed(self, budget: float, cap: int, hostile: bool) -> bool:
         ends = self.seconds <= budget + 5  # the child's start-up and clean-up beside the budget
         refused = self.exit_code == 2 and self.message.startswith("error: ")
-        return (self.peak_rss_mb <= MAX_RSS_MB and ends and self.written_mb * MIB <= cap + 64 * MIB
-                and (refused if hostile else self.exit_code == 0))
+        return (
+            self.peak_rss_mb <= MAX_RSS_MB
+            and ends
+            and self.written_mb * MIB <= cap + 64 * MIB
+            and (refused if hostile else self.exit_code == 0)
+        )
 
 
 # --- building the archives ------------------------------------------------------------------------
@@ -80,8 +84,9 @@ def manifest_bytes() -> bytes:
 
     from movierec.release.layout import new_name
 
-    return json.dumps({"release": new_name(), "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                       "tables": {"movies": 1}}).encode()
+    return json.dumps(
+        {"release": new_name(), "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "tables": {"movies": 1}}
+    ).encode()
 
 
 def header(name: str, size: int) -> bytes:
@@ -156,9 +161,14 @@ def incompressible(path: Path, size: int) -> None:
 def real_release(path: Path, work: Path, release: Path | None) -> None:
     if release is None:
         data = work / "built"
-        subprocess.run([sys.executable, "-m", "movierec", "pipeline", "--data", str(data)], cwd=REPO, check=True,
-                       env={**os.environ, "MOVIEREC_EVALUATE_ON_PUBLISH": "0"}, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "movierec", "pipeline", "--data", str(data)],
+            cwd=REPO,
+            check=True,
+            env={**os.environ, "MOVIEREC_EVALUATE_ON_PUBLISH": "0"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         release = (data / "current").resolve()
     subprocess.run(["tar", "-czf", str(path), "-C", str(release.parent), release.name], check=True)
 
@@ -222,8 +232,13 @@ def measure(case: str, url: str, data: Path, archive: Path | None, env: dict[str
     sampler.start()
     with open(log, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "movierec", "fetch", url, "--data", str(data)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "movierec", "fetch", url, "--data", str(data)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -231,15 +246,24 @@ def measure(case: str, url: str, data: Path, archive: Path | None, env: dict[str
     sampler.join()
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
     message = next((line for line in lines if line.startswith("error: ")), lines[-1] if lines else "")
-    return Outcome(case, archive.stat().st_size / MIB if archive else 0.0, seconds, ru_maxrss_mb(usage.ru_maxrss),
-                   usage.ru_oublock * 512 / MIB, peak[0] / MIB, proc.returncode, message[:160])
+    return Outcome(
+        case,
+        archive.stat().st_size / MIB if archive else 0.0,
+        seconds,
+        ru_maxrss_mb(usage.ru_maxrss),
+        usage.ru_oublock * 512 / MIB,
+        peak[0] / MIB,
+        proc.returncode,
+        message[:160],
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()))
-    parser.add_argument("--release", type=Path, help="a release folder to fetch as the real case (default: "
-                        "one built from the sample)")
+    parser.add_argument(
+        "--release", type=Path, help="a release folder to fetch as the real case (default: one built from the sample)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--only", nargs="*", help="cases whose name contains one of these")
     parser.add_argument("--json", type=Path)
@@ -249,8 +273,10 @@ def main() -> None:
 
     settings = get_settings()
     print_machine_info()
-    print(f"caps: MOVIEREC_RELEASE_MAX_BYTES={settings.release_max_bytes:,}, MOVIEREC_RELEASE_MAX_FILES="
-          f"{settings.release_max_files:,}, MOVIEREC_FETCH_BUDGET={settings.fetch_budget:g} s")
+    print(
+        f"caps: MOVIEREC_RELEASE_MAX_BYTES={settings.release_max_bytes:,}, MOVIEREC_RELEASE_MAX_FILES="
+        f"{settings.release_max_files:,}, MOVIEREC_FETCH_BUDGET={settings.fetch_budget:g} s"
+    )
     work = Path(tempfile.mkdtemp(prefix="fetch-hostile-", dir=args.work_dir))
     www, logs = work / "www", work / "logs"
     www.mkdir()
@@ -261,12 +287,24 @@ def main() -> None:
     drip_budget = 20.0
     cases: list[tuple[str, object, bool, float]] = [
         ("real release", lambda p: real_release(p, work, args.release), False, settings.fetch_budget),
-        ("bomb: 10 GiB, one member", lambda p: gzip_bomb(p, [("raw/ratings.csv.gz", 10 * GIB)]), True,
-         settings.fetch_budget),
-        ("bomb: 3.2 GiB, one member", lambda p: gzip_bomb(p, [("raw/ratings.csv.gz", int(3.2 * GIB))]), True,
-         settings.fetch_budget),
-        ("bomb: 10 x 1 GiB members", lambda p: gzip_bomb(p, [(f"raw/r{i}.csv.gz", GIB) for i in range(10)]), True,
-         settings.fetch_budget),
+        (
+            "bomb: 10 GiB, one member",
+            lambda p: gzip_bomb(p, [("raw/ratings.csv.gz", 10 * GIB)]),
+            True,
+            settings.fetch_budget,
+        ),
+        (
+            "bomb: 3.2 GiB, one member",
+            lambda p: gzip_bomb(p, [("raw/ratings.csv.gz", int(3.2 * GIB))]),
+            True,
+            settings.fetch_budget,
+        ),
+        (
+            "bomb: 10 x 1 GiB members",
+            lambda p: gzip_bomb(p, [(f"raw/r{i}.csv.gz", GIB) for i in range(10)]),
+            True,
+            settings.fetch_budget,
+        ),
         ("100,000 tiny members", lambda p: many_members(p, 100_000), True, settings.fetch_budget),
         ("sparse 1 GiB member", lambda p: sparse(p, work), True, settings.fetch_budget),
         ("incompressible 300 MB", lambda p: incompressible(p, 300 * MIB), True, settings.fetch_budget),
@@ -286,8 +324,10 @@ def main() -> None:
                 archive = www / f"case{n}.tar.gz"
                 started = time.perf_counter()
                 build(archive)  # type: ignore[operator]
-                print(f"built {case}: {archive.stat().st_size / MIB:,.1f} MB in {time.perf_counter() - started:.1f} s",
-                      flush=True)
+                print(
+                    f"built {case}: {archive.stat().st_size / MIB:,.1f} MB in {time.perf_counter() - started:.1f} s",
+                    flush=True,
+                )
                 url = f"{base}/{archive.name}"
             outcome = measure(case, url, work / "data", archive, env, logs)
             if archive is not None:
@@ -301,9 +341,13 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print()
-    print_table(["case", "archive MB", "wall s", "peak RSS MB", "written MB", "peak DATA MB", "exit", "verdict"],
-                [[o.case, o.archive_mb, o.seconds, o.peak_rss_mb, o.written_mb, o.peak_data_mb, o.exit_code, v]
-                 for o, v in zip(outcomes, verdicts, strict=True)])
+    print_table(
+        ["case", "archive MB", "wall s", "peak RSS MB", "written MB", "peak DATA MB", "exit", "verdict"],
+        [
+            [o.case, o.archive_mb, o.seconds, o.peak_rss_mb, o.written_mb, o.peak_data_mb, o.exit_code, v]
+            for o, v in zip(outcomes, verdicts, strict=True)
+        ],
+    )
     if args.json:
         args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=2))
     sys.exit(0 if all(v == "PASS" for v in verdicts) else 1)

@@ -53,9 +53,8 @@ from typing import BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import print_machine_info, print_table, ru_maxrss_mb  # noqa: E402
-
-from movierec.raw.files import MOVIES_COLUMNS  # noqa: E402
+from _common import print_machine_info, print_table, ru_maxrss_mb
+from movierec.raw.files import MOVIES_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO.parent / "shared" / "data" / "the-movies-dataset"
@@ -117,8 +116,10 @@ def write_repeated(handle: BinaryIO, head: bytes, row: bytes, total: int) -> int
 
 def zip_repeated(path: Path, head: bytes, row: bytes, total: int) -> int:
     # Level 1: the data is one repeated pattern, any level compresses it ~1000x; 1 is the fastest.
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
-            archive.open(path.stem, "w", force_zip64=True) as member:
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+        archive.open(path.stem, "w", force_zip64=True) as member,
+    ):
         return write_repeated(member, head, row, total)
 
 
@@ -140,17 +141,31 @@ def films(path: Path, count: int, total: int, width: int, title: bytes = b"T") -
     """``count`` films with distinct ids and ``width`` fields (24 is right, 23 too few, 25 too
     many), their overview sized so that the file holds about ``total`` bytes."""
     head = b",".join(c.encode() for c in MOVIES_COLUMNS) + b"\n"
-    fields = {"adult": b"False", "budget": b"1000000", "genres": b"\"[{'id': 16, 'name': 'Animation'}]\"",
-              "original_language": b"en", "popularity": b"1.5", "production_companies": b"[]",
-              "production_countries": b"[]", "release_date": b"2000-01-01", "runtime": b"90",
-              "spoken_languages": b"[]", "status": b"Released", "title": title, "video": b"False",
-              "vote_average": b"5", "vote_count": b"10"}
+    fields = {
+        "adult": b"False",
+        "budget": b"1000000",
+        "genres": b"\"[{'id': 16, 'name': 'Animation'}]\"",
+        "original_language": b"en",
+        "popularity": b"1.5",
+        "production_companies": b"[]",
+        "production_countries": b"[]",
+        "release_date": b"2000-01-01",
+        "runtime": b"90",
+        "spoken_languages": b"[]",
+        "status": b"Released",
+        "title": title,
+        "video": b"False",
+        "vote_average": b"5",
+        "vote_count": b"10",
+    }
     base = [fields.get(c, b"") for c in MOVIES_COLUMNS]
     base = base[:width] if width <= len(base) else base + [b"surplus"] * (width - len(base))
     pad = max(1, (total - len(head)) // count - len(b",".join(base)) - 9)
     base[MOVIES_COLUMNS.index("overview")] = b"o" * pad
-    template = b",".join(b"%d" if c == "id" else v.replace(b"%", b"%%") for c, v in zip(MOVIES_COLUMNS, base))
-    template += b"".join(b"," + v for v in base[len(MOVIES_COLUMNS):]) + b"\n"
+    template = b",".join(
+        b"%d" if c == "id" else v.replace(b"%", b"%%") for c, v in zip(MOVIES_COLUMNS, base, strict=True)
+    )
+    template += b"".join(b"," + v for v in base[len(MOVIES_COLUMNS) :]) + b"\n"
     with path.open("wb") as out:
         out.write(head)
         for start in range(1, count + 1, 100_000):
@@ -178,8 +193,9 @@ def long_title(path: Path, head: bytes, rows: list[bytes], chars: int) -> int:
     return path.stat().st_size
 
 
-def build(work: Path, cap: int, max_lines: int, standin: Path | None,
-          only: list[str] | None = None) -> list[tuple[str, Path, float]]:
+def build(
+    work: Path, cap: int, max_lines: int, standin: Path | None, only: list[str] | None = None
+) -> list[tuple[str, Path, float]]:
     """Every case (or those whose name starts with one of ``only``) as (name, raw folder, hostile
     file's decompressed MB)."""
     movies_head, movies_rows = sample_rows("movies_metadata.csv")
@@ -208,34 +224,71 @@ def build(work: Path, cap: int, max_lines: int, standin: Path | None,
         standin = work / "standin"
         scale(standin, STANDIN_MOVIES)
     cases.append(("baseline (stand-in)", standin, sum(p.stat().st_size for p in standin.glob("*.csv")) / 1e6))
-    case("repeated row, 1 GiB", lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", movies_head,
-                                                         movies_rows[0], GIB), ("credits.csv",))
-    case("NUL bytes, 1 GiB", lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", b"", b"\x00", GIB),
-         ("credits.csv",))
-    case("no line break, 200 MB", lambda raw: file_repeated(raw / "movies_metadata.csv", b"", b"a", 200_000_000),
-         ("credits.csv",))
-    case("credits repeated, 500 MB", lambda raw: file_repeated(
-        raw / "credits.csv", credits_head, typical_credits_row(credits_rows), min(500_000_000, under)),
-         ("movies_metadata.csv",))
-    case("repeated row under cap", lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", movies_head,
-                                                            movies_rows[0], under), ("credits.csv",))
+    case(
+        "repeated row, 1 GiB",
+        lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", movies_head, movies_rows[0], GIB),
+        ("credits.csv",),
+    )
+    case(
+        "NUL bytes, 1 GiB",
+        lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", b"", b"\x00", GIB),
+        ("credits.csv",),
+    )
+    case(
+        "no line break, 200 MB",
+        lambda raw: file_repeated(raw / "movies_metadata.csv", b"", b"a", 200_000_000),
+        ("credits.csv",),
+    )
+    case(
+        "credits repeated, 500 MB",
+        lambda raw: file_repeated(
+            raw / "credits.csv", credits_head, typical_credits_row(credits_rows), min(500_000_000, under)
+        ),
+        ("movies_metadata.csv",),
+    )
+    case(
+        "repeated row under cap",
+        lambda raw: zip_repeated(raw / "movies_metadata.csv.zip", movies_head, movies_rows[0], under),
+        ("credits.csv",),
+    )
     lines = max_lines - 1  # the header is a line too
     case("films at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 24), ("credits.csv",))
-    case("short records at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 23),
-         ("credits.csv",))
-    case("long records at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 25),
-         ("credits.csv",))
-    case("cp1252 films at both caps", lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 24, b"Caf\xe9"),
-         ("credits.csv",))
-    case("over the line cap", lambda raw: films(raw / "movies_metadata.csv", max_lines + 1, 100 * (max_lines + 1), 24),
-         ("credits.csv",))
+    case(
+        "short records at both caps",
+        lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 23),
+        ("credits.csv",),
+    )
+    case(
+        "long records at both caps",
+        lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 25),
+        ("credits.csv",),
+    )
+    case(
+        "cp1252 films at both caps",
+        lambda raw: films(raw / "movies_metadata.csv", lines - 1, under, 24, b"Caf\xe9"),
+        ("credits.csv",),
+    )
+    case(
+        "over the line cap",
+        lambda raw: films(raw / "movies_metadata.csv", max_lines + 1, 100 * (max_lines + 1), 24),
+        ("credits.csv",),
+    )
     # 600 characters (over the 500 cap) and about 715 bytes a film: as many as the byte cap holds.
-    case("long titles under the byte cap", lambda raw: films(raw / "movies_metadata.csv", min(lines - 1, under // 750),
-                                                             under, 24, b"T" * 600), ("credits.csv",))
-    case("one 10M-character title", lambda raw: long_title(raw / "movies_metadata.csv", movies_head, movies_rows,
-                                                           10_000_000), ("credits.csv",))
-    case("one title under the cap", lambda raw: long_title(raw / "movies_metadata.csv", movies_head, movies_rows,
-                                                           under - 2_000_000), ("credits.csv",))
+    case(
+        "long titles under the byte cap",
+        lambda raw: films(raw / "movies_metadata.csv", min(lines - 1, under // 750), under, 24, b"T" * 600),
+        ("credits.csv",),
+    )
+    case(
+        "one 10M-character title",
+        lambda raw: long_title(raw / "movies_metadata.csv", movies_head, movies_rows, 10_000_000),
+        ("credits.csv",),
+    )
+    case(
+        "one title under the cap",
+        lambda raw: long_title(raw / "movies_metadata.csv", movies_head, movies_rows, under - 2_000_000),
+        ("credits.csv",),
+    )
     if not any(wanted(n) for n in ("credits under cap", "repeated row + credits")):
         return cases
     credits = work / "credits-under-cap"
@@ -254,8 +307,9 @@ def build(work: Path, cap: int, max_lines: int, standin: Path | None,
 
 def scale(out: Path, movies: int) -> None:
     start = time.perf_counter()
-    subprocess.run([sys.executable, str(SCALE_TOOL), str(out), "--movies", str(movies)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(SCALE_TOOL), str(out), "--movies", str(movies)], check=True, stdout=subprocess.DEVNULL
+    )
     print(f"  built stand-in of {movies:,} films in {out} in {time.perf_counter() - start:.0f} s", flush=True)
 
 
@@ -277,17 +331,27 @@ def run_etl(case: str, raw: Path, out: Path, input_mb: float) -> Outcome:
         errors = [line for line in stderr.read().decode("utf-8", "replace").splitlines() if line.startswith("error: ")]
         said = stdout.read().decode("utf-8", "replace").strip().splitlines()
     message = errors[0] if errors else (said[-1] if said else "")
-    outcome = Outcome(case, round(input_mb), round(seconds, 1), round(ru_maxrss_mb(usage.ru_maxrss)), code,
-                      message.replace(str(out), "OUT"))
-    print(f"  {case}: {outcome.seconds:.1f} s, {outcome.peak_rss_mb:,.0f} MB peak, exit {code}: "
-          f"{outcome.message[:160]}", flush=True)
+    outcome = Outcome(
+        case,
+        round(input_mb),
+        round(seconds, 1),
+        round(ru_maxrss_mb(usage.ru_maxrss)),
+        code,
+        message.replace(str(out), "OUT"),
+    )
+    print(
+        f"  {case}: {outcome.seconds:.1f} s, {outcome.peak_rss_mb:,.0f} MB peak, exit {code}: {outcome.message[:160]}",
+        flush=True,
+    )
     return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp"), help="where the inputs are built")
     parser.add_argument("--standin", type=Path, help="an existing full-size stand-in (default: generate one)")
     parser.add_argument("--keep", action="store_true", help="keep the built inputs")
@@ -297,9 +361,12 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = print_machine_info()
     cap, max_lines = caps()
-    print(f"caps: MOVIEREC_MAX_INPUT_BYTES {cap:,} bytes, MOVIEREC_MAX_INPUT_LINES {max_lines:,}; target: <= {MAX_RSS_MB:,.0f} MB peak or refused "
-          f"(one error line, exit 2)\nnote: the machine may be shared with other work; peak RSS does not "
-          f"depend on it, wall times do", flush=True)
+    print(
+        f"caps: MOVIEREC_MAX_INPUT_BYTES {cap:,} bytes, MOVIEREC_MAX_INPUT_LINES {max_lines:,}; target: <= {MAX_RSS_MB:,.0f} MB peak or refused "
+        f"(one error line, exit 2)\nnote: the machine may be shared with other work; peak RSS does not "
+        f"depend on it, wall times do",
+        flush=True,
+    )
     work = Path(tempfile.mkdtemp(prefix="bench-hostile-", dir=args.work_dir))
     try:
         cases = build(work / "raw", cap, max_lines, args.standin.resolve() if args.standin else None, args.only)
@@ -309,15 +376,41 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     base = outcomes[0]
     print()
-    print_table(["case", "input MB", "wall s", "x base", "peak RSS MB", "x base", "exit", "message"],
-                [[o.case, o.input_mb, o.seconds, round(o.seconds / base.seconds, 2), o.peak_rss_mb,
-                  round(o.peak_rss_mb / base.peak_rss_mb, 2), o.exit_code, o.message[:110]] for o in outcomes])
+    print_table(
+        ["case", "input MB", "wall s", "x base", "peak RSS MB", "x base", "exit", "message"],
+        [
+            [
+                o.case,
+                o.input_mb,
+                o.seconds,
+                round(o.seconds / base.seconds, 2),
+                o.peak_rss_mb,
+                round(o.peak_rss_mb / base.peak_rss_mb, 2),
+                o.exit_code,
+                o.message[:110],
+            ]
+            for o in outcomes
+        ],
+    )
     passed = all(o.passed for o in outcomes)
-    print(f"\noverall: {'PASS' if passed else 'FAIL'} (every case <= {MAX_RSS_MB:,.0f} MB peak, exit 0 or a "
-          "one-line refusal with exit 2)")
+    print(
+        f"\noverall: {'PASS' if passed else 'FAIL'} (every case <= {MAX_RSS_MB:,.0f} MB peak, exit 0 or a "
+        "one-line refusal with exit 2)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "cap": cap, "max_lines": max_lines, "passed": passed,
-                                         "cases": [asdict(o) for o in outcomes]}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine,
+                    "cap": cap,
+                    "max_lines": max_lines,
+                    "passed": passed,
+                    "cases": [asdict(o) for o in outcomes],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     return 0 if passed else 1
 

@@ -36,10 +36,8 @@ MOVIE_CHILDREN: dict[str, tuple[str, dict[str, str]]] = {
     "countries": ("production_countries", {"iso_3166_1": "iso_3166_1", "name": "country"}),
     "languages": ("spoken_languages", {"iso_639_1": "iso_639_1", "name": "language"}),
 }
-CAST_FIELDS = {"id": "person_id", "name": "name", "character": "character", "order": "order",
-               "gender": "gender"}
-CREW_FIELDS = {"id": "person_id", "name": "name", "job": "job", "department": "department",
-               "gender": "gender"}
+CAST_FIELDS = {"id": "person_id", "name": "name", "character": "character", "order": "order", "gender": "gender"}
+CREW_FIELDS = {"id": "person_id", "name": "name", "job": "job", "department": "department", "gender": "gender"}
 KEYWORD_FIELDS = {"id": "keyword_id", "name": "keyword"}
 INT_COLUMNS = {"genre_id", "company_id", "person_id", "order", "gender", "keyword_id"}
 
@@ -75,7 +73,7 @@ def read_movies(path: Path) -> pd.DataFrame:
                 pending = row
             else:
                 if len(pending) + len(row) - 1 == N_FIELDS:
-                    rows.append(pending[:-1] + [pending[-1] + "\n" + row[0]] + row[1:])
+                    rows.append([*pending[:-1], pending[-1] + "\n" + row[0], *row[1:]])
                 pending = None  # joined, or two short rows that do not fit: drop both
     return pd.DataFrame(rows, columns=header)
 
@@ -97,8 +95,7 @@ def literal_list(cell: str) -> list[dict[str, Any]] | None:
 
 def positive_int_ids(ids: pd.Series) -> pd.Series:
     """Integer ids, NA where the raw id is not a positive integer."""
-    numeric = pd.to_numeric(ids.where(ids.str.fullmatch(r"[0-9]{1,18}"), None),
-                            errors="coerce").astype("Int64")
+    numeric = pd.to_numeric(ids.where(ids.str.fullmatch(r"[0-9]{1,18}"), None), errors="coerce").astype("Int64")
     return numeric.where(numeric > 0)
 
 
@@ -155,14 +152,12 @@ def transform_movies(movies: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.D
         movies[column] = movies[column].map(literal_list)
         bad |= movies[column].isna()
     movies, collection = movies[~bad], collection[~bad]
-    movies["collection_id"] = pd.to_numeric(collection.map(lambda d: d.get("id")),
-                                            errors="coerce").astype("Int64")
+    movies["collection_id"] = pd.to_numeric(collection.map(lambda d: d.get("id")), errors="coerce").astype("Int64")
     movies["collection"] = collection.map(lambda d: d.get("name"))
 
     movies["id"] = movies["id"].astype("int64")
-    children = {name: unnest(movies["id"], movies[source], fields)
-                for name, (source, fields) in MOVIE_CHILDREN.items()}
-    movies = movies.drop(columns=NESTED + ["belongs_to_collection"])
+    children = {name: unnest(movies["id"], movies[source], fields) for name, (source, fields) in MOVIE_CHILDREN.items()}
+    movies = movies.drop(columns=[*NESTED, "belongs_to_collection"])
     movies = movies[["id"] + [c for c in movies.columns if c != "id"]].reset_index(drop=True)
     return movies, children
 

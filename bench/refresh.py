@@ -42,9 +42,18 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import (  # noqa: E402
-    ChildFailed, median, overall, parser_from_doc, print_load, print_machine_info, print_table, run_benchmark,
-    run_measured, verdict, wrk_script,
+from _common import (
+    ChildFailed,
+    median,
+    overall,
+    parser_from_doc,
+    print_load,
+    print_machine_info,
+    print_table,
+    run_benchmark,
+    run_measured,
+    verdict,
+    wrk_script,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,8 +81,9 @@ def ensure_base(args: argparse.Namespace, env: dict[str, str], work: Path) -> tu
             print(f"generating the stand-in into {raw}", flush=True)
             subprocess.run([sys.executable, str(SCALE_TOOL), str(raw)], check=True, capture_output=True)
         print(f"publishing the base release from {raw} (evaluation off)", flush=True)
-        result = run_measured(movierec("pipeline", "--raw", str(raw), "--data", str(data)), log=work / "pipeline.log",
-                              cwd=REPO, env=env)
+        result = run_measured(
+            movierec("pipeline", "--raw", str(raw), "--data", str(data)), log=work / "pipeline.log", cwd=REPO, env=env
+        )
         if not result.ok:
             raise ChildFailed(f"pipeline failed:\n{result.log_tail()}")
         return ensure_base(args, env, work)
@@ -101,7 +111,7 @@ def write_batch(base: Path, folder: Path, films: int) -> tuple[set[str], int]:
     header, rows = movies[0], movies[1:]
     at = {c: header.index(c) for c in ("id", "title", "popularity")}
     valid = [r for r in rows if len(r) == len(header) and r[at["id"]].isdigit() and r[at["title"]]]
-    updated, copied = valid[: films // 2], valid[films // 2: films]
+    updated, copied = valid[: films // 2], valid[films // 2 : films]
     new_ids = {r[at["id"]]: str(900_000_000 + n) for n, r in enumerate(copied)}
     batch = []
     for row in updated:
@@ -119,8 +129,11 @@ def write_batch(base: Path, folder: Path, films: int) -> tuple[set[str], int]:
         rows = read_rows(base / "raw" / f"{name}.gz")
         id_at = rows[0].index("id")
         chosen = [r for r in rows[1:] if len(r) > id_at and r[id_at] in {x[at["id"]] for x in updated}]
-        chosen += [[new_ids[v] if i == id_at else v for i, v in enumerate(r)] for r in rows[1:]
-                   if len(r) > id_at and r[id_at] in new_ids]
+        chosen += [
+            [new_ids[v] if i == id_at else v for i, v in enumerate(r)]
+            for r in rows[1:]
+            if len(r) > id_at and r[id_at] in new_ids
+        ]
         _write(folder / name, [rows[0], *chosen])
     return touched | {r[at["id"]] for r in copied}, len(copied)
 
@@ -192,8 +205,10 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     batch = work / "batch"
     touched, new = write_batch(base, batch, args.films)
     paths = request_pool(base, touched, args.pool, args.seed)
-    print(f"base release {base_name}; batch: {args.films - new} updated + {new} new films; "
-          f"wrk over {len(paths)} paths", flush=True)
+    print(
+        f"base release {base_name}; batch: {args.films - new} updated + {new} new films; wrk over {len(paths)} paths",
+        flush=True,
+    )
 
     import socket
 
@@ -202,8 +217,13 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         port = s.getsockname()[1]
     log = work / "serve.log"
     with log.open("wb") as out:
-        server = subprocess.Popen(movierec("serve", "--data", str(data), "--port", str(port)), stdout=out,
-                                  stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        server = subprocess.Popen(
+            movierec("serve", "--data", str(data), "--port", str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+        )
     wrk_proc = None
     try:
         deadline = time.monotonic() + 60
@@ -231,16 +251,34 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         script.write_text(wrk_script(paths, pause))
         wrk_out = work / "wrk.txt"
         with wrk_out.open("w") as out:
-            wrk_proc = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", "-d600s", "--latency",
-                                         "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}"],
-                                        stdout=out, stderr=subprocess.STDOUT)
+            wrk_proc = subprocess.Popen(
+                [
+                    "wrk",
+                    "-t2",
+                    f"-c{args.connections}",
+                    "-d600s",
+                    "--latency",
+                    "--timeout",
+                    "5s",
+                    "-s",
+                    str(script),
+                    f"http://127.0.0.1:{port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         time.sleep(args.settle)
         before = sampler.between(time.perf_counter() - 3, time.perf_counter())
         print(f"steady under wrk: RSS {median(before):.0f} MB; ingesting…", flush=True)
 
         result: dict[str, Any] = {}
-        ingest = threading.Thread(target=lambda: result.update(run=run_measured(
-            movierec("ingest", str(batch), "--data", str(data)), log=work / "ingest.log", cwd=REPO, env=env)))
+        ingest = threading.Thread(
+            target=lambda: result.update(
+                run=run_measured(
+                    movierec("ingest", str(batch), "--data", str(data)), log=work / "ingest.log", cwd=REPO, env=env
+                )
+            )
+        )
         started = time.perf_counter()
         ingest.start()
         served_at = None
@@ -282,46 +320,77 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
     run = result["run"]
     switch_s = served_at - started
     figures = {
-        "base": base_name, "new": new_version, "switch_s": switch_s, "ingest_s": run.seconds,
-        "ingest_peak_rss_mb": run.peak_rss_mb, "requests": int(total.group(1)), "failed": failures,
+        "base": base_name,
+        "new": new_version,
+        "switch_s": switch_s,
+        "ingest_s": run.seconds,
+        "ingest_peak_rss_mb": run.peak_rss_mb,
+        "requests": int(total.group(1)),
+        "failed": failures,
         "requests_per_s": float(rate.group(1)) if rate else None,
         "p99": f"{p99.group(1)} {p99.group(2)}" if p99 else None,
-        "steady_before_mb": median(before), "steady_after_mb": median(after), "peak_swap_mb": max(swap),
+        "steady_before_mb": median(before),
+        "steady_after_mb": median(after),
+        "peak_swap_mb": max(swap),
         "server_vmhwm_mb": hwm,
     }
     report.update(figures)
-    checks = {"switch": switch_s <= MAX_SWITCH_S, "failures": failures == 0, "peak": max(swap) <= MAX_PEAK_MB,
-              "steady": max(figures["steady_before_mb"], figures["steady_after_mb"]) <= MAX_STEADY_MB}
+    checks = {
+        "switch": switch_s <= MAX_SWITCH_S,
+        "failures": failures == 0,
+        "peak": max(swap) <= MAX_PEAK_MB,
+        "steady": max(figures["steady_before_mb"], figures["steady_after_mb"]) <= MAX_STEADY_MB,
+    }
     report["checks"] = checks
     print()
-    print_table(["figure", "value", "target", "verdict"], [
-        ["ingest start → new release served (s)", switch_s, f"<= {MAX_SWITCH_S:.0f}", verdict(checks["switch"])],
-        ["failed requests during the run", failures, "0", verdict(checks["failures"])],
-        ["peak server RSS during the swap (MB)", max(swap), f"<= {MAX_PEAK_MB:.0f}", verdict(checks["peak"])],
-        ["steady server RSS before (MB)", figures["steady_before_mb"], f"<= {MAX_STEADY_MB:.0f}",
-         verdict(figures["steady_before_mb"] <= MAX_STEADY_MB)],
-        ["steady server RSS after (MB)", figures["steady_after_mb"], f"<= {MAX_STEADY_MB:.0f}",
-         verdict(figures["steady_after_mb"] <= MAX_STEADY_MB)],
-    ])
-    print(f"\nwrk: {figures['requests']:,} requests over the whole run, {figures['requests_per_s']} req/s "
-          f"({'flat out' if args.rate <= 0 else f'offered up to {args.rate:.0f}/s'}), p99 {figures['p99']}; server VmHWM "
-          f"{hwm:.0f} MB; the ingest process: {run.seconds:.1f} s wall, peak RSS {run.peak_rss_mb:.0f} MB "
-          f"(durations: {json.loads((data / 'current' / 'manifest.json').read_text()).get('durations')})")
+    print_table(
+        ["figure", "value", "target", "verdict"],
+        [
+            ["ingest start → new release served (s)", switch_s, f"<= {MAX_SWITCH_S:.0f}", verdict(checks["switch"])],
+            ["failed requests during the run", failures, "0", verdict(checks["failures"])],
+            ["peak server RSS during the swap (MB)", max(swap), f"<= {MAX_PEAK_MB:.0f}", verdict(checks["peak"])],
+            [
+                "steady server RSS before (MB)",
+                figures["steady_before_mb"],
+                f"<= {MAX_STEADY_MB:.0f}",
+                verdict(figures["steady_before_mb"] <= MAX_STEADY_MB),
+            ],
+            [
+                "steady server RSS after (MB)",
+                figures["steady_after_mb"],
+                f"<= {MAX_STEADY_MB:.0f}",
+                verdict(figures["steady_after_mb"] <= MAX_STEADY_MB),
+            ],
+        ],
+    )
+    print(
+        f"\nwrk: {figures['requests']:,} requests over the whole run, {figures['requests_per_s']} req/s "
+        f"({'flat out' if args.rate <= 0 else f'offered up to {args.rate:.0f}/s'}), p99 {figures['p99']}; server VmHWM "
+        f"{hwm:.0f} MB; the ingest process: {run.seconds:.1f} s wall, peak RSS {run.peak_rss_mb:.0f} MB "
+        f"(durations: {json.loads((data / 'current' / 'manifest.json').read_text()).get('durations')})"
+    )
     report["checks"] = checks
     return overall(checks)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = parser_from_doc(__doc__)
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "movierec-bench-refresh",
-                        help="data folder; a base release of the stand-in is built there once (default: %(default)s)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "movierec-bench-refresh",
+        help="data folder; a base release of the stand-in is built there once (default: %(default)s)",
+    )
     parser.add_argument("--raw", type=Path, default=Path("/tmp/standin"), help="the stand-in (default: %(default)s)")
     parser.add_argument("--films", type=int, default=1000, help="films in the batch, half new (default: %(default)s)")
     parser.add_argument("--pool", type=int, default=500, help="films asked for by wrk (default: %(default)s)")
     parser.add_argument("--connections", type=int, default=10, help="wrk -c (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=1000.0,
-                        help="requests/s wrk offers (a pause between a connection's requests); 0: flat out "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="requests/s wrk offers (a pause between a connection's requests); 0: flat out (default: %(default)s)",
+    )
     parser.add_argument("--settle", type=float, default=8.0, help="seconds of load before and after the switch")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -332,8 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": print_machine_info()}
     print_load(report)
     with tempfile.TemporaryDirectory(prefix="bench-refresh-") as tmp:
-        return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json, strict=args.strict,
-                             errors=(ChildFailed, subprocess.CalledProcessError))
+        return run_benchmark(
+            lambda r: benchmark(args, Path(tmp), r),
+            report,
+            args.json,
+            strict=args.strict,
+            errors=(ChildFailed, subprocess.CalledProcessError),
+        )
 
 
 if __name__ == "__main__":

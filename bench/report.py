@@ -32,8 +32,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import (  # noqa: E402
-    ChildFailed, Summary, overall, parser_from_doc, print_machine_info, print_table, run_benchmark, run_measured,
+from _common import (
+    ChildFailed,
+    Summary,
+    overall,
+    parser_from_doc,
+    print_machine_info,
+    print_table,
+    run_benchmark,
+    run_measured,
     verdict,
 )
 

@@ -49,7 +49,6 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]  # run as a script: _comm
 
 from _common import print_machine_info, print_table, run_measured  # noqa: E402
 from fake_tmdb import FakeTmdb, Reply, make_movie  # noqa: E402
-
 from movierec.config import Settings  # noqa: E402
 
 REPO = HERE.parent
@@ -80,6 +79,7 @@ def _title_chunks(size: int) -> Callable[[], Iterator[bytes]]:
         for _ in range(size // MB):
             yield b"a" * MB
         yield b'"}'
+
     return chunks
 
 
@@ -108,8 +108,14 @@ def _fat_pages(fake: FakeTmdb) -> None:
 def _hostile_mix(fake: FakeTmdb) -> None:
     _films(fake, 50)
     fake.extra_entries = [{"id": -7}, {"id": 0}, {"id": True}, {"id": 10**25}, {"id": "8"}, {"id": 7.5}, "x"]
-    bad = [b'{"budget": Infinity}', b'{"budget": 1e400}', b"[" * 200_000, b'{"title": "\xff"}',
-           b'{"genres": {"id": 1}}', b'{"budget": "12"}']
+    bad = [
+        b'{"budget": Infinity}',
+        b'{"budget": 1e400}',
+        b"[" * 200_000,
+        b'{"title": "\xff"}',
+        b'{"genres": {"id": 1}}',
+        b'{"budget": "12"}',
+    ]
     for i, raw in enumerate(bad, start=1):
         fake.always[f"/movie/{i}"] = Reply(200, raw=raw)
     echoed = {**make_movie(10), "title": f"echo {KEY}", "overview": KEY * 100}
@@ -118,20 +124,42 @@ def _hostile_mix(fake: FakeTmdb) -> None:
 
 CASES: list[tuple[str, Callable[[FakeTmdb], None], dict[str, str], float]] = [
     ("baseline", lambda f: _films(f, 200), {}, 120),
-    ("title 300 MB, announced", lambda f: _films(f, 20, Reply(200, {"Content-Length": str(300 * MB + 13)},
-                                                              chunks=_title_chunks(300 * MB))), {}, 120),
+    (
+        "title 300 MB, announced",
+        lambda f: _films(f, 20, Reply(200, {"Content-Length": str(300 * MB + 13)}, chunks=_title_chunks(300 * MB))),
+        {},
+        120,
+    ),
     ("title 300 MB, streamed", lambda f: _films(f, 20, Reply(200, chunks=_title_chunks(300 * MB))), {}, 120),
-    ("gzip bomb 0.5 MB -> 500 MB", lambda f: _films(f, 20, Reply(200, {"Content-Encoding": "gzip"},
-                                                                 raw=_gzip_bomb(500 * MB))), {}, 120),
-    ("answers under the cap", lambda f: _films(f, 20, Reply(200, raw=b'{"credits": {"cast": [' + b",".join(
-        itertools.repeat(b"{}", 2_700_000)) + b"]}}")), {}, 300),
+    (
+        "gzip bomb 0.5 MB -> 500 MB",
+        lambda f: _films(f, 20, Reply(200, {"Content-Encoding": "gzip"}, raw=_gzip_bomb(500 * MB))),
+        {},
+        120,
+    ),
+    (
+        "answers under the cap",
+        lambda f: _films(
+            f, 20, Reply(200, raw=b'{"credits": {"cast": [' + b",".join(itertools.repeat(b"{}", 2_700_000)) + b"]}}")
+        ),
+        {},
+        300,
+    ),
     ("total_pages 1e9", lambda f: (_films(f, 100), setattr(f, "total_pages", 1e9)), {}, 300),
     ("fat pages", _fat_pages, {"MOVIEREC_TMDB_MAX_PAGES": "50"}, 600),
-    ("drip 1 byte / 20 s", lambda f: _films(f, 1, Reply(200, chunks=lambda: itertools.repeat(b" "), drip=20)),
-     {}, 60 + 30),
+    (
+        "drip 1 byte / 20 s",
+        lambda f: _films(f, 1, Reply(200, chunks=lambda: itertools.repeat(b" "), drip=20)),
+        {},
+        60 + 30,
+    ),
     ("Retry-After 999999", lambda f: _films(f, 20, Reply(429, {"Retry-After": "999999"})), {}, 60 + 30),
-    ("budget 20 s", lambda f: _films(f, 200, Reply(200, chunks=lambda: itertools.repeat(b" "), drip=1)),
-     {"MOVIEREC_TMDB_BUDGET": "20"}, 20 + 30),
+    (
+        "budget 20 s",
+        lambda f: _films(f, 200, Reply(200, chunks=lambda: itertools.repeat(b" "), drip=1)),
+        {"MOVIEREC_TMDB_BUDGET": "20"},
+        20 + 30,
+    ),
     ("hostile ids, bad films", _hostile_mix, {}, 120),
 ]
 
@@ -160,8 +188,23 @@ def run_case(name: str, env_extra: dict[str, str], bound: float, work: Path) -> 
                 raise SystemExit(f"the fake TMDB of {name!r} stopped (exit {server.returncode})")
             time.sleep(0.1)
         env = {**os.environ, "TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": url_file.read_text(), **env_extra}
-        result = run_measured([sys.executable, "-m", "movierec", "tmdb-sync", "--since", DAY.isoformat(),
-                               "--until", DAY.isoformat(), "--out", str(out)], log=log, cwd=REPO, env=env)
+        result = run_measured(
+            [
+                sys.executable,
+                "-m",
+                "movierec",
+                "tmdb-sync",
+                "--since",
+                DAY.isoformat(),
+                "--until",
+                DAY.isoformat(),
+                "--out",
+                str(out),
+            ],
+            log=log,
+            cwd=REPO,
+            env=env,
+        )
     finally:
         server.terminate()
         server.wait()
@@ -169,8 +212,11 @@ def run_case(name: str, env_extra: dict[str, str], bound: float, work: Path) -> 
     errors = [line for line in lines if line.startswith(("error: ", "warning: "))]
     summary = [line for line in lines if line.startswith(str(out))]
     message = (errors or summary or lines[-1:] or [""])[-1].replace(str(work), "WORK")
-    leaked = [p.name for p in out.iterdir() if KEY in p.read_text(encoding="utf-8", errors="replace")] \
-        if out.exists() else []
+    leaked = (
+        [p.name for p in out.iterdir() if KEY in p.read_text(encoding="utf-8", errors="replace")]
+        if out.exists()
+        else []
+    )
     if leaked or any(KEY in line for line in lines):
         message = f"KEY LEAKED in {leaked or 'the log'}; {message}"
         bound = -1.0
@@ -179,9 +225,11 @@ def run_case(name: str, env_extra: dict[str, str], bound: float, work: Path) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     parser.add_argument("--only", nargs="*", help="run only the cases whose name starts with one of these")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # internal: the fake TMDB of one case
@@ -192,10 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     machine = print_machine_info()
     settings = Settings.from_env()
-    print(f"settings: answer cap {settings.tmdb_max_response_bytes:,} B, {settings.tmdb_max_pages} pages, "
-          f"deadline {settings.tmdb_request_deadline:g} s, Retry-After <= {settings.tmdb_max_wait:g} s, "
-          f"budget {settings.tmdb_budget:g} s; target <= {MAX_RSS_MB:,.0f} MB peak, ended within its bound",
-          flush=True)
+    print(
+        f"settings: answer cap {settings.tmdb_max_response_bytes:,} B, {settings.tmdb_max_pages} pages, "
+        f"deadline {settings.tmdb_request_deadline:g} s, Retry-After <= {settings.tmdb_max_wait:g} s, "
+        f"budget {settings.tmdb_budget:g} s; target <= {MAX_RSS_MB:,.0f} MB peak, ended within its bound",
+        flush=True,
+    )
     cases = [c for c in CASES if not args.only or any(c[0].startswith(o) for o in args.only)]
     work = Path(tempfile.mkdtemp(prefix="bench-tmdb-hostile-"))
     try:
@@ -203,14 +253,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
-    print_table(["case", "wall s", "bound s", "peak RSS MB", "exit", "message"],
-                [[o.case, o.seconds, o.bound_s, o.peak_rss_mb, o.exit_code, o.message[:120]] for o in outcomes])
+    print_table(
+        ["case", "wall s", "bound s", "peak RSS MB", "exit", "message"],
+        [[o.case, o.seconds, o.bound_s, o.peak_rss_mb, o.exit_code, o.message[:120]] for o in outcomes],
+    )
     passed = all(o.passed for o in outcomes)
-    print(f"\noverall: {'PASS' if passed else 'FAIL'} (every case <= {MAX_RSS_MB:,.0f} MB peak, within its bound, "
-          "exit 0/1 or a one-line refusal with exit 2, the key never written)")
+    print(
+        f"\noverall: {'PASS' if passed else 'FAIL'} (every case <= {MAX_RSS_MB:,.0f} MB peak, within its bound, "
+        "exit 0/1 or a one-line refusal with exit 2, the key never written)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "passed": passed,
-                                         "cases": [asdict(o) for o in outcomes]}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"machine": machine, "passed": passed, "cases": [asdict(o) for o in outcomes]}, indent=2) + "\n"
+        )
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     return 0 if passed else 1
 

@@ -29,8 +29,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find _common
 
-from _common import (  # noqa: E402
-    ChildFailed, Summary, overall, parser_from_doc, print_machine_info, print_table, run_benchmark, run_measured,
+from _common import (
+    ChildFailed,
+    Summary,
+    overall,
+    parser_from_doc,
+    print_machine_info,
+    print_table,
+    run_benchmark,
+    run_measured,
     verdict,
 )
 
@@ -45,8 +52,11 @@ SUMMARY_HEADERS = ["command", "runs", "median s", "min s", "max s", "cpu s", "pe
 
 def run(label: str, cmd: list[str], logs: Path) -> Any:
     result = run_measured(cmd, log=logs / f"{label.replace(' ', '_')}.log", cwd=REPO)
-    print(f"  {label}: {result.seconds:.2f} s wall, {result.cpu_seconds:.2f} s cpu, "
-          f"{result.peak_rss_mb:.0f} MB peak RSS, exit {result.returncode}", flush=True)
+    print(
+        f"  {label}: {result.seconds:.2f} s wall, {result.cpu_seconds:.2f} s cpu, "
+        f"{result.peak_rss_mb:.0f} MB peak RSS, exit {result.returncode}",
+        flush=True,
+    )
     if not result.ok:
         raise ChildFailed(f"{label} failed: {shlex.join(cmd)}\n--- log tail ---\n{result.log_tail()}")
     return result
@@ -57,11 +67,17 @@ def prepare(work: Path, name: str, movies: int, raw_dir: Path | None, logs: Path
     raw = raw_dir
     if raw is None:
         raw = work / f"raw-{name}"
-        run(f"generate {name} stand-in ({movies} films)",
-            [sys.executable, str(SCALE_TOOL), str(raw), "--movies", str(movies)], logs)
+        run(
+            f"generate {name} stand-in ({movies} films)",
+            [sys.executable, str(SCALE_TOOL), str(raw), "--movies", str(movies)],
+            logs,
+        )
     data = work / f"data-{name}"
-    run(f"pipeline {name} (untimed setup)",
-        [sys.executable, "-m", "movierec", "pipeline", "--raw", str(raw), "--data", str(data)], logs)
+    run(
+        f"pipeline {name} (untimed setup)",
+        [sys.executable, "-m", "movierec", "pipeline", "--raw", str(raw), "--data", str(data)],
+        logs,
+    )
     return data
 
 
@@ -96,14 +112,23 @@ def release_facts(data: Path) -> dict[str, Any]:
 def print_facts(facts: dict[str, Any]) -> None:
     steps = ", ".join(f"{k} {v:.1f}" for k, v in facts["steps"].items())
     print(f"  last run's steps (s): {steps}")
-    print(f"  artifact: {facts['rows']:,} rows for {facts['films']:,} films, "
-          f"{facts['artifact_mb_in_memory']} MB in memory, {facts['artifact_mb_on_disk']} MB on disk; "
-          f"collaborative signal: {facts['cf']}; tuning: {facts['tuning']}")
+    print(
+        f"  artifact: {facts['rows']:,} rows for {facts['films']:,} films, "
+        f"{facts['artifact_mb_in_memory']} MB in memory, {facts['artifact_mb_on_disk']} MB on disk; "
+        f"collaborative signal: {facts['cf']}; tuning: {facts['tuning']}"
+    )
 
 
 def summary_row(summary: Summary) -> list[Any]:
-    return [summary.label, len(summary.runs), summary.median_s, summary.min_s, summary.max_s,
-            summary.median_cpu_s, summary.peak_rss_mb]
+    return [
+        summary.label,
+        len(summary.runs),
+        summary.median_s,
+        summary.min_s,
+        summary.max_s,
+        summary.median_cpu_s,
+        summary.peak_rss_mb,
+    ]
 
 
 def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> bool:
@@ -131,8 +156,10 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
         growth = triple.median_s / base.median_s
         rss_growth = triple.peak_rss_mb / base.peak_rss_mb
         report["train_3x"] = {**triple.as_dict(), **facts3, "growth": growth, "rss_growth": rss_growth}
-        print(f"\ngrowth at 3x films: time x{growth:.2f}, peak RSS x{rss_growth:.2f} "
-              f"({triple.median_s:.1f} s, {triple.peak_rss_mb:.0f} MB)")
+        print(
+            f"\ngrowth at 3x films: time x{growth:.2f}, peak RSS x{rss_growth:.2f} "
+            f"({triple.median_s:.1f} s, {triple.peak_rss_mb:.0f} MB)"
+        )
         if args.raw_dir:
             print(f"note: growth is relative to --raw-dir; meaningful only if it holds {args.movies} films")
 
@@ -143,8 +170,9 @@ def benchmark(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> b
 def main(argv: list[str] | None = None) -> int:
     parser = parser_from_doc(__doc__)
     parser.add_argument("--raw-dir", type=Path, help="existing raw input (default: generate the full-size stand-in)")
-    parser.add_argument("--movies", type=int, default=FULL_SIZE_MOVIES,
-                        help="films in the generated stand-in; --scale-3x uses 3x this")
+    parser.add_argument(
+        "--movies", type=int, default=FULL_SIZE_MOVIES, help="films in the generated stand-in; --scale-3x uses 3x this"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of movierec train")
     parser.add_argument("--scale-3x", action="store_true", help="also time training on 3x the films")
     parser.add_argument("--repeat-3x", type=int, default=1, help="timed runs at 3x")
@@ -155,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     if (not args.raw_dir or args.scale_3x) and not SCALE_TOOL.exists():
         parser.error(f"stand-in tool not found: {SCALE_TOOL}")
 
-    report: dict[str, Any] = {"machine": print_machine_info(),
-                              "targets": {"max_seconds": MAX_SECONDS, "max_rss_mb": MAX_RSS_MB}}
+    report: dict[str, Any] = {
+        "machine": print_machine_info(),
+        "targets": {"max_seconds": MAX_SECONDS, "max_rss_mb": MAX_RSS_MB},
+    }
     with tempfile.TemporaryDirectory(prefix="bench-train-", dir=args.work_dir) as tmp:
         return run_benchmark(lambda r: benchmark(args, Path(tmp), r), report, args.json)
 

@@ -50,8 +50,9 @@ def standin_raw(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> P
 
     tool = sample_raw.parents[1] / "tools" / "scale_dataset.py"
     out = tmp_path_factory.mktemp("standin")
-    subprocess.run([sys.executable, str(tool), str(out), "--movies", str(STANDIN_MOVIES)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(tool), str(out), "--movies", str(STANDIN_MOVIES)], check=True, capture_output=True
+    )
     return out
 
 
@@ -103,10 +104,15 @@ def spark():  # type: ignore[no-untyped-def]
     few shuffle partitions (the test data is tiny), no UI, no console progress."""
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[2]").appName("movierec tests")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "2").config("spark.default.parallelism", "2")
-               .getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("movierec tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -32,10 +32,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 PAGE_SIZE = 100
 APPENDABLE = ("credits", "keywords", "translations", "alternative_titles")  # sent only when appended
-INVALID_KEY = {"status_code": 7, "status_message": "Invalid API key: You must be granted a valid key.",
-               "success": False}
-NOT_FOUND = {"success": False, "status_code": 34,
-             "status_message": "The resource you requested could not be found."}
+INVALID_KEY = {
+    "status_code": 7,
+    "status_message": "Invalid API key: You must be granted a valid key.",
+    "success": False,
+}
+NOT_FOUND = {"success": False, "status_code": 34, "status_message": "The resource you requested could not be found."}
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,14 @@ class Seen:
 class FakeTmdb:
     """The fake server; ``with FakeTmdb() as fake:`` starts it on a free port."""
 
-    def __init__(self, *, api_key: str | None = "v3-test-key", bearer: str | None = None,
-                 delay: float = 0.0, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = "v3-test-key",
+        bearer: str | None = None,
+        delay: float = 0.0,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self.api_key, self.bearer, self.delay, self.page_size = api_key, bearer, delay, page_size
         self.movies: dict[int, dict[str, Any]] = {}
         self.changes: list[tuple[date, int, bool | None]] = []  # (day, id, adult flag)
@@ -123,8 +131,7 @@ class FakeTmdb:
             if movie is None or movie_id in self.deleted:
                 return Reply(404, body=NOT_FOUND)
             appended = set(query.get("append_to_response", "").split(","))
-            return Reply(200, body={k: v for k, v in movie.items()
-                                    if k not in APPENDABLE or k in appended})
+            return Reply(200, body={k: v for k, v in movie.items() if k not in APPENDABLE or k in appended})
         return Reply(404, body=NOT_FOUND)
 
     def _authorized(self, query: dict[str, str], headers: dict[str, str]) -> bool:
@@ -135,23 +142,30 @@ class FakeTmdb:
     def _changes(self, query: dict[str, str]) -> Reply:
         start, end = date.fromisoformat(query["start_date"]), date.fromisoformat(query["end_date"])
         if (end - start).days >= 14 or end < start:
-            return Reply(422, body={"success": False, "status_code": 22,
-                                    "status_message": "Invalid date range: Should be a range no longer than 14 days."})
+            return Reply(
+                422,
+                body={
+                    "success": False,
+                    "status_code": 22,
+                    "status_message": "Invalid date range: Should be a range no longer than 14 days.",
+                },
+            )
         items = [{"id": i, "adult": adult} for day, i, adult in self.changes if start <= day <= end]
         page = int(query.get("page", "1"))
         total_pages = max(1, math.ceil(len(items) / self.page_size)) if self.total_pages is None else self.total_pages
-        chunk = items[(page - 1) * self.page_size: page * self.page_size]
+        chunk = items[(page - 1) * self.page_size : page * self.page_size]
         if page == 1:
             chunk = [*chunk, *self.extra_entries]
-        return Reply(200, body={"results": chunk, "page": page, "total_pages": total_pages,
-                                "total_results": len(items)})
+        return Reply(
+            200, body={"results": chunk, "page": page, "total_pages": total_pages, "total_results": len(items)}
+        )
 
 
 def _handler(fake: FakeTmdb) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as httpx pools connections
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
+        def do_GET(self) -> None:
             arrived = time.monotonic()
             with fake._lock:
                 fake.in_flight += 1
@@ -188,13 +202,13 @@ def _handler(fake: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            for chunk in ([data] if reply.chunks is None else reply.chunks()):
+            for chunk in [data] if reply.chunks is None else reply.chunks():
                 if reply.drip:
                     time.sleep(reply.drip)
                 self.wfile.write(chunk)
                 self.wfile.flush()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet test output
 
     return Handler
@@ -209,8 +223,9 @@ _TRICKY = [
 ]
 
 
-def make_movie(movie_id: int, *, collection: bool | None = None, cast: int = 3, crew: int = 2,
-               keywords: int = 2) -> dict[str, Any]:
+def make_movie(
+    movie_id: int, *, collection: bool | None = None, cast: int = 3, crew: int = 2, keywords: int = 2
+) -> dict[str, Any]:
     """A movie detail with credits and keywords, as ``/movie/{id}?append_to_response=...`` answers."""
     title, overview, tagline = _TRICKY[movie_id % len(_TRICKY)]
     title = f"{title} #{movie_id}"
@@ -219,9 +234,13 @@ def make_movie(movie_id: int, *, collection: bool | None = None, cast: int = 3, 
         "adult": False,
         "backdrop_path": f"/bd{movie_id}.jpg",
         "belongs_to_collection": {
-            "id": 9000 + movie_id, "name": f"Saga d'O'Brien {movie_id}",
-            "poster_path": None if movie_id % 2 else f"/col{movie_id}.jpg", "backdrop_path": "/colbd.jpg",
-        } if collection else None,
+            "id": 9000 + movie_id,
+            "name": f"Saga d'O'Brien {movie_id}",
+            "poster_path": None if movie_id % 2 else f"/col{movie_id}.jpg",
+            "backdrop_path": "/colbd.jpg",
+        }
+        if collection
+        else None,
         "budget": 0 if movie_id % 4 == 0 else 1_000_000 * movie_id,
         "genres": [{"id": 16, "name": "Animation"}, {"id": 10751 + movie_id, "name": f"Genre {movie_id}"}],
         "homepage": "" if movie_id % 2 else f"https://example.org/{movie_id}",
@@ -237,8 +256,10 @@ def make_movie(movie_id: int, *, collection: bool | None = None, cast: int = 3, 
             {"id": 3, "logo_path": "/pixar.png", "name": "Pixar", "origin_country": "US"},
             {"id": 100 + movie_id, "logo_path": None, "name": f"Studio O'Neil {movie_id}", "origin_country": ""},
         ],
-        "production_countries": [{"iso_3166_1": "FR", "name": "France"},
-                                 {"iso_3166_1": "US", "name": "United States of America"}],
+        "production_countries": [
+            {"iso_3166_1": "FR", "name": "France"},
+            {"iso_3166_1": "US", "name": "United States of America"},
+        ],
         "release_date": f"20{movie_id % 25:02d}-0{movie_id % 9 + 1}-1{movie_id % 10}",
         "revenue": 5_000_000 * movie_id,
         "runtime": None if movie_id % 7 == 0 else 80 + movie_id,
@@ -252,27 +273,44 @@ def make_movie(movie_id: int, *, collection: bool | None = None, cast: int = 3, 
         "credits": {
             "id": movie_id,
             "cast": [
-                {"adult": False, "gender": k % 3, "id": 50_000 + movie_id * 10 + k,
-                 "known_for_department": "Acting", "name": f"Actor {k} O'Hara-\"Jr\"",
-                 "original_name": f"Actor {k}", "popularity": 1.5,
-                 "profile_path": None if k % 2 else f"/a{k}.jpg", "cast_id": 100 + k,
-                 "character": f"Role {k}, the {'first' if k == 0 else 'next'}",
-                 "credit_id": f"52fe{movie_id:04d}{k:04d}", "order": k}
+                {
+                    "adult": False,
+                    "gender": k % 3,
+                    "id": 50_000 + movie_id * 10 + k,
+                    "known_for_department": "Acting",
+                    "name": f'Actor {k} O\'Hara-"Jr"',
+                    "original_name": f"Actor {k}",
+                    "popularity": 1.5,
+                    "profile_path": None if k % 2 else f"/a{k}.jpg",
+                    "cast_id": 100 + k,
+                    "character": f"Role {k}, the {'first' if k == 0 else 'next'}",
+                    "credit_id": f"52fe{movie_id:04d}{k:04d}",
+                    "order": k,
+                }
                 for k in range(cast)
             ],
             "crew": [
-                {"adult": False, "gender": 2, "id": 70_000 + movie_id * 10 + k,
-                 "known_for_department": "Directing", "name": f"Crew {k} Ñúñez",
-                 "original_name": f"Crew {k}", "popularity": 0.6, "profile_path": None,
-                 "credit_id": f"53aa{movie_id:04d}{k:04d}", "department": ("Directing", "Writing")[k % 2],
-                 "job": ("Director", "Screenplay")[k % 2]}
+                {
+                    "adult": False,
+                    "gender": 2,
+                    "id": 70_000 + movie_id * 10 + k,
+                    "known_for_department": "Directing",
+                    "name": f"Crew {k} Ñúñez",
+                    "original_name": f"Crew {k}",
+                    "popularity": 0.6,
+                    "profile_path": None,
+                    "credit_id": f"53aa{movie_id:04d}{k:04d}",
+                    "department": ("Directing", "Writing")[k % 2],
+                    "job": ("Director", "Screenplay")[k % 2],
+                }
                 for k in range(crew)
             ],
         },
         "keywords": {
             "id": movie_id,
-            "keywords": [{"id": 800 + movie_id * 10 + k, "name": f"keyword {k} {{brace}} 'q'"}
-                         for k in range(keywords)],
+            "keywords": [
+                {"id": 800 + movie_id * 10 + k, "name": f"keyword {k} {{brace}} 'q'"} for k in range(keywords)
+            ],
         },
     }
 
@@ -283,23 +321,33 @@ def spanish_titles(movie_id: int, *, extra: list[dict[str, Any]] | None = None) 
     overview alone (empty title), a French one, a Mexican alternative title repeating a
     translation, an Argentine one and a US one (not Spanish). Its Spanish titles, as the batch must
     hold them: :func:`expected_spanish`."""
+
     def translation(country: str, language: str, name: str, title: str) -> dict[str, Any]:
-        return {"iso_3166_1": country, "iso_639_1": language, "name": name, "english_name": name,
-                "data": {"homepage": "", "overview": f"Resumen {movie_id}", "runtime": 90, "tagline": "",
-                         "title": title}}
+        return {
+            "iso_3166_1": country,
+            "iso_639_1": language,
+            "name": name,
+            "english_name": name,
+            "data": {"homepage": "", "overview": f"Resumen {movie_id}", "runtime": 90, "tagline": "", "title": title},
+        }
+
     return {
-        "translations": {"translations": [
-            translation("MX", "es", "Español", f"La película {movie_id}"),
-            translation("ES", "es", "Español", f"  La peli «{movie_id}», ¿no? "),
-            translation("CO", "es", "Español", ""),
-            translation("FR", "fr", "Français", f"Le film {movie_id}"),
-            *(extra or []),
-        ]},
-        "alternative_titles": {"titles": [
-            {"iso_3166_1": "MX", "title": f"La película {movie_id}", "type": ""},
-            {"iso_3166_1": "AR", "title": f"Película n.º {movie_id}", "type": "working title"},
-            {"iso_3166_1": "US", "title": f"Movie {movie_id}", "type": ""},
-        ]},
+        "translations": {
+            "translations": [
+                translation("MX", "es", "Español", f"La película {movie_id}"),
+                translation("ES", "es", "Español", f"  La peli «{movie_id}», ¿no? "),
+                translation("CO", "es", "Español", ""),
+                translation("FR", "fr", "Français", f"Le film {movie_id}"),
+                *(extra or []),
+            ]
+        },
+        "alternative_titles": {
+            "titles": [
+                {"iso_3166_1": "MX", "title": f"La película {movie_id}", "type": ""},
+                {"iso_3166_1": "AR", "title": f"Película n.º {movie_id}", "type": "working title"},
+                {"iso_3166_1": "US", "title": f"Movie {movie_id}", "type": ""},
+            ]
+        },
     }
 
 
@@ -307,6 +355,8 @@ def expected_spanish(movie_id: int) -> list[tuple[int, str, str, str, str]]:
     """The titles.csv rows of :func:`spanish_titles` (written here from TMDB's shape, not by the code
     under test): es translations, Spain's first, trimmed; then Spanish-speaking countries'
     alternative titles; each title once."""
-    return [(movie_id, "es", "ES", f"La peli «{movie_id}», ¿no?", "translation"),
-            (movie_id, "es", "MX", f"La película {movie_id}", "translation"),
-            (movie_id, "es", "AR", f"Película n.º {movie_id}", "alternative")]
+    return [
+        (movie_id, "es", "ES", f"La peli «{movie_id}», ¿no?", "translation"),
+        (movie_id, "es", "MX", f"La película {movie_id}", "translation"),
+        (movie_id, "es", "AR", f"Película n.º {movie_id}", "alternative"),
+    ]

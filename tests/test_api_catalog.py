@@ -26,8 +26,9 @@ def test_every_film_of_the_sample_recommends_as_the_model_ranks(sample_catalog: 
     """All 2,993 films: the first 5 neighbours by rank that are other films of the catalogue, each of
     which is found again by its title and year."""
     release = sample_data / "current"
-    movies = pl.read_parquet(release / "tables" / "movies.parquet",
-                             columns=["id", "title", "release_year", "original_title"])
+    movies = pl.read_parquet(
+        release / "tables" / "movies.parquet", columns=["id", "title", "release_year", "original_title"]
+    )
     expected = (
         pl.read_parquet(release / "model" / "neighbours.parquet")
         .join(movies, left_on="neighbour_id", right_on="id", how="inner")
@@ -39,8 +40,14 @@ def test_every_film_of_the_sample_recommends_as_the_model_ranks(sample_catalog: 
     by_film: dict[int, list[dict]] = {}
     for r in expected.rows(named=True):
         by_film.setdefault(r["movie_id"], []).append(
-            {"id": r["neighbour_id"], "titulo": r["title"], "anio": r["release_year"], "puntaje": r["score"],
-             **({"titulo_original": r["original_title"]} if r["original_title"] not in (None, r["title"]) else {})})
+            {
+                "id": r["neighbour_id"],
+                "titulo": r["title"],
+                "anio": r["release_year"],
+                "puntaje": r["score"],
+                **({"titulo_original": r["original_title"]} if r["original_title"] not in (None, r["title"]) else {}),
+            }
+        )
     answers = Answers(sample_catalog, Settings())
     assert len(sample_catalog) == movies.height == 2993
     for film_id in movies["id"].to_list():
@@ -58,44 +65,79 @@ def write_release(folder: Path, *, model: bool = True) -> Path:
     tables = folder / "tables"
     tables.mkdir(parents=True)
     day = dt.date
-    movies = pl.DataFrame({
-        "id": [1, 2, 3, 4, 5, 6, 7, 8],
-        "title": ["Hamlet", "HAMLET", "Hamlet", "Amélie", None, "Blank Pop", "  ", "Face/Off"],
-        "release_date": [day(1948, 5, 4), day(1990, 12, 19), day(1990, 1, 1), day(2001, 4, 25),
-                         day(2000, 1, 1), day(2010, 3, 7), day(2011, 6, 1), None],
-        "budget": [100, 0, 10, 50, 0, 0, 0, 200],
-        "revenue": [300, 0, 5, 500, 0, 0, 0, 100],
-        "popularity": [5.0, 5.0, 9.0, 1.5, 0.1, float("nan"), 0.3, 2.0],
-        "vote_average": [7.0, 6.0, 5.0, 8.0, 1.0, float("nan"), 2.0, 6.5],
-        "vote_count": [10, 10, 10, 3000, 0, 1, 0, 2500],
-    }).with_columns(
+    movies = pl.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5, 6, 7, 8],
+            "title": ["Hamlet", "HAMLET", "Hamlet", "Amélie", None, "Blank Pop", "  ", "Face/Off"],
+            "release_date": [
+                day(1948, 5, 4),
+                day(1990, 12, 19),
+                day(1990, 1, 1),
+                day(2001, 4, 25),
+                day(2000, 1, 1),
+                day(2010, 3, 7),
+                day(2011, 6, 1),
+                None,
+            ],
+            "budget": [100, 0, 10, 50, 0, 0, 0, 200],
+            "revenue": [300, 0, 5, 500, 0, 0, 0, 100],
+            "popularity": [5.0, 5.0, 9.0, 1.5, 0.1, float("nan"), 0.3, 2.0],
+            "vote_average": [7.0, 6.0, 5.0, 8.0, 1.0, float("nan"), 2.0, 6.5],
+            "vote_count": [10, 10, 10, 3000, 0, 1, 0, 2500],
+        }
+    ).with_columns(
         pl.col("release_date").dt.year().cast(pl.Int32).alias("release_year"),
         pl.when((pl.col("budget") > 0) & (pl.col("revenue") > 0))
-        .then(pl.col("revenue") / pl.col("budget")).otherwise(0.0).alias("return"),
+        .then(pl.col("revenue") / pl.col("budget"))
+        .otherwise(0.0)
+        .alias("return"),
     )
     movies.write_parquet(tables / "movies.parquet")
-    pl.DataFrame({
-        "movie_id": [1, 1, 2, 3, 4, 4, 8, 99],
-        "person_id": [10, 10, 10, 11, 12, 12, 13, 10],
-        "name": ["José Pérez", "José Pérez", "José Pérez", "Jose Perez", "Bob Smith", "Robert Smith", "Ann Lee",
-                 "José Pérez"],
-    }).write_parquet(tables / "cast.parquet")
-    pl.DataFrame({
-        "movie_id": [1, 3, 3, 4, 8, 8, 2, 4],
-        "person_id": [20, 20, 20, 21, 13, 22, 23, 23],
-        "name": ["Kenneth Branagh", "Kenneth Branagh", "Kenneth Branagh", "Jean-Pierre Jeunet", "Ann Lee", "John Woo",
-                 "Sam Raimi", "Sam Raimi"],
-        "job": ["Director", "Director", "Director", "Director", "Screenplay", "Director", "Director", "Director"],
-    }).write_parquet(tables / "crew.parquet")
+    pl.DataFrame(
+        {
+            "movie_id": [1, 1, 2, 3, 4, 4, 8, 99],
+            "person_id": [10, 10, 10, 11, 12, 12, 13, 10],
+            "name": [
+                "José Pérez",
+                "José Pérez",
+                "José Pérez",
+                "Jose Perez",
+                "Bob Smith",
+                "Robert Smith",
+                "Ann Lee",
+                "José Pérez",
+            ],
+        }
+    ).write_parquet(tables / "cast.parquet")
+    pl.DataFrame(
+        {
+            "movie_id": [1, 3, 3, 4, 8, 8, 2, 4],
+            "person_id": [20, 20, 20, 21, 13, 22, 23, 23],
+            "name": [
+                "Kenneth Branagh",
+                "Kenneth Branagh",
+                "Kenneth Branagh",
+                "Jean-Pierre Jeunet",
+                "Ann Lee",
+                "John Woo",
+                "Sam Raimi",
+                "Sam Raimi",
+            ],
+            "job": ["Director", "Director", "Director", "Director", "Screenplay", "Director", "Director", "Director"],
+        }
+    ).write_parquet(tables / "crew.parquet")
     if model:
         (folder / "model").mkdir()
-        pl.DataFrame({
-            "movie_id": [1] * 8 + [4, 4],
-            "rank": [1, 2, 3, 4, 5, 6, 7, 8, 1, 2],
-            "neighbour_id": [1, 99, 2, 2, 5, 3, 4, 7, 8, 1],
-            "score": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, float("nan"), 0.3, 0.25, 0.2],
-        }).with_columns(pl.col("rank").cast(pl.Int32), pl.col("score").cast(pl.Float32)).write_parquet(
-            folder / "model" / "neighbours.parquet")
+        pl.DataFrame(
+            {
+                "movie_id": [1] * 8 + [4, 4],
+                "rank": [1, 2, 3, 4, 5, 6, 7, 8, 1, 2],
+                "neighbour_id": [1, 99, 2, 2, 5, 3, 4, 7, 8, 1],
+                "score": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, float("nan"), 0.3, 0.25, 0.2],
+            }
+        ).with_columns(pl.col("rank").cast(pl.Int32), pl.col("score").cast(pl.Float32)).write_parquet(
+            folder / "model" / "neighbours.parquet"
+        )
     (folder / "manifest.json").write_text(json.dumps({"release": "test-release", "code_version": "x"}))
     return folder
 
@@ -124,7 +166,8 @@ def test_shared_title_prefers_votes_then_popularity_then_id(small: Answers) -> N
 def test_popularity_tie_falls_to_the_lowest_id(tmp_path: Path) -> None:
     folder = write_release(tmp_path / "r")
     movies = pl.read_parquet(folder / "tables" / "movies.parquet").with_columns(
-        pl.when(pl.col("id") == 3).then(5.0).otherwise(pl.col("popularity")).alias("popularity"))
+        pl.when(pl.col("id") == 3).then(5.0).otherwise(pl.col("popularity")).alias("popularity")
+    )
     movies.write_parquet(folder / "tables" / "movies.parquet")
     answers = Answers(load_catalog(folder, Settings()), Settings())
     assert body(answers.score("HAMLET"), s.ScoreTitulo)["id"] == 1
@@ -177,8 +220,14 @@ def test_crew_other_than_director_is_not_directing(small: Answers) -> None:
     assert "Figura en el reparto" in missing.value.body["detail"]
     branagh = body(small.director("kenneth branagh"), s.Director)
     assert [f["id"] for f in branagh["peliculas"]] == [1, 3]  # by date; film 3 once
-    assert branagh["peliculas"][1] == {"id": 3, "titulo": "Hamlet", "fecha_estreno": "1990-01-01",
-                                       "retorno": 0.5, "costo": 10, "ganancia": -5}
+    assert branagh["peliculas"][1] == {
+        "id": 3,
+        "titulo": "Hamlet",
+        "fecha_estreno": "1990-01-01",
+        "retorno": 0.5,
+        "costo": 10,
+        "ganancia": -5,
+    }
     assert branagh["retorno_total"] == 3.5 and branagh["retorno_promedio"] == 1.75
 
 
@@ -197,7 +246,7 @@ def test_counts_skip_undated_films(small: Answers) -> None:
 
 
 def test_a_folder_without_manifest_or_model_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ReleaseError, match="manifest.json is missing"):
+    with pytest.raises(ReleaseError, match=r"manifest\.json is missing"):
         load_catalog(tmp_path, Settings())
     folder = write_release(tmp_path / "no-model", model=False)
     with pytest.raises(ReleaseError, match="has no model"):

@@ -15,10 +15,29 @@ from movierec.api.app import create_app
 from movierec.catalog.indexes import ReleaseError
 from movierec.config import Settings
 
-MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-          "noviembre", "diciembre"]
-TEXT_ENDPOINTS = ["cantidad_filmaciones_mes", "cantidad_filmaciones_dia", "score_titulo", "votos_titulo",
-                  "get_actor", "get_director", "recomendacion"]
+MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+TEXT_ENDPOINTS = [
+    "cantidad_filmaciones_mes",
+    "cantidad_filmaciones_dia",
+    "score_titulo",
+    "votos_titulo",
+    "get_actor",
+    "get_director",
+    "recomendacion",
+]
 
 
 def error(client: TestClient, path: str, status: int) -> dict:
@@ -42,10 +61,16 @@ def test_unknown_title_suggests_close_titles(client: TestClient, endpoint: str) 
     assert 1 <= len(body["sugerencias"]) <= 5 and body["coincidencias"] == []
 
 
-@pytest.mark.parametrize(("query", "suggestion"), [
-    ("the mumy", "The Mummy"), ("jumanj", "Jumanji"), ("godfather", "The Godfather"), ("hamlte", "Hamlet"),
-    ("star wa", "Star Wars"),
-])
+@pytest.mark.parametrize(
+    ("query", "suggestion"),
+    [
+        ("the mumy", "The Mummy"),
+        ("jumanj", "Jumanji"),
+        ("godfather", "The Godfather"),
+        ("hamlte", "Hamlet"),
+        ("star wa", "Star Wars"),
+    ],
+)
 def test_more_suggestions(client: TestClient, query: str, suggestion: str) -> None:
     body = error(client, f"/score_titulo/{quote(query)}", 404)
     assert suggestion in body["sugerencias"]
@@ -67,8 +92,10 @@ def test_unknown_actor_and_director(client: TestClient) -> None:
 
 def test_a_director_who_never_acted_is_no_actor(client: TestClient) -> None:
     body = error(client, "/get_actor/John%20Lasseter", 404)
-    assert body["detail"] == ("No se encontró ningún actor o actriz llamado «John Lasseter». Figura como director, "
-                              "pero no en el reparto de ninguna película.")
+    assert body["detail"] == (
+        "No se encontró ningún actor o actriz llamado «John Lasseter». Figura como director, "
+        "pero no en el reparto de ninguna película."
+    )
 
 
 def test_an_actor_who_never_directed_is_no_director(client: TestClient) -> None:
@@ -78,22 +105,36 @@ def test_an_actor_who_never_directed_is_no_director(client: TestClient) -> None:
 
 def test_year_without_that_title(client: TestClient) -> None:
     body = error(client, "/score_titulo/The%20Mummy?anio=2001", 404)
-    assert body["detail"] == ("No hay ninguna película «The Mummy» estrenada en 2001; los años con ese título "
-                              "son: 1932, 1959, 1999.")
+    assert body["detail"] == (
+        "No hay ninguna película «The Mummy» estrenada en 2001; los años con ese título son: 1932, 1959, 1999."
+    )
     assert body["sugerencias"] == ["The Mummy"]
     assert [(c["id"], c["anio"]) for c in body["coincidencias"]] == [(15849, 1932), (18990, 1959), (564, 1999)]
 
 
 def test_unknown_film_id(client: TestClient) -> None:
     body = error(client, "/peliculas/999999999/recomendaciones", 404)
-    assert body == {"detail": "No hay ninguna película con id 999999999 en el catálogo.", "sugerencias": [],
-                    "coincidencias": []}
+    assert body == {
+        "detail": "No hay ninguna película con id 999999999 en el catálogo.",
+        "sugerencias": [],
+        "coincidencias": [],
+    }
     error(client, "/peliculas/0/recomendaciones", 404)
 
 
-@pytest.mark.parametrize("path", ["/score_titulo/100%25", "/score_titulo/%23hashtag", "/score_titulo/a%3Fb%3Dc",
-                                  "/votos_titulo/%22quoted%22", "/get_actor/%25%25%25", "/recomendacion/..%2F..",
-                                  "/score_titulo/%FF%FE", "/get_director/%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/score_titulo/100%25",
+        "/score_titulo/%23hashtag",
+        "/score_titulo/a%3Fb%3Dc",
+        "/votos_titulo/%22quoted%22",
+        "/get_actor/%25%25%25",
+        "/recomendacion/..%2F..",
+        "/score_titulo/%FF%FE",
+        "/get_director/%00",
+    ],
+)
 def test_reserved_and_odd_characters_are_just_unknown(client: TestClient, path: str) -> None:
     assert "No se encontró" in error(client, path, 404)["detail"]
 
@@ -102,8 +143,10 @@ def test_reserved_and_odd_characters_are_just_unknown(client: TestClient, path: 
 @pytest.mark.parametrize("month", ["marz", "january", "13", "0", "enero2"])
 def test_invalid_month_lists_the_valid_ones(client: TestClient, month: str) -> None:
     body = error(client, f"/cantidad_filmaciones_mes/{month}", 422)
-    assert body["detail"] == (f"«{month}» no es un mes válido. Valores válidos: enero, febrero, marzo, abril, "
-                              "mayo, junio, julio, agosto, septiembre (o setiembre), octubre, noviembre, diciembre.")
+    assert body["detail"] == (
+        f"«{month}» no es un mes válido. Valores válidos: enero, febrero, marzo, abril, "
+        "mayo, junio, julio, agosto, septiembre (o setiembre), octubre, noviembre, diciembre."
+    )
     assert body["valores_validos"] == [*MONTHS, "setiembre"]
     assert body["errores"] == [{"campo": "mes", "mensaje": body["detail"]}]
 
@@ -111,16 +154,22 @@ def test_invalid_month_lists_the_valid_ones(client: TestClient, month: str) -> N
 @pytest.mark.parametrize("day", ["lunez", "monday", "1", "finde"])
 def test_invalid_day_lists_the_valid_ones(client: TestClient, day: str) -> None:
     body = error(client, f"/cantidad_filmaciones_dia/{day}", 422)
-    assert body["detail"] == (f"«{day}» no es un día de la semana válido. Valores válidos: lunes, martes, "
-                              "miércoles, jueves, viernes, sábado, domingo (con o sin tilde).")
+    assert body["detail"] == (
+        f"«{day}» no es un día de la semana válido. Valores válidos: lunes, martes, "
+        "miércoles, jueves, viernes, sábado, domingo (con o sin tilde)."
+    )
     assert body["valores_validos"] == ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"]
 
 
 @pytest.mark.parametrize("endpoint", TEXT_ENDPOINTS)
 def test_input_over_200_characters(client: TestClient, endpoint: str) -> None:
     body = error(client, f"/{endpoint}/{'a' * 201}", 422)
-    field = {"cantidad_filmaciones_mes": "mes", "cantidad_filmaciones_dia": "dia", "get_actor": "nombre_actor",
-             "get_director": "nombre_director"}.get(endpoint, "titulo")
+    field = {
+        "cantidad_filmaciones_mes": "mes",
+        "cantidad_filmaciones_dia": "dia",
+        "get_actor": "nombre_actor",
+        "get_director": "nombre_director",
+    }.get(endpoint, "titulo")
     assert body["detail"] == f"El parámetro «{field}» admite como máximo 200 caracteres (tiene 201)."
     assert body["errores"][0]["campo"] == field
 
@@ -142,8 +191,7 @@ def test_blank_input(client: TestClient, endpoint: str) -> None:
     assert "está vacío" in body["detail"]
 
 
-@pytest.mark.parametrize("endpoint", ["score_titulo", "votos_titulo", "recomendacion", "get_actor",
-                                      "get_director"])
+@pytest.mark.parametrize("endpoint", ["score_titulo", "votos_titulo", "recomendacion", "get_actor", "get_director"])
 def test_empty_path_parameter(client: TestClient, endpoint: str) -> None:
     assert "está vacío" in error(client, f"/{endpoint}/", 422)["detail"]
 

@@ -34,22 +34,33 @@ def hostile_release(folder: Path) -> Path:
     ids = list(range(1, FILMS + 1))
     titles = ["Hamlet"] * SHARED + [f"Saga {i} " + "x" * 490 for i in range(LONG - 2)] + [HUGE, "Heat"]
     years = [1800 + i for i in range(SHARED)] + [2000] * (LONG - 2) + [2001, 1995]
-    pl.DataFrame({
-        "id": ids, "title": titles, "release_date": [dt.date(y, 1, 2) for y in years],
-        "budget": [100] * FILMS, "revenue": [0] * (FILMS // 2) + [300] * (FILMS - FILMS // 2),
-        "popularity": [1.0] * FILMS, "vote_average": [7.0] * FILMS, "vote_count": list(range(FILMS)),
-    }).with_columns(
+    pl.DataFrame(
+        {
+            "id": ids,
+            "title": titles,
+            "release_date": [dt.date(y, 1, 2) for y in years],
+            "budget": [100] * FILMS,
+            "revenue": [0] * (FILMS // 2) + [300] * (FILMS - FILMS // 2),
+            "popularity": [1.0] * FILMS,
+            "vote_average": [7.0] * FILMS,
+            "vote_count": list(range(FILMS)),
+        }
+    ).with_columns(
         pl.col("release_date").dt.year().cast(pl.Int32).alias("release_year"),
         pl.when(pl.col("revenue") > 0).then(pl.col("revenue") / pl.col("budget")).otherwise(0.0).alias("return"),
     ).write_parquet(tables / "movies.parquet")
-    pl.DataFrame({"movie_id": ids[:SHARED], "person_id": list(range(1000, 1000 + SHARED)),
-                  "name": ["John Doe"] * SHARED}).write_parquet(tables / "cast.parquet")
-    pl.DataFrame({"movie_id": ids, "person_id": [7] * FILMS, "name": ["Prolific Director"] * FILMS,
-                  "job": ["Director"] * FILMS}).write_parquet(tables / "crew.parquet")
+    pl.DataFrame(
+        {"movie_id": ids[:SHARED], "person_id": list(range(1000, 1000 + SHARED)), "name": ["John Doe"] * SHARED}
+    ).write_parquet(tables / "cast.parquet")
+    pl.DataFrame(
+        {"movie_id": ids, "person_id": [7] * FILMS, "name": ["Prolific Director"] * FILMS, "job": ["Director"] * FILMS}
+    ).write_parquet(tables / "crew.parquet")
     (folder / "model").mkdir()
-    pl.DataFrame({"movie_id": ids, "rank": [1] * FILMS, "neighbour_id": ids[1:] + ids[:1], "score": [0.5] * FILMS}) \
-        .with_columns(pl.col("rank").cast(pl.Int32), pl.col("score").cast(pl.Float32)) \
-        .write_parquet(folder / "model" / "neighbours.parquet")
+    pl.DataFrame(
+        {"movie_id": ids, "rank": [1] * FILMS, "neighbour_id": ids[1:] + ids[:1], "score": [0.5] * FILMS}
+    ).with_columns(pl.col("rank").cast(pl.Int32), pl.col("score").cast(pl.Float32)).write_parquet(
+        folder / "model" / "neighbours.parquet"
+    )
     (folder / "manifest.json").write_text(json.dumps({"release": "hostile", "code_version": "x"}))
     return folder
 
@@ -114,8 +125,9 @@ def test_lists_in_answers_are_bounded_and_counts_are_not(answers: Answers) -> No
     assert [c["anio"] for c in score["coincidencias"][:2]] == [1800, 1801]  # by year, the answered film apart
     director = json.loads(answers.director("Prolific Director"))
     assert director["cantidad_peliculas"] == FILMS and len(director["peliculas"]) == DIRECTED == 500
-    assert director["mensaje"].endswith(f"de {FILMS // 2} se desconocen los ingresos o el presupuesto, y su "
-                                        "ganancia figura como null")  # counted over all 650
+    assert director["mensaje"].endswith(
+        f"de {FILMS // 2} se desconocen los ingresos o el presupuesto, y su ganancia figura como null"
+    )  # counted over all 650
     actor = json.loads(answers.actor("John Doe"))
     assert len(actor["homonimos"]) == LISTED and actor["cantidad_peliculas"] == 1
     status, body = error(answers.score, "Hamlet", "2024")
@@ -144,8 +156,9 @@ def test_only_the_first_fuzzy_per_request_unknown_titles_get_fuzzy_suggestions(a
     assert [len(m["sugerencias"]) for m in years["no_encontrados"]] == [5, 5, 5, 5, 5, 1]
 
 
-def test_fuzzy_searches_run_in_worker_threads_never_on_the_event_loop(catalog: Catalog,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fuzzy_searches_run_in_worker_threads_never_on_the_event_loop(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     on_loop: list[bool] = []
     suggester = type(catalog.titles)
     original = suggester.suggest
@@ -160,23 +173,31 @@ def test_fuzzy_searches_run_in_worker_threads_never_on_the_event_loop(catalog: C
 
     monkeypatch.setattr(suggester, "suggest", recording)
     with TestClient(create_app(settings=Settings(), catalog=catalog)) as client:
-        client.app.state  # noqa: B018 (the lifespan ran: the indexes may be warm)
-        for path in ("/recomendacion_usuario?titulo=Hamlot&titulo=Heat", "/score_titulo/Hamlot",
-                     "/recomendacion/Saga%20zz", "/get_actor/Jon%20Doe", "/get_director/Prolific%20Directr",
-                     "/sugerencias?q=saga", "/?q=saga"):
+        for path in (
+            "/recomendacion_usuario?titulo=Hamlot&titulo=Heat",
+            "/score_titulo/Hamlot",
+            "/recomendacion/Saga%20zz",
+            "/get_actor/Jon%20Doe",
+            "/get_director/Prolific%20Directr",
+            "/sugerencias?q=saga",
+            "/?q=saga",
+        ):
             assert client.get(path).status_code in (200, 404), path
     assert len(on_loop) >= 7 and not any(on_loop)
 
 
 # -- item 16: ASCII digits only -------------------------------------------------------------------
-@pytest.mark.parametrize("path", [
-    "/peliculas/%D9%A3/recomendaciones",  # Arabic-Indic 3
-    "/peliculas/%EF%BC%93/recomendaciones",  # fullwidth 3
-    "/score_titulo/Hamlet?anio=%DB%B1%DB%B8%DB%B0%DB%B0",  # Extended Arabic-Indic 1800
-    "/recomendacion_usuario?id=%EF%BC%93",
-    "/novedades?limite=%D9%A3",
-    "/?id=%EF%BC%93",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/peliculas/%D9%A3/recomendaciones",  # Arabic-Indic 3
+        "/peliculas/%EF%BC%93/recomendaciones",  # fullwidth 3
+        "/score_titulo/Hamlet?anio=%DB%B1%DB%B8%DB%B0%DB%B0",  # Extended Arabic-Indic 1800
+        "/recomendacion_usuario?id=%EF%BC%93",
+        "/novedades?limite=%D9%A3",
+        "/?id=%EF%BC%93",
+    ],
+)
 def test_unicode_digits_are_not_numbers(catalog: Catalog, path: str) -> None:
     with TestClient(create_app(settings=Settings(), catalog=catalog)) as client:
         response = client.get(path)

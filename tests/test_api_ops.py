@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.test_api_catalog import write_release
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app
 from movierec.cli import app as cli
 from movierec.cli.common import JsonFormatter
 from movierec.config import Settings, SettingsError
-from tests.test_api_catalog import write_release
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,12 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_response_carries_a_request_id(data: Path) -> None:
     with TestClient(create_app(data, Settings(data_dir=data))) as client:
         seen = set()
-        for path, status in [("/health", 200), ("/score_titulo/Nada%20Parecido", 404),
-                             ("/cantidad_filmaciones_mes/marzoo", 422), ("/no/such/route", 404)]:
+        for path, status in [
+            ("/health", 200),
+            ("/score_titulo/Nada%20Parecido", 404),
+            ("/cantidad_filmaciones_mes/marzoo", 422),
+            ("/no/such/route", 404),
+        ]:
             response = client.get(path)
             assert response.status_code == status
             assert re.fullmatch(r"[0-9a-f]{16}", response.headers["x-request-id"])
@@ -46,13 +50,16 @@ def test_every_response_carries_a_request_id(data: Path) -> None:
 
 
 def test_access_log_names_the_request_id_in_text_and_json(data: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="movierec.access"), \
-            TestClient(create_app(data, Settings(data_dir=data), log_requests=True)) as client:
+    with (
+        caplog.at_level(logging.INFO, logger="movierec.access"),
+        TestClient(create_app(data, Settings(data_dir=data), log_requests=True)) as client,
+    ):
         response = client.get("/score_titulo/Hamlet?anio=1948", headers={"x-request-id": "req-42"})
     records = [r for r in caplog.records if r.name == "movierec.access"]
     assert len(records) == 1
-    assert re.fullmatch(r'testclient "GET /score_titulo/Hamlet\?anio=1948" 200 \d+\.\d ms request_id=req-42',
-                        records[0].getMessage()), records[0].getMessage()
+    assert re.fullmatch(
+        r'testclient "GET /score_titulo/Hamlet\?anio=1948" 200 \d+\.\d ms request_id=req-42', records[0].getMessage()
+    ), records[0].getMessage()
     line = json.loads(JsonFormatter().format(records[0]))
     assert line["request_id"] == "req-42" and line["status"] == 200 and line["method"] == "GET"
     assert line["path"] == "/score_titulo/Hamlet?anio=1948" and line["level"] == "info"
@@ -71,12 +78,16 @@ def test_cors_allows_only_the_configured_origins(data: Path) -> None:
         assert "x-request-id" in ok.headers["access-control-expose-headers"]
         other = client.get("/health", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
-        preflight = client.options("/score_titulo/Hamlet", headers={
-            "Origin": "https://admin.example", "Access-Control-Request-Method": "GET"})
+        preflight = client.options(
+            "/score_titulo/Hamlet", headers={"Origin": "https://admin.example", "Access-Control-Request-Method": "GET"}
+        )
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://admin.example"
     with TestClient(create_app(data, Settings(data_dir=data))) as client:  # none configured: no CORS
-        assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://app.example"}).headers
+        assert (
+            "access-control-allow-origin"
+            not in client.get("/health", headers={"Origin": "https://app.example"}).headers
+        )
 
 
 def test_metrics_count_requests_per_route_template(data: Path) -> None:

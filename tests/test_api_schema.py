@@ -39,10 +39,22 @@ def api_schema(app: FastAPI) -> schemathesis.schemas.BaseSchema:
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
 
 
-OPERATIONS = ["/cantidad_filmaciones_mes/{mes}", "/cantidad_filmaciones_dia/{dia}", "/score_titulo/{titulo}",
-              "/votos_titulo/{titulo}", "/get_actor/{nombre_actor}", "/get_director/{nombre_director}",
-              "/recomendacion/{titulo}", "/peliculas/{id}/recomendaciones", "/recomendacion_usuario", "/health", "/reporte", "/reporte.json", "/sugerencias",
-              "/novedades"]
+OPERATIONS = [
+    "/cantidad_filmaciones_mes/{mes}",
+    "/cantidad_filmaciones_dia/{dia}",
+    "/score_titulo/{titulo}",
+    "/votos_titulo/{titulo}",
+    "/get_actor/{nombre_actor}",
+    "/get_director/{nombre_director}",
+    "/recomendacion/{titulo}",
+    "/peliculas/{id}/recomendaciones",
+    "/recomendacion_usuario",
+    "/health",
+    "/reporte",
+    "/reporte.json",
+    "/sugerencias",
+    "/novedades",
+]
 WITHOUT_PARAMETERS = {"/health", "/reporte", "/reporte.json"}
 
 
@@ -76,19 +88,22 @@ def test_every_operation_documents_every_status_the_server_can_answer(app: FastA
                 continue
             content = response["content"]["application/json"]
             schema = schemas[content["schema"]["$ref"].rsplit("/", 1)[1]]
-            assert "detail" in schema["required"] and schema["properties"]["detail"]["type"] == "string", (path,
-                                                                                                           status)
+            assert "detail" in schema["required"] and schema["properties"]["detail"]["type"] == "string", (path, status)
             assert response["description"], (path, status)
     edge = operations["/recomendacion_usuario"]["responses"]["414"]["content"]["application/json"]
     assert edge["example"]["detail"].startswith("La URL supera los ")  # the message api/protocol.py answers
 
 
-@pytest.mark.parametrize(("path", "mode"), [
-    *((path, GenerationMode.POSITIVE) for path in OPERATIONS),
-    *((path, GenerationMode.NEGATIVE) for path in OPERATIONS if path not in WITHOUT_PARAMETERS),  # none to break
-])
-def test_every_endpoint_conforms_to_its_schema(api_schema: schemathesis.schemas.BaseSchema, path: str,
-                                               mode: GenerationMode) -> None:
+@pytest.mark.parametrize(
+    ("path", "mode"),
+    [
+        *((path, GenerationMode.POSITIVE) for path in OPERATIONS),
+        *((path, GenerationMode.NEGATIVE) for path in OPERATIONS if path not in WITHOUT_PARAMETERS),  # none to break
+    ],
+)
+def test_every_endpoint_conforms_to_its_schema(
+    api_schema: schemathesis.schemas.BaseSchema, path: str, mode: GenerationMode
+) -> None:
     """Valid inputs (positive) and inputs that break the schema (negative): never a 5xx, and every
     answer passes every check (documented, in JSON, valid against its model, a valid input accepted,
     an invalid one refused). (Driven through the operation's Hypothesis
@@ -96,8 +111,12 @@ def test_every_endpoint_conforms_to_its_schema(api_schema: schemathesis.schemas.
     operation = api_schema[path]["GET"]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=40, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     def run(case: schemathesis.Case) -> None:
         response = case.call(app=api_schema.app)
         assert response.status_code < 500, (case.formatted_path, response.text)
@@ -117,13 +136,21 @@ ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=260)
 
 
 @given(text=ANY_TEXT, year=st.one_of(st.none(), st.integers(-10, 20_000).map(str), st.text(max_size=6)))
-@settings(max_examples=250, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_any_text_gets_an_answer_not_a_crash(client: TestClient, text: str, year: str | None) -> None:
     """Whatever a client sends, percent-encoded, every text endpoint answers 200, 404 or 422 in JSON."""
     query = "" if year is None else f"?anio={quote(year, safe='')}"
-    for endpoint in ("score_titulo", "votos_titulo", "recomendacion", "get_actor", "get_director",
-                     "cantidad_filmaciones_mes", "cantidad_filmaciones_dia"):
+    for endpoint in (
+        "score_titulo",
+        "votos_titulo",
+        "recomendacion",
+        "get_actor",
+        "get_director",
+        "cantidad_filmaciones_mes",
+        "cantidad_filmaciones_dia",
+    ):
         response = client.get(f"/{endpoint}/{quote(text, safe='')}{query}")
         assert response.status_code in (200, 404, 422), (endpoint, text, response.text)
         assert response.headers["content-type"] == "application/json"
@@ -134,12 +161,16 @@ def test_any_text_gets_an_answer_not_a_crash(client: TestClient, text: str, year
             assert response.status_code == 422
 
 
-@given(titles=st.lists(ANY_TEXT, max_size=6), ids=st.lists(st.one_of(st.integers(-5, 2**64).map(str), st.text(max_size=8)),
-                                                         max_size=4))
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_list_of_titles_and_ids_gets_an_answer_not_a_crash(client: TestClient, titles: list[str],
-                                                               ids: list[str]) -> None:
+@given(
+    titles=st.lists(ANY_TEXT, max_size=6),
+    ids=st.lists(st.one_of(st.integers(-5, 2**64).map(str), st.text(max_size=8)), max_size=4),
+)
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_list_of_titles_and_ids_gets_an_answer_not_a_crash(
+    client: TestClient, titles: list[str], ids: list[str]
+) -> None:
     """The personal endpoint with any repeated `titulo` and `id` values: 200, 404 or 422 in JSON,
     and never a named film among the recommendations."""
     query = "&".join([*(f"titulo={quote(t, safe='')}" for t in titles), *(f"id={quote(i, safe='')}" for i in ids)])
@@ -152,5 +183,5 @@ def test_any_list_of_titles_and_ids_gets_an_answer_not_a_crash(client: TestClien
         assert body["peliculas"] and not named & {film["id"] for film in body["peliculas"]}
     else:
         assert isinstance(body["detail"], str) and body["detail"]
-    if not titles and not ids or any(len(t) > 200 for t in titles):
+    if (not titles and not ids) or any(len(t) > 200 for t in titles):
         assert response.status_code == 422

@@ -35,8 +35,13 @@ def test_serve_answers_over_http(sample_data: Path, tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     env = {**os.environ, "PORT": str(port)}  # the port comes from $PORT, as on Render
-    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(sample_data)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(sample_data)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -62,7 +67,12 @@ def test_serve_answers_over_http(sample_data: Path, tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_data_folder_without_release(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "movierec", "serve", "--data", str(tmp_path)],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert f"no release in {tmp_path}: run `movierec pipeline --data {tmp_path}` first" in result.stderr

@@ -16,31 +16,35 @@ from movierec.catalog.suggest import Suggester
 from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, normalize_many, parse_month, parse_weekday
 
 
-@pytest.mark.parametrize("module", [movierec.catalog.text, movierec.catalog.suggest, movierec.catalog.keys,
-                                    movierec.api.answers])
+@pytest.mark.parametrize(
+    "module", [movierec.catalog.text, movierec.catalog.suggest, movierec.catalog.keys, movierec.api.answers]
+)
 def test_doctests(module: object) -> None:
     failures, tried = doctest.testmod(module)  # type: ignore[arg-type]
     assert tried > 0 and failures == 0
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("Toy Story", "toy story"),
-    ("TOY STORY", "toy story"),
-    ("  toy \t story\n", "toy story"),
-    ("Amélie", "amelie"),
-    ("AMÉLIE", "amelie"),
-    ("Prêt-à-Porter", "pret-a-porter"),
-    ("Les Misérables", "les miserables"),
-    ("Straße", "strasse"),
-    ("Schindler’s List", "schindler's list"),
-    ("Schindler`s List", "schindler's list"),
-    ("Face/Off", "face/off"),
-    ("Shall We Dance?", "shall we dance?"),
-    ("Jan Tříska", "jan triska"),
-    ("Yûko Daike", "yuko daike"),
-    ("", ""),
-    ("   ", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("Toy Story", "toy story"),
+        ("TOY STORY", "toy story"),
+        ("  toy \t story\n", "toy story"),
+        ("Amélie", "amelie"),
+        ("AMÉLIE", "amelie"),
+        ("Prêt-à-Porter", "pret-a-porter"),
+        ("Les Misérables", "les miserables"),
+        ("Straße", "strasse"),
+        ("Schindler’s List", "schindler's list"),
+        ("Schindler`s List", "schindler's list"),
+        ("Face/Off", "face/off"),
+        ("Shall We Dance?", "shall we dance?"),
+        ("Jan Tříska", "jan triska"),
+        ("Yûko Daike", "yuko daike"),
+        ("", ""),
+        ("   ", ""),
+    ],
+)
 def test_normalize(text: str, key: str) -> None:
     assert normalize(text) == key
 
@@ -65,8 +69,20 @@ def test_normalize_many_on_ascii_white_space() -> None:
 
 
 def test_every_month_in_every_spelling() -> None:
-    assert MONTHS == ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-                      "septiembre", "octubre", "noviembre", "diciembre")
+    assert MONTHS == (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    )
     for number, name in enumerate(MONTHS, start=1):
         for spelling in (name, name.upper(), name.capitalize(), f"  {name} "):
             assert parse_month(spelling) == number
@@ -92,8 +108,17 @@ def test_invalid_weekdays(text: str) -> None:
     assert parse_weekday(text) is None
 
 
-TITLES = ["Toy Story", "Toy Story 2", "Toy Soldiers", "The Mummy", "The Mummy Returns", "Hamlet",
-          "The Godfather", "Star Wars", "Star Trek"]
+TITLES = [
+    "Toy Story",
+    "Toy Story 2",
+    "Toy Soldiers",
+    "The Mummy",
+    "The Mummy Returns",
+    "Hamlet",
+    "The Godfather",
+    "Star Wars",
+    "Star Trek",
+]
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +150,10 @@ def test_suggestions_are_the_closest_by_ratio(suggester: Suggester) -> None:
     from rapidfuzz import fuzz
 
     query = "the mumy"
-    expected = sorted((t for t in TITLES if fuzz.ratio(query, normalize(t)) >= suggester.cutoff),
-                      key=lambda t: -fuzz.ratio(query, normalize(t)))
+    expected = sorted(
+        (t for t in TITLES if fuzz.ratio(query, normalize(t)) >= suggester.cutoff),
+        key=lambda t: -fuzz.ratio(query, normalize(t)),
+    )
     assert suggester.suggest(query, 5) == expected
 
 

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.test_api_catalog import write_release
 
 from movierec.api.app import create_app
 from movierec.catalog.indexes import Catalog, load_catalog
 from movierec.config import Settings
-from tests.test_api_catalog import write_release
 
 
 def test_a_404_during_warm_up_does_not_block_other_requests(tmp_path: Path, monkeypatch) -> None:
@@ -38,7 +38,10 @@ def test_a_404_during_warm_up_does_not_block_other_requests(tmp_path: Path, monk
 
     async def scenario() -> tuple[float, list[float], dict]:
         transport = httpx.ASGITransport(app=app)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+        ):
             started = time.perf_counter()
 
             async def missing() -> tuple[float, dict]:

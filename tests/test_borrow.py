@@ -66,8 +66,9 @@ def test_hidden_films_are_a_stable_share_of_the_well_liked_ones() -> None:
 def test_a_new_film_can_be_one_of_a_persons_picks() -> None:
     """Film 0's EASE list points to films 1 and 3; film 4 is new and like film 1: its borrowed
     weight, on the list's scale, makes it a pick of someone who liked film 0."""
-    lists = WeightLists(np.array([0, 2, 2, 2, 2, 2]), np.array([1, 3], dtype=np.int32),
-                        np.array([0.6, 0.2], dtype=np.float32))
+    lists = WeightLists(
+        np.array([0, 2, 2, 2, 2, 2]), np.array([1, 3], dtype=np.int32), np.array([0.6, 0.2], dtype=np.float32)
+    )
     S = sp.csr_matrix(([1.0], ([4], [1])), shape=(5, 5))
     borrowed = borrowed_weights(lists, S)
     extended = borrowed.into(lists, scale=0.5)

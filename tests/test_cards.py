@@ -39,8 +39,13 @@ def expected(sample_tables: Path) -> dict[int, Card]:
         return value if isinstance(value, str) and value.strip() else None
 
     return {
-        int(film.id): Card(genres_of.get(film.id, []), directors_of.get(film.id, []), cast_of.get(film.id, []),
-                           text(film.overview), text(film.collection))
+        int(film.id): Card(
+            genres_of.get(film.id, []),
+            directors_of.get(film.id, []),
+            cast_of.get(film.id, []),
+            text(film.overview),
+            text(film.collection),
+        )
         for film in movies.itertuples()
     }
 
@@ -48,8 +53,10 @@ def expected(sample_tables: Path) -> dict[int, Card]:
 def test_built_cards_equal_the_tables(sample_tables: Path, expected: dict[int, Card]) -> None:
     frame = build_cards(sample_tables)
     assert frame["id"].to_list() == sorted(expected)  # one row per film, sorted by id
-    built = {row["id"]: Card(row["genres"], row["directors"], row["cast"], row["overview"], row["collection"])
-             for row in frame.iter_rows(named=True)}
+    built = {
+        row["id"]: Card(row["genres"], row["directors"], row["cast"], row["overview"], row["collection"])
+        for row in frame.iter_rows(named=True)
+    }
     assert built == expected
     assert built[862].directors == ["John Lasseter"] and len(built[862].cast) == 5
     assert sum(1 for card in built.values() if not card.directors) > 0  # films without a director exist
@@ -92,10 +99,12 @@ def test_the_cards_are_mapped_on_the_first_card_not_read(sample_data: Path, expe
 
 
 def test_the_server_does_not_import_pyarrow_before_a_card(sample_data: Path) -> None:
-    code = ("import sys; from pathlib import Path; from movierec.catalog.indexes import load_catalog; "
-            "from movierec.config import Settings; import movierec.api.app; "
-            f"c = load_catalog(Path({str((sample_data / 'current').resolve())!r}), Settings()); "
-            "print('pyarrow' in sys.modules, c.cards.card(862).directors, 'pyarrow' in sys.modules)")
+    code = (
+        "import sys; from pathlib import Path; from movierec.catalog.indexes import load_catalog; "
+        "from movierec.config import Settings; import movierec.api.app; "
+        f"c = load_catalog(Path({str((sample_data / 'current').resolve())!r}), Settings()); "
+        "print('pyarrow' in sys.modules, c.cards.card(862).directors, 'pyarrow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "['John", "Lasseter']", "True"]
 

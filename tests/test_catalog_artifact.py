@@ -27,8 +27,12 @@ from movierec.release.layout import read_manifest
 def every_answer(answers: Answers, release: Path) -> list[bytes]:
     movies = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id", "title", "release_year"])
     names = pl.read_parquet(release / "tables" / "cast.parquet", columns=["name"])["name"].unique().sort()
-    directors = pl.read_parquet(release / "tables" / "crew.parquet", columns=["name", "job"]).filter(
-        pl.col("job") == "Director")["name"].unique().sort()
+    directors = (
+        pl.read_parquet(release / "tables" / "crew.parquet", columns=["name", "job"])
+        .filter(pl.col("job") == "Director")["name"]
+        .unique()
+        .sort()
+    )
     out = []
 
     def put(call, *args: str) -> None:  # type: ignore[no-untyped-def]
@@ -77,14 +81,15 @@ def test_look_ups_survive_keys_that_all_collide(monkeypatch: pytest.MonkeyPatch)
     assert [ids.row(i) for i in (862, 8844, 2**62, 7)] == [0, 1, 2, None]  # a repeated id finds its first row
 
 
-def test_a_damaged_artifact_is_refused_and_a_mismatched_one_rebuilt(sample_data: Path, tmp_path: Path,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_artifact_is_refused_and_a_mismatched_one_rebuilt(
+    sample_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     release = tmp_path / "release"
     shutil.copytree((sample_data / "current").resolve(), release)
     data = release / "catalog" / DATA
     whole = data.read_bytes()
     data.write_bytes(whole[: len(whole) // 3])
-    with pytest.raises(ReleaseError, match="catalog artifact of release is unusable: .*array"):
+    with pytest.raises(ReleaseError, match=r"catalog artifact of release is unusable: .*array"):
         load_catalog(release, Settings())
     data.write_bytes(whole)
     meta = json.loads((release / "catalog" / META).read_text())
@@ -101,7 +106,7 @@ def test_a_damaged_artifact_is_refused_and_a_mismatched_one_rebuilt(sample_data:
 def personal_answers(answers: Answers, release: Path) -> list[bytes]:
     """`/recomendacion_usuario` for every 11th film alone and for a few lists of films."""
     ids = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id"])["id"].to_list()
-    queries = [[str(i)] for i in ids[::11]] + [[str(i) for i in ids[start:start + 7]] for start in range(0, 700, 70)]
+    queries = [[str(i)] for i in ids[::11]] + [[str(i) for i in ids[start : start + 7]] for start in range(0, 700, 70)]
     return [answers.personal([], query) for query in queries]
 
 
@@ -132,11 +137,13 @@ def test_the_personal_index_is_served_from_the_artifact_alone(sample_data: Path,
 
 
 def test_a_personal_request_imports_neither_polars_nor_scipy(sample_data: Path) -> None:
-    code = ("import sys; from pathlib import Path; from movierec.api.answers import Answers; "
-            "from movierec.catalog.indexes import load_catalog; from movierec.config import Settings; "
-            "import movierec.api.app; "
-            f"a = Answers(load_catalog(Path({str((sample_data / 'current').resolve())!r}), Settings()), Settings()); "
-            "body = a.personal(['Toy Story', 'Heat (1995)'], []); "
-            "print(len(body) > 500, 'polars' in sys.modules, 'scipy' in sys.modules)")
+    code = (
+        "import sys; from pathlib import Path; from movierec.api.answers import Answers; "
+        "from movierec.catalog.indexes import load_catalog; from movierec.config import Settings; "
+        "import movierec.api.app; "
+        f"a = Answers(load_catalog(Path({str((sample_data / 'current').resolve())!r}), Settings()), Settings()); "
+        "body = a.personal(['Toy Story', 'Heat (1995)'], []); "
+        "print(len(body) > 500, 'polars' in sys.modules, 'scipy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "False", "False"]

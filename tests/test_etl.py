@@ -25,10 +25,24 @@ COLUMNS = list(MOVIES_COLUMNS)
 def movie(id_: str, title: str, release_date: str = "2000-01-01", **fields: str) -> list[str]:
     row = {c: "" for c in COLUMNS}
     row.update(
-        adult="False", id=id_, title=title, original_title=title, release_date=release_date,
-        budget="0", revenue="0", genres="[]", production_companies="[]", production_countries="[]",
-        spoken_languages="[]", popularity="1.5", vote_average="6.5", vote_count="10",
-        status="Released", original_language="en", overview=f"About {title}", runtime="90.0",
+        adult="False",
+        id=id_,
+        title=title,
+        original_title=title,
+        release_date=release_date,
+        budget="0",
+        revenue="0",
+        genres="[]",
+        production_companies="[]",
+        production_countries="[]",
+        spoken_languages="[]",
+        popularity="1.5",
+        vote_average="6.5",
+        vote_count="10",
+        status="Released",
+        original_language="en",
+        overview=f"About {title}",
+        runtime="90.0",
         video="False",
     )
     row.update(fields)
@@ -45,17 +59,23 @@ def broken_record(row: list[str]) -> str:
     """The record as the real file has it: a bare line break inside an unquoted overview."""
     at = COLUMNS.index("overview")
     head = csv_text([row[:at]]).rstrip("\n")
-    tail = csv_text([[" - Written by an editor", *row[at + 1:]]])
+    tail = csv_text([[" - Written by an editor", *row[at + 1 :]]])
     return f"{head},First half of the overview\n{tail}"
 
 
 TOY = movie(
-    "862", "Toy Story", "1995-10-30", budget="30000000", revenue="373554033",
+    "862",
+    "Toy Story",
+    "1995-10-30",
+    budget="30000000",
+    revenue="373554033",
     genres="[{'id': 16, 'name': 'Animation'}, {'id': 35, 'name': 'Comedy'}]",
     belongs_to_collection="{'id': 10194, 'name': 'Toy Story Collection', 'poster_path': None}",
     production_companies="[{'name': 'Pixar Animation Studios', 'id': 3}]",
     production_countries="[{'iso_3166_1': 'US', 'name': 'United States of America'}]",
-    spoken_languages="[{'iso_639_1': 'en', 'name': 'English'}]", vote_count="5415", vote_average="7.7",
+    spoken_languages="[{'iso_639_1': 'en', 'name': 'English'}]",
+    vote_count="5415",
+    vote_average="7.7",
 )
 MOVIE_LINES = [
     csv_text([COLUMNS]),
@@ -67,29 +87,47 @@ MOVIE_LINES = [
     csv_text([movie("6", "Bad Date", "1999-02-30")]),  # 7
     broken_record(movie("7", "Broken Overview", "2003-03-03", revenue="999")),  # 8-9
     csv_text([movie("8", "Bad Genres", genres="[{'id': 1, 'name': 'x'")]),  # 10
-    csv_text([movie(  # 11
-        "9", 'Say "Hi" / Face?', "2004-12-31", budget="abc", revenue="",
-        production_companies="""[{'name': "O'Brien Films", 'id': 9}]""",
-        overview="Quoted, with a\nline break inside quotes",
-    )]),
+    csv_text(
+        [
+            movie(  # 11
+                "9",
+                'Say "Hi" / Face?',
+                "2004-12-31",
+                budget="abc",
+                revenue="",
+                production_companies="""[{'name': "O'Brien Films", 'id': 9}]""",
+                overview="Quoted, with a\nline break inside quotes",
+            )
+        ]
+    ),
     csv_text([["False", "", "0", "[]", "a lone ragged record"]]),  # 13 (12 is the quoted break)
     csv_text([movie("-3", "Negative Id")]),  # 14
 ]
 CREDITS = [
     ["cast", "crew", "id"],
-    ["[{'cast_id': 1, 'character': 'Woody (voice)', 'credit_id': 'a', 'gender': 2, 'id': 31, 'name': 'Tom Hanks', 'order': 0, 'profile_path': None}]",
-     "[{'credit_id': 'b', 'department': 'Directing', 'gender': 2, 'id': 7879, 'job': 'Director', 'name': 'John Lasseter', 'profile_path': None}]",
-     "862"],
+    [
+        "[{'cast_id': 1, 'character': 'Woody (voice)', 'credit_id': 'a', 'gender': 2, 'id': 31, 'name': 'Tom Hanks', 'order': 0, 'profile_path': None}]",
+        "[{'credit_id': 'b', 'department': 'Directing', 'gender': 2, 'id': 7879, 'job': 'Director', 'name': 'John Lasseter', 'profile_path': None}]",
+        "862",
+    ],
     ["oops", "[]", "2"],
-    ["[{'cast_id': 2, 'character': \"O'Hara\", 'credit_id': 'c', 'gender': 1, 'id': 5, 'name': 'Ann', 'order': 0, 'profile_path': None}]",
-     "[]", "7"],
+    [
+        "[{'cast_id': 2, 'character': \"O'Hara\", 'credit_id': 'c', 'gender': 1, 'id': 5, 'name': 'Ann', 'order': 0, 'profile_path': None}]",
+        "[]",
+        "7",
+    ],
     ["[]", "[]", "862"],  # duplicate
     ["[]", "[]", "400"],  # film not in the catalogue
     ["[]", "[]", "x"],  # invalid id
     ["[]", "[]", "8"],  # film quarantined by the movies rules
 ]
-KEYWORDS = [["id", "keywords"], ["862", "[{'id': 931, 'name': 'jealousy'}, {'id': 4290, 'name': 'toy'}]"],
-            ["7", "[]"], ["862", "[]"], ["9", "[{'id': 1, 'name': \"o'clock\"}]"]]
+KEYWORDS = [
+    ["id", "keywords"],
+    ["862", "[{'id': 931, 'name': 'jealousy'}, {'id': 4290, 'name': 'toy'}]"],
+    ["7", "[]"],
+    ["862", "[]"],
+    ["9", "[{'id': 1, 'name': \"o'clock\"}]"],
+]
 
 
 @pytest.fixture
@@ -108,24 +146,39 @@ def test_every_row_is_accounted_for(raw: Path, tmp_path: Path) -> None:
     # 12 records as a CSV reader sees them (the broken record counts twice): 4 kept (862, 2, 7
     # and 9), 1 repaired (the broken record's second half), 7 quarantined.
     assert movies == {
-        "rows_read": 12, "kept": 4, "repaired": 1, "quarantined": 7,
+        "rows_read": 12,
+        "kept": 4,
+        "repaired": 1,
+        "quarantined": 7,
         "reasons": {
-            "duplicate id": 1, "invalid id": 2, "invalid release_date": 1,
-            "malformed record: 5 fields, expected 24": 1, "missing release_date": 1,
+            "duplicate id": 1,
+            "invalid id": 2,
+            "invalid release_date": 1,
+            "malformed record: 5 fields, expected 24": 1,
+            "missing release_date": 1,
             "unparseable genres": 1,
         },
         "fixes": {
-            "budget: 1–999 (typed in millions) → 0": 1, "budget: unparseable → 0": 1,
-            "revenue: 1–999 (typed in millions) → 0": 1, "revenue: missing → 0": 1,
+            "budget: 1–999 (typed in millions) → 0": 1,
+            "budget: unparseable → 0": 1,
+            "revenue: 1–999 (typed in millions) → 0": 1,
+            "revenue: missing → 0": 1,
         },
     }
     assert movies["rows_read"] == movies["kept"] + movies["repaired"] + movies["quarantined"]
     assert report["credits"] == {
-        "rows_read": 7, "kept": 2, "repaired": 0, "quarantined": 3, "dropped": 2,
+        "rows_read": 7,
+        "kept": 2,
+        "repaired": 0,
+        "quarantined": 3,
+        "dropped": 2,
         "reasons": {"duplicate id": 1, "film not kept": 2, "invalid id": 1, "unparseable cast": 1},
     }
     assert report["keywords"] == {
-        "rows_read": 4, "kept": 3, "repaired": 0, "quarantined": 1,
+        "rows_read": 4,
+        "kept": 3,
+        "repaired": 0,
+        "quarantined": 1,
         "reasons": {"duplicate id": 1},
     }
     assert set(report["inputs"]) == {"movies_metadata.csv", "credits.csv", "keywords.csv"}
@@ -159,7 +212,10 @@ def test_movies_table(raw: Path, tmp_path: Path) -> None:
 
 def test_nested_tables(raw: Path, tmp_path: Path) -> None:
     run_etl(raw, tmp_path / "out")
-    read = lambda name: pl.read_parquet(tmp_path / "out" / f"{name}.parquet").rows()  # noqa: E731
+
+    def read(name: str) -> list:
+        return pl.read_parquet(tmp_path / "out" / f"{name}.parquet").rows()
+
     assert read("genres") == [(862, 16, "Animation"), (862, 35, "Comedy")]
     assert read("companies") == [(862, 3, "Pixar Animation Studios"), (9, 9, "O'Brien Films")]
     assert read("countries") == [(862, "US", "United States of America")]
@@ -187,11 +243,19 @@ def test_quarantine_lists_every_row_not_kept_as_is(raw: Path, tmp_path: Path) ->
     ]
     # record numbers are what pandas calls the rows
     assert movies.filter(pl.col("line") == 13)["record"].item() == 10
-    assert movies.filter(pl.col("line") == 13)["fields"].item().to_list() == ["False", "", "0", "[]", "a lone ragged record"]
+    assert movies.filter(pl.col("line") == 13)["fields"].item().to_list() == [
+        "False",
+        "",
+        "0",
+        "[]",
+        "a lone ragged record",
+    ]
     assert movies.filter(pl.col("raw_id") == "abc")["fields"].item().to_list() == movie("abc", "Bad Id")
     credits = q.filter(pl.col("source") == "credits.csv").sort("record")
     assert credits.select("record", "raw_id", "reason").rows() == [
-        (1, "2", "unparseable cast"), (3, "862", "duplicate id"), (5, "x", "invalid id"),
+        (1, "2", "unparseable cast"),
+        (3, "862", "duplicate id"),
+        (5, "x", "invalid id"),
     ]
 
 
@@ -341,7 +405,7 @@ def test_standin_broken_records_are_rejoined(standin_raw: Path, tmp_path: Path) 
 def test_record_with_extra_fields_is_quarantined(raw: Path, tmp_path: Path) -> None:
     """A record with more fields than the header takes the Arrow reader's path; nothing is lost."""
     lines = list(MOVIE_LINES)
-    lines.insert(3, csv_text([movie("77", "Too Wide") + ["extra", "fields"]]))  # line 4
+    lines.insert(3, csv_text([[*movie("77", "Too Wide"), "extra", "fields"]]))  # line 4
     (raw / "movies_metadata.csv").write_text("".join(lines), encoding="utf-8")
     report = run_etl(raw, tmp_path / "out")
     movies = report["movies"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.test_etl import COLUMNS, TOY, csv_text, movie
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -18,7 +19,6 @@ from movierec.config import get_settings
 from movierec.etl.lengths import TOO_LONG
 from movierec.etl.run import run_etl
 from movierec.raw.caps import FieldCaps
-from tests.test_etl import COLUMNS, TOY, csv_text, movie
 
 NAME, TEXT = 20, 100  # the smallest caps the settings allow
 CAPS = FieldCaps(name=NAME, text=TEXT)
@@ -59,8 +59,12 @@ def test_the_sample_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_r
     raw = first_by_id(raw_rows(sample_raw, "movies_metadata.csv"), set(movies["id"]))
     assert len(raw) == movies.height == 2993
     fields = {
-        "title": lambda r: [r["title"]], "original_title": lambda r: [r["original_title"]], "overview": lambda r: [r["overview"]], "tagline": lambda r: [r["tagline"]],
-        "status": lambda r: [r["status"]], "original_language": lambda r: [r["original_language"]],
+        "title": lambda r: [r["title"]],
+        "original_title": lambda r: [r["original_title"]],
+        "overview": lambda r: [r["overview"]],
+        "tagline": lambda r: [r["tagline"]],
+        "status": lambda r: [r["status"]],
+        "original_language": lambda r: [r["original_language"]],
         "belongs_to_collection.name": lambda r: names(r["belongs_to_collection"], "name"),
         "genres.name": lambda r: names(r["genres"], "name"),
         "production_companies.name": lambda r: names(r["production_companies"], "name"),
@@ -70,8 +74,10 @@ def test_the_sample_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_r
         "spoken_languages.iso_639_1": lambda r: names(r["spoken_languages"], "iso_639_1"),
     }
     prose = {"overview", "tagline"}
-    cut = {field: {i for i, r in raw.items() if any(len(v) > (TEXT if field in prose else NAME) for v in get(r))}
-           for field, get in fields.items()}
+    cut = {
+        field: {i for i, r in raw.items() if any(len(v) > (TEXT if field in prose else NAME) for v in get(r))}
+        for field, get in fields.items()
+    }
     account = report["movies"]
     expected_fixes = {f"{TOO_LONG}: {field}": len(ids) for field, ids in cut.items() if ids}
     assert {k: v for k, v in account["fixes"].items() if k.startswith(TOO_LONG)} == expected_fixes
@@ -116,8 +122,10 @@ def test_keywords_and_credits_at_the_smallest_caps(cut_sample: tuple[dict, Path]
     cast = pl.read_parquet(out / "cast.parquet")
     assert cast["character"].str.len_chars().max() == NAME
     cut_cast = cast.filter(pl.col("character").str.ends_with("…") | pl.col("name").str.ends_with("…"))
-    assert credits["fixes"][f"{TOO_LONG}: cast.character"] == cast.filter(
-        pl.col("character").str.ends_with("…"))["movie_id"].n_unique()
+    assert (
+        credits["fixes"][f"{TOO_LONG}: cast.character"]
+        == cast.filter(pl.col("character").str.ends_with("…"))["movie_id"].n_unique()
+    )
     assert credits["repaired"] >= cut_cast["movie_id"].n_unique() > 0
 
 
@@ -135,8 +143,9 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def test_one_ten_million_character_title_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         settings_env: None) -> None:
+def test_one_ten_million_character_title_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None
+) -> None:
     """The issue's title, through `movierec etl` with MOVIEREC_MAX_NAME_CHARS: cut, kept, counted."""
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -150,19 +159,29 @@ def test_one_ten_million_character_title_through_the_cli(tmp_path: Path, monkeyp
     movies = pl.read_parquet(tmp_path / "out" / "movies.parquet")
     assert movies["title"].to_list() == movies["original_title"].to_list() == ["Toy Story", "Ω" * 39 + "…"]
     entry = pl.read_parquet(tmp_path / "out" / "quarantine.parquet").row(0, named=True)
-    assert (entry["raw_id"], entry["reason"], entry["outcome"]) == ("5", f"{TOO_LONG}: title, original_title",
-                                                                    "repaired")
+    assert (entry["raw_id"], entry["reason"], entry["outcome"]) == (
+        "5",
+        f"{TOO_LONG}: title, original_title",
+        "repaired",
+    )
 
 
 def test_ids_and_nested_numbers_are_ascii_digits(tmp_path: Path) -> None:
     """Polars' "\\d" matches "٣" and "３": such an id is invalid, such a person id unparseable."""
     raw = tmp_path / "raw"
     raw.mkdir()
-    (raw / "movies_metadata.csv").write_text(csv_text([COLUMNS, TOY, movie("٣", "Tres"), movie("３", "Tres ancho"),
-                                                       movie("7", "Siete")]))
-    (raw / "credits.csv").write_text(csv_text([
-        ["cast", "crew", "id"], ["[{'id': ٣, 'name': 'A', 'character': 'B', 'order': 0, 'gender': 1}]", "[]", "862"],
-        ["[{'id': 3, 'name': 'A', 'character': 'B', 'order': 0, 'gender': 1}]", "[]", "7"]]))
+    (raw / "movies_metadata.csv").write_text(
+        csv_text([COLUMNS, TOY, movie("٣", "Tres"), movie("３", "Tres ancho"), movie("7", "Siete")])
+    )
+    (raw / "credits.csv").write_text(
+        csv_text(
+            [
+                ["cast", "crew", "id"],
+                ["[{'id': ٣, 'name': 'A', 'character': 'B', 'order': 0, 'gender': 1}]", "[]", "862"],
+                ["[{'id': 3, 'name': 'A', 'character': 'B', 'order': 0, 'gender': 1}]", "[]", "7"],
+            ]
+        )
+    )
     report = run_etl(raw, tmp_path / "out")
     assert report["movies"]["reasons"] == {"invalid id": 2}
     assert report["credits"]["reasons"] == {"unparseable cast": 1}

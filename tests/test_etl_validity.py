@@ -9,12 +9,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
-from movierec.etl.run import run_etl
 from tests.test_etl import COLUMNS, csv_text, movie
 
-CAST = ("[{{'cast_id': 1, 'character': 'Hero', 'credit_id': 'c', 'gender': 2, 'id': {person}, "
-        "'name': '{name}', 'order': 0, 'profile_path': None}}]")
+from movierec.etl.run import run_etl
+
+CAST = (
+    "[{{'cast_id': 1, 'character': 'Hero', 'credit_id': 'c', 'gender': 2, 'id': {person}, "
+    "'name': '{name}', 'order': 0, 'profile_path': None}}]"
+)
 
 
 def _write(folder: Path, movies: list[list[str]], credits: list[list[str]], keywords: list[list[str]]) -> Path:
@@ -33,9 +35,11 @@ def test_an_escape_python_rejects_quarantines_the_row(tmp_path: Path, escape: st
     raw = _write(
         tmp_path / "raw",
         [movie("1", "Good"), movie("2", "Bad Genres", genres=cell), movie("3", "Bad Cast")],
-        [[CAST.format(person=10, name="Ann"), "[]", "1"],
-         [CAST.format(person=11, name="Bob"), "[]", "2"],
-         [CAST.format(person=12, name=f"Eve{escape}"), "[]", "3"]],
+        [
+            [CAST.format(person=10, name="Ann"), "[]", "1"],
+            [CAST.format(person=11, name="Bob"), "[]", "2"],
+            [CAST.format(person=12, name=f"Eve{escape}"), "[]", "3"],
+        ],
         [["1", f"[{{'id': 5, 'name': 'kw{escape}'}}]"], ["3", "[{'id': 6, 'name': 'fine'}]"]],
     )
     report = run_etl(raw, tmp_path / "out")
@@ -87,4 +91,7 @@ def test_the_first_valid_row_of_an_id_wins(tmp_path: Path) -> None:
         part = report[name]
         assert part["rows_read"] == part["kept"] + part["repaired"] + part["quarantined"] + part.get("dropped", 0)
     assert json.loads((tmp_path / "out" / "report.json").read_text())["movies"]["reasons"] == {
-        "missing release_date": 1, "duplicate id": 1, "unparseable genres": 1}
+        "missing release_date": 1,
+        "duplicate id": 1,
+        "unparseable genres": 1,
+    }

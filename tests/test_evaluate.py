@@ -14,21 +14,23 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
-from movierec.evaluation.metrics import collection_recall, coverage, metrics, ndcg_at_k, precision_at_k
 from movierec.evaluation.run import evaluate_release
 from movierec.evaluation.tables import format_tables
 from movierec.model.artifact import NEIGHBOURS_SCHEMA
+from movierec.protocol.metrics import collection_recall, coverage, metrics, ndcg_at_k, precision_at_k
 from movierec.raw.files import InputError
 
 # Six films (rows 0..5), each with its top 2 (k = 2); -1 = no recommendation.
-TOP = np.array([
-    [1, 3],   # film 0
-    [0, 5],   # film 1
-    [4, 5],   # film 2
-    [4, 0],   # film 3
-    [3, -1],  # film 4: only one neighbour
-    [4, 0],   # film 5
-])
+TOP = np.array(
+    [
+        [1, 3],  # film 0
+        [0, 5],  # film 1
+        [4, 5],  # film 2
+        [4, 0],  # film 3
+        [3, -1],  # film 4: only one neighbour
+        [4, 0],  # film 5
+    ]
+)
 # User 10 liked films 0, 1, 2; user 20 liked films 3, 4.
 USERS = np.array([10, 10, 10, 20, 20])
 LIKED = np.array([0, 1, 2, 3, 4])
@@ -100,8 +102,13 @@ def test_ndcg_at_k_by_hand() -> None:
 
 def test_metrics_bundle() -> None:
     assert metrics(TOP, USERS, LIKED, COLLECTION, k=2) == pytest.approx(
-        {"precision_at_k": 0.4, "coverage": 5 / 6, "collection_recall": 0.4,
-         "ndcg_at_k": (2 / (1 + 1 / np.log2(3)) + 2) / 5})
+        {
+            "precision_at_k": 0.4,
+            "coverage": 5 / 6,
+            "collection_recall": 0.4,
+            "ndcg_at_k": (2 / (1 + 1 / np.log2(3)) + 2) / 5,
+        }
+    )
 
 
 def test_popular_top_skips_the_film_itself() -> None:
@@ -121,24 +128,33 @@ def test_random_top_is_seeded_distinct_and_never_the_film() -> None:
 
 
 def test_seed_top_resorts_the_nearest_by_vote_average() -> None:
-    movies = pl.DataFrame({
-        "id": [1, 2, 3, 4],
-        "title": ["Space war", "Space war returns", "War in space", "Cooking"],
-        "overview": ["rebels fight an empire", "rebels fight again", "an empire attacks", "a chef cooks"],
-        "vote_average": [7.0, 5.0, 8.0, 6.0],
-    })
-    genres = pl.DataFrame({"movie_id": [1, 2, 3, 4], "genre": ["Action", "Action", "Action", "Drama"]},
-                          schema={"movie_id": pl.Int64, "genre": pl.String})
+    movies = pl.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "title": ["Space war", "Space war returns", "War in space", "Cooking"],
+            "overview": ["rebels fight an empire", "rebels fight again", "an empire attacks", "a chef cooks"],
+            "vote_average": [7.0, 5.0, 8.0, 6.0],
+        }
+    )
+    genres = pl.DataFrame(
+        {"movie_id": [1, 2, 3, 4], "genre": ["Action", "Action", "Action", "Drama"]},
+        schema={"movie_id": pl.Int64, "genre": pl.String},
+    )
     top = seed_top(movies, genres, k=2)
     # Film 1's two nearest by TF-IDF are films 2 and 3; shown by vote average: 3 (8.0) before 2 (5.0).
     assert top[0].tolist() == [2, 1]
 
 
 def test_artifact_top_maps_ids_to_rows() -> None:
-    neighbours = pl.DataFrame({
-        "movie_id": [10, 10, 10, 30], "rank": [1, 2, 3, 1], "neighbour_id": [30, 20, 99, 10],
-        "score": [0.9, 0.5, 0.1, 0.7],
-    }, schema=NEIGHBOURS_SCHEMA)
+    neighbours = pl.DataFrame(
+        {
+            "movie_id": [10, 10, 10, 30],
+            "rank": [1, 2, 3, 1],
+            "neighbour_id": [30, 20, 99, 10],
+            "score": [0.9, 0.5, 0.1, 0.7],
+        },
+        schema=NEIGHBOURS_SCHEMA,
+    )
     row_index = pl.DataFrame({"id": [10, 20, 30], "row": [0, 1, 2]})
     # rank 3 of film 10 is beyond k = 2; film 20 has no neighbours; id 99 is not in the catalogue
     assert artifact_top(neighbours, row_index, 3, k=2).tolist() == [[2, 1], [-1, -1], [0, -1]]
@@ -154,23 +170,29 @@ def _tiny_release(tmp_path: Path) -> tuple[Path, Path]:
     release = tmp_path / "release"
     (release / "tables").mkdir(parents=True)
     (release / "model").mkdir()
-    pl.DataFrame({
-        "id": [100, 200, 300, 400],
-        "title": ["Alpha", "Beta", "Gamma", "Delta"],
-        "overview": ["a b", "a c", "d e", "d f"],
-        "vote_average": [6.0, 7.0, 8.0, 5.0],
-        "vote_count": [10, 40, 30, 20],
-        "collection_id": [1, 1, None, None],
-    }).write_parquet(release / "tables" / "movies.parquet")
+    pl.DataFrame(
+        {
+            "id": [100, 200, 300, 400],
+            "title": ["Alpha", "Beta", "Gamma", "Delta"],
+            "overview": ["a b", "a c", "d e", "d f"],
+            "vote_average": [6.0, 7.0, 8.0, 5.0],
+            "vote_count": [10, 40, 30, 20],
+            "collection_id": [1, 1, None, None],
+        }
+    ).write_parquet(release / "tables" / "movies.parquet")
     pl.DataFrame({"movie_id": [100, 200, 300, 400], "genre": ["X", "X", "Y", "Y"]}).write_parquet(
-        release / "tables" / "genres.parquet")
+        release / "tables" / "genres.parquet"
+    )
     # top 2 of each film: 100 -> [200, 300], 200 -> [100, 400], 300 -> [400, 100], 400 -> [300, 200]
-    pl.DataFrame({
-        "movie_id": [100, 100, 200, 200, 300, 300, 400, 400],
-        "rank": [1, 2] * 4,
-        "neighbour_id": [200, 300, 100, 400, 400, 100, 300, 200],
-        "score": [0.9, 0.8, 0.9, 0.1, 0.7, 0.6, 0.7, 0.5],
-    }, schema=NEIGHBOURS_SCHEMA).write_parquet(release / "model" / "neighbours.parquet")
+    pl.DataFrame(
+        {
+            "movie_id": [100, 100, 200, 200, 300, 300, 400, 400],
+            "rank": [1, 2] * 4,
+            "neighbour_id": [200, 300, 100, 400, 400, 100, 300, 200],
+            "score": [0.9, 0.8, 0.9, 0.1, 0.7, 0.6, 0.7, 0.5],
+        },
+        schema=NEIGHBOURS_SCHEMA,
+    ).write_parquet(release / "model" / "neighbours.parquet")
     (release / "manifest.json").write_text(json.dumps({"release": "tiny"}))
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -208,7 +230,13 @@ def test_evaluate_release_by_hand(tmp_path: Path) -> None:
     assert popular["precision_at_k"] == pytest.approx(3.0 / 5)
     assert popular["coverage"] == pytest.approx(3 / 4)
     assert [row["method"] for row in evaluation["table"]] == [
-        "model", "random", "most popular", "seed (tf-idf)", "co-occurrence count", "co-occurrence Jaccard"]
+        "model",
+        "random",
+        "most popular",
+        "seed (tf-idf)",
+        "co-occurrence count",
+        "co-occurrence Jaccard",
+    ]
     # training likes: user 1 {100, 400}, user 2 {200, 300}, user 3 {100, 200}. Co-likes: 100–400 1,
     # 200–300 1, 100–200 1. Count top 2 (ties to the lower row): 100 -> [200, 400], 200 -> [100, 300],
     # 300 -> [200, -], 400 -> [100, -]
@@ -229,7 +257,7 @@ def test_evaluate_release_by_hand(tmp_path: Path) -> None:
 def test_evaluation_needs_ratings(tmp_path: Path) -> None:
     release, raw = _tiny_release(tmp_path)
     (raw / "ratings_small.csv").unlink()
-    with pytest.raises(InputError, match="ratings_small.csv"):
+    with pytest.raises(InputError, match=r"ratings_small\.csv"):
         evaluate_release(release, raw, k=2)
 
 
@@ -254,8 +282,10 @@ def test_goals_on_the_real_sample(sample_evaluation: dict[str, object]) -> None:
     assert model["collection_recall"] >= 0.95
     film = sample_evaluation["goals"]["film_to_film"]  # type: ignore[index]
     checks = {check["goal"]: check for check in film["checks"]}
-    best = max(rows[name]["stratified_precision_at_k"]
-               for name in ("co-occurrence count", "co-occurrence Jaccard", "most popular"))
+    best = max(
+        rows[name]["stratified_precision_at_k"]
+        for name in ("co-occurrence count", "co-occurrence Jaccard", "most popular")
+    )
     assert checks["stratified precision@5"]["wanted"] == pytest.approx(1.1 * best)
     assert checks["generic share"]["met"] == (model["generic_share"] <= 0.30)
     assert film["met"] == all(check["met"] for check in film["checks"])
@@ -291,8 +321,9 @@ def _sample_likes(sample_raw: Path, catalogue: list[int], evaluation: bool) -> d
     return likes
 
 
-def test_the_cooccurrence_anchor_recomputed_by_hand(sample_evaluation: dict[str, object], sample_tables: Path,
-                                                    sample_raw: Path) -> None:
+def test_the_cooccurrence_anchor_recomputed_by_hand(
+    sample_evaluation: dict[str, object], sample_tables: Path, sample_raw: Path
+) -> None:
     """The count anchor, written again with plain Python: for every film, the 5 films most training
     users liked with it (ties: the film more training users liked, then the lower row)."""
     catalogue = pl.read_parquet(sample_tables / "movies.parquet", columns=["id"])["id"].to_list()
@@ -306,8 +337,9 @@ def test_the_cooccurrence_anchor_recomputed_by_hand(sample_evaluation: dict[str,
                 if a != b:
                     co.setdefault(a, {})[b] = co.get(a, {}).get(b, 0) + 1
     top = {a: sorted(others, key=lambda b: (-others[b], -support[b], b))[:5] for a, others in co.items()}
-    pairs = [(user, film) for user, films in _sample_likes(sample_raw, catalogue, evaluation=True).items()
-             for film in films]
+    pairs = [
+        (user, film) for user, films in _sample_likes(sample_raw, catalogue, evaluation=True).items() for film in films
+    ]
     liked = _sample_likes(sample_raw, catalogue, evaluation=True)
     precision = sum(len(set(top.get(film, [])) & liked[user]) / 5 for user, film in pairs) / len(pairs)
     shown = {b for films in top.values() for b in films}
@@ -317,7 +349,7 @@ def test_the_cooccurrence_anchor_recomputed_by_hand(sample_evaluation: dict[str,
 
 
 def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
-    sample_evaluation: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path,
+    sample_evaluation: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path
 ) -> None:
     release = (sample_data / "current").resolve()
     stored = json.loads((release / "evaluation.json").read_text())
@@ -329,8 +361,10 @@ def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
     out = tmp_path / "evaluation.json"
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n<!-- evaluation:begin -->\nold\n<!-- evaluation:end -->\nrest\n")
-    table = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out),
-                                     "--readme", str(readme)])
+    table = CliRunner().invoke(
+        app,
+        ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--out", str(out), "--readme", str(readme)],
+    )
     assert table.exit_code == 0
     written = readme.read_text()
     assert written.startswith("# Title\n<!-- evaluation:begin -->\nFilm to film") and written.endswith("-->\nrest\n")
@@ -357,7 +391,7 @@ def test_evaluate_refuses_a_readme_without_markers_before_measuring(tmp_path: Pa
 
 
 def test_the_pipeline_measures_the_anchors_while_the_model_trains(
-    sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The anchors start in another thread as soon as the tables exist, before the model is
     written; an error there fails the build (nothing published), as an evaluation error does."""
@@ -370,8 +404,13 @@ def test_the_pipeline_measures_the_anchors_while_the_model_trains(
 
     def spy(tables: Path, *args: object) -> object:
         release = tables.parent
-        seen.append((threading.current_thread().name, (tables / "movies.parquet").is_file(),
-                     (release / "model" / "neighbours.parquet").is_file()))
+        seen.append(
+            (
+                threading.current_thread().name,
+                (tables / "movies.parquet").is_file(),
+                (release / "model" / "neighbours.parquet").is_file(),
+            )
+        )
         return measure(tables, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(evaluation_run, "measure_anchors", spy)

@@ -29,15 +29,17 @@ from movierec.evaluation.cold import (
     personal_row,
     select_cold,
 )
-from movierec.evaluation.metrics import Films, popularity_weights
 from movierec.evaluation.tables import format_tables
+from movierec.protocol.metrics import Films, popularity_weights
 
 
 # -- the selection -----------------------------------------------------------------------------------
 def _by_hand(ids: list[int], likes: list[int], salt: str, count: int) -> list[int]:
     """The eligible films (≥ 8 likes) with the smallest blake2b hash, written with hashlib alone."""
+
     def digest(film: int) -> int:
         return int.from_bytes(hashlib.blake2b(f"{salt}:{film}".encode(), digest_size=8).digest(), "big")
+
     eligible = [film for film, n in zip(ids, likes, strict=True) if n >= 8]
     return sorted(sorted(eligible, key=lambda film: (digest(film), film))[:count])
 
@@ -69,8 +71,14 @@ def test_parse_ids() -> None:
 
 
 def test_first_weeks_caps_the_cold_films_only() -> None:
-    movies = pl.DataFrame({"id": [1, 2, 3, 4], "vote_count": [500, 20, None, 900], "popularity": [30.0, 0.5, 4.0, 8.0],
-                           "title": ["a", "b", "c", "d"]})
+    movies = pl.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "vote_count": [500, 20, None, 900],
+            "popularity": [30.0, 0.5, 4.0, 8.0],
+            "title": ["a", "b", "c", "d"],
+        }
+    )
     # catalogue median popularity: (4 + 8) / 2 = 6; films 1, 2, 3 cold
     out = first_weeks(movies, np.array([1, 2, 3]), vote_cap=50)
     assert out["vote_count"].to_list() == [50, 20, None, 900]
@@ -80,8 +88,13 @@ def test_first_weeks_caps_the_cold_films_only() -> None:
 
 # -- the measures -------------------------------------------------------------------------------------
 # 5 films; 0 and 3 cold. Likes 1, 100, 4, 0, 25 -> weights 1, 0.1, 0.5, 1, 0.2.
-FILMS = Films(collection=np.full(5, -1), likes=np.array([1, 100, 4, 0, 25]), vote_count=np.array([9, 50, 1, 2, 40]),
-              release=np.zeros(5), ids=np.arange(5))
+FILMS = Films(
+    collection=np.full(5, -1),
+    likes=np.array([1, 100, 4, 0, 25]),
+    vote_count=np.array([9, 50, 1, 2, 40]),
+    release=np.zeros(5),
+    ids=np.arange(5),
+)
 COLD_ROWS = np.array([0, 3])
 TOP = np.array([[1, 2], [0, 4], [3, 0], [4, 1], [1, 0]])
 # user 1 liked 0, 1, 2; user 2 liked 3, 4; user 3 liked 2 only
@@ -114,10 +127,12 @@ def test_cold_people_and_their_recall_by_hand() -> None:
 
 
 def test_cold_goals_by_hand() -> None:
-    own = [{"method": WARM, "stratified_precision_at_k": 0.10, "generic_share": 0.8, "exposure": 1000},
-           {"method": COLD, "stratified_precision_at_k": 0.095, "generic_share": 0.31, "exposure": 700},
-           {"method": FIRST_WEEKS, "stratified_precision_at_k": 0.0, "generic_share": 1.0, "exposure": 0},
-           {"method": "most popular", "stratified_precision_at_k": 0.09, "generic_share": 1.0, "exposure": 5}]
+    own = [
+        {"method": WARM, "stratified_precision_at_k": 0.10, "generic_share": 0.8, "exposure": 1000},
+        {"method": COLD, "stratified_precision_at_k": 0.095, "generic_share": 0.31, "exposure": 700},
+        {"method": FIRST_WEEKS, "stratified_precision_at_k": 0.0, "generic_share": 1.0, "exposure": 0},
+        {"method": "most popular", "stratified_precision_at_k": 0.09, "generic_share": 1.0, "exposure": 5},
+    ]
     personal = [{"method": WARM, "recall_at_k": 0.3}, {"method": COLD, "recall_at_k": 0.14}]
     checks = cold_goals(own, personal)["checks"]
     # 0.095 ≥ 0.9 × 0.10; 0.095 < 1.1 × 0.09 = 0.099; 31% > 30%; 700 / 1000 ≥ 70%; 0.14 < 0.5 × 0.3
@@ -153,8 +168,9 @@ def cold_run(sample_data: Path, sample_raw: Path, tmp_path_factory: pytest.TempP
         anchored = measure_anchors(release / "tables", sample_raw)
         patch.setattr(train, "fit_collaborative", spy_collaborative)
         patch.setattr(PersonalRecommender, "fit", spy_personal)
-        result = cold_evaluation(release, sample_raw, Settings(data_dir=sample_data), anchored,
-                                 with_first_weeks=False, work=work)
+        result = cold_evaluation(
+            release, sample_raw, Settings(data_dir=sample_data), anchored, with_first_weeks=False, work=work
+        )
     return {"result": result, "seen": seen, "work": work, "anchored": anchored, "release": release}
 
 
@@ -234,8 +250,9 @@ def test_the_hook_refuses_spark() -> None:
 
 
 # -- the command line -----------------------------------------------------------------------------------
-def test_evaluate_cold_wiring(cold_run: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_cold_wiring(
+    cold_run: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--cold-ids: the file's ids reach the cold run (measured once above: not again here), --json
     and --readme carry its tables; a bad ids file stops before anything is measured."""
     from movierec.evaluation import cold_run as cold_run_module
@@ -253,8 +270,21 @@ def test_evaluate_cold_wiring(cold_run: dict[str, object], sample_data: Path, sa
     ids.write_text("862, 8844\n# comment\n999999999\n")
     readme = tmp_path / "README.md"
     readme.write_text("<!-- evaluation:begin -->\n<!-- evaluation:end -->\n")
-    result = CliRunner().invoke(app, ["evaluate", "--data", str(sample_data), "--raw", str(sample_raw), "--json",
-                                      "--cold-ids", str(ids), "--readme", str(readme)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--data",
+            str(sample_data),
+            "--raw",
+            str(sample_raw),
+            "--json",
+            "--cold-ids",
+            str(ids),
+            "--readme",
+            str(readme),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert calls[0]["cold_ids"] == [862, 8844, 999999999] and calls[0]["k"] == 5
     assert json.loads(result.output)["cold"]["films"] == 135

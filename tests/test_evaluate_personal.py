@@ -17,20 +17,21 @@ from hypothesis import strategies as st
 
 from movierec.evaluation import run as evaluation_run
 from movierec.evaluation.cooccurrence import affinity_scores, cooccurrence_tops, like_matrix
-from movierec.evaluation.holdout import grouped, time_split
-from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
 from movierec.evaluation.personal import als_lists, choose_als, popular_lists, sar_lists, top_unnamed
 from movierec.evaluation.run import evaluate_release
 from movierec.evaluation.tables import BEGIN, END, format_tables, replace_block
 from movierec.model.artifact import NEIGHBOURS_SCHEMA
+from movierec.protocol.holdout import grouped, time_split
+from movierec.protocol.metrics import coverage_of_lists, ranking_metrics
 
 
 # -- the split in time ------------------------------------------------------------------------------
 @given(likes=st.lists(st.tuples(st.integers(1, 6), st.integers(0, 30), st.integers(0, 5)), max_size=80))
 @settings(max_examples=200, deadline=None, derandomize=True)
 def test_the_split_never_lets_a_truth_like_reach_the_input(likes: list[tuple[int, int, int]]) -> None:
-    frame = (pl.DataFrame(likes, schema={"user_id": pl.Int64, "row": pl.Int64, "timestamp": pl.Int64}, orient="row")
-             .unique(["user_id", "row"], keep="first", maintain_order=True))
+    frame = pl.DataFrame(
+        likes, schema={"user_id": pl.Int64, "row": pl.Int64, "timestamp": pl.Int64}, orient="row"
+    ).unique(["user_id", "row"], keep="first", maintain_order=True)
     given_, held = time_split(frame)
     counts = frame.group_by("user_id").len()
     kept = set(counts.filter(pl.col("len") >= 5)["user_id"].to_list())
@@ -88,7 +89,7 @@ def test_sar_is_affinity_times_jaccard_by_hand() -> None:
     assert lists.tolist() == [[1, 3]]
 
 
-def sp_row(rows: list[int], values: list[float], n: int):  # noqa: ANN201 (a small helper)
+def sp_row(rows: list[int], values: list[float], n: int):
     import scipy.sparse as sp
 
     return sp.csr_matrix((values, ([0] * len(rows), rows)), shape=(1, n))
@@ -114,18 +115,25 @@ def test_cooccurrence_jaccard_by_hand() -> None:
 def _tastes(users: int = 100, films: int = 20, seed: int = 1) -> pl.DataFrame:
     """Even users like even films, odd users odd films, in time order (no evaluation user)."""
     rng = np.random.default_rng(seed)
-    rows = [(u, int(f), t) for u in range(1, users + 1) if u % 5
-            for t, f in enumerate(rng.choice(np.arange(u % 2, films, 2), size=6, replace=False))]
+    rows = [
+        (u, int(f), t)
+        for u in range(1, users + 1)
+        if u % 5
+        for t, f in enumerate(rng.choice(np.arange(u % 2, films, 2), size=6, replace=False))
+    ]
     return pl.DataFrame(rows, schema={"user_id": pl.Int64, "row": pl.Int64, "timestamp": pl.Int64}, orient="row")
 
 
 def test_als_is_chosen_on_validation_users_and_recommends_unnamed_films() -> None:
     training = _tastes()
     chosen = choose_als(training, 20, seed=0)
-    assert (chosen["factors"], chosen["regularization"]) in [(t["factors"], t["regularization"]) for t in chosen["grid"]]
+    assert (chosen["factors"], chosen["regularization"]) in [
+        (t["factors"], t["regularization"]) for t in chosen["grid"]
+    ]
     assert chosen["validation_users"] == 20 and len(chosen["grid"]) == 9
     shown = als_lists(like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), 20), 8, 0.1, 0, k=5)(
-        [np.array([0, 2]), np.array([1])])
+        [np.array([0, 2]), np.array([1])]
+    )
     assert shown.shape == (2, 5) and not {0, 2} & set(shown[0].tolist()) and 1 not in shown[1]
     assert (shown[0] % 2 == 0).sum() >= 4 and (shown[1] % 2 == 1).sum() >= 4  # it learned the two tastes
 
@@ -137,15 +145,24 @@ def _release_and_raw(tmp_path: Path) -> tuple[Path, Path]:
     (release / "tables").mkdir(parents=True)
     (release / "model").mkdir()
     ids = [100, 200, 300, 400, 500, 600]
-    pl.DataFrame({"id": ids, "title": ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"],
-                  "overview": ["space war", "space rebels", "a heist", "a chef", "sea monsters", "old west"],
-                  "vote_average": [5.0] * 6,
-                  "vote_count": [60, 50, 40, 30, 20, 10], "collection_id": [None] * 6}).write_parquet(
-        release / "tables" / "movies.parquet")
+    pl.DataFrame(
+        {
+            "id": ids,
+            "title": ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"],
+            "overview": ["space war", "space rebels", "a heist", "a chef", "sea monsters", "old west"],
+            "vote_average": [5.0] * 6,
+            "vote_count": [60, 50, 40, 30, 20, 10],
+            "collection_id": [None] * 6,
+        }
+    ).write_parquet(release / "tables" / "movies.parquet")
     pl.DataFrame({"movie_id": ids, "genre": ["X"] * 6}).write_parquet(release / "tables" / "genres.parquet")
-    pl.DataFrame({"movie_id": [100, 200], "rank": [1, 1], "neighbour_id": [600, 500], "score": [1.0, 1.0]},
-                 schema=NEIGHBOURS_SCHEMA).write_parquet(release / "model" / "neighbours.parquet")
-    (release / "manifest.json").write_text(json.dumps({"release": "tiny", "model": {"personal": {"neighbour_weight": 1.0}}}))
+    pl.DataFrame(
+        {"movie_id": [100, 200], "rank": [1, 1], "neighbour_id": [600, 500], "score": [1.0, 1.0]},
+        schema=NEIGHBOURS_SCHEMA,
+    ).write_parquet(release / "model" / "neighbours.parquet")
+    (release / "manifest.json").write_text(
+        json.dumps({"release": "tiny", "model": {"personal": {"neighbour_weight": 1.0}}})
+    )
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "links.csv").write_text("movieId,imdbId,tmdbId\n" + "".join(f"{i},{i},{f}\n" for i, f in enumerate(ids, 1)))
@@ -159,7 +176,7 @@ def _release_and_raw(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_personal_table_by_hand_and_no_evaluation_user_reaches_training(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release, raw = _release_and_raw(tmp_path)
     seen: dict[str, pl.DataFrame] = {}
@@ -204,12 +221,14 @@ def _csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_the_personal_table_on_the_real_sample_counts_its_users_independently(
-    sample_data: Path, sample_raw: Path,
+    sample_data: Path, sample_raw: Path
 ) -> None:
     """The evaluation stored in the release: its personal users, likes in and held out, recounted
     from the raw CSVs with the csv module."""
     evaluation = json.loads((sample_data / "current" / "evaluation.json").read_text())
-    catalogue = set(pl.read_parquet(sample_data / "current" / "tables" / "movies.parquet", columns=["id"])["id"].to_list())
+    catalogue = set(
+        pl.read_parquet(sample_data / "current" / "tables" / "movies.parquet", columns=["id"])["id"].to_list()
+    )
     tmdb = {row["movieId"]: int(row["tmdbId"]) for row in _csv(sample_raw / "links.csv.gz") if row["tmdbId"]}
     best: dict[tuple[int, int], float] = {}
     for row in _csv(sample_raw / "ratings_small.csv.gz"):

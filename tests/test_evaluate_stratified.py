@@ -11,7 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from movierec.evaluation.metrics import (
+from movierec.evaluation.run import goals
+from movierec.evaluation.tables import goals_text
+from movierec.protocol.metrics import (
     adjacent_collection_recall,
     adjacent_members,
     generic_share,
@@ -22,8 +24,6 @@ from movierec.evaluation.metrics import (
     stratified_precision_per_pair,
     stratified_recall_at_k,
 )
-from movierec.evaluation.run import goals
-from movierec.evaluation.tables import goals_text
 
 # -- popularity-stratified precision ----------------------------------------------------------------
 # Training likes of films 0..5: 0, 1, 4, 9, 16, 25 -> weights 1 (0 likes count as 1), 1, 1/2, 1/3, 1/4, 1/5.
@@ -31,14 +31,16 @@ LIKES = np.array([0, 1, 4, 9, 16, 25])
 # User 1 liked {0, 2, 3, 4}; user 2 {1, 5}; user 3 {2} only.
 USERS = np.array([1, 1, 1, 1, 2, 2, 3])
 ROWS = np.array([0, 2, 3, 4, 1, 5, 2])
-TOP = np.array([
-    [2, 5],   # film 0
-    [5, 0],   # film 1
-    [0, -1],  # film 2: one neighbour
-    [4, 0],   # film 3
-    [1, 3],   # film 4
-    [1, 2],   # film 5
-])
+TOP = np.array(
+    [
+        [2, 5],  # film 0
+        [5, 0],  # film 1
+        [0, -1],  # film 2: one neighbour
+        [4, 0],  # film 3
+        [1, 3],  # film 4
+        [1, 2],  # film 5
+    ]
+)
 
 
 def test_popularity_weights_count_a_film_nobody_liked_as_liked_once() -> None:
@@ -150,18 +152,52 @@ def test_stratified_recall_by_hand() -> None:
 # -- the goals -------------------------------------------------------------------------------------
 def _evaluation(personal: list[dict[str, object]]) -> dict[str, object]:
     film = {"precision_at_k": 0.5, "ndcg_at_k": 0.5, "collection_recall": 1.0}
-    return {"k": 5, "table": [
-        {**film, "method": "model", "stratified_precision_at_k": 0.12, "generic_share": 0.30, "coverage": 0.59,
-         "adjacent_collection_recall": 0.95},
-        {**film, "method": "most popular", "stratified_precision_at_k": 0.09, "generic_share": 1.0, "coverage": 0.01,
-         "adjacent_collection_recall": 0.0},
-        {**film, "method": "co-occurrence count", "stratified_precision_at_k": 0.10, "generic_share": 0.9,
-         "coverage": 0.1, "adjacent_collection_recall": 0.1},
-        {**film, "method": "co-occurrence Jaccard", "stratified_precision_at_k": 0.08, "generic_share": 0.2,
-         "coverage": 0.6, "adjacent_collection_recall": 0.2},
-        {**film, "method": "random", "stratified_precision_at_k": 0.5, "generic_share": 0.0, "coverage": 1.0,
-         "adjacent_collection_recall": 0.0},
-    ], "personal": {"k": 10, "table": personal}}
+    return {
+        "k": 5,
+        "table": [
+            {
+                **film,
+                "method": "model",
+                "stratified_precision_at_k": 0.12,
+                "generic_share": 0.30,
+                "coverage": 0.59,
+                "adjacent_collection_recall": 0.95,
+            },
+            {
+                **film,
+                "method": "most popular",
+                "stratified_precision_at_k": 0.09,
+                "generic_share": 1.0,
+                "coverage": 0.01,
+                "adjacent_collection_recall": 0.0,
+            },
+            {
+                **film,
+                "method": "co-occurrence count",
+                "stratified_precision_at_k": 0.10,
+                "generic_share": 0.9,
+                "coverage": 0.1,
+                "adjacent_collection_recall": 0.1,
+            },
+            {
+                **film,
+                "method": "co-occurrence Jaccard",
+                "stratified_precision_at_k": 0.08,
+                "generic_share": 0.2,
+                "coverage": 0.6,
+                "adjacent_collection_recall": 0.2,
+            },
+            {
+                **film,
+                "method": "random",
+                "stratified_precision_at_k": 0.5,
+                "generic_share": 0.0,
+                "coverage": 1.0,
+                "adjacent_collection_recall": 0.0,
+            },
+        ],
+        "personal": {"k": 10, "table": personal},
+    }
 
 
 def test_the_goals_restated() -> None:
@@ -187,7 +223,9 @@ def test_the_goals_restated() -> None:
     assert mine["coverage"]["met"]
     text = goals_text({"goals": result})
     assert "- film to film, coverage: NOT met (59.0%; wanted ≥ 60.0%)" in text
-    assert "- personal, stratified recall@10: NOT met (0.050; wanted ≥ 0.060 = SAR (affinity × Jaccard)'s 0.060)" in text
+    assert (
+        "- personal, stratified recall@10: NOT met (0.050; wanted ≥ 0.060 = SAR (affinity × Jaccard)'s 0.060)" in text
+    )
     # without ALS (implicit not installed) no coverage goal, the best of the others for nDCG
     without = goals(_evaluation(personal[:3]))["personal"]["checks"]  # type: ignore[index]
     assert [c["goal"] for c in without] == ["nDCG@10", "stratified recall@10"]
@@ -203,12 +241,17 @@ def test_the_sample_releases_new_figures_recomputed(sample_data: Path, sample_ra
     import io
 
     release = (sample_data / "current").resolve()
-    movies = pl.read_parquet(release / "tables" / "movies.parquet",
-                             columns=["id", "vote_count", "collection_id", "release_date"]).with_row_index("row")
+    movies = pl.read_parquet(
+        release / "tables" / "movies.parquet", columns=["id", "vote_count", "collection_id", "release_date"]
+    ).with_row_index("row")
     row_of = {film: row for row, film in enumerate(movies["id"].to_list())}
     top: dict[int, list[int]] = {}
-    for film, rank, other in pl.read_parquet(release / "model" / "neighbours.parquet").sort("movie_id", "rank").select(
-            "movie_id", "rank", "neighbour_id").iter_rows():
+    for film, rank, other in (
+        pl.read_parquet(release / "model" / "neighbours.parquet")
+        .sort("movie_id", "rank")
+        .select("movie_id", "rank", "neighbour_id")
+        .iter_rows()
+    ):
         if rank <= 5:
             top.setdefault(row_of[film], []).append(row_of[other])
 

@@ -42,7 +42,9 @@ class HostileHandler(socketserver.StreamRequestHandler):
             elif path == "/drip-headers":
                 self._drip(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000)
             elif path == "/loop":
-                self.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                self.wfile.write(
+                    b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
             elif path == "/error":
                 body = b"Traceback (most recent call last):\n  boom\n"
                 self.wfile.write(b"HTTP/1.1 500 Internal\tError\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -53,7 +55,7 @@ class HostileHandler(socketserver.StreamRequestHandler):
 
     def _drip(self, data: bytes) -> None:
         for i in range(len(data)):
-            self.wfile.write(data[i:i + 1])
+            self.wfile.write(data[i : i + 1])
             self.wfile.flush()
             time.sleep(DRIP_EVERY)
 
@@ -73,15 +75,16 @@ def leftovers(data: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["/drip", "/drip-headers"])
-def test_a_dripping_server_is_cut_at_the_budget_without_holding_the_lock(server: str, tmp_path: Path,
-                                                                         path: str) -> None:
+def test_a_dripping_server_is_cut_at_the_budget_without_holding_the_lock(
+    server: str, tmp_path: Path, path: str
+) -> None:
     data = tmp_path / "data"
     outcome: list[BaseException] = []
 
     def fetch() -> None:
         try:
             fetch_release(server + path, data, Settings(data_dir=data, fetch_budget=2))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+        except BaseException as exc:
             outcome.append(exc)
 
     worker = threading.Thread(target=fetch)
@@ -93,16 +96,20 @@ def test_a_dripping_server_is_cut_at_the_budget_without_holding_the_lock(server:
     worker.join(60)
     assert not worker.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], FetchError)
-    assert str(outcome[0]) == (f"{server}{path}: the download took longer than MOVIEREC_FETCH_BUDGET (2 s); "
-                               "nothing published")
+    assert str(outcome[0]) == (
+        f"{server}{path}: the download took longer than MOVIEREC_FETCH_BUDGET (2 s); nothing published"
+    )
     assert leftovers(data) == [] and ReleaseStore(data).current() is None
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("/loop", "download failed (more than 5 redirects)"),
-    ("/error", r"download failed (HTTP 500 Internal\x09Error)"),
-    ("/huge", "the archive is larger than MOVIEREC_RELEASE_MAX_BYTES (8,589,934,592 bytes)"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/loop", "download failed (more than 5 redirects)"),
+        ("/error", r"download failed (HTTP 500 Internal\x09Error)"),
+        ("/huge", "the archive is larger than MOVIEREC_RELEASE_MAX_BYTES (8,589,934,592 bytes)"),
+    ],
+)
 def test_http_failures_are_one_line_and_exit_2(server: str, tmp_path: Path, path: str, message: str) -> None:
     data = tmp_path / "data"
     result = CliRunner().invoke(app, ["fetch", server + path, "--data", str(data)])
@@ -113,9 +120,14 @@ def test_http_failures_are_one_line_and_exit_2(server: str, tmp_path: Path, path
 
 def test_sigterm_during_a_fetch_leaves_no_folder(server: str, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "movierec", "fetch", f"{server}/drip", "--data", str(data)],
-                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "MOVIEREC_FETCH_BUDGET": "120"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movierec", "fetch", f"{server}/drip", "--data", str(data)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MOVIEREC_FETCH_BUDGET": "120"},
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(data.glob(".fetch-*")):  # downloading

@@ -109,7 +109,8 @@ def test_previous_output_is_replaced_and_nothing_hidden_is_left(raw: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert json.loads((out / "report.json").read_text())["inputs"] == first["inputs"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{t}.parquet" for t in TABLES] + ["quarantine.parquet", "report.json"])
+        [f"{t}.parquet" for t in TABLES] + ["quarantine.parquet", "report.json"]
+    )
     assert hidden(tmp_path) == [".out-old-7"]
     (out / "extra.csv").write_text("a user's file")
     refused(etl(raw, out), "extra.csv")
@@ -121,14 +122,22 @@ def test_out_that_is_no_folder_path_is_refused(raw: Path, tmp_path: Path, kind: 
     target = tmp_path / "target"
     target.mkdir()
     (tmp_path / "file.txt").write_text("keep me")
-    out = {"file": tmp_path / "file.txt", "symlink": tmp_path / "link",
-           "dangling symlink": tmp_path / "dangling", "under a file": tmp_path / "file.txt" / "out"}[kind]
+    out = {
+        "file": tmp_path / "file.txt",
+        "symlink": tmp_path / "link",
+        "dangling symlink": tmp_path / "dangling",
+        "under a file": tmp_path / "file.txt" / "out",
+    }[kind]
     if kind == "symlink":
         out.symlink_to(target)
     if kind == "dangling symlink":
         out.symlink_to(tmp_path / "nowhere")
-    message = {"file": "is a file, not a folder", "symlink": "is a symbolic link",
-               "dangling symlink": "symbolic link that dangles", "under a file": "is a file, not a folder"}[kind]
+    message = {
+        "file": "is a file, not a folder",
+        "symlink": "is a symbolic link",
+        "dangling symlink": "symbolic link that dangles",
+        "under a file": "is a file, not a folder",
+    }[kind]
     before = snapshot(tmp_path)
     refused(etl(raw, out), message)
     assert snapshot(tmp_path) == before
@@ -187,7 +196,8 @@ def test_cp1252_file_is_read_with_the_documented_fallback(raw: Path, tmp_path: P
     assert json.loads((tmp_path / "utf8" / "report.json").read_text())["encodings"]["movies_metadata.csv"] == "utf-8"
     for table in TABLES:
         assert pl.read_parquet(tmp_path / "cp1252" / f"{table}.parquet").equals(
-            pl.read_parquet(tmp_path / "utf8" / f"{table}.parquet")), table
+            pl.read_parquet(tmp_path / "utf8" / f"{table}.parquet")
+        ), table
     assert "Café € Crème" in pl.read_parquet(tmp_path / "cp1252" / "movies.parquet")["title"].to_list()
 
 
@@ -237,7 +247,9 @@ def test_bom_and_crlf_are_accepted(raw: Path, tmp_path: Path, variant: str) -> N
             rows = list(csv.reader(handle))
         if variant == "UTF-8 BOM":
             write_rows(path, rows, encoding="utf-8-sig")
-            assert path.read_bytes().startswith(b"\xef\xbb\xbfadult" if name.startswith("movies") else b"\xef\xbb\xbfcast")
+            assert path.read_bytes().startswith(
+                b"\xef\xbb\xbfadult" if name.startswith("movies") else b"\xef\xbb\xbfcast"
+            )
         else:
             write_rows(path, rows, newline="\r\n")
     result = etl(raw, tmp_path / "variant")
@@ -248,7 +260,8 @@ def test_bom_and_crlf_are_accepted(raw: Path, tmp_path: Path, variant: str) -> N
     assert variant_report["tables"]["movies"] > 0
     for table in TABLES:
         assert pl.read_parquet(tmp_path / "variant" / f"{table}.parquet").equals(
-            pl.read_parquet(tmp_path / "plain" / f"{table}.parquet")), table
+            pl.read_parquet(tmp_path / "plain" / f"{table}.parquet")
+        ), table
 
 
 # --- size: capped while decompressing, refused before the whole file is inflated -----------------
@@ -279,8 +292,11 @@ def test_decompressed_size_is_capped(raw: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("MOVIEREC_MAX_INPUT_BYTES", str(4 << 20))
     get_settings.cache_clear()
     try:
-        refused(etl(raw, tmp_path / "out"), "movies_metadata.csv.zip: more than 4,194,304 bytes once decompressed",
-                "MOVIEREC_MAX_INPUT_BYTES")
+        refused(
+            etl(raw, tmp_path / "out"),
+            "movies_metadata.csv.zip: more than 4,194,304 bytes once decompressed",
+            "MOVIEREC_MAX_INPUT_BYTES",
+        )
         monkeypatch.setenv("MOVIEREC_MAX_INPUT_BYTES", str(16 << 20))
         get_settings.cache_clear()
         result = etl(raw, tmp_path / "out")  # the same file under a larger cap: read, duplicates quarantined

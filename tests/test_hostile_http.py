@@ -38,9 +38,24 @@ def port(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         free = int(s.getsockname()[1])
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     log = log_path.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(sample_data), "--port",
-                             str(free), "--header-timeout", str(HEAD_TIMEOUT)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "movierec",
+            "serve",
+            "--data",
+            str(sample_data),
+            "--port",
+            str(free),
+            "--header-timeout",
+            str(HEAD_TIMEOUT),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -59,8 +74,9 @@ def port(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         log.close()
 
 
-def request(port: int, method: str, path: str, headers: dict[str, str] | None = None
-            ) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path, headers=headers or {})
@@ -119,13 +135,15 @@ def test_huge_header_is_cut_off_not_buffered(port: int) -> None:
 
 
 def test_url_over_16_kb_answers_414(port: int) -> None:
-    refused(raw(port, b"GET /score_titulo/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"), 414,
-            "La URL supera")
+    refused(raw(port, b"GET /score_titulo/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"), 414, "La URL supera")
 
 
 def test_partial_request_answers_408_after_the_head_timeout(port: int) -> None:
-    refused(raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\n"), 408,
-            f"La petición no llegó completa en {HEAD_TIMEOUT} segundo")
+    refused(
+        raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\n"),
+        408,
+        f"La petición no llegó completa en {HEAD_TIMEOUT} segundo",
+    )
 
 
 def test_silent_connection_is_closed(port: int) -> None:
@@ -135,15 +153,22 @@ def test_silent_connection_is_closed(port: int) -> None:
 # --- protocol errors: Spanish JSON, not uvicorn's English text ------------------------------------
 
 
-@pytest.mark.parametrize(("data", "status", "fragment"), [
-    (b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n", 501, "Método HTTP desconocido"),
-    (b"GET /score_titulo/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400, "La URL de la petición no es válida"),
-    (b"GET /score_titulo/Toy Story HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Petición HTTP inválida"),
-    (b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-     400, "Petición HTTP inválida"),  # request smuggling: two body lengths
-    (b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400, "Petición HTTP inválida"),
-    (b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n", 400, "Petición HTTP inválida"),
-], ids=["unknown method", "bytes in the path", "space in the path", "smuggling", "bad header", "bad version"])
+@pytest.mark.parametrize(
+    ("data", "status", "fragment"),
+    [
+        (b"FOO /health HTTP/1.1\r\nHost: x\r\n\r\n", 501, "Método HTTP desconocido"),
+        (b"GET /score_titulo/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400, "La URL de la petición no es válida"),
+        (b"GET /score_titulo/Toy Story HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Petición HTTP inválida"),
+        (
+            b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+            "Petición HTTP inválida",
+        ),  # request smuggling: two body lengths
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400, "Petición HTTP inválida"),
+        (b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n", 400, "Petición HTTP inválida"),
+    ],
+    ids=["unknown method", "bytes in the path", "space in the path", "smuggling", "bad header", "bad version"],
+)
 def test_protocol_errors_answer_spanish_json(port: int, data: bytes, status: int, fragment: str) -> None:
     refused(raw(port, data), status, fragment)
 
@@ -156,13 +181,19 @@ def test_other_methods_answer_405_in_spanish(port: int) -> None:
 # --- HEAD, redirects, line breaks ------------------------------------------------------------------
 
 
-EXAMPLES = {"{mes}": "enero", "{dia}": "lunes", "{titulo}": "Toy%20Story", "{nombre_actor}": "Tom%20Hanks",
-            "{nombre_director}": "John%20Lasseter", "{id}": "862"}
+EXAMPLES = {
+    "{mes}": "enero",
+    "{dia}": "lunes",
+    "{titulo}": "Toy%20Story",
+    "{nombre_actor}": "Tom%20Hanks",
+    "{nombre_director}": "John%20Lasseter",
+    "{id}": "862",
+}
 QUERIES = {"/recomendacion_usuario": "?titulo=Toy%20Story&id=949", "/sugerencias": "?q=toy"}  # routes that need one
 
 
 def test_head_is_answered_on_every_get_route(port: int) -> None:
-    paths = list(json.loads(request(port, "GET", "/openapi.json")[2])["paths"]) + ["/docs", "/openapi.json"]
+    paths = [*list(json.loads(request(port, "GET", "/openapi.json")[2])["paths"]), "/docs", "/openapi.json"]
     assert len(paths) >= 10
     for template in paths:
         path = template
@@ -194,8 +225,15 @@ def test_no_route_ends_with_a_slash(tmp_path: Path) -> None:
     assert len(paths) >= 10 and not [p for p in paths if p and p.endswith("/")]
 
 
-@pytest.mark.parametrize("path", ["/score_titulo/Toy%0AStory", "/score_titulo/Toy%20Story%0A",
-                                  "/score_titulo/%0AToy%0D%0AStory", "/score_titulo/Toy%09Story"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/score_titulo/Toy%0AStory",
+        "/score_titulo/Toy%20Story%0A",
+        "/score_titulo/%0AToy%0D%0AStory",
+        "/score_titulo/Toy%09Story",
+    ],
+)
 def test_line_break_in_a_title_is_whitespace(port: int, path: str) -> None:
     status, _, body = request(port, "GET", path)
     assert status == 200 and json.loads(body)["id"] == 862
@@ -213,17 +251,20 @@ def conforms(api_schema: schemathesis.schemas.BaseSchema, template: str, receive
     """The edge's raw answer checked against the document of the operation it was sent to, by
     schemathesis' checks: status documented, JSON content type, body valid against its model."""
     status, headers, _ = answer(received)
-    response = httpx.Response(status, headers=headers, content=received.partition(b"\r\n\r\n")[2],
-                              request=httpx.Request("GET", url))
+    response = httpx.Response(
+        status, headers=headers, content=received.partition(b"\r\n\r\n")[2], request=httpx.Request("GET", url)
+    )
     response.elapsed = timedelta(0)
     case = api_schema[template]["GET"].Case()
-    case.validate_response(response, checks=[status_code_conformance, content_type_conformance,
-                                             response_schema_conformance])
+    case.validate_response(
+        response, checks=[status_code_conformance, content_type_conformance, response_schema_conformance]
+    )
     return status
 
 
 def test_a_schema_valid_request_too_long_for_the_server_gets_a_documented_414(
-        api_schema: schemathesis.schemas.BaseSchema) -> None:
+    api_schema: schemathesis.schemas.BaseSchema,
+) -> None:
     """What schemathesis found (ST103): 50 titles of 200 characters are valid by the schema, and
     their URL is more than the 16 KB the server reads: the 414 it answers is documented, in the
     documented Spanish shape (every check schemathesis runs on a response)."""
@@ -233,17 +274,27 @@ def test_a_schema_valid_request_too_long_for_the_server_gets_a_documented_414(
     case.validate_response(response)
 
 
-@pytest.mark.parametrize(("template", "data", "status"), [
-    ("/recomendacion_usuario", b"GET /recomendacion_usuario?titulo=" + b"a" * MAX_HEAD_BYTES + b" HTTP/1.1\r\n\r\n",
-     414),
-    ("/health", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n", 431),
-    ("/health", b"GET /health HTTP/1.1\r\nHost: x\r\n", 408),
-    ("/score_titulo/{titulo}", b"GET /score_titulo/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    ("/cantidad_filmaciones_mes/{mes}", b"FOO /cantidad_filmaciones_mes/enero HTTP/1.1\r\nHost: x\r\n\r\n", 501),
-    ("/sugerencias", b"GET /sugerencias?q=toy HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
-    ("/cantidad_filmaciones_dia/{dia}", b"GET /cantidad_filmaciones_dia/lu%2Fnes HTTP/1.1\r\nHost: x\r\n"
-                                        b"Connection: close\r\n\r\n", 404),  # a '/' leaves the route
-])
-def test_every_edge_answer_is_documented_on_its_route(api_schema: schemathesis.schemas.BaseSchema, port: int,
-                                                      template: str, data: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("template", "data", "status"),
+    [
+        (
+            "/recomendacion_usuario",
+            b"GET /recomendacion_usuario?titulo=" + b"a" * MAX_HEAD_BYTES + b" HTTP/1.1\r\n\r\n",
+            414,
+        ),
+        ("/health", b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n", 431),
+        ("/health", b"GET /health HTTP/1.1\r\nHost: x\r\n", 408),
+        ("/score_titulo/{titulo}", b"GET /score_titulo/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("/cantidad_filmaciones_mes/{mes}", b"FOO /cantidad_filmaciones_mes/enero HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+        ("/sugerencias", b"GET /sugerencias?q=toy HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", 400),
+        (
+            "/cantidad_filmaciones_dia/{dia}",
+            b"GET /cantidad_filmaciones_dia/lu%2Fnes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            404,
+        ),  # a '/' leaves the route
+    ],
+)
+def test_every_edge_answer_is_documented_on_its_route(
+    api_schema: schemathesis.schemas.BaseSchema, port: int, template: str, data: bytes, status: int
+) -> None:
     assert conforms(api_schema, template, raw(port, data), f"http://127.0.0.1:{port}/") == status

@@ -83,7 +83,7 @@ class Hostile:
 
     def add_broken(self, row: list[str]) -> None:
         """A record split by a bare line break inside its overview: two ragged records, joined."""
-        head, tail = row[:OVERVIEW] + ["First half"], ["second half", *row[OVERVIEW + 1:]]
+        head, tail = [*row[:OVERVIEW], "First half"], ["second half", *row[OVERVIEW + 1 :]]
         reason = "broken record joined with the next line"
         self._append(csv_line(head).rstrip("\n") + "\n" + csv_line(tail), [(head, reason), (tail, reason)])
 
@@ -110,17 +110,18 @@ def hostile(tmp_path: Path, sample_raw: Path) -> Hostile:
     for _ in range(7):
         raw.add(first, "duplicate id")
     for i in range(6):
-        raw.add([*first[:ID], f"x{i}", *first[ID + 1:]], "invalid id")
+        raw.add([*first[:ID], f"x{i}", *first[ID + 1 :]], "invalid id")
     for i in range(5):
-        raw.add([*first[:ID], str(990_000 + i), *first[ID + 1:-3]], "malformed record: 21 fields, expected 24")
+        raw.add([*first[:ID], str(990_000 + i), *first[ID + 1 : -3]], "malformed record: 21 fields, expected 24")
     for i in range(4):  # the 4th pair's halves are past N of their field counts: kept for the repair
-        raw.add_broken([*first[:ID], str(990_100 + i), *first[ID + 1:]])
+        raw.add_broken([*first[:ID], str(990_100 + i), *first[ID + 1 :]])
     raw.write(raw.credits + [raw.credits[1]] * 5)
     return raw
 
 
 def test_quarantine_names_every_row_and_keeps_the_fields_of_the_first_n_per_reason(
-        hostile: Hostile, tmp_path: Path, settings_env) -> None:
+    hostile: Hostile, tmp_path: Path, settings_env
+) -> None:
     settings_env(quarantine_fields_per_reason=N)
     result = etl(hostile.folder, tmp_path / "out")
     assert result.exit_code == 0, result.output
@@ -129,14 +130,19 @@ def test_quarantine_names_every_row_and_keeps_the_fields_of_the_first_n_per_reas
 
     # Every crafted row is there, by record, line, raw id and reason; nothing else is.
     assert movies_q.select("record", "line", "raw_id", "reason").rows() == [
-        (record, line, raw_id, reason) for record, line, raw_id, reason, _ in hostile.expected]
+        (record, line, raw_id, reason) for record, line, raw_id, reason, _ in hostile.expected
+    ]
     # The raw fields: the first N of each reason (in file order), null for the rest.
     seen: dict[str, int] = {}
-    for (record, _, _, reason, fields), got in zip(hostile.expected, movies_q["fields"].to_list()):
+    for (record, _, _, reason, fields), got in zip(hostile.expected, movies_q["fields"].to_list(), strict=True):
         seen[reason] = seen.get(reason, 0) + 1
         assert got == (fields if seen[reason] <= N else None), (record, reason)
-    assert seen == {"duplicate id": 7, "invalid id": 6, "malformed record: 21 fields, expected 24": 5,
-                    "broken record joined with the next line": 8}
+    assert seen == {
+        "duplicate id": 7,
+        "invalid id": 6,
+        "malformed record: 21 fields, expected 24": 5,
+        "broken record joined with the next line": 8,
+    }
 
     credits_q = quarantine.filter(pl.col("source") == "credits.csv").sort("record")
     assert credits_q["record"].to_list() == list(range(FILMS, FILMS + 5))
@@ -148,8 +154,12 @@ def test_quarantine_names_every_row_and_keeps_the_fields_of_the_first_n_per_reas
     assert report["quarantine"]["entries"] == quarantine.height == 7 + 6 + 5 + 8 + 5
     assert report["quarantine"]["fields_omitted_by_source"] == {
         "credits.csv": {"duplicate id": 2},
-        "movies_metadata.csv": {"broken record joined with the next line": 5, "duplicate id": 4, "invalid id": 3,
-                                "malformed record: 21 fields, expected 24": 2},
+        "movies_metadata.csv": {
+            "broken record joined with the next line": 5,
+            "duplicate id": 4,
+            "invalid id": 3,
+            "malformed record: 21 fields, expected 24": 2,
+        },
     }
     assert report["quarantine"]["fields_omitted"] == 16 == quarantine["fields"].null_count()
     assert "line" in report["quarantine"]["where"]
@@ -160,7 +170,9 @@ def test_quarantine_names_every_row_and_keeps_the_fields_of_the_first_n_per_reas
     assert movies["rows_read"] == movies["kept"] + movies["repaired"] + movies["quarantined"] == FILMS + 7 + 6 + 5 + 8
     assert (movies["kept"], movies["repaired"], movies["quarantined"]) == (FILMS + 4, 4, 7 + 6 + 5)
     credits = report["credits"]
-    assert credits["rows_read"] == credits["kept"] + credits["repaired"] + credits["quarantined"] + credits.get("dropped", 0)
+    assert credits["rows_read"] == credits["kept"] + credits["repaired"] + credits["quarantined"] + credits.get(
+        "dropped", 0
+    )
     kept = set(pl.read_parquet(tmp_path / "out" / "movies.parquet")["id"].to_list())
     assert {990_100, 990_101, 990_102, 990_103} <= kept
 
@@ -195,7 +207,7 @@ def test_many_ragged_records_keep_their_record_and_line(sample_raw: Path, extra:
     lines = [csv_line(rows[0])]
     for n, row in enumerate(rows[1:]):
         if n % 5 == 1:
-            row = [*row[:OVERVIEW], f"two\nlines {n}", *row[OVERVIEW + 1:]]
+            row = [*row[:OVERVIEW], f"two\nlines {n}", *row[OVERVIEW + 1 :]]
         if n % 3 == 0:
             row = [*row, "surplus"] if extra else row[:-2]
         lines.append(csv_line(row))
@@ -228,15 +240,19 @@ def test_a_file_over_the_byte_cap_is_refused_naming_the_setting(hostile: Hostile
     hostile.write(hostile.credits[:4])  # credits well under the cap: the movies file is the one refused
     size = (hostile.folder / "movies_metadata.csv").stat().st_size
     settings_env(max_input_bytes=size - 1)
-    refused(etl(hostile.folder, tmp_path / "out"),
-            f"movies_metadata.csv: {size:,} bytes, more than the {size - 1:,} accepted", "MOVIEREC_MAX_INPUT_BYTES")
+    refused(
+        etl(hostile.folder, tmp_path / "out"),
+        f"movies_metadata.csv: {size:,} bytes, more than the {size - 1:,} accepted",
+        "MOVIEREC_MAX_INPUT_BYTES",
+    )
     assert not (tmp_path / "out").exists()
     settings_env(max_input_bytes=size)
     assert etl(hostile.folder, tmp_path / "out").exit_code == 0
 
 
 def test_a_zip_declaring_more_than_the_cap_is_refused_from_its_header(
-        hostile: Hostile, tmp_path: Path, settings_env) -> None:
+    hostile: Hostile, tmp_path: Path, settings_env
+) -> None:
     """The member's recorded size is over the cap: refused before inflating (a member that lied
     about its size would fail zipfile's check instead)."""
     hostile.write(hostile.credits[:4])
@@ -246,15 +262,21 @@ def test_a_zip_declaring_more_than_the_cap_is_refused_from_its_header(
     with zipfile.ZipFile(hostile.folder / "movies_metadata.csv.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("movies_metadata.csv", data)
     settings_env(max_input_bytes=len(data) - 1)
-    refused(etl(hostile.folder, tmp_path / "out"),
-            f"movies_metadata.csv.zip: more than {len(data) - 1:,} bytes once decompressed", "MOVIEREC_MAX_INPUT_BYTES")
+    refused(
+        etl(hostile.folder, tmp_path / "out"),
+        f"movies_metadata.csv.zip: more than {len(data) - 1:,} bytes once decompressed",
+        "MOVIEREC_MAX_INPUT_BYTES",
+    )
 
 
 def test_a_file_over_the_line_cap_is_refused_naming_the_setting(hostile: Hostile, tmp_path: Path, settings_env) -> None:
     lines = (hostile.folder / "movies_metadata.csv").read_bytes().count(b"\n")
     settings_env(max_input_lines=lines - 1)
-    refused(etl(hostile.folder, tmp_path / "out"),
-            f"movies_metadata.csv: {lines:,} lines, more than the {lines - 1:,} accepted", "MOVIEREC_MAX_INPUT_LINES")
+    refused(
+        etl(hostile.folder, tmp_path / "out"),
+        f"movies_metadata.csv: {lines:,} lines, more than the {lines - 1:,} accepted",
+        "MOVIEREC_MAX_INPUT_LINES",
+    )
     settings_env(max_input_lines=lines)
     assert etl(hostile.folder, tmp_path / "out").exit_code == 0
 
@@ -271,12 +293,14 @@ def test_the_new_settings_are_validated() -> None:
 
 
 def test_inputs_read_one_after_the_other_give_the_same_tables(
-        hostile: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     side = run_etl(hostile.folder, tmp_path / "side")
     monkeypatch.setattr(etl_run, "SIDE_BY_SIDE_BYTES", 0)
     serial = run_etl(hostile.folder, tmp_path / "serial")
     for name in [*TABLES, "quarantine"]:
         assert pl.read_parquet(tmp_path / "serial" / f"{name}.parquet").equals(
-            pl.read_parquet(tmp_path / "side" / f"{name}.parquet")), name
+            pl.read_parquet(tmp_path / "side" / f"{name}.parquet")
+        ), name
     timing = ("seconds", "steps")
     assert {k: v for k, v in serial.items() if k not in timing} == {k: v for k, v in side.items() if k not in timing}

@@ -60,16 +60,16 @@ def no_debris(data: Path) -> None:
     assert [p.name for p in (data / "releases").iterdir() if p.name.startswith(".")] == []
 
 
-def test_header_only_movies_file_is_never_published(published: tuple[Path, str], tmp_path: Path,
-                                                     sample_raw: Path) -> None:
+def test_header_only_movies_file_is_never_published(
+    published: tuple[Path, str], tmp_path: Path, sample_raw: Path
+) -> None:
     """The issue's three runs on a header-only movies file: the good release stays current and
     is not pruned (three releases are kept)."""
     data, good = published
     raw = raw_folder(tmp_path / "empty", sample_raw, 200)
     (raw / "movies_metadata.csv").write_text(",".join(sample_rows(sample_raw, "movies_metadata.csv", 0)[0]) + "\n")
     for _ in range(3):
-        refused(pipeline(raw, data), "the new release was not published: the ETL kept no film of the 0 movie "
-                                     "records")
+        refused(pipeline(raw, data), "the new release was not published: the ETL kept no film of the 0 movie records")
     assert (data / "current").resolve().name == good
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     no_debris(data)
@@ -97,8 +97,13 @@ def test_current_that_is_a_real_folder_is_left_alone(tmp_path: Path, sample_raw:
     assert (data / "current" / "mine.txt").read_text() == "not a release"
     assert [p.name for p in data.iterdir() if p.name.startswith(".current-")] == []
     assert not (data / "releases").exists() or not any((data / "releases").iterdir())
-    served = subprocess.run([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", "1"],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    served = subprocess.run(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert served.returncode == 2 and "is a real folder" in served.stderr and "Traceback" not in served.stderr
 
 
@@ -119,8 +124,13 @@ def test_serve_refuses_a_damaged_release(sample_data: Path, tmp_path: Path, dama
     (tmp_path / "data" / "current").symlink_to(Path("releases") / "r1")
     name, spoil = DAMAGE[damage]
     spoil(release / name)
-    result = subprocess.run([sys.executable, "-m", "movierec", "serve", "--data", str(tmp_path / "data"),
-                             "--port", "1"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(tmp_path / "data"), "--port", "1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]

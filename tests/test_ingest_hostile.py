@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.test_etl import csv_text
+from tests.test_refresh_ingest import COLUMNS, base_data, cast, data, movie, tables, write_batch
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -17,8 +19,6 @@ from movierec.etl.lengths import TOO_LONG
 from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS
 from movierec.refresh.records import record_key
 from movierec.release.store import ReleaseStore
-from tests.test_etl import csv_text
-from tests.test_refresh_ingest import COLUMNS, base_data, cast, data, movie, tables, write_batch  # noqa: F401
 
 NAME_CAP = 500  # MOVIEREC_MAX_NAME_CHARS's default
 
@@ -45,12 +45,14 @@ def test_a_malformed_update_keeps_the_films_previous_records(data: Path, tmp_pat
     long_title, long_name = "T" * 100_000, "N" * 100_000
     batch = write_batch(
         tmp_path / "batch",
-        [COLUMNS,
-         movie(str(toy_story), "Toy Story rota")[:9],  # 9 fields: malformed
-         movie(str(jumanji), "Jumanji rota", "2020-02-30"),
-         movie("930001", "Nueva rota")[:9],  # a new film, malformed: quarantined as before
-         movie("930002", long_title),
-         movie("８６２", "Toy Story en dígitos anchos")],  # not an id: quarantined, matches nothing
+        [
+            COLUMNS,
+            movie(str(toy_story), "Toy Story rota")[:9],  # 9 fields: malformed
+            movie(str(jumanji), "Jumanji rota", "2020-02-30"),
+            movie("930001", "Nueva rota")[:9],  # a new film, malformed: quarantined as before
+            movie("930002", long_title),
+            movie("８６２", "Toy Story en dígitos anchos"),
+        ],  # not an id: quarantined, matches nothing
         credits=[list(CREDITS_COLUMNS), ["[{'id': 1", "[]", str(toy_story)], [cast(777002, long_name), "[]", "930002"]],
         keywords=[list(KEYWORDS_COLUMNS), [str(toy_story), "[]", "surplus"]],
     )
@@ -68,12 +70,35 @@ def test_a_malformed_update_keeps_the_films_previous_records(data: Path, tmp_pat
     manifest = json.loads((release / "manifest.json").read_text())
     files = manifest["ingest"]["files"]
     assert files["movies_metadata.csv"] == {
-        "batch_records": 5, "added": 2, "updated": 0, "removed": 0, "rejected": 2,
-        "rejected_ids": [toy_story, jumanji], "quarantined": 2, "repaired": 1}
-    assert files["credits.csv"] == {"batch_records": 2, "added": 1, "updated": 0, "removed": 0, "rejected": 1,
-                                    "rejected_ids": [toy_story], "quarantined": 0, "repaired": 1}
-    assert files["keywords.csv"] == {"batch_records": 1, "added": 0, "updated": 0, "removed": 0, "rejected": 1,
-                                     "rejected_ids": [toy_story], "quarantined": 0, "repaired": 0}
+        "batch_records": 5,
+        "added": 2,
+        "updated": 0,
+        "removed": 0,
+        "rejected": 2,
+        "rejected_ids": [toy_story, jumanji],
+        "quarantined": 2,
+        "repaired": 1,
+    }
+    assert files["credits.csv"] == {
+        "batch_records": 2,
+        "added": 1,
+        "updated": 0,
+        "removed": 0,
+        "rejected": 1,
+        "rejected_ids": [toy_story],
+        "quarantined": 0,
+        "repaired": 1,
+    }
+    assert files["keywords.csv"] == {
+        "batch_records": 1,
+        "added": 0,
+        "updated": 0,
+        "removed": 0,
+        "rejected": 1,
+        "rejected_ids": [toy_story],
+        "quarantined": 0,
+        "repaired": 0,
+    }
     assert manifest["tables"]["movies"] == json.loads((base / "manifest.json").read_text())["tables"]["movies"] + 1
     quarantine = tables(release, "quarantine")
     batch_rows = quarantine.filter(pl.col("raw_id").is_in(["930001", "930002", "８６２"]))
@@ -84,9 +109,11 @@ def test_a_malformed_update_keeps_the_films_previous_records(data: Path, tmp_pat
         ("930002", f"{TOO_LONG}: title, original_title, overview", "repaired"),
         ("８６２", "invalid id", "quarantined"),
     ]
-    assert ("warning: batch records that did not pass the ETL left the films' previous records in place: "
-            "movies_metadata.csv: 2 (862, 8844); credits.csv: 1 (862); keywords.csv: 1 (862)") in output
-    printed = json.loads(output[output.index("{"):output.index("\n}") + 2])
+    assert (
+        "warning: batch records that did not pass the ETL left the films' previous records in place: "
+        "movies_metadata.csv: 2 (862, 8844); credits.csv: 1 (862); keywords.csv: 1 (862)"
+    ) in output
+    printed = json.loads(output[output.index("{") : output.index("\n}") + 2])
     assert printed["files"]["movies_metadata.csv"]["rejected_ids"] == [toy_story, jumanji]
 
 
@@ -103,14 +130,16 @@ def test_two_ingests_cannot_shrink_the_catalogue_by_creeping(data: Path, tmp_pat
     second = ReleaseStore(data).current()
     left = largest - len(gone)
     assert json.loads((second / "manifest.json").read_text())["lineage_max_films"] == largest
-    more = ids[len(gone): len(gone) + left * 45 // 100]
+    more = ids[len(gone) : len(gone) + left * 45 // 100]
     final = left - len(more)
     assert final >= left / 2 and final < largest / 2  # the previous-release guard alone would let it through
     code, output, errors = ingest_cli(write_batch(tmp_path / "b2", [COLUMNS], deleted="\n".join(map(str, more))), data)
     assert code == 2
-    assert errors == [f"error: the new release has {final:,} films, fewer than 50% of the {largest:,} films of the "
-                      f"largest release in its lineage (the current release has {left:,}): not published (pass "
-                      "--allow-shrink if this is intended)"]
+    assert errors == [
+        f"error: the new release has {final:,} films, fewer than 50% of the {largest:,} films of the "
+        f"largest release in its lineage (the current release has {left:,}): not published (pass "
+        "--allow-shrink if this is intended)"
+    ]
     assert ReleaseStore(data).current() == second
     assert sorted(p.name for p in (data / "releases").iterdir()) == sorted([first.name, second.name])
 
@@ -122,8 +151,9 @@ def test_deleting_all_films_but_one_is_refused_before_training(data: Path, tmp_p
     batch = write_batch(tmp_path / "batch", [COLUMNS], deleted="\n".join(str(i) for i in ids if i != 862))
     code, output, errors = ingest_cli(batch, data, "--allow-shrink")
     assert code == 2 and "Traceback" not in output
-    assert len(errors) == 1 and errors[0].startswith("error: the new release was not published: the ETL kept 1 "
-                                                     "film in the catalogue, fewer than the 6 needed")
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: the new release was not published: the ETL kept 1 film in the catalogue, fewer than the 6 needed"
+    )
     assert ReleaseStore(data).current() == base
     assert [p.name for p in (data / "releases").iterdir()] == [base.name]
 
@@ -157,9 +187,9 @@ def test_a_batch_file_must_be_a_regular_file(data: Path, tmp_path: Path, kind: s
 
 
 def test_ids_are_ascii_digits_only(data: Path, tmp_path: Path) -> None:
-    """"\\d" matches Arabic-Indic and full-width digits, which int() turns into numbers."""
+    """ "\\d" matches Arabic-Indic and full-width digits, which int() turns into numbers."""
     assert [record_key(v) for v in ("862", " 862 ", "٣", "８６２", "8٣")] == [862, 862, None, None, None]
     batch = write_batch(tmp_path / "batch", [COLUMNS], deleted="862\n٣\n")
-    code, output, errors = ingest_cli(batch, data)
+    code, _output, errors = ingest_cli(batch, data)
     assert code == 2
     assert errors == ["error: deleted_ids.txt line 2: '٣' is not a TMDB id (a positive integer)"]

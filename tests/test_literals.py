@@ -8,13 +8,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
-from conftest import STANDIN_MOVIES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movierec.etl.rules import CAST_SCHEMA, COLLECTION_SCHEMA, CREW_SCHEMA, KEYWORD_SCHEMA, MOVIE_LISTS
+from conftest import STANDIN_MOVIES
 from movierec.etl.literals import Kind, parse_records, unescape
+from movierec.etl.rules import CAST_SCHEMA, COLLECTION_SCHEMA, CREW_SCHEMA, KEYWORD_SCHEMA, MOVIE_LISTS
 
 
 def expected(cells: list[str | None], schema: dict[str, Kind], container: str = "list") -> list[tuple]:
@@ -30,7 +29,9 @@ def expected(cells: list[str | None], schema: dict[str, Kind], container: str = 
     return out
 
 
-def parsed(cells: list[str | None], schema: dict[str, Kind], container: str = "list", **kw) -> tuple[list[tuple], list[int]]:
+def parsed(
+    cells: list[str | None], schema: dict[str, Kind], container: str = "list", **kw
+) -> tuple[list[tuple], list[int]]:
     records, bad = parse_records(pl.DataFrame({"c": cells}, schema={"c": pl.String}), "c", schema, container, **kw)
     return records.select("_row", "_pos", *schema).rows(), bad.to_list()
 
@@ -115,8 +116,14 @@ def test_unescape_matches_python() -> None:
 names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 people = st.lists(
     st.fixed_dictionaries(
-        {"cast_id": st.integers(0, 999), "character": names, "gender": st.one_of(st.none(), st.integers(0, 2)),
-         "id": st.integers(1, 10**9), "name": st.one_of(st.none(), names), "order": st.integers(0, 300)}
+        {
+            "cast_id": st.integers(0, 999),
+            "character": names,
+            "gender": st.one_of(st.none(), st.integers(0, 2)),
+            "id": st.integers(1, 10**9),
+            "name": st.one_of(st.none(), names),
+            "order": st.integers(0, 300),
+        }
     ),
     max_size=6,
 )
@@ -159,7 +166,8 @@ def test_standin_equals_literal_eval_cell_by_cell(standin_raw: Path) -> None:
     """The stand-in (15,000 films, 5 copies with new people): every cast, crew and genres cell;
     literal_eval runs once per distinct cell."""
     for file, column, schema in [
-        ("credits.csv", "cast", CAST_SCHEMA), ("credits.csv", "crew", CREW_SCHEMA),
+        ("credits.csv", "cast", CAST_SCHEMA),
+        ("credits.csv", "crew", CREW_SCHEMA),
         ("movies_metadata.csv", "genres", {"id": "int", "name": "str"}),
     ]:
         cells = _column(standin_raw / file, column)

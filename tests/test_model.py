@@ -13,28 +13,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierec.model.ann import spherical_kmeans, top_k_clustered
-
 from movierec.model.artifact import NEIGHBOURS_SCHEMA, neighbours_frame
-
 from movierec.model.candidates import merge_pools
-
 from movierec.model.cf import ItemCF, cap_likes, lookup_pairs
-
 from movierec.model.features import Catalogue, ContentFeaturizer, era_features, popularity_prior, quality_prior
-
 from movierec.model.ranking import (
-    DEFAULT_WEIGHTS, SIGNALS, Blend, blend, confidence, likes_prior, pair_dot_by_code, pair_dot_dense, pair_signals,
+    DEFAULT_WEIGHTS,
+    SIGNALS,
+    Blend,
+    blend,
+    confidence,
+    likes_prior,
+    pair_dot_by_code,
+    pair_dot_dense,
+    pair_signals,
     rank_pool,
 )
-
 from movierec.model.text import STOP_WORDS, TextVectorizer, truncated_svd
-
 from movierec.model.topk import at_least_kth, pair_order, select_top_k, top_k_of_pairs, top_k_similar, top_k_sparse
-
-from movierec.model.tuning import Objective, Targets, Yardstick, meet_targets, tune_blend
-
+from movierec.model.tuning import Objective, Targets, Yardstick, in_pool, meet_targets, tune_blend
 from movierec.model.vectors import unit_rows
-from movierec.model.tuning import in_pool
 
 INF = np.inf
 
@@ -45,11 +43,14 @@ INF = np.inf
 
 
 def test_select_top_k_best_first_ties_to_the_lower_column_and_padding() -> None:
-    block = np.array([
-        [0.5, 0.9, 0.9, 0.1],
-        [-INF, 0.3, -INF, -INF],  # one finite value: padded
-        [2.0, 2.0, 2.0, 2.0],
-    ], dtype=np.float32)
+    block = np.array(
+        [
+            [0.5, 0.9, 0.9, 0.1],
+            [-INF, 0.3, -INF, -INF],  # one finite value: padded
+            [2.0, 2.0, 2.0, 2.0],
+        ],
+        dtype=np.float32,
+    )
     columns, values = select_top_k(block, 2)
     assert columns.tolist() == [[1, 2], [1, -1], [0, 1]]
     assert values.tolist() == [[pytest.approx(0.9), pytest.approx(0.9)], [pytest.approx(0.3), -INF], [2.0, 2.0]]
@@ -142,21 +143,26 @@ def test_spherical_kmeans_separates_directions() -> None:
 def tiny_catalogue() -> Catalogue:
     """Four films: 1 and 2 share a keyword, the director and a collection; 3 and 4 do not."""
     return Catalogue(
-        movies=pl.DataFrame({
-            "id": [1, 2, 3, 4],
-            "title": ["Sky", "Sky Two", "Sea", "Land"],
-            "overview": ["pilots fly planes", "pilots fly again", "sailors sail ships", None],
-            "tagline": [None, "higher", None, None],
-            "original_language": ["en", "en", "fr", None],
-            "release_year": [1990, 1994, 2010, None],
-            "vote_average": [7.0, 6.0, 8.0, None],
-            "vote_count": [100, 10, 0, None],
-            "collection_id": [50, 50, None, None],
-        }, schema_overrides={"release_year": pl.Int32, "vote_count": pl.Int64, "collection_id": pl.Int64}),
+        movies=pl.DataFrame(
+            {
+                "id": [1, 2, 3, 4],
+                "title": ["Sky", "Sky Two", "Sea", "Land"],
+                "overview": ["pilots fly planes", "pilots fly again", "sailors sail ships", None],
+                "tagline": [None, "higher", None, None],
+                "original_language": ["en", "en", "fr", None],
+                "release_year": [1990, 1994, 2010, None],
+                "vote_average": [7.0, 6.0, 8.0, None],
+                "vote_count": [100, 10, 0, None],
+                "collection_id": [50, 50, None, None],
+            },
+            schema_overrides={"release_year": pl.Int32, "vote_count": pl.Int64, "collection_id": pl.Int64},
+        ),
         genres=pl.DataFrame({"movie_id": [1, 2, 3, 3], "genre_id": [10, 10, 10, 20]}),
         keywords=pl.DataFrame({"movie_id": [1, 1, 2, 9], "keyword_id": [100, 200, 100, 100]}),  # 9: not a film
         cast=pl.DataFrame({"movie_id": [1, 1, 2, 2, 3], "person_id": [7, 8, 7, 9, 8], "order": [0, 1, 5, 0, 1]}),
-        crew=pl.DataFrame({"movie_id": [1, 2, 3], "person_id": [70, 70, 70], "job": ["Director", "Director", "Editor"]}),
+        crew=pl.DataFrame(
+            {"movie_id": [1, 2, 3], "person_id": [70, 70, 70], "job": ["Director", "Director", "Editor"]}
+        ),
     )
 
 
@@ -242,8 +248,15 @@ def test_featurizer_by_hand() -> None:
     # text terms: sky pilots fly planes two higher sea sailors sail ships land ("again" is a stop
     # word); fewer films than dimensions, so the text rows are the 11 exact TF-IDF columns
     assert features.vocabulary == {
-        "text_terms": 11, "text_dims": 11, "genres": 2, "keywords": 2,
-        "cast": 3, "director": 1, "languages": 2, "collections": 1, "era_bins": features.vocabulary["era_bins"],
+        "text_terms": 11,
+        "text_dims": 11,
+        "genres": 2,
+        "keywords": 2,
+        "cast": 3,
+        "director": 1,
+        "languages": 2,
+        "collections": 1,
+        "era_bins": features.vocabulary["era_bins"],
     }
     text = features.text @ features.text.T  # too few films for a projection: exact TF-IDF cosines
     assert text[0, 1] > text[0, 2] == pytest.approx(0.0)
@@ -263,7 +276,10 @@ def test_featurizer_survives_empty_tables() -> None:
     empty = tiny_catalogue()
     empty = Catalogue(
         movies=empty.movies.with_columns(pl.lit(None, pl.String).alias("overview")),
-        genres=empty.genres.clear(), keywords=empty.keywords.clear(), cast=empty.cast.clear(), crew=empty.crew.clear(),
+        genres=empty.genres.clear(),
+        keywords=empty.keywords.clear(),
+        cast=empty.cast.clear(),
+        crew=empty.crew.clear(),
     )
     features = ContentFeaturizer().fit_transform(empty)
     assert features.keywords.shape == (4, 0) and features.genres.shape == (4, 0)
@@ -283,7 +299,9 @@ def test_priors_by_hand() -> None:
     assert popularity_prior(votes).tolist() == pytest.approx([0.0, math.log(11) / math.log(101), 1.0])
     # C = mean rating of rated films = (6 + 8) / 2 = 7; m = 80th percentile of votes = 10 + 0.6 · 90 = 64
     quality = quality_prior(np.array([0.0, 6.0, 8.0]), votes)
-    assert quality.tolist() == pytest.approx([0.7, (10 / 74 * 6 + 64 / 74 * 7) / 10, (100 / 164 * 8 + 64 / 164 * 7) / 10])
+    assert quality.tolist() == pytest.approx(
+        [0.7, (10 / 74 * 6 + 64 / 74 * 7) / 10, (100 / 164 * 8 + 64 / 164 * 7) / 10]
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -298,13 +316,11 @@ LIKES_ITEMS = np.array([0, 1, 2, 0, 1, 1, 3])
 def test_item_cf_conditional_probability_by_hand() -> None:
     cf = ItemCF(alpha=1.0, shrink=0.0, neighbours=3).fit(LIKES_USERS, LIKES_ITEMS, 5)
     # n = [2, 3, 1, 1, 0]; co(0,1) = 2, co(0,2) = co(1,2) = co(1,3) = 1; score = co(i, j) / n_i
-    assert cf.similarity_.toarray() == pytest.approx(np.array([
-        [0, 2 / 2, 1 / 2, 0, 0],
-        [2 / 3, 0, 1 / 3, 1 / 3, 0],
-        [1, 1, 0, 0, 0],
-        [0, 1, 0, 0, 0],
-        [0, 0, 0, 0, 0],
-    ]))
+    assert cf.similarity_.toarray() == pytest.approx(
+        np.array(
+            [[0, 2 / 2, 1 / 2, 0, 0], [2 / 3, 0, 1 / 3, 1 / 3, 0], [1, 1, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 0]]
+        )
+    )
     assert cf.support_.tolist() == [2, 3, 1, 1, 0]
     assert (cf.users_, cf.likes_) == (3, 7)
 
@@ -352,8 +368,10 @@ def test_merge_pools_by_hand() -> None:
 def test_pair_signals_by_hand() -> None:
     catalogue = tiny_catalogue()
     features = ContentFeaturizer(top_cast=2, min_df=1).fit_transform(catalogue)
-    priors = {"popularity": np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32),
-              "quality": np.array([0.5, 0.6, 0.7, 0.8], dtype=np.float32)}
+    priors = {
+        "popularity": np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32),
+        "quality": np.array([0.5, 0.6, 0.7, 0.8], dtype=np.float32),
+    }
     cf = sp.csr_matrix(np.array([[0, 0.5, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
     pool = np.array([[1, 2], [0, -1], [0, 3], [0, 1]])
     signals = pair_signals(features, cf, priors, pool)
@@ -374,19 +392,27 @@ def test_blend_and_rank_pool_ties_go_to_the_lower_row() -> None:
     signals[SIGNALS.index("keywords")] = [[0.5, 0.5, 0.1], [0.2, 0.9, 0.0]]
     signals[SIGNALS.index("popularity")] = [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     scores = blend(signals, pool, {"keywords": 1.0, "popularity": 0.1})
-    assert scores.tolist() == [[pytest.approx(0.5), pytest.approx(0.5), pytest.approx(0.2)],
-                               [pytest.approx(0.3), pytest.approx(0.9), -INF]]
+    assert scores.tolist() == [
+        [pytest.approx(0.5), pytest.approx(0.5), pytest.approx(0.2)],
+        [pytest.approx(0.3), pytest.approx(0.9), -INF],
+    ]
     rows, values = rank_pool(pool, scores, 3)
     assert rows.tolist() == [[1, 2, 3], [2, 0, -1]]
     assert values[1, 2] == -INF
 
 
 def test_neighbours_frame_schema_and_padding() -> None:
-    frame = neighbours_frame(np.array([10, 20, 30]), np.array([[1, 2], [0, -1], [-1, -1]]),
-                             np.array([[0.9, 0.5], [0.7, -INF], [-INF, -INF]], dtype=np.float32))
+    frame = neighbours_frame(
+        np.array([10, 20, 30]),
+        np.array([[1, 2], [0, -1], [-1, -1]]),
+        np.array([[0.9, 0.5], [0.7, -INF], [-INF, -INF]], dtype=np.float32),
+    )
     assert frame.schema == pl.Schema(NEIGHBOURS_SCHEMA)
-    assert frame.rows() == [(10, 1, 20, pytest.approx(0.9)), (10, 2, 30, pytest.approx(0.5)),
-                            (20, 1, 10, pytest.approx(0.7))]
+    assert frame.rows() == [
+        (10, 1, 20, pytest.approx(0.9)),
+        (10, 2, 30, pytest.approx(0.5)),
+        (20, 1, 10, pytest.approx(0.7)),
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -405,8 +431,13 @@ def _tuning_case() -> tuple[np.ndarray, np.ndarray, Objective]:
     def hits(top: np.ndarray) -> float:
         return float((top[:, 0] == right).mean())
 
-    return pool, signals, Objective(rows=np.array([0, 1, 2]), score=lambda top: np.array([hits(top)]),
-                                    metrics=lambda top: {"hits": hits(top)})
+    return (
+        pool,
+        signals,
+        Objective(
+            rows=np.array([0, 1, 2]), score=lambda top: np.array([hits(top)]), metrics=lambda top: {"hits": hits(top)}
+        ),
+    )
 
 
 def test_tune_blend_finds_the_right_signal_in_the_head_weights() -> None:
@@ -437,8 +468,17 @@ def test_tune_blend_moves_the_evidence_scale_when_the_tail_is_right() -> None:
     wrong = {name: 0.0 for name in SIGNALS} | {"popularity": 1.0}
     support = np.array([2.0, 2.0, 2.0])
     # evidence 0.01 × 100 users = 1: confidence 2/3, scores keywords 0.9/3 = 0.3 < popularity 2/3
-    result = tune_blend(signals, pool, objective, Blend(tail=right, head=wrong, evidence=0.01), support, 100, k=1,
-                        fixed=SIGNALS, rounds=2)
+    result = tune_blend(
+        signals,
+        pool,
+        objective,
+        Blend(tail=right, head=wrong, evidence=0.01),
+        support,
+        100,
+        k=1,
+        fixed=SIGNALS,
+        rounds=2,
+    )
     # × 2 → 2: confidence 1/2, keywords 0.45 < popularity 0.5; × 4 → 4: confidence 1/3, keywords 0.6 > 1/3
     assert result.blend.evidence == pytest.approx(0.04) and result.score == 1.0
     assert result.trials == 1 + 4 + 4  # the start, then two rounds of 4 evidence factors (the second finds no gain)
@@ -485,21 +525,35 @@ def _damping_case() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pool, signals, np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)
 
 
-def _yard(n: int, k: int = 1, collection: np.ndarray | None = None, likes: np.ndarray | None = None,
-          votes: np.ndarray | None = None, targets: Targets = Targets()) -> Yardstick:
+def _yard(
+    n: int,
+    k: int = 1,
+    collection: np.ndarray | None = None,
+    likes: np.ndarray | None = None,
+    votes: np.ndarray | None = None,
+    targets: Targets | None = None,
+) -> Yardstick:
     """What the catalogue targets read, for ``n`` films released in row order."""
     collection = np.full(n, -1) if collection is None else collection
     release, ids = np.arange(n, dtype=np.float64), np.arange(n)
-    return Yardstick(collection, release, ids, np.zeros(n) if votes is None else votes,
-                     np.zeros(n) if likes is None else likes, k, targets)
+    return Yardstick(
+        collection,
+        release,
+        ids,
+        np.zeros(n) if votes is None else votes,
+        np.zeros(n) if likes is None else likes,
+        k,
+        targets or Targets(),
+    )
 
 
 def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
     pool, signals, weight = _damping_case()
     tail = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3, "quality": 0.1}
     head = {name: 0.0 for name in SIGNALS} | {"keywords": 1.0}  # head films already recommend the next
-    result, top, scores = meet_targets(signals, pool, Blend(tail, head), weight, _yard(4), Targets(coverage=1.0),
-                                       keep=2)
+    result, top, scores = meet_targets(
+        signals, pool, Blend(tail, head), weight, _yard(4), Targets(coverage=1.0), keep=2
+    )
     # tail films: keywords give the next film 0.125; popularity gives film 0 0.3 λ and wins ties
     # (lower row): film 1 recommends film 2 iff 0.3 λ < 0.125, i.e. λ < 0.41667. Eight bisections
     # of [0, 1]: 0.5 no, 0.25 yes, 0.375 yes, 0.4375 no, 0.40625 yes, 0.421875 no, 0.4140625 yes,
@@ -516,8 +570,9 @@ def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
 def test_meet_targets_damps_the_head_when_the_tail_is_not_enough() -> None:
     pool, signals, weight = _damping_case()
     priors_only = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
-    result, top, _ = meet_targets(signals, pool, Blend(priors_only, priors_only), weight, _yard(4),
-                                  Targets(coverage=1.0))
+    result, top, _ = meet_targets(
+        signals, pool, Blend(priors_only, priors_only), weight, _yard(4), Targets(coverage=1.0)
+    )
     assert result.tail_damping == 0.0 and result.head_damping == 0.4140625 and result.met
     assert top[:, 0].tolist() == [1, 2, 3, 0]
 
@@ -525,8 +580,9 @@ def test_meet_targets_damps_the_head_when_the_tail_is_not_enough() -> None:
 def test_meet_targets_keeps_the_closest_when_the_target_cannot_be_met() -> None:
     pool, signals, weight = _damping_case()
     priors_only = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
-    result, _, _ = meet_targets(signals, pool, Blend(priors_only, priors_only), weight, _yard(4),
-                                Targets(coverage=1.01))
+    result, _, _ = meet_targets(
+        signals, pool, Blend(priors_only, priors_only), weight, _yard(4), Targets(coverage=1.01)
+    )
     assert (result.tail_damping, result.head_damping, result.met) == (0.0, 0.0, False)
     assert result.metrics["coverage"] == 1.0  # the closest: every film recommended
 
@@ -552,8 +608,14 @@ def test_meet_targets_raises_the_adjacent_weight_until_the_sequel_comes_first() 
     signals[SIGNALS.index("popularity")] = np.where(pool == 2, 1.0, 0.0)  # film 2 is the popular one
     weights = {name: 0.0 for name in SIGNALS} | {"adjacent": 0.2, "popularity": 0.6}
     targets = Targets(coverage=0.0, adjacent_recall=1.0)
-    result, top, _ = meet_targets(signals, pool, Blend(weights, weights), np.zeros(3, dtype=np.float32),
-                                  _yard(3, collection=np.array([7, 7, -1])), targets)
+    result, top, _ = meet_targets(
+        signals,
+        pool,
+        Blend(weights, weights),
+        np.zeros(3, dtype=np.float32),
+        _yard(3, collection=np.array([7, 7, -1])),
+        targets,
+    )
     # max(0.25, 0.2) × 2 = 0.5 < 0.6, then 1.0 > 0.6: two doublings put the other member first
     assert result.adjacent_boost == 4.0 and result.blend.tail["adjacent"] == pytest.approx(1.0)
     assert top[:2, 0].tolist() == [1, 0] and result.metrics["adjacent_recall"] == 1.0 and result.met

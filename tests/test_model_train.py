@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.model.artifact import NEIGHBOURS_SCHEMA, REASON
-from movierec.evaluation.split import describe, evaluation_users, training_users
-from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
 from movierec.config import Settings
+from movierec.model.artifact import NEIGHBOURS_SCHEMA, REASON
 from movierec.model.train import train
+from movierec.protocol.split import describe, evaluation_users, training_users
+from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
 
 
 def _write_raw(folder: Path, ratings: str) -> Path:
@@ -51,7 +51,7 @@ def _gz_lines(path: Path) -> list[str]:
 
 
 def test_evaluation_users_ratings_never_reach_training(
-    sample_tables: Path, sample_raw: Path, tmp_path: Path, cf_users: list,
+    sample_tables: Path, sample_raw: Path, tmp_path: Path, cf_users: list
 ) -> None:
     """Training on the full ratings file and on the file without the evaluation users' ratings
     gives the same artifact; and the collaborative model only ever sees training users."""
@@ -72,9 +72,11 @@ def test_evaluation_users_ratings_never_reach_training(
 
     assert cf_users and all(users.size and (users % 5 != 0).all() for users in cf_users)
     assert pl.read_parquet(tmp_path / "model-full" / "neighbours.parquet").equals(
-        pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet"))
+        pl.read_parquet(tmp_path / "model-without" / "neighbours.parquet")
+    )
     assert pl.read_parquet(tmp_path / "model-full" / "personal.parquet").equals(
-        pl.read_parquet(tmp_path / "model-without" / "personal.parquet"))
+        pl.read_parquet(tmp_path / "model-without" / "personal.parquet")
+    )
     timing = ("seconds", "steps", "peak_rss_mb")  # measurements
 
     def untimed(model: dict[str, object]) -> dict[str, object]:
@@ -89,7 +91,10 @@ def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()  # a fresh machine: no ratings_small.csv, no links.csv
     model = train(sample_tables, tmp_path / "model", Settings(data_dir=tmp_path), raw_dir=raw)
-    assert model["cf"] == {"used": False, "reason": "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW"}
+    assert model["cf"] == {
+        "used": False,
+        "reason": "no ratings (ratings.csv or ratings_small.csv) and links.csv in RAW",
+    }
     assert model["tuning"] == {"tuned": False}
     weights = model["weights"]
     assert weights["tail"]["cf"] == 0.0 and weights["tail"]["likes"] == 0.0  # type: ignore[index]
@@ -99,8 +104,11 @@ def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
     assert model["targets"]["met"] is True  # type: ignore[index]
     # no likes, no EASE lists: the personal scorer reads the film-to-film neighbours alone
     assert pl.read_parquet(tmp_path / "model" / "personal.parquet").height == 0
-    assert model["personal"] == {"used": False, "method": "film-to-film neighbours only (no ratings)",
-                                 "neighbour_weight": 1.0}
+    assert model["personal"] == {
+        "used": False,
+        "method": "film-to-film neighbours only (no ratings)",
+        "neighbour_weight": 1.0,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -118,8 +126,10 @@ def test_artifact_contract(neighbours: pl.DataFrame, sample_tables: Path) -> Non
     films = pl.read_parquet(sample_tables / "movies.parquet", columns=["id"])["id"]
     assert neighbours["movie_id"].n_unique() == films.len() == 2993
     per_film = neighbours.group_by("movie_id").agg(
-        pl.col("rank").sort().alias("ranks"), pl.col("neighbour_id").n_unique().alias("distinct"),
-        (pl.col("score").sort_by("rank").diff() <= 0).all().alias("best_first"))
+        pl.col("rank").sort().alias("ranks"),
+        pl.col("neighbour_id").n_unique().alias("distinct"),
+        (pl.col("score").sort_by("rank").diff() <= 0).all().alias("best_first"),
+    )
     assert per_film["ranks"].to_list() == [list(range(1, 21))] * 2993
     assert (per_film["distinct"] == 20).all()
     assert per_film["best_first"].all()
@@ -134,7 +144,7 @@ def test_sequels_come_first(neighbours: pl.DataFrame) -> None:
     for series in ((105, 165, 196), (11, 1891, 1892)):  # Back to the Future; Star Wars IV-VI, in order
         for position, film in enumerate(series):
             top = neighbours.filter((pl.col("movie_id") == film) & (pl.col("rank") <= 5))["neighbour_id"].to_list()
-            adjacent = set(series[max(position - 1, 0): position + 2]) - {film}
+            adjacent = set(series[max(position - 1, 0) : position + 2]) - {film}
             assert adjacent <= set(top), (film, top)
 
 
@@ -142,9 +152,26 @@ def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
     model = json.loads((sample_data / "current" / "manifest.json").read_text())["model"]
     assert model["k"] == 20 and model["rows"] == 2993 * 20
     assert set(model["weights"]) == {"tail", "head", "evidence"}
-    assert set(model["weights"]["head"]) == set(model["weights"]["tail"]) == {
-        "text", "genres", "keywords", "cast", "director", "collection", "adjacent", "language", "era", "cf",
-        "cf_content", "popularity", "quality", "likes"}
+    assert (
+        set(model["weights"]["head"])
+        == set(model["weights"]["tail"])
+        == {
+            "text",
+            "genres",
+            "keywords",
+            "cast",
+            "director",
+            "collection",
+            "adjacent",
+            "language",
+            "era",
+            "cf",
+            "cf_content",
+            "popularity",
+            "quality",
+            "likes",
+        }
+    )
     assert model["weights"]["tail"]["cf"] == 0.0 and model["targets"]["met"] is True
     assert 0 < model["tuning"]["candidate_recall"]["recall"] < 1
     personal = model["personal"]
@@ -162,7 +189,7 @@ def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
 
 
 def test_cli_train_publishes_a_new_release_and_never_touches_the_served_one(
-    sample_data: Path, sample_raw: Path, tmp_path: Path,
+    sample_data: Path, sample_raw: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
     release = sample_data / "current"

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from tests.test_refresh_ingest import COLUMNS, sample_rows, write_batch
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app
@@ -28,15 +29,18 @@ from movierec.config import Settings
 from movierec.model.reasons import GENERIC
 from movierec.refresh.ingest import ingest
 from movierec.release.store import ReleaseStore
-from tests.test_refresh_ingest import COLUMNS, sample_rows, write_batch
 
 SETTINGS = {"evaluate_on_publish": False, "report_on_publish": False}
 CONTENT = {"text", "genres", "keywords", "cast", "director", "collection", "cf_content"}
 FUTURE, GALAXY, GUMP = 9_100_001, 9_100_002, 9_100_003  # copies of 105, 11 and 13
-PICK = re.compile(r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span>'
-                  r'(?:<span class="porque">(.*?)</span>)?</li>')
-NEW = re.compile(r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\(.*?\)</span> '
-                 r'<span class="agregada">agregada el (.*?)</span></li>')
+PICK = re.compile(
+    r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span>'
+    r'(?:<span class="porque">(.*?)</span>)?</li>'
+)
+NEW = re.compile(
+    r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\(.*?\)</span> '
+    r'<span class="agregada">agregada el (.*?)</span></li>'
+)
 
 
 def copies(sample_raw: Path, folder: Path, films: dict[int, tuple[int, str]], deleted: str | None = None) -> Path:
@@ -52,8 +56,11 @@ def copies(sample_raw: Path, folder: Path, films: dict[int, tuple[int, str]], de
 
     def renamed(name: str, column: int) -> list[list[str]]:
         table = sample_rows(sample_raw, name)
-        return [table[0]] + [[*r[:column], str(films[int(r[column])][0]), *r[column + 1:]] for r in table[1:]
-                             if r[column].isdigit() and int(r[column]) in films]
+        return [table[0]] + [
+            [*r[:column], str(films[int(r[column])][0]), *r[column + 1 :]]
+            for r in table[1:]
+            if r[column].isdigit() and int(r[column]) in films
+        ]
 
     return write_batch(folder, [COLUMNS, *rows], renamed("credits.csv", 2), renamed("keywords.csv", 0), deleted)
 
@@ -67,11 +74,26 @@ def chain(sample_data: Path, sample_raw: Path, tmp_path_factory: pytest.TempPath
     settings = Settings(data_dir=data, **SETTINGS)
     work = tmp_path_factory.mktemp("batches")
     first = ReleaseStore(data).current()
-    ingest(copies(sample_raw, work / "1", {105: (FUTURE, "Regreso al futuro IV"),
-                                           11: (GALAXY, "La guerra de las galaxias: nueva era")}), data, settings)
+    ingest(
+        copies(
+            sample_raw,
+            work / "1",
+            {105: (FUTURE, "Regreso al futuro IV"), 11: (GALAXY, "La guerra de las galaxias: nueva era")},
+        ),
+        data,
+        settings,
+    )
     second = ReleaseStore(data).current()
-    ingest(copies(sample_raw, work / "2", {13: (GUMP, "Forrest Gump 2"), 105: (FUTURE, "Regreso al futuro IV (2)")},
-                  deleted=f"{GALAXY}\n"), data, settings)
+    ingest(
+        copies(
+            sample_raw,
+            work / "2",
+            {13: (GUMP, "Forrest Gump 2"), 105: (FUTURE, "Regreso al futuro IV (2)")},
+            deleted=f"{GALAXY}\n",
+        ),
+        data,
+        settings,
+    )
     third = ReleaseStore(data).current()
     assert first is not None and second is not None and third is not None and len({first, second, third}) == 3
     return data, [first, second, third]
@@ -107,7 +129,7 @@ def test_limite_is_an_integer_from_1_to_100(client: TestClient, value: str) -> N
 
 
 def test_novedades_after_a_chain_of_ingests(served: TestClient, chain: tuple[Path, list[Path]]) -> None:
-    data, (first, second, third) = chain
+    _data, (first, second, third) = chain
     body = served.get("/novedades").json()
     Novedades.model_validate(body)
     assert [(f["id"], f["titulo"], f["anio"], f["agregada"]) for f in body["novedades"]] == [
@@ -116,8 +138,9 @@ def test_novedades_after_a_chain_of_ingests(served: TestClient, chain: tuple[Pat
     ]  # GALAXY was deleted by the second ingest
     for film in body["novedades"]:
         assert len(film["recomendaciones"]) == 5
-        assert film["recomendaciones"] == served.get(f"/peliculas/{film['id']}/recomendaciones").json()[
-            "recomendaciones"]
+        assert (
+            film["recomendaciones"] == served.get(f"/peliculas/{film['id']}/recomendaciones").json()["recomendaciones"]
+        )
     assert [f["id"] for f in served.get("/novedades?limite=1").json()["novedades"]] == [GUMP]
     assert served.get("/novedades?limite=%20").json()["limite"] == 20  # blank: the default
     head = served.head("/novedades")
@@ -128,7 +151,8 @@ def test_novedades_after_a_chain_of_ingests(served: TestClient, chain: tuple[Pat
 
 
 def test_after_a_rollback_the_rolled_back_films_are_no_longer_listed(
-        served: TestClient, chain: tuple[Path, list[Path]]) -> None:
+    served: TestClient, chain: tuple[Path, list[Path]]
+) -> None:
     data, (first, second, third) = chain
     try:
         for release, expected in ((second, [GALAXY, FUTURE]), (first, [])):
@@ -152,15 +176,21 @@ def test_after_a_rollback_the_rolled_back_films_are_no_longer_listed(
 def usable_picks(release: Path, film: int) -> pl.DataFrame:
     """The film's first 5 neighbours as the catalog takes them (titled, not itself, once each)."""
     movies = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id", "title"])
-    return (pl.read_parquet(release / "model" / "neighbours.parquet").filter(pl.col("movie_id") == film).sort("rank")
-            .join(movies, left_on="neighbour_id", right_on="id", maintain_order="left")
-            .filter(pl.col("title").is_not_null() & (pl.col("neighbour_id") != film))
-            .unique("neighbour_id", keep="first", maintain_order=True).head(5))
+    return (
+        pl.read_parquet(release / "model" / "neighbours.parquet")
+        .filter(pl.col("movie_id") == film)
+        .sort("rank")
+        .join(movies, left_on="neighbour_id", right_on="id", maintain_order="left")
+        .filter(pl.col("title").is_not_null() & (pl.col("neighbour_id") != film))
+        .unique("neighbour_id", keep="first", maintain_order=True)
+        .head(5)
+    )
 
 
 @pytest.mark.parametrize("film", [FUTURE, GUMP])
 def test_a_film_ingested_with_no_likes_is_recommended_by_its_content(
-        served: TestClient, chain: tuple[Path, list[Path]], film: int) -> None:
+    served: TestClient, chain: tuple[Path, list[Path]], film: int
+) -> None:
     release = chain[1][2]
     likes = pl.read_parquet(release / "model" / "likes.parquet")
     assert likes.filter(pl.col("movie_id") == film)["likes"].to_list() == [0]
@@ -175,7 +205,8 @@ def test_a_film_ingested_with_no_likes_is_recommended_by_its_content(
     assert re.search(r'<dt>Agregada al catálogo</dt><dd id="agregada">\d+ de \w+ de \d{4}</dd>', page)
     shown = PICK.findall(page)
     assert [(int(i), html.unescape(why)) for i, _, _, why in shown] == [
-        (r["neighbour_id"], reason_phrase(r["reason"])) for r in picks.iter_rows(named=True)]
+        (r["neighbour_id"], reason_phrase(r["reason"])) for r in picks.iter_rows(named=True)
+    ]
     words = {REASON_PHRASES[name].lower() for name in CONTENT - {"cf_content"}}
     assert all(any(w in html.unescape(why).lower() for w in words) for *_, why in shown)
 
@@ -194,11 +225,13 @@ def test_cards_of_films_with_likes_and_without(served: TestClient, chain: tuple[
 
 def test_the_home_page_lists_the_novedades_as_links_to_their_cards(served: TestClient) -> None:
     page = served.get("/", headers={"Accept": "text/html"}).text  # rendered on the server: no script needed
-    section = page[page.index('<section aria-labelledby="titulo-novedades">'):]
+    section = page[page.index('<section aria-labelledby="titulo-novedades">') :]
     section = section[: section.index("</section>")]
     listed = NEW.findall(section)
-    assert [(int(i), html.unescape(t)) for i, t, _ in listed] == [(GUMP, "Forrest Gump 2"),
-                                                                   (FUTURE, "Regreso al futuro IV (2)")]
+    assert [(int(i), html.unescape(t)) for i, t, _ in listed] == [
+        (GUMP, "Forrest Gump 2"),
+        (FUTURE, "Regreso al futuro IV (2)"),
+    ]
     assert all(re.fullmatch(r"\d+ de \w+ de \d{4}", when) for *_, when in listed)
     assert "Aún no hay novedades" not in page
     for film_id, title, _ in listed:

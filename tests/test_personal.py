@@ -15,8 +15,11 @@ from movierec.model.personal import PersonalParams, PersonalRecommender, recomme
 from movierec.model.scorer import NO_REASON, Pick, WeightLists, recommend
 
 # Five films. Film 0 lists 1 (+0.5), 2 (+0.25), 4 (-0.125); film 1 lists 2 (+0.5); film 3 lists 4 (+1).
-LISTS = WeightLists(indptr=np.array([0, 3, 4, 4, 5, 5]), cols=np.array([1, 2, 4, 2, 4], dtype=np.int32),
-                    weights=np.array([0.5, 0.25, -0.125, 0.5, 1.0], dtype=np.float32))
+LISTS = WeightLists(
+    indptr=np.array([0, 3, 4, 4, 5, 5]),
+    cols=np.array([1, 2, 4, 2, 4], dtype=np.int32),
+    weights=np.array([0.5, 0.25, -0.125, 0.5, 1.0], dtype=np.float32),
+)
 # Film-to-film neighbours (2 each, best first); -1 = none.
 NEIGHBOURS = np.array([[3, 1], [0, -1], [0, 1], [4, 2], [3, -1]])
 POPULAR = np.array([4, 3, 2, 1, 0])  # film 4 is the most voted
@@ -40,8 +43,9 @@ def test_recommend_adds_the_neighbours_discounted_by_rank() -> None:
 
 
 def test_recommend_ties_go_to_the_lower_row_and_porque_to_the_lower_named_film() -> None:
-    lists = WeightLists(np.array([0, 2, 4, 4]), np.array([2, 1, 2, 0], dtype=np.int32),
-                        np.array([0.5, 0.5, 0.5, 0.5], dtype=np.float32))
+    lists = WeightLists(
+        np.array([0, 2, 4, 4]), np.array([2, 1, 2, 0], dtype=np.int32), np.array([0.5, 0.5, 0.5, 0.5], dtype=np.float32)
+    )
     # liked 0 only: films 1 and 2 tie at 0.5 -> 1 first
     assert [p.row for p in recommend([0], lists, np.full((3, 1), -1), 0.0, np.arange(3), k=2)] == [1, 2]
     # liked 0 and 1: film 2 gets 0.5 from each -> porque is film 0, the lower row
@@ -72,19 +76,27 @@ def lists_and_inputs(draw: st.DrawFn) -> tuple[WeightLists, np.ndarray, list[np.
         others = draw(st.lists(st.integers(0, n - 1).filter(lambda j, f=film: j != f), unique=True, max_size=4))
         for rank, other in enumerate(others):
             src.append(film), dst.append(other), weights.append(draw(dyadic)), ranks.append(rank)
-    lists = WeightLists.from_rows(np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64),
-                                  np.array(weights, dtype=np.float32), np.array(ranks, dtype=np.int64), n)
-    neighbours = np.array(draw(st.lists(st.lists(st.integers(-1, n - 1), min_size=3, max_size=3),
-                                        min_size=n, max_size=n)))
-    inputs = draw(st.lists(st.lists(st.integers(0, n - 1), min_size=1, max_size=5).map(np.array),
-                           min_size=1, max_size=6))
+    lists = WeightLists.from_rows(
+        np.array(src, dtype=np.int64),
+        np.array(dst, dtype=np.int64),
+        np.array(weights, dtype=np.float32),
+        np.array(ranks, dtype=np.int64),
+        n,
+    )
+    neighbours = np.array(
+        draw(st.lists(st.lists(st.integers(-1, n - 1), min_size=3, max_size=3), min_size=n, max_size=n))
+    )
+    inputs = draw(
+        st.lists(st.lists(st.integers(0, n - 1), min_size=1, max_size=5).map(np.array), min_size=1, max_size=6)
+    )
     return lists, neighbours, inputs
 
 
 @given(case=lists_and_inputs(), weight=st.sampled_from([0.0, 0.25]))
 @settings(max_examples=200, deadline=None, derandomize=True)
-def test_the_batch_scorer_equals_the_one_person_scorer(case: tuple[WeightLists, np.ndarray, list[np.ndarray]],
-                                                       weight: float) -> None:
+def test_the_batch_scorer_equals_the_one_person_scorer(
+    case: tuple[WeightLists, np.ndarray, list[np.ndarray]], weight: float
+) -> None:
     """The tuning scores many people at once by sparse products; the API one at a time."""
     lists, neighbours, inputs = case
     popular = np.arange(lists.n)[::-1]
@@ -92,7 +104,7 @@ def test_the_batch_scorer_equals_the_one_person_scorer(case: tuple[WeightLists, 
     for person, named in enumerate(inputs):
         one = [p.row for p in recommend(named, lists, neighbours, weight, popular, k=4)]
         assert batch[person, : len(one)].tolist() == one
-        assert (batch[person, len(one):] == -1).all()
+        assert (batch[person, len(one) :] == -1).all()
         assert not set(one) & set(named.tolist())
 
 
@@ -114,14 +126,14 @@ def test_ease_lists_equal_the_closed_form() -> None:
     assert np.allclose(lists_matrix(lists).toarray(), expected, atol=1e-5)
     # every list is sorted by magnitude, largest first
     for film in range(9):
-        weights = np.abs(lists.weights[lists.indptr[film]:lists.indptr[film + 1]])
+        weights = np.abs(lists.weights[lists.indptr[film] : lists.indptr[film + 1]])
         assert (np.diff(weights) <= 1e-7).all()
     # keep: the 3 largest magnitudes of each film
     short = ease_lists(users, rows, 9, penalty=4.0, keep=3)
     assert np.diff(short.indptr).max() == 3
     full = _dense_ease(likes[:, :8], 4.0)
     for film in range(8):
-        kept = set(short.cols[short.indptr[film]:short.indptr[film + 1]].tolist())
+        kept = set(short.cols[short.indptr[film] : short.indptr[film + 1]].tolist())
         assert kept == set(np.argsort(-np.abs(full[film]), kind="stable")[:3].tolist())
 
 
@@ -150,9 +162,13 @@ def test_weight_lists_frame_round_trip() -> None:
     frame = lists_frame(LISTS, ids)
     assert frame.rows()[:3] == [(10, 1, 20, 0.5), (10, 2, 30, 0.25), (10, 3, 50, -0.125)]
     row_of = {film: row for row, film in enumerate(ids.tolist())}
-    back = WeightLists.from_rows(np.array([row_of[i] for i in frame["movie_id"]]),
-                                 np.array([row_of[i] for i in frame["neighbour_id"]]), frame["score"].to_numpy(),
-                                 frame["rank"].to_numpy(), 5)
+    back = WeightLists.from_rows(
+        np.array([row_of[i] for i in frame["movie_id"]]),
+        np.array([row_of[i] for i in frame["neighbour_id"]]),
+        frame["score"].to_numpy(),
+        frame["rank"].to_numpy(),
+        5,
+    )
     assert back.indptr.tolist() == LISTS.indptr.tolist() and back.cols.tolist() == LISTS.cols.tolist()
     assert LISTS.truncated(1).cols.tolist() == [1, 2, 4]
 
@@ -183,7 +199,7 @@ def test_personal_recommender_tunes_on_validation_users_and_records_it() -> None
     assert info["training_users"] == likes["user_id"].n_unique() == 120
     assert info["penalty"] == pytest.approx(info["penalty_per_1000_users"] * 120 / 1000)
     # what it learned: an even film's list holds even films first
-    first = model.lists_.cols[model.lists_.indptr[0]:model.lists_.indptr[1]][:3]
+    first = model.lists_.cols[model.lists_.indptr[0] : model.lists_.indptr[1]][:3]
     assert (first % 2 == 0).all()
     picks = recommend([0, 2], model.lists_, neighbours, 0.0, np.arange(30))
     assert all(p.row % 2 == 0 for p in picks[:5])

@@ -24,18 +24,26 @@ PATH = "/recomendacion_usuario"
 def release(sample_data: Path) -> dict[str, object]:
     """The artifacts as plain Python: lists, neighbours, neighbour weight, films."""
     current = sample_data / "current"
-    movies = pl.read_parquet(current / "tables" / "movies.parquet", columns=["id", "title", "release_year", "vote_count"])
+    movies = pl.read_parquet(
+        current / "tables" / "movies.parquet", columns=["id", "title", "release_year", "vote_count"]
+    )
     lists: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for film, _, other, weight in pl.read_parquet(current / "model" / "personal.parquet").sort("movie_id", "rank").iter_rows():
+    for film, _, other, weight in (
+        pl.read_parquet(current / "model" / "personal.parquet").sort("movie_id", "rank").iter_rows()
+    ):
         lists[film].append((other, weight))
     near: dict[int, list[int]] = defaultdict(list)
     neighbours = pl.read_parquet(current / "model" / "neighbours.parquet", columns=["movie_id", "rank", "neighbour_id"])
     for film, _, other in neighbours.sort("movie_id", "rank").iter_rows():
         near[film].append(other)
     manifest = json.loads((current / "manifest.json").read_text())
-    return {"movies": movies, "lists": lists, "near": near,
-            "weight": manifest["model"]["personal"]["neighbour_weight"],
-            "row": {film: row for row, film in enumerate(movies["id"].to_list())}}
+    return {
+        "movies": movies,
+        "lists": lists,
+        "near": near,
+        "weight": manifest["model"]["personal"]["neighbour_weight"],
+        "row": {film: row for row, film in enumerate(movies["id"].to_list())},
+    }
 
 
 def expected(release: dict[str, object], liked: list[int]) -> list[tuple[int, float, int]]:
@@ -45,16 +53,24 @@ def expected(release: dict[str, object], liked: list[int]) -> list[tuple[int, fl
     gave: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for film in liked:
         entries = list(release["lists"][film])  # type: ignore[index]
-        entries += [(other, release["weight"] / math.log2(rank + 2))  # type: ignore[operator]
-                    for rank, other in enumerate(release["near"][film])] if release["weight"] else []  # type: ignore[index]
+        entries += (
+            [
+                (other, release["weight"] / math.log2(rank + 2))  # type: ignore[operator]
+                for rank, other in enumerate(release["near"][film])
+            ]
+            if release["weight"]
+            else []
+        )  # type: ignore[index]
         for other, gain in entries:
             if other not in liked:
                 totals[other] += gain
                 gave[other][film] += gain
     row = release["row"]
     best = sorted(totals, key=lambda other: (-totals[other], row[other]))[:10]  # type: ignore[index]
-    return [(other, totals[other], max(sorted(gave[other], key=row.get), key=lambda f: gave[other][f]))  # type: ignore[arg-type]
-            for other in best]
+    return [
+        (other, totals[other], max(sorted(gave[other], key=row.get), key=lambda f: gave[other][f]))  # type: ignore[arg-type]
+        for other in best
+    ]
 
 
 def get(client: TestClient, **params: object) -> tuple[int, dict]:
@@ -84,8 +100,10 @@ def test_ten_films_by_hand_never_one_named(client: TestClient, release: dict[str
 def test_titles_follow_the_matching_rules_and_the_year_picks_the_film(client: TestClient) -> None:
     status, body = get(client, titulo=["  TOY story ", "Heat (1995)"])
     assert status == 200
-    assert body["peliculas_base"] == [{"id": 862, "titulo": "Toy Story", "anio": 1995},
-                                      {"id": 949, "titulo": "Heat", "anio": 1995}]
+    assert body["peliculas_base"] == [
+        {"id": 862, "titulo": "Toy Story", "anio": 1995},
+        {"id": 949, "titulo": "Heat", "anio": 1995},
+    ]
     assert get(client, id=[862, 949])[1]["peliculas"] == body["peliculas"]  # the same films, the same answer
 
 
@@ -118,13 +136,20 @@ def test_none_found_is_a_404_in_spanish(client: TestClient) -> None:
     assert [item["entrada"] for item in body["no_encontrados"]] == ["Toy Stori 9", "zzzzqqqq"]
 
 
-@pytest.mark.parametrize(("params", "field", "message"), [
-    ({}, "titulo", "Indique al menos una película que le haya gustado"),
-    ({"titulo": ["Toy Story"] * 26, "id": [862] * 25}, "titulo", "como máximo 50 películas por consulta (se recibieron 51)"),
-    ({"titulo": ["   "]}, "titulo", "Indique un título: el parámetro «titulo» está vacío."),
-    ({"titulo": ["x" * 201]}, "titulo", "como máximo 200 caracteres"),
-    ({"titulo": ["Toy Story"], "id": ["12a"]}, "id", "debe ser un número entero"),
-])
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({}, "titulo", "Indique al menos una película que le haya gustado"),
+        (
+            {"titulo": ["Toy Story"] * 26, "id": [862] * 25},
+            "titulo",
+            "como máximo 50 películas por consulta (se recibieron 51)",
+        ),
+        ({"titulo": ["   "]}, "titulo", "Indique un título: el parámetro «titulo» está vacío."),
+        ({"titulo": ["x" * 201]}, "titulo", "como máximo 200 caracteres"),
+        ({"titulo": ["Toy Story"], "id": ["12a"]}, "id", "debe ser un número entero"),
+    ],
+)
 def test_bad_requests_are_422_in_spanish(client: TestClient, params: dict, field: str, message: str) -> None:
     status, body = get(client, **params)
     assert status == 422, body
@@ -140,7 +165,7 @@ def test_fifty_films_are_accepted(client: TestClient, release: dict[str, object]
 
 
 def test_a_repeated_query_is_answered_from_the_cache_and_errors_are_not_kept(
-    client: TestClient, sample_data: Path, monkeypatch: pytest.MonkeyPatch,
+    client: TestClient, sample_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from movierec.api.answers import Answers
     from movierec.catalog.indexes import load_catalog

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.raw.files import InputError
-from movierec.pipeline import ReleaseRefused, publish
-from movierec.release.store import ReleaseStore
 from movierec.config import SAMPLE_RAW_DIR, Settings
+from movierec.pipeline import ReleaseRefused, publish
+from movierec.raw.files import InputError
+from movierec.release.store import ReleaseStore
 
 
 def write_small_raw(folder: Path, sample_raw: Path, films: int = 200) -> Path:
@@ -95,7 +95,7 @@ def test_failed_run_leaves_current_serving(small_raw: Path, data_with_release: t
 
 
 def test_failure_inside_training_also_cleans_up(
-    small_raw: Path, data_with_release: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+    small_raw: Path, data_with_release: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, good = data_with_release
 
@@ -110,7 +110,7 @@ def test_failure_inside_training_also_cleans_up(
 
 
 def test_a_release_the_api_cannot_load_is_not_published(
-    small_raw: Path, data_with_release: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+    small_raw: Path, data_with_release: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, good = data_with_release
     import movierec.model.train as training
@@ -130,7 +130,7 @@ def test_a_release_the_api_cannot_load_is_not_published(
 
 
 def test_the_shrink_guard_compares_with_the_lineages_largest_release(
-    sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path,
+    sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path
 ) -> None:
     """200 → 110 films passes the 50% guard; 110 → 60 would pass it too when compared with the
     previous release only, but 60 is under half of the lineage's 200: refused. --allow-shrink
@@ -145,9 +145,11 @@ def test_the_shrink_guard_compares_with_the_lineages_largest_release(
     result = CliRunner().invoke(app, ["pipeline", "--raw", str(fewest), "--data", str(data)])
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert errors == ["error: the new release has 60 films, fewer than 50% of the 200 films of the largest release "
-                      "in its lineage (the current release has 110): not published (pass --allow-shrink if this "
-                      "is intended)"]
+    assert errors == [
+        "error: the new release has 60 films, fewer than 50% of the 200 films of the largest release "
+        "in its lineage (the current release has 110): not published (pass --allow-shrink if this "
+        "is intended)"
+    ]
     assert "Traceback" not in result.output
     assert ReleaseStore(data).current().name == middle
     assert sorted(p.name for p in (data / "releases").iterdir()) == sorted([good, middle])  # no debris
@@ -167,7 +169,7 @@ def test_a_release_without_a_recorded_lineage_counts_its_own_films() -> None:
 
 
 def test_a_catalogue_too_small_to_recommend_from_is_refused_before_training(
-    sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sample_raw: Path, data_with_release: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """5 films cannot fill a list of 5 recommendations (one film crashed training): one line, exit
     2, training never started, current untouched; 6 films pass this check."""
@@ -176,13 +178,16 @@ def test_a_catalogue_too_small_to_recommend_from_is_refused_before_training(
     data, good = data_with_release
     trained: list[Path] = []
     real_train = train_module.train
-    monkeypatch.setattr(train_module, "train", lambda tables, *a, **k: trained.append(tables) or real_train(tables, *a, **k))
+    monkeypatch.setattr(
+        train_module, "train", lambda tables, *a, **k: trained.append(tables) or real_train(tables, *a, **k)
+    )
     five = write_small_raw(tmp_path / "five", sample_raw, films=5)
     result = CliRunner().invoke(app, ["pipeline", "--raw", str(five), "--data", str(data), "--allow-shrink"])
     assert result.exit_code == 2
     assert [line for line in result.output.splitlines() if line.startswith("error: ")] == [
         "error: the new release was not published: the ETL kept 5 films in the catalogue, fewer than the 6 "
-        "needed to recommend 5 per film (MOVIEREC_RECOMMENDATIONS + 1)"]
+        "needed to recommend 5 per film (MOVIEREC_RECOMMENDATIONS + 1)"
+    ]
     assert trained == [] and ReleaseStore(data).current().name == good
     assert [p.name for p in (data / "releases").iterdir()] == [good]
     one = write_small_raw(tmp_path / "one", sample_raw, films=1)
@@ -195,17 +200,26 @@ def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path)
     from movierec.model.train import CatalogueTooSmall, train
 
     run_etl(write_small_raw(tmp_path / "raw", sample_raw, films=3), tmp_path / "tables")
-    with pytest.raises(CatalogueTooSmall, match="^3 films in the catalogue, fewer than the 4 needed to recommend 3"):
-        train(tmp_path / "tables", tmp_path / "model", Settings(data_dir=tmp_path, recommendations=3),
-              raw_dir=tmp_path / "raw")
+    with pytest.raises(CatalogueTooSmall, match=r"^3 films in the catalogue, fewer than the 4 needed to recommend 3"):
+        train(
+            tmp_path / "tables",
+            tmp_path / "model",
+            Settings(data_dir=tmp_path, recommendations=3),
+            raw_dir=tmp_path / "raw",
+        )
     assert not (tmp_path / "model").exists()
-    info = train(tmp_path / "tables", tmp_path / "model", Settings(data_dir=tmp_path, recommendations=2,
-                                                                  neighbours_k=5), raw_dir=tmp_path / "raw")
+    info = train(
+        tmp_path / "tables",
+        tmp_path / "model",
+        Settings(data_dir=tmp_path, recommendations=2, neighbours_k=5),
+        raw_dir=tmp_path / "raw",
+    )
     assert info["films"] == 3 and info["rows"] == 3 * 2  # 3 films, each with the 2 others
 
 
-def test_the_sample_fallback_is_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_the_sample_fallback_is_visible(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr("movierec.pipeline.SAMPLE_RAW_DIR", tmp_path / "sample")
     sample = write_small_raw(tmp_path / "sample", SAMPLE_RAW_DIR, films=60)
     data = tmp_path / "data"

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.test_pipeline import published
+
 from movierec.catalog.check import check_catalog
 from movierec.config import Settings
 from movierec.release.store import ReleaseStore
-from tests.test_pipeline import published  # noqa: F401  (the module-scoped fixture)
 
 
 def _staged(data: Path, relative: str) -> Callable[[], bool]:
@@ -30,9 +31,7 @@ def _staged(data: Path, relative: str) -> Callable[[], bool]:
 MOMENTS = ["staging", "tables", "model", "manifest"]
 
 
-def test_sigkill_at_any_moment_leaves_current_serving(
-    published: Path, tmp_path: Path,  # noqa: F811
-) -> None:
+def test_sigkill_at_any_moment_leaves_current_serving(published: Path, tmp_path: Path) -> None:
     """One run killed at each moment in turn, then one that completes: `current` never moves
     before a release is complete, and the complete run clears every killed run's debris."""
     data = tmp_path / "data"

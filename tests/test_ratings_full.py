@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from movierec.cli import app
 from movierec.config import Settings
 from movierec.evaluation.run import evaluate_release
-from movierec.evaluation.split import evaluation_users, training_users
 from movierec.model.train import train
+from movierec.protocol.split import evaluation_users, training_users
 from movierec.raw.files import InputError
 from movierec.raw.ratings import like_rows, ratings_inputs, read_likes, read_ratings
 
@@ -25,16 +25,17 @@ HEADER = "userId,movieId,rating,timestamp\n"
 LINKS = "movieId,imdbId,tmdbId\n1,1,862\n2,2,8844\n3,3,862\n4,4,\n5,5,949\n"
 # users 1, 2, 6 train (6 % 5 == 1 validates), 5 and 10 are evaluation users
 RATINGS = (
-    "1,1,4.0,100\n1,3,5.0,300\n1,2,4.5,200\n1,5,2.0,50\n"   # 862 twice (MovieLens 1 and 3): latest like 300
-    "2,2,4.0,10\n2,5,4.0,10\n2,4,5.0,10\n"                  # MovieLens 4 has no TMDB id
-    "5,1,5.0,1\n5,2,5.0,1\n10,5,4.0,1\n"                    # evaluation users
+    "1,1,4.0,100\n1,3,5.0,300\n1,2,4.5,200\n1,5,2.0,50\n"  # 862 twice (MovieLens 1 and 3): latest like 300
+    "2,2,4.0,10\n2,5,4.0,10\n2,4,5.0,10\n"  # MovieLens 4 has no TMDB id
+    "5,1,5.0,1\n5,2,5.0,1\n10,5,4.0,1\n"  # evaluation users
     "6,5,3.5,7\n6,2,4.0,8\n"
 )
 TRAINING_LIKES = [(1, 862, 300), (1, 8844, 200), (2, 949, 10), (2, 8844, 10), (6, 8844, 8)]
 
 
-def write_raw(folder: Path, ratings: str = RATINGS, name: str = "ratings.csv", kind: str = "plain",
-              header: str = HEADER) -> Path:
+def write_raw(
+    folder: Path, ratings: str = RATINGS, name: str = "ratings.csv", kind: str = "plain", header: str = HEADER
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "links.csv").write_text(LINKS)
     data = (header + ratings).encode()
@@ -61,7 +62,14 @@ def test_reads_ratings_csv_plain_gz_and_zip(tmp_path: Path, kind: str) -> None:
     assert sorted_rows(read_likes(ratings, links, evaluation_users)) == [(5, 862, 1), (5, 8844, 1), (10, 949, 1)]
     # the evaluation reader: a user's best rating of a TMDB film, every rating (not only likes)
     assert read_ratings(ratings, links, training_users).rows() == [
-        (1, 862, 5.0), (1, 949, 2.0), (1, 8844, 4.5), (2, 949, 4.0), (2, 8844, 4.0), (6, 949, 3.5), (6, 8844, 4.0)]
+        (1, 862, 5.0),
+        (1, 949, 2.0),
+        (1, 8844, 4.5),
+        (2, 949, 4.0),
+        (2, 8844, 4.0),
+        (6, 949, 3.5),
+        (6, 8844, 4.0),
+    ]
     assert not list(tmp_path.glob("**/.movierec-*"))  # the .zip's temporary copy is gone
 
 
@@ -83,7 +91,7 @@ def test_auto_prefers_ratings_csv_and_the_setting_forces_a_file(tmp_path: Path) 
         ratings_inputs(raw, "full")
     (raw / "links.csv").unlink()
     assert ratings_inputs(raw) is None  # content-only model
-    with pytest.raises(InputError, match="links.csv"):
+    with pytest.raises(InputError, match=r"links\.csv"):
         ratings_inputs(raw, "small")
     with pytest.raises(InputError, match="auto, small, full"):
         ratings_inputs(raw, "big")
@@ -99,7 +107,7 @@ def test_wrong_columns_stop_with_one_clear_line(tmp_path: Path, kind: str) -> No
 
 def test_unparseable_values_and_empty_files_are_input_errors(tmp_path: Path) -> None:
     raw = write_raw(tmp_path / "bad", ratings="1,1,4.0,100\nx,2,4.0,5\n")
-    with pytest.raises(InputError, match="ratings.csv: unreadable values"):
+    with pytest.raises(InputError, match=r"ratings\.csv: unreadable values"):
         read_likes(*ratings_inputs(raw), users=training_users)  # type: ignore[misc]
     raw = write_raw(tmp_path / "empty", ratings="", header="")
     with pytest.raises(InputError, match=r"missing columns userId, movieId, rating, timestamp \(found: nothing"):
@@ -122,12 +130,16 @@ def test_cli_wrong_columns_exit_2(sample_data: Path, tmp_path: Path) -> None:
     raw = write_raw(tmp_path / "raw", kind="gz", header="userId,movie,rating,timestamp\n")
     data = tmp_path / "data"
     copy = _release_copy(sample_data, data)
-    for command in (["train", "--data", str(data), "--raw", str(raw)],
-                    ["evaluate", "--data", str(data), "--raw", str(raw)]):
+    for command in (
+        ["train", "--data", str(data), "--raw", str(raw)],
+        ["evaluate", "--data", str(data), "--raw", str(raw)],
+    ):
         result = CliRunner().invoke(app, command)
         assert result.exit_code == 2, result.output
-        assert result.output.strip().splitlines()[-1] == \
-            "error: ratings.csv.gz: missing columns movieId (found: userId, movie, rating, timestamp)"
+        assert (
+            result.output.strip().splitlines()[-1]
+            == "error: ratings.csv.gz: missing columns movieId (found: userId, movie, rating, timestamp)"
+        )
     assert (data / "current").resolve() == copy  # nothing published
     assert sorted(p.name for p in (data / "releases").iterdir()) == [copy.name]
 
@@ -143,7 +155,7 @@ def _sample_as_ratings_csv(sample_raw: Path, folder: Path, keep_evaluation_users
 
 
 def test_full_file_trains_and_evaluation_users_never_reach_training(
-    sample_tables: Path, sample_raw: Path, sample_data: Path, tmp_path: Path, cf_users: list,
+    sample_tables: Path, sample_raw: Path, sample_data: Path, tmp_path: Path, cf_users: list
 ) -> None:
     """With ratings.csv (preferred over ratings_small.csv), training on the file with and without
     the evaluation users' ratings gives the same artifact and co-like table, and the
@@ -157,13 +169,15 @@ def test_full_file_trains_and_evaluation_users_never_reach_training(
     assert cf_users and all(users.size and (users % 5 != 0).all() for users in cf_users)
     for artifact in ("neighbours.parquet", "colikes.parquet"):
         assert pl.read_parquet(tmp_path / "model-full" / artifact).equals(
-            pl.read_parquet(tmp_path / "model-without" / artifact))
+            pl.read_parquet(tmp_path / "model-without" / artifact)
+        )
     assert with_all["cf"]["ratings"] == "ratings.csv"  # type: ignore[index]
     assert with_all["cf"]["training_users"] == with_training_only["cf"]["training_users"] == 536  # type: ignore[index]
     # the same ratings as the sample's ratings_small.csv: the same model as the published release
     published = sample_data / "current" / "model"
     assert pl.read_parquet(tmp_path / "model-full" / "neighbours.parquet").equals(
-        pl.read_parquet(published / "neighbours.parquet"))
+        pl.read_parquet(published / "neighbours.parquet")
+    )
     # and the evaluation reads ratings.csv too, unless MOVIEREC_RATINGS says small
     assert evaluate_release(sample_data / "current", full)["ratings"] == "ratings.csv"
     with pytest.raises(InputError, match=r"expected ratings_small.csv\[.gz\|.zip\]"):
@@ -174,8 +188,18 @@ def test_manifest_records_the_engine_steps_and_memory(sample_data: Path) -> None
     model = json.loads((sample_data / "current" / "manifest.json").read_text())["model"]
     assert model["engine"] == "local" and model["cf"]["engine"] == "local"
     assert model["cf"]["max_likes_per_user"] == 500
-    stages = ["read tables", "read ratings", "likes", "co-likes", "features", "candidates", "borrowed", "signals",
-              "tuning", "ranking"]
+    stages = [
+        "read tables",
+        "read ratings",
+        "likes",
+        "co-likes",
+        "features",
+        "candidates",
+        "borrowed",
+        "signals",
+        "tuning",
+        "ranking",
+    ]
     assert list(model["steps"]) == [*stages, "personal"] and list(model["peak_rss_mb"]) == stages
     peaks = list(model["peak_rss_mb"].values())
     assert peaks == sorted(peaks) and peaks[0] > 0  # the peak so far only grows

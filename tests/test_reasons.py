@@ -10,9 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from movierec.evaluation.metrics import adjacent_members
 from movierec.model.ranking import SIGNALS
 from movierec.model.reasons import pool_columns, top_reasons
+from movierec.protocol.metrics import adjacent_members
 
 NAMES = ("a", "b", "c", "d")
 
@@ -33,10 +33,10 @@ def test_shares_decide_the_reason() -> None:
     # one film, four candidates; weights a=2, b=1, c=1, d=0
     weights = {"a": 2.0, "b": 1.0, "c": 1.0, "d": 0.0}
     signals = stack(
-        [[0.5, 0.1, 0.0, 0.0]],   # a: parts 1.0, 0.2, 0, 0
-        [[0.5, 0.3, 0.0, 0.0]],   # b: parts 0.5, 0.3, 0, 0
-        [[0.0, 0.2, 0.1, 0.0]],   # c: parts 0,   0.2, 0.1, 0
-        [[9.0, 9.0, 9.0, 9.0]],   # d: weight 0, never a reason
+        [[0.5, 0.1, 0.0, 0.0]],  # a: parts 1.0, 0.2, 0, 0
+        [[0.5, 0.3, 0.0, 0.0]],  # b: parts 0.5, 0.3, 0, 0
+        [[0.0, 0.2, 0.1, 0.0]],  # c: parts 0,   0.2, 0.1, 0
+        [[9.0, 9.0, 9.0, 9.0]],  # d: weight 0, never a reason
     )
     pool = np.array([[10, 11, 12, 13]])
     top = np.array([[10, 11, 12, 13, -1]])
@@ -53,8 +53,9 @@ def test_the_largest_part_explains_a_score_spread_thin_and_negative_parts_do_not
     signals = np.array([[[0.2]], [[0.15]], [[0.1]], [[0.1]], [[0.1]], [[0.1]], [[0.1]], [[0.5]]], dtype=np.float32)
     assert top_reasons(signals, names, weights, np.array([[1]]), np.array([[1]])).tolist() == [["a"]]
     assert top_reasons(signals, names, weights, np.array([[1]]), np.array([[1]]), min_share=0.15).tolist() == [["a,b"]]
-    assert top_reasons(signals, names, weights, np.array([[1]]), np.array([[1]]), most=1,
-                       min_share=0.01).tolist() == [["a"]]
+    assert top_reasons(signals, names, weights, np.array([[1]]), np.array([[1]]), most=1, min_share=0.01).tolist() == [
+        ["a"]
+    ]
 
 
 def test_chunks_give_the_same_reasons_as_one_pass() -> None:
@@ -89,9 +90,11 @@ def _shared(tables: Path, table: str, column: str, pairs: pl.DataFrame, where: p
     if where is not None:
         frame = frame.filter(where)
     values = frame.select("movie_id", column).drop_nulls().unique()
-    joined = (pairs.select("movie_id", "neighbour_id")
-              .join(values, on="movie_id")
-              .join(values.rename({"movie_id": "neighbour_id"}), on=["neighbour_id", column]))
+    joined = (
+        pairs.select("movie_id", "neighbour_id")
+        .join(values, on="movie_id")
+        .join(values.rename({"movie_id": "neighbour_id"}), on=["neighbour_id", column])
+    )
     return set(joined.select("movie_id", "neighbour_id").unique().iter_rows())
 
 
@@ -109,7 +112,10 @@ def test_artifact_reasons_name_signals_the_pairs_really_share(pairs: pl.DataFram
     same_collection = set(
         pairs.join(movies.rename({"id": "movie_id", "collection_id": "a"}), on="movie_id")
         .join(movies.rename({"id": "neighbour_id", "collection_id": "b"}), on="neighbour_id")
-        .filter(pl.col("a") == pl.col("b")).select("movie_id", "neighbour_id").iter_rows())
+        .filter(pl.col("a") == pl.col("b"))
+        .select("movie_id", "neighbour_id")
+        .iter_rows()
+    )
     assert having("collection") and having("collection") <= same_collection
     director = pl.col("job") == "Director"
     assert having("director") <= _shared(sample_tables, "crew", "person_id", pairs, director)
@@ -119,7 +125,8 @@ def test_artifact_reasons_name_signals_the_pairs_really_share(pairs: pl.DataFram
 
 
 def test_adjacent_collection_pairs_name_it_when_its_weight_is_a_quarter_of_the_score(
-        pairs: pl.DataFrame, sample_data: Path, sample_tables: Path) -> None:
+    pairs: pl.DataFrame, sample_data: Path, sample_tables: Path
+) -> None:
     """The blend's weights are ≥ 0, so a pair's score is the sum of its parts; a film's previous
     or next collection member scores both the ``collection`` and the ``adjacent`` signal, and
     when that part is over a quarter of the score the reason names it. The ranking mixes a head
@@ -131,11 +138,21 @@ def test_adjacent_collection_pairs_name_it_when_its_weight_is_a_quarter_of_the_s
     weight = min(sets[part]["collection"] + sets[part]["adjacent"] for part in ("head", "tail"))
     assert weight > 0 and min(min(sets["head"].values()), min(sets["tail"].values())) >= 0
     movies = pl.read_parquet(sample_tables / "movies.parquet", columns=["id", "collection_id", "release_date"])
-    previous, following = adjacent_members(movies["collection_id"].fill_null(-1).to_numpy(),
-                                           movies["release_date"].to_numpy(), movies["id"].to_numpy())
+    previous, following = adjacent_members(
+        movies["collection_id"].fill_null(-1).to_numpy(), movies["release_date"].to_numpy(), movies["id"].to_numpy()
+    )
     ids = movies["id"].to_numpy()
-    adjacent = pl.DataFrame({"movie_id": np.r_[ids, ids], "neighbour_id": np.r_[ids[previous], ids[following]],
-                             "kept": np.r_[previous, following] >= 0}).filter("kept").drop("kept")
+    adjacent = (
+        pl.DataFrame(
+            {
+                "movie_id": np.r_[ids, ids],
+                "neighbour_id": np.r_[ids[previous], ids[following]],
+                "kept": np.r_[previous, following] >= 0,
+            }
+        )
+        .filter("kept")
+        .drop("kept")
+    )
     same = pairs.join(adjacent, on=["movie_id", "neighbour_id"]).filter(weight / pl.col("score") > 0.26)
     assert same.height > 50
     named = same["reason"].str.split(",").list.eval(pl.element().is_in(["collection", "adjacent"])).list.any()
@@ -148,35 +165,38 @@ def test_specific_signals_explain_a_pick_before_era_and_popularity() -> None:
     weights = dict.fromkeys(names, 1.0)
     # parts per candidate (columns): era, language, popularity, director, genres, cf_content
     signals = stack(
-        [[0.50, 0.50, 0.50, 0.50, 0.0]],   # era
-        [[0.30, 0.30, 0.30, 0.30, 0.0]],   # language
-        [[0.10, 0.15, 0.19, 0.10, 0.0]],   # popularity
-        [[0.10, 0.04, 0.00, 0.00, 0.0]],   # director
-        [[0.00, 0.01, 0.01, 0.00, 0.0]],   # genres
-        [[0.00, 0.00, 0.00, 0.10, 0.0]],   # a signal a newer model adds: specific too
+        [[0.50, 0.50, 0.50, 0.50, 0.0]],  # era
+        [[0.30, 0.30, 0.30, 0.30, 0.0]],  # language
+        [[0.10, 0.15, 0.19, 0.10, 0.0]],  # popularity
+        [[0.10, 0.04, 0.00, 0.00, 0.0]],  # director
+        [[0.00, 0.01, 0.01, 0.00, 0.0]],  # genres
+        [[0.00, 0.00, 0.00, 0.10, 0.0]],  # a signal a newer model adds: specific too
     )
     pool = np.array([[10, 11, 12, 13, 14]])
     top = np.array([[10, 11, 12, 13, 14]])
     # 10: director 10% of 1.0 -> "director"; 11: the best specific part is 4% -> the generic rule;
     # 12: only genres, 1% -> the generic rule; 13: cf_content 10% -> alone; 14: nothing -> ""
     assert top_reasons(signals, names, weights, pool, top).tolist() == [
-        ["director", "era,language", "era,language", "cf_content", ""]]
+        ["director", "era,language", "era,language", "cf_content", ""]
+    ]
     # two specific parts: each judged against their own sum (genres 0.01 / 0.05 = 20% < 25%)
     assert top_reasons(signals, names, weights, pool, top, prefer_share=0.03).tolist()[0][1] == "director"
     assert top_reasons(signals, names, weights, pool, top, prefer_share=2.0).tolist()[0][0] == "era,language"
 
 
-def test_the_artifact_names_a_prior_only_when_nothing_specific_made_a_tenth_of_the_score(
-        pairs: pl.DataFrame) -> None:
+def test_the_artifact_names_a_prior_only_when_nothing_specific_made_a_tenth_of_the_score(pairs: pl.DataFrame) -> None:
     """On the sample's artifact: a reason naming only generic signals is a pick whose specific
     parts were each under 10% (checked where the pair shares a collection: its part is large)."""
     from movierec.model.reasons import GENERIC
 
     named = pairs.with_columns(pl.col("reason").str.split(",").alias("names"))
-    generic_only = named.filter(pl.col("names").list.eval(pl.element().is_in(list(GENERIC))).list.all()
-                                & (pl.col("reason") != ""))
-    mixed = named.filter(pl.col("names").list.eval(pl.element().is_in(list(GENERIC))).list.any()
-                         & pl.col("names").list.eval(~pl.element().is_in(list(GENERIC))).list.any())
+    generic_only = named.filter(
+        pl.col("names").list.eval(pl.element().is_in(list(GENERIC))).list.all() & (pl.col("reason") != "")
+    )
+    mixed = named.filter(
+        pl.col("names").list.eval(pl.element().is_in(list(GENERIC))).list.any()
+        & pl.col("names").list.eval(~pl.element().is_in(list(GENERIC))).list.any()
+    )
     assert mixed.height == 0, mixed.head()  # a specific signal that counts sets every generic one aside
     assert generic_only.height < pairs.height
 

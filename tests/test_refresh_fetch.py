@@ -29,8 +29,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from test_fetch_hostile_http import HostileHandler
-
 from movierec.catalog.indexes import load_catalog
 from movierec.cli import app
 from movierec.config import REPO_ROOT, Settings
@@ -39,6 +37,7 @@ from movierec.refresh.fetch import FetchError, fetch_release
 from movierec.refresh.schedule import Refresher, first_delay, last_synced, refresh_once
 from movierec.release.layout import new_name, read_manifest
 from movierec.release.store import ReleaseStore
+from test_fetch_hostile_http import HostileHandler
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +75,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def pack(release: Path, archive: Path, *, root: str | None = None, serving: bool = False) -> Path:
     """A tar.gz of ``release`` (under ``root``, default its name); ``serving``: without raw/ and
     tables/, as the workflow's serving.tar.gz."""
+
     def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         return None if serving and {"raw", "tables"} & set(Path(info.name).parts) else info
 
@@ -122,17 +122,22 @@ def test_a_bad_archive_changes_nothing(small_data: Path, files: tuple[Path, str]
     arrays.write_bytes(arrays.read_bytes()[:100])
     broken_name = new_name()  # newer than any release here, so it would become current
     manifest = json.loads((broken / "manifest.json").read_text())
-    (broken / "manifest.json").write_text(json.dumps({**manifest, "release": broken_name,
-                                                      "created_at": datetime.now(UTC).isoformat()}))
+    (broken / "manifest.json").write_text(
+        json.dumps({**manifest, "release": broken_name, "created_at": datetime.now(UTC).isoformat()})
+    )
     pack(broken, folder / "broken.tar.gz")
     with tarfile.open(folder / "escape.tar.gz", "w:gz") as tar:
         info = tarfile.TarInfo("../escaped.txt")
         info.size = 3
         tar.addfile(info, io.BytesIO(b"bad"))
     pack(release / "model", folder / "nomanifest.tar.gz")
-    cases = {"garbage.tar.gz": "not a readable release archive", "broken.tar.gz": "cannot be served",
-             "escape.tar.gz": r"points outside the release \(\.\.\)", "nomanifest.tar.gz": "holds no release folder",
-             "missing.tar.gz": "download failed"}
+    cases = {
+        "garbage.tar.gz": "not a readable release archive",
+        "broken.tar.gz": "cannot be served",
+        "escape.tar.gz": r"points outside the release \(\.\.\)",
+        "nomanifest.tar.gz": "holds no release folder",
+        "missing.tar.gz": "download failed",
+    }
     for name, message in cases.items():
         with pytest.raises(FetchError, match=message):
             fetch_release(f"{url}/{name}", data, Settings(data_dir=data))
@@ -161,8 +166,13 @@ def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, objec
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env={**os.environ, **variables})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env={**os.environ, **variables},
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -183,8 +193,14 @@ def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, objec
 
 def test_serve_without_a_release_and_a_bad_url_stops(tmp_path: Path, files: tuple[Path, str]) -> None:
     env = {**os.environ, "MOVIEREC_RELEASE_URL": f"{files[1]}/missing.tar.gz"}
-    result = subprocess.run([sys.executable, "-m", "movierec", "serve", "--data", str(tmp_path / "d")],
-                            capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "download failed" in result.stderr and "holds no release to serve instead" in result.stderr
 
@@ -198,8 +214,9 @@ def renamed(release: Path, folder: Path, name: str, created: str) -> Path:
     return copy
 
 
-def test_fetch_orders_by_created_at_and_says_what_it_did(small_data: Path, files: tuple[Path, str],
-                                                        tmp_path: Path) -> None:
+def test_fetch_orders_by_created_at_and_says_what_it_did(
+    small_data: Path, files: tuple[Path, str], tmp_path: Path
+) -> None:
     """A fetched release whose name sorts after the current one but was made before it is kept
     beside it, and current stays; a newer one becomes current; pruning keeps the newest by
     created_at and current, whatever the names."""
@@ -224,8 +241,9 @@ def test_fetch_orders_by_created_at_and_says_what_it_did(small_data: Path, files
     oldest = new_name()
     pack(renamed(release, tmp_path, oldest, "2019-01-01T00:00:00+00:00"), folder / "oldest.tar.gz")
     outcome = fetch_release(f"{url}/oldest.tar.gz", data, Settings(data_dir=data, keep_releases=2))
-    assert outcome.summary() == (f"kept current {newest} (newer than the fetched {oldest}); {oldest} not kept "
-                                 "(older than the releases kept)")
+    assert outcome.summary() == (
+        f"kept current {newest} (newer than the fetched {oldest}); {oldest} not kept (older than the releases kept)"
+    )
     assert releases(data) == sorted([release.name, newest])
     result = CliRunner().invoke(app, ["rollback", "--data", str(data)])
     assert result.stdout == f"current → {release.name}\n"
@@ -241,20 +259,23 @@ def test_serve_with_a_dripping_release_url_serves_the_release_it_has(small_data:
     threading.Thread(target=drip.serve_forever, daemon=True).start()
     log = tmp_path / "serve.log"
     try:
-        with serving(data, log, MOVIEREC_RELEASE_URL=f"http://127.0.0.1:{drip.server_address[1]}/drip",
-                     MOVIEREC_FETCH_BUDGET="1") as health:
+        with serving(
+            data, log, MOVIEREC_RELEASE_URL=f"http://127.0.0.1:{drip.server_address[1]}/drip", MOVIEREC_FETCH_BUDGET="1"
+        ) as health:
             assert health["version"] == release.name
     finally:
         drip.shutdown()
     errors = [line for line in log.read_text().splitlines() if " ERROR " in line]
     assert len(errors) == 1 and errors[0].endswith(
         f"/drip: the download took longer than MOVIEREC_FETCH_BUDGET (1 s); nothing published; "
-        f"serving the release already in {data}")
+        f"serving the release already in {data}"
+    )
     assert not list(data.glob(".fetch-*"))
 
 
 def fake_tmdb(calls: list[tuple[date, Path]], sample_raw: Path) -> types.ModuleType:
     """A stand-in for movierec.refresh.tmdb: its sync writes a batch with one new film."""
+
     def sync(since: date, out: Path, **options: object) -> None:
         calls.append((since, out))
         with gzip.open(sample_raw / "movies_metadata.csv.gz", "rt", encoding="utf-8", newline="") as handle:
@@ -268,8 +289,9 @@ def fake_tmdb(calls: list[tuple[date, Path]], sample_raw: Path) -> types.ModuleT
     return module
 
 
-def test_refresh_syncs_from_where_the_last_sync_ended(small_data: Path, tmp_path: Path, sample_raw: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_syncs_from_where_the_last_sync_ended(
+    small_data: Path, tmp_path: Path, sample_raw: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(small_data, data, symlinks=True)
     base = ReleaseStore(data).current()

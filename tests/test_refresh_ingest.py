@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.test_etl import broken_record, csv_text
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -24,7 +25,6 @@ from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
 from movierec.refresh.ingest import ingest
 from movierec.refresh.records import read_records, write_records
 from movierec.release.store import ReleaseStore
-from tests.test_etl import broken_record, csv_text
 
 COLUMNS = list(MOVIES_COLUMNS)
 SETTINGS = {"evaluate_on_publish": False}
@@ -33,18 +33,35 @@ SETTINGS = {"evaluate_on_publish": False}
 def movie(id_: str, title: str, release_date: str = "2000-01-01", **fields: str) -> list[str]:
     row = {c: "" for c in COLUMNS}
     row.update(
-        adult="False", id=id_, title=title, original_title=title, release_date=release_date,
-        budget="1000000", revenue="3000000", genres="[{'id': 18, 'name': 'Drama'}]", production_companies="[]",
-        production_countries="[]", spoken_languages="[]", popularity="1.5", vote_average="6.5", vote_count="10",
-        status="Released", original_language="es", overview=f"About {title}", runtime="90.0", video="False",
+        adult="False",
+        id=id_,
+        title=title,
+        original_title=title,
+        release_date=release_date,
+        budget="1000000",
+        revenue="3000000",
+        genres="[{'id': 18, 'name': 'Drama'}]",
+        production_companies="[]",
+        production_countries="[]",
+        spoken_languages="[]",
+        popularity="1.5",
+        vote_average="6.5",
+        vote_count="10",
+        status="Released",
+        original_language="es",
+        overview=f"About {title}",
+        runtime="90.0",
+        video="False",
     )
     row.update(fields)
     return [row[c] for c in COLUMNS]
 
 
 def cast(person: int, name: str) -> str:
-    return (f"[{{'cast_id': 1, 'character': 'Alguien', 'credit_id': 'c{person}', 'gender': 1, 'id': {person}, "
-            f"'name': '{name}', 'order': 0, 'profile_path': None}}]")
+    return (
+        f"[{{'cast_id': 1, 'character': 'Alguien', 'credit_id': 'c{person}', 'gender': 1, 'id': {person}, "
+        f"'name': '{name}', 'order': 0, 'profile_path': None}}]"
+    )
 
 
 def sample_rows(sample_raw: Path, name: str, count: int | None = None) -> list[list[str]]:
@@ -54,8 +71,10 @@ def sample_rows(sample_raw: Path, name: str, count: int | None = None) -> list[l
 
 
 TITLES_HEADER = "movie_id,iso_639_1,iso_3166_1,title,kind\n"
-BASE_TITLES = TITLES_HEADER + ("862,es,ES,Toy Story (juguetes),translation\n862,,MX,Toy Story: juguetes,alternative\n"
-                               "8844,es,ES,Jumanji,translation\n900003,es,ES,Para borrar,translation\n")
+BASE_TITLES = TITLES_HEADER + (
+    "862,es,ES,Toy Story (juguetes),translation\n862,,MX,Toy Story: juguetes,alternative\n"
+    "8844,es,ES,Jumanji,translation\n900003,es,ES,Para borrar,translation\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +83,25 @@ def base_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Pat
     two lines, an invalid id, a film the batch deletes), with the sample's ratings."""
     raw = tmp_path_factory.mktemp("base-raw")
     movies = sample_rows(sample_raw, "movies_metadata.csv", 200)
-    (raw / "movies_metadata.csv").write_text(csv_text(movies) + csv_text([
-        movie("900001", "Base Dup"), movie("900001", "Base Dup Again"),
-    ]) + broken_record(movie("900002", "Broken Base", "2003-03-03")) + csv_text([
-        movie("900003", "To Delete"), movie("abc", "Bad Id"),
-    ]))
+    (raw / "movies_metadata.csv").write_text(
+        csv_text(movies)
+        + csv_text([movie("900001", "Base Dup"), movie("900001", "Base Dup Again")])
+        + broken_record(movie("900002", "Broken Base", "2003-03-03"))
+        + csv_text([movie("900003", "To Delete"), movie("abc", "Bad Id")])
+    )
     credits = sample_rows(sample_raw, "credits.csv", 200)
-    (raw / "credits.csv").write_text(csv_text(credits + [
-        [cast(800001, "Base Actor"), "[]", "900001"], [cast(800001, "Base Actor"), "[]", "900002"],
-        [cast(800002, "Gone Actor"), "[]", "900003"],
-    ]))
+    (raw / "credits.csv").write_text(
+        csv_text(
+            [
+                *credits,
+                [cast(800001, "Base Actor"), "[]", "900001"],
+                [cast(800001, "Base Actor"), "[]", "900002"],
+                [cast(800002, "Gone Actor"), "[]", "900003"],
+            ]
+        )
+    )
     keywords = sample_rows(sample_raw, "keywords.csv", 200)
-    (raw / "keywords.csv").write_text(csv_text(keywords + [["900001", "[{'id': 5, 'name': 'base'}]"]]))
+    (raw / "keywords.csv").write_text(csv_text([*keywords, ["900001", "[{'id': 5, 'name': 'base'}]"]]))
     (raw / "titles.csv").write_text(BASE_TITLES)
     for name in ("ratings_small.csv.gz", "links.csv.gz"):
         shutil.copyfile(sample_raw / name, raw / name)
@@ -91,8 +117,13 @@ def data(base_data: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def write_batch(folder: Path, movies: list[list[str]], credits: list[list[str]] | None = None,
-                keywords: list[list[str]] | None = None, deleted: str | None = None) -> Path:
+def write_batch(
+    folder: Path,
+    movies: list[list[str]],
+    credits: list[list[str]] | None = None,
+    keywords: list[list[str]] | None = None,
+    deleted: str | None = None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "movies_metadata.csv").write_text(csv_text(movies))
     if credits is not None:  # as a zip, as TMDB dumps and Kaggle downloads come
@@ -117,21 +148,30 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
     toy[COLUMNS.index("title")], toy[COLUMNS.index("popularity")] = "Toy Story (edición 2026)", "50.5"
     batch = write_batch(
         tmp_path / "batch",
-        [COLUMNS, toy,
-         movie("900002", "Broken Fixed"), movie("900001", "Dup Fixed"),  # replace a broken record, a duplicate
-         movie("910001", "Nueva Película", "2026-11-20"),
-         movie("910002", "Fecha Mala", "2020-02-30"),  # quarantined: invalid date
-         movie("910003", "Géneros Malos", genres="[{'id': 1"),  # quarantined: unparseable genres
-         movie("910001", "Nueva Duplicada"),  # quarantined: the first record of an id wins
-         movie("xyz", "Id Malo"),  # quarantined: invalid id
-         movie("910004", "Borrada")],  # in the batch and deleted: deletion wins
-        credits=[list(CREDITS_COLUMNS), [cast(777001, "Actor Nuevo"), "[]", "862"],
-                 [cast(777001, "Actor Nuevo"), "[]", "910001"]],
+        [
+            COLUMNS,
+            toy,
+            movie("900002", "Broken Fixed"),
+            movie("900001", "Dup Fixed"),  # replace a broken record, a duplicate
+            movie("910001", "Nueva Película", "2026-11-20"),
+            movie("910002", "Fecha Mala", "2020-02-30"),  # quarantined: invalid date
+            movie("910003", "Géneros Malos", genres="[{'id': 1"),  # quarantined: unparseable genres
+            movie("910001", "Nueva Duplicada"),  # quarantined: the first record of an id wins
+            movie("xyz", "Id Malo"),  # quarantined: invalid id
+            movie("910004", "Borrada"),
+        ],  # in the batch and deleted: deletion wins
+        credits=[
+            list(CREDITS_COLUMNS),
+            [cast(777001, "Actor Nuevo"), "[]", "862"],
+            [cast(777001, "Actor Nuevo"), "[]", "910001"],
+        ],
         keywords=[list(KEYWORDS_COLUMNS), ["910001", "[{'id': 9, 'name': 'estreno'}]"]],
         deleted="900003\n\n# a comment\n910004\n555555\n",
     )
-    (batch / "titles.csv").write_text(TITLES_HEADER + "862,es,ES,Toy Story: la edición,translation\n"
-                                      "910001,es,MX,La nueva,translation\n910004,es,ES,Borrada,translation\n")
+    (batch / "titles.csv").write_text(
+        TITLES_HEADER + "862,es,ES,Toy Story: la edición,translation\n"
+        "910001,es,MX,La nueva,translation\n910004,es,ES,Borrada,translation\n"
+    )
     manifest = ingest(batch, data, Settings(data_dir=data, **SETTINGS))
     assert manifest is not None
     release = ReleaseStore(data).current()
@@ -159,25 +199,64 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
 
     summary = manifest["ingest"]
     assert summary["files"] == {
-        "movies_metadata.csv": {"batch_records": 9, "added": 3, "updated": 3, "removed": 1, "rejected": 0,
-                                "rejected_ids": [], "quarantined": 4, "repaired": 0},
-        "credits.csv": {"batch_records": 2, "added": 1, "updated": 1, "removed": 1, "rejected": 0,
-                        "rejected_ids": [], "quarantined": 0, "repaired": 0},
-        "keywords.csv": {"batch_records": 1, "added": 1, "updated": 0, "removed": 0, "rejected": 0,
-                         "rejected_ids": [], "quarantined": 0, "repaired": 0},
-        "titles.csv": {"batch_records": 3, "added": 1, "updated": 1, "removed": 1, "rejected": 0,
-                       "rejected_ids": [], "quarantined": 0, "repaired": 0},
+        "movies_metadata.csv": {
+            "batch_records": 9,
+            "added": 3,
+            "updated": 3,
+            "removed": 1,
+            "rejected": 0,
+            "rejected_ids": [],
+            "quarantined": 4,
+            "repaired": 0,
+        },
+        "credits.csv": {
+            "batch_records": 2,
+            "added": 1,
+            "updated": 1,
+            "removed": 1,
+            "rejected": 0,
+            "rejected_ids": [],
+            "quarantined": 0,
+            "repaired": 0,
+        },
+        "keywords.csv": {
+            "batch_records": 1,
+            "added": 1,
+            "updated": 0,
+            "removed": 0,
+            "rejected": 0,
+            "rejected_ids": [],
+            "quarantined": 0,
+            "repaired": 0,
+        },
+        "titles.csv": {
+            "batch_records": 3,
+            "added": 1,
+            "updated": 1,
+            "removed": 1,
+            "rejected": 0,
+            "rejected_ids": [],
+            "quarantined": 0,
+            "repaired": 0,
+        },
     }
     # A film the batch brings titles for has exactly those; the others keep theirs; deleted films lose theirs.
     assert tables(base, "titles").rows() == [
-        (862, "es", "ES", "Toy Story (juguetes)", "translation"), (862, "es", "MX", "Toy Story: juguetes", "alternative"),
-        (8844, "es", "ES", "Jumanji", "translation"), (900003, "es", "ES", "Para borrar", "translation")]
+        (862, "es", "ES", "Toy Story (juguetes)", "translation"),
+        (862, "es", "MX", "Toy Story: juguetes", "alternative"),
+        (8844, "es", "ES", "Jumanji", "translation"),
+        (900003, "es", "ES", "Para borrar", "translation"),
+    ]
     assert tables(release, "titles").rows() == [
-        (8844, "es", "ES", "Jumanji", "translation"), (862, "es", "ES", "Toy Story: la edición", "translation"),
-        (910001, "es", "MX", "La nueva", "translation")]
+        (8844, "es", "ES", "Jumanji", "translation"),
+        (862, "es", "ES", "Toy Story: la edición", "translation"),
+        (910001, "es", "MX", "La nueva", "translation"),
+    ]
     with gzip.open(release / "raw" / "titles.csv.gz", "rt", encoding="utf-8") as handle:
-        assert handle.read() == TITLES_HEADER + ("8844,es,ES,Jumanji,translation\n862,es,ES,Toy Story: la edición,"
-                                                 "translation\n910001,es,MX,La nueva,translation\n")
+        assert handle.read() == TITLES_HEADER + (
+            "8844,es,ES,Jumanji,translation\n862,es,ES,Toy Story: la edición,"
+            "translation\n910001,es,MX,La nueva,translation\n"
+        )
     assert summary["deleted_ids"] == {"requested": 3, "removed": 1, "unknown": 2, "unknown_ids": [555555, 910004]}
     quarantine = tables(release, "quarantine").filter(pl.col("source") == "movies_metadata.csv")
     reasons = quarantine.filter(pl.col("raw_id").is_in(["910001", "910002", "910003", "xyz"]))["reason"]
@@ -188,9 +267,18 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
     assert quarantine.filter(pl.col("reason").str.starts_with("malformed")).height == 0
     assert quarantine.filter(pl.col("raw_id") == "abc").height == 1
     # The next ingest merges into this release's own raw inputs, kept compressed.
-    assert sorted(manifest["raw"]) == sorted(p.name for p in (release / "raw").iterdir()) == [
-        "credits.csv.gz", "keywords.csv.gz", "links.csv.gz", "movies_metadata.csv.gz", "ratings_small.csv.gz",
-        "titles.csv.gz"]
+    assert (
+        sorted(manifest["raw"])
+        == sorted(p.name for p in (release / "raw").iterdir())
+        == [
+            "credits.csv.gz",
+            "keywords.csv.gz",
+            "links.csv.gz",
+            "movies_metadata.csv.gz",
+            "ratings_small.csv.gz",
+            "titles.csv.gz",
+        ]
+    )
     assert json.loads((release / "manifest.json").read_text())["ingest"] == summary
 
 
@@ -202,18 +290,21 @@ def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path) ->
     files = {name: sample_rows(sample_raw, name) for name in ("movies_metadata.csv", "credits.csv", "keywords.csv")}
     movies = files["movies_metadata.csv"]
     id_at, title_at, pop_at = (COLUMNS.index(c) for c in ("id", "title", "popularity"))
-    changed = [[*row[:title_at], f"{row[title_at]} (remasterizada)", *row[title_at + 1:]] for row in movies[1:31]]
-    changed = [[*row[:pop_at], "77.25", *row[pop_at + 1:]] for row in changed]
+    changed = [[*row[:title_at], f"{row[title_at]} (remasterizada)", *row[title_at + 1 :]] for row in movies[1:31]]
+    changed = [[*row[:pop_at], "77.25", *row[pop_at + 1 :]] for row in changed]
     new_ids = {row[id_at]: str(5_000_000 + n) for n, row in enumerate(movies[100:120])}
     added = [[new_ids[row[id_at]] if i == id_at else value for i, value in enumerate(row)] for row in movies[100:120]]
     deleted = [row[id_at] for row in movies[200:210]]
     batch_movies = changed + added
 
     def renamed(name: str, at: int) -> list[list[str]]:
-        return [[*row[:at], new_ids[row[at]], *row[at + 1:]] for row in files[name][1:] if row[at] in new_ids]
+        return [[*row[:at], new_ids[row[at]], *row[at + 1 :]] for row in files[name][1:] if row[at] in new_ids]
 
-    batch = {"movies_metadata.csv": batch_movies, "credits.csv": renamed("credits.csv", 2),
-             "keywords.csv": renamed("keywords.csv", 0)}
+    batch = {
+        "movies_metadata.csv": batch_movies,
+        "credits.csv": renamed("credits.csv", 2),
+        "keywords.csv": renamed("keywords.csv", 0),
+    }
     folder = tmp_path / "batch"
     folder.mkdir()
     reversed_header = movies[0][::-1]  # the batch's columns in another order than the base's
@@ -238,18 +329,36 @@ def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path) ->
         assert tables(release, table).equals(pl.read_parquet(tmp_path / "expected" / f"{table}.parquet")), table
     assert manifest["tables"]["movies"] == 2993 - 10 + 20
     assert manifest["ingest"]["files"]["movies_metadata.csv"] == {
-        "batch_records": 50, "added": 20, "updated": 30, "removed": 10, "rejected": 0, "rejected_ids": [],
-        "quarantined": 0, "repaired": 0}
+        "batch_records": 50,
+        "added": 20,
+        "updated": 30,
+        "removed": 10,
+        "rejected": 0,
+        "rejected_ids": [],
+        "quarantined": 0,
+        "repaired": 0,
+    }
 
 
-@pytest.mark.parametrize(("files", "message"), [
-    ({"movies_metadata.csv": "adult,id\nFalse,1\n"}, "movies_metadata.csv: missing columns belongs_to_collection"),
-    ({"movies_metadata.csv.gz": "this is not gzip"}, "movies_metadata.csv.gz: not a valid gzip file"),
-    ({"movies_metadata.csv": csv_text([COLUMNS]), "credits.csv": "cast,id\n[],1\n"}, "credits.csv: missing columns crew"),
-    ({"movies_metadata.csv": csv_text([COLUMNS]), "deleted_ids.txt": "12\nDune\n"},
-     "deleted_ids.txt line 2: 'Dune' is not a TMDB id"),
-    ({"keywords.csv": "id,keywords\n1,[]\n"}, "expected movies_metadata.csv[.gz|.zip], titles.csv[.gz|.zip] or deleted_ids.txt"),
-])
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"movies_metadata.csv": "adult,id\nFalse,1\n"}, "movies_metadata.csv: missing columns belongs_to_collection"),
+        ({"movies_metadata.csv.gz": "this is not gzip"}, "movies_metadata.csv.gz: not a valid gzip file"),
+        (
+            {"movies_metadata.csv": csv_text([COLUMNS]), "credits.csv": "cast,id\n[],1\n"},
+            "credits.csv: missing columns crew",
+        ),
+        (
+            {"movies_metadata.csv": csv_text([COLUMNS]), "deleted_ids.txt": "12\nDune\n"},
+            "deleted_ids.txt line 2: 'Dune' is not a TMDB id",
+        ),
+        (
+            {"keywords.csv": "id,keywords\n1,[]\n"},
+            "expected movies_metadata.csv[.gz|.zip], titles.csv[.gz|.zip] or deleted_ids.txt",
+        ),
+    ],
+)
 def test_a_bad_batch_publishes_nothing(data: Path, tmp_path: Path, files: dict[str, str], message: str) -> None:
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -278,7 +387,7 @@ def test_cli_ingest_reports_the_counts(data: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", str(folder), "--data", str(data)])
     assert result.exit_code == 0, result.output
     assert "published release" in result.output
-    printed = json.loads(result.output[result.output.index("{"):])
+    printed = json.loads(result.output[result.output.index("{") :])
     assert printed["files"]["movies_metadata.csv"]["added"] == 1
     assert printed["deleted_ids"]["removed"] == 1
 
@@ -286,12 +395,19 @@ def test_cli_ingest_reports_the_counts(data: Path, tmp_path: Path) -> None:
 def test_records_are_written_back_as_read(tmp_path: Path, sample_raw: Path) -> None:
     """Every record of the real sample and of a file with dirt, read by the ETL's reader, written,
     and read again: the same fields, the same ragged records, in the same order."""
-    dirty = (csv_text([COLUMNS, movie("1", 'Say "Hi", \'you\'', overview="two\nlines")]) +
-             broken_record(movie("2", "Broken")) + csv_text([["False", "", "a lone ragged record"],
-                                                               movie("3", "Last", overview="x\r\ny")]))
-    inputs = [(sample_raw / f"{n}.gz", gzip.decompress((sample_raw / f"{n}.gz").read_bytes()), c)
-              for n, c in (("movies_metadata.csv", MOVIES_COLUMNS), ("credits.csv", CREDITS_COLUMNS),
-                           ("keywords.csv", KEYWORDS_COLUMNS))]
+    dirty = (
+        csv_text([COLUMNS, movie("1", "Say \"Hi\", 'you'", overview="two\nlines")])
+        + broken_record(movie("2", "Broken"))
+        + csv_text([["False", "", "a lone ragged record"], movie("3", "Last", overview="x\r\ny")])
+    )
+    inputs = [
+        (sample_raw / f"{n}.gz", gzip.decompress((sample_raw / f"{n}.gz").read_bytes()), c)
+        for n, c in (
+            ("movies_metadata.csv", MOVIES_COLUMNS),
+            ("credits.csv", CREDITS_COLUMNS),
+            ("keywords.csv", KEYWORDS_COLUMNS),
+        )
+    ]
     inputs.append((tmp_path / "movies_metadata.csv", dirty.encode(), MOVIES_COLUMNS))
     for path, data, columns in inputs:
         records = read_records(data, path, columns, rejoin=True)
@@ -307,8 +423,9 @@ def test_records_are_written_back_as_read(tmp_path: Path, sample_raw: Path) -> N
 def test_backfilled_spanish_titles_reach_the_release(data: Path, tmp_path: Path) -> None:
     """`tmdb-sync --titles` against the fake TMDB (translations and alternative titles in the real
     shape) for the 5 most voted films without titles, then `ingest` of that titles-only batch."""
-    from movierec.refresh.tmdb_titles import backfill
     from tests.fake_tmdb import FakeTmdb, expected_spanish, make_movie, spanish_titles
+
+    from movierec.refresh.tmdb_titles import backfill
 
     base = ReleaseStore(data).current()
     assert base is not None
@@ -320,8 +437,15 @@ def test_backfilled_spanish_titles_reach_the_release(data: Path, tmp_path: Path)
     with FakeTmdb() as fake:
         for i in films["id"]:
             fake.movies[i] = {**make_movie(i), **spanish_titles(i)}
-        result = backfill(data, tmp_path / "titles", limit=5, settings=Settings(data_dir=data), api_key="v3-test-key",
-                          base_url=fake.url, progress=False)
+        result = backfill(
+            data,
+            tmp_path / "titles",
+            limit=5,
+            settings=Settings(data_dir=data),
+            api_key="v3-test-key",
+            base_url=fake.url,
+            progress=False,
+        )
     assert (result.fetched, result.titles) == (5, 15)
     assert sorted(int(r.path.rsplit("/", 1)[1]) for r in fake.requests) == sorted(wanted)
     manifest = ingest(tmp_path / "titles", data, Settings(data_dir=data, **SETTINGS))
@@ -329,7 +453,8 @@ def test_backfilled_spanish_titles_reach_the_release(data: Path, tmp_path: Path)
     release = ReleaseStore(data).current()
     assert release is not None and release != base
     assert sorted(tables(release, "titles").rows()) == sorted(
-        [*tables(base, "titles").rows(), *(row for i in wanted for row in expected_spanish(i))])
+        [*tables(base, "titles").rows(), *(row for i in wanted for row in expected_spanish(i))]
+    )
     assert manifest["ingest"]["files"]["titles.csv"]["added"] == 5  # type: ignore[index]
     assert tables(release, "movies").equals(films)
     # and the answers: a Spanish title finds its film (any case, without accents), which is shown

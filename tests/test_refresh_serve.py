@@ -29,8 +29,12 @@ from movierec.release.layout import MANIFEST, new_name, read_manifest, write_jso
 from movierec.release.store import ReleaseStore
 
 NEW_FILM = "Estreno de Prueba"
-PATHS = ["/health", "/score_titulo/Toy%20Story", "/peliculas/862/recomendaciones",
-         f"/score_titulo/{NEW_FILM.replace(' ', '%20')}"]
+PATHS = [
+    "/health",
+    "/score_titulo/Toy%20Story",
+    "/peliculas/862/recomendaciones",
+    f"/score_titulo/{NEW_FILM.replace(' ', '%20')}",
+]
 
 
 def free_port() -> int:
@@ -40,8 +44,9 @@ def free_port() -> int:
 
 
 def movierec(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "movierec", *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "movierec", *args], capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +61,13 @@ def server(data: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     port, log = free_port(), tmp_path / "serve.log"
     env = {**os.environ, "MOVIEREC_RELOAD_INTERVAL": "0.2", "MOVIEREC_EVALUATE_ON_INGEST": "false"}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=env,
+        )
     try:
         wait_for(lambda: proc.poll() is None and health(port) is not None, 60, log)
         yield port, log
@@ -148,19 +158,26 @@ def write_batch(folder: Path, sample_raw: Path) -> Path:
     return folder
 
 
-def release_of(answer: tuple[str, int, bytes], by_release: dict[str, dict[str, tuple[int, bytes | None]]],
-               films: dict[str, int]) -> set[str]:
+def release_of(
+    answer: tuple[str, int, bytes], by_release: dict[str, dict[str, tuple[int, bytes | None]]], films: dict[str, int]
+) -> set[str]:
     """The releases an answer can come from (both when they answer it alike); empty: from none."""
     path, status, body = answer
     if path == "/health":
         payload = json.loads(body)
-        return {payload["version"]} if status == 200 and films.get(payload["version"]) == payload["peliculas"] else set()
-    return {name for name, expected in by_release.items()
-            if expected[path][0] == status and (expected[path][1] is None or expected[path][1] == body)}
+        return (
+            {payload["version"]} if status == 200 and films.get(payload["version"]) == payload["peliculas"] else set()
+        )
+    return {
+        name
+        for name, expected in by_release.items()
+        if expected[path][0] == status and (expected[path][1] is None or expected[path][1] == body)
+    }
 
 
 def test_switch_under_load_skip_a_broken_release_and_follow_rollbacks(
-        data: Path, server: tuple[int, Path], sample_raw: Path, tmp_path: Path) -> None:
+    data: Path, server: tuple[int, Path], sample_raw: Path, tmp_path: Path
+) -> None:
     port, log = server
     store = ReleaseStore(data)
     first = store.current()

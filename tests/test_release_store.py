@@ -17,17 +17,21 @@ from movierec.release.layout import MANIFEST, write_json
 from movierec.release.store import ReleaseStore, StoreError
 
 
-def fake_release(store: ReleaseStore, name: str, films: int = 10, precision: float | None = None,
-                 created: str | None = None) -> Path:
+def fake_release(
+    store: ReleaseStore, name: str, films: int = 10, precision: float | None = None, created: str | None = None
+) -> Path:
     """A release folder with a manifest (made at ``created``, default the time its name says)."""
     folder = store.releases / name
     folder.mkdir(parents=True)
     moment = created or f"{name[:4]}-{name[4:6]}-{name[6:8]}T{name[9:11]}:{name[11:13]}:{name[13:15]}+00:00"
-    write_json(folder / MANIFEST, {"release": name, "created_at": moment, "tables": {"movies": films},
-                                   "built_on": None})
+    write_json(
+        folder / MANIFEST, {"release": name, "created_at": moment, "tables": {"movies": films}, "built_on": None}
+    )
     if precision is not None:
-        write_json(folder / "evaluation.json", {"table": [{"method": "random", "precision_at_k": 0.01},
-                                                          {"method": "model", "precision_at_k": precision}]})
+        write_json(
+            folder / "evaluation.json",
+            {"table": [{"method": "random", "precision_at_k": 0.01}, {"method": "model", "precision_at_k": precision}]},
+        )
     return folder
 
 
@@ -55,8 +59,13 @@ def test_prune_keeps_the_newest_and_current_and_removes_debris(tmp_path: Path) -
     (tmp_path / ".current-4242").symlink_to("releases/nowhere")  # a killed switch's link
     removed = store.prune(keep_count=2)
     assert sorted(p.name for p in store.releases.iterdir()) == [names[0], names[3], names[4]]
-    assert set(removed) == {names[1], names[2], ".tmp-20260109T000000000000Z", "20260108T000000000000Z",
-                            ".current-4242"}
+    assert set(removed) == {
+        names[1],
+        names[2],
+        ".tmp-20260109T000000000000Z",
+        "20260108T000000000000Z",
+        ".current-4242",
+    }
     assert store.current() == store.releases / names[0]
 
 
@@ -145,7 +154,12 @@ def test_order_is_created_at_not_the_name(tmp_path: Path) -> None:
     store.switch(real[0])
     result = CliRunner().invoke(app, ["releases", "--data", str(tmp_path)])
     assert [line.split()[-5] for line in result.stdout.splitlines()[1:]] == [  # the name column
-        late.name, forever.name, real[0].name, real[1].name, undated.name]
+        late.name,
+        forever.name,
+        real[0].name,
+        real[1].name,
+        undated.name,
+    ]
     assert sorted(store.prune(keep_count=1)) == sorted([late.name, forever.name, real[1].name])
     assert store.complete() == [real[0], undated]  # current, and the newest
     assert store.current() == real[0]

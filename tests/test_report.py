@@ -15,13 +15,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from movierec.config import SAMPLE_RAW_DIR
 from movierec.report import build_report, write_report
 from movierec.report.spanish import GENRES, MONTHS, WEEKDAYS
-from movierec.config import SAMPLE_RAW_DIR
 
 # An evaluation table as `movierec evaluate` records it, with one metric the report does not know.
 EVALUATION = {
-    "k": 5, "films": 2993, "users": 134, "pairs": 6427, "ratings": "ratings_small.csv.gz",
+    "k": 5,
+    "films": 2993,
+    "users": 134,
+    "pairs": 6427,
+    "ratings": "ratings_small.csv.gz",
     "table": [
         {"method": "model", "precision_at_k": 0.5312, "coverage": 0.6475, "collection_recall": 1.0, "ndcg": 0.61},
         {"method": "random", "precision_at_k": 0.0353, "coverage": 0.992, "collection_recall": 0.0, "ndcg": 0.04},
@@ -112,7 +116,7 @@ def test_median_return_by_genre_and_month(figures: dict, tables: dict) -> None:
         assert shown["q1"] == pytest.approx(returns.quantile(0.25), rel=1e-9)
         assert shown["q3"] == pytest.approx(returns.quantile(0.75), rel=1e-9)
     assert (by_genre["Drama"]["n"], round(by_genre["Drama"]["mediana"], 2)) == (494, 2.40)
-    assert list(by_genre)[0] == "Bélica"  # the highest median return, War: 4,67×
+    assert next(iter(by_genre)) == "Bélica"  # the highest median return, War: 4,67×
     # Documentary has 2 films with money data: below the minimum of 10, left out and said so.
     assert figures["dinero"]["retorno_por_genero"]["omitidos"] == {"Documental": 2}
     december = money[pd.to_datetime(money["release_date"]).dt.month == 12]["return"]
@@ -128,8 +132,14 @@ def test_row_accounting_matches_the_etl_report_and_the_quarantine(figures: dict,
         assert files[name]["en_cuarentena"] == etl[key]["quarantined"]
         assert files[name]["cuadra"] is True
     assert files["movies_metadata.csv"] | {"motivos_cuarentena": None} == {
-        "leidas": 2996, "conservadas": 2993, "reparadas": 0, "en_cuarentena": 3, "descartadas": 0,
-        "motivos_cuarentena": None, "cuadra": True}
+        "leidas": 2996,
+        "conservadas": 2993,
+        "reparadas": 0,
+        "en_cuarentena": 3,
+        "descartadas": 0,
+        "motivos_cuarentena": None,
+        "cuadra": True,
+    }
     assert files["movies_metadata.csv"]["motivos_cuarentena"] == {"id duplicado": 1, "sin fecha de estreno": 2}
     assert files["keywords.csv"]["descartadas"] == 43422
     per_source = tables["quarantine"].groupby("source").size()
@@ -190,8 +200,10 @@ def test_recommendation_coverage_and_evaluation(figures: dict, tables: dict, rel
     assert reach["cobertura"] == pytest.approx(top5["neighbour_id"].nunique() / 2993)
     assert sum(reach["peliculas_por_apariciones"].values()) == 2993
     table = figures["recomendador"]["evaluacion"]["tabla"]
-    assert table == {"modelo": {"precision_at_k": 0.5312, "coverage": 0.6475, "collection_recall": 1.0, "ndcg": 0.61},
-                     "azar": {"precision_at_k": 0.0353, "coverage": 0.992, "collection_recall": 0.0, "ndcg": 0.04}}
+    assert table == {
+        "modelo": {"precision_at_k": 0.5312, "coverage": 0.6475, "collection_recall": 1.0, "ndcg": 0.61},
+        "azar": {"precision_at_k": 0.0353, "coverage": 0.992, "collection_recall": 0.0, "ndcg": 0.04},
+    }
     assert figures["resumen"]["precision_modelo"] == 0.5312
 
 
@@ -245,7 +257,8 @@ def test_the_same_release_gives_the_same_bytes(built: tuple, release: Path) -> N
 
 
 def test_release_without_ratings_or_evaluation_builds_and_compares_with_the_previous(
-        built: tuple, release: Path, tmp_path: Path) -> None:
+    built: tuple, release: Path, tmp_path: Path
+) -> None:
     bare = tmp_path / "bare"
     shutil.copytree(release, bare, ignore=shutil.ignore_patterns("evaluation.json", "report"))
     manifest = json.loads((bare / "manifest.json").read_text())
@@ -274,7 +287,10 @@ def test_release_without_ratings_or_evaluation_builds_and_compares_with_the_prev
     assert changes["cifras"]["joyas_ocultas"] == {"anterior": 12, "actual": 11, "cambio": -1}
     assert changes["cifras"]["valoraciones_movielens"] == {"anterior": 59403, "actual": None, "cambio": None}
     assert "Qué cambió desde la versión anterior (20250101T000000000000Z" in html
-    assert "<td>películas en el catálogo</td><td class=\"num\">2.900</td><td class=\"num\">2.993</td><td class=\"num\">+93</td>" in html
+    assert (
+        '<td>películas en el catálogo</td><td class="num">2.900</td><td class="num">2.993</td><td class="num">+93</td>'
+        in html
+    )
 
 
 def test_a_previous_release_without_report_is_said_so(release: Path, tmp_path: Path) -> None:
@@ -296,10 +312,26 @@ def test_the_titles_file_is_accounted_like_the_others() -> None:
     not Spanish) are not quarantine reasons, and its rows add up."""
     from movierec.report.quality import accounting
 
-    etl = {"titles": {"rows_read": 10, "kept": 4, "repaired": 1, "quarantined": 2, "dropped": 3,
-                      "reasons": {"film not kept": 1, "not a Spanish title": 2, "empty title": 1, "invalid id": 1}}}
+    etl = {
+        "titles": {
+            "rows_read": 10,
+            "kept": 4,
+            "repaired": 1,
+            "quarantined": 2,
+            "dropped": 3,
+            "reasons": {"film not kept": 1, "not a Spanish title": 2, "empty title": 1, "invalid id": 1},
+        }
+    }
     files = accounting(etl)["archivos"]
-    assert files == {"titles.csv": {"leidas": 10, "conservadas": 4, "reparadas": 1, "en_cuarentena": 2,
-                                    "descartadas": 3, "motivos_cuarentena": {"empty title": 1, "id no válido": 1},
-                                    "cuadra": True}}
+    assert files == {
+        "titles.csv": {
+            "leidas": 10,
+            "conservadas": 4,
+            "reparadas": 1,
+            "en_cuarentena": 2,
+            "descartadas": 3,
+            "motivos_cuarentena": {"empty title": 1, "id no válido": 1},
+            "cuadra": True,
+        }
+    }
     assert accounting({"titles": {**etl["titles"], "kept": 5}})["archivos"]["titles.csv"]["cuadra"] is False

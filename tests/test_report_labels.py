@@ -10,21 +10,27 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.test_pipeline import published, write_small_raw
 from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.report import write_report
 from movierec.report.charts import LABEL_CHARS
-from tests.test_pipeline import published, write_small_raw  # noqa: F401  (the module-scoped fixture)
 
 HOSTILE = [
-    r"$\foo$ Pictures", "$$ Money $ Films", r"Back\slash \n Studios", "Under_score^Hat {Braces}",
-    r"$\frac{1}{2}$ \mathrm{x} Films", "שלום Pictures", "Emoji 🎬🍿 Studios", "L" + "o" * 600 + "ng Films",
+    r"$\foo$ Pictures",
+    "$$ Money $ Films",
+    r"Back\slash \n Studios",
+    "Under_score^Hat {Braces}",
+    r"$\frac{1}{2}$ \mathrm{x} Films",
+    "שלום Pictures",
+    "Emoji 🎬🍿 Studios",
+    "L" + "o" * 600 + "ng Films",
 ]
 
 
 @pytest.fixture
-def hostile_release(published: Path, tmp_path: Path) -> Path:  # noqa: F811
+def hostile_release(published: Path, tmp_path: Path) -> Path:
     """A copy of the small release whose companies, countries and genres are named ``HOSTILE``."""
     data = tmp_path / "data"
     shutil.copytree(published, data, symlinks=True)
@@ -46,8 +52,9 @@ def test_math_markup_and_odd_labels_draw_as_text(hostile_release: Path, tmp_path
     assert "<script" not in html.lower()
 
 
-def test_a_failing_report_is_one_line_and_exit_code_2(hostile_release: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_report_is_one_line_and_exit_code_2(
+    hostile_release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_: object, **__: object) -> None:
         raise ValueError("Unknown symbol: \\foo, found '\\'  (at char 0), (line:1, col:1)\n" + "x" * 5000)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.test_pipeline import published, write_small_raw
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app
@@ -18,10 +19,21 @@ from movierec.cli import app
 from movierec.config import Settings
 from movierec.pipeline import publish
 from movierec.release.store import ReleaseStore
-from tests.test_pipeline import published, write_small_raw  # noqa: F401  (the module-scoped fixture)
 
-MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-          "noviembre", "diciembre")
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 
 
 def test_every_published_release_carries_its_report(sample_data: Path) -> None:
@@ -60,7 +72,7 @@ def test_the_api_serves_the_current_releases_report(sample_data: Path) -> None:
         assert "/reporte" in client.get("/openapi.json").json()["paths"]
 
 
-def test_a_release_without_report_answers_404_in_spanish(published: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_a_release_without_report_answers_404_in_spanish(published: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(published, data, symlinks=True)
     shutil.rmtree(ReleaseStore(data).current() / "report", ignore_errors=True)
@@ -71,15 +83,18 @@ def test_a_release_without_report_answers_404_in_spanish(published: Path, tmp_pa
 
 
 def test_a_failing_report_is_recorded_and_the_release_still_published(
-    sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a chart could not be drawn")
 
     monkeypatch.setattr("movierec.report.build.write_report", broken)
     data = tmp_path / "data"
-    manifest = publish(write_small_raw(tmp_path / "raw", sample_raw, films=60), data,
-                       Settings(data_dir=data, evaluate_on_publish=False))
+    manifest = publish(
+        write_small_raw(tmp_path / "raw", sample_raw, films=60),
+        data,
+        Settings(data_dir=data, evaluate_on_publish=False),
+    )
     assert manifest["report"] == {"error": "ValueError: a chart could not be drawn"}
     assert ReleaseStore(data).current().name == manifest["release"]
     with TestClient(create_app(data, Settings(data_dir=data))) as client:
@@ -87,7 +102,7 @@ def test_a_failing_report_is_recorded_and_the_release_still_published(
     assert detail.endswith("no tiene reporte (falló al generarse: ValueError: a chart could not be drawn).")
 
 
-def test_cli_report_writes_html_and_json_anywhere(published: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_report_writes_html_and_json_anywhere(published: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere" / "informe.html"
     result = CliRunner().invoke(app, ["report", "--data", str(published), "--out", str(out)])
     assert result.exit_code == 0, result.output

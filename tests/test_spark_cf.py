@@ -21,14 +21,12 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.config import Settings
-from movierec.evaluation.split import training_users
 from movierec.model import train as train_module
 from movierec.model.cf import COLIKES_SCHEMA
-from movierec.model.collaborative import (
-    COLIKES, STAGE, SUPPORT, VALIDATION, fit_collaborative, read_table, write_stage,
-)
+from movierec.model.collaborative import COLIKES, STAGE, SUPPORT, VALIDATION, fit_collaborative, read_table, write_stage
 from movierec.model.spark_cf import run_stage
 from movierec.model.train import read_catalogue, train
+from movierec.protocol.split import training_users
 from movierec.raw.files import InputError
 from movierec.raw.ratings import like_rows, read_likes
 
@@ -56,8 +54,9 @@ def fixture_ratings() -> list[tuple[int, int, float, int]]:
 
 def write_fixture(folder: Path, ratings: list[tuple[int, int, float, int]], kind: str = "plain") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n" + "".join(
-        f"{m},{m},{'' if t is None else t}\n" for m, t in LINKS.items()))
+    (folder / "links.csv").write_text(
+        "movieId,imdbId,tmdbId\n" + "".join(f"{m},{m},{'' if t is None else t}\n" for m, t in LINKS.items())
+    )
     text = ("userId,movieId,rating,timestamp\n" + "".join(f"{u},{m},{r},{t}\n" for u, m, r, t in ratings)).encode()
     if kind == "gz":
         (folder / "ratings.csv.gz").write_bytes(gzip.compress(text))
@@ -85,17 +84,26 @@ def oracle(ratings: list[tuple[int, int, float, int]], alpha: float, shrink: flo
     capped = {user: [film for _, _, film in sorted(likes)[:CAP]] for user, likes in per_user.items()}
     validating = sorted({u for (u, _) in latest if u % 5 == 1}, key=lambda u: ((u * 48_271) % 2_147_483_647, u))
     sample = set(validating[:TUNING_USERS])
-    out: dict[str, Any] = {"validation": sorted((u, f) for (u, f) in latest if u in sample), "colikes": [],
-                           "support": [], "counts": {}}
+    out: dict[str, Any] = {
+        "validation": sorted((u, f) for (u, f) in latest if u in sample),
+        "colikes": [],
+        "support": [],
+        "counts": {},
+    }
     s = Fraction(shrink)
     for signal, users in (("fit", [u for u in capped if u % 5 != 1]), ("training", list(capped))):
         support = Counter(film for user in users for film in capped[user])
         co = Counter((a, b) for user in users for a in capped[user] for b in capped[user] if a != b)
         for a in sorted(support):
-            def exact(pair: tuple[int, int]) -> Fraction:
+
+            def exact(pair: tuple[int, int], a: int = a, support: Counter = support) -> Fraction:
                 b, count = pair
-                return Fraction(count) / (support[a] + s) if alpha == 1 else \
-                    Fraction(count) ** 2 / ((support[a] + s) * (support[b] + s))
+                return (
+                    Fraction(count) / (support[a] + s)
+                    if alpha == 1
+                    else Fraction(count) ** 2 / ((support[a] + s) * (support[b] + s))
+                )
+
             pairs = [(b, count) for (x, b), count in co.items() if x == a]
             ranked = sorted(pairs, key=lambda pair: (-exact(pair), row[pair[0]]))[:NEIGHBOURS]
             for rank, (b, count) in enumerate(ranked, 1):
@@ -109,8 +117,9 @@ def oracle(ratings: list[tuple[int, int, float, int]], alpha: float, shrink: flo
 def colikes_table(folder: Path) -> pl.DataFrame:
     """The contract's co-like table in its declared types, sorted (signal, movie_id, rank)."""
     frame = read_table(folder, COLIKES)
-    return frame.select(pl.col("signal").cast(pl.String), *(pl.col(c).cast(t) for c, t in COLIKES_SCHEMA.items())) \
-        .sort("signal", "movie_id", "rank")
+    return frame.select(pl.col("signal").cast(pl.String), *(pl.col(c).cast(t) for c, t in COLIKES_SCHEMA.items())).sort(
+        "signal", "movie_id", "rank"
+    )
 
 
 def contract(folder: Path) -> dict[str, Any]:
@@ -129,15 +138,18 @@ def assert_same(got: dict[str, Any], expected: dict[str, Any]) -> None:
     assert got["support"] == expected["support"]
     assert got["counts"] == expected["counts"]
     assert [row[:5] for row in got["colikes"]] == [row[:5] for row in expected["colikes"]]  # ids, ranks, counts
-    assert np.abs(np.array([r[5] for r in got["colikes"]]) - np.array([r[5] for r in expected["colikes"]])).max() <= 1e-9
+    assert (
+        np.abs(np.array([r[5] for r in got["colikes"]]) - np.array([r[5] for r in expected["colikes"]])).max() <= 1e-9
+    )
 
 
 def params(alpha: float, shrink: float) -> dict[str, Any]:
     return {"alpha": alpha, "shrink": shrink, "neighbours": NEIGHBOURS, "max_likes_per_user": CAP}
 
 
-ROW_INDEX = pl.DataFrame({"id": CATALOGUE_IDS, "row": range(len(CATALOGUE_IDS))},
-                         schema={"id": pl.Int64, "row": pl.Int64})
+ROW_INDEX = pl.DataFrame(
+    {"id": CATALOGUE_IDS, "row": range(len(CATALOGUE_IDS))}, schema={"id": pl.Int64, "row": pl.Int64}
+)
 
 
 def local_contract(raw: Path, name: str, p: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -162,9 +174,12 @@ def test_the_fixture_has_ties_and_caps() -> None:
     # and for some, the last kept and the first dropped like share a timestamp: the row decides
     assert any(len(t) > CAP and t[CAP - 1] == t[CAP] for t in newest)
     # a user liked MovieLens 1 and 8, both TMDB 100, at different times
-    assert any(u % 5 and {(m, time) for uu, m, r, time in ratings if uu == u and m in (1, 8) and r >= 4}
-               and len({time for uu, m, r, time in ratings if uu == u and m in (1, 8) and r >= 4}) == 2
-               for u in range(1, 26))
+    assert any(
+        u % 5
+        and {(m, time) for uu, m, r, time in ratings if uu == u and m in (1, 8) and r >= 4}
+        and len({time for uu, m, r, time in ratings if uu == u and m in (1, 8) and r >= 4}) == 2
+        for u in range(1, 26)
+    )
     expected = oracle(ratings, 1.0, 2.0)
     counts = defaultdict(list)
     for signal, film, _, _, count, _ in expected["colikes"]:
@@ -181,11 +196,13 @@ def small_tuning_sample(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "MAX_TUNING_USERS", TUNING_USERS)
 
 
-@pytest.mark.parametrize(("kind", "evaluation_users", "alpha", "shrink"),
-                         [("plain", True, 1.0, 2.0), ("zip", False, 0.5, 1.0)])
+@pytest.mark.parametrize(
+    ("kind", "evaluation_users", "alpha", "shrink"), [("plain", True, 1.0, 2.0), ("zip", False, 0.5, 1.0)]
+)
 @pytest.mark.usefixtures("small_tuning_sample")
-def test_both_engines_equal_a_brute_force_oracle(spark: Any, tmp_path: Path, kind: str, evaluation_users: bool,
-                                                  alpha: float, shrink: float) -> None:
+def test_both_engines_equal_a_brute_force_oracle(
+    spark: Any, tmp_path: Path, kind: str, evaluation_users: bool, alpha: float, shrink: float
+) -> None:
     """Both engines equal the oracle of the whole fixture — also when the file lacks the
     evaluation users' ratings: they never reach the stage, whatever the file holds."""
     ratings = fixture_ratings()
@@ -206,7 +223,7 @@ def test_spark_wrong_columns_are_input_errors(spark: Any, tmp_path: Path) -> Non
     with pytest.raises(InputError, match=r"^ratings.csv: missing columns rating \(found: userId, movieId, stars, "):
         run_stage(spark, raw / "ratings.csv", raw / "links.csv", ROW_INDEX, params(1.0, 2.0), tmp_path / "out")
     (raw / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,0\nx,2,4.0,0\n")
-    with pytest.raises(InputError, match="^ratings.csv: unreadable values"):
+    with pytest.raises(InputError, match=r"^ratings\.csv: unreadable values"):
         run_stage(spark, raw / "ratings.csv", raw / "links.csv", ROW_INDEX, params(1.0, 2.0), tmp_path / "out")
 
 
@@ -216,7 +233,11 @@ def test_spark_wrong_columns_are_input_errors(spark: Any, tmp_path: Path) -> Non
 
 
 def test_spark_engine_equals_local_on_the_real_sample(
-    spark: Any, sample_raw: Path, sample_data: Path, sample_tables: Path, tmp_path: Path,
+    spark: Any,
+    sample_raw: Path,
+    sample_data: Path,
+    sample_tables: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     kept: list[Path] = []
@@ -233,8 +254,10 @@ def test_spark_engine_equals_local_on_the_real_sample(
     assert kept and not (tmp_path / "model" / ".collaborative").exists()
 
     catalogue = read_catalogue(sample_tables)
-    likes = like_rows(read_likes(sample_raw / "ratings_small.csv.gz", sample_raw / "links.csv.gz", training_users),
-                      catalogue.row_index())
+    likes = like_rows(
+        read_likes(sample_raw / "ratings_small.csv.gz", sample_raw / "links.csv.gz", training_users),
+        catalogue.row_index(),
+    )
     from movierec.model.estimator import NeighbourRecommender
 
     cf_params = NeighbourRecommender().cf_params()
@@ -266,8 +289,10 @@ def test_cli_train_with_the_spark_engine(spark: Any, sample_data: Path, tmp_path
     raw = write_fixture(tmp_path / "raw", fixture_ratings(), "gz")  # Spark reads .gz itself
     # the fixture's TMDB ids 100 … 700 become sample films
     sample_ids = pl.read_parquet(copy / "tables" / "movies.parquet", columns=["id"])["id"].head(7).to_list()
-    (raw / "links.csv").write_text("movieId,imdbId,tmdbId\n" + "".join(
-        f"{m},{m},{sample_ids[(t // 100) - 1] if t and t < 999 else ''}\n" for m, t in LINKS.items()))
+    (raw / "links.csv").write_text(
+        "movieId,imdbId,tmdbId\n"
+        + "".join(f"{m},{m},{sample_ids[(t // 100) - 1] if t and t < 999 else ''}\n" for m, t in LINKS.items())
+    )
     result = CliRunner().invoke(app, ["train", "--data", str(data), "--raw", str(raw), "--engine", "spark"])
     assert result.exit_code == 0, result.output
     manifest = json.loads(((data / "current").resolve() / "manifest.json").read_text())
@@ -279,7 +304,7 @@ def test_cli_train_with_the_spark_engine(spark: Any, sample_data: Path, tmp_path
 
 
 def test_without_pyspark_the_spark_engine_stops_with_one_line(
-    sample_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sample_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sys
 
@@ -290,8 +315,10 @@ def test_without_pyspark_the_spark_engine_stops_with_one_line(
     (data / "current").symlink_to(Path("releases") / release.name)
     result = CliRunner().invoke(app, ["train", "--data", str(data), "--engine", "spark"])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1] == \
-        "error: --engine spark needs PySpark: pip install 'movierec[spark]' (and Java 17+)"
+    assert (
+        result.output.strip().splitlines()[-1]
+        == "error: --engine spark needs PySpark: pip install 'movierec[spark]' (and Java 17+)"
+    )
     assert (data / "current").resolve().name == release.name  # nothing published
 
 

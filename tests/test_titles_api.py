@@ -62,14 +62,20 @@ def titled(sample_data: Path, sample_raw: Path, tmp_path_factory: pytest.TempPat
     tables = release / "tables"
     movies = pl.read_parquet(tables / "movies.parquet")
     if "original_title" not in movies.columns:  # before the ETL keeps it (the other half of issue 20)
-        raw = (pl.read_csv(sample_raw / "movies_metadata.csv.gz", columns=["id", "original_title"],
-                           infer_schema_length=0)
-               .with_columns(pl.col("id").cast(pl.Int64, strict=False),
-                             pl.col("original_title").str.strip_chars())
-               .drop_nulls("id").unique("id", keep="first"))
+        raw = (
+            pl.read_csv(sample_raw / "movies_metadata.csv.gz", columns=["id", "original_title"], infer_schema_length=0)
+            .with_columns(pl.col("id").cast(pl.Int64, strict=False), pl.col("original_title").str.strip_chars())
+            .drop_nulls("id")
+            .unique("id", keep="first")
+        )
         movies.join(raw, on="id", how="left").write_parquet(tables / "movies.parquet")
-    schema = {"movie_id": pl.Int64, "iso_639_1": pl.String, "iso_3166_1": pl.String, "title": pl.String,
-              "kind": pl.String}
+    schema = {
+        "movie_id": pl.Int64,
+        "iso_639_1": pl.String,
+        "iso_3166_1": pl.String,
+        "title": pl.String,
+        "kind": pl.String,
+    }
     pl.DataFrame(TITLES, schema=schema, orient="row").write_parquet(tables / "titles.parquet")
     write_catalog(release, Settings().recommendations)
     return data
@@ -83,8 +89,10 @@ def client(titled: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def movies(titled: Path) -> pl.DataFrame:
-    return pl.read_parquet(titled / "current" / "tables" / "movies.parquet",
-                           columns=["id", "title", "original_title", "release_year", "vote_count", "popularity"])
+    return pl.read_parquet(
+        titled / "current" / "tables" / "movies.parquet",
+        columns=["id", "title", "original_title", "release_year", "vote_count", "popularity"],
+    )
 
 
 def get(client: TestClient, path: str, model: type | None = None) -> dict:
@@ -97,7 +105,8 @@ def get(client: TestClient, path: str, model: type | None = None) -> dict:
 
 
 def test_every_film_whose_original_title_differs_is_found_by_it_with_and_without_accents(
-        client: TestClient, movies: pl.DataFrame) -> None:
+    client: TestClient, movies: pl.DataFrame
+) -> None:
     differs = movies.filter(pl.col("original_title").is_not_null() & (pl.col("original_title") != pl.col("title")))
     assert differs.height == 276  # 277 in the raw file; one of them is not in the catalogue
     # Which film each normalized title answers, computed here over both kinds of title.
@@ -123,9 +132,16 @@ def test_every_film_whose_original_title_differs_is_found_by_it_with_and_without
     assert answered_by_itself == 273
 
 
-@pytest.mark.parametrize("path", ["/score_titulo/Todo sobre mi madre", "/votos_titulo/todo sobre mi madre",
-                                  "/recomendacion/TODO  SOBRE MI MADRE", "/score_titulo/Il Postino",
-                                  "/score_titulo/La Cite des Enfants Perdus"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/score_titulo/Todo sobre mi madre",
+        "/votos_titulo/todo sobre mi madre",
+        "/recomendacion/TODO  SOBRE MI MADRE",
+        "/score_titulo/Il Postino",
+        "/score_titulo/La Cite des Enfants Perdus",
+    ],
+)
 def test_the_issues_examples_by_original_title(client: TestClient, path: str) -> None:
     body = get(client, path)
     assert body["id"] in (99, 11010, 902)
@@ -144,7 +160,8 @@ def test_spanish_titles_reach_the_answers(client: TestClient) -> None:
         assert (body["id"], body["titulo"], body["titulo_es"]) == (238, "The Godfather", "El padrino")
         assert "titulo_original" not in body
     assert get(client, "/score_titulo/El padrino")["mensaje"] == (
-        "La película El padrino (The Godfather) fue estrenada en el año 1972 con un score/popularidad de 41.11")
+        "La película El padrino (The Godfather) fue estrenada en el año 1972 con un score/popularidad de 41.11"
+    )
     for spelling in ("Volver al futuro", "Regreso al futuro", "regreso al futuro (espana)"):
         body = get(client, "/votos_titulo/" + quote(spelling), s.VotosTitulo)
         assert (body["id"], body["titulo_es"]) == (105, "Regreso al futuro")  # es-ES translation first
@@ -152,10 +169,13 @@ def test_spanish_titles_reach_the_answers(client: TestClient) -> None:
     recommended = get(client, "/recomendacion/volver%20al%20futuro", s.Recomendacion)
     assert recommended["id"] == 105 and recommended["coincidencias"] == []
     assert recommended == get(client, "/peliculas/105/recomendaciones") | {"coincidencias": []}
-    personal = get(client, "/recomendacion_usuario?titulo=El%20rey%20le%C3%B3n&titulo=Il%20postino",
-                   s.RecomendacionUsuario)
+    personal = get(
+        client, "/recomendacion_usuario?titulo=El%20rey%20le%C3%B3n&titulo=Il%20postino", s.RecomendacionUsuario
+    )
     assert [(f["id"], f.get("titulo_es"), f.get("titulo_original")) for f in personal["peliculas_base"]] == [
-        (8587, "El rey león", None), (11010, None, "Il postino")]
+        (8587, "El rey león", None),
+        (11010, None, "Il postino"),
+    ]
     assert "porque te gustó El rey león (The Lion King)" in [f["porque"] for f in personal["peliculas"]]
     # ignored rows: another language, a film not in the catalogue, a blank title
     for missing in ("Histoire de jouets", "Nada"):
@@ -211,8 +231,9 @@ def test_the_page_shows_the_spanish_title_first(client: TestClient) -> None:
     assert 'data-idioma-titulos="es"' in html
 
 
-@pytest.mark.parametrize(("language", "heading"), [("original", "Il postino — The Postman"),
-                                                   ("catalogue", "The Postman")])
+@pytest.mark.parametrize(
+    ("language", "heading"), [("original", "Il postino — The Postman"), ("catalogue", "The Postman")]
+)
 def test_the_title_language_setting(titled: Path, language: str, heading: str) -> None:
     with TestClient(create_app(titled, Settings(data_dir=titled, title_language=language))) as c:
         html = c.get("/?id=11010", headers={"accept": "text/html"}).text
@@ -230,5 +251,7 @@ def test_the_report_counts_spanish_and_original_titles(titled: Path) -> None:
     names = figures["catalogo"]["titulos"]
     assert (names["con_titulo_es"], names["con_titulo_original_distinto"]) == (5, 276)
     assert names["cuota_titulo_es"] == pytest.approx(5 / 2993)
-    assert ("De ellas, 5 tienen un título en español conocido (0,2 %), y 276 tienen un título original distinto "
-            "del título del catálogo (9,2 %)") in html
+    assert (
+        "De ellas, 5 tienen un título en español conocido (0,2 %), y 276 tienen un título original distinto "
+        "del título del catálogo (9,2 %)"
+    ) in html

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.fake_tmdb import FakeTmdb, Reply, expected_spanish, make_movie, spanish_titles
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -25,7 +26,6 @@ from movierec.config import Settings
 from movierec.refresh.client import RetryPolicy, TmdbError
 from movierec.refresh.tmdb import sync
 from movierec.refresh.tmdb_titles import DONE_FILE, Progress, backfill
-from tests.fake_tmdb import FakeTmdb, Reply, expected_spanish, make_movie, spanish_titles
 
 KEY = "v3-test-key"
 FAST = RetryPolicy(attempts=2, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
@@ -38,10 +38,12 @@ def catalogue(data: Path, votes: dict[int, int], titled: tuple[int, ...] = ()) -
     (release / "tables").mkdir(parents=True)
     (release / "manifest.json").write_text("{}")
     pl.DataFrame({"id": list(votes), "vote_count": list(votes.values())}).write_parquet(
-        release / "tables" / "movies.parquet")
+        release / "tables" / "movies.parquet"
+    )
     if titled:
-        pl.DataFrame({"movie_id": list(titled), "iso_639_1": "es", "iso_3166_1": "ES", "title": "x",
-                      "kind": "translation"}).write_parquet(release / "tables" / "titles.parquet")
+        pl.DataFrame(
+            {"movie_id": list(titled), "iso_639_1": "es", "iso_3166_1": "ES", "title": "x", "kind": "translation"}
+        ).write_parquet(release / "tables" / "titles.parquet")
     (data / "current").symlink_to(release.relative_to(data))
     return data
 
@@ -64,8 +66,17 @@ def asked(fake: FakeTmdb) -> list[int]:
 
 def run(data: Path, out: Path, fake: FakeTmdb, limit: int = 100, **env: object):  # type: ignore[no-untyped-def]
     settings = Settings(data_dir=data, **env)  # type: ignore[arg-type]
-    return backfill(data, out, limit=limit, settings=settings, api_key=KEY, base_url=fake.url, progress=False,
-                    retry=FAST, concurrency=4)
+    return backfill(
+        data,
+        out,
+        limit=limit,
+        settings=settings,
+        api_key=KEY,
+        base_url=fake.url,
+        progress=False,
+        retry=FAST,
+        concurrency=4,
+    )
 
 
 def test_sync_writes_the_spanish_titles_in_tmdb_shape(tmp_path: Path) -> None:
@@ -73,16 +84,27 @@ def test_sync_writes_the_spanish_titles_in_tmdb_shape(tmp_path: Path) -> None:
     the key echoed in a title is redacted; MOVIEREC_MAX_TITLES_PER_FILM and the name cap bound a film."""
     with FakeTmdb() as fake:
         fake.add({**make_movie(11), **spanish_titles(11)}, DAY)
-        many = [{"iso_3166_1": "ES", "iso_639_1": "es", "data": {"title": f"Título {k} {KEY}" + "x" * 60}}
-                for k in range(30)]
+        many = [
+            {"iso_3166_1": "ES", "iso_639_1": "es", "data": {"title": f"Título {k} {KEY}" + "x" * 60}}
+            for k in range(30)
+        ]
         fake.add({**make_movie(12), **spanish_titles(12, extra=many)}, DAY)
         fake.add(make_movie(13), DAY)  # no translations at all
         fake.add({**make_movie(14), "translations": {"translations": {"es": "not a list"}}}, DAY)
         settings = Settings(max_titles_per_film=5, max_name_chars=40)
-        result = sync(DAY, tmp_path / "b", until=DAY, api_key=KEY, base_url=fake.url, progress=False, retry=FAST,
-                      settings=settings)
+        result = sync(
+            DAY,
+            tmp_path / "b",
+            until=DAY,
+            api_key=KEY,
+            base_url=fake.url,
+            progress=False,
+            retry=FAST,
+            settings=settings,
+        )
     assert {r.query["append_to_response"] for r in fake.seen("/movie/1")} == {
-        "credits,keywords,translations,alternative_titles"}
+        "credits,keywords,translations,alternative_titles"
+    }
     assert (result.fetched, result.failed) == (3, 1)  # 14: a malformed answer fails that film only
     got = rows(tmp_path / "b" / "titles.csv")
     assert [r for r in got if r[0] == 11] == expected_spanish(11)
@@ -101,7 +123,14 @@ def test_backfill_asks_the_films_without_titles_most_voted_first(tmp_path: Path)
         first = run(data, tmp_path / "out", fake, limit=2)
         assert sorted(asked(fake)) == [1, 2]  # the two most voted of the four without titles
         assert {r.query["append_to_response"] for r in fake.requests} == {"translations,alternative_titles"}
-        assert (first.todo, first.asked, first.fetched, first.titled, first.titles, first.remaining) == (4, 2, 2, 2, 6, 2)
+        assert (first.todo, first.asked, first.fetched, first.titled, first.titles, first.remaining) == (
+            4,
+            2,
+            2,
+            2,
+            6,
+            2,
+        )
         assert not first.complete
         second = run(data, tmp_path / "out", fake, limit=2)
     assert sorted(asked(fake)) == [1, 2, 4, 5]  # nothing asked twice; 3 has titles
@@ -127,7 +156,8 @@ def test_a_failing_tmdb_leaves_films_for_the_next_run(tmp_path: Path) -> None:
         second = run(data, tmp_path / "out", fake)
     assert (second.todo, second.fetched, second.failed, second.complete) == (2, 2, 0, True)
     assert sorted(rows(tmp_path / "out" / "titles.csv")) == sorted(
-        expected_spanish(1) + expected_spanish(2) + expected_spanish(3))
+        expected_spanish(1) + expected_spanish(2) + expected_spanish(3)
+    )
 
 
 def test_backfill_stops_within_its_budget_against_a_slow_tmdb(tmp_path: Path) -> None:
@@ -157,8 +187,19 @@ def test_a_killed_backfill_resumes(tmp_path: Path) -> None:
     with FakeTmdb(delay=0.1) as fake:
         serve(fake, range(1, 31))
         env = {**os.environ, "TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": fake.url}
-        command = [sys.executable, "-m", "movierec", "tmdb-sync", "--titles", "--data", str(data), "--out", str(out),
-                   "--concurrency", "2"]
+        command = [
+            sys.executable,
+            "-m",
+            "movierec",
+            "tmdb-sync",
+            "--titles",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--concurrency",
+            "2",
+        ]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60
@@ -172,8 +213,11 @@ def test_a_killed_backfill_resumes(tmp_path: Path) -> None:
         assert 5 <= len(done) < 30
         before = len(fake.requests)
         fake.delay = 0.0
-        resumed = CliRunner().invoke(app, ["tmdb-sync", "--titles", "--data", str(data), "--out", str(out)],
-                                     env={"TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": fake.url})
+        resumed = CliRunner().invoke(
+            app,
+            ["tmdb-sync", "--titles", "--data", str(data), "--out", str(out)],
+            env={"TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": fake.url},
+        )
         again = [int(r.path.rsplit("/", 1)[1]) for r in fake.requests[before:]]
     assert resumed.exit_code == 0, resumed.output
     assert not set(again) & done and sorted(again) == sorted(set(range(1, 31)) - done)
@@ -188,20 +232,28 @@ def test_progress_keeps_only_whole_films(tmp_path: Path) -> None:
     """A kill can cut the last line of either file: a torn id is not done, and titles of films not
     done (written before the kill, or torn) are dropped, so that refetching adds them once."""
     (tmp_path / DONE_FILE).write_text("1\n2\n12")
-    (tmp_path / "titles.csv").write_text("movie_id,iso_639_1,iso_3166_1,title,kind\n1,es,ES,Uno,translation\n"
-                                         "3,es,ES,Tres,translation\n12,es,ES,Doce,translation\n2,es,MX,Do")
+    (tmp_path / "titles.csv").write_text(
+        "movie_id,iso_639_1,iso_3166_1,title,kind\n1,es,ES,Uno,translation\n"
+        "3,es,ES,Tres,translation\n12,es,ES,Doce,translation\n2,es,MX,Do"
+    )
     with Progress(tmp_path) as progress:
         assert progress.done == {1, 2}
         progress.record(3, [["3", "es", "ES", "Tres", "translation"]])
-    assert rows(tmp_path / "titles.csv") == [(1, "es", "ES", "Uno", "translation"), (3, "es", "ES", "Tres", "translation")]
+    assert rows(tmp_path / "titles.csv") == [
+        (1, "es", "ES", "Uno", "translation"),
+        (3, "es", "ES", "Tres", "translation"),
+    ]
     assert (tmp_path / DONE_FILE).read_text() == "1\n2\n3\n"
 
 
-@pytest.mark.parametrize(("args", "setup", "message"), [
-    (["--since", "2026-11-01"], None, "error: --titles back-fills the catalogue's films: it takes no --since"),
-    ([], None, "error: no release in"),
-    ([], "batch", "holds a batch of changed films (movies_metadata.csv)"),
-])
+@pytest.mark.parametrize(
+    ("args", "setup", "message"),
+    [
+        (["--since", "2026-11-01"], None, "error: --titles back-fills the catalogue's films: it takes no --since"),
+        ([], None, "error: no release in"),
+        ([], "batch", "holds a batch of changed films (movies_metadata.csv)"),
+    ],
+)
 def test_backfill_refusals(tmp_path: Path, args: list[str], setup: str | None, message: str) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -210,8 +262,11 @@ def test_backfill_refusals(tmp_path: Path, args: list[str], setup: str | None, m
         catalogue(data, {1: 1})
         out.mkdir()
         (out / "movies_metadata.csv").write_text("id\n")
-    result = CliRunner().invoke(app, ["tmdb-sync", "--titles", "--data", str(data), "--out", str(out), *args],
-                                env={"TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": "http://127.0.0.1:9/3"})
+    result = CliRunner().invoke(
+        app,
+        ["tmdb-sync", "--titles", "--data", str(data), "--out", str(out), *args],
+        env={"TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": "http://127.0.0.1:9/3"},
+    )
     assert result.exit_code == 2
     assert message in result.output and result.output.count("\n") == 1
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_tmdb import FakeTmdb, Reply, make_movie
 
+from fake_tmdb import FakeTmdb, Reply, make_movie
 from movierec.config import Settings
 from movierec.etl.run import run_etl
 from movierec.refresh.tmdb import RetryPolicy, SyncResult, TmdbError, sync
@@ -64,8 +64,15 @@ def film_requests(fake: FakeTmdb, movie_id: int) -> int:
 def test_every_string_written_is_cut_to_its_cap(fake: FakeTmdb, tmp_path: Path) -> None:
     movie = make_movie(3, cast=2, crew=2, keywords=2)
     long = "x" * 20_000
-    movie.update(title=long, original_title=long, overview="o" * 30_000, tagline="t" * 30_000,
-                 homepage="h" * 30_000, status=long, imdb_id=long)
+    movie.update(
+        title=long,
+        original_title=long,
+        overview="o" * 30_000,
+        tagline="t" * 30_000,
+        homepage="h" * 30_000,
+        status=long,
+        imdb_id=long,
+    )
     movie["belongs_to_collection"]["name"] = long
     movie["genres"][1]["name"] = long
     movie["production_companies"][1]["name"] = long
@@ -92,7 +99,7 @@ def test_every_string_written_is_cut_to_its_cap(fake: FakeTmdb, tmp_path: Path) 
     assert ast.literal_eval(row["spoken_languages"])[0]["name"] == cut
     (credit,) = rows(out / "credits.csv")
     cast, crew = ast.literal_eval(credit["cast"]), ast.literal_eval(credit["crew"])
-    assert (cast[0]["name"], cast[0]["character"], cast[1]["name"]) == (cut, cut, "Actor 1 O'Hara-\"Jr\"")
+    assert (cast[0]["name"], cast[0]["character"], cast[1]["name"]) == (cut, cut, 'Actor 1 O\'Hara-"Jr"')
     assert (crew[1]["name"], crew[1]["job"], crew[1]["department"]) == (cut, cut, cut)
     (keyword,) = rows(out / "keywords.csv")
     assert [k["name"] for k in ast.literal_eval(keyword["keywords"])] == [cut, "keyword 1 {brace} 'q'"]
@@ -104,12 +111,22 @@ def test_every_string_written_is_cut_to_its_cap(fake: FakeTmdb, tmp_path: Path) 
 # ---------------------------------------------------------------- 2. pages
 
 
-@pytest.mark.parametrize(("claimed", "read", "capped"), [
-    (1e9, 5, "1000000000.0"), (10**30, 5, str(10**30)[:40]), (3, 3, None), (2.5, 3, None),
-    (-4, 1, None), (True, 1, None), ("9", 1, None), ([3], 1, None),
-])
-def test_the_page_count_a_change_list_claims_is_capped(tmp_path: Path, claimed: Any, read: int,
-                                                       capped: str | None) -> None:
+@pytest.mark.parametrize(
+    ("claimed", "read", "capped"),
+    [
+        (1e9, 5, "1000000000.0"),
+        (10**30, 5, str(10**30)[:40]),
+        (3, 3, None),
+        (2.5, 3, None),
+        (-4, 1, None),
+        (True, 1, None),
+        ("9", 1, None),
+        ([3], 1, None),
+    ],
+)
+def test_the_page_count_a_change_list_claims_is_capped(
+    tmp_path: Path, claimed: Any, read: int, capped: str | None
+) -> None:
     with FakeTmdb(api_key=KEY, page_size=1) as server:
         for i in range(1, 4):
             server.add(make_movie(i), UNTIL)
@@ -132,8 +149,9 @@ def gzipped(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9)
 
 
-def test_answers_over_the_cap_fail_their_film_as_sent_or_once_inflated(fake: FakeTmdb, tmp_path: Path,
-                                                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_answers_over_the_cap_fail_their_film_as_sent_or_once_inflated(
+    fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for i in range(1, 8):
         fake.add(make_movie(i), UNTIL)
     bomb = gzipped(b'{"title": "' + b"a" * (20 << 20) + b'"}')  # 20 KB that inflate to 20 MB
@@ -145,8 +163,9 @@ def test_answers_over_the_cap_fail_their_film_as_sent_or_once_inflated(fake: Fak
     fake.always["/movie/5"] = Reply(200, {"Content-Encoding": "br"}, raw=b"\x0b\x02\x80{}\x03")
     good_gzip = gzipped(json.dumps(make_movie(6)).encode())
     fake.always["/movie/6"] = Reply(200, {"Content-Encoding": "gzip"}, raw=good_gzip)
-    fake.always["/movie/7"] = Reply(200, {"Content-Encoding": "deflate"},
-                                    raw=zlib.compress(json.dumps(make_movie(7)).encode()))
+    fake.always["/movie/7"] = Reply(
+        200, {"Content-Encoding": "deflate"}, raw=zlib.compress(json.dumps(make_movie(7)).encode())
+    )
 
     caplog.set_level(logging.WARNING, logger="movierec.tmdb")
     result = run(fake, tmp_path / "batch")
@@ -157,22 +176,26 @@ def test_answers_over_the_cap_fail_their_film_as_sent_or_once_inflated(fake: Fak
         "GET /movie/2 failed: answer of 1,000,000,000,000 bytes announced, over 65,536",
         "GET /movie/3 failed: answer over 65,536 bytes once inflated (gzip)",
         "GET /movie/4 failed: answer over 65,536 bytes",
-        "GET /movie/5 failed: unsupported Content-Encoding 'br'"]
+        "GET /movie/5 failed: unsupported Content-Encoding 'br'",
+    ]
     assert ids_in(tmp_path / "batch" / "failed_ids.txt") == [1, 2, 3, 4, 5]
     assert [film_requests(fake, i) for i in range(1, 6)] == [1, 1, 1, 1, 1]  # not retried
     written = rows(tmp_path / "batch" / "movies_metadata.csv")
     assert [(r["id"], r["title"]) for r in written] in (
         [("6", make_movie(6)["title"]), ("7", make_movie(7)["title"])],
-        [("7", make_movie(7)["title"]), ("6", make_movie(6)["title"])])
+        [("7", make_movie(7)["title"]), ("6", make_movie(6)["title"])],
+    )
 
 
 def test_a_change_list_over_the_cap_stops_the_sync(fake: FakeTmdb, tmp_path: Path) -> None:
-    fake.always["/movie/changes"] = Reply(200, {"Content-Encoding": "gzip"},
-                                          raw=gzipped(b'{"results": [' + b"0," * (5 << 20) + b"0]}"))
+    fake.always["/movie/changes"] = Reply(
+        200, {"Content-Encoding": "gzip"}, raw=gzipped(b'{"results": [' + b"0," * (5 << 20) + b"0]}")
+    )
     with pytest.raises(TmdbError) as error:
         run(fake, tmp_path / "batch")
-    assert str(error.value) == ("TMDB /movie/changes (2024-05-31..2024-05-31, page 1) failed: "
-                                "answer over 65,536 bytes once inflated (gzip)")
+    assert str(error.value) == (
+        "TMDB /movie/changes (2024-05-31..2024-05-31, page 1) failed: answer over 65,536 bytes once inflated (gzip)"
+    )
     assert not (tmp_path / "batch").exists()
 
 
@@ -182,8 +205,21 @@ def test_a_change_list_over_the_cap_stops_the_sync(fake: FakeTmdb, tmp_path: Pat
 def test_only_positive_integer_ids_are_fetched_and_written(fake: FakeTmdb, tmp_path: Path) -> None:
     fake.add(make_movie(12), UNTIL)
     fake.movies[12]["id"] = 999  # the answer names another film: the id asked for is written
-    fake.extra_entries = [{"id": -7}, {"id": 0}, {"id": True}, {"id": 10**25}, {"id": 10**18}, {"id": 7.0},
-                          {"id": "8"}, {"id": None}, {"id": [9]}, "junk", 5, {"no id": 1}, {"id": 12}]
+    fake.extra_entries = [
+        {"id": -7},
+        {"id": 0},
+        {"id": True},
+        {"id": 10**25},
+        {"id": 10**18},
+        {"id": 7.0},
+        {"id": "8"},
+        {"id": None},
+        {"id": [9]},
+        "junk",
+        5,
+        {"no id": 1},
+        {"id": 12},
+    ]
 
     result = run(fake, tmp_path / "batch")
 
@@ -218,8 +254,9 @@ MALFORMED = {
 }
 
 
-def test_a_malformed_film_is_counted_failed_and_the_rest_written(fake: FakeTmdb, tmp_path: Path,
-                                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_a_malformed_film_is_counted_failed_and_the_rest_written(
+    fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for i in [*MALFORMED, 20]:
         fake.add(make_movie(i), UNTIL)
     for i, raw in MALFORMED.items():
@@ -243,7 +280,8 @@ def test_a_malformed_film_is_counted_failed_and_the_rest_written(fake: FakeTmdb,
 
 
 def test_a_key_echoed_by_the_server_is_redacted_from_everything_written(
-        fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     movie = make_movie(4)
     movie.update(title=f"Film {KEY}", overview=f"see https://x.example/?api_key={KEY}&q=1", homepage=KEY)
     movie["credits"]["cast"][0]["name"] = f"{KEY}{KEY}"
@@ -267,8 +305,9 @@ def test_a_key_echoed_by_the_server_is_redacted_from_everything_written(
     assert "GET /movie/5: HTTP 418: bad key *** second line" in caplog.messages
 
 
-
-def test_nested_lists_keep_their_first_entries(fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_nested_lists_keep_their_first_entries(
+    fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     movie = make_movie(2, cast=1, crew=0, keywords=0)
     movie["credits"]["cast"] = [{"name": f"A{i}", "id": i} for i in range(5003)]
     movie["keywords"]["keywords"] = [{}] * 9000  # empty entries, each would become a full record
@@ -280,4 +319,6 @@ def test_nested_lists_keep_their_first_entries(fake: FakeTmdb, tmp_path: Path, c
     assert [c["name"] for c in cast] == [f"A{i}" for i in range(5000)]
     assert len(ast.literal_eval(rows(tmp_path / "batch" / "keywords.csv")[0]["keywords"])) == 5000
     assert sorted(m for m in caplog.messages if "entries" in m) == [
-        "cast: 5003 entries, the first 5000 kept", "keywords: 9000 entries, the first 5000 kept"]
+        "cast: 5003 entries, the first 5000 kept",
+        "keywords: 9000 entries, the first 5000 kept",
+    ]

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_tmdb import FakeTmdb, Reply, make_movie
 from typer.testing import CliRunner
 
+from fake_tmdb import FakeTmdb, Reply, make_movie
 from movierec.cli import app
 from movierec.config import REPO_ROOT, Settings
 from movierec.refresh import schedule
@@ -55,7 +55,8 @@ def test_a_dripping_answer_is_cut_at_the_request_deadline(tmp_path: Path, caplog
 
 
 def test_retry_after_is_capped_by_the_setting_and_the_deadline_still_holds(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with FakeTmdb(api_key=KEY) as fake:
         for i in (1, 2):
             fake.add(make_movie(i), UNTIL)
@@ -77,15 +78,20 @@ def test_retry_after_longer_than_the_deadline_fails_the_film(tmp_path: Path, cap
         fake.add(make_movie(1), UNTIL)
         fake.always["/movie/1"] = Reply(429, {"Retry-After": "999999"})
         caplog.set_level(logging.WARNING, logger="movierec.tmdb")
-        result = run(fake, tmp_path / "batch", Settings(tmdb_request_deadline=1.0),
-                     retry=RetryPolicy(attempts=6, retry_after_max=3600.0))
+        result = run(
+            fake,
+            tmp_path / "batch",
+            Settings(tmdb_request_deadline=1.0),
+            retry=RetryPolicy(attempts=6, retry_after_max=3600.0),
+        )
         assert len(fake.seen("/movie/1")) == 1  # waiting 30 s (the default cap) outlives the deadline
     assert (result.failed, result.budget_exhausted) == (1, False)
     assert "GET /movie/1 failed: no complete answer within 1 s (MOVIEREC_TMDB_REQUEST_DEADLINE)" in caplog.messages
 
 
-def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeTmdb(api_key=KEY) as fake:
         for i in range(1, 9):
             fake.add(make_movie(i), UNTIL)
@@ -97,14 +103,24 @@ def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(tmp_path: Pat
         monkeypatch.setenv("MOVIEREC_TMDB_BUDGET", "1.5")
         monkeypatch.setenv("MOVIEREC_TMDB_REQUEST_DEADLINE", "60")
         out = tmp_path / "batch"
-        cli = CliRunner().invoke(app, ["tmdb-sync", "--since", "2024-05-31", "--until", "2024-05-31",
-                                       "--out", str(out), "--concurrency", "2"])
+        cli = CliRunner().invoke(
+            app,
+            ["tmdb-sync", "--since", "2024-05-31", "--until", "2024-05-31", "--out", str(out), "--concurrency", "2"],
+        )
     assert cli.exit_code == 1, cli.output
-    assert cli.stderr.splitlines()[-1] == (f"warning: the sync budget ran out; 7 films failed; their ids are in "
-                                           f"{out / 'failed_ids.txt'}")
+    assert cli.stderr.splitlines()[-1] == (
+        f"warning: the sync budget ran out; 7 films failed; their ids are in {out / 'failed_ids.txt'}"
+    )
     report = json.loads((out / "sync.json").read_text())
-    assert report["counts"] == {"changed": 8, "adult_skipped": 0, "fetched": 1, "deleted": 0, "failed": 7,
-                                "invalid_ids": 0, "retried": 0}
+    assert report["counts"] == {
+        "changed": 8,
+        "adult_skipped": 0,
+        "fetched": 1,
+        "deleted": 0,
+        "failed": 7,
+        "invalid_ids": 0,
+        "retried": 0,
+    }
     assert (report["complete"], report["budget_exhausted"], report["limits"]["budget"]) == (False, True, 1.5)
     assert (out / "failed_ids.txt").read_text() == "".join(f"{i}\n" for i in range(2, 9))
     assert (out / "movies_metadata.csv").read_text().count("\n") == 2  # the header and film 1
@@ -115,8 +131,9 @@ def test_a_budget_spent_on_the_change_lists_writes_nothing(tmp_path: Path) -> No
         fake.always["/movie/changes"] = Reply(200, chunks=forever(b" "), drip=0.1)
         with pytest.raises(TmdbError) as error:
             run(fake, tmp_path / "batch", Settings(tmdb_budget=1.0))
-    assert str(error.value) == ("the sync budget of 1 s (MOVIEREC_TMDB_BUDGET) ran out while reading the change "
-                                "lists; nothing written")
+    assert str(error.value) == (
+        "the sync budget of 1 s (MOVIEREC_TMDB_BUDGET) ran out while reading the change lists; nothing written"
+    )
     assert not (tmp_path / "batch").exists()
 
 
@@ -125,12 +142,14 @@ def test_a_multi_line_refusal_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
         fake.always["/movie/changes"] = Reply(422, body={"status_message": "first line\nsecond line\r\n" + "z" * 500})
         monkeypatch.setenv("TMDB_API_KEY", KEY)
         monkeypatch.setenv("MOVIEREC_TMDB_URL", fake.url)
-        cli = CliRunner().invoke(app, ["tmdb-sync", "--since", "2024-05-31", "--until", "2024-05-31",
-                                       "--out", str(tmp_path / "batch")])
+        cli = CliRunner().invoke(
+            app, ["tmdb-sync", "--since", "2024-05-31", "--until", "2024-05-31", "--out", str(tmp_path / "batch")]
+        )
     assert cli.exit_code == 2
     (line,) = [line for line in cli.stderr.splitlines() if "second line" in line]  # the rest: log lines
-    assert line.startswith("error: TMDB /movie/changes (2024-05-31..2024-05-31, page 1) answered HTTP 422: "
-                           "first line second line zzz")
+    assert line.startswith(
+        "error: TMDB /movie/changes (2024-05-31..2024-05-31, page 1) answered HTTP 422: first line second line zzz"
+    )
     assert line.endswith("z…") and len(line) < 300 and line == cli.stderr.splitlines()[-1]
 
 
@@ -146,9 +165,19 @@ def test_an_incomplete_sync_asks_for_its_failed_films_again(tmp_path: Path, monk
     def fake_sync(since: date, out: Path, *, retry_ids: list[object]) -> SyncResult:
         (out / "failed_ids.txt").write_text("".join(f"{i}\n" for i in outcome["failed"]))
         calls.append((since, list(retry_ids), {}))
-        return SyncResult(since=since, until=UNTIL, windows=(), changed=5, adult_skipped=0, fetched=2, deleted=0,
-                          files=(), seconds=1.0, failed=len(outcome["failed"]),
-                          budget_exhausted=outcome["budget_exhausted"])
+        return SyncResult(
+            since=since,
+            until=UNTIL,
+            windows=(),
+            changed=5,
+            adult_skipped=0,
+            fetched=2,
+            deleted=0,
+            files=(),
+            seconds=1.0,
+            failed=len(outcome["failed"]),
+            budget_exhausted=outcome["budget_exhausted"],
+        )
 
     def fake_ingest(batch: Path, data: Path, settings: Settings, **options: Any) -> dict[str, object]:
         calls[-1][2].update(options["sync"])
@@ -175,15 +204,22 @@ def test_an_incomplete_sync_asks_for_its_failed_films_again(tmp_path: Path, monk
 
     window = {"since": "2024-05-20", "until": today.isoformat()}
     assert calls == [
-        (date(2024, 5, 20), [], {**window, "incomplete": "3 films failed, the sync budget ran out",
-                                 "retry_ids": [7, 9, 11]}),
-        (today, [7, 9, 11], {"since": today.isoformat(), "until": today.isoformat(),
-                             "incomplete": "1 films failed", "retry_ids": [9]}),
+        (
+            date(2024, 5, 20),
+            [],
+            {**window, "incomplete": "3 films failed, the sync budget ran out", "retry_ids": [7, 9, 11]},
+        ),
+        (
+            today,
+            [7, 9, 11],
+            {"since": today.isoformat(), "until": today.isoformat(), "incomplete": "1 films failed", "retry_ids": [9]},
+        ),
         (today, [9], {"since": today.isoformat(), "until": today.isoformat()}),
     ]
     assert schedule.last_synced(release) == today
-    (release / "manifest.json").write_text(json.dumps(
-        {"ingest": {"sync": {"until": "2024-05-20", "retry_ids": [5, -1, True, "6", 2.0, 10**25, 8]}}}))
+    (release / "manifest.json").write_text(
+        json.dumps({"ingest": {"sync": {"until": "2024-05-20", "retry_ids": [5, -1, True, "6", 2.0, 10**25, 8]}}})
+    )
     assert schedule.retry_ids(release) == [5, 8]  # what a manifest says is checked like a change list
 
 
@@ -198,9 +234,25 @@ def test_sigterm_during_a_sync_leaves_no_staging_folder_and_the_previous_batch(t
             fake.add(make_movie(i), UNTIL - timedelta(days=i))
             fake.always[f"/movie/{i}"] = Reply(200, chunks=forever(b" "), drip=0.1)
         env = {**os.environ, "TMDB_API_KEY": KEY, "MOVIEREC_TMDB_URL": fake.url}
-        child = subprocess.Popen([sys.executable, "-m", "movierec", "tmdb-sync", "--since", "2024-05-20",
-                                  "--until", "2024-05-31", "--out", str(out)], cwd=REPO_ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "movierec",
+                "tmdb-sync",
+                "--since",
+                "2024-05-20",
+                "--until",
+                "2024-05-31",
+                "--out",
+                str(out),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             for _ in range(300):  # until the films are on the wire (at most 30 s: a slow start on a busy machine)
                 if len(fake.seen("/movie/")) > len(fake.seen("/movie/changes")) or child.poll() is not None:

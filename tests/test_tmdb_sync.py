@@ -11,6 +11,7 @@ import csv
 import email.utils
 import gzip
 import io
+import itertools
 import json
 import logging
 import socket
@@ -20,21 +21,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_tmdb import INVALID_KEY, FakeTmdb, Reply, make_movie
-from tmdb_expected import expected_tables, kaggle_nested, ordered, parsed_tables
 
+from fake_tmdb import INVALID_KEY, FakeTmdb, Reply, make_movie
 from movierec.etl.run import run_etl
 from movierec.raw.files import MOVIES_COLUMNS as ETL_MOVIES_COLUMNS
 from movierec.refresh import kaggle_format as kf
 from movierec.refresh.tmdb import RetryPolicy, SyncResult, TmdbError, sync
+from tmdb_expected import expected_tables, kaggle_nested, ordered, parsed_tables
 
 csv.field_size_limit(sys.maxsize)
 
 UNTIL = date(2024, 5, 31)
 KEY = "v3-test-key"
 FAST = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
-BATCH_FILES = ["credits.csv", "deleted_ids.txt", "failed_ids.txt", "keywords.csv",
-               "movies_metadata.csv", "sync.json", "titles.csv"]
+BATCH_FILES = [
+    "credits.csv",
+    "deleted_ids.txt",
+    "failed_ids.txt",
+    "keywords.csv",
+    "movies_metadata.csv",
+    "sync.json",
+    "titles.csv",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +58,7 @@ def fake() -> Any:
 
 
 def run(fake: FakeTmdb, out: Path, *, since: date = UNTIL - timedelta(days=3), **options: Any) -> SyncResult:
-    options = {"until": UNTIL, "api_key": KEY, "base_url": fake.url, "progress": False,
-               "retry": FAST, **options}
+    options = {"until": UNTIL, "api_key": KEY, "base_url": fake.url, "progress": False, "retry": FAST, **options}
     return sync(since, out, **options)
 
 
@@ -80,13 +87,20 @@ def test_windows_of_14_days_pages_and_a_500_on_the_change_list(tmp_path: Path) -
     with fake:
         result = run(fake, tmp_path / "batch", since=since)
 
-    spans = [(date(2024, 4, 21), date(2024, 5, 4)), (date(2024, 5, 5), date(2024, 5, 18)),
-             (date(2024, 5, 19), date(2024, 5, 31))]
+    spans = [
+        (date(2024, 4, 21), date(2024, 5, 4)),
+        (date(2024, 5, 5), date(2024, 5, 18)),
+        (date(2024, 5, 19), date(2024, 5, 31)),
+    ]
     assert result.windows == tuple(spans)
-    asked = sorted((r.query["start_date"], r.query["end_date"], int(r.query["page"]), r.status)
-                   for r in fake.seen("/movie/changes"))
-    ok = [(a.isoformat(), b.isoformat(), page, 200) for (a, b), page in
-          [(spans[0], 1), (spans[0], 2), (spans[0], 3), (spans[1], 1), (spans[2], 1)]]
+    asked = sorted(
+        (r.query["start_date"], r.query["end_date"], int(r.query["page"]), r.status)
+        for r in fake.seen("/movie/changes")
+    )
+    ok = [
+        (a.isoformat(), b.isoformat(), page, 200)
+        for (a, b), page in [(spans[0], 1), (spans[0], 2), (spans[0], 3), (spans[1], 1), (spans[2], 1)]
+    ]
     assert [a for a in asked if a[3] == 200] == ok
     assert [a[2:] for a in asked if a[3] == 500] == [(1, 500)]  # retried, then answered
     details = [r for r in fake.seen("/movie/") if r.path != "/movie/changes"]
@@ -96,8 +110,15 @@ def test_windows_of_14_days_pages_and_a_500_on_the_change_list(tmp_path: Path) -
     report = json.loads((tmp_path / "batch" / "sync.json").read_text())
     assert report["windows"] == [[a.isoformat(), b.isoformat()] for a, b in spans]
     assert (report["since"], report["until"]) == ("2024-04-21", "2024-05-31")
-    assert report["counts"] == {"changed": 30, "adult_skipped": 0, "fetched": 30, "deleted": 0, "failed": 0,
-                                "invalid_ids": 0, "retried": 0}
+    assert report["counts"] == {
+        "changed": 30,
+        "adult_skipped": 0,
+        "fetched": 30,
+        "deleted": 0,
+        "failed": 0,
+        "invalid_ids": 0,
+        "retried": 0,
+    }
     assert (report["complete"], report["budget_exhausted"], report["pages_capped"]) == (True, False, [])
     assert len(read_csv(tmp_path / "batch" / "movies_metadata.csv")) == 30
 
@@ -138,8 +159,11 @@ def test_the_batch_parses_back_to_what_tmdb_served(fake: FakeTmdb, tmp_path: Pat
     assert (out / "failed_ids.txt").read_text() == ""
 
     headers = {name: list(read_csv(out / name)[0]) for name in ("movies_metadata.csv", "credits.csv", "keywords.csv")}
-    assert headers == {"movies_metadata.csv": list(ETL_MOVIES_COLUMNS), "credits.csv": ["cast", "crew", "id"],
-                       "keywords.csv": ["id", "keywords"]}
+    assert headers == {
+        "movies_metadata.csv": list(ETL_MOVIES_COLUMNS),
+        "credits.csv": ["cast", "crew", "id"],
+        "keywords.csv": ["id", "keywords"],
+    }
 
     # Every nested cell is a Python literal with exactly the Kaggle keys, in the Kaggle order.
     by_id = {m["id"]: m for m in served}
@@ -149,10 +173,21 @@ def test_the_batch_parses_back_to_what_tmdb_served(fake: FakeTmdb, tmp_path: Pat
     assert sorted(movies) == sorted(credits) == sorted(keywords) == list(range(1, 15))
     for movie_id, movie in by_id.items():
         want = kaggle_nested(movie)
-        cells = {**{k: movies[movie_id][k] for k in ("belongs_to_collection", "genres", "production_companies",
-                                                      "production_countries", "spoken_languages")},
-                 "cast": credits[movie_id]["cast"], "crew": credits[movie_id]["crew"],
-                 "keywords": keywords[movie_id]["keywords"]}
+        cells = {
+            **{
+                k: movies[movie_id][k]
+                for k in (
+                    "belongs_to_collection",
+                    "genres",
+                    "production_companies",
+                    "production_countries",
+                    "spoken_languages",
+                )
+            },
+            "cast": credits[movie_id]["cast"],
+            "crew": credits[movie_id]["crew"],
+            "keywords": keywords[movie_id]["keywords"],
+        }
         got = {k: (ast.literal_eval(v) if v else None) for k, v in cells.items()}
         assert ordered(got) == ordered(want), movie_id
         row = movies[movie_id]
@@ -171,8 +206,10 @@ def test_the_batch_parses_back_to_what_tmdb_served(fake: FakeTmdb, tmp_path: Pat
 def test_one_film_is_written_exactly_as_the_kaggle_files_write_it(fake: FakeTmdb, tmp_path: Path) -> None:
     fake.add(make_movie(6, cast=1, crew=1, keywords=1), UNTIL)
     run(fake, tmp_path / "batch")
-    lines = {name: (tmp_path / "batch" / name).read_text(encoding="utf-8").split("\n", 1)[1]
-             for name in ("movies_metadata.csv", "credits.csv", "keywords.csv")}
+    lines = {
+        name: (tmp_path / "batch" / name).read_text(encoding="utf-8").split("\n", 1)[1]
+        for name in ("movies_metadata.csv", "credits.csv", "keywords.csv")
+    }
     assert lines["movies_metadata.csv"] == (
         "False,\"{'id': 9006, 'name': \"\"Saga d'O'Brien 6\"\", 'poster_path': '/col6.jpg', "
         "'backdrop_path': '/colbd.jpg'}\",6000000,\"[{'id': 16, 'name': 'Animation'}, "
@@ -194,29 +231,48 @@ def test_one_film_is_written_exactly_as_the_kaggle_files_write_it(fake: FakeTmdb
 def test_the_format_reproduces_the_real_kaggle_files_byte_for_byte(sample_raw: Path) -> None:
     """Real rows turned back into API answers (with today's extra keys, in the API's key order)
     must be written exactly as the Kaggle files hold them."""
+
     def lit(text: str) -> Any:
         return ast.literal_eval(text) if text else None
 
     def api_movie(r: dict[str, str]) -> dict[str, Any]:
         return {
-            "adult": r["adult"] == "True", "backdrop_path": None,
+            "adult": r["adult"] == "True",
+            "backdrop_path": None,
             "belongs_to_collection": lit(r["belongs_to_collection"]),
-            "budget": int(r["budget"]), "genres": lit(r["genres"]), "homepage": r["homepage"] or None,
-            "id": int(r["id"]), "imdb_id": r["imdb_id"] or None, "origin_country": ["US"],
-            "original_language": r["original_language"], "original_title": r["original_title"],
-            "overview": r["overview"], "popularity": float(r["popularity"]), "poster_path": r["poster_path"] or None,
-            "production_companies": [{"id": c["id"], "logo_path": None, "name": c["name"], "origin_country": ""}
-                                     for c in lit(r["production_companies"])],
-            "production_countries": lit(r["production_countries"]), "release_date": r["release_date"],
-            "revenue": int(r["revenue"]), "runtime": int(float(r["runtime"])) if r["runtime"] else None,
+            "budget": int(r["budget"]),
+            "genres": lit(r["genres"]),
+            "homepage": r["homepage"] or None,
+            "id": int(r["id"]),
+            "imdb_id": r["imdb_id"] or None,
+            "origin_country": ["US"],
+            "original_language": r["original_language"],
+            "original_title": r["original_title"],
+            "overview": r["overview"],
+            "popularity": float(r["popularity"]),
+            "poster_path": r["poster_path"] or None,
+            "production_companies": [
+                {"id": c["id"], "logo_path": None, "name": c["name"], "origin_country": ""}
+                for c in lit(r["production_companies"])
+            ],
+            "production_countries": lit(r["production_countries"]),
+            "release_date": r["release_date"],
+            "revenue": int(r["revenue"]),
+            "runtime": int(float(r["runtime"])) if r["runtime"] else None,
             "spoken_languages": [{"english_name": "?", **x} for x in lit(r["spoken_languages"])],
-            "status": r["status"] or None, "tagline": r["tagline"] or None, "title": r["title"],
-            "video": r["video"] == "True", "vote_average": float(r["vote_average"]), "vote_count": int(r["vote_count"]),
+            "status": r["status"] or None,
+            "tagline": r["tagline"] or None,
+            "title": r["title"],
+            "video": r["video"] == "True",
+            "vote_average": float(r["vote_average"]),
+            "vote_count": int(r["vote_count"]),
         }
 
     def api_credits(r: dict[str, str]) -> dict[str, Any]:
-        cast = [{"adult": False, "known_for_department": "Acting", "original_name": c["name"], **c,
-                 "popularity": 1.0} for c in lit(r["cast"])]
+        cast = [
+            {"adult": False, "known_for_department": "Acting", "original_name": c["name"], **c, "popularity": 1.0}
+            for c in lit(r["cast"])
+        ]
         crew = [{"adult": False, "known_for_department": "Crew", **c} for c in lit(r["crew"])]
         return {"id": int(r["id"]), "credits": {"id": int(r["id"]), "cast": cast, "crew": crew}}
 
@@ -224,9 +280,11 @@ def test_the_format_reproduces_the_real_kaggle_files_byte_for_byte(sample_raw: P
         return {"id": int(r["id"]), "keywords": {"id": int(r["id"]), "keywords": lit(r["keywords"])}}
 
     # Every movies row (all real); credits: the 99 real rows and 500 rebuilt ones; keywords: 2,000.
-    cases = [("movies_metadata.csv.gz", kf.movie_row, api_movie, 2996),
-             ("credits.csv.gz", kf.credits_row, api_credits, 600),
-             ("keywords.csv.gz", kf.keywords_row, api_keywords, 2000)]
+    cases = [
+        ("movies_metadata.csv.gz", kf.movie_row, api_movie, 2996),
+        ("credits.csv.gz", kf.credits_row, api_credits, 600),
+        ("keywords.csv.gz", kf.keywords_row, api_keywords, 2000),
+    ]
     for name, to_row, to_api, limit in cases:
         text = gzip.decompress((sample_raw / name).read_bytes()).decode("utf-8")
         records = csv.DictReader(io.StringIO(text, newline=""))
@@ -242,14 +300,15 @@ def test_the_format_reproduces_the_real_kaggle_files_byte_for_byte(sample_raw: P
         assert written_rows == limit, name
         got = written.getvalue()
         # The sample files end without a final line break; pandas writes one.
-        assert text.startswith(got.rstrip("\n")) and text[len(got) - 1: len(got)] in ("\n", ""), name
+        assert text.startswith(got.rstrip("\n")) and text[len(got) - 1 : len(got)] in ("\n", ""), name
 
 
 # ---------------------------------------------------------------- retries
 
 
-def test_retries_honour_retry_after_in_seconds_and_as_a_date(fake: FakeTmdb, tmp_path: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_retries_honour_retry_after_in_seconds_and_as_a_date(
+    fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for i in range(1, 7):
         fake.add(make_movie(i), UNTIL)
     in_two_seconds = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
@@ -265,7 +324,7 @@ def test_retries_honour_retry_after_in_seconds_and_as_a_date(fake: FakeTmdb, tmp
 
     def gaps(movie_id: int) -> list[float]:
         times = [r.at for r in fake.seen(f"/movie/{movie_id}")]
-        return [b - a for a, b in zip(times, times[1:])]
+        return [b - a for a, b in itertools.pairwise(times)]
 
     def statuses(movie_id: int) -> list[int]:
         return [r.status for r in fake.seen(f"/movie/{movie_id}")]
@@ -298,7 +357,8 @@ def test_a_long_retry_after_is_capped(fake: FakeTmdb, tmp_path: Path, caplog: py
 
 @pytest.mark.parametrize("kind", ["api_key", "bearer"])
 def test_the_key_is_sent_as_api_key_or_bearer_and_never_written(
-        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     key = "0123456789abcdef0123456789abcdef" if kind == "api_key" else "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln"
     with FakeTmdb(api_key=key if kind == "api_key" else None, bearer=key if kind == "bearer" else None) as server:
         server.add(make_movie(1), UNTIL)
@@ -321,7 +381,8 @@ def test_the_key_is_sent_as_api_key_or_bearer_and_never_written(
 
 
 def test_a_rejected_key_stops_with_a_clear_message_and_leaves_the_folder_as_it_was(
-        fake: FakeTmdb, tmp_path: Path) -> None:
+    fake: FakeTmdb, tmp_path: Path
+) -> None:
     out = tmp_path / "batch"
     out.mkdir()
     (out / "movies_metadata.csv").write_text("previous batch\n")
@@ -329,8 +390,10 @@ def test_a_rejected_key_stops_with_a_clear_message_and_leaves_the_folder_as_it_w
     fake.add(make_movie(1), UNTIL)
     with pytest.raises(TmdbError) as error:
         run(fake, out, api_key="wrong-key")
-    assert str(error.value) == ("TMDB rejected the credentials in TMDB_API_KEY (HTTP 401, sent as the api_key "
-                                "parameter): Invalid API key: You must be granted a valid key.")
+    assert str(error.value) == (
+        "TMDB rejected the credentials in TMDB_API_KEY (HTTP 401, sent as the api_key "
+        "parameter): Invalid API key: You must be granted a valid key."
+    )
     assert "wrong-key" not in str(error.value)
     assert [r.status for r in fake.requests] == [401]  # a 401 is not retried
     assert listing(out) == ["movies_metadata.csv", "sync.json"]
@@ -351,23 +414,40 @@ def test_an_unreachable_server_stops_after_the_retries(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(TmdbError) as error:
-        sync(UNTIL, tmp_path / "batch", until=UNTIL, api_key=KEY, base_url=f"http://127.0.0.1:{port}/3",
-             progress=False, retry=FAST)
+        sync(
+            UNTIL,
+            tmp_path / "batch",
+            until=UNTIL,
+            api_key=KEY,
+            base_url=f"http://127.0.0.1:{port}/3",
+            progress=False,
+            retry=FAST,
+        )
     assert str(error.value).startswith(f"cannot reach TMDB at http://127.0.0.1:{port}/3 after 3 attempts: ConnectError")
     assert not (tmp_path / "batch").exists()
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"api_key": None}, "TMDB_API_KEY is not set: export a TMDB v3 API key or a v4 read access token "
-                        "(https://www.themoviedb.org/settings/api)"),
-    ({"api_key": "  "}, "TMDB_API_KEY is not set: export a TMDB v3 API key or a v4 read access token "
-                        "(https://www.themoviedb.org/settings/api)"),
-    ({"since": UNTIL + timedelta(days=1)}, "--since 2024-06-01 is after --until 2024-05-31"),
-    ({"concurrency": 21}, "concurrency must be between 1 and 20, not 21"),
-    ({"out": "file"}, "{tmp}/file exists and is not a folder"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"api_key": None},
+            "TMDB_API_KEY is not set: export a TMDB v3 API key or a v4 read access token "
+            "(https://www.themoviedb.org/settings/api)",
+        ),
+        (
+            {"api_key": "  "},
+            "TMDB_API_KEY is not set: export a TMDB v3 API key or a v4 read access token "
+            "(https://www.themoviedb.org/settings/api)",
+        ),
+        ({"since": UNTIL + timedelta(days=1)}, "--since 2024-06-01 is after --until 2024-05-31"),
+        ({"concurrency": 21}, "concurrency must be between 1 and 20, not 21"),
+        ({"out": "file"}, "{tmp}/file exists and is not a folder"),
+    ],
+)
 def test_unusable_arguments_are_refused_before_any_request(
-        fake: FakeTmdb, tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    fake: FakeTmdb, tmp_path: Path, options: dict[str, Any], message: str
+) -> None:
     out = tmp_path / options.pop("out", "batch")
     if out.name == "file":
         out.write_text("not a batch\n")
@@ -389,8 +469,9 @@ def test_never_more_requests_in_flight_than_the_limit(tmp_path: Path) -> None:
     assert server.max_in_flight == 4
 
 
-def test_log_lines_every_n_films_without_a_terminal(fake: FakeTmdb, tmp_path: Path,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_log_lines_every_n_films_without_a_terminal(
+    fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for i in range(1, 13):
         fake.add(make_movie(i), UNTIL)
     fake.deleted.add(12)
@@ -401,11 +482,13 @@ def test_log_lines_every_n_films_without_a_terminal(fake: FakeTmdb, tmp_path: Pa
     assert caplog.messages[-2].startswith("films 12/12: 11 fetched, 1 deleted, 0 failed, ")
     assert caplog.messages[-2].endswith(" films/s")
     assert caplog.messages[-1].startswith(
-        "12 changed films from 2024-05-28 to 2024-05-31: 11 fetched, 1 deleted, 0 adult skipped, 0 failed in ")
+        "12 changed films from 2024-05-28 to 2024-05-31: 11 fetched, 1 deleted, 0 adult skipped, 0 failed in "
+    )
 
 
-def test_a_progress_bar_replaces_the_log_lines(fake: FakeTmdb, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_a_progress_bar_replaces_the_log_lines(
+    fake: FakeTmdb, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     for i in range(1, 4):
         fake.add(make_movie(i), UNTIL)
     caplog.set_level(logging.INFO, logger="movierec.tmdb")

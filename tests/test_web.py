@@ -17,30 +17,35 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from rapidfuzz import fuzz
+from tests.test_api import key
 
 from movierec.api.app import create_app
 from movierec.api.web_text import GENRES, reason_phrase, spanish_date
 from movierec.catalog.cards import CARDS
 from movierec.config import Settings
-from tests.test_api import key
 
-PICK = re.compile(r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span>'
-                  r'(?:<span class="porque">(.*?)</span>)?</li>')
+PICK = re.compile(
+    r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span>'
+    r'(?:<span class="porque">(.*?)</span>)?</li>'
+)
 
 
 @pytest.fixture(scope="module")
 def titles(sample_tables: Path) -> dict[str, list[dict]]:
     """Films by title key (catalogue and original titles), each key's films preferred first (most
     votes, most popular, lowest id)."""
-    movies = pl.read_parquet(sample_tables / "movies.parquet", columns=[
-        "id", "title", "original_title", "release_year", "vote_count", "popularity"]).drop_nulls("title")
+    movies = pl.read_parquet(
+        sample_tables / "movies.parquet",
+        columns=["id", "title", "original_title", "release_year", "vote_count", "popularity"],
+    ).drop_nulls("title")
     grouped: dict[str, list[dict]] = {}
     for film in movies.iter_rows(named=True):
         for title_key in {key(film["title"]), key(film["original_title"] or film["title"])} - {""}:
             grouped.setdefault(title_key, []).append(film)
     for films in grouped.values():
-        films.sort(key=lambda f: (-f["vote_count"], -(f["popularity"] if f["popularity"] is not None else -1e300),
-                                  f["id"]))
+        films.sort(
+            key=lambda f: (-f["vote_count"], -(f["popularity"] if f["popularity"] is not None else -1e300), f["id"])
+        )
     return grouped
 
 
@@ -57,13 +62,20 @@ def expected_suggestions(titles: dict[str, list[dict]], query: str, limit: int =
             best[films[0]["id"]] = max(best.get(films[0]["id"], score), score)
     ranked = sorted((-score, -minus_length, title) for score, minus_length, title in best.values())
     films = [f for _, _, title in ranked[:limit] for f in titles[title][:3]]
-    return [{"id": f["id"], "titulo": f["title"], "anio": f["release_year"],
-             **({"titulo_original": f["original_title"]} if f["original_title"] not in (None, f["title"]) else {})}
-            for f in films[:limit]]
+    return [
+        {
+            "id": f["id"],
+            "titulo": f["title"],
+            "anio": f["release_year"],
+            **({"titulo_original": f["original_title"]} if f["original_title"] not in (None, f["title"]) else {}),
+        }
+        for f in films[:limit]
+    ]
 
 
-@pytest.mark.parametrize("query", ["toy stroy", "TOY STOR", "LES MISERABLES", "  déjà   vu ", "star wars", "ham",
-                                   "the godfathr"])
+@pytest.mark.parametrize(
+    "query", ["toy stroy", "TOY STOR", "LES MISERABLES", "  déjà   vu ", "star wars", "ham", "the godfathr"]
+)
 def test_suggestions_on_the_sample(client: TestClient, titles: dict, query: str) -> None:
     response = client.get("/sugerencias", params={"q": query})
     assert response.status_code == 200
@@ -74,30 +86,42 @@ def test_suggestions_on_the_sample(client: TestClient, titles: dict, query: str)
 
 
 def test_suggestions_of_a_misspelling_and_accents(client: TestClient) -> None:
-    first = {q: client.get("/sugerencias", params={"q": q}).json()["sugerencias"][0]["titulo"]
-             for q in ("toy stroy", "les miserables", "la ceremonie", "DEJA VU")}
-    assert first == {"toy stroy": "Toy Story", "les miserables": "Les Misérables", "la ceremonie": "La Cérémonie",
-                     "DEJA VU": "Déjà Vu"}
-    hamlets = [s for s in client.get("/sugerencias", params={"q": "hamlet"}).json()["sugerencias"]
-               if s["titulo"] == "Hamlet"]
+    first = {
+        q: client.get("/sugerencias", params={"q": q}).json()["sugerencias"][0]["titulo"]
+        for q in ("toy stroy", "les miserables", "la ceremonie", "DEJA VU")
+    }
+    assert first == {
+        "toy stroy": "Toy Story",
+        "les miserables": "Les Misérables",
+        "la ceremonie": "La Cérémonie",
+        "DEJA VU": "Déjà Vu",
+    }
+    hamlets = [
+        s for s in client.get("/sugerencias", params={"q": "hamlet"}).json()["sugerencias"] if s["titulo"] == "Hamlet"
+    ]
     assert len(hamlets) >= 2 and len({s["anio"] for s in hamlets}) == len(hamlets)  # namesakes told apart by year
 
 
 def test_nothing_close_is_an_empty_list(client: TestClient) -> None:
-    assert client.get("/sugerencias", params={"q": "qqqqzzzzxxxx"}).json() == {"consulta": "qqqqzzzzxxxx",
-                                                                               "sugerencias": []}
+    assert client.get("/sugerencias", params={"q": "qqqqzzzzxxxx"}).json() == {
+        "consulta": "qqqqzzzzxxxx",
+        "sugerencias": [],
+    }
 
 
-@pytest.mark.parametrize(("path", "status", "detail"), [
-    ("/sugerencias", 422, "«q» está vacío"),
-    ("/sugerencias?q=%20%20", 422, "«q» está vacío"),
-    ("/sugerencias?q=" + "a" * 201, 422, "como máximo 200 caracteres (tiene 201)"),
-    ("/?q=" + "a" * 201, 422, "como máximo 200 caracteres (tiene 201)"),
-    ("/?id=abc", 422, "«id» debe ser un número entero"),
-    ("/?id=-1", 422, "«id» debe ser un número entero"),
-    ("/?id=99999999999999999999", 422, "«id» debe ser un número entero"),
-    ("/?id=1", 404, "No hay ninguna película con id 1 en el catálogo."),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "detail"),
+    [
+        ("/sugerencias", 422, "«q» está vacío"),
+        ("/sugerencias?q=%20%20", 422, "«q» está vacío"),
+        ("/sugerencias?q=" + "a" * 201, 422, "como máximo 200 caracteres (tiene 201)"),
+        ("/?q=" + "a" * 201, 422, "como máximo 200 caracteres (tiene 201)"),
+        ("/?id=abc", 422, "«id» debe ser un número entero"),
+        ("/?id=-1", 422, "«id» debe ser un número entero"),
+        ("/?id=99999999999999999999", 422, "«id» debe ser un número entero"),
+        ("/?id=1", 404, "No hay ninguna película con id 1 en el catálogo."),
+    ],
+)
 def test_bad_input_is_spanish_json(client: TestClient, path: str, status: int, detail: str) -> None:
     response = client.get(path)
     assert response.status_code == status
@@ -108,8 +132,9 @@ def test_bad_input_is_spanish_json(client: TestClient, path: str, status: int, d
 def test_a_browser_gets_the_error_in_the_page(client: TestClient) -> None:
     response = client.get("/?id=1", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
-    assert re.search(r'<p class="error" role="alert">No hay ninguna película con id 1 en el catálogo.</p>',
-                     response.text)
+    assert re.search(
+        r'<p class="error" role="alert">No hay ninguna película con id 1 en el catálogo.</p>', response.text
+    )
     assert '<form class="busqueda" method="get" action="/"' in response.text  # one can search again
 
 
@@ -118,7 +143,8 @@ def test_search_without_javascript_lists_titles_as_links(client: TestClient, tit
     links = re.findall(r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span></li>', page)
     expected = expected_suggestions(titles, "toy stor", 20)
     assert [(int(i), html.unescape(t), y) for i, t, y in links] == [
-        (s["id"], s["titulo"], str(s["anio"])) for s in expected]
+        (s["id"], s["titulo"], str(s["anio"])) for s in expected
+    ]
     assert links[0][:2] == ("862", "Toy Story")
     assert "Resultados para «toy stor»" in page
     assert "No se encontró ningún título parecido a «zzzzqqqq»." in client.get("/?q=zzzzqqqq").text
@@ -133,7 +159,7 @@ def dd(page: str, element_id: str) -> str:
 def test_card_of_toy_story(client: TestClient, sample_tables: Path, sample_data: Path) -> None:
     page = client.get("/?id=862").text
     genres = pl.read_parquet(sample_tables / "genres.parquet").filter(pl.col("movie_id") == 862)["genre"].to_list()
-    crew = pl.read_parquet(sample_tables / "crew.parquet").filter((pl.col("movie_id") == 862))
+    crew = pl.read_parquet(sample_tables / "crew.parquet").filter(pl.col("movie_id") == 862)
     cast = pl.read_parquet(sample_tables / "cast.parquet").filter(pl.col("movie_id") == 862).sort("order")
     movie = pl.read_parquet(sample_tables / "movies.parquet").filter(pl.col("id") == 862).row(0, named=True)
     assert dd(page, "generos") == ", ".join(GENRES[g] for g in genres)
@@ -149,19 +175,25 @@ def test_card_of_toy_story(client: TestClient, sample_tables: Path, sample_data:
     assert 'id="anadir" data-id="862" data-titulo="Toy Story"' in page
 
 
-def test_card_recommendations_and_reasons_come_from_the_artifact(client: TestClient, sample_data: Path,
-                                                                  sample_tables: Path) -> None:
+def test_card_recommendations_and_reasons_come_from_the_artifact(
+    client: TestClient, sample_data: Path, sample_tables: Path
+) -> None:
     movies = pl.read_parquet(sample_tables / "movies.parquet", columns=["id", "title", "release_year"])
     neighbours = pl.read_parquet(sample_data / "current" / "model" / "neighbours.parquet")
     for film_id in (862, 11, 105):  # Toy Story; Star Wars and Back to the Future (their sequels: collection)
-        rows = (neighbours.filter(pl.col("movie_id") == film_id).sort("rank")
-                .join(movies, left_on="neighbour_id", right_on="id", maintain_order="left")
-                .filter(pl.col("title").is_not_null() & (pl.col("neighbour_id") != film_id))
-                .unique("neighbour_id", keep="first", maintain_order=True).head(5))
+        rows = (
+            neighbours.filter(pl.col("movie_id") == film_id)
+            .sort("rank")
+            .join(movies, left_on="neighbour_id", right_on="id", maintain_order="left")
+            .filter(pl.col("title").is_not_null() & (pl.col("neighbour_id") != film_id))
+            .unique("neighbour_id", keep="first", maintain_order=True)
+            .head(5)
+        )
         picks = PICK.findall(client.get(f"/?id={film_id}").text)
         assert [(int(i), html.unescape(t), int(y), html.unescape(why)) for i, t, y, why in picks] == [
             (r["neighbour_id"], r["title"], r["release_year"], reason_phrase(r["reason"]))
-            for r in rows.iter_rows(named=True)]
+            for r in rows.iter_rows(named=True)
+        ]
     star_wars = PICK.findall(client.get("/?id=11").text)
     assert "De la misma colección" in star_wars[0][3]
 
@@ -192,9 +224,11 @@ def test_nothing_is_loaded_from_elsewhere(client: TestClient) -> None:
 def test_page_is_spanish_and_shows_the_release(client: TestClient, sample_data: Path) -> None:
     page = client.get("/").text
     manifest = json.loads((sample_data / "current" / "manifest.json").read_text())
-    assert page.startswith("<!doctype html>\n<html lang=\"es\">")
-    assert f'versión <span id="version">{manifest["release"]}</span>, publicada el ' \
-           f'{spanish_date(manifest["created_at"])}' in page
+    assert page.startswith('<!doctype html>\n<html lang="es">')
+    assert (
+        f'versión <span id="version">{manifest["release"]}</span>, publicada el '
+        f"{spanish_date(manifest['created_at'])}" in page
+    )
     assert '<a href="/reporte">' in page and '<a href="/docs">' in page
     assert '<label for="q">' in page and 'role="combobox"' in page
     paths = client.get("/openapi.json").json()["paths"]
@@ -220,8 +254,9 @@ def test_a_release_from_before_cards_and_reasons(tmp_path: Path, sample_data: Pa
     assert len(picks) == 5 and all(why == "" for *_, why in picks)
 
 
-def test_suggestions_are_kept_per_catalog_by_the_normalized_text(sample_data: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_suggestions_are_kept_per_catalog_by_the_normalized_text(
+    sample_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from movierec.api.web import suggested_films
     from movierec.catalog.indexes import load_catalog
 

@@ -25,8 +25,6 @@ SHOTS = Path("/tmp/web-shots")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package; `make test` installs it
 
 
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -43,8 +41,11 @@ def server(sample_data: Path) -> Iterator[str]:
 def serving(data: Path) -> Iterator[str]:
     """`movierec serve --data DATA` on a free port until /health answers; its URL, then terminated."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "movierec", "serve", "--data", str(data), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -136,8 +137,10 @@ def test_search_card_and_my_list(server: str, browser: Any, movies: pl.DataFrame
     reasons = page.locator("#personales .porque").all_inner_texts()
     assert len(reasons) == 10
     assert all(r in (f"porque te gustó {toy['title']}", f"porque te gustó {star['title']}") for r in reasons), reasons
-    picked = {int(href.split("=")[1]) for href in page.locator("#personales a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")}
+    picked = {
+        int(href.split("=")[1])
+        for href in page.locator("#personales a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    }
     assert len(picked) == 10 and not picked & {862, 11}
     expect(page.get_by_role("button", name="Quitar de mi lista")).to_be_visible()
     page.screenshot(path=str(SHOTS / "04-mi-lista.png"), full_page=True)

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.test_web_browser import SHOTS, browser, serving
 
-from tests.test_web_browser import SHOTS, browser, serving  # noqa: F401  (the module-scoped browser)
-
-PLANTED = ('<script>document.title = "pwned"; localStorage.setItem("mi-lista", "robada")</script>'
-           '<img src="x" onerror="document.title = \'pwned by onerror\'">')
+PLANTED = (
+    '<script>document.title = "pwned"; localStorage.setItem("mi-lista", "robada")</script>'
+    '<img src="x" onerror="document.title = \'pwned by onerror\'">'
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def server(sample_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield url
 
 
-def test_the_report_draws_its_charts_and_a_planted_script_never_runs(server: str, browser: Any) -> None:  # noqa: F811
+def test_the_report_draws_its_charts_and_a_planted_script_never_runs(server: str, browser: Any) -> None:
     context = browser.new_context()
     page = context.new_page()
     requested: list[str] = []
@@ -63,7 +64,7 @@ def test_the_report_draws_its_charts_and_a_planted_script_never_runs(server: str
     context.close()
 
 
-def test_docs_is_swagger_ui_from_this_server_only(server: str, browser: Any) -> None:  # noqa: F811
+def test_docs_is_swagger_ui_from_this_server_only(server: str, browser: Any) -> None:
     context = browser.new_context()
     page = context.new_page()
     requested: list[str] = []

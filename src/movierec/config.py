@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("movierec.config")
 
@@ -36,81 +37,132 @@ class SettingsError(ValueError):
 
 
 def _range(low: float | None = None, high: float | None = None, help: str = "") -> dict[str, object]:
-    return {"metadata": {"low": low, "high": high, "help": help}}
+    return {"low": low, "high": high, "help": help}
 
 
 @dataclass(frozen=True)
 class Settings:
     """Paths, thresholds and service options; ``MOVIEREC_<FIELD>`` (upper case) overrides each field."""
 
-    data_dir: Path = field(default=REPO_ROOT / "data", **_range(help="releases/ and current"))
-    raw_dir: Path | None = field(default=None, **_range(help="raw Kaggle CSVs (default: DATA/raw/, else the sample)"))
-    min_votes: int = field(default=2000, **_range(0, None, "below it, no vote average is given (client's spec)"))
-    neighbours_k: int = field(default=20, **_range(1, 200, "neighbours stored per film in the model artifact"))
-    recommendations: int = field(default=5, **_range(1, 50, "recommendations served per film"))
-    keep_releases: int = field(default=3, **_range(1, 100, "published releases kept (current always)"))
-    max_input_chars: int = field(default=200, **_range(1, 10_000, "longer path parameters answer 422"))
-    suggestions: int = field(default=5, **_range(0, 50, "suggestions in a 404"))
-    lock_wait: float = field(default=0.0, **_range(0, 86_400, "seconds a pipeline waits for another to finish"))
-    min_films_ratio: float = field(default=0.5, **_range(0, 1, "a new release with fewer films than this share "
-                                                            "of the current one's is refused"))
-    evaluate_on_publish: bool = field(default=True, **_range(help="measure every new release on the ratings"))
-    report_on_publish: bool = field(default=True, **_range(help="write the EDA report into every new release"))
-    evaluate_on_ingest: bool = field(default=False, **_range(help="measure ingested releases too (the seed "
-                                                             "baseline alone takes ~1 min on the full data)"))
-    reload_interval: float = field(default=1.0, **_range(0.05, 60, "seconds between two looks of `serve` at "
-                                                         "DATA/current for a new release"))
-    max_input_bytes: int = field(default=1 << 29, **_range(1, None, "largest raw file the ETL reads (movies, "
-                                                           "credits, keywords), decompressed; 512 MiB keeps its "
-                                                           "peak memory under 2 GB"))
-    max_input_lines: int = field(default=1_000_000, **_range(1, None, "most lines in a raw file the ETL reads "
-                                                             "(a record costs memory beyond its bytes)"))
-    quarantine_fields_per_reason: int = field(default=1000, **_range(0, None, "quarantined rows per (file, reason) "
-                                                                      "whose raw fields the quarantine keeps; the "
-                                                                      "rest keep file and line"))
-    max_name_chars: int = field(default=500, **_range(20, 100_000, "longest title, name, character, job, "
-                                                      "keyword, company or collection kept: the ETL and tmdb-sync "
-                                                      "cut longer ones (the ETL lists the row as repaired)"))
-    max_text_chars: int = field(default=5000, **_range(100, 1_000_000, "longest overview, tagline or homepage "
-                                                       "kept, cut the same way"))
-    fuzzy_per_request: int = field(default=10, **_range(0, 50, "unknown titles of one personal request that get "
-                                                        "fuzzy suggestions (the rest are listed without)"))
-    tmdb_max_response_bytes: int = field(default=8 << 20, **_range(1024, 1 << 30, "largest TMDB answer read, "
-                                                                   "as sent and once inflated"))
-    tmdb_max_pages: int = field(default=500, **_range(1, 500, "pages of /movie/changes read per window "
-                                                      "(TMDB's own limit is 500)"))
-    tmdb_request_deadline: float = field(default=60.0, **_range(1, 3600, "seconds one TMDB request may take, "
-                                                                "retries and waits included"))
-    tmdb_max_wait: float = field(default=30.0, **_range(0, 3600, "longest wait a Retry-After header obtains"))
-    tmdb_budget: float = field(default=3600.0, **_range(1, 86_400, "seconds a whole tmdb-sync may take; the "
-                                                        "films not fetched by then are counted failed"))
-    release_max_bytes: int = field(default=8 << 30, **_range(1 << 20, None, "largest release archive unpacked "
-                                                              "by fetch (all its files together)"))
-    release_max_files: int = field(default=1000, **_range(1, 1_000_000, "most files in a fetched release archive"))
-    fetch_budget: float = field(default=900.0, **_range(1, 86_400, "seconds a fetch may take to download "
-                                                        "and unpack a release"))
-    title_language: str = field(default="es", **_range(help="language answers and the page show a film's title "
-                                                         "in first when known: es (a Spanish title), original (the "
-                                                         "original title) or catalogue (TMDB's English title)"))
-    max_titles_per_film: int = field(default=20, **_range(0, 1000, "other titles (translations, alternative titles) "
-                                                          "kept per film from TMDB"))
-    cors_origins: str = field(default="", **_range(help="comma-separated origins allowed to call the API"))
-    tmdb_url: str = field(default="https://api.themoviedb.org/3", **_range(help="TMDB API v3 base URL"))
-    raw_url: str = field(default="", **_range(help="zip of the raw CSVs downloaded at build time (Render)"))
-    release_url: str = field(default="", **_range(help="release archive downloaded at start"))
-    spark_master: str = field(default="local[*]", **_range(help="Spark master for --engine spark"))
-    spark_memory: str = field(default="4g", **_range(help="heap of a local-mode Spark session's JVM (it runs "
-                                                           "every task), e.g. 4g; clusters size their own"))
-    ratings: str = field(default="auto", **_range(help="auto | small | full: which ratings file trains"))
+    data_dir: Path = field(default=REPO_ROOT / "data", metadata=_range(help="releases/ and current"))
+    raw_dir: Path | None = field(default=None, metadata=_range(help="raw Kaggle CSVs (default: DATA/raw/, else the sample)"))
+    min_votes: int = field(default=2000, metadata=_range(0, None, "below it, no vote average is given (client's spec)"))
+    neighbours_k: int = field(default=20, metadata=_range(1, 200, "neighbours stored per film in the model artifact"))
+    recommendations: int = field(default=5, metadata=_range(1, 50, "recommendations served per film"))
+    keep_releases: int = field(default=3, metadata=_range(1, 100, "published releases kept (current always)"))
+    max_input_chars: int = field(default=200, metadata=_range(1, 10_000, "longer path parameters answer 422"))
+    suggestions: int = field(default=5, metadata=_range(0, 50, "suggestions in a 404"))
+    lock_wait: float = field(default=0.0, metadata=_range(0, 86_400, "seconds a pipeline waits for another to finish"))
+    min_films_ratio: float = field(
+        default=0.5, metadata=_range(0, 1, "a new release with fewer films than this share of the current one's is refused")
+    )
+    evaluate_on_publish: bool = field(default=True, metadata=_range(help="measure every new release on the ratings"))
+    report_on_publish: bool = field(default=True, metadata=_range(help="write the EDA report into every new release"))
+    evaluate_on_ingest: bool = field(
+        default=False,
+        metadata=_range(help="measure ingested releases too (the seed baseline alone takes ~1 min on the full data)"),
+    )
+    reload_interval: float = field(
+        default=1.0, metadata=_range(0.05, 60, "seconds between two looks of `serve` at DATA/current for a new release")
+    )
+    max_input_bytes: int = field(
+        default=1 << 29,
+        metadata=_range(
+            1,
+            None,
+            "largest raw file the ETL reads (movies, "
+            "credits, keywords), decompressed; 512 MiB keeps its "
+            "peak memory under 2 GB",
+        ),
+    )
+    max_input_lines: int = field(
+        default=1_000_000,
+        metadata=_range(1, None, "most lines in a raw file the ETL reads (a record costs memory beyond its bytes)"),
+    )
+    quarantine_fields_per_reason: int = field(
+        default=1000,
+        metadata=_range(
+            0,
+            None,
+            "quarantined rows per (file, reason) whose raw fields the quarantine keeps; the rest keep file and line",
+        ),
+    )
+    max_name_chars: int = field(
+        default=500,
+        metadata=_range(
+            20,
+            100_000,
+            "longest title, name, character, job, "
+            "keyword, company or collection kept: the ETL and tmdb-sync "
+            "cut longer ones (the ETL lists the row as repaired)",
+        ),
+    )
+    max_text_chars: int = field(
+        default=5000, metadata=_range(100, 1_000_000, "longest overview, tagline or homepage kept, cut the same way")
+    )
+    fuzzy_per_request: int = field(
+        default=10,
+        metadata=_range(
+            0, 50, "unknown titles of one personal request that get fuzzy suggestions (the rest are listed without)"
+        ),
+    )
+    tmdb_max_response_bytes: int = field(
+        default=8 << 20, metadata=_range(1024, 1 << 30, "largest TMDB answer read, as sent and once inflated")
+    )
+    tmdb_max_pages: int = field(
+        default=500, metadata=_range(1, 500, "pages of /movie/changes read per window (TMDB's own limit is 500)")
+    )
+    tmdb_request_deadline: float = field(
+        default=60.0, metadata=_range(1, 3600, "seconds one TMDB request may take, retries and waits included")
+    )
+    tmdb_max_wait: float = field(default=30.0, metadata=_range(0, 3600, "longest wait a Retry-After header obtains"))
+    tmdb_budget: float = field(
+        default=3600.0,
+        metadata=_range(1, 86_400, "seconds a whole tmdb-sync may take; the films not fetched by then are counted failed"),
+    )
+    release_max_bytes: int = field(
+        default=8 << 30, metadata=_range(1 << 20, None, "largest release archive unpacked by fetch (all its files together)")
+    )
+    release_max_files: int = field(default=1000, metadata=_range(1, 1_000_000, "most files in a fetched release archive"))
+    fetch_budget: float = field(
+        default=900.0, metadata=_range(1, 86_400, "seconds a fetch may take to download and unpack a release")
+    )
+    title_language: str = field(
+        default="es",
+        metadata=_range(
+            help="language answers and the page show a film's title "
+            "in first when known: es (a Spanish title), original (the "
+            "original title) or catalogue (TMDB's English title)"
+        ),
+    )
+    max_titles_per_film: int = field(
+        default=20, metadata=_range(0, 1000, "other titles (translations, alternative titles) kept per film from TMDB")
+    )
+    cors_origins: str = field(default="", metadata=_range(help="comma-separated origins allowed to call the API"))
+    tmdb_url: str = field(default="https://api.themoviedb.org/3", metadata=_range(help="TMDB API v3 base URL"))
+    raw_url: str = field(default="", metadata=_range(help="zip of the raw CSVs downloaded at build time (Render)"))
+    release_url: str = field(default="", metadata=_range(help="release archive downloaded at start"))
+    spark_master: str = field(default="local[*]", metadata=_range(help="Spark master for --engine spark"))
+    spark_memory: str = field(
+        default="4g",
+        metadata=_range(
+            help="heap of a local-mode Spark session's JVM (it runs every task), e.g. 4g; clusters size their own"
+        ),
+    )
+    ratings: str = field(default="auto", metadata=_range(help="auto | small | full: which ratings file trains"))
 
     def __post_init__(self) -> None:
         if self.neighbours_k < self.recommendations:
-            raise SettingsError(f"{PREFIX}NEIGHBOURS_K must be at least {self.recommendations} "
-                                f"(the recommendations served), got {self.neighbours_k}")
+            raise SettingsError(
+                f"{PREFIX}NEIGHBOURS_K must be at least {self.recommendations} "
+                f"(the recommendations served), got {self.neighbours_k}"
+            )
         if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", self.spark_memory.lower()):
             raise SettingsError(f"{PREFIX}SPARK_MEMORY must be a size such as 4g or 512m, got {self.spark_memory!r}")
         if self.title_language not in ("es", "original", "catalogue"):
-            raise SettingsError(f"{PREFIX}TITLE_LANGUAGE must be es, original or catalogue, got {self.title_language!r}")
+            raise SettingsError(
+                f"{PREFIX}TITLE_LANGUAGE must be es, original or catalogue, got {self.title_language!r}"
+            )
         if self.ratings not in ("auto", "small", "full"):
             raise SettingsError(f"{PREFIX}RATINGS must be auto, small or full, got {self.ratings!r}")
 
@@ -119,7 +171,7 @@ class Settings:
         return cls(**{name: value for name, (value, _) in cls.sources(environ).items() if value is not None})
 
     @classmethod
-    def sources(cls, environ: Mapping[str, str] | None = None) -> dict[str, tuple[object, str]]:
+    def sources(cls, environ: Mapping[str, str] | None = None) -> dict[str, tuple[Any, str]]:
         """Every overridden field's parsed value and the variable it came from (None, "default"
         for the rest). Unknown MOVIEREC_* variables are warned about: a typo would otherwise be
         silently ignored."""
@@ -161,8 +213,9 @@ def _parse(spec: dataclasses.Field, variable: str, raw: str) -> object:
         try:
             value: float = int(text) if kind == "int" else float(text)
         except ValueError:
-            raise SettingsError(f"{variable} must be {'an integer' if kind == 'int' else 'a number'}, "
-                                f"got {raw[:60]!r}") from None
+            raise SettingsError(
+                f"{variable} must be {'an integer' if kind == 'int' else 'a number'}, got {raw[:60]!r}"
+            ) from None
         if value != value or (low is not None and value < low) or (high is not None and value > high):
             bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise SettingsError(f"{variable} must be {bounds}, got {raw[:60]!r}")
@@ -175,8 +228,15 @@ def _parse(spec: dataclasses.Field, variable: str, raw: str) -> object:
 def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, object, str, str]]:
     """(variable, effective value, where it came from, what it is) for every setting."""
     sources = Settings.sources(environ)
-    return [(f"{PREFIX}{spec.name.upper()}", getattr(settings, spec.name), sources[spec.name][1],
-             str(spec.metadata.get("help", ""))) for spec in dataclasses.fields(Settings)]
+    return [
+        (
+            f"{PREFIX}{spec.name.upper()}",
+            getattr(settings, spec.name),
+            sources[spec.name][1],
+            str(spec.metadata.get("help", "")),
+        )
+        for spec in dataclasses.fields(Settings)
+    ]
 
 
 @lru_cache(maxsize=1)

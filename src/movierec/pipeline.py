@@ -32,7 +32,16 @@ from movierec.config import SAMPLE_RAW_DIR, Settings
 from movierec.raw.caps import FieldCaps
 from movierec.raw.keep import link_or_copy
 from movierec.release.layout import (
-    CATALOG, EVALUATION, MANIFEST, MODEL, RAW, REPORT, TABLES, code_version, read_manifest, write_json,
+    CATALOG,
+    EVALUATION,
+    MANIFEST,
+    MODEL,
+    RAW,
+    REPORT,
+    TABLES,
+    code_version,
+    read_manifest,
+    write_json,
 )
 from movierec.release.store import ReleaseStore, StoreError
 
@@ -46,8 +55,9 @@ class ReleaseRefused(StoreError):
     """The built release failed its checks; nothing was published."""
 
 
-def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False,
-            engine: str = "local") -> dict[str, object]:
+def publish(
+    raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False, engine: str = "local"
+) -> dict[str, object]:
     """`movierec pipeline`: ETL + training (+ evaluation when RAW has ratings) into a new release
     that becomes DATA/current; returns its manifest. ``engine`` computes the collaborative stage
     (local | spark, see :func:`movierec.model.train.train`)."""
@@ -55,8 +65,11 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
 
     raw_dir = Path(raw_dir)
     if raw_dir.resolve() == SAMPLE_RAW_DIR.resolve():
-        log.warning("building from the bundled SAMPLE of 2,996 films (%s), not the full data: put the Kaggle "
-                    "CSVs in DATA/raw/ or pass --raw / MOVIEREC_RAW_DIR", raw_dir)
+        log.warning(
+            "building from the bundled SAMPLE of 2,996 films (%s), not the full data: put the Kaggle "
+            "CSVs in DATA/raw/ or pass --raw / MOVIEREC_RAW_DIR",
+            raw_dir,
+        )
 
     def etl(folder: Path, manifest: dict[str, object]) -> None:
         # The raw inputs are compressed into the release (for the next ingest) beside the ETL.
@@ -65,38 +78,50 @@ def publish(raw_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: 
             etl_step(raw_dir, settings)(folder, manifest)
             manifest["raw"] = kept.result()
 
-    return build_release(data_dir, settings, raw_dir, [etl, *after_tables(settings, raw_dir, engine)],
-                         allow_shrink=allow_shrink)
+    return build_release(
+        data_dir, settings, raw_dir, [etl, *after_tables(settings, raw_dir, engine)], allow_shrink=allow_shrink
+    )
 
 
 def etl_step(raw_dir: Path, settings: Settings, source: str | None = None) -> Step:
     """The ETL of ``raw_dir`` into the release's tables/, recorded in the manifest; a catalogue
     too small to recommend from is refused. ``source`` names the input in messages (default
     ``raw_dir``: an ingest's merged files are in the staging folder)."""
+
     def etl(folder: Path, manifest: dict[str, object]) -> None:
         from movierec.etl.run import run_etl
         from movierec.model.train import CatalogueTooSmall, check_catalogue_size
 
         started = time.perf_counter()
-        report = run_etl(raw_dir, folder / TABLES, max_input_bytes=settings.max_input_bytes,
-                         caps=FieldCaps.from_settings(settings), max_titles=settings.max_titles_per_film)
+        report = run_etl(
+            raw_dir,
+            folder / TABLES,
+            max_input_bytes=settings.max_input_bytes,
+            caps=FieldCaps.from_settings(settings),
+            max_titles=settings.max_titles_per_film,
+        )
         tables, movies = report["tables"], report["movies"]
         if isinstance(tables, dict) and isinstance(movies, dict):
             films, records = int(tables.get("movies") or 0), movies.get("rows_read", 0)
             if not films:
-                raise ReleaseRefused(f"the new release was not published: the ETL kept no film of the "
-                                     f"{records:,} movie records in {source or raw_dir}")
+                raise ReleaseRefused(
+                    f"the new release was not published: the ETL kept no film of the "
+                    f"{records:,} movie records in {source or raw_dir}"
+                )
             try:  # refused here, before training spends minutes on it
                 check_catalogue_size(films, settings)
             except CatalogueTooSmall as exc:
                 raise ReleaseRefused(f"the new release was not published: the ETL kept {exc}") from None
-        manifest.update({
-            "inputs": report["inputs"], "tables": report["tables"],
-            "etl": {k: v for k, v in report.items() if k not in ("inputs", "tables")},
-        })
+        manifest.update(
+            {
+                "inputs": report["inputs"],
+                "tables": report["tables"],
+                "etl": {k: v for k, v in report.items() if k not in ("inputs", "tables")},
+            }
+        )
         manifest["durations"]["etl"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
-    return etl
 
+    return etl
 
 
 def after_tables(settings: Settings, ratings_dir: Path | None = None, engine: str = "local") -> list[Step]:
@@ -111,7 +136,9 @@ def after_tables(settings: Settings, ratings_dir: Path | None = None, engine: st
     ]  # then build_release checks, evaluates and writes the EDA report (which shows the evaluation)
 
 
-def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None, engine: str = "local") -> dict[str, object]:
+def retrain(
+    data_dir: Path, settings: Settings, raw_dir: Path | None = None, engine: str = "local"
+) -> dict[str, object]:
     """`movierec train`: a new release holding the current release's tables (hard links, so no
     copy) and a model fitted anew; the current release is not touched."""
     store = ReleaseStore(data_dir)
@@ -129,13 +156,19 @@ def retrain(data_dir: Path, settings: Settings, raw_dir: Path | None = None, eng
             if key in base_manifest:
                 manifest[key] = base_manifest[key]
 
-    return build_release(data_dir, settings, raw, [tables, *after_tables(settings, raw, engine)],
-                         built_on=base.name)
+    return build_release(data_dir, settings, raw, [tables, *after_tables(settings, raw, engine)], built_on=base.name)
 
 
-def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, steps: list[Step], *,
-                  built_on: str | None = None, allow_shrink: bool = False,
-                  evaluate: bool | None = None) -> dict[str, object]:
+def build_release(
+    data_dir: Path,
+    settings: Settings,
+    raw_dir: Path | None,
+    steps: list[Step],
+    *,
+    built_on: str | None = None,
+    allow_shrink: bool = False,
+    evaluate: bool | None = None,
+) -> dict[str, object]:
     """Run ``steps`` into a staging folder, check the result, publish it; returns its manifest.
 
     ``raw_dir`` is the raw folder the release comes from (its ratings evaluate it); None means
@@ -148,7 +181,9 @@ def build_release(data_dir: Path, settings: Settings, raw_dir: Path | None, step
         started = time.perf_counter()
         current = store.current()
         manifest: dict[str, object] = {
-            "release": name, "code_version": code_version(), "raw_dir": str(raw_dir) if raw_dir else None,
+            "release": name,
+            "code_version": code_version(),
+            "raw_dir": str(raw_dir) if raw_dir else None,
             "sample_data": raw_dir is not None and Path(raw_dir).resolve() == SAMPLE_RAW_DIR.resolve(),
             "built_on": built_on or (current.name if current else None),
             "durations": {},
@@ -192,12 +227,15 @@ def check_release(folder: Path, current: Path | None, settings: Settings, *, all
         if not allow_shrink:
             # Against the lineage's largest, not only the current release: two ingests deleting
             # 45% each passed a guard that looked one release back (2,993 → 1,644 → 844 films).
-            compared = (f"the current release's {largest:,}" if before == largest else
-                        f"the {largest:,} films of the largest release in its lineage (the current release "
-                        f"has {before:,})")
+            compared = (
+                f"the current release's {largest:,}"
+                if before == largest
+                else f"the {largest:,} films of the largest release in its lineage (the current release has {before:,})"
+            )
             raise ReleaseRefused(
                 f"the new release has {films:,} films, fewer than {settings.min_films_ratio:.0%} of {compared}: "
-                "not published (pass --allow-shrink if this is intended)")
+                "not published (pass --allow-shrink if this is intended)"
+            )
         return films  # an allowed shrink starts the lineage's count again
     return max(films, largest)
 
@@ -229,12 +267,12 @@ def _train_step(ratings_dir: Path | None, settings: Settings, engine: str = "loc
         from movierec.model.train import CatalogueTooSmall, train
 
         try:
-            model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW,
-                          engine=engine)
+            model = train(folder / TABLES, folder / MODEL, settings, raw_dir=ratings_dir or folder / RAW, engine=engine)
         except CatalogueTooSmall as exc:
             raise ReleaseRefused(f"the new release was not published: {exc}") from None
         manifest["model"] = model
         manifest["durations"]["train"] = model.get("seconds")  # type: ignore[index]
+
     return train_step
 
 
@@ -246,9 +284,11 @@ def _catalog_step(settings: Settings) -> Step:
         try:
             write_catalog(folder, settings.recommendations, manifest)
         except Exception as exc:  # the API's indexes cannot be built from what the steps wrote
-            raise ReleaseRefused(f"the new release was not published: the API cannot load it "
-                                 f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+            raise ReleaseRefused(
+                f"the new release was not published: the API cannot load it ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from exc
         manifest["durations"][CATALOG] = round(time.perf_counter() - started, 3)  # type: ignore[index]
+
     return catalog_step
 
 
@@ -267,8 +307,12 @@ class Background:
 
     def __init__(self, function: Callable[..., object], *args: object) -> None:
         self._outcome: tuple[bool, object] = (False, None)
-        self._thread = threading.Thread(target=self._run, args=(function, args), daemon=True,
-                                        name=f"movierec-{getattr(function, '__name__', 'background')}")
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(function, args),
+            daemon=True,
+            name=f"movierec-{getattr(function, '__name__', 'background')}",
+        )
         self._thread.start()
 
     def _run(self, function: Callable[..., object], args: tuple[object, ...]) -> None:
@@ -302,8 +346,9 @@ def _measure_anchors(folder: Path, raw_dir: Path, settings: Settings) -> Backgro
     return Background(measure_anchors, folder / TABLES, raw_dir, settings.recommendations, 0, settings.ratings)
 
 
-def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object],
-              anchors: Background | None = None) -> None:
+def _evaluate(
+    folder: Path, raw_dir: Path, settings: Settings, manifest: dict[str, object], anchors: Background | None = None
+) -> None:
     """The evaluation table, measured once as the release is built (when RAW has ratings); its
     anchors from ``anchors`` when they were started beside training. The manifest's duration is
     what the evaluation added after the other steps."""
@@ -314,13 +359,16 @@ def _evaluate(folder: Path, raw_dir: Path, settings: Settings, manifest: dict[st
     started = time.perf_counter()
     anchored = anchors.result() if anchors is not None else None
     assert anchored is None or isinstance(anchored, Anchored)
-    write_json(folder / EVALUATION, evaluate_release(folder, raw_dir, k=settings.recommendations,
-                                                     ratings=settings.ratings, anchored=anchored))
+    write_json(
+        folder / EVALUATION,
+        evaluate_release(folder, raw_dir, k=settings.recommendations, ratings=settings.ratings, anchored=anchored),
+    )
     manifest["durations"]["evaluation"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
 
 
-def _report(folder: Path, raw_dir: Path, previous: Path | None, settings: Settings,
-            manifest: dict[str, object]) -> None:
+def _report(
+    folder: Path, raw_dir: Path, previous: Path | None, settings: Settings, manifest: dict[str, object]
+) -> None:
     """The EDA report of the release (report/report.html + report.json), compared with the
     release it replaces. A report that fails is logged and recorded, and the release is still
     published: new films must not wait for a chart (the API's /reporte then says why)."""
@@ -331,7 +379,7 @@ def _report(folder: Path, raw_dir: Path, previous: Path | None, settings: Settin
     started = time.perf_counter()
     try:
         write_report(folder, folder / REPORT, raw_dir=raw_dir if raw_dir.is_dir() else None, previous=previous)
-    except Exception as exc:  # noqa: BLE001 (any failure of the report, recorded, not fatal)
+    except Exception as exc:
         log.exception("the report of %s failed; the release is published without it", folder.name)
         manifest["report"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     else:

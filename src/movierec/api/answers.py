@@ -28,7 +28,15 @@ from pydantic_core import to_json
 from movierec.api import schemas as s
 from movierec.api.cache import BoundedCache
 from movierec.api.shapes import (
-    because_text, coincidencias, homonyms, named, number_text, other_titles, picks_size, profit, year_text,
+    because_text,
+    coincidencias,
+    homonyms,
+    named,
+    number_text,
+    other_titles,
+    picks_size,
+    profit,
+    year_text,
 )
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.people import People
@@ -49,8 +57,7 @@ DIRECTED = 500  # a director's `peliculas`: the first 500 by date (`cantidad_pel
 class ApiError(Exception):
     """An answer other than 200: the HTTP status and the JSON body."""
 
-    def __init__(self, status: int, body: dict[str, object],
-                 pending: Callable[[], list[str]] | None = None) -> None:
+    def __init__(self, status: int, body: dict[str, object], pending: Callable[[], list[str]] | None = None) -> None:
         super().__init__(body.get("detail"))
         self.status = status
         self.body = body
@@ -59,13 +66,16 @@ class ApiError(Exception):
         self.pending = pending
 
 
-def not_found(detail: str, suggestions: list[str] | Callable[[], list[str]],
-              matches: list[Film] | None = None) -> ApiError:
+def not_found(
+    detail: str, suggestions: list[str] | Callable[[], list[str]], matches: list[Film] | None = None
+) -> ApiError:
     """A 404; ``suggestions`` may be a callable, to be computed off the event loop."""
     body = s.ErrorNoEncontrado(
-        detail=detail, sugerencias=suggestions if isinstance(suggestions, list) else [],
-        coincidencias=[s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year, **other_titles(f))
-                       for f in matches or []],
+        detail=detail,
+        sugerencias=suggestions if isinstance(suggestions, list) else [],
+        coincidencias=[
+            s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year, **other_titles(f)) for f in matches or []
+        ],
     )
     # exclude_unset: a film's other titles are absent when unknown, as in the 200 answers
     return ApiError(404, body.model_dump(exclude_unset=True), None if isinstance(suggestions, list) else suggestions)
@@ -98,8 +108,9 @@ class Answers:
         # by (row, title key): the title a film was asked by decides its `coincidencias`
         self._score = cache(lambda found: render(me.score_body(*found)))
         self._votes = cache(lambda found: render(me.votes_body(*found)))
-        self._recommend_title = cache(lambda found: render(me.recommendation_body(found[0], namesakes=True,
-                                                                                  key=found[1])))
+        self._recommend_title = cache(
+            lambda found: render(me.recommendation_body(found[0], namesakes=True, key=found[1]))
+        )
         self._recommend_id = cache(lambda row: render(me.recommendation_body(row, namesakes=False)))
         self._actor = cache(lambda key: render(me.actor_body(key)))
         self._director = cache(lambda key: render(me.director_body(key)))
@@ -115,16 +126,22 @@ class Answers:
         self._text(mes, "mes", "un mes")
         number = parse_month(mes)
         if number is None:
-            raise invalid(f"«{mes}» no es un mes válido. Valores válidos: {', '.join(VALID_MONTHS)}.",
-                          [*MONTHS, "setiembre"], "mes")
+            raise invalid(
+                f"«{mes}» no es un mes válido. Valores válidos: {', '.join(VALID_MONTHS)}.",
+                [*MONTHS, "setiembre"],
+                "mes",
+            )
         return self._month(number)
 
     def weekday(self, dia: str) -> bytes:
         self._text(dia, "dia", "un día")
         number = parse_weekday(dia)
         if number is None:
-            raise invalid(f"«{dia}» no es un día de la semana válido. Valores válidos: {', '.join(WEEKDAYS)} "
-                          "(con o sin tilde).", list(WEEKDAYS), "dia")
+            raise invalid(
+                f"«{dia}» no es un día de la semana válido. Valores válidos: {', '.join(WEEKDAYS)} (con o sin tilde).",
+                list(WEEKDAYS),
+                "dia",
+            )
         return self._weekday(number)
 
     def score(self, titulo: str, anio: str | None = None) -> bytes:
@@ -172,11 +189,15 @@ class Answers:
         once; a 404 only when none is found."""
         total = len(titles) + len(ids)
         if total == 0:
-            raise invalid("Indique al menos una película que le haya gustado: `titulo=…` (se puede repetir) o "
-                          "`id=…` (id de TMDB).", field="titulo")
+            raise invalid(
+                "Indique al menos una película que le haya gustado: `titulo=…` (se puede repetir) o "
+                "`id=…` (id de TMDB).",
+                field="titulo",
+            )
         if total > MAX_LIKED:
-            raise invalid(f"Se admiten como máximo {MAX_LIKED} películas por consulta (se recibieron {total}).",
-                          field="titulo")
+            raise invalid(
+                f"Se admiten como máximo {MAX_LIKED} películas por consulta (se recibieron {total}).", field="titulo"
+            )
         for title in titles:
             self._text(title, "titulo", "un título")
         numbers = [self._integer(value, "id", MAX_ID, 0) for value in ids]
@@ -201,21 +222,35 @@ class Answers:
             flat = list(dict.fromkeys(x for item in missing for x in item["sugerencias"]))  # type: ignore[attr-defined]
             body = s.ErrorNingunaEncontrada(
                 detail="No se encontró ninguna de las películas indicadas: "
-                       + ", ".join(f"«{item['entrada']}»" for item in missing) + ".",
+                + ", ".join(f"«{item['entrada']}»" for item in missing)
+                + ".",
                 sugerencias=flat[: self.settings.suggestions],
-                no_encontrados=[s.NoEncontrado(**item) for item in missing])  # type: ignore[arg-type]
+                no_encontrados=[s.NoEncontrado(**item) for item in missing],
+            )  # type: ignore[arg-type]
             raise ApiError(404, body.model_dump())
         picks = self._personal(tuple(sorted(rows)))
-        return render({  # s.RecomendacionUsuario
-            "peliculas_base": [{"id": f.id, "titulo": f.title or "", "anio": f.year, **other_titles(f)}
-                               for f in (self.catalog.film(row) for row in rows)],
-            "recomendaciones": [film.title for film, _, _ in picks],
-            "peliculas": [{"id": film.id, "titulo": film.title, "anio": film.year, "puntaje": score,
-                           "porque": because_text(because, self.settings.title_language), **other_titles(film)}
-                          for film, score, because in picks],
-            "no_encontrados": missing,
-            "repetidos": repeated,
-        })
+        return render(
+            {  # s.RecomendacionUsuario
+                "peliculas_base": [
+                    {"id": f.id, "titulo": f.title or "", "anio": f.year, **other_titles(f)}
+                    for f in (self.catalog.film(row) for row in rows)
+                ],
+                "recomendaciones": [film.title for film, _, _ in picks],
+                "peliculas": [
+                    {
+                        "id": film.id,
+                        "titulo": film.title,
+                        "anio": film.year,
+                        "puntaje": score,
+                        "porque": because_text(because, self.settings.title_language),
+                        **other_titles(film),
+                    }
+                    for film, score, because in picks
+                ],
+                "no_encontrados": missing,
+                "repetidos": repeated,
+            }
+        )
 
     def personal_picks(self, rows: tuple[int, ...]) -> list[tuple[Film, float, Film | None]]:
         return self.catalog.personal(list(rows))
@@ -233,23 +268,37 @@ class Answers:
             return row, [], False
         rows = self.catalog.title_rows(title)
         if rows:  # the title exists, in other years: suggest each "Title (year)"
-            return None, [f"{f.title} ({f.year})" if f.year is not None else f.title or ""
-                          for f in self.catalog.by_year(rows, self.settings.suggestions)], False
+            return (
+                None,
+                [
+                    f"{f.title} ({f.year})" if f.year is not None else f.title or ""
+                    for f in self.catalog.by_year(rows, self.settings.suggestions)
+                ],
+                False,
+            )
         if not fuzzy:
             return None, [], False
         return None, self.catalog.titles.suggest(normalize(title), self.settings.suggestions), True
 
     def health(self) -> dict[str, object]:  # s.Salud
         code = self.catalog.manifest.get("code_version")
-        return {"status": "ok", "version": self.catalog.version, "peliculas": len(self.catalog),
-                "version_codigo": str(code) if code is not None else None,
-                "titulos_es": self.catalog.spanish_titles, "titulos_originales": self.catalog.original_titles}
+        return {
+            "status": "ok",
+            "version": self.catalog.version,
+            "peliculas": len(self.catalog),
+            "version_codigo": str(code) if code is not None else None,
+            "titulos_es": self.catalog.spanish_titles,
+            "titulos_originales": self.catalog.original_titles,
+        }
 
     # -- input ------------------------------------------------------------------------------------
     def _text(self, value: str, field: str, what: str) -> None:
         if len(value) > self.settings.max_input_chars:
-            raise invalid(f"El parámetro «{field}» admite como máximo {self.settings.max_input_chars} "
-                          f"caracteres (tiene {len(value)}).", field=field)
+            raise invalid(
+                f"El parámetro «{field}» admite como máximo {self.settings.max_input_chars} "
+                f"caracteres (tiene {len(value)}).",
+                field=field,
+            )
         if not normalize(value):
             raise invalid(f"Indique {what}: el parámetro «{field}» está vacío.", field=field)
 
@@ -257,10 +306,14 @@ class Answers:
     def _integer(value: str, field: str, maximum: int, minimum: int) -> int:
         """A decimal integer parameter in [minimum, maximum], else a 422."""
         text = value.strip()
-        if not (text.isascii() and text.isdigit() and len(text) <= len(str(maximum))
-                and minimum <= int(text) <= maximum):
-            raise invalid(f"El parámetro «{field}» debe ser un número entero entre {minimum} y {maximum} "
-                          f"(se recibió «{value[:40]}»).", field=field)
+        if not (
+            text.isascii() and text.isdigit() and len(text) <= len(str(maximum)) and minimum <= int(text) <= maximum
+        ):
+            raise invalid(
+                f"El parámetro «{field}» debe ser un número entero entre {minimum} y {maximum} "
+                f"(se recibió «{value[:40]}»).",
+                field=field,
+            )
         return int(text)
 
     def _film(self, titulo: str, anio: str | None) -> tuple[int, int]:
@@ -274,14 +327,19 @@ class Answers:
         rows = self.catalog.title_rows(titulo)
         if rows:  # the title exists, not in that year
             years = sorted({y for r in rows if (y := self.catalog.year(r)) is not None})
-            listed = ", ".join(map(str, years[:LISTED])) + (f" y {len(years) - LISTED} más" if len(years) > LISTED else "")
+            listed = ", ".join(map(str, years[:LISTED])) + (
+                f" y {len(years) - LISTED} más" if len(years) > LISTED else ""
+            )
             raise not_found(
                 f"No hay ninguna película «{titulo}» estrenada en {year}; los años con ese título son: "
                 f"{listed or 'desconocidos'}.",
-                [self.catalog.title(rows[0]) or ""], self.catalog.by_year(rows, LISTED),
+                [self.catalog.title(rows[0]) or ""],
+                self.catalog.by_year(rows, LISTED),
             )
-        raise not_found(f"No se encontró la película «{titulo}».",
-                        self._suggestions(lambda: self.catalog.titles.suggest(normalize(titulo), self.settings.suggestions)))
+        raise not_found(
+            f"No se encontró la película «{titulo}».",
+            self._suggestions(lambda: self.catalog.titles.suggest(normalize(titulo), self.settings.suggestions)),
+        )
 
     def _person(self, nombre: str, field: str, people: People) -> str:
         """The normalized name of a known person, else a 404 with suggestions."""
@@ -293,11 +351,16 @@ class Answers:
         other = self.catalog.directors if acting else self.catalog.actors
         hint = ""
         if key in other.by_key:
-            hint = (" Figura como director, pero no en el reparto de ninguna película." if acting
-                    else " Figura en el reparto, pero no como director de ninguna película.")
+            hint = (
+                " Figura como director, pero no en el reparto de ninguna película."
+                if acting
+                else " Figura en el reparto, pero no como director de ninguna película."
+            )
         label = "actor o actriz" if acting else "director o directora"
-        raise not_found(f"No se encontró ningún {label} llamado «{nombre}».{hint}",
-                        self._suggestions(lambda: people.suggester.suggest(key, self.settings.suggestions)))
+        raise not_found(
+            f"No se encontró ningún {label} llamado «{nombre}».{hint}",
+            self._suggestions(lambda: people.suggester.suggest(key, self.settings.suggestions)),
+        )
 
     def _suggestions(self, compute: Callable[[], list[str]]) -> list[str] | Callable[[], list[str]]:
         """The suggestions' computation, deferred to a worker thread when serving (the app's
@@ -308,13 +371,21 @@ class Answers:
     # -- bodies: resolved film or person in, dict shaped as the response model out ---------------
     def month_body(self, number: int) -> dict[str, object]:  # s.CantidadMes
         name, count = MONTHS[number - 1], self.catalog.month_counts[number]
-        return {"mes": name, "numero_mes": number, "cantidad": count,
-                "mensaje": f"{count} cantidad de películas fueron estrenadas en el mes de {name}"}
+        return {
+            "mes": name,
+            "numero_mes": number,
+            "cantidad": count,
+            "mensaje": f"{count} cantidad de películas fueron estrenadas en el mes de {name}",
+        }
 
     def weekday_body(self, number: int) -> dict[str, object]:  # s.CantidadDia
         name, count = WEEKDAYS[number - 1], self.catalog.weekday_counts[number]
-        return {"dia": name, "numero_dia": number, "cantidad": count,
-                "mensaje": f"{count} cantidad de películas fueron estrenadas en los días {name}"}
+        return {
+            "dia": name,
+            "numero_dia": number,
+            "cantidad": count,
+            "mensaje": f"{count} cantidad de películas fueron estrenadas en los días {name}",
+        }
 
     def _named(self, film: Film) -> str:
         """The film as a sentence names it: its title in the preferred language first."""
@@ -323,28 +394,42 @@ class Answers:
     def score_body(self, row: int, key: int | None = None) -> dict[str, object]:  # s.ScoreTitulo
         film = self.catalog.film(row)
         return {
-            "id": film.id, "titulo": film.title or "", **other_titles(film), "anio": film.year,
-            "fecha_estreno": film.date, "popularidad": film.popularity,
+            "id": film.id,
+            "titulo": film.title or "",
+            **other_titles(film),
+            "anio": film.year,
+            "fecha_estreno": film.date,
+            "popularidad": film.popularity,
             "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)),
             "mensaje": f"La película {self._named(film)} fue estrenada {year_text(film)} con un score/popularidad de "
-                       f"{number_text(film.popularity)}",
+            f"{number_text(film.popularity)}",
         }
 
     def votes_body(self, row: int, key: int | None = None) -> dict[str, object]:  # s.VotosTitulo
         film = self.catalog.film(row)
         minimum = self.settings.min_votes
         enough = film.votes >= minimum and film.vote_average is not None
-        head = (f"La película {self._named(film)} fue estrenada {year_text(film)}. La misma cuenta con un total de "
-                f"{film.votes} valoraciones")
+        head = (
+            f"La película {self._named(film)} fue estrenada {year_text(film)}. La misma cuenta con un total de "
+            f"{film.votes} valoraciones"
+        )
         if enough:
             message = f"{head}, con un promedio de {film.vote_average}"
         else:
-            message = (f"{head}, por debajo del mínimo de {minimum} valoraciones necesario para informar "
-                       "un promedio, por lo que no se informa.")
+            message = (
+                f"{head}, por debajo del mínimo de {minimum} valoraciones necesario para informar "
+                "un promedio, por lo que no se informa."
+            )
         return {
-            "id": film.id, "titulo": film.title or "", **other_titles(film), "anio": film.year, "votos": film.votes,
-            "promedio": film.vote_average if enough else None, "minimo_votos": minimum,
-            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)), "mensaje": message,
+            "id": film.id,
+            "titulo": film.title or "",
+            **other_titles(film),
+            "anio": film.year,
+            "votos": film.votes,
+            "promedio": film.vote_average if enough else None,
+            "minimo_votos": minimum,
+            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)),
+            "mensaje": message,
         }
 
     def actor_body(self, key: str) -> dict[str, object]:  # s.Actor
@@ -352,12 +437,15 @@ class Answers:
         assert match is not None
         person = match.person
         return {
-            "actor": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
-            "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
+            "actor": person.name,
+            "id": person.person_id,
+            "cantidad_peliculas": person.films,
+            "retorno_total": person.total_return,
+            "retorno_promedio": person.mean_return,
             "homonimos": homonyms(match),
             "mensaje": f"El actor {person.name} ha participado de {person.films} cantidad de filmaciones, el "
-                       f"mismo ha conseguido un retorno de {number_text(person.total_return)} con un promedio de "
-                       f"{number_text(person.mean_return)} por filmación",
+            f"mismo ha conseguido un retorno de {number_text(person.total_return)} con un promedio de "
+            f"{number_text(person.mean_return)} por filmación",
         }
 
     def director_body(self, key: str) -> dict[str, object]:  # s.Director
@@ -366,20 +454,33 @@ class Answers:
         person = match.person
         films = [self.catalog.film(row) for row in person.film_rows[:DIRECTED]]
         unknown = sum(1 for row in person.film_rows if not self.catalog.known_money(row))
-        note = "" if not unknown else (
-            f"; de {unknown} se desconocen los ingresos o el presupuesto, y su ganancia figura como null")
+        note = (
+            ""
+            if not unknown
+            else (f"; de {unknown} se desconocen los ingresos o el presupuesto, y su ganancia figura como null")
+        )
         return {
-            "director": person.name, "id": person.person_id, "cantidad_peliculas": person.films,
-            "retorno_total": person.total_return, "retorno_promedio": person.mean_return,
+            "director": person.name,
+            "id": person.person_id,
+            "cantidad_peliculas": person.films,
+            "retorno_total": person.total_return,
+            "retorno_promedio": person.mean_return,
             "peliculas": [
-                {"id": f.id, "titulo": f.title, **other_titles(f), "fecha_estreno": f.date, "retorno": f.ret,
-                 "costo": f.budget, "ganancia": profit(f)}
+                {
+                    "id": f.id,
+                    "titulo": f.title,
+                    **other_titles(f),
+                    "fecha_estreno": f.date,
+                    "retorno": f.ret,
+                    "costo": f.budget,
+                    "ganancia": profit(f),
+                }
                 for f in films
             ],
             "homonimos": homonyms(match),
             "mensaje": f"El director {person.name} ha dirigido {person.films} películas, con un retorno total "
-                       f"de {number_text(person.total_return)} y un promedio de {number_text(person.mean_return)} "
-                       f"por película{note}",
+            f"de {number_text(person.total_return)} y un promedio de {number_text(person.mean_return)} "
+            f"por película{note}",
         }
 
     def recommendation_body(self, row: int, namesakes: bool, key: int | None = None) -> dict[str, object]:
@@ -387,9 +488,14 @@ class Answers:
         film = self.catalog.film(row)
         picks = self.catalog.recommend(row)
         return {
-            "id": film.id, "titulo": film.title, **other_titles(film), "anio": film.year,
+            "id": film.id,
+            "titulo": film.title,
+            **other_titles(film),
+            "anio": film.year,
             "recomendaciones": [f.title for f, _ in picks],
-            "peliculas": [{"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score, **other_titles(f)}
-                          for f, score in picks],
+            "peliculas": [
+                {"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score, **other_titles(f)}
+                for f, score in picks
+            ],
             "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)) if namesakes else [],
         }

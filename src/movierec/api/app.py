@@ -49,8 +49,8 @@ from movierec.api.observability import Metrics, Observability
 from movierec.api.openapi_responses import ALWAYS, LOOKUP, PERSONAL
 from movierec.api.web import add_web_routes
 from movierec.catalog.indexes import Catalog, ReleaseError
-from movierec.release.store import ReleaseStore
 from movierec.config import Settings, get_settings
+from movierec.release.store import ReleaseStore
 
 log = logging.getLogger("movierec.api")
 
@@ -127,9 +127,14 @@ class DirectRoute(APIRoute):
         return self.path.split("{", 1)[0]
 
 
-def create_app(data_dir: Path | None = None, settings: Settings | None = None,
-               catalog: Catalog | None = None, *, follow_current: bool = False,
-               log_requests: bool = False) -> FastAPI:
+def create_app(
+    data_dir: Path | None = None,
+    settings: Settings | None = None,
+    catalog: Catalog | None = None,
+    *,
+    follow_current: bool = False,
+    log_requests: bool = False,
+) -> FastAPI:
     """The API over ``data_dir/current``; pass ``catalog`` to serve an already loaded one. With
     ``follow_current``, the app switches to the release ``current`` points to whenever it
     changes (:mod:`movierec.api.follow`). ``log_requests``: an access log line per request, with
@@ -151,8 +156,11 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         # already answers, so that they do not delay the start.
         warming = asyncio.get_running_loop().run_in_executor(None, served.state.answers.catalog.warm_up)
         warming.add_done_callback(_report_warm_up)
-        watcher = asyncio.create_task(follow(served, data_dir, settings, settings.reload_interval)) \
-            if follow_current else None
+        watcher = (
+            asyncio.create_task(follow(served, data_dir, settings, settings.reload_interval))
+            if follow_current
+            else None
+        )
         try:
             yield
         finally:
@@ -164,13 +172,17 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         version=_package_version(),
         description=DESCRIPTION.format(suggestions=settings.suggestions, max_chars=settings.max_input_chars),
         lifespan=lifespan,
-        docs_url=None, redoc_url=None,  # /docs from the installed package's files (api/docs.py)
+        docs_url=None,
+        redoc_url=None,  # /docs from the installed package's files (api/docs.py)
         openapi_tags=[
             {"name": "estrenos", "description": "Cantidad de estrenos por mes o día de la semana."},
             {"name": "películas", "description": "Popularidad y valoraciones de una película."},
             {"name": "personas", "description": "Actores y directores, con el retorno de sus películas."},
-            {"name": "recomendaciones", "description": "Las 5 películas más parecidas a una, o 10 para una persona "
-                                                       "según las que le gustaron, según el modelo publicado."},
+            {
+                "name": "recomendaciones",
+                "description": "Las 5 películas más parecidas a una, o 10 para una persona "
+                "según las que le gustaron, según el modelo publicado.",
+            },
             {"name": "servicio", "description": "Estado del servicio."},
         ],
     )
@@ -190,95 +202,202 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
         return {"parameters": list(specs)}
 
     def in_path(name: str, description: str, *examples: str) -> dict[str, object]:
-        return {"name": name, "in": "path", "required": True, "description": description, "schema": text,
-                "examples": {e: {"value": e} for e in examples}}
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": text,
+            "examples": {e: {"value": e} for e in examples},
+        }
 
-    titulo = in_path("titulo", "Título de la película, sin distinguir mayúsculas, tildes ni espacios repetidos.",
-                     "Toy Story", "Face/Off")
-    anio = {"name": "anio", "in": "query", "required": False, "allowEmptyValue": True,
-            "description": "Año de estreno, para elegir entre películas con el mismo título.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 9999}, "examples": {"1995": {"value": 1995}}}
+    titulo = in_path(
+        "titulo",
+        "Título de la película, sin distinguir mayúsculas, tildes ni espacios repetidos.",
+        "Toy Story",
+        "Face/Off",
+    )
+    anio = {
+        "name": "anio",
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "description": "Año de estreno, para elegir entre películas con el mismo título.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 9999},
+        "examples": {"1995": {"value": 1995}},
+    }
 
-    @router.get("/cantidad_filmaciones_mes/{mes}", response_model=s.CantidadMes, responses=LOOKUP, **ok,
-             tags=["estrenos"], summary="Estrenos de un mes",
-             description="Películas del catálogo estrenadas en ese mes, sumando todos los años.",
-             openapi_extra=params(in_path("mes", "Mes en español: enero … diciembre (también «setiembre»), "
-                                          "sin distinguir mayúsculas.", "enero", "Setiembre")))
+    @router.get(
+        "/cantidad_filmaciones_mes/{mes}",
+        response_model=s.CantidadMes,
+        responses=LOOKUP,
+        **ok,
+        tags=["estrenos"],
+        summary="Estrenos de un mes",
+        description="Películas del catálogo estrenadas en ese mes, sumando todos los años.",
+        openapi_extra=params(
+            in_path(
+                "mes",
+                "Mes en español: enero … diciembre (también «setiembre»), sin distinguir mayúsculas.",
+                "enero",
+                "Setiembre",
+            )
+        ),
+    )
     async def cantidad_filmaciones_mes(request: Request) -> Response:
         return Response(answers().month(request.path_params["mes"]), media_type=JSON)
 
-    @router.get("/cantidad_filmaciones_dia/{dia}", response_model=s.CantidadDia, responses=LOOKUP, **ok,
-             tags=["estrenos"], summary="Estrenos de un día de la semana",
-             description="Películas del catálogo estrenadas ese día de la semana, en todas las fechas.",
-             openapi_extra=params(in_path("dia", "Día en español: lunes … domingo, con o sin tilde, sin distinguir "
-                                          "mayúsculas.", "lunes", "miércoles")))
+    @router.get(
+        "/cantidad_filmaciones_dia/{dia}",
+        response_model=s.CantidadDia,
+        responses=LOOKUP,
+        **ok,
+        tags=["estrenos"],
+        summary="Estrenos de un día de la semana",
+        description="Películas del catálogo estrenadas ese día de la semana, en todas las fechas.",
+        openapi_extra=params(
+            in_path(
+                "dia",
+                "Día en español: lunes … domingo, con o sin tilde, sin distinguir mayúsculas.",
+                "lunes",
+                "miércoles",
+            )
+        ),
+    )
     async def cantidad_filmaciones_dia(request: Request) -> Response:
         return Response(answers().weekday(request.path_params["dia"]), media_type=JSON)
 
-    @router.get("/score_titulo/{titulo:path}", response_model=s.ScoreTitulo, responses=LOOKUP, **ok,
-             tags=["películas"], summary="Popularidad de una película",
-             description="Título, año de estreno y popularidad de TMDB.", openapi_extra=params(titulo, anio))
+    @router.get(
+        "/score_titulo/{titulo:path}",
+        response_model=s.ScoreTitulo,
+        responses=LOOKUP,
+        **ok,
+        tags=["películas"],
+        summary="Popularidad de una película",
+        description="Título, año de estreno y popularidad de TMDB.",
+        openapi_extra=params(titulo, anio),
+    )
     async def score_titulo(request: Request) -> Response:
         body = answers().score(request.path_params["titulo"], _query(request, "anio"))
         return Response(body, media_type=JSON)
 
-    @router.get("/votos_titulo/{titulo:path}", response_model=s.VotosTitulo, responses=LOOKUP, **ok,
-             tags=["películas"], summary="Valoraciones de una película",
-             description="Cantidad de valoraciones y su promedio; el promedio solo se informa con al menos "
-                         f"{settings.min_votes} valoraciones.", openapi_extra=params(titulo, anio))
+    @router.get(
+        "/votos_titulo/{titulo:path}",
+        response_model=s.VotosTitulo,
+        responses=LOOKUP,
+        **ok,
+        tags=["películas"],
+        summary="Valoraciones de una película",
+        description="Cantidad de valoraciones y su promedio; el promedio solo se informa con al menos "
+        f"{settings.min_votes} valoraciones.",
+        openapi_extra=params(titulo, anio),
+    )
     async def votos_titulo(request: Request) -> Response:
         body = answers().votes(request.path_params["titulo"], _query(request, "anio"))
         return Response(body, media_type=JSON)
 
-    @router.get("/get_actor/{nombre_actor:path}", response_model=s.Actor, responses=LOOKUP, **ok,
-             tags=["personas"], summary="Retorno de un actor",
-             description="Películas en cuyo reparto figura la persona (no cuentan sus créditos de equipo, "
-                         "tampoco la dirección), y la suma y el promedio de su retorno.",
-             openapi_extra=params(in_path("nombre_actor", "Nombre del actor o actriz.", "Tom Hanks")))
+    @router.get(
+        "/get_actor/{nombre_actor:path}",
+        response_model=s.Actor,
+        responses=LOOKUP,
+        **ok,
+        tags=["personas"],
+        summary="Retorno de un actor",
+        description="Películas en cuyo reparto figura la persona (no cuentan sus créditos de equipo, "
+        "tampoco la dirección), y la suma y el promedio de su retorno.",
+        openapi_extra=params(in_path("nombre_actor", "Nombre del actor o actriz.", "Tom Hanks")),
+    )
     async def get_actor(request: Request) -> Response:
         return Response(answers().actor(request.path_params["nombre_actor"]), media_type=JSON)
 
-    @router.get("/get_director/{nombre_director:path}", response_model=s.Director, responses=LOOKUP,
-             **ok, tags=["personas"], summary="Películas y retorno de un director",
-             description="Películas en las que la persona figura con el puesto «Director», por fecha de estreno.",
-             openapi_extra=params(in_path("nombre_director", "Nombre del director o directora.", "John Lasseter")))
+    @router.get(
+        "/get_director/{nombre_director:path}",
+        response_model=s.Director,
+        responses=LOOKUP,
+        **ok,
+        tags=["personas"],
+        summary="Películas y retorno de un director",
+        description="Películas en las que la persona figura con el puesto «Director», por fecha de estreno.",
+        openapi_extra=params(in_path("nombre_director", "Nombre del director o directora.", "John Lasseter")),
+    )
     async def get_director(request: Request) -> Response:
         return Response(answers().director(request.path_params["nombre_director"]), media_type=JSON)
 
-    @router.get("/recomendacion/{titulo:path}", response_model=s.Recomendacion, responses=LOOKUP, **ok,
-             tags=["recomendaciones"], summary="5 películas parecidas a una película",
-             description="Las 5 mejores vecinas según el modelo de la versión publicada, la mejor primero.",
-             openapi_extra=params(titulo, anio))
+    @router.get(
+        "/recomendacion/{titulo:path}",
+        response_model=s.Recomendacion,
+        responses=LOOKUP,
+        **ok,
+        tags=["recomendaciones"],
+        summary="5 películas parecidas a una película",
+        description="Las 5 mejores vecinas según el modelo de la versión publicada, la mejor primero.",
+        openapi_extra=params(titulo, anio),
+    )
     async def recomendacion(request: Request) -> Response:
         body = answers().recommend_title(request.path_params["titulo"], _query(request, "anio"))
         return Response(body, media_type=JSON)
 
-    @router.get("/peliculas/{id}/recomendaciones", response_model=s.Recomendacion, responses=LOOKUP,
-             **ok, tags=["recomendaciones"], summary="5 películas parecidas, por id de TMDB",
-             openapi_extra=params({"name": "id", "in": "path", "required": True,
-                                   "description": "Id de TMDB de la película.",
-                                   "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
-                                   "examples": {"toy story": {"value": 862}}}))
+    @router.get(
+        "/peliculas/{id}/recomendaciones",
+        response_model=s.Recomendacion,
+        responses=LOOKUP,
+        **ok,
+        tags=["recomendaciones"],
+        summary="5 películas parecidas, por id de TMDB",
+        openapi_extra=params(
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "description": "Id de TMDB de la película.",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                "examples": {"toy story": {"value": 862}},
+            }
+        ),
+    )
     async def recomendaciones_por_id(request: Request) -> Response:
         return Response(answers().recommend_id(request.path_params["id"]), media_type=JSON)
 
     def repeated(name: str, description: str, items: dict[str, object], example: list[object]) -> dict[str, object]:
-        return {"name": name, "in": "query", "required": False, "description": description, "style": "form",
-                "explode": True, "schema": {"type": "array", "items": items, "maxItems": MAX_LIKED},
-                "examples": {"ejemplo": {"value": example}}}
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": description,
+            "style": "form",
+            "explode": True,
+            "schema": {"type": "array", "items": items, "maxItems": MAX_LIKED},
+            "examples": {"ejemplo": {"value": example}},
+        }
 
-    @router.get("/recomendacion_usuario", response_model=s.RecomendacionUsuario, responses=PERSONAL,
-                **ok, tags=["recomendaciones"], summary="10 películas para una persona, según las que le gustaron",
-                description=f"De 1 a {MAX_LIKED} películas que le gustaron (`titulo=` e `id=`, repetibles): las 10 "
-                            "películas que el modelo recomienda, sin repetir las indicadas, cada una con la indicada "
-                            "que más aportó (`porque`). Las entradas no encontradas van en `no_encontrados` con "
-                            "sugerencias (las de títulos parecidos, solo para las primeras "
-                            f"{settings.fuzzy_per_request}); 404 solo si no se encontró ninguna.",
-                openapi_extra=params(
-                    repeated("titulo", "Título de una película que le gustó, con las mismas reglas que "
-                             "`/recomendacion`; «Heat (1995)» elige el año.", text, ["Toy Story", "Heat (1995)"]),
-                    repeated("id", "Id de TMDB de una película que le gustó.",
-                             {"type": "integer", "minimum": 0, "maximum": MAX_ID}, [862, 949])))
+    @router.get(
+        "/recomendacion_usuario",
+        response_model=s.RecomendacionUsuario,
+        responses=PERSONAL,
+        **ok,
+        tags=["recomendaciones"],
+        summary="10 películas para una persona, según las que le gustaron",
+        description=f"De 1 a {MAX_LIKED} películas que le gustaron (`titulo=` e `id=`, repetibles): las 10 "
+        "películas que el modelo recomienda, sin repetir las indicadas, cada una con la indicada "
+        "que más aportó (`porque`). Las entradas no encontradas van en `no_encontrados` con "
+        "sugerencias (las de títulos parecidos, solo para las primeras "
+        f"{settings.fuzzy_per_request}); 404 solo si no se encontró ninguna.",
+        openapi_extra=params(
+            repeated(
+                "titulo",
+                "Título de una película que le gustó, con las mismas reglas que "
+                "`/recomendacion`; «Heat (1995)» elige el año.",
+                text,
+                ["Toy Story", "Heat (1995)"],
+            ),
+            repeated(
+                "id",
+                "Id de TMDB de una película que le gustó.",
+                {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                [862, 949],
+            ),
+        ),
+    )
     async def recomendacion_usuario(request: Request) -> Response:
         current, query = answers(), request.scope["query_string"]
         body = current.personal_cached(query)
@@ -286,10 +405,16 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
             body = await run_in_threadpool(current.personal_query, query)
         return Response(body, media_type=JSON)
 
-    @router.get("/health", response_model=s.Salud, responses=ALWAYS, **ok, tags=["servicio"],
-                summary="Estado y versión servida",
-                description="`ok` cuando el catálogo está cargado, con la versión publicada que se sirve y la "
-                            "cantidad de películas del catálogo.")
+    @router.get(
+        "/health",
+        response_model=s.Salud,
+        responses=ALWAYS,
+        **ok,
+        tags=["servicio"],
+        summary="Estado y versión servida",
+        description="`ok` cuando el catálogo está cargado, con la versión publicada que se sirve y la "
+        "cantidad de películas del catálogo.",
+    )
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(answers().health())
 
@@ -312,8 +437,14 @@ def create_app(data_dir: Path | None = None, settings: Settings | None = None,
     add_docs(app)  # GET /docs, Swagger UI from the installed package (api/docs.py)
     origins = settings.cors_origin_list()
     if origins:  # a web front end of the client's, on another origin, calls the API
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],
-                           allow_headers=["*"], expose_headers=["x-request-id"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["*"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
     app.add_middleware(EdgeMiddleware)  # HEAD, relative redirects, control characters (api/edge.py)
     app.add_middleware(Observability, metrics=metrics, log_requests=log_requests)  # outermost: sees all
     # The API's routes first, the documentation's after: a request tries the routes in order.

@@ -42,10 +42,16 @@ def size_of(value: object) -> int:
 class BoundedCache(Generic[K, V]):
     """``compute(key)``, remembered for the most recent keys (see the module doc)."""
 
-    __slots__ = ("_compute", "_entries", "_max_bytes", "_size", "_data", "_lock", "bytes")
+    __slots__ = ("_compute", "_data", "_entries", "_lock", "_max_bytes", "_size", "bytes")
 
-    def __init__(self, compute: Callable[[K], V], *, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES,
-                 size: Callable[[V], int] = size_of) -> None:
+    def __init__(
+        self,
+        compute: Callable[[K], V],
+        *,
+        entries: int = CACHE_ENTRIES,
+        max_bytes: int = CACHE_BYTES,
+        size: Callable[[V], int] = size_of,
+    ) -> None:
         self._compute = compute
         self._entries, self._max_bytes, self._size = entries, max_bytes, size
         self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()

@@ -30,7 +30,7 @@ ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")  # all 
 FRAMING = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 REPORT_HEADERS = {
     "Content-Security-Policy": f"default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                               f"{FRAMING}; sandbox",
+    f"{FRAMING}; sandbox",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",  # the report follows the release being served
 }
@@ -45,24 +45,29 @@ def swagger_ui_folder() -> Path:
 
 def _script_hashes(html: str) -> str:
     """The CSP sources of the page's inline scripts (their SHA-256)."""
-    return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
-                    for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S))
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    )
 
 
 def add_docs(app: FastAPI) -> None:
     """``GET /docs`` and its assets (create ``app`` with ``docs_url=None, redoc_url=None``)."""
     folder = swagger_ui_folder()
     html = get_swagger_ui_html(
-        openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - Swagger UI",
-        swagger_js_url="/docs/swagger-ui-bundle.js", swagger_css_url="/docs/swagger-ui.css",
-        swagger_favicon_url="/docs/favicon-32x32.png", oauth2_redirect_url=None,
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} - Swagger UI",
+        swagger_js_url="/docs/swagger-ui-bundle.js",
+        swagger_css_url="/docs/swagger-ui.css",
+        swagger_favicon_url="/docs/favicon-32x32.png",
+        oauth2_redirect_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     ).body.decode()
     headers = {
         # Swagger UI sets style attributes and shows the schema's data: images
         "Content-Security-Policy": f"default-src 'none'; script-src 'self' {_script_hashes(html)}; "
-                                   f"style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-                                   f"{FRAMING}",
+        f"style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        f"{FRAMING}",
         "X-Content-Type-Options": "nosniff",
     }
 
@@ -74,8 +79,9 @@ def add_docs(app: FastAPI) -> None:
     async def docs_asset(asset: str) -> Response:
         if asset not in ASSETS:
             return JSONResponse({"detail": "Ruta no encontrada. Consulte /docs.", "sugerencias": []}, status_code=404)
-        return FileResponse(folder / asset, headers={"X-Content-Type-Options": "nosniff",
-                                                     "Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            folder / asset, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=86400"}
+        )
 
 
 def add_report(router: APIRouter, answers: Callable[[], Answers], ok: dict[str, str]) -> APIRouter:
@@ -87,18 +93,31 @@ def add_report(router: APIRouter, answers: Callable[[], Answers], ok: dict[str, 
         if path is None or not path.is_file():
             error = catalog.manifest.get("report")
             why = f" (falló al generarse: {error['error']})" if isinstance(error, dict) and "error" in error else ""
-            return JSONResponse({"detail": f"La versión {catalog.version} no tiene reporte{why}.", "sugerencias": []},
-                                status_code=404)
+            return JSONResponse(
+                {"detail": f"La versión {catalog.version} no tiene reporte{why}.", "sugerencias": []}, status_code=404
+            )
         return FileResponse(path, media_type=media_type, headers=headers)
 
-    @router.get("/reporte", tags=["servicio"], summary="Reporte de análisis (HTML)", response_class=HTMLResponse,
-                responses=REPORT_PAGE, **ok,
-                description="El análisis exploratorio de la versión servida, en un solo archivo HTML.")
+    @router.get(
+        "/reporte",
+        tags=["servicio"],
+        summary="Reporte de análisis (HTML)",
+        response_class=HTMLResponse,
+        responses=REPORT_PAGE,
+        **ok,
+        description="El análisis exploratorio de la versión servida, en un solo archivo HTML.",
+    )
     async def reporte(request: Request) -> Response:
         return report_file("report.html", "text/html; charset=utf-8", REPORT_HEADERS)
 
-    @router.get("/reporte.json", tags=["servicio"], summary="Cifras del reporte (JSON)", **ok, responses=REPORT,
-                description="Cada cifra que el reporte menciona, con claves estables.")
+    @router.get(
+        "/reporte.json",
+        tags=["servicio"],
+        summary="Cifras del reporte (JSON)",
+        **ok,
+        responses=REPORT,
+        description="Cada cifra que el reporte menciona, con claves estables.",
+    )
     async def reporte_json(request: Request) -> Response:
         return report_file("report.json", "application/json", REPORT_JSON_HEADERS)
 

@@ -52,16 +52,20 @@ def _without_body(send: Send) -> Send:
         if message["type"] == "http.response.body" and message.get("body"):
             message = {**message, "body": b""}
         await send(message)
+
     return send_head
 
 
 def _relative_location(send: Send) -> Send:
     async def send_relative(message: Message) -> None:
         if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
-            headers = [(name, relative(value) if name.lower() == b"location" else value)
-                       for name, value in message.get("headers", [])]
+            headers = [
+                (name, relative(value) if name.lower() == b"location" else value)
+                for name, value in message.get("headers", [])
+            ]
             message = {**message, "headers": headers}
         await send(message)
+
     return send_relative
 
 

@@ -58,8 +58,14 @@ def load_state(release: Path, settings: Settings, *, check: bool = False, warm: 
         check_loaded(catalog)
     if warm:
         catalog.warm_up()
-    log.info("loaded release %s: %d films, %d actors, %d directors in %.2f s", catalog.version, len(catalog),
-             len(catalog.actors), len(catalog.directors), time.perf_counter() - started)
+    log.info(
+        "loaded release %s: %d films, %d actors, %d directors in %.2f s",
+        catalog.version,
+        len(catalog),
+        len(catalog.actors),
+        len(catalog.directors),
+        time.perf_counter() - started,
+    )
     return State(Answers(catalog, settings, defer_suggestions=True), release)
 
 
@@ -80,10 +86,17 @@ async def follow(served: Served, data_dir: Path, settings: Settings, interval: f
             continue
         log.info("DATA/current now points to %s: loading it beside %s", target.name, _name(state))
         try:
-            new = await loop.run_in_executor(None, lambda: load_state(target, settings, check=True, warm=True))
+            new = await loop.run_in_executor(
+                None, lambda target=target: load_state(target, settings, check=True, warm=True)
+            )
         except Exception as exc:  # whatever is wrong with it, the served release stays
-            log.error("release %s cannot be served (%s: %s); still serving %s",
-                      target.name, type(exc).__name__, str(exc)[:300], _name(state))
+            log.error(
+                "release %s cannot be served (%s: %s); still serving %s",
+                target.name,
+                type(exc).__name__,
+                str(exc)[:300],
+                _name(state),
+            )
             skipped = target
             continue
         served.state = new

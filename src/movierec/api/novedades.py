@@ -43,20 +43,43 @@ class Novedad(BaseModel):
     titulo_es: str | None = s._titulo_es()
     anio: int | None = Field(description="Año de estreno.")
     agregada: str = Field(description="Fecha (UTC, AAAA-MM-DD) de la versión del catálogo que la agregó.")
-    recomendaciones: list[str] = Field(description="Las 5 películas que el modelo recomienda a partir de ella, "
-                                                   "la mejor primero (como `/recomendacion`).")
+    recomendaciones: list[str] = Field(
+        description="Las 5 películas que el modelo recomienda a partir de ella, "
+        "la mejor primero (como `/recomendacion`)."
+    )
 
 
 class Novedades(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "limite": 20, "novedades": [{
-            "id": 1140000, "titulo": "Regreso al futuro IV", "anio": 2026, "agregada": "2026-12-01",
-            "recomendaciones": ["Back to the Future", "Back to the Future Part II", "Back to the Future Part III",
-                                "Who Framed Roger Rabbit", "Contact"]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "limite": 20,
+                    "novedades": [
+                        {
+                            "id": 1140000,
+                            "titulo": "Regreso al futuro IV",
+                            "anio": 2026,
+                            "agregada": "2026-12-01",
+                            "recomendaciones": [
+                                "Back to the Future",
+                                "Back to the Future Part II",
+                                "Back to the Future Part III",
+                                "Who Framed Roger Rabbit",
+                                "Contact",
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     limite: int = Field(ge=1, le=MAX_LIMIT, description="La cantidad máxima pedida.")
-    novedades: list[Novedad] = Field(description="Las películas que agregaron las últimas actualizaciones del "
-                                                 "catálogo, la más nueva primero; vacía si no se agregó ninguna.")
+    novedades: list[Novedad] = Field(
+        description="Las películas que agregaron las últimas actualizaciones del "
+        "catálogo, la más nueva primero; vacía si no se agregó ninguna."
+    )
 
 
 def parse_limit(value: str | None) -> int:
@@ -73,16 +96,28 @@ def parse_limit(value: str | None) -> int:
         return DEFAULT_LIMIT
     text = value.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_LIMIT):
-        raise invalid(f"El parámetro «limite» debe ser un número entero entre 1 y {MAX_LIMIT} "
-                      f"(se recibió «{value[:40]}»).", field="limite")
+        raise invalid(
+            f"El parámetro «limite» debe ser un número entero entre 1 y {MAX_LIMIT} (se recibió «{value[:40]}»).",
+            field="limite",
+        )
     return int(text)
 
 
 def novedades_body(catalog: Catalog, limit: int) -> dict[str, object]:  # Novedades
-    return {"limite": limit, "novedades": [
-        {"id": film.id, "titulo": film.title, **other_titles(film), "anio": film.year, "agregada": day,
-         "recomendaciones": [pick.title for pick, _ in catalog.recommend(film.row)]}
-        for film, day in catalog.newest(limit)]}
+    return {
+        "limite": limit,
+        "novedades": [
+            {
+                "id": film.id,
+                "titulo": film.title,
+                **other_titles(film),
+                "anio": film.year,
+                "agregada": day,
+                "recomendaciones": [pick.title for pick, _ in catalog.recommend(film.row)],
+            }
+            for film, day in catalog.newest(limit)
+        ],
+    }
 
 
 #: Each served catalog's rendered answers by limit; weak, so that a release switched away from is freed.
@@ -95,25 +130,40 @@ def novedades(catalog: Catalog, limite: str | None) -> bytes:
     answer = _ANSWERS.get(catalog)
     if answer is None:
         proxy = weakref.proxy(catalog)
-        answer = _ANSWERS.setdefault(catalog, BoundedCache(lambda n: render(novedades_body(proxy, n)), entries=MAX_LIMIT))
+        answer = _ANSWERS.setdefault(
+            catalog, BoundedCache(lambda n: render(novedades_body(proxy, n)), entries=MAX_LIMIT)
+        )
     return answer(limit)
 
 
 def add_novedades(router: APIRouter, answers: Callable[[], Answers]) -> APIRouter:
     """Add ``GET /novedades`` to the API's ``router`` (returned, to be included by the app)."""
 
-    @router.get("/novedades", response_model=Novedades, response_description="Respuesta correcta.",
-                responses=responses({422: {"model": s.ErrorValidacion,
-                                           "description": f"«limite» no es un entero entre 1 y {MAX_LIMIT}."}}),
-                tags=["películas"], summary="Películas agregadas por las últimas actualizaciones",
-                description="Las películas que agregaron las últimas actualizaciones del catálogo (desde TMDB), la "
-                            "más nueva primero, con la fecha de la versión que las agregó y sus 5 recomendaciones. "
-                            "Una lista vacía si el catálogo no recibió actualizaciones.",
-                openapi_extra={"parameters": [{
-                    "name": "limite", "in": "query", "required": False,
+    @router.get(
+        "/novedades",
+        response_model=Novedades,
+        response_description="Respuesta correcta.",
+        responses=responses(
+            {422: {"model": s.ErrorValidacion, "description": f"«limite» no es un entero entre 1 y {MAX_LIMIT}."}}
+        ),
+        tags=["películas"],
+        summary="Películas agregadas por las últimas actualizaciones",
+        description="Las películas que agregaron las últimas actualizaciones del catálogo (desde TMDB), la "
+        "más nueva primero, con la fecha de la versión que las agregó y sus 5 recomendaciones. "
+        "Una lista vacía si el catálogo no recibió actualizaciones.",
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "limite",
+                    "in": "query",
+                    "required": False,
                     "description": f"Cuántas películas, como máximo (por omisión {DEFAULT_LIMIT}).",
                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                    "examples": {"5": {"value": 5}}}]})
+                    "examples": {"5": {"value": 5}},
+                }
+            ]
+        },
+    )
     async def lista_novedades(request: Request) -> Response:
         limite = request.query_params.get("limite") if request.scope["query_string"] else None
         return Response(novedades(answers().catalog, limite), media_type="application/json")

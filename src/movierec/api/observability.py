@@ -36,15 +36,23 @@ class Metrics:
 
     def __init__(self, release: Callable[[], tuple[str, str | None]]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("movierec_requests", "HTTP requests answered.", ["route", "method", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("movierec_request_duration_seconds", "Time to answer a request.", ["route"],
-                                 buckets=BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "movierec_requests", "HTTP requests answered.", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "movierec_request_duration_seconds",
+            "Time to answer a request.",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
         self.release = release
-        self.release_info = Gauge("movierec_release_info", "The release served (value 1).", ["version"],
-                                  registry=self.registry)
-        age = Gauge("movierec_release_age_seconds", "Seconds since the served release was built.",
-                    registry=self.registry)
+        self.release_info = Gauge(
+            "movierec_release_info", "The release served (value 1).", ["version"], registry=self.registry
+        )
+        age = Gauge(
+            "movierec_release_age_seconds", "Seconds since the served release was built.", registry=self.registry
+        )
         age.set_function(self._release_age)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._version: str | None = None
@@ -53,8 +61,10 @@ class Metrics:
         key = (route, method, status)
         children = self._children.get(key)
         if children is None:
-            children = self._children[key] = (self.requests.labels(route, method, str(status)),
-                                              self.latency.labels(route))
+            children = self._children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route),
+            )
         children[0].inc()
         children[1].observe(seconds)
 
@@ -125,7 +135,21 @@ def _request_id(scope: Scope) -> bytes:
 def _log(scope: Scope, status: int, seconds: float, request_id: str) -> None:
     path = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
     client = scope.get("client")
-    fields = {"request_id": request_id, "method": scope["method"], "path": path[:500], "status": status,
-              "ms": round(seconds * 1000, 3), "client": client[0] if client else None}
-    access_log.info('%s "%s %s" %d %.1f ms request_id=%s', fields["client"], scope["method"], fields["path"],
-                    status, seconds * 1000, request_id, extra={"fields": fields})
+    fields = {
+        "request_id": request_id,
+        "method": scope["method"],
+        "path": path[:500],
+        "status": status,
+        "ms": round(seconds * 1000, 3),
+        "client": client[0] if client else None,
+    }
+    access_log.info(
+        '%s "%s %s" %d %.1f ms request_id=%s',
+        fields["client"],
+        scope["method"],
+        fields["path"],
+        status,
+        seconds * 1000,
+        request_id,
+        extra={"fields": fields},
+    )

@@ -30,19 +30,28 @@ def _error(description: str, example: str) -> dict[str, Any]:
 
 #: What the HTTP edge answers, before routing, on any route (api/protocol.py's messages).
 EDGE: Responses = {
-    400: _error("Petición HTTP inválida (la línea de la petición, la URL o las cabeceras no cumplen HTTP/1.1, "
-                "o dos longitudes de cuerpo); se cierra la conexión.", "La URL de la petición no es válida."),
-    408: _error(f"La línea de la petición y sus cabeceras no llegaron completas a tiempo ({HEAD_TIMEOUT:g} s por "
-                "omisión, `--header-timeout`); se cierra la conexión.",
-                f"La petición no llegó completa en {HEAD_TIMEOUT:g} segundos."),
-    414: _error(f"La URL supera el límite del servidor ({MAX_HEAD_BYTES} bytes por omisión, `--max-header-bytes`, "
-                "para la línea de la petición y las cabeceras juntas); se cierra la conexión.",
-                f"La URL supera los {MAX_HEAD_BYTES} bytes que admite el servidor."),
-    431: _error("Las cabeceras superan el límite del servidor (junto con la línea de la petición); se cierra la "
-                "conexión.",
-                f"Las cabeceras de la petición superan los {MAX_HEAD_BYTES} bytes que admite el servidor."),
-    501: _error("Método HTTP desconocido; se cierra la conexión.",
-                "Método HTTP desconocido: esta API responde a GET y HEAD."),
+    400: _error(
+        "Petición HTTP inválida (la línea de la petición, la URL o las cabeceras no cumplen HTTP/1.1, "
+        "o dos longitudes de cuerpo); se cierra la conexión.",
+        "La URL de la petición no es válida.",
+    ),
+    408: _error(
+        f"La línea de la petición y sus cabeceras no llegaron completas a tiempo ({HEAD_TIMEOUT:g} s por "
+        "omisión, `--header-timeout`); se cierra la conexión.",
+        f"La petición no llegó completa en {HEAD_TIMEOUT:g} segundos.",
+    ),
+    414: _error(
+        f"La URL supera el límite del servidor ({MAX_HEAD_BYTES} bytes por omisión, `--max-header-bytes`, "
+        "para la línea de la petición y las cabeceras juntas); se cierra la conexión.",
+        f"La URL supera los {MAX_HEAD_BYTES} bytes que admite el servidor.",
+    ),
+    431: _error(
+        "Las cabeceras superan el límite del servidor (junto con la línea de la petición); se cierra la conexión.",
+        f"Las cabeceras de la petición superan los {MAX_HEAD_BYTES} bytes que admite el servidor.",
+    ),
+    501: _error(
+        "Método HTTP desconocido; se cierra la conexión.", "Método HTTP desconocido: esta API responde a GET y HEAD."
+    ),
 }
 
 #: An unexpected error of the app (logged with its traceback).
@@ -51,15 +60,24 @@ SERVER_ERROR: Responses = {500: _error("Error interno del servidor.", "Error int
 #: Every route: the edge's answers and the server error.
 ALWAYS: Responses = EDGE | SERVER_ERROR
 
-NOT_FOUND: Responses = {404: {"model": s.ErrorNoEncontrado,
-                              "description": "No se encontró (o la ruta no existe); incluye sugerencias."}}
-INVALID: Responses = {422: {"model": s.ErrorValidacion,
-                            "description": "Parámetro inválido; el mensaje explica por qué."}}
-NONE_FOUND: Responses = {404: {
-    "model": s.ErrorNingunaEncontrada,
-    "description": "No se encontró ninguna de las películas indicadas; incluye sugerencias."}}
-NO_REPORT: Responses = {404: {"description": "La versión no tiene reporte.",
-                              "content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorNoEncontrado"}}}}}
+NOT_FOUND: Responses = {
+    404: {"model": s.ErrorNoEncontrado, "description": "No se encontró (o la ruta no existe); incluye sugerencias."}
+}
+INVALID: Responses = {
+    422: {"model": s.ErrorValidacion, "description": "Parámetro inválido; el mensaje explica por qué."}
+}
+NONE_FOUND: Responses = {
+    404: {
+        "model": s.ErrorNingunaEncontrada,
+        "description": "No se encontró ninguna de las películas indicadas; incluye sugerencias.",
+    }
+}
+NO_REPORT: Responses = {
+    404: {
+        "description": "La versión no tiene reporte.",
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorNoEncontrado"}}},
+    }
+}
 
 
 def responses(*extra: Responses) -> Responses:

@@ -106,8 +106,11 @@ class EdgeProtocol(HttpToolsProtocol):
                 room = self.max_head_bytes - self._head_bytes
                 if room <= 0:
                     if self._line_done:
-                        self._refuse(431, f"Las cabeceras de la petición superan los {self.max_head_bytes} bytes "
-                                          "que admite el servidor.")
+                        self._refuse(
+                            431,
+                            f"Las cabeceras de la petición superan los {self.max_head_bytes} bytes "
+                            "que admite el servidor.",
+                        )
                     else:
                         self._refuse(414, f"La URL supera los {self.max_head_bytes} bytes que admite el servidor.")
                     return
@@ -148,7 +151,10 @@ class EdgeProtocol(HttpToolsProtocol):
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
-        head += [b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(),
-                 b"\r\nconnection: close\r\n\r\n"]
+        head += [
+            b"content-type: application/json\r\ncontent-length: ",
+            str(len(body)).encode(),
+            b"\r\nconnection: close\r\n\r\n",
+        ]
         self.transport.write(b"".join(head) + body)
         self.transport.close()

@@ -19,15 +19,18 @@ def _mensaje() -> str:
 
 
 def _titulo_original() -> str | None:
-    text = ("Título original, cuando difiere de `titulo` (ausente si es el mismo). La película también se "
-            "encuentra por él.")
+    text = (
+        "Título original, cuando difiere de `titulo` (ausente si es el mismo). La película también se encuentra por él."
+    )
     return Field(default=None, description=text)  # type: ignore[no-any-return]
 
 
 def _titulo_es() -> str | None:
-    text = ("Título en español, cuando se conoce (ausente si no): una traducción es-ES, luego es-MX, luego otra "
-            "traducción al español, luego un título alternativo de un país hispanohablante. La película también "
-            "se encuentra por él y por sus demás títulos en español.")
+    text = (
+        "Título en español, cuando se conoce (ausente si no): una traducción es-ES, luego es-MX, luego otra "
+        "traducción al español, luego un título alternativo de un país hispanohablante. La película también "
+        "se encuentra por él y por sus demás títulos en español."
+    )
     return Field(default=None, description=text)  # type: ignore[no-any-return]
 
 
@@ -44,10 +47,14 @@ class Coincidencia(BaseModel):
 
 
 class CantidadMes(BaseModel):
-    model_config = _examples({
-        "mes": "enero", "numero_mes": 1, "cantidad": 3656,
-        "mensaje": "3656 cantidad de películas fueron estrenadas en el mes de enero",
-    })
+    model_config = _examples(
+        {
+            "mes": "enero",
+            "numero_mes": 1,
+            "cantidad": 3656,
+            "mensaje": "3656 cantidad de películas fueron estrenadas en el mes de enero",
+        }
+    )
 
     mes: str = Field(description="Mes consultado, con su nombre canónico en español.")
     numero_mes: int = Field(ge=1, le=12, description="Número del mes (1 = enero).")
@@ -56,24 +63,35 @@ class CantidadMes(BaseModel):
 
 
 class CantidadDia(BaseModel):
-    model_config = _examples({
-        "dia": "lunes", "numero_dia": 1, "cantidad": 2064,
-        "mensaje": "2064 cantidad de películas fueron estrenadas en los días lunes",
-    })
+    model_config = _examples(
+        {
+            "dia": "lunes",
+            "numero_dia": 1,
+            "cantidad": 2064,
+            "mensaje": "2064 cantidad de películas fueron estrenadas en los días lunes",
+        }
+    )
 
     dia: str = Field(description="Día de la semana consultado, con su nombre canónico en español.")
     numero_dia: int = Field(ge=1, le=7, description="Día de la semana ISO (1 = lunes, 7 = domingo).")
-    cantidad: int = Field(ge=0, description="Películas del catálogo estrenadas ese día de la semana, "
-                                            "en todas las fechas.")
+    cantidad: int = Field(
+        ge=0, description="Películas del catálogo estrenadas ese día de la semana, en todas las fechas."
+    )
     mensaje: str = _mensaje()
 
 
 class ScoreTitulo(BaseModel):
-    model_config = _examples({
-        "id": 862, "titulo": "Toy Story", "anio": 1995, "fecha_estreno": "1995-10-30",
-        "popularidad": 21.946943, "coincidencias": [],
-        "mensaje": "La película Toy Story fue estrenada en el año 1995 con un score/popularidad de 21.95",
-    })
+    model_config = _examples(
+        {
+            "id": 862,
+            "titulo": "Toy Story",
+            "anio": 1995,
+            "fecha_estreno": "1995-10-30",
+            "popularidad": 21.946943,
+            "coincidencias": [],
+            "mensaje": "La película Toy Story fue estrenada en el año 1995 con un score/popularidad de 21.95",
+        }
+    )
 
     id: int = Field(description="Id de TMDB de la película encontrada.")
     titulo: str
@@ -89,12 +107,19 @@ class ScoreTitulo(BaseModel):
 
 
 class VotosTitulo(BaseModel):
-    model_config = _examples({
-        "id": 862, "titulo": "Toy Story", "anio": 1995, "votos": 5415, "promedio": 7.7,
-        "minimo_votos": 2000, "coincidencias": [],
-        "mensaje": "La película Toy Story fue estrenada en el año 1995. La misma cuenta con un total de "
-                   "5415 valoraciones, con un promedio de 7.7",
-    })
+    model_config = _examples(
+        {
+            "id": 862,
+            "titulo": "Toy Story",
+            "anio": 1995,
+            "votos": 5415,
+            "promedio": 7.7,
+            "minimo_votos": 2000,
+            "coincidencias": [],
+            "mensaje": "La película Toy Story fue estrenada en el año 1995. La misma cuenta con un total de "
+            "5415 valoraciones, con un promedio de 7.7",
+        }
+    )
 
     id: int = Field(description="Id de TMDB de la película encontrada.")
     titulo: str
@@ -121,17 +146,24 @@ class Homonimo(BaseModel):
 
 
 class Actor(BaseModel):
-    model_config = _examples({
-        "actor": "Tom Hanks", "id": 31, "cantidad_peliculas": 36, "retorno_total": 95.3,
-        "retorno_promedio": 2.647, "homonimos": [],
-        "mensaje": "El actor Tom Hanks ha participado de 36 cantidad de filmaciones, el mismo ha conseguido "
-                   "un retorno de 95.30 con un promedio de 2.65 por filmación",
-    })
+    model_config = _examples(
+        {
+            "actor": "Tom Hanks",
+            "id": 31,
+            "cantidad_peliculas": 36,
+            "retorno_total": 95.3,
+            "retorno_promedio": 2.647,
+            "homonimos": [],
+            "mensaje": "El actor Tom Hanks ha participado de 36 cantidad de filmaciones, el mismo ha conseguido "
+            "un retorno de 95.30 con un promedio de 2.65 por filmación",
+        }
+    )
 
     actor: str = Field(description="Nombre del actor o actriz, como figura en los créditos.")
     id: int = Field(description="Id de persona de TMDB.")
-    cantidad_peliculas: int = Field(ge=1, description="Películas del catálogo en cuyo reparto figura "
-                                                      "(una vez cada una).")
+    cantidad_peliculas: int = Field(
+        ge=1, description="Películas del catálogo en cuyo reparto figura (una vez cada una)."
+    )
     retorno_total: float = Field(description="Suma del retorno (ingresos / presupuesto) de esas películas.")
     retorno_promedio: float = Field(description="retorno_total / cantidad_peliculas.")
     homonimos: list[Homonimo] = Field(description="Otras personas con el mismo nombre, no contadas aquí.")
@@ -146,24 +178,41 @@ class PeliculaDirector(BaseModel):
     fecha_estreno: str | None = Field(description="Fecha de estreno, AAAA-MM-DD.")
     retorno: float = Field(description="Ingresos / presupuesto; 0 si alguno de los dos es desconocido.")
     costo: int = Field(description="Presupuesto (`budget`), en dólares; 0 si es desconocido.")
-    ganancia: int | None = Field(description="Ingresos menos presupuesto (`revenue` − `budget`); null si los "
-                                             "ingresos o el presupuesto son desconocidos (0).")
+    ganancia: int | None = Field(
+        description="Ingresos menos presupuesto (`revenue` − `budget`); null si los "
+        "ingresos o el presupuesto son desconocidos (0)."
+    )
 
 
 class Director(BaseModel):
-    model_config = _examples({
-        "director": "John Lasseter", "id": 7879, "cantidad_peliculas": 1, "retorno_total": 12.4518011,
-        "retorno_promedio": 12.4518011, "homonimos": [],
-        "peliculas": [{"id": 862, "titulo": "Toy Story", "fecha_estreno": "1995-10-30", "retorno": 12.4518011,
-                       "costo": 30000000, "ganancia": 343554033}],
-        "mensaje": "El director John Lasseter ha dirigido 1 películas, con un retorno total de 12.45 "
-                   "y un promedio de 12.45 por película",
-    })
+    model_config = _examples(
+        {
+            "director": "John Lasseter",
+            "id": 7879,
+            "cantidad_peliculas": 1,
+            "retorno_total": 12.4518011,
+            "retorno_promedio": 12.4518011,
+            "homonimos": [],
+            "peliculas": [
+                {
+                    "id": 862,
+                    "titulo": "Toy Story",
+                    "fecha_estreno": "1995-10-30",
+                    "retorno": 12.4518011,
+                    "costo": 30000000,
+                    "ganancia": 343554033,
+                }
+            ],
+            "mensaje": "El director John Lasseter ha dirigido 1 películas, con un retorno total de 12.45 "
+            "y un promedio de 12.45 por película",
+        }
+    )
 
     director: str = Field(description="Nombre del director o directora, como figura en los créditos.")
     id: int = Field(description="Id de persona de TMDB.")
-    cantidad_peliculas: int = Field(ge=1, description="Películas del catálogo en las que figura con el "
-                                                      "puesto «Director».")
+    cantidad_peliculas: int = Field(
+        ge=1, description="Películas del catálogo en las que figura con el puesto «Director»."
+    )
     retorno_total: float = Field(description="Suma del retorno de esas películas.")
     retorno_promedio: float = Field(description="retorno_total / cantidad_peliculas.")
     peliculas: list[PeliculaDirector] = Field(description="Sus películas, por fecha de estreno.")
@@ -181,12 +230,22 @@ class PeliculaRecomendada(BaseModel):
 
 
 class Recomendacion(BaseModel):
-    model_config = _examples({
-        "id": 862, "titulo": "Toy Story", "anio": 1995, "coincidencias": [],
-        "recomendaciones": ["Toy Story 2", "Small Soldiers", "The 40 Year Old Virgin", "Rebel Without a Cause",
-                            "Factory Girl"],
-        "peliculas": [{"id": 863, "titulo": "Toy Story 2", "anio": 1999, "puntaje": 0.5}],
-    })
+    model_config = _examples(
+        {
+            "id": 862,
+            "titulo": "Toy Story",
+            "anio": 1995,
+            "coincidencias": [],
+            "recomendaciones": [
+                "Toy Story 2",
+                "Small Soldiers",
+                "The 40 Year Old Virgin",
+                "Rebel Without a Cause",
+                "Factory Girl",
+            ],
+            "peliculas": [{"id": 863, "titulo": "Toy Story 2", "anio": 1999, "puntaje": 0.5}],
+        }
+    )
 
     id: int = Field(description="Id de TMDB de la película consultada.")
     titulo: str | None = Field(description="Título de la película consultada.")
@@ -216,44 +275,67 @@ class PeliculaPersonal(BaseModel):
     titulo_original: str | None = _titulo_original()
     titulo_es: str | None = _titulo_es()
     anio: int | None
-    puntaje: float = Field(description="Puntaje según el modelo de la versión publicada (mayor es mejor; "
-                                       "0 para las que solo completan la lista por popularidad).")
-    porque: str = Field(description="La película indicada que más aportó a la recomendación "
-                                    "(«porque te gustó …»), o «porque es de las más votadas».")
+    puntaje: float = Field(
+        description="Puntaje según el modelo de la versión publicada (mayor es mejor; "
+        "0 para las que solo completan la lista por popularidad)."
+    )
+    porque: str = Field(
+        description="La película indicada que más aportó a la recomendación "
+        "(«porque te gustó …»), o «porque es de las más votadas»."
+    )
 
 
 class NoEncontrado(BaseModel):
     entrada: str = Field(description="Lo que se recibió: el título, o `id=…`.")
-    sugerencias: list[str] = Field(description="Hasta 5 títulos parecidos; con año, «Título (AAAA)», cuando el "
-                                               "título existe en otros años.")
+    sugerencias: list[str] = Field(
+        description="Hasta 5 títulos parecidos; con año, «Título (AAAA)», cuando el título existe en otros años."
+    )
 
 
 class RecomendacionUsuario(BaseModel):
-    model_config = _examples({
-        "peliculas_base": [{"id": 862, "titulo": "Toy Story", "anio": 1995},
-                           {"id": 949, "titulo": "Heat", "anio": 1995}],
-        "recomendaciones": ["Toy Story 2", "Star Wars"],
-        "peliculas": [{"id": 863, "titulo": "Toy Story 2", "anio": 1999, "puntaje": 0.31,
-                       "porque": "porque te gustó Toy Story"}],
-        "no_encontrados": [{"entrada": "Toy Stori 9", "sugerencias": ["Toy Story"]}],
-        "repetidos": [],
-    })
+    model_config = _examples(
+        {
+            "peliculas_base": [
+                {"id": 862, "titulo": "Toy Story", "anio": 1995},
+                {"id": 949, "titulo": "Heat", "anio": 1995},
+            ],
+            "recomendaciones": ["Toy Story 2", "Star Wars"],
+            "peliculas": [
+                {
+                    "id": 863,
+                    "titulo": "Toy Story 2",
+                    "anio": 1999,
+                    "puntaje": 0.31,
+                    "porque": "porque te gustó Toy Story",
+                }
+            ],
+            "no_encontrados": [{"entrada": "Toy Stori 9", "sugerencias": ["Toy Story"]}],
+            "repetidos": [],
+        }
+    )
 
-    peliculas_base: list[PeliculaBase] = Field(description="Las películas indicadas que se encontraron, sin "
-                                                           "repetir, en el orden recibido.")
-    recomendaciones: list[str] = Field(description="Títulos de las 10 películas recomendadas, la mejor primero; "
-                                                   "nunca una de las indicadas.")
-    peliculas: list[PeliculaPersonal] = Field(description="Las mismas recomendaciones, con id, año, puntaje y "
-                                                          "la película indicada que más aportó.")
+    peliculas_base: list[PeliculaBase] = Field(
+        description="Las películas indicadas que se encontraron, sin repetir, en el orden recibido."
+    )
+    recomendaciones: list[str] = Field(
+        description="Títulos de las 10 películas recomendadas, la mejor primero; nunca una de las indicadas."
+    )
+    peliculas: list[PeliculaPersonal] = Field(
+        description="Las mismas recomendaciones, con id, año, puntaje y la película indicada que más aportó."
+    )
     no_encontrados: list[NoEncontrado] = Field(description="Entradas que no se encontraron, con sugerencias.")
     repetidos: list[str] = Field(description="Entradas que nombran una película ya indicada (se cuenta una vez).")
 
 
 class ErrorNingunaEncontrada(BaseModel):
-    model_config = _examples({
-        "detail": "No se encontró ninguna de las películas indicadas.", "sugerencias": ["Toy Story"],
-        "coincidencias": [], "no_encontrados": [{"entrada": "Toy Stori 9", "sugerencias": ["Toy Story"]}],
-    })
+    model_config = _examples(
+        {
+            "detail": "No se encontró ninguna de las películas indicadas.",
+            "sugerencias": ["Toy Story"],
+            "coincidencias": [],
+            "no_encontrados": [{"entrada": "Toy Stori 9", "sugerencias": ["Toy Story"]}],
+        }
+    )
 
     detail: str = Field(description="Qué no se encontró, en español.")
     sugerencias: list[str] = Field(description="Hasta 5 títulos parecidos (de todas las entradas).")
@@ -262,23 +344,36 @@ class ErrorNingunaEncontrada(BaseModel):
 
 
 class Salud(BaseModel):
-    model_config = _examples({"status": "ok", "version": "20250101T000000000000Z", "peliculas": 45421,
-                              "version_codigo": "0.1.0", "titulos_es": 41000, "titulos_originales": 11500})
+    model_config = _examples(
+        {
+            "status": "ok",
+            "version": "20250101T000000000000Z",
+            "peliculas": 45421,
+            "version_codigo": "0.1.0",
+            "titulos_es": 41000,
+            "titulos_originales": 11500,
+        }
+    )
 
     status: str = Field(description="`ok` cuando el catálogo está cargado.")
     version: str = Field(description="Versión publicada (release) que se está sirviendo.")
     peliculas: int = Field(description="Películas del catálogo.")
     version_codigo: str | None = Field(default=None, description="Versión del código que publicó la release.")
-    titulos_es: int = Field(default=0, ge=0, description="Películas con un título en español conocido (de TMDB; 0 "
-                                                         "en una versión publicada sin acceso a TMDB).")
-    titulos_originales: int = Field(default=0, ge=0, description="Películas cuyo título original difiere del "
-                                                                 "título del catálogo.")
+    titulos_es: int = Field(
+        default=0,
+        ge=0,
+        description="Películas con un título en español conocido (de TMDB; 0 "
+        "en una versión publicada sin acceso a TMDB).",
+    )
+    titulos_originales: int = Field(
+        default=0, ge=0, description="Películas cuyo título original difiere del título del catálogo."
+    )
 
 
 class ErrorNoEncontrado(BaseModel):
-    model_config = _examples({
-        "detail": "No se encontró la película «Toy Stori».", "sugerencias": ["Toy Story"], "coincidencias": [],
-    })
+    model_config = _examples(
+        {"detail": "No se encontró la película «Toy Stori».", "sugerencias": ["Toy Story"], "coincidencias": []}
+    )
 
     detail: str = Field(description="Qué no se encontró, en español.")
     sugerencias: list[str] = Field(description="Hasta 5 títulos o nombres parecidos.")
@@ -293,15 +388,19 @@ class ErrorCampo(BaseModel):
 
 
 class ErrorValidacion(BaseModel):
-    model_config = _examples({
-        "detail": "«marz» no es un mes válido. Valores válidos: enero, febrero, marzo, abril, mayo, junio, "
-                  "julio, agosto, septiembre (o setiembre), octubre, noviembre, diciembre.",
-        "valores_validos": ["enero", "febrero", "marzo"], "errores": [],
-    })
+    model_config = _examples(
+        {
+            "detail": "«marz» no es un mes válido. Valores válidos: enero, febrero, marzo, abril, mayo, junio, "
+            "julio, agosto, septiembre (o setiembre), octubre, noviembre, diciembre.",
+            "valores_validos": ["enero", "febrero", "marzo"],
+            "errores": [],
+        }
+    )
 
     detail: str = Field(description="Qué está mal en la petición, en español.")
-    valores_validos: list[str] = Field(default_factory=list,
-                                       description="Valores aceptados, cuando son una lista cerrada.")
+    valores_validos: list[str] = Field(
+        default_factory=list, description="Valores aceptados, cuando son una lista cerrada."
+    )
     errores: list[ErrorCampo] = Field(default_factory=list, description="Un mensaje por parámetro inválido.")
 
 

@@ -58,8 +58,9 @@ def because_text(film: Film | None, language: str = "catalogue") -> str:
 
 def picks_size(picks: list[tuple[Film, float, Film | None]]) -> int:
     """The approximate bytes of a personal query's picks, for the cache's bound."""
-    return sum(len(film.title or "") + len(because.title or "" if because else "") + OVERHEAD
-               for film, _, because in picks)
+    return sum(
+        len(film.title or "") + len(because.title or "" if because else "") + OVERHEAD for film, _, because in picks
+    )
 
 
 def homonyms(match: PersonMatch) -> list[dict[str, object]]:  # [s.Homonimo]

@@ -43,9 +43,7 @@ from movierec.api.answers import MAX_ID, Answers, ApiError, invalid, not_found, 
 from movierec.api.cache import OVERHEAD, BoundedCache
 from movierec.api.openapi_responses import responses
 from movierec.api.shapes import other_titles, shown_title
-from movierec.api.web_text import (
-    content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number,
-)
+from movierec.api.web_text import content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.text import normalize
 from movierec.config import Settings
@@ -67,8 +65,11 @@ class Sugerencia(BaseModel):
 
 
 class Sugerencias(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "consulta": "toy stor", "sugerencias": [{"id": 862, "titulo": "Toy Story", "anio": 1995}]}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"consulta": "toy stor", "sugerencias": [{"id": 862, "titulo": "Toy Story", "anio": 1995}]}]
+        }
+    }
 
     consulta: str = Field(description="El texto consultado, tal como llegó.")
     sugerencias: list[Sugerencia] = Field(description="Hasta 10 películas, la más parecida primero.")
@@ -113,8 +114,10 @@ def _suggester(catalog: Catalog) -> Callable[[str, int], tuple[Film, ...]]:
 def check_query(query: str, settings: Settings) -> None:
     """A 422 for an empty or too long search text (the API's rules for a title)."""
     if len(query) > settings.max_input_chars:
-        raise invalid(f"El parámetro «q» admite como máximo {settings.max_input_chars} caracteres "
-                      f"(tiene {len(query)}).", field="q")
+        raise invalid(
+            f"El parámetro «q» admite como máximo {settings.max_input_chars} caracteres (tiene {len(query)}).",
+            field="q",
+        )
     if not normalize(query):
         raise invalid("Indique un título: el parámetro «q» está vacío.", field="q")
 
@@ -123,8 +126,9 @@ def film_row(catalog: Catalog, value: str) -> int:
     """The row of the film whose TMDB id is ``value``; a 422 when it is no id, a 404 when unknown."""
     text = value.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)) and int(text) <= MAX_ID):
-        raise invalid(f"El parámetro «id» debe ser un número entero entre 0 y {MAX_ID} "
-                      f"(se recibió «{value[:40]}»).", field="id")
+        raise invalid(
+            f"El parámetro «id» debe ser un número entero entre 0 y {MAX_ID} (se recibió «{value[:40]}»).", field="id"
+        )
     row = catalog.row_of_id(int(text))
     if row is None:
         raise not_found(f"No hay ninguna película con id {int(text)} en el catálogo.", [])
@@ -147,23 +151,33 @@ def card_context(catalog: Catalog, row: int, settings: Settings) -> dict[str, ob
     card = catalog.cards.card(film.id) if catalog.cards is not None else None
     enough = film.votes >= settings.min_votes and film.vote_average is not None
     language = settings.title_language
-    picks = [{"id": pick.id, "title": film_label(pick, language), "year": pick.year, "reason": reason_phrase(reason)}
-             for (pick, _), reason in zip(catalog.recommend(row), catalog.reasons(row), strict=True)]
+    picks = [
+        {"id": pick.id, "title": film_label(pick, language), "year": pick.year, "reason": reason_phrase(reason)}
+        for (pick, _), reason in zip(catalog.recommend(row), catalog.reasons(row), strict=True)
+    ]
     shown = film_label(film, language)
     return {
-        "id": film.id, "title": shown, "year": film.year, "date": film.date,
+        "id": film.id,
+        "title": shown,
+        "year": film.year,
+        "date": film.date,
         "original": film.original if film.original and film.original not in shown else None,
         "has_details": card is not None,
         "genres": genre_names(card.genres[:CARD_LIST]) if card else "",
         "directors": _listed(card.directors) if card else "",
-        "cast": ", ".join(card.cast) if card else "", "collection": card.collection if card else None,
+        "cast": ", ".join(card.cast) if card else "",
+        "collection": card.collection if card else None,
         "overview": card.overview if card else None,
-        "popularity": spanish_number(film.popularity, 2), "votes": spanish_number(film.votes),
-        "average": (f"{spanish_number(film.vote_average, 1)} de 10" if enough else
-                    f"no se informa con menos de {spanish_number(settings.min_votes)} votos"),
+        "popularity": spanish_number(film.popularity, 2),
+        "votes": spanish_number(film.votes),
+        "average": (
+            f"{spanish_number(film.vote_average, 1)} de 10"
+            if enough
+            else f"no se informa con menos de {spanish_number(settings.min_votes)} votos"
+        ),
         "picks": picks,
-        "added": spanish_day(catalog.added_on(row)), "content_note": content_note(catalog.likes(row),
-                                                                                 catalog.added_on(row)),
+        "added": spanish_day(catalog.added_on(row)),
+        "content_note": content_note(catalog.likes(row), catalog.added_on(row)),
     }
 
 
@@ -175,8 +189,10 @@ def _listed(names: list[str]) -> str:
 
 def newest_context(catalog: Catalog, language: str) -> list[dict[str, object]]:
     """The home page's «Novedades»: the films the latest ingests added, newest first."""
-    return [{"id": film.id, "title": film_label(film, language), "year": film.year, "added": spanish_day(day)}
-            for film, day in catalog.newest(NEWEST)]
+    return [
+        {"id": film.id, "title": film_label(film, language), "year": film.year, "added": spanish_day(day)}
+        for film, day in catalog.newest(NEWEST)
+    ]
 
 
 def _inline_hash(text: str) -> str:
@@ -197,22 +213,41 @@ class WebPage:
             "Content-Security-Policy": (
                 f"default-src 'none'; style-src {_inline_hash(self.css)}; script-src {_inline_hash(self.js)}; "
                 "connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
-                "frame-ancestors 'none'"),
+                "frame-ancestors 'none'"
+            ),
             "Cache-Control": "no-cache",  # the page follows the release being served
             "X-Content-Type-Options": "nosniff",
         }
 
-    def render(self, catalog: Catalog, *, status: int = 200, query: str = "", error: str | None = None,
-               results: list[Film] | None = None, card: dict[str, object] | None = None) -> HTMLResponse:
-        title = str(card["title"]) if card else (f"Resultados para «{query}»" if results is not None else
-                                                 "Encuentre una película")
+    def render(
+        self,
+        catalog: Catalog,
+        *,
+        status: int = 200,
+        query: str = "",
+        error: str | None = None,
+        results: list[Film] | None = None,
+        card: dict[str, object] | None = None,
+    ) -> HTMLResponse:
+        title = (
+            str(card["title"])
+            if card
+            else (f"Resultados para «{query}»" if results is not None else "Encuentre una película")
+        )
         home = card is None and results is None and error is None
         html = self.template.render(
-            page_title=title, query=query, error=error, results=results, card=card,
+            page_title=title,
+            query=query,
+            error=error,
+            results=results,
+            card=card,
             newest=newest_context(catalog, self.settings.title_language) if home else None,
             title_language=self.settings.title_language,
-            max_chars=self.settings.max_input_chars, css=Markup(self.css), js=Markup(self.js),
-            version=catalog.version, created=spanish_date(catalog.manifest.get("created_at")),
+            max_chars=self.settings.max_input_chars,
+            css=Markup(self.css),
+            js=Markup(self.js),
+            version=catalog.version,
+            created=spanish_date(catalog.manifest.get("created_at")),
             films=spanish_number(len(catalog)),
         )
         return HTMLResponse(html, status_code=status, headers=self.headers)
@@ -223,22 +258,36 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
     page = WebPage(settings)
     router = APIRouter()
 
-    @router.get("/sugerencias", response_model=Sugerencias, response_description="Respuesta correcta.",
-                tags=["películas"], summary="Sugerencias de títulos",
-                description="Hasta 10 películas cuyo título empieza como el texto o se le parece (admite errores "
-                            "de escritura), para sugerir mientras se escribe. Sin coincidencias, la lista está vacía.",
-                responses=responses({422: {"model": s.ErrorValidacion,
-                                           "description": "Texto vacío o demasiado largo."}}),
-                openapi_extra={"parameters": [{
-                    "name": "q", "in": "query", "required": True, "description": "Texto escrito hasta ahora.",
+    @router.get(
+        "/sugerencias",
+        response_model=Sugerencias,
+        response_description="Respuesta correcta.",
+        tags=["películas"],
+        summary="Sugerencias de títulos",
+        description="Hasta 10 películas cuyo título empieza como el texto o se le parece (admite errores "
+        "de escritura), para sugerir mientras se escribe. Sin coincidencias, la lista está vacía.",
+        responses=responses({422: {"model": s.ErrorValidacion, "description": "Texto vacío o demasiado largo."}}),
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "description": "Texto escrito hasta ahora.",
                     "schema": {"type": "string", "minLength": 1, "maxLength": settings.max_input_chars},
-                    "examples": {"toy stor": {"value": "toy stor"}}}]})
+                    "examples": {"toy stor": {"value": "toy stor"}},
+                }
+            ]
+        },
+    )
     async def sugerencias(request: Request) -> Response:
         query = request.query_params.get("q", "")
         check_query(query, settings)
         films = await run_in_threadpool(suggested_films, answers().catalog, query, SUGGESTIONS)
-        body = {"consulta": query, "sugerencias": [{"id": f.id, "titulo": f.title, **other_titles(f), "anio": f.year}
-                                                   for f in films]}
+        body = {
+            "consulta": query,
+            "sugerencias": [{"id": f.id, "titulo": f.title, **other_titles(f), "anio": f.year} for f in films],
+        }
         return Response(render(body), media_type="application/json")
 
     @router.get("/", include_in_schema=False)
@@ -248,8 +297,9 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
         film_id = request.query_params.get("id", "")
         try:
             if film_id.strip():
-                return page.render(catalog, query=query, card=card_context(catalog, film_row(catalog, film_id),
-                                                                           settings))
+                return page.render(
+                    catalog, query=query, card=card_context(catalog, film_row(catalog, film_id), settings)
+                )
             if query.strip():
                 check_query(query, settings)
                 results = await run_in_threadpool(suggested_films, catalog, query, RESULTS)
@@ -257,8 +307,9 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
         except ApiError as error:
             if "text/html" not in request.headers.get("accept", ""):
                 raise  # the app's handler answers Spanish JSON, as for the API
-            return page.render(catalog, status=error.status, query=query[: settings.max_input_chars],
-                               error=str(error.body["detail"]))
+            return page.render(
+                catalog, status=error.status, query=query[: settings.max_input_chars], error=str(error.body["detail"])
+            )
         return page.render(catalog, query=query)
 
     app.include_router(router)

@@ -43,11 +43,26 @@ OTHER_REASON = "parecida según el modelo"
 
 #: TMDB's genres (the data set's English names) in Spanish, as TMDB shows them in Spanish.
 GENRES: dict[str, str] = {
-    "Action": "Acción", "Adventure": "Aventura", "Animation": "Animación", "Comedy": "Comedia",
-    "Crime": "Crimen", "Documentary": "Documental", "Drama": "Drama", "Family": "Familia",
-    "Fantasy": "Fantasía", "Foreign": "Extranjera", "History": "Historia", "Horror": "Terror",
-    "Music": "Música", "Mystery": "Misterio", "Romance": "Romance", "Science Fiction": "Ciencia ficción",
-    "TV Movie": "Película de TV", "Thriller": "Suspense", "War": "Bélica", "Western": "Western",
+    "Action": "Acción",
+    "Adventure": "Aventura",
+    "Animation": "Animación",
+    "Comedy": "Comedia",
+    "Crime": "Crimen",
+    "Documentary": "Documental",
+    "Drama": "Drama",
+    "Family": "Familia",
+    "Fantasy": "Fantasía",
+    "Foreign": "Extranjera",
+    "History": "Historia",
+    "Horror": "Terror",
+    "Music": "Música",
+    "Mystery": "Misterio",
+    "Romance": "Romance",
+    "Science Fiction": "Ciencia ficción",
+    "TV Movie": "Película de TV",
+    "Thriller": "Suspense",
+    "War": "Bélica",
+    "Western": "Western",
 }
 
 
@@ -63,8 +78,9 @@ def reason_phrase(reason: str) -> str:
     >>> reason_phrase("genres,some_new_signal"), reason_phrase("x,y")
     ('De los mismos géneros y parecida según el modelo', 'Parecida según el modelo')
     """
-    parts = list(dict.fromkeys(REASON_PHRASES.get(name.strip(), OTHER_REASON) for name in reason.split(",")
-                               if name.strip()))
+    parts = list(
+        dict.fromkeys(REASON_PHRASES.get(name.strip(), OTHER_REASON) for name in reason.split(",") if name.strip())
+    )
     if not parts:
         return ""
     text = " y ".join(parts)

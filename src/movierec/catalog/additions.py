@@ -61,8 +61,9 @@ def release_time(name: str) -> datetime:
     return datetime.strptime(name, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
 
 
-def next_additions(previous: pl.DataFrame | None, base_ids: Iterable[int], new_ids: Iterable[int],
-                   release: str) -> pl.DataFrame:
+def next_additions(
+    previous: pl.DataFrame | None, base_ids: Iterable[int], new_ids: Iterable[int], release: str
+) -> pl.DataFrame:
     """The history of a release built on another: ``previous`` (the base's, None: none) without
     the films the new catalogue lacks, plus the films ``new_ids`` holds and ``base_ids`` did not,
     added by ``release``; newest first (then the highest id first)."""
@@ -71,11 +72,17 @@ def next_additions(previous: pl.DataFrame | None, base_ids: Iterable[int], new_i
     schema = {"movie_id": pl.Int64, "added_at": pl.Datetime("us", "UTC"), "release": pl.String}
     current = pl.Series("movie_id", list(new_ids), dtype=pl.Int64).unique()
     added = current.filter(~current.is_in(pl.Series(list(base_ids), dtype=pl.Int64).implode()))
-    fresh = pl.DataFrame({"movie_id": added, "added_at": [release_time(release)] * added.len(),
-                          "release": [release] * added.len()}, schema=schema)
-    kept = (previous.select(list(schema)).cast(schema)  # type: ignore[arg-type]
-            .filter(pl.col("movie_id").is_in(current.implode()) & ~pl.col("movie_id").is_in(added.implode()))
-            if previous is not None else pl.DataFrame(schema=schema))
+    fresh = pl.DataFrame(
+        {"movie_id": added, "added_at": [release_time(release)] * added.len(), "release": [release] * added.len()},
+        schema=schema,
+    )
+    kept = (
+        previous.select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+        .filter(pl.col("movie_id").is_in(current.implode()) & ~pl.col("movie_id").is_in(added.implode()))
+        if previous is not None
+        else pl.DataFrame(schema=schema)
+    )
     return pl.concat([fresh, kept]).sort(["added_at", "movie_id"], descending=True)
 
 
@@ -107,8 +114,9 @@ def addition_arrays(release: Path, ids: pl.Series, rows_of: Callable[[pl.Series]
     new_rows = np.zeros(0, dtype=np.int32)
     if (release / ADDITIONS).is_file():
         history = pl.read_parquet(release / ADDITIONS, columns=["movie_id", "added_at"]).drop_nulls()
-        history = history.sort(["added_at", "movie_id"], descending=True).unique("movie_id", keep="first",
-                                                                                 maintain_order=True)
+        history = history.sort(["added_at", "movie_id"], descending=True).unique(
+            "movie_id", keep="first", maintain_order=True
+        )
         rows = rows_of(history["movie_id"])
         day = history["added_at"].dt.date().cast(pl.Int32).to_numpy()
         found = rows >= 0

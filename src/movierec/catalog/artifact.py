@@ -98,8 +98,9 @@ def map_arrays(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, object]]:
             dtype, count, offset = np.dtype(spec[0]), int(spec[1]), int(spec[2])
             if offset < 0 or count < 0 or offset + count * dtype.itemsize > size:
                 raise ValueError(f"needs bytes {offset}…{offset + count * dtype.itemsize}, the file has {size}")
-            arrays[name] = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset) if count else \
-                np.zeros(0, dtype=dtype)
+            arrays[name] = (
+                np.frombuffer(buffer, dtype=dtype, count=count, offset=offset) if count else np.zeros(0, dtype=dtype)
+            )
         except (TypeError, ValueError, IndexError) as exc:
             raise ArtifactError(f"{folder / DATA}: array {name!r} is unreadable ({exc})") from None
     return arrays, meta

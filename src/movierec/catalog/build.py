@@ -42,8 +42,18 @@ from movierec.model.artifact import LIKES
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, neighbour_weight_of
 from movierec.release.layout import CATALOG, MODEL, TABLES, read_manifest
 
-MOVIE_COLUMNS = ["id", "title", "release_date", "release_year", "budget", "revenue", "return",
-                 "popularity", "vote_average", "vote_count"]
+MOVIE_COLUMNS = [
+    "id",
+    "title",
+    "release_date",
+    "release_year",
+    "budget",
+    "revenue",
+    "return",
+    "popularity",
+    "vote_average",
+    "vote_count",
+]
 NO_YEAR = np.iinfo(np.int32).min  # release_year is null
 
 
@@ -91,16 +101,20 @@ def write_catalog(release: Path, count: int, manifest: Mapping[str, object] | No
     return meta
 
 
-def build_arrays(release: Path, count: int,
-                 manifest: Mapping[str, object] | None = None) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+def build_arrays(
+    release: Path, count: int, manifest: Mapping[str, object] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """Every serving array of ``release`` (tables/ and model/), ``count`` recommendations a film;
     ``manifest``: the release's (default: its manifest.json), for the personal scorer's weight."""
     tables = release / TABLES
     # NaN is no JSON number: unknown popularity or average becomes null, an unknown return 0.
     has_original = "original_title" in pl.read_parquet_schema(tables / "movies.parquet")
-    movies = pl.read_parquet(tables / "movies.parquet",
-                             columns=MOVIE_COLUMNS + ["original_title"] * has_original).with_columns(
-        pl.col("budget").fill_null(0), pl.col("revenue").fill_null(0), pl.col("vote_count").fill_null(0),
+    movies = pl.read_parquet(
+        tables / "movies.parquet", columns=MOVIE_COLUMNS + ["original_title"] * has_original
+    ).with_columns(
+        pl.col("budget").fill_null(0),
+        pl.col("revenue").fill_null(0),
+        pl.col("vote_count").fill_null(0),
         pl.col("return").cast(pl.Float64).fill_nan(None).fill_null(0.0),
         pl.col("popularity").cast(pl.Float64).fill_null(float("nan")),
         pl.col("vote_average").cast(pl.Float64).fill_null(float("nan")),
@@ -110,7 +124,8 @@ def build_arrays(release: Path, count: int,
     arrays: dict[str, np.ndarray] = IdIndex.pack(movies["id"].to_numpy())
     arrays["film_year"] = movies["release_year"].cast(pl.Int32).fill_null(NO_YEAR).to_numpy()
     arrays["film_date_blob"], arrays["film_date_offsets"] = Strings.pack(
-        movies["release_date"].dt.strftime("%Y-%m-%d").fill_null("").to_list())
+        movies["release_date"].dt.strftime("%Y-%m-%d").fill_null("").to_list()
+    )
     arrays["film_title_blob"], arrays["film_title_offsets"] = Strings.pack([t or "" for t in titles])
     arrays["film_title_null"] = np.array([t is None for t in titles], dtype=np.uint8)
     for name, column in (("popularity", "popularity"), ("vote_average", "vote_average"), ("return", "return")):
@@ -128,11 +143,9 @@ def build_arrays(release: Path, count: int,
         weekday_counts[day] = n
 
     # Rows in the order a shared title prefers them: most votes, most popular, lowest id.
-    preferred = np.lexsort((
-        movies["id"].to_numpy(),
-        -movies["popularity"].fill_nan(-np.inf).to_numpy(),
-        -movies["vote_count"].to_numpy(),
-    )).tolist()
+    preferred = np.lexsort(
+        (movies["id"].to_numpy(), -movies["popularity"].fill_nan(-np.inf).to_numpy(), -movies["vote_count"].to_numpy())
+    ).tolist()
     # every title a film is found by: catalogue, original, Spanish (catalog/titles.py)
     title_index, title_counts = title_arrays(titles, originals(movies), read_titles(tables, films.rows), preferred)
     arrays |= title_index
@@ -142,21 +155,39 @@ def build_arrays(release: Path, count: int,
 
     cast = pl.read_parquet(tables / "cast.parquet", columns=["movie_id", "person_id", "name"])
     arrays |= people_arrays(cast, films, keep_films=False, prefix="actor_")
-    directing = (pl.scan_parquet(tables / "crew.parquet").filter(pl.col("job") == "Director")
-                 .select("movie_id", "person_id", "name").collect())
+    directing = (
+        pl.scan_parquet(tables / "crew.parquet")
+        .filter(pl.col("job") == "Director")
+        .select("movie_id", "person_id", "name")
+        .collect()
+    )
     arrays |= people_arrays(directing, films, keep_films=True, prefix="director_")
     # One pass for both: a film's first `count` usable neighbours are the first of its NEIGHBOURS.
-    rows, scores, reasons, labels = recommendations(release / MODEL / "neighbours.parquet", films, titled,
-                                                    max(count, NEIGHBOURS))
+    rows, scores, reasons, labels = recommendations(
+        release / MODEL / "neighbours.parquet", films, titled, max(count, NEIGHBOURS)
+    )
     arrays["rec_rows"], arrays["rec_scores"], arrays["rec_reasons"] = (
-        np.ascontiguousarray(a[:, :count]).ravel() for a in (rows, scores, reasons))
+        np.ascontiguousarray(a[:, :count]).ravel() for a in (rows, scores, reasons)
+    )
     if manifest is None:
         manifest = read_manifest(release) or {}
-    personal, personal_meta = personal_arrays(personal_entries(release / MODEL / PERSONAL_ARTIFACT, films), titled,
-                                              arrays["film_votes"], rows[:, :NEIGHBOURS], neighbour_weight_of(manifest))
+    personal, personal_meta = personal_arrays(
+        personal_entries(release / MODEL / PERSONAL_ARTIFACT, films),
+        titled,
+        arrays["film_votes"],
+        rows[:, :NEIGHBOURS],
+        neighbour_weight_of(manifest),
+    )
     arrays |= personal
-    meta = {"films": films.count, "recommendations": count, "month_counts": month_counts,
-            "weekday_counts": weekday_counts, "reason_labels": list(labels), **title_counts, **personal_meta}
+    meta = {
+        "films": films.count,
+        "recommendations": count,
+        "month_counts": month_counts,
+        "weekday_counts": weekday_counts,
+        "reason_labels": list(labels),
+        **title_counts,
+        **personal_meta,
+    }
     return arrays, meta
 
 
@@ -166,8 +197,12 @@ def personal_entries(path: Path, films: FilmKeys) -> tuple[np.ndarray, ...] | No
     if not path.is_file():
         return None
     table = pl.read_parquet(path, columns=["movie_id", "rank", "neighbour_id", "score"]).drop_nulls()
-    return (films.rows(table["movie_id"]), films.rows(table["neighbour_id"]), table["score"].to_numpy(),
-            table["rank"].to_numpy())
+    return (
+        films.rows(table["movie_id"]),
+        films.rows(table["neighbour_id"]),
+        table["score"].to_numpy(),
+        table["rank"].to_numpy(),
+    )
 
 
 def people_arrays(credits: pl.DataFrame, films: FilmKeys, *, keep_films: bool, prefix: str) -> dict[str, np.ndarray]:
@@ -191,11 +226,11 @@ def people_arrays(credits: pl.DataFrame, films: FilmKeys, *, keep_films: bool, p
     returns = films.returns[film_rows]
     totals = returns[starts]  # a person with one film: that film's return
     for person in np.flatnonzero(counts > 1).tolist():
-        totals[person] = math.fsum(returns[starts[person]:ends[person]].tolist())
+        totals[person] = math.fsum(returns[starts[person] : ends[person]].tolist())
 
     # Every spelling a person is credited under finds them; the most used one is displayed.
-    spellings = credits.group_by("person_id", "name").len().sort(
-        ["person_id", "len", "name"], descending=[False, True, False]
+    spellings = (
+        credits.group_by("person_id", "name").len().sort(["person_id", "len", "name"], descending=[False, True, False])
     )
     spelling_owner = np.searchsorted(person_ids, spellings["person_id"].to_numpy()).tolist()
     names: list[str] = [""] * len(person_ids)
@@ -225,8 +260,9 @@ def people_arrays(credits: pl.DataFrame, films: FilmKeys, *, keep_films: bool, p
     return arrays
 
 
-def recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
-                    count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def recommendations(
+    path: Path, films: FilmKeys, titled: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """(rows, scores, reason codes, reason labels): arrays of shape (films, count) of each film's
     first ``count`` usable neighbours by rank, padded with row -1 (score 0, reason "") when the
     model has fewer. Reasons are the artifact's ``reason`` column (the signals that scored the
@@ -235,8 +271,11 @@ def recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
         raise MissingModel(f"the release has no model: {path} is missing")
     columns = ["movie_id", "rank", "neighbour_id", "score"]
     has_reason = "reason" in pl.read_parquet_schema(path)
-    table = (pl.read_parquet(path, columns=columns + ["reason"] * has_reason)
-             .drop_nulls(columns).filter(pl.col("score").is_finite()))
+    table = (
+        pl.read_parquet(path, columns=columns + ["reason"] * has_reason)
+        .drop_nulls(columns)
+        .filter(pl.col("score").is_finite())
+    )
     src = films.rows(table["movie_id"])
     dst = films.rows(table["neighbour_id"])
     rank = table["rank"].cast(pl.Int64).to_numpy()
@@ -272,8 +311,9 @@ def recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
     for group in np.flatnonzero(repeated[src[starts]]).tolist():
         film, first, last = int(src[starts[group]]), int(starts[group]), int(ends[group])
         seen: dict[int, tuple[float, int]] = {}
-        for neighbour, value, why in zip(dst[first:last].tolist(), score[first:last].tolist(),
-                                         code[first:last].tolist(), strict=True):
+        for neighbour, value, why in zip(
+            dst[first:last].tolist(), score[first:last].tolist(), code[first:last].tolist(), strict=True
+        ):
             seen.setdefault(neighbour, (value, why))
             if len(seen) == count:
                 break
@@ -284,8 +324,9 @@ def recommendations(path: Path, films: FilmKeys, titled: np.ndarray,
     return rows, scores, codes, labels
 
 
-def personal_from_release(release: Path, manifest: Mapping[str, object], *, titled: np.ndarray,
-                          votes: np.ndarray) -> PersonalIndex | bool:
+def personal_from_release(
+    release: Path, manifest: Mapping[str, object], *, titled: np.ndarray, votes: np.ndarray
+) -> PersonalIndex | bool:
     """The personal index of a release whose catalog artifact predates the personal arrays, from
     its tables and model files (False when it has none, as a serving-only archive)."""
     movies_path, model = release / TABLES / "movies.parquet", release / MODEL / "neighbours.parquet"
@@ -293,6 +334,11 @@ def personal_from_release(release: Path, manifest: Mapping[str, object], *, titl
         return False
     films = FilmKeys(pl.read_parquet(movies_path, columns=["id", "return", "release_date"]))
     neighbours = recommendations(model, films, titled, NEIGHBOURS)[0]
-    arrays, meta = personal_arrays(personal_entries(release / MODEL / PERSONAL_ARTIFACT, films), titled, votes,
-                                   neighbours, neighbour_weight_of(manifest))
+    arrays, meta = personal_arrays(
+        personal_entries(release / MODEL / PERSONAL_ARTIFACT, films),
+        titled,
+        votes,
+        neighbours,
+        neighbour_weight_of(manifest),
+    )
     return PersonalIndex.from_arrays(arrays, meta) or False

@@ -60,29 +60,37 @@ def _names(frame: pl.DataFrame, column: str, alias: str, limit: int | None = Non
 
     values = pl.col(column).drop_nulls().unique(maintain_order=True)
     return frame.group_by("movie_id", maintain_order=True).agg(
-        (values.head(limit) if limit is not None else values).alias(alias))
+        (values.head(limit) if limit is not None else values).alias(alias)
+    )
 
 
-def cards_frame(movies: pl.DataFrame, genres: pl.DataFrame, cast: pl.DataFrame, crew: pl.DataFrame,
-                top_cast: int = TOP_CAST) -> pl.DataFrame:
+def cards_frame(
+    movies: pl.DataFrame, genres: pl.DataFrame, cast: pl.DataFrame, crew: pl.DataFrame, top_cast: int = TOP_CAST
+) -> pl.DataFrame:
     """One card per film, sorted by id: id, genres, directors (in credit order), cast (the first
     ``top_cast`` distinct names by billing order), overview and collection (blank → null)."""
     import polars as pl
 
-    blank_to_null = [pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c)).alias(c)
-                     for c in ("overview", "collection")]
-    frame = movies.select(pl.col("id").cast(pl.Int64), pl.col("overview").cast(pl.String),
-                          pl.col("collection").cast(pl.String)).with_columns(blank_to_null)
+    blank_to_null = [
+        pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c)).alias(c) for c in ("overview", "collection")
+    ]
+    frame = movies.select(
+        pl.col("id").cast(pl.Int64), pl.col("overview").cast(pl.String), pl.col("collection").cast(pl.String)
+    ).with_columns(blank_to_null)
     for part in (
         _names(genres, "genre", "genres"),
         _names(crew.filter(pl.col("job") == "Director"), "name", "directors"),
         _names(cast.sort("movie_id", "order", maintain_order=True), "name", "cast", top_cast),
     ):
-        frame = frame.join(part.with_columns(pl.col("movie_id").cast(pl.Int64)), left_on="id",
-                           right_on="movie_id", how="left")
+        frame = frame.join(
+            part.with_columns(pl.col("movie_id").cast(pl.Int64)), left_on="id", right_on="movie_id", how="left"
+        )
     empty = pl.lit([], dtype=pl.List(pl.String))
-    return (frame.with_columns(pl.col(c).cast(pl.List(pl.String)).fill_null(empty) for c in LISTS)
-            .select("id", *LISTS, "overview", "collection").sort("id"))
+    return (
+        frame.with_columns(pl.col(c).cast(pl.List(pl.String)).fill_null(empty) for c in LISTS)
+        .select("id", *LISTS, "overview", "collection")
+        .sort("id")
+    )
 
 
 def build_cards(tables_dir: Path) -> pl.DataFrame:
@@ -136,8 +144,7 @@ class Cards:
         row = self._table.slice(at, 1).to_pylist()[0]
         if DONT_NEED is not None:  # unmap the pages this row touched: see the module docstring
             self._mapped.madvise(DONT_NEED)
-        return Card(row["genres"] or [], row["directors"] or [], row["cast"] or [], row["overview"],
-                    row["collection"])
+        return Card(row["genres"] or [], row["directors"] or [], row["cast"] or [], row["overview"], row["collection"])
 
     def _opened(self) -> np.ndarray:
         if self._table is None:

@@ -71,8 +71,9 @@ class Catalog:
     its ``catalog.json``. Immutable: the API swaps a whole catalog when a new release is served.
     """
 
-    def __init__(self, *, version: str, manifest: dict[str, object], arrays: Mapping[str, np.ndarray],
-                 meta: Mapping[str, object]) -> None:
+    def __init__(
+        self, *, version: str, manifest: dict[str, object], arrays: Mapping[str, np.ndarray], meta: Mapping[str, object]
+    ) -> None:
         self.version = version
         self.manifest = manifest
         self.folder: Path | None = None  # the release folder, when loaded from one (its report, cards)
@@ -114,7 +115,7 @@ class Catalog:
         self.cards: Cards | None = None  # the web page's film cards, memory-mapped; None: not in the release
         # The personal scorer's arrays; an artifact published before they were stored has none, and
         # its index is then built from the release's model files on the first personal request.
-        self._personal: PersonalIndex | None | bool = PersonalIndex.from_arrays(arrays, meta)
+        self._personal: PersonalIndex | bool | None = PersonalIndex.from_arrays(arrays, meta)
         self._personal_lock = threading.Lock()
         self.month_counts = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
         self.weekday_counts = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
@@ -149,9 +150,17 @@ class Catalog:
         popularity = self._popularity[row]
         average = self._vote_average[row]
         return Film(
-            row, self._id[row], self.title(row), None if year == NO_YEAR else year, self._dates[row] or None,
-            None if popularity != popularity else popularity, self._votes[row],
-            None if average != average else average, self._budget[row], self._revenue[row], self._return[row],
+            row,
+            self._id[row],
+            self.title(row),
+            None if year == NO_YEAR else year,
+            self._dates[row] or None,
+            None if popularity != popularity else popularity,
+            self._votes[row],
+            None if average != average else average,
+            self._budget[row],
+            self._revenue[row],
+            self._return[row],
             (self._originals[row] or None) if self._originals is not None else None,
             (self._spanish[row] or None) if self._spanish is not None else None,
         )
@@ -246,8 +255,9 @@ class Catalog:
         index = self._personal_index()
         if index is None:
             return []
-        return [(self.film(p.row), p.score, self.film(p.because) if p.because >= 0 else None)
-                for p in index.recommend(rows)]
+        return [
+            (self.film(p.row), p.score, self.film(p.because) if p.because >= 0 else None) for p in index.recommend(rows)
+        ]
 
     def _personal_index(self) -> PersonalIndex | None:
         """The personal scorer's index: the artifact's, or (an older artifact) built once from the
@@ -258,9 +268,12 @@ class Catalog:
             if self._personal is None and self.folder is not None:
                 from movierec.catalog.build import personal_from_release  # polars: only for old artifacts
 
-                self._personal = personal_from_release(self.folder, self.manifest,
-                                                       titled=np.asarray(self.arrays["film_title_key"]) >= 0,
-                                                       votes=np.asarray(self.arrays["film_votes"]))
+                self._personal = personal_from_release(
+                    self.folder,
+                    self.manifest,
+                    titled=np.asarray(self.arrays["film_title_key"]) >= 0,
+                    votes=np.asarray(self.arrays["film_votes"]),
+                )
             return self._personal or None
 
     def reasons(self, row: int) -> list[str]:
@@ -270,7 +283,7 @@ class Catalog:
         count = sum(1 for r in self._rec_rows[first:last].tolist() if r >= 0)
         if self._rec_reasons is None:
             return [""] * count
-        return [self._reason_labels[c] for c in self._rec_reasons[first:first + count].tolist()]
+        return [self._reason_labels[c] for c in self._rec_reasons[first : first + count].tolist()]
 
 
 def _strings(arrays: Mapping[str, np.ndarray], prefix: str) -> Strings | None:
@@ -302,8 +315,11 @@ def load_catalog(release: Path, settings: Settings) -> Catalog:
         raise ReleaseError(f"the catalog artifact of {release.name} is unusable: {exc}") from None
     from movierec.catalog.build import MissingModel, build_arrays  # polars: only on this slow path
 
-    log.warning("release %s has no catalog artifact for %d recommendations: building it in memory",
-                release.name, settings.recommendations)
+    log.warning(
+        "release %s has no catalog artifact for %d recommendations: building it in memory",
+        release.name,
+        settings.recommendations,
+    )
     try:
         arrays, meta = build_arrays(release, settings.recommendations, manifest)
     except MissingModel as exc:

@@ -26,6 +26,7 @@ salted ``hash``.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Mapping, Sequence
 
@@ -51,7 +52,7 @@ def table_size(count: int) -> int:
 class Strings:
     """``n`` strings stored as one UTF-8 blob and ``n + 1`` offsets."""
 
-    __slots__ = ("_blob", "_offsets", "_count")
+    __slots__ = ("_blob", "_count", "_offsets")
 
     def __init__(self, blob: memoryview, offsets: memoryview) -> None:
         self._blob = blob
@@ -74,15 +75,15 @@ class Strings:
         return self._count
 
     def __getitem__(self, i: int) -> str:
-        return str(self._blob[self._offsets[i]:self._offsets[i + 1]], "utf-8")
+        return str(self._blob[self._offsets[i] : self._offsets[i + 1]], "utf-8")
 
     def encoded(self, i: int) -> memoryview:
-        return self._blob[self._offsets[i]:self._offsets[i + 1]]
+        return self._blob[self._offsets[i] : self._offsets[i + 1]]
 
     def to_list(self) -> list[str]:
         """Every string, decoded (for the suggestion indexes, built once)."""
         blob, offsets = self._blob, self._offsets.tolist()
-        return [str(blob[a:b], "utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        return [str(blob[a:b], "utf-8") for a, b in itertools.pairwise(offsets)]
 
 
 def _key_slot(key: bytes, mask: int) -> int:
@@ -108,7 +109,7 @@ class KeyIndex:
     """Normalized keys → their index 0…k-1; key ``i`` owns the members ``members(i)`` (rows of
     films, or persons), in the order they were packed."""
 
-    __slots__ = ("_slots", "_mask", "keys", "_starts", "_members")
+    __slots__ = ("_mask", "_members", "_slots", "_starts", "keys")
 
     def __init__(self, slots: memoryview, keys: Strings, starts: memoryview, members: memoryview) -> None:
         self._slots = slots
@@ -119,8 +120,10 @@ class KeyIndex:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "") -> KeyIndex:
-        a = {name: memoryview(arrays[prefix + name]) for name in ("slots", "key_blob", "key_offsets",
-                                                                  "starts", "members")}
+        a = {
+            name: memoryview(arrays[prefix + name])
+            for name in ("slots", "key_blob", "key_offsets", "starts", "members")
+        }
         return cls(a["slots"], Strings(a["key_blob"], a["key_offsets"]), a["starts"], a["members"])
 
     @staticmethod
@@ -132,8 +135,13 @@ class KeyIndex:
         starts = np.zeros(len(groups) + 1, dtype=np.int64)
         np.cumsum([len(g) for g in groups], out=starts[1:])
         members = np.fromiter((m for g in groups for m in g), dtype=np.int32, count=int(starts[-1]))
-        return {f"{prefix}slots": slots, f"{prefix}key_blob": blob, f"{prefix}key_offsets": offsets,
-                f"{prefix}starts": starts, f"{prefix}members": members}
+        return {
+            f"{prefix}slots": slots,
+            f"{prefix}key_blob": blob,
+            f"{prefix}key_offsets": offsets,
+            f"{prefix}starts": starts,
+            f"{prefix}members": members,
+        }
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -144,7 +152,7 @@ class KeyIndex:
         slots, mask, blob, offsets = self._slots, self._mask, self.keys._blob, self.keys._offsets
         slot = _key_slot(encoded, mask)
         while (entry := slots[slot]) != EMPTY:
-            if blob[offsets[entry]:offsets[entry + 1]] == encoded:
+            if blob[offsets[entry] : offsets[entry + 1]] == encoded:
                 return entry
             slot = (slot + 1) & mask
         return None
@@ -153,7 +161,7 @@ class KeyIndex:
         return isinstance(key, str) and self.find(key) is not None
 
     def members(self, i: int) -> list[int]:
-        return self._members[self._starts[i]:self._starts[i + 1]].tolist()
+        return self._members[self._starts[i] : self._starts[i + 1]].tolist()
 
     def first(self, i: int) -> int:
         return self._members[self._starts[i]]
@@ -162,7 +170,7 @@ class KeyIndex:
 class IdIndex:
     """TMDB id → row, through a hash table of rows (the ids are read from the films' id array)."""
 
-    __slots__ = ("_slots", "_mask", "_ids")
+    __slots__ = ("_ids", "_mask", "_slots")
 
     def __init__(self, slots: memoryview, ids: memoryview) -> None:
         self._slots = slots

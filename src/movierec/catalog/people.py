@@ -66,7 +66,7 @@ class People:
     def person(self, i: int) -> Person:
         rows: tuple[int, ...] = ()
         if self._film_starts is not None and self._film_rows is not None:
-            rows = tuple(self._film_rows[self._film_starts[i]:self._film_starts[i + 1]].tolist())
+            rows = tuple(self._film_rows[self._film_starts[i] : self._film_starts[i + 1]].tolist())
         return Person(self._ids[i], self._names[i], self._films[i], self._totals[i], rows)
 
     def match(self, key: str, homonyms: int | None = None) -> PersonMatch | None:

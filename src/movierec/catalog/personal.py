@@ -37,14 +37,21 @@ class PersonalIndex:
             return None
         width = int(spec["width"])  # type: ignore[call-overload]
         lists = WeightLists(arrays["personal_indptr"], arrays["personal_cols"], arrays["personal_weights"])
-        return cls(lists=lists, neighbours=arrays["personal_neighbours"].reshape(lists.n, width),
-                   neighbour_weight=float(spec["neighbour_weight"]),  # type: ignore[arg-type]
-                   popular=arrays["personal_popular"])
+        return cls(
+            lists=lists,
+            neighbours=arrays["personal_neighbours"].reshape(lists.n, width),
+            neighbour_weight=float(spec["neighbour_weight"]),  # type: ignore[arg-type]
+            popular=arrays["personal_popular"],
+        )
 
 
-def personal_arrays(entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None, titled: np.ndarray,
-                    votes: np.ndarray, neighbours: np.ndarray,
-                    neighbour_weight: float) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+def personal_arrays(
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    titled: np.ndarray,
+    votes: np.ndarray,
+    neighbours: np.ndarray,
+    neighbour_weight: float,
+) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """The artifact's personal arrays and meta. ``entries``: the EASE lists' (film row, other film
     row, weight, rank), -1 for films not in the catalogue (None: the release has no lists);
     ``titled``: whether each film can be shown; ``neighbours``: (films, width) usable
@@ -65,8 +72,11 @@ def personal_arrays(entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
         usable[usable] = titled[dst[usable]]
         lists = WeightLists.from_rows(src[usable], dst[usable], weight[usable], rank[usable], n)
     by_votes = np.argsort(-np.asarray(votes, dtype=np.float64), kind="stable")
-    arrays = {"personal_indptr": lists.indptr.astype(np.int64), "personal_cols": lists.cols.astype(np.int32),
-              "personal_weights": lists.weights.astype(np.float32),
-              "personal_neighbours": np.asarray(neighbours, dtype=np.int32).ravel(),
-              "personal_popular": by_votes[titled[by_votes]].astype(np.int32)}
+    arrays = {
+        "personal_indptr": lists.indptr.astype(np.int64),
+        "personal_cols": lists.cols.astype(np.int32),
+        "personal_weights": lists.weights.astype(np.float32),
+        "personal_neighbours": np.asarray(neighbours, dtype=np.int32).ravel(),
+        "personal_popular": by_votes[titled[by_votes]].astype(np.int32),
+    }
     return arrays, {"personal": {"width": int(neighbours.shape[1]), "neighbour_weight": float(neighbour_weight)}}

@@ -76,11 +76,11 @@ class Suggester:
     Both are read by index: ``keys`` once, here; ``labels`` only for the keys a query returns.
     """
 
-    __slots__ = ("_labels", "_owners", "_by_key", "_key_rows", "_by_length", "_length_rows", "_length_starts",
-                 "cutoff")
+    __slots__ = ("_by_key", "_by_length", "_key_rows", "_labels", "_length_rows", "_length_starts", "_owners", "cutoff")
 
-    def __init__(self, keys: Sequence[str], labels: Sequence[str], cutoff: float = 70.0,
-                 owners: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, keys: Sequence[str], labels: Sequence[str], cutoff: float = 70.0, owners: Sequence[int] | None = None
+    ) -> None:
         if len(keys) != len(labels):
             raise ValueError("keys and labels differ in length")
         self._labels = labels
@@ -139,8 +139,14 @@ class Suggester:
         hi = starts[min(longest + 1, len(starts) - 1)]  # the last entry is len(keys)
         if hi > lo:
             with _SEARCHING:
-                found = process.cdist([query], self._by_length[lo:hi], scorer=fuzz.ratio, score_cutoff=self.cutoff,
-                                      dtype=np.float32, workers=1)[0]
+                found = process.cdist(
+                    [query],
+                    self._by_length[lo:hi],
+                    scorer=fuzz.ratio,
+                    score_cutoff=self.cutoff,
+                    dtype=np.float32,
+                    workers=1,
+                )[0]
             hits = np.flatnonzero(found)  # below the cutoff a score is 0
             for index in hits[np.argsort(-found[hits], kind="stable")[: limit * 2]].tolist():
                 offer(self._by_length[lo + index], int(self._length_rows[lo + index]), float(found[index]))

@@ -38,12 +38,19 @@ def spanish_rank() -> pl.Expr:
     """The order in which a film's Spanish titles are preferred for display (lower first)."""
     country = pl.col("iso_3166_1").fill_null("")
     translation = pl.col("kind") == "translation"
-    return (pl.when(translation & (country == "ES")).then(0)
-            .when(translation & (country == "MX")).then(1)
-            .when(translation).then(2)
-            .when(country == "ES").then(3)
-            .when(country == "MX").then(4)
-            .otherwise(5))
+    return (
+        pl.when(translation & (country == "ES"))
+        .then(0)
+        .when(translation & (country == "MX"))
+        .then(1)
+        .when(translation)
+        .then(2)
+        .when(country == "ES")
+        .then(3)
+        .when(country == "MX")
+        .then(4)
+        .otherwise(5)
+    )
 
 
 def read_titles(tables: Path, rows: Callable[[pl.Series], np.ndarray]) -> pl.DataFrame:
@@ -53,15 +60,19 @@ def read_titles(tables: Path, rows: Callable[[pl.Series], np.ndarray]) -> pl.Dat
     if not path.is_file():
         return pl.DataFrame({"row": [], "title": []}, schema={"row": pl.Int64, "title": pl.String})
     table = pl.read_parquet(path, columns=["movie_id", "iso_639_1", "iso_3166_1", "title", "kind"])
-    table = (table.filter(pl.col("iso_639_1").str.to_lowercase() == "es")
-             .with_columns(pl.col("title").str.strip_chars())
-             .filter(pl.col("title").is_not_null() & (pl.col("title") != "")))
+    table = (
+        table.filter(pl.col("iso_639_1").str.to_lowercase() == "es")
+        .with_columns(pl.col("title").str.strip_chars())
+        .filter(pl.col("title").is_not_null() & (pl.col("title") != ""))
+    )
     table = table.with_columns(pl.Series("row", rows(table["movie_id"].cast(pl.Int64)), dtype=pl.Int64))
-    return (table.filter(pl.col("row") >= 0)
-            .with_columns(spanish_rank().alias("rank"), pl.col("iso_3166_1").fill_null(""))
-            .sort("row", "rank", "iso_3166_1", "title")
-            .unique(["row", "title"], keep="first", maintain_order=True)
-            .select("row", "title"))
+    return (
+        table.filter(pl.col("row") >= 0)
+        .with_columns(spanish_rank().alias("rank"), pl.col("iso_3166_1").fill_null(""))
+        .sort("row", "rank", "iso_3166_1", "title")
+        .unique(["row", "title"], keep="first", maintain_order=True)
+        .select("row", "title")
+    )
 
 
 def originals(movies: pl.DataFrame) -> list[str | None]:
@@ -73,8 +84,9 @@ def originals(movies: pl.DataFrame) -> list[str | None]:
     return original.zip_with(keep, pl.Series([None] * movies.height, dtype=pl.String)).to_list()
 
 
-def title_arrays(titles: Sequence[str | None], original: Sequence[str | None], spanish: pl.DataFrame,
-                 preferred: Sequence[int]) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+def title_arrays(
+    titles: Sequence[str | None], original: Sequence[str | None], spanish: pl.DataFrame, preferred: Sequence[int]
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """The arrays of the title index over every title (prefix ``title_``, with ``title_label_*``
     the text each key is shown as), ``film_title_key`` (the key of each film's catalogue title,
     -1 when it has none), each film's shown Spanish and original titles (``film_es_*``,
@@ -89,7 +101,7 @@ def title_arrays(titles: Sequence[str | None], original: Sequence[str | None], s
 
     texts = [titles, original, es_titles]
     keys_of = normalize_many([t or "" for part in texts for t in part])
-    title_keys, original_keys, es_keys = keys_of[:count], keys_of[count:2 * count], keys_of[2 * count:]
+    title_keys, original_keys, es_keys = keys_of[:count], keys_of[count : 2 * count], keys_of[2 * count :]
     per_film: list[list[tuple[str, str]]] = [[] for _ in range(count)]
     for row in range(count):
         if title_keys[row]:
@@ -115,6 +127,9 @@ def title_arrays(titles: Sequence[str | None], original: Sequence[str | None], s
     arrays["film_title_key"] = np.array([position[k] if k else -1 for k in title_keys], dtype=np.int32)
     arrays["film_es_blob"], arrays["film_es_offsets"] = Strings.pack(first_es)
     arrays["film_original_blob"], arrays["film_original_offsets"] = Strings.pack([t or "" for t in original])
-    counts = {"titulos_es": sum(1 for t in first_es if t), "titulos_originales": sum(1 for t in original if t),
-              "titulos_clave": len(members)}
+    counts = {
+        "titulos_es": sum(1 for t in first_es if t),
+        "titulos_originales": sum(1 for t in original if t),
+        "titulos_clave": len(members),
+    }
     return arrays, counts

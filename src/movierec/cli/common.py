@@ -16,16 +16,23 @@ import typer
 
 from movierec.config import Settings, SettingsError, get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="`movierec`: the command line that wires the stages (raw → etl → tables → model → release → api).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="`movierec`: the command line that wires the stages (raw → etl → tables → model → release → api).",
+)
 
 RawOption = Annotated[
     Path | None,
-    typer.Option("--raw", help="Folder with the Kaggle CSVs (plain, .gz or .zip). "
-                 "Default: MOVIEREC_RAW_DIR, else DATA/raw/, else the shared sample."),
+    typer.Option(
+        "--raw",
+        help="Folder with the Kaggle CSVs (plain, .gz or .zip). "
+        "Default: MOVIEREC_RAW_DIR, else DATA/raw/, else the shared sample.",
+    ),
 ]
 DataOption = Annotated[
-    Path | None, typer.Option("--data", help="Data folder with releases/ and current (default: MOVIEREC_DATA_DIR or data/).")
+    Path | None,
+    typer.Option("--data", help="Data folder with releases/ and current (default: MOVIEREC_DATA_DIR or data/)."),
 ]
 T = TypeVar("T")
 
@@ -34,8 +41,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line, for log collectors."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
-                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)

@@ -24,8 +24,15 @@ def etl(
 
     config = settings()
     raw_dir = raw or config.resolved_raw_dir()
-    report = run(lambda: run_etl(raw_dir, out, max_input_bytes=config.max_input_bytes,
-                                 caps=FieldCaps.from_settings(config), max_titles=config.max_titles_per_film))
+    report = run(
+        lambda: run_etl(
+            raw_dir,
+            out,
+            max_input_bytes=config.max_input_bytes,
+            caps=FieldCaps.from_settings(config),
+            max_titles=config.max_titles_per_film,
+        )
+    )
     movies = report["movies"]
     assert isinstance(movies, dict)
     typer.echo(
@@ -38,8 +45,12 @@ def etl(
 def pipeline(
     raw: RawOption = None,
     data: DataOption = None,
-    allow_shrink: Annotated[bool, typer.Option("--allow-shrink", help="Publish even when the new catalogue has "
-                                               "far fewer films than the current one.")] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink", help="Publish even when the new catalogue has far fewer films than the current one."
+        ),
+    ] = False,
     engine: EngineOption = Engine.local,
 ) -> None:
     """Build a new release (tables, model, evaluation, manifest) aside, check it, and switch
@@ -56,19 +67,32 @@ def pipeline(
 
 @app.command("tmdb-sync")
 def tmdb_sync(
-    out: Annotated[Path, typer.Option("--out", help="Batch folder to write (Kaggle CSVs, titles.csv, deleted_ids.txt, "
-                                      "failed_ids.txt, sync.json).")],
-    since: Annotated[datetime | None, typer.Option("--since", formats=["%Y-%m-%d"],
-                                                   help="First day of changes (UTC).")] = None,
-    until: Annotated[datetime | None, typer.Option("--until", formats=["%Y-%m-%d"],
-                                                   help="Last day (default: today, UTC).")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Batch folder to write (Kaggle CSVs, titles.csv, deleted_ids.txt, failed_ids.txt, sync.json)."
+        ),
+    ],
+    since: Annotated[
+        datetime | None, typer.Option("--since", formats=["%Y-%m-%d"], help="First day of changes (UTC).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option("--until", formats=["%Y-%m-%d"], help="Last day (default: today, UTC).")
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=20, help="Requests in flight.")] = 20,
-    titles: Annotated[bool, typer.Option("--titles", help="Instead of changes: back-fill the Spanish titles of the "
-                                         "current release's films that have none (resumable: re-run into the same "
-                                         "--out).")] = False,
+    titles: Annotated[
+        bool,
+        typer.Option(
+            "--titles",
+            help="Instead of changes: back-fill the Spanish titles of the "
+            "current release's films that have none (resumable: re-run into the same "
+            "--out).",
+        ),
+    ] = False,
     data: DataOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1_000_000,
-                                       help="With --titles: films asked this run.")] = 1000,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="With --titles: films asked this run.")
+    ] = 1000,
 ) -> None:
     """Fetch the films TMDB changed since a date (with their Spanish titles) into a batch in the
     Kaggle format, for `movierec ingest` (needs TMDB_API_KEY: a v3 key or a v4 read-access token).
@@ -113,9 +137,9 @@ def _titles_backfill(out: Path, data_dir: Path, limit: int, concurrency: int, co
     typer.echo(f"{out}: {result.summary()}")
     if result.failed or result.budget_exhausted:
         why = "the sync budget ran out; " if result.budget_exhausted else ""
-        typer.echo(f"warning: {why}{result.failed} films not fetched; run the same command again to continue",
-                   err=True)
+        typer.echo(f"warning: {why}{result.failed} films not fetched; run the same command again to continue", err=True)
         raise typer.Exit(code=1)
     if result.remaining:
-        typer.echo(f"{result.remaining:,} films left: run the same command again to continue, then `movierec ingest "
-                   f"{out}`")
+        typer.echo(
+            f"{result.remaining:,} films left: run the same command again to continue, then `movierec ingest {out}`"
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,21 +17,27 @@ COLD_SALT, COLD_FRACTION = "movierec-cold-start", 0.045
 
 RatingsOption = Annotated[
     Path | None,
-    typer.Option("--raw", help="Folder with ratings.csv or ratings_small.csv (MOVIEREC_RATINGS chooses), and "
-                 "links.csv (plain, .gz or .zip). Default: the raw folder the release was built from, else "
-                 "MOVIEREC_RAW_DIR, DATA/raw/ or the shared sample."),
+    typer.Option(
+        "--raw",
+        help="Folder with ratings.csv or ratings_small.csv (MOVIEREC_RATINGS chooses), and "
+        "links.csv (plain, .gz or .zip). Default: the raw folder the release was built from, else "
+        "MOVIEREC_RAW_DIR, DATA/raw/ or the shared sample.",
+    ),
 ]
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     local = "local"
     spark = "spark"
 
 
 EngineOption = Annotated[
     Engine,
-    typer.Option("--engine", help="Where the collaborative stage (likes, co-like counts, top neighbours) runs: "
-                 "this process, or Spark (MOVIEREC_SPARK_MASTER, default local[*]; needs PySpark: the spark extra)."),
+    typer.Option(
+        "--engine",
+        help="Where the collaborative stage (likes, co-like counts, top neighbours) runs: "
+        "this process, or Spark (MOVIEREC_SPARK_MASTER, default local[*]; needs PySpark: the spark extra).",
+    ),
 ]
 
 
@@ -48,9 +54,11 @@ def train(data: DataOption = None, raw: RatingsOption = None, engine: EngineOpti
     model = manifest["model"]
     assert isinstance(model, dict)
     cf = model["cf"]
-    typer.echo(f"published release {manifest['release']} (built on {manifest['built_on']}): {model['rows']:,} "
-               f"neighbour rows for {model['films']:,} films in {model['seconds']:.1f} s (collaborative signal: "
-               f"{'yes' if cf['used'] else 'no, ' + cf['reason']})")
+    typer.echo(
+        f"published release {manifest['release']} (built on {manifest['built_on']}): {model['rows']:,} "
+        f"neighbour rows for {model['films']:,} films in {model['seconds']:.1f} s (collaborative signal: "
+        f"{'yes' if cf['used'] else 'no, ' + cf['reason']})"
+    )
     typer.echo(json.dumps({"weights": model["weights"], "tuning": model["tuning"]}, indent=2))
 
 
@@ -60,18 +68,43 @@ def evaluate(
     raw: RatingsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the evaluation (JSON) there.")] = None,
-    readme: Annotated[Path | None, typer.Option("--readme", help="Also write the tables into this markdown file, "
-                                                 "between <!-- evaluation:begin --> and <!-- evaluation:end -->.")] = None,
-    cold: Annotated[bool, typer.Option("--cold", help="Also the cold-start evaluation: trains 2 models without the "
-                                       "cold films' likes in a temporary folder (a few minutes at full size).")] = False,
-    cold_salt: Annotated[str, typer.Option("--cold-salt", help="The salt of the hash that picks the cold films.")]
-    = COLD_SALT,
-    cold_fraction: Annotated[float, typer.Option("--cold-fraction", min=0.0, max=1.0, help="Cold films: this share "
-                                                 "of the catalogue, among the films ≥ 8 training users liked.")]
-    = COLD_FRACTION,
-    cold_ids: Annotated[Path | None, typer.Option("--cold-ids", help="The cold films instead: a file of TMDB ids "
-                                                  "(blanks, commas or new lines between them; # comments). "
-                                                  "Implies --cold.")] = None,
+    readme: Annotated[
+        Path | None,
+        typer.Option(
+            "--readme",
+            help="Also write the tables into this markdown file, "
+            "between <!-- evaluation:begin --> and <!-- evaluation:end -->.",
+        ),
+    ] = None,
+    cold: Annotated[
+        bool,
+        typer.Option(
+            "--cold",
+            help="Also the cold-start evaluation: trains 2 models without the "
+            "cold films' likes in a temporary folder (a few minutes at full size).",
+        ),
+    ] = False,
+    cold_salt: Annotated[
+        str, typer.Option("--cold-salt", help="The salt of the hash that picks the cold films.")
+    ] = COLD_SALT,
+    cold_fraction: Annotated[
+        float,
+        typer.Option(
+            "--cold-fraction",
+            min=0.0,
+            max=1.0,
+            help="Cold films: this share of the catalogue, among the films ≥ 8 training users liked.",
+        ),
+    ] = COLD_FRACTION,
+    cold_ids: Annotated[
+        Path | None,
+        typer.Option(
+            "--cold-ids",
+            help="The cold films instead: a file of TMDB ids "
+            "(blanks, commas or new lines between them; # comments). "
+            "Implies --cold.",
+        ),
+    ] = None,
 ) -> None:
     """Measure the current release's recommendations on real ratings (the evaluation users only):
     film to film next to random, most popular, the seed's method and co-occurrence (count,
@@ -82,8 +115,8 @@ def evaluate(
     from movierec.evaluation.cold import parse_ids
     from movierec.evaluation.run import evaluate_release, measure_anchors
     from movierec.evaluation.tables import format_tables, replace_block
-    from movierec.raw.files import InputError
     from movierec.pipeline import recorded_raw_dir
+    from movierec.raw.files import InputError
     from movierec.release.layout import read_manifest, write_json
 
     def readme_text() -> str:
@@ -110,8 +143,9 @@ def evaluate(
         if cold or ids is not None:
             from movierec.evaluation.cold_run import cold_evaluation
 
-            evaluation["cold"] = cold_evaluation(release, raw_dir, config, anchored, salt=cold_salt,
-                                                 fraction=cold_fraction, cold_ids=ids, k=k)
+            evaluation["cold"] = cold_evaluation(
+                release, raw_dir, config, anchored, salt=cold_salt, fraction=cold_fraction, cold_ids=ids, k=k
+            )
         return evaluation
 
     text = run(readme_text) if readme is not None else ""
@@ -126,7 +160,9 @@ def evaluate(
     if readme is not None:
         seconds = float(evaluation["seconds"]) + float(evaluation.get("cold", {}).get("seconds", 0.0))  # type: ignore[arg-type,union-attr]
         command = "movierec evaluate --cold --readme" if "cold" in evaluation else "movierec evaluate --readme"
-        block = (f"{format_tables(evaluation)}\n\n_Written by `{command}` (`make readme`): release "
-                 f"{release.name}, ratings {raw_dir.name}/{evaluation['ratings']}, {seconds:.0f} s._")
+        block = (
+            f"{format_tables(evaluation)}\n\n_Written by `{command}` (`make readme`): release "
+            f"{release.name}, ratings {raw_dir.name}/{evaluation['ratings']}, {seconds:.0f} s._"
+        )
         readme.write_text(replace_block(text, block), encoding="utf-8")
     typer.echo(json.dumps(evaluation, indent=2) if as_json else format_tables(evaluation))

@@ -13,17 +13,31 @@ import typer
 
 from movierec.cli.common import DataOption, app, fail, run, settings
 
-ShrinkOption = Annotated[bool, typer.Option("--allow-shrink", help="Publish even when the new catalogue has far "
-                                            "fewer films than the current one.")]
-EvaluateOption = Annotated[bool | None, typer.Option(
-    "--evaluate/--no-evaluate", show_default=False,
-    help="Measure the new release on the ratings (default: MOVIEREC_EVALUATE_ON_INGEST, off).")]
+ShrinkOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-shrink", help="Publish even when the new catalogue has far fewer films than the current one."
+    ),
+]
+EvaluateOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--evaluate/--no-evaluate",
+        show_default=False,
+        help="Measure the new release on the ratings (default: MOVIEREC_EVALUATE_ON_INGEST, off).",
+    ),
+]
 
 
 @app.command()
 def ingest(
-    batch: Annotated[Path, typer.Argument(help="Folder with movies_metadata.csv and optionally credits.csv, "
-                                          "keywords.csv (Kaggle format, plain/.gz/.zip) and deleted_ids.txt.")],
+    batch: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with movies_metadata.csv and optionally credits.csv, "
+            "keywords.csv (Kaggle format, plain/.gz/.zip) and deleted_ids.txt."
+        ),
+    ],
     data: DataOption = None,
     allow_shrink: ShrinkOption = False,
     evaluate: EvaluateOption = None,
@@ -45,8 +59,13 @@ def ingest(
 @app.command()
 def refresh(
     data: DataOption = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD: first day of TMDB changes to fetch "
-                                              "(default: where the current release's sync ended).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="YYYY-MM-DD: first day of TMDB changes to fetch (default: where the current release's sync ended).",
+        ),
+    ] = None,
     allow_shrink: ShrinkOption = False,
     evaluate: EvaluateOption = None,
 ) -> None:
@@ -63,8 +82,9 @@ def refresh(
         except ValueError:
             fail(f"--since must be a date YYYY-MM-DD, got {since[:40]!r}")
     try:
-        manifest = run(lambda: refresh_once(data_dir, config, since=start, allow_shrink=allow_shrink,
-                                            evaluate=evaluate))
+        manifest = run(
+            lambda: refresh_once(data_dir, config, since=start, allow_shrink=allow_shrink, evaluate=evaluate)
+        )
     except RefreshError as exc:
         fail(str(exc))
     if manifest is None:
@@ -77,21 +97,31 @@ def _report(manifest: dict[str, object], data_dir: Path) -> None:
     summary = manifest["ingest"]
     assert isinstance(summary, dict)
     typer.echo(f"published release {manifest['release']} (built on {manifest['built_on']}) into {data_dir / 'current'}")
-    typer.echo(json.dumps({"files": summary["files"], "deleted_ids": summary["deleted_ids"],
-                           "tables": manifest["tables"]}, indent=2))
+    typer.echo(
+        json.dumps(
+            {"files": summary["files"], "deleted_ids": summary["deleted_ids"], "tables": manifest["tables"]}, indent=2
+        )
+    )
     files = summary["files"]
     rejected = {name: counts for name, counts in files.items() if isinstance(counts, dict) and counts.get("rejected")}
     if rejected:
-        listed = "; ".join(f"{name}: {counts['rejected']:,} ({', '.join(map(str, counts['rejected_ids'][:10]))}"
-                           f"{', …' if counts['rejected'] > 10 else ''})" for name, counts in rejected.items())
-        typer.echo(f"warning: batch records that did not pass the ETL left the films' previous records in place: "
-                   f"{listed}", err=True)
+        listed = "; ".join(
+            f"{name}: {counts['rejected']:,} ({', '.join(map(str, counts['rejected_ids'][:10]))}"
+            f"{', …' if counts['rejected'] > 10 else ''})"
+            for name, counts in rejected.items()
+        )
+        typer.echo(
+            f"warning: batch records that did not pass the ETL left the films' previous records in place: {listed}",
+            err=True,
+        )
 
 
 @app.command()
 def fetch(
-    url: Annotated[str | None, typer.Argument(help="URL of a release archive (.tar.gz of one release folder); "
-                                              "default: MOVIEREC_RELEASE_URL.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Argument(help="URL of a release archive (.tar.gz of one release folder); default: MOVIEREC_RELEASE_URL."),
+    ] = None,
     data: DataOption = None,
 ) -> None:
     """Download a published release archive into DATA/releases/ and point DATA/current at it,

@@ -21,8 +21,10 @@ def releases(data: DataOption = None) -> None:
     for info in rows:
         precision = "-" if info.precision is None else f"{info.precision:.3f}"
         films = "-" if info.films is None else f"{info.films:,}"
-        typer.echo(f"{'*' if info.current else ' '} {info.name:<26} {info.created or '-':<26} {films:>8} "
-                   f"{precision:>6}  {info.built_on or '-'}")
+        typer.echo(
+            f"{'*' if info.current else ' '} {info.name:<26} {info.created or '-':<26} {films:>8} "
+            f"{precision:>6}  {info.built_on or '-'}"
+        )
 
 
 @app.command()
@@ -63,4 +65,4 @@ def config() -> None:
     from movierec.config import describe
 
     for variable, value, source, meaning in describe(settings()):
-        typer.echo(f"{variable:<30} {str(value):<40} {source:<30} {meaning}")
+        typer.echo(f"{variable:<30} {value!s:<40} {source:<30} {meaning}")

@@ -16,9 +16,15 @@ log = logging.getLogger("movierec.report")
 @app.command()
 def report(
     data: DataOption = None,
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write (report.json beside it).")] = Path("report.html"),
-    raw: Annotated[Path | None, typer.Option("--raw", help="Folder with the MovieLens ratings and links "
-                                             "(default: the one the release was built from).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write (report.json beside it).")] = Path(
+        "report.html"
+    ),
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw", help="Folder with the MovieLens ratings and links (default: the one the release was built from)."
+        ),
+    ] = None,
 ) -> None:
     """Write the current release's EDA report (one self-contained HTML in Spanish, and its
     figures as JSON), compared with the previous release. Every release built by `movierec
@@ -32,8 +38,10 @@ def report(
         figures = write_report(release, out, raw_dir=raw, previous=ReleaseStore(data_dir).before(release))
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
-    except Exception as exc:  # noqa: BLE001 (whatever the data makes a chart raise: one line, not a traceback)
+    except Exception as exc:
         log.debug("the report failed", exc_info=exc)
         fail(f"the report of release {release.name} failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
-    typer.echo(f"{out}: report of release {release.name} ({figures['peliculas']:,} films); figures in "
-               f"{out.with_suffix('.json')}")
+    typer.echo(
+        f"{out}: report of release {release.name} ({figures['peliculas']:,} films); figures in "
+        f"{out.with_suffix('.json')}"
+    )

@@ -28,19 +28,42 @@ def serve(
     data: DataOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", envvar="PORT", help="Port (default: $PORT, else 8000).")] = 8000,
-    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
-                                             help="Log every request, with its request id (costs throughput).")] = False,
-    max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", min=1024, max=1 << 20,
-                                                  help="Largest request line + headers (414 / 431 beyond).")] = 16 * 1024,
-    header_timeout: Annotated[float, typer.Option("--header-timeout", min=0.1, max=600,
-                                                  help="Seconds a request's line and headers may take to arrive "
-                                                       "(408 beyond).")] = 10.0,
-    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Switch to the release DATA/current points "
-                                         "to whenever it changes (a new release, a rollback), without a failed "
-                                         "request; looked at every MOVIEREC_RELOAD_INTERVAL seconds.")] = True,
-    refresh_every: Annotated[str | None, typer.Option(
-        "--refresh-every", help="Run `movierec refresh` (TMDB sync + ingest) in a child process this often, "
-        "e.g. 24h, when TMDB_API_KEY is set (for a host whose disk persists).")] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option("--access-log/--no-access-log", help="Log every request, with its request id (costs throughput)."),
+    ] = False,
+    max_header_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-header-bytes", min=1024, max=1 << 20, help="Largest request line + headers (414 / 431 beyond)."
+        ),
+    ] = 16 * 1024,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.1,
+            max=600,
+            help="Seconds a request's line and headers may take to arrive (408 beyond).",
+        ),
+    ] = 10.0,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            "--reload/--no-reload",
+            help="Switch to the release DATA/current points "
+            "to whenever it changes (a new release, a rollback), without a failed "
+            "request; looked at every MOVIEREC_RELOAD_INTERVAL seconds.",
+        ),
+    ] = True,
+    refresh_every: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-every",
+            help="Run `movierec refresh` (TMDB sync + ingest) in a child process this often, "
+            "e.g. 24h, when TMDB_API_KEY is set (for a host whose disk persists).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs) over DATA/current. With MOVIEREC_RELEASE_URL set, the
     release archive there is downloaded and published first (for a host that keeps no disk).
@@ -65,10 +88,17 @@ def serve(
     try:
         # The app logs each request itself (with its request id, in the --log-format chosen), so
         # uvicorn's own access log stays off.
-        uvicorn.run(create_app(data_dir, config, follow_current=reload, log_requests=access_log), host=host,
-                    port=port, access_log=False, log_level="info", server_header=False, log_config=None,
-                    http=edge_protocol(max_header_bytes, header_timeout),
-                    h11_max_incomplete_event_size=max_header_bytes)
+        uvicorn.run(
+            create_app(data_dir, config, follow_current=reload, log_requests=access_log),
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="info",
+            server_header=False,
+            log_config=None,
+            http=edge_protocol(max_header_bytes, header_timeout),
+            h11_max_incomplete_event_size=max_header_bytes,
+        )
     finally:
         if refresher is not None:
             refresher.stop()
@@ -88,8 +118,14 @@ def _load(release: Path, config: Settings) -> Catalog:
         fail(f"cannot serve {release}: {exc}")
     except Exception as exc:  # any other failure to load: the release's files are damaged
         fail(f"cannot serve {release}: its files are damaged ({type(exc).__name__}: {quote(str(exc))})")
-    log.info("release %s checked: %d films, %d actors, %d directors, loaded in %.2f s", catalog.version,
-             len(catalog), len(catalog.actors), len(catalog.directors), time.perf_counter() - started)
+    log.info(
+        "release %s checked: %d films, %d actors, %d directors, loaded in %.2f s",
+        catalog.version,
+        len(catalog),
+        len(catalog.actors),
+        len(catalog.directors),
+        time.perf_counter() - started,
+    )
     return catalog
 
 

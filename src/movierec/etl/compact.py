@@ -21,8 +21,10 @@ def compact(frame: pl.DataFrame) -> pl.DataFrame:
     # concat_str writes new strings (a null stays null); cast, rechunk and clone keep the views.
     fresh = pl.concat_str(pl.element(), pl.lit(""))
     exprs = [
-        pl.concat_str(pl.col(name), pl.lit("")).alias(name) if dtype == pl.String
-        else pl.col(name).list.eval(fresh).alias(name) if dtype == pl.List(pl.String)
+        pl.concat_str(pl.col(name), pl.lit("")).alias(name)
+        if dtype == pl.String
+        else pl.col(name).list.eval(fresh).alias(name)
+        if dtype == pl.List(pl.String)
         else pl.col(name)
         for name, dtype in frame.schema.items()
     ]

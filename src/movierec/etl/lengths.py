@@ -28,9 +28,15 @@ CUTS_SCHEMA = {"id": pl.Int64, "field": pl.String}
 
 # The text columns the ETL keeps, by output table: {column: the field as the raw file names it}.
 MOVIE_FIELDS = {
-    "movies": {"title": "title", "original_title": "original_title",
-               "original_language": "original_language", "overview": "overview",
-               "tagline": "tagline", "status": "status", "collection": "belongs_to_collection.name"},
+    "movies": {
+        "title": "title",
+        "original_title": "original_title",
+        "original_language": "original_language",
+        "overview": "overview",
+        "tagline": "tagline",
+        "status": "status",
+        "collection": "belongs_to_collection.name",
+    },
     "genres": {"genre": "genres.name"},
     "companies": {"company": "production_companies.name"},
     "countries": {"iso_3166_1": "production_countries.iso_3166_1", "country": "production_countries.name"},
@@ -46,13 +52,17 @@ CHILD_FIELDS = {
 def clip_expr(column: str, limit: int) -> pl.Expr:
     """:func:`movierec.raw.caps.clip` over a whole text column."""
     value = pl.col(column)
-    return (pl.when(value.str.len_chars() > limit)
-            .then(pl.concat_str(value.str.slice(0, limit - 1), pl.lit(ELLIPSIS)))
-            .otherwise(value).alias(column))
+    return (
+        pl.when(value.str.len_chars() > limit)
+        .then(pl.concat_str(value.str.slice(0, limit - 1), pl.lit(ELLIPSIS)))
+        .otherwise(value)
+        .alias(column)
+    )
 
 
-def clip_columns(frame: pl.DataFrame, caps: FieldCaps, fields: dict[str, str],
-                 key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def clip_columns(
+    frame: pl.DataFrame, caps: FieldCaps, fields: dict[str, str], key: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``frame`` with each column of ``fields`` cut to its cap (a column's cap is
     ``caps.limit(column)``), and the (``key`` value, field) of every value cut."""
     present = [c for c in fields if c in frame.columns]
@@ -66,8 +76,9 @@ def clip_columns(frame: pl.DataFrame, caps: FieldCaps, fields: dict[str, str],
     return frame.with_columns(clip_expr(c, caps.limit(c)) for c in long), cuts
 
 
-def clip_tables(tables: dict[str, pl.DataFrame], caps: FieldCaps, fields: dict[str, dict[str, str]],
-                key: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def clip_tables(
+    tables: dict[str, pl.DataFrame], caps: FieldCaps, fields: dict[str, dict[str, str]], key: str
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """:func:`clip_columns` over several tables keyed by the same film id column ``key``."""
     out, cuts = dict(tables), [pl.DataFrame(schema=CUTS_SCHEMA)]
     for name, table_fields in fields.items():
@@ -81,14 +92,22 @@ def cut_reasons(cuts: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
     """(id, reason naming the fields cut) per film, and the films cut per field (for ``fixes``)."""
     distinct = cuts.unique(maintain_order=True)
     reasons = distinct.group_by("id", maintain_order=True).agg(
-        pl.concat_str(pl.lit(f"{TOO_LONG}: "), pl.col("field").str.join(", ")).alias("_cut"))
+        pl.concat_str(pl.lit(f"{TOO_LONG}: "), pl.col("field").str.join(", ")).alias("_cut")
+    )
     per_field = {f"{TOO_LONG}: {field}": n for field, n in distinct.group_by("field").len().sort("field").iter_rows()}
     return reasons, per_field
 
 
-def repaired_entries(rows: pl.DataFrame, id_column: str, cuts: pl.DataFrame, source: str, raw_columns: list[str],
-                     fields_limit: int | None, caps: FieldCaps,
-                     where: pl.Expr | None = None) -> tuple[pl.DataFrame, dict[str, int]]:
+def repaired_entries(
+    rows: pl.DataFrame,
+    id_column: str,
+    cuts: pl.DataFrame,
+    source: str,
+    raw_columns: list[str],
+    fields_limit: int | None,
+    caps: FieldCaps,
+    where: pl.Expr | None = None,
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """Quarantine entries (outcome "repaired") for the raw ``rows`` (which carry ``_record``,
     ``_line``, ``id`` and the parsed film id ``id_column``; those matching ``where``) of the films
     with a cut value, and the films cut per field. The entries' raw fields are each cut to the
@@ -98,8 +117,12 @@ def repaired_entries(rows: pl.DataFrame, id_column: str, cuts: pl.DataFrame, sou
     wanted = pl.col(id_column).is_in(reasons["id"].implode())
     mask = rows.select(wanted if where is None else wanted & where).to_series()
     # Cut first, then filter: a filter copies the text of the rows it keeps.
-    cut_rows = (rows.select("_record", "_line", id_column, *(clip_expr(c, caps.text) for c in raw_columns))
-                .filter(mask).join(reasons.rename({"id": id_column}), on=id_column, how="left", maintain_order="left"))
-    entries = quarantine_rows(cut_rows, source, pl.col("_cut"), raw_columns, outcome="repaired",
-                              fields_limit=fields_limit)
+    cut_rows = (
+        rows.select("_record", "_line", id_column, *(clip_expr(c, caps.text) for c in raw_columns))
+        .filter(mask)
+        .join(reasons.rename({"id": id_column}), on=id_column, how="left", maintain_order="left")
+    )
+    entries = quarantine_rows(
+        cut_rows, source, pl.col("_cut"), raw_columns, outcome="repaired", fields_limit=fields_limit
+    )
     return entries, per_field

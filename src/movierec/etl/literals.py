@@ -64,12 +64,19 @@ def _fast_pattern(container: Literal["list", "dict"]) -> str:
     return rf"^{_FAST_DICT}$"
 
 
-_ESCAPE = re.compile(
-    r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]+\}|[0-7]{1,3}|.)", re.S
-)
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]+\}|[0-7]{1,3}|.)", re.S)
 _SIMPLE_ESCAPES = {
-    "\n": "", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f",
-    "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+    "\n": "",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
 }
 
 
@@ -195,8 +202,7 @@ def _parse_fast(
             *[col.str.extract_all(f"'{k}': {_FAST_VALUE}").alias(k) for k in schema],
         )
         .with_columns(
-            _ok=pl.col("_grammar") & ~pl.col("_repeated")
-            & pl.all_horizontal(pl.col(k).list.len() == n for k in schema)
+            _ok=pl.col("_grammar") & ~pl.col("_repeated") & pl.all_horizontal(pl.col(k).list.len() == n for k in schema)
         )
         .collect()
     )
@@ -205,10 +211,7 @@ def _parse_fast(
         .filter(pl.col("_ok") & (n > 0))
         .select("_row", pl.int_ranges(n, dtype=pl.UInt32).alias("_pos"), *schema)
         .explode(["_pos", *schema])
-        .select(
-            "_row", "_pos",
-            *[e for key, kind in schema.items() for e in _fast_value(key, kind)],
-        )
+        .select("_row", "_pos", *[e for key, kind in schema.items() for e in _fast_value(key, kind)])
         .collect()
     )
     wrong = records.filter(pl.any_horizontal(pl.col(f"_wrong_{k}") for k in schema))["_row"]

@@ -46,21 +46,26 @@ def check_output(out_dir: Path, raw_dir: Path, files: frozenset[str]) -> None:
     """Refuse an ``out_dir`` that the ETL must not create or replace (see the module doc)."""
     out = normalized(out_dir)
     if out.is_symlink():
-        raise OutputError(f"--out {out_dir} is a symbolic link{' that dangles' if not out.exists() else ''}: "
-                          "give a real folder path")
+        raise OutputError(
+            f"--out {out_dir} is a symbolic link{' that dangles' if not out.exists() else ''}: give a real folder path"
+        )
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"--out {out_dir} is a file, not a folder: give a new or previous output folder")
         raw = Path(raw_dir).resolve()
         if out.resolve() == raw or out.resolve() in raw.parents:
-            raise OutputError(f"--out {out_dir} is or contains the raw folder {raw_dir}: the ETL replaces its "
-                              "output folder, choose another one")
+            raise OutputError(
+                f"--out {out_dir} is or contains the raw folder {raw_dir}: the ETL replaces its "
+                "output folder, choose another one"
+            )
         entries = set(os.listdir(out))
         foreign = sorted(entries - files)
         if entries and (foreign or not _is_report(out / REPORT)):
             what = f"holds {', '.join(foreign[:5])}{'…' if len(foreign) > 5 else ''}" if foreign else f"has no {REPORT}"
-            raise OutputError(f"--out {out_dir} exists and is not the output of a previous `movierec etl` ({what}): "
-                              "the ETL replaces only its own output; choose a new or empty path")
+            raise OutputError(
+                f"--out {out_dir} exists and is not the output of a previous `movierec etl` ({what}): "
+                "the ETL replaces only its own output; choose a new or empty path"
+            )
         return
     for ancestor in out.parents:
         if ancestor.is_symlink() and not ancestor.exists():

@@ -24,8 +24,14 @@ QUARANTINE_SCHEMA = {
 }
 
 
-def quarantine_rows(frame: pl.DataFrame, source: str, reason: pl.Expr | str, columns: list[str],
-                    outcome: str = "quarantined", fields_limit: int | None = None) -> pl.DataFrame:
+def quarantine_rows(
+    frame: pl.DataFrame,
+    source: str,
+    reason: pl.Expr | str,
+    columns: list[str],
+    outcome: str = "quarantined",
+    fields_limit: int | None = None,
+) -> pl.DataFrame:
     """Quarantine entries for the rows of ``frame`` (which carries _record, _line and id).
 
     Every row gets its identity (source, record, line, raw id, reason, outcome); its raw
@@ -49,15 +55,16 @@ def quarantine_rows(frame: pl.DataFrame, source: str, reason: pl.Expr | str, col
     first = frame.select(pl.col("_record").rank("ordinal").over(reason_expr) <= fields_limit).to_series()
     # The fields are built for the first rows only: building them all and then nulling most is
     # what made a repeated row cost gigabytes.
-    return pl.concat([
-        frame.filter(first).select(*identity, fields).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
-        frame.select(*identity).filter(~first).with_columns(pl.lit(None).alias("fields"))
-        .cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
-    ])
+    return pl.concat(
+        [
+            frame.filter(first).select(*identity, fields).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+            frame.select(*identity).filter(~first).with_columns(pl.lit(None).alias("fields")).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+        ]
+    )
 
 
 def entries_frame(
-    source: str, items: list[tuple[int, int, str | None, str | None, str, str]], fields_limit: int | None = None,
+    source: str, items: list[tuple[int, int, str | None, str | None, str, str]], fields_limit: int | None = None
 ) -> pl.DataFrame:
     """Quarantine entries for records kept as their text: (record, line, raw id, text or None,
     reason, outcome); the fields of only the first ``fields_limit`` of a reason (see
@@ -110,7 +117,7 @@ def repair_broken_records(
             second = ragged[i + 1]
             if second.line == first.line + first.lines and first.width + second.width - 1 == width:
                 head, tail = first.fields(), second.fields()
-                joined.append((first.record, first.line, head[:-1] + [head[-1] + "\n" + tail[0]] + tail[1:]))
+                joined.append((first.record, first.line, [*head[:-1], head[-1] + "\n" + tail[0], *tail[1:]]))
                 reason = "broken record joined with the next line"
                 entries.append((first.record, first.line, first.key, first.text, reason, "repaired"))
                 entries.append((second.record, second.line, second.key, second.text, reason, "repaired"))

@@ -21,32 +21,44 @@ from movierec.raw.caps import FieldCaps
 # Nested movie columns: (raw column, output table, schema of a dict, {dict key: output column}).
 MOVIE_LISTS: tuple[tuple[str, str, dict[str, Kind], dict[str, str]], ...] = (
     ("genres", "genres", {"id": "int", "name": "str"}, {"id": "genre_id", "name": "genre"}),
+    ("production_companies", "companies", {"id": "int", "name": "str"}, {"id": "company_id", "name": "company"}),
     (
-        "production_companies", "companies", {"id": "int", "name": "str"},
-        {"id": "company_id", "name": "company"},
-    ),
-    (
-        "production_countries", "countries", {"iso_3166_1": "str", "name": "str"},
+        "production_countries",
+        "countries",
+        {"iso_3166_1": "str", "name": "str"},
         {"iso_3166_1": "iso_3166_1", "name": "country"},
     ),
     (
-        "spoken_languages", "languages", {"iso_639_1": "str", "name": "str"},
+        "spoken_languages",
+        "languages",
+        {"iso_639_1": "str", "name": "str"},
         {"iso_639_1": "iso_639_1", "name": "language"},
     ),
 )
 COLLECTION_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str"}
-CAST_SCHEMA: dict[str, Kind] = {
-    "id": "int", "name": "str", "character": "str", "order": "int", "gender": "int",
-}
-CREW_SCHEMA: dict[str, Kind] = {
-    "id": "int", "name": "str", "job": "str", "department": "str", "gender": "int",
-}
+CAST_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str", "character": "str", "order": "int", "gender": "int"}
+CREW_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str", "job": "str", "department": "str", "gender": "int"}
 KEYWORD_SCHEMA: dict[str, Kind] = {"id": "int", "name": "str"}
 
 MOVIE_COLUMNS = (
-    "id", "title", "original_title", "original_language", "overview", "tagline", "status", "runtime",
-    "release_date", "release_year", "budget", "revenue", "return", "popularity",
-    "vote_average", "vote_count", "collection_id", "collection",
+    "id",
+    "title",
+    "original_title",
+    "original_language",
+    "overview",
+    "tagline",
+    "status",
+    "runtime",
+    "release_date",
+    "release_year",
+    "budget",
+    "revenue",
+    "return",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "collection_id",
+    "collection",
 )
 # Amounts from 1 to 999 USD were typed in millions: a budget of 1 gives a return of 12 million.
 MIN_PLAUSIBLE_AMOUNT = 1000
@@ -77,8 +89,11 @@ class Account:
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "rows_read": self.rows_read, "kept": self.kept, "repaired": self.repaired,
-            "quarantined": self.quarantined, "reasons": dict(sorted(self.reasons.items())),
+            "rows_read": self.rows_read,
+            "kept": self.kept,
+            "repaired": self.repaired,
+            "quarantined": self.quarantined,
+            "reasons": dict(sorted(self.reasons.items())),
         }
         if self.dropped:
             out["dropped"] = self.dropped
@@ -112,7 +127,7 @@ def _text(column: str) -> pl.Expr:
 
 
 def clean_movies(
-    frame: pl.DataFrame, source: str, fields_limit: int | None = None, caps: FieldCaps | None = None,
+    frame: pl.DataFrame, source: str, fields_limit: int | None = None, caps: FieldCaps | None = None
 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame, Account]:
     """Apply the client's rules to the raw movies records (text columns plus _record, _line).
 
@@ -127,13 +142,15 @@ def clean_movies(
         frame = frame.with_columns(pl.lit(False).alias("_repaired"))
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
     frame = frame.with_columns(
-        _id=positive_int("id"),
-        _date=pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+        _id=positive_int("id"), _date=pl.col("release_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
     )
     reason = (
-        pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
-        .when(pl.col("release_date").str.strip_chars() == "").then(pl.lit("missing release_date"))
-        .when(pl.col("_date").is_null()).then(pl.lit("invalid release_date"))
+        pl.when(pl.col("_id").is_null())
+        .then(pl.lit("invalid id"))
+        .when(pl.col("release_date").str.strip_chars() == "")
+        .then(pl.lit("missing release_date"))
+        .when(pl.col("_date").is_null())
+        .then(pl.lit("invalid release_date"))
     )
     frame = frame.with_columns(_reason=reason)
 
@@ -144,9 +161,7 @@ def clean_movies(
     bad_by_column: list[tuple[str, pl.Series]] = []
     for raw_col, table, schema, rename in MOVIE_LISTS:
         records, bad = parse_records(candidates, raw_col, schema)
-        parsed[table] = records.select(
-            pl.col("_row"), *[pl.col(k).alias(v) for k, v in rename.items()]
-        )
+        parsed[table] = records.select(pl.col("_row"), *[pl.col(k).alias(v) for k, v in rename.items()])
         bad_by_column.append((raw_col, bad))
     collection, bad = parse_records(candidates, "belongs_to_collection", COLLECTION_SCHEMA, "dict")
     bad_by_column.append(("belongs_to_collection", bad))
@@ -159,10 +174,7 @@ def clean_movies(
     row_to_id = candidates.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "_id")
     kept_rows = row_to_id.filter(keep)
 
-    quarantined = pl.concat([
-        frame.filter(pl.col("_reason").is_not_null()),
-        candidates.filter(~keep),
-    ])
+    quarantined = pl.concat([frame.filter(pl.col("_reason").is_not_null()), candidates.filter(~keep)])
     for reason_name, n in quarantined.group_by("_reason").len().iter_rows():
         account.count(reason_name, n)
     account.quarantined = quarantined.height
@@ -177,7 +189,8 @@ def clean_movies(
         kept.with_row_index("_pos")
         .join(
             collection.join(kept_rows, on="_row", maintain_order="left").select("_id", "collection_id", "collection"),
-            on="_id", how="left",
+            on="_id",
+            how="left",
         )
         .sort("_pos")
         .select(
@@ -216,7 +229,9 @@ def clean_movies(
     movies = movies.select(MOVIE_COLUMNS)
 
     tables = {
-        name: records.join(kept_rows, on="_row", maintain_order="left").select(pl.col("_id").alias("movie_id"), pl.exclude("_row", "_id"))
+        name: records.join(kept_rows, on="_row", maintain_order="left").select(
+            pl.col("_id").alias("movie_id"), pl.exclude("_row", "_id")
+        )
         for name, records in parsed.items()
     }
     entries = quarantine_rows(quarantined, source, pl.col("_reason"), raw_columns, fields_limit=fields_limit)
@@ -224,8 +239,9 @@ def clean_movies(
         movies, cuts = clip_columns(movies, caps, MOVIE_FIELDS["movies"], "id")
         tables, nested_cuts = clip_tables(tables, caps, MOVIE_FIELDS, "movie_id")
         if cuts.height or nested_cuts.height:
-            found, per_field = repaired_entries(kept, "_id", pl.concat([cuts, nested_cuts]), source, raw_columns,
-                                                fields_limit, caps)
+            found, per_field = repaired_entries(
+                kept, "_id", pl.concat([cuts, nested_cuts]), source, raw_columns, fields_limit, caps
+            )
             account.kept, account.repaired = account.kept - found.height, account.repaired + found.height
             account.fixes.update(per_field)
             entries = pl.concat([entries, found])
@@ -237,15 +253,17 @@ def _amount_fix(column: str) -> pl.Expr:
     raw = pl.col(column).str.strip_chars()
     value = _number(column)
     return (
-        pl.when(raw == "").then(pl.lit("missing → 0"))
-        .when(value.is_null() | ~value.is_finite() | (value < 0)).then(pl.lit("unparseable → 0"))
-        .when((value > 0) & (value < MIN_PLAUSIBLE_AMOUNT)).then(pl.lit("1–999 (typed in millions) → 0"))
+        pl.when(raw == "")
+        .then(pl.lit("missing → 0"))
+        .when(value.is_null() | ~value.is_finite() | (value < 0))
+        .then(pl.lit("unparseable → 0"))
+        .when((value > 0) & (value < MIN_PLAUSIBLE_AMOUNT))
+        .then(pl.lit("1–999 (typed in millions) → 0"))
     )
 
 
 def parse_child(
-    frame: pl.DataFrame, columns: dict[str, dict[str, Kind]],
-    on_chunk: Callable[[int], None] | None = None,
+    frame: pl.DataFrame, columns: dict[str, dict[str, Kind]], on_chunk: Callable[[int], None] | None = None
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Parse the nested ``columns`` of credits/keywords on every row with a valid id.
 
@@ -255,7 +273,7 @@ def parse_child(
     of the movies, so that it can run while the movies are cleaned.
     """
     subset = frame.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_src"), positive_int("id").alias("movie_id"), *columns,
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_src"), positive_int("id").alias("movie_id"), *columns
     ).filter(pl.col("movie_id").is_not_null())
     ids = subset.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "_src", "movie_id")
     parsed: dict[str, pl.DataFrame] = {}
@@ -265,9 +283,11 @@ def parse_child(
         parsed[column] = records.join(ids, on="_row", maintain_order="left").select(
             "_src", "movie_id", pl.exclude("_row", "_pos", "_src", "movie_id")
         )
-        bad_parts.append(ids.filter(pl.col("_row").is_in(bad.implode())).select(
-            "_src", pl.lit(f"unparseable {column}").alias("reason")
-        ))
+        bad_parts.append(
+            ids.filter(pl.col("_row").is_in(bad.implode())).select(
+                "_src", pl.lit(f"unparseable {column}").alias("reason")
+            )
+        )
     return parsed, first_reason_per_row(bad_parts)
 
 
@@ -277,8 +297,7 @@ def first_reason_per_row(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def account_child(
-    frame: pl.DataFrame, bad_rows: pl.DataFrame, movie_ids: pl.Series, source: str,
-    fields_limit: int | None = None,
+    frame: pl.DataFrame, bad_rows: pl.DataFrame, movie_ids: pl.Series, source: str, fields_limit: int | None = None
 ) -> tuple[pl.Series, pl.DataFrame, Account]:
     """Decide the fate of every credits/keywords row: (kept rows as ``_src`` positions,
     quarantine entries, account).
@@ -290,12 +309,14 @@ def account_child(
     """
     account = Account(rows_read=frame.height)
     raw_columns = [c for c in frame.columns if not c.startswith("_")]
-    frame = frame.with_columns(
-        _src=pl.int_range(pl.len(), dtype=pl.UInt32), _id=positive_int("id"),
-    ).join(bad_rows.rename({"reason": "_bad"}), on="_src", how="left", maintain_order="left")
+    frame = frame.with_columns(_src=pl.int_range(pl.len(), dtype=pl.UInt32), _id=positive_int("id")).join(
+        bad_rows.rename({"reason": "_bad"}), on="_src", how="left", maintain_order="left"
+    )
     reason = (
-        pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
-        .when(~pl.col("_id").is_in(movie_ids.implode())).then(pl.lit("film not kept"))
+        pl.when(pl.col("_id").is_null())
+        .then(pl.lit("invalid id"))
+        .when(~pl.col("_id").is_in(movie_ids.implode()))
+        .then(pl.lit("film not kept"))
         .otherwise(pl.col("_bad"))
     )
     frame = frame.with_columns(_reason=reason).with_columns(_reason=_duplicates_of_valid())

@@ -12,8 +12,8 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -28,8 +28,17 @@ from movierec.etl.titles import clean_titles, empty_titles
 from movierec.raw.caps import FieldCaps
 from movierec.raw.csv_table import Table, read_table
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, TITLES_COLUMNS, TITLES_NAMES, declared_size,
-    decompress, find_input, read_stored, sha256,
+    CREDITS_COLUMNS,
+    KEYWORDS_COLUMNS,
+    MOVIES_COLUMNS,
+    MOVIES_NAMES,
+    TITLES_COLUMNS,
+    TITLES_NAMES,
+    declared_size,
+    decompress,
+    find_input,
+    read_stored,
+    sha256,
 )
 
 log = logging.getLogger("movierec.etl")
@@ -79,9 +88,16 @@ def _movies_frame(table: Table, source: str, fields_limit: int) -> tuple[pl.Data
     return frame, entries_frame(source, items, fields_limit)
 
 
-def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None, max_input_lines: int | None = None,
-            quarantine_fields: int | None = None, caps: FieldCaps | None = None,
-            max_titles: int | None = None) -> dict[str, object]:
+def run_etl(
+    raw_dir: Path,
+    out_dir: Path,
+    *,
+    max_input_bytes: int | None = None,
+    max_input_lines: int | None = None,
+    quarantine_fields: int | None = None,
+    caps: FieldCaps | None = None,
+    max_titles: int | None = None,
+) -> dict[str, object]:
     """Build every table from ``raw_dir`` into ``out_dir``; returns the report (also written).
 
     ``out_dir`` must be new, empty or a previous output (:mod:`movierec.etl.output`), checked before any
@@ -134,16 +150,18 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
         accounts = {"movies": movies_account}
         tables: dict[str, pl.DataFrame] = {"movies": movies, **nested}
         if keywords_path is not None:
-            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"], limit,
-                                                                        caps)
+            tables["keywords"], found, accounts["keywords"] = _keywords(keywords_path, load, movies["id"], limit, caps)
             entries.append(found)
             timer.step("keywords", f"{tables['keywords'].height:,} keywords")
         else:
-            tables["keywords"] = pl.DataFrame(schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String})
+            tables["keywords"] = pl.DataFrame(
+                schema={"movie_id": pl.Int64, "keyword_id": pl.Int64, "keyword": pl.String}
+            )
         tables["titles"] = empty_titles()
         if titles_path is not None:
-            tables["titles"], found, accounts["titles"] = _titles(titles_path, load, movies["id"], limit, caps,
-                                                                  max_titles)
+            tables["titles"], found, accounts["titles"] = _titles(
+                titles_path, load, movies["id"], limit, caps, max_titles
+            )
             entries.append(found)
             timer.step("titles", f"{tables['titles'].height:,} Spanish titles")
 
@@ -169,8 +187,9 @@ def run_etl(raw_dir: Path, out_dir: Path, *, max_input_bytes: int | None = None,
 Load = Callable[..., Table]  # (path, expected columns, key column="id")
 
 
-def _movies(path: Path, load: Load, timer: Timer, limit: int, caps: FieldCaps) -> tuple[
-        pl.DataFrame, dict[str, pl.DataFrame], list[pl.DataFrame], etl.Account]:
+def _movies(
+    path: Path, load: Load, timer: Timer, limit: int, caps: FieldCaps
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], list[pl.DataFrame], etl.Account]:
     """(movies, nested tables, quarantine entries, account); the raw text frame dies on return."""
     table = load(path, MOVIES_COLUMNS)
     timer.step("read movies", f"{table.rows_read:,} records")
@@ -185,8 +204,9 @@ def _movies(path: Path, load: Load, timer: Timer, limit: int, caps: FieldCaps) -
     return movies, nested, [ragged_entries, movie_entries], account
 
 
-def _keywords(path: Path, load: Load, movie_ids: pl.Series, limit: int,
-              caps: FieldCaps) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
+def _keywords(
+    path: Path, load: Load, movie_ids: pl.Series, limit: int, caps: FieldCaps
+) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
     table = load(path, KEYWORDS_COLUMNS)
     parsed, bad = etl.parse_child(table.frame, {"keywords": etl.KEYWORD_SCHEMA})
     kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name, limit)
@@ -197,8 +217,9 @@ def _keywords(path: Path, load: Load, movie_ids: pl.Series, limit: int,
     return compact(clipped["keywords"]), compact(pl.concat(entries)), account
 
 
-def _titles(path: Path, load: Load, movie_ids: pl.Series, limit: int, caps: FieldCaps,
-            max_titles: int) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
+def _titles(
+    path: Path, load: Load, movie_ids: pl.Series, limit: int, caps: FieldCaps, max_titles: int
+) -> tuple[pl.DataFrame, pl.DataFrame, etl.Account]:
     table = load(path, TITLES_COLUMNS, "movie_id")
     titles, found, account = clean_titles(table.frame, movie_ids, path.name, limit, caps, max_titles)
     entries = [found]
@@ -206,31 +227,55 @@ def _titles(path: Path, load: Load, movie_ids: pl.Series, limit: int, caps: Fiel
     return titles, pl.concat(entries), account
 
 
-def _credits(path: Path, read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame], movie_ids: pl.Series,
-             limit: int, caps: FieldCaps) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
+def _credits(
+    path: Path,
+    read: tuple[Table, dict[str, pl.DataFrame], pl.DataFrame],
+    movie_ids: pl.Series,
+    limit: int,
+    caps: FieldCaps,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, etl.Account]:
     table, parsed, bad = read
     kept, found, account = etl.account_child(table.frame, bad, movie_ids, path.name, limit)
     entries = [found]
     _add_ragged(table, path.name, account, entries, limit)
-    cast = _restrict(parsed["cast"], kept).rename({"id": "person_id"}).select(
-        "movie_id", "person_id", "name", "character", "order", "gender"
+    cast = (
+        _restrict(parsed["cast"], kept)
+        .rename({"id": "person_id"})
+        .select("movie_id", "person_id", "name", "character", "order", "gender")
     )
-    crew = _restrict(parsed["crew"], kept).rename({"id": "person_id"}).select(
-        "movie_id", "person_id", "name", "job", "department", "gender"
+    crew = (
+        _restrict(parsed["crew"], kept)
+        .rename({"id": "person_id"})
+        .select("movie_id", "person_id", "name", "job", "department", "gender")
     )
     clipped = _clip_child({"cast": cast, "crew": crew}, caps, table, kept, path.name, account, entries, limit)
     return compact(clipped["cast"]), compact(clipped["crew"]), compact(pl.concat(entries)), account
 
 
-def _clip_child(tables: dict[str, pl.DataFrame], caps: FieldCaps, table: Table, kept: pl.Series, source: str,
-                account: etl.Account, entries: list[pl.DataFrame], limit: int) -> dict[str, pl.DataFrame]:
+def _clip_child(
+    tables: dict[str, pl.DataFrame],
+    caps: FieldCaps,
+    table: Table,
+    kept: pl.Series,
+    source: str,
+    account: etl.Account,
+    entries: list[pl.DataFrame],
+    limit: int,
+) -> dict[str, pl.DataFrame]:
     """Credits/keywords text cut to its caps; a row with a cut value counts repaired, not kept."""
     tables, cuts = clip_tables(tables, caps, CHILD_FIELDS, "movie_id")
     if cuts.height:
         rows = table.frame.with_columns(_src=pl.int_range(pl.len(), dtype=pl.UInt32), _film=etl.positive_int("id"))
-        found, per_field = repaired_entries(rows, "_film", cuts, source,
-                                            [c for c in table.frame.columns if not c.startswith("_")], limit, caps,
-                                            where=pl.col("_src").is_in(kept.implode()))  # one kept row per film
+        found, per_field = repaired_entries(
+            rows,
+            "_film",
+            cuts,
+            source,
+            [c for c in table.frame.columns if not c.startswith("_")],
+            limit,
+            caps,
+            where=pl.col("_src").is_in(kept.implode()),
+        )  # one kept row per film
         account.kept, account.repaired = account.kept - found.height, account.repaired + found.height
         account.fixes.update(per_field)
         entries.append(found)
@@ -240,8 +285,10 @@ def _clip_child(tables: dict[str, pl.DataFrame], caps: FieldCaps, table: Table, 
 def _read_and_parse_credits(path: Path, load: Load) -> tuple[Table, dict[str, pl.DataFrame], pl.DataFrame]:
     """Read credits, then parse cast and crew side by side (Polars releases the GIL)."""
     table = load(path, CREDITS_COLUMNS)
-    with _progress("parsing cast and crew", 2 * table.frame.height) as advance, \
-            ThreadPoolExecutor(max_workers=1) as pool:
+    with (
+        _progress("parsing cast and crew", 2 * table.frame.height) as advance,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
         cast = pool.submit(etl.parse_child, table.frame, {"cast": etl.CAST_SCHEMA}, advance)
         crew_parsed, crew_bad = etl.parse_child(table.frame, {"crew": etl.CREW_SCHEMA}, advance)
         cast_parsed, cast_bad = cast.result()
@@ -279,24 +326,39 @@ def _add_ragged(table: Table, source: str, account: etl.Account, entries: list[p
 def _quarantine_note(quarantine: pl.DataFrame, limit: int) -> dict[str, object]:
     """The quarantine's part of the report: how many entries lack their raw fields, and where they are."""
     omitted = omitted_fields(quarantine)
-    note: dict[str, object] = {"entries": quarantine.height, "fields_per_reason": limit,
-                               "fields_omitted": sum(n for reasons in omitted.values() for n in reasons.values())}
+    note: dict[str, object] = {
+        "entries": quarantine.height,
+        "fields_per_reason": limit,
+        "fields_omitted": sum(n for reasons in omitted.values() for n in reasons.values()),
+    }
     if omitted:
         note["fields_omitted_by_source"] = omitted
-        note["where"] = ("entries past the first fields_per_reason of a (source, reason) have null fields: "
-                         "the raw file (source) holds them at the entry's line (MOVIEREC_QUARANTINE_FIELDS_PER_REASON "
-                         "keeps more)")
+        note["where"] = (
+            "entries past the first fields_per_reason of a (source, reason) have null fields: "
+            "the raw file (source) holds them at the entry's line (MOVIEREC_QUARANTINE_FIELDS_PER_REASON "
+            "keeps more)"
+        )
     return note
 
 
-def _write(out_dir: Path, raw_dir: Path, tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame,
-           report: dict[str, object], timer: Timer) -> None:
+def _write(
+    out_dir: Path,
+    raw_dir: Path,
+    tables: dict[str, pl.DataFrame],
+    quarantine: pl.DataFrame,
+    report: dict[str, object],
+    timer: Timer,
+) -> None:
     """Write into a hidden sibling folder, then swap it in: readers never see half a build."""
 
     def write(folder: Path) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda item: item[1].write_parquet(folder / f"{item[0]}.parquet"),
-                          [*tables.items(), ("quarantine", quarantine)]))
+            list(
+                pool.map(
+                    lambda item: item[1].write_parquet(folder / f"{item[0]}.parquet"),
+                    [*tables.items(), ("quarantine", quarantine)],
+                )
+            )
         timer.step("write", f"{len(tables) + 1} tables")
         report["seconds"] = timer.total
         report["steps"] = timer.steps

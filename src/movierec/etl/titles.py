@@ -36,13 +36,39 @@ from movierec.etl.quarantine import QUARANTINE_SCHEMA, quarantine_rows
 from movierec.etl.rules import Account, positive_int
 from movierec.raw.caps import FieldCaps
 
-TITLES_SCHEMA = {"movie_id": pl.Int64, "iso_639_1": pl.String, "iso_3166_1": pl.String, "title": pl.String,
-                 "kind": pl.String}
+TITLES_SCHEMA = {
+    "movie_id": pl.Int64,
+    "iso_639_1": pl.String,
+    "iso_3166_1": pl.String,
+    "title": pl.String,
+    "kind": pl.String,
+}
 KINDS = ("translation", "alternative")
 SPANISH = "es"
 # Where Spanish is an official language: their alternative titles are Spanish titles.
-SPANISH_COUNTRIES = ("ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "DO", "HN", "PY", "SV",
-                     "NI", "CR", "PA", "UY", "PR", "GQ")
+SPANISH_COUNTRIES = (
+    "ES",
+    "MX",
+    "AR",
+    "CO",
+    "CL",
+    "PE",
+    "VE",
+    "EC",
+    "GT",
+    "CU",
+    "BO",
+    "DO",
+    "HN",
+    "PY",
+    "SV",
+    "NI",
+    "CR",
+    "PA",
+    "UY",
+    "PR",
+    "GQ",
+)
 DROPPED = ("film not kept", "not a Spanish title")
 OVER_CAP = "over MOVIEREC_MAX_TITLES_PER_FILM"
 
@@ -58,8 +84,9 @@ def is_spanish(kind: str, language: str | None, country: str | None) -> bool:
     return (kind == "translation" and language == SPANISH) or (kind == "alternative" and country in SPANISH_COUNTRIES)
 
 
-def clean_titles(frame: pl.DataFrame, movie_ids: pl.Series, source: str, fields_limit: int | None,
-                 caps: FieldCaps, max_per_film: int) -> tuple[pl.DataFrame, pl.DataFrame, Account]:
+def clean_titles(
+    frame: pl.DataFrame, movie_ids: pl.Series, source: str, fields_limit: int | None, caps: FieldCaps, max_per_film: int
+) -> tuple[pl.DataFrame, pl.DataFrame, Account]:
     """(titles, quarantine entries, account) of the raw titles rows (text columns plus _record,
     _line) of the films ``movie_ids``; see the module doc for the rules."""
     account = Account(rows_read=frame.height)
@@ -68,38 +95,53 @@ def clean_titles(frame: pl.DataFrame, movie_ids: pl.Series, source: str, fields_
     country = pl.col("iso_3166_1").str.strip_chars().str.to_uppercase()
     language = pl.col("iso_639_1").str.strip_chars().str.to_lowercase()
     title = pl.col("title").str.strip_chars()
-    rows = frame.with_columns(
-        id=pl.col("movie_id"),  # the raw id, as the quarantine names it
-        _id=positive_int("movie_id"),
-        _kind=kind,
-        _country=pl.when(country == "").then(None).otherwise(country),
-        # An alternative title has a country, not a language: a Spanish-speaking country's is Spanish.
-        _lang=pl.when((language == "") & (kind == "alternative")).then(pl.lit(SPANISH)).otherwise(language),
-        _title=title,
-    ).with_columns(_cut=(pl.col("_title").str.len_chars() > caps.name).fill_null(False)).with_columns(
-        clip_expr("_title", caps.name))
-    spanish = (((pl.col("_kind") == "translation") & (pl.col("_lang") == SPANISH))
-               | ((pl.col("_kind") == "alternative") & pl.col("_country").is_in(list(SPANISH_COUNTRIES))))
+    rows = (
+        frame.with_columns(
+            id=pl.col("movie_id"),  # the raw id, as the quarantine names it
+            _id=positive_int("movie_id"),
+            _kind=kind,
+            _country=pl.when(country == "").then(None).otherwise(country),
+            # An alternative title has a country, not a language: a Spanish-speaking country's is Spanish.
+            _lang=pl.when((language == "") & (kind == "alternative")).then(pl.lit(SPANISH)).otherwise(language),
+            _title=title,
+        )
+        .with_columns(_cut=(pl.col("_title").str.len_chars() > caps.name).fill_null(False))
+        .with_columns(clip_expr("_title", caps.name))
+    )
+    spanish = ((pl.col("_kind") == "translation") & (pl.col("_lang") == SPANISH)) | (
+        (pl.col("_kind") == "alternative") & pl.col("_country").is_in(list(SPANISH_COUNTRIES))
+    )
     reason = (
-        pl.when(pl.col("_id").is_null()).then(pl.lit("invalid id"))
-        .when(~pl.col("_id").is_in(movie_ids.implode())).then(pl.lit("film not kept"))
-        .when(~pl.col("_kind").is_in(list(KINDS)).fill_null(False)).then(pl.lit("invalid kind"))
-        .when(pl.col("_title").fill_null("") == "").then(pl.lit("empty title"))
-        .when(~pl.col("_lang").str.contains("^[a-z]{2}$").fill_null(False)).then(pl.lit("invalid iso_639_1"))
+        pl.when(pl.col("_id").is_null())
+        .then(pl.lit("invalid id"))
+        .when(~pl.col("_id").is_in(movie_ids.implode()))
+        .then(pl.lit("film not kept"))
+        .when(~pl.col("_kind").is_in(list(KINDS)).fill_null(False))
+        .then(pl.lit("invalid kind"))
+        .when(pl.col("_title").fill_null("") == "")
+        .then(pl.lit("empty title"))
+        .when(~pl.col("_lang").str.contains("^[a-z]{2}$").fill_null(False))
+        .then(pl.lit("invalid iso_639_1"))
         .when(pl.col("_country").is_not_null() & ~pl.col("_country").str.contains("^[A-Z]{2}$").fill_null(False))
         .then(pl.lit("invalid iso_3166_1"))
-        .when(~spanish).then(pl.lit("not a Spanish title"))
+        .when(~spanish)
+        .then(pl.lit("not a Spanish title"))
     )
     rows = rows.with_columns(_reason=reason)
     # The same title twice (a translation and an alternative title often agree) is kept once; then
     # the per-film cap counts the distinct titles left, in file order.
     valid = pl.col("_reason").is_null()
-    rows = rows.with_columns(_reason=pl.when(valid & ~pl.struct("_id", "_title").is_first_distinct().over(valid))
-                             .then(pl.lit("duplicate title")).otherwise(pl.col("_reason")))
+    rows = rows.with_columns(
+        _reason=pl.when(valid & ~pl.struct("_id", "_title").is_first_distinct().over(valid))
+        .then(pl.lit("duplicate title"))
+        .otherwise(pl.col("_reason"))
+    )
     rows = rows.with_columns(_valid=pl.col("_reason").is_null())
-    rows = rows.with_columns(_reason=pl.when(pl.col("_valid") & (pl.int_range(pl.len()).over("_id", "_valid")
-                                                                 >= max_per_film))
-                             .then(pl.lit(OVER_CAP)).otherwise(pl.col("_reason")))
+    rows = rows.with_columns(
+        _reason=pl.when(pl.col("_valid") & (pl.int_range(pl.len()).over("_id", "_valid") >= max_per_film))
+        .then(pl.lit(OVER_CAP))
+        .otherwise(pl.col("_reason"))
+    )
     for name, n in rows.group_by("_reason").len().iter_rows():
         if name is not None:
             account.count(name, n)
@@ -112,11 +154,23 @@ def clean_titles(frame: pl.DataFrame, movie_ids: pl.Series, source: str, fields_
     account.repaired, account.kept = cut.height, good.height - cut.height
     if cut.height:
         account.fixes[f"{TOO_LONG}: title"] = cut.height
-    entries = [quarantine_rows(bad, source, pl.col("_reason"), raw_columns, fields_limit=fields_limit),
-               # the raw fields of a cut row, cut to the prose cap (see repaired_entries)
-               quarantine_rows(cut.with_columns(clip_expr(c, caps.text) for c in raw_columns), source,
-                               f"{TOO_LONG}: title", raw_columns, outcome="repaired", fields_limit=fields_limit)]
-    titles = good.select(pl.col("_id").alias("movie_id"), pl.col("_lang").alias("iso_639_1"),
-                         pl.col("_country").alias("iso_3166_1"), pl.col("_title").alias("title"),
-                         pl.col("_kind").alias("kind")).cast(TITLES_SCHEMA)  # type: ignore[arg-type]
+    entries = [
+        quarantine_rows(bad, source, pl.col("_reason"), raw_columns, fields_limit=fields_limit),
+        # the raw fields of a cut row, cut to the prose cap (see repaired_entries)
+        quarantine_rows(
+            cut.with_columns(clip_expr(c, caps.text) for c in raw_columns),
+            source,
+            f"{TOO_LONG}: title",
+            raw_columns,
+            outcome="repaired",
+            fields_limit=fields_limit,
+        ),
+    ]
+    titles = good.select(
+        pl.col("_id").alias("movie_id"),
+        pl.col("_lang").alias("iso_639_1"),
+        pl.col("_country").alias("iso_3166_1"),
+        pl.col("_title").alias("title"),
+        pl.col("_kind").alias("kind"),
+    ).cast(TITLES_SCHEMA)  # type: ignore[arg-type]
     return titles, pl.concat(entries).cast(QUARANTINE_SCHEMA), account  # type: ignore[arg-type]

@@ -34,8 +34,8 @@ import numpy as np
 import polars as pl
 
 from movierec.evaluation.goals import check, relative
-from movierec.evaluation.holdout import grouped
-from movierec.evaluation.metrics import (
+from movierec.protocol.holdout import grouped
+from movierec.protocol.metrics import (
     Films,
     generic_share,
     liked_keys,
@@ -43,7 +43,7 @@ from movierec.evaluation.metrics import (
     ranking_metrics,
     stratified_precision_per_pair,
 )
-from movierec.evaluation.split import user_sample
+from movierec.protocol.split import user_sample
 
 DEFAULT_SALT = "movierec-cold-start"
 DEFAULT_FRACTION = 0.045  # of the catalogue's films: 135 of the sample's 2,993
@@ -51,8 +51,13 @@ MIN_LIKES = 8  # training users who liked a film before it can be made cold
 VOTE_CAP = 50  # the first weeks on TMDB: at most this many votes ...
 WARM, COLD, FIRST_WEEKS = "warm model", "model, films cold", "model, first weeks"
 #: The targets of the model trained with the films cold (issue 18).
-COLD_GOALS = {"stratified_vs_warm": 0.9, "stratified_vs_popular": 1.1, "generic_share": 0.30,
-              "exposure_vs_warm": 0.70, "recall_vs_warm": 0.5}
+COLD_GOALS = {
+    "stratified_vs_warm": 0.9,
+    "stratified_vs_popular": 1.1,
+    "generic_share": 0.30,
+    "exposure_vs_warm": 0.70,
+    "recall_vs_warm": 0.5,
+}
 
 
 def cold_hash(ids: np.ndarray, salt: str) -> np.ndarray:
@@ -62,12 +67,22 @@ def cold_hash(ids: np.ndarray, salt: str) -> np.ndarray:
     ...     hashlib.blake2b(b"s:862", digest_size=8).digest(), "big")]
     True
     """
-    return np.array([int.from_bytes(hashlib.blake2b(f"{salt}:{int(i)}".encode(), digest_size=8).digest(), "big")
-                     for i in np.asarray(ids).tolist()], dtype=np.uint64)
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(f"{salt}:{int(i)}".encode(), digest_size=8).digest(), "big")
+            for i in np.asarray(ids).tolist()
+        ],
+        dtype=np.uint64,
+    )
 
 
-def select_cold(ids: np.ndarray, likes: np.ndarray, salt: str = DEFAULT_SALT, fraction: float = DEFAULT_FRACTION,
-                min_likes: int = MIN_LIKES) -> np.ndarray:
+def select_cold(
+    ids: np.ndarray,
+    likes: np.ndarray,
+    salt: str = DEFAULT_SALT,
+    fraction: float = DEFAULT_FRACTION,
+    min_likes: int = MIN_LIKES,
+) -> np.ndarray:
     """The cold films' TMDB ids, sorted: of the films (``ids``, by row) with ≥ ``min_likes``
     training ``likes``, the ``round(fraction × films)`` with the smallest :func:`cold_hash` (ties
     by id); all of them when fewer qualify. Deterministic: the same salt, the same films.
@@ -78,7 +93,7 @@ def select_cold(ids: np.ndarray, likes: np.ndarray, salt: str = DEFAULT_SALT, fr
     """
     ids, likes = np.asarray(ids), np.asarray(likes)
     eligible = np.flatnonzero(likes >= min_likes)
-    count = min(int(round(fraction * ids.size)), eligible.size)
+    count = min(round(fraction * ids.size), eligible.size)
     hashes = cold_hash(ids[eligible], salt)
     order = np.lexsort((ids[eligible], hashes))
     return np.sort(ids[eligible[order[:count]]])
@@ -113,14 +128,23 @@ def first_weeks(movies: pl.DataFrame, cold: np.ndarray, vote_cap: int = VOTE_CAP
     is_cold = pl.col("id").is_in(np.asarray(cold).tolist())
     return movies.with_columns(  # a missing value stays missing
         vote_count=pl.when(is_cold & (pl.col("vote_count") > vote_cap))
-        .then(pl.lit(vote_cap, dtype=movies["vote_count"].dtype)).otherwise("vote_count"),
+        .then(pl.lit(vote_cap, dtype=movies["vote_count"].dtype))
+        .otherwise("vote_count"),
         popularity=pl.when(is_cold & (pl.col("popularity") > median))
-        .then(pl.lit(median, dtype=movies["popularity"].dtype)).otherwise("popularity"),
+        .then(pl.lit(median, dtype=movies["popularity"].dtype))
+        .otherwise("popularity"),
     )
 
 
-def own_top(top: np.ndarray, users: np.ndarray, rows: np.ndarray, films: Films, cold_rows: np.ndarray, k: int,
-            liked: np.ndarray | None = None) -> dict[str, float]:
+def own_top(
+    top: np.ndarray,
+    users: np.ndarray,
+    rows: np.ndarray,
+    films: Films,
+    cold_rows: np.ndarray,
+    k: int,
+    liked: np.ndarray | None = None,
+) -> dict[str, float]:
     """The cold films' own top k, over the evaluation's liked pairs (users, rows) whose film is
     cold: precision@k and stratified precision@k (the best list from all the user's other liked
     films), and the generic share of the cold films' lists."""
@@ -128,9 +152,11 @@ def own_top(top: np.ndarray, users: np.ndarray, rows: np.ndarray, films: Films, 
     mine = np.isin(rows, cold_rows)
     plain = precision_per_pair(top, users, rows, k, liked)[mine]
     stratified = stratified_precision_per_pair(top, users, rows, films.likes, k, liked=liked)[mine]
-    return {"precision_at_k": float(plain.mean()) if plain.size else 0.0,
-            "stratified_precision_at_k": float(stratified.mean()) if stratified.size else 0.0,
-            "generic_share": generic_share(top, films.vote_count, films.likes, k, films=cold_rows)}
+    return {
+        "precision_at_k": float(plain.mean()) if plain.size else 0.0,
+        "stratified_precision_at_k": float(stratified.mean()) if stratified.size else 0.0,
+        "generic_share": generic_share(top, films.vote_count, films.likes, k, films=cold_rows),
+    }
 
 
 def exposure(top: np.ndarray, cold_rows: np.ndarray, k: int) -> int:
@@ -143,8 +169,9 @@ def exposure(top: np.ndarray, cold_rows: np.ndarray, k: int) -> int:
     return int(np.isin(shown[shown >= 0], cold_rows).sum())
 
 
-def cold_people(users: np.ndarray, rows: np.ndarray, cold_rows: np.ndarray,
-                most: int) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+def cold_people(
+    users: np.ndarray, rows: np.ndarray, cold_rows: np.ndarray, most: int
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     """(people, inputs, truth): the users of the liked pairs (users, rows) with ≥ 1 like of a cold
     film and ≥ 1 of another film — at most ``most`` of them (:func:`user_sample`) — their other
     films (the input) and their cold films (the truth), sorted.
@@ -162,33 +189,59 @@ def cold_people(users: np.ndarray, rows: np.ndarray, cold_rows: np.ndarray,
     return people, grouped(kept.filter(~pl.col("cold")), people), grouped(kept.filter(pl.col("cold")), people)
 
 
-def personal_row(method: str, shown: np.ndarray, truth: list[np.ndarray], cold_rows: np.ndarray,
-                 weights: np.ndarray) -> dict[str, object]:
+def personal_row(
+    method: str, shown: np.ndarray, truth: list[np.ndarray], cold_rows: np.ndarray, weights: np.ndarray
+) -> dict[str, object]:
     """Recall@k and stratified recall@k of the cold likes, and the lists holding any cold film."""
     k = shown.shape[1]
     scores = ranking_metrics(shown, truth, k, weights)
-    return {"method": method, "recall_at_k": scores["recall_at_k"],
-            "stratified_recall_at_k": scores["stratified_recall_at_k"],
-            "reach": int(np.isin(shown, cold_rows).any(axis=1).sum()) if shown.size else 0}
+    return {
+        "method": method,
+        "recall_at_k": scores["recall_at_k"],
+        "stratified_recall_at_k": scores["stratified_recall_at_k"],
+        "reach": int(np.isin(shown, cold_rows).any(axis=1).sum()) if shown.size else 0,
+    }
 
 
-def cold_goals(own: list[dict[str, object]], personal: list[dict[str, object]], k: int = 5,
-               p: int = 10) -> dict[str, object]:
+def cold_goals(
+    own: list[dict[str, object]], personal: list[dict[str, object]], k: int = 5, p: int = 10
+) -> dict[str, object]:
     """The cold films' targets, for the model trained with them cold (:data:`COLD_GOALS`)."""
     rows, people = {row["method"]: row for row in own}, {row["method"]: row for row in personal}
     cold, warm, wanted = rows[COLD], rows[WARM], COLD_GOALS
     strat = f"own top {k}: stratified precision@{k}"
     checks = [
-        relative(f"{strat} vs the warm model", cold["stratified_precision_at_k"], [warm],  # type: ignore[arg-type]
-                 "stratified_precision_at_k", wanted["stratified_vs_warm"]),
-        relative(f"{strat} vs most popular", cold["stratified_precision_at_k"],  # type: ignore[arg-type]
-                 [rows["most popular"]], "stratified_precision_at_k", wanted["stratified_vs_popular"]),
+        relative(
+            f"{strat} vs the warm model",
+            cold["stratified_precision_at_k"],
+            [warm],  # type: ignore[arg-type]
+            "stratified_precision_at_k",
+            wanted["stratified_vs_warm"],
+        ),
+        relative(
+            f"{strat} vs most popular",
+            cold["stratified_precision_at_k"],  # type: ignore[arg-type]
+            [rows["most popular"]],
+            "stratified_precision_at_k",
+            wanted["stratified_vs_popular"],
+        ),
         check(f"own top {k}: generic share", cold["generic_share"], "≤", wanted["generic_share"], share=True),  # type: ignore[arg-type]
-        check(f"exposure (share of the warm model's {warm['exposure']:,} slots)",
-              int(cold["exposure"]) / int(warm["exposure"]) if warm["exposure"] else 0.0,  # type: ignore[call-overload]
-              "≥", wanted["exposure_vs_warm"], share=True),
+        check(
+            f"exposure (share of the warm model's {warm['exposure']:,} slots)",
+            int(cold["exposure"]) / int(warm["exposure"]) if warm["exposure"] else 0.0,  # type: ignore[call-overload]
+            "≥",
+            wanted["exposure_vs_warm"],
+            share=True,
+        ),
     ]
     if COLD in people and WARM in people:
-        checks.append(relative(f"personal: recall@{p} of cold likes", people[COLD]["recall_at_k"],  # type: ignore[arg-type]
-                               [people[WARM]], "recall_at_k", wanted["recall_vs_warm"]))
+        checks.append(
+            relative(
+                f"personal: recall@{p} of cold likes",
+                people[COLD]["recall_at_k"],  # type: ignore[arg-type]
+                [people[WARM]],
+                "recall_at_k",
+                wanted["recall_vs_warm"],
+            )
+        )
     return {"met": all(c["met"] for c in checks), "checks": checks}

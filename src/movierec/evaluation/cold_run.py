@@ -39,11 +39,11 @@ from movierec.evaluation.cold import (
     personal_row,
     select_cold,
 )
-from movierec.evaluation.metrics import popularity_weights
 from movierec.evaluation.personal import MAX_PEOPLE, scorer_lists
 from movierec.evaluation.run import Anchored, read_personal_lists
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, RECOMMENDATIONS, WeightLists, neighbour_weight_of
 from movierec.model.train import ARTIFACT, train
+from movierec.protocol.metrics import popularity_weights
 from movierec.raw.files import InputError
 from movierec.release.layout import read_manifest
 
@@ -62,12 +62,17 @@ class Fitted:
     popular: np.ndarray  # rows by TMDB votes: the scorer's fill
 
     @classmethod
-    def read(cls, model_dir: Path, manifest: Mapping[str, object], row_index: pl.DataFrame,
-             popular: np.ndarray) -> Fitted:
+    def read(
+        cls, model_dir: Path, manifest: Mapping[str, object], row_index: pl.DataFrame, popular: np.ndarray
+    ) -> Fitted:
         n = row_index.height
         top = artifact_top(pl.read_parquet(model_dir / ARTIFACT), row_index, n, NEIGHBOURS)
-        return cls(top, read_personal_lists(model_dir / PERSONAL_ARTIFACT, row_index, n),
-                   neighbour_weight_of(manifest), popular)
+        return cls(
+            top,
+            read_personal_lists(model_dir / PERSONAL_ARTIFACT, row_index, n),
+            neighbour_weight_of(manifest),
+            popular,
+        )
 
 
 def write_first_weeks(tables: Path, out: Path, cold: np.ndarray) -> np.ndarray:
@@ -88,9 +93,19 @@ def write_first_weeks(tables: Path, out: Path, cold: np.ndarray) -> np.ndarray:
     return movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
 
 
-def cold_evaluation(release: Path, raw_dir: Path, settings: Settings, anchored: Anchored, *,
-                    salt: str = DEFAULT_SALT, fraction: float = DEFAULT_FRACTION, cold_ids: list[int] | None = None,
-                    with_first_weeks: bool = True, work: Path | None = None, k: int = 5) -> dict[str, object]:
+def cold_evaluation(
+    release: Path,
+    raw_dir: Path,
+    settings: Settings,
+    anchored: Anchored,
+    *,
+    salt: str = DEFAULT_SALT,
+    fraction: float = DEFAULT_FRACTION,
+    cold_ids: list[int] | None = None,
+    with_first_weeks: bool = True,
+    work: Path | None = None,
+    k: int = 5,
+) -> dict[str, object]:
     """The cold-start tables of a release: ``anchored`` is its evaluation's
     (:func:`~movierec.evaluation.run.measure_anchors`, same ``raw_dir`` and ``settings.ratings``);
     the cold films are ``cold_ids`` (TMDB ids; those not in the catalogue are left out) or chosen
@@ -109,8 +124,10 @@ def cold_evaluation(release: Path, raw_dir: Path, settings: Settings, anchored: 
         chosen = given[np.isin(given, ids)]
         source = {"given": int(given.size), "not_in_catalogue": int(given.size - chosen.size)}
     if chosen.size == 0:
-        raise InputError("the cold-start evaluation found no cold film (none qualifies, or none of the ids given is "
-                         "in the catalogue)")
+        raise InputError(
+            "the cold-start evaluation found no cold film (none qualifies, or none of the ids given is "
+            "in the catalogue)"
+        )
     cold_rows = np.flatnonzero(np.isin(ids, chosen))
     hidden = frozenset(chosen.tolist())
     models = {WARM: Fitted.read(release / "model", read_manifest(release) or {}, row_index, anchored.popular)}
@@ -123,18 +140,28 @@ def cold_evaluation(release: Path, raw_dir: Path, settings: Settings, anchored: 
             log.info("cold start: the same, the films in their first weeks on TMDB")
             votes = write_first_weeks(tables, root / "first-weeks-tables", chosen)
             info = train(root / "first-weeks-tables", root / "first-weeks", settings, raw_dir, "local", hidden=hidden)
-            models[FIRST_WEEKS] = Fitted.read(root / "first-weeks", {"model": info}, row_index,
-                                              np.argsort(-votes, kind="stable"))
+            models[FIRST_WEEKS] = Fitted.read(
+                root / "first-weeks", {"model": info}, row_index, np.argsort(-votes, kind="stable")
+            )
     users, rows, liked, films = anchored.users, anchored.rows, anchored.liked_pairs, anchored.films
     tops = {**{name: model.top for name, model in models.items()}, **{name: anchored.tops[name] for name in ANCHORS}}
-    own = [{"method": name, **own_top(top, users, rows, films, cold_rows, k, liked), "exposure": exposure(top, cold_rows, k)}
-           for name, top in tops.items()]
+    own = [
+        {
+            "method": name,
+            **own_top(top, users, rows, films, cold_rows, k, liked),
+            "exposure": exposure(top, cold_rows, k),
+        }
+        for name, top in tops.items()
+    ]
     people, inputs, truth = cold_people(users, rows, cold_rows, MAX_PEOPLE)
     weights = popularity_weights(films.likes)
     personal = []
     for name, model in models.items():
-        shown = (scorer_lists(model.lists, model.top, model.neighbour_weight, model.popular)(inputs) if people.size
-                 else np.zeros((0, RECOMMENDATIONS), dtype=np.int64))
+        shown = (
+            scorer_lists(model.lists, model.top, model.neighbour_weight, model.popular)(inputs)
+            if people.size
+            else np.zeros((0, RECOMMENDATIONS), dtype=np.int64)
+        )
         personal.append(personal_row(name, shown, truth, cold_rows, weights))
     pairs = np.isin(rows, cold_rows)
     return {
@@ -145,8 +172,13 @@ def cold_evaluation(release: Path, raw_dir: Path, settings: Settings, anchored: 
         "pairs": int(pairs.sum()),
         "users": int(np.unique(users[pairs]).size),
         "own": own,
-        "personal": {"k": RECOMMENDATIONS, "users": int(people.size), "input_likes": int(sum(x.size for x in inputs)),
-                     "truth_likes": int(sum(x.size for x in truth)), "table": personal},
+        "personal": {
+            "k": RECOMMENDATIONS,
+            "users": int(people.size),
+            "input_likes": int(sum(x.size for x in inputs)),
+            "truth_likes": int(sum(x.size for x in truth)),
+            "table": personal,
+        },
         "goals": cold_goals(own, personal, k, RECOMMENDATIONS),
         "seconds": round(time.perf_counter() - started, 3),
     }

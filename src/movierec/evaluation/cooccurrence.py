@@ -23,8 +23,9 @@ def like_matrix(users: np.ndarray, rows: np.ndarray, n: int) -> sp.csr_matrix:
     return membership_matrix(index, rows.astype(np.int64), int(index.max(initial=-1)) + 1, n)
 
 
-def cooccurrence_blocks(likes: sp.csr_matrix, films: np.ndarray, measure: str | None,
-                        block_entries: int = 1 << 22) -> Iterator[tuple[np.ndarray, sp.coo_matrix]]:
+def cooccurrence_blocks(
+    likes: sp.csr_matrix, films: np.ndarray, measure: str | None, block_entries: int = 1 << 22
+) -> Iterator[tuple[np.ndarray, sp.coo_matrix]]:
     """(block of films, its rows of the measure as a sparse block × films matrix), without the
     film itself; ``films`` are the rows wanted; ``measure`` None: the integer counts, as float."""
     if measure is not None and measure not in MEASURES:
@@ -34,7 +35,7 @@ def cooccurrence_blocks(likes: sp.csr_matrix, films: np.ndarray, measure: str | 
     by_film = likes.T.tocsr()
     step = max(1, block_entries // max(n, 1))
     for start in range(0, films.size, step):
-        block = films[start:start + step]
+        block = films[start : start + step]
         co = (by_film[block] @ likes).tocoo()
         keep = co.col != block[co.row]
         rows, cols, values = co.row[keep], co.col[keep], co.data[keep].astype(np.float64)

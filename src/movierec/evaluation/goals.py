@@ -11,13 +11,22 @@ False
 from __future__ import annotations
 
 
-def check(goal: str, value: float | None, op: str, wanted: float, basis: str = "", share: bool = False) -> dict[str, object]:
+def check(
+    goal: str, value: float | None, op: str, wanted: float, basis: str = "", share: bool = False
+) -> dict[str, object]:
     """One goal: ``value op wanted`` (op ≥ or ≤; a missing value fails), ``basis`` how ``wanted``
     was reached (e.g. "1.1 × co-occurrence count's 0.078"); ``share``: printed as a percentage."""
     measured = 0.0 if value is None else float(value)
     met = measured >= wanted if op == "≥" else measured <= wanted
-    return {"goal": goal, "value": measured, "op": op, "wanted": wanted, "met": bool(met),
-            **({"basis": basis} if basis else {}), **({"share": True} if share else {})}
+    return {
+        "goal": goal,
+        "value": measured,
+        "op": op,
+        "wanted": wanted,
+        "met": bool(met),
+        **({"basis": basis} if basis else {}),
+        **({"share": True} if share else {}),
+    }
 
 
 def relative(goal: str, value: float, anchors: list[dict[str, object]], metric: str, ratio: float) -> dict[str, object]:

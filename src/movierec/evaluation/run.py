@@ -1,7 +1,7 @@
 """`movierec evaluate`: how well a release's recommendations match what real users liked.
 
-Metrics: :mod:`movierec.evaluation.metrics`. Evaluation users are userId % 5 == 0
-(:mod:`movierec.evaluation.split`); this module is the only reader of their ratings, and the model
+Metrics: :mod:`movierec.protocol.metrics`. Evaluation users are userId % 5 == 0
+(:mod:`movierec.protocol.split`); this module is the only reader of their ratings, and the model
 never trains on them. Two tables, each scoring the release beside the field's anchors in the same
 run, on the same users:
 
@@ -9,7 +9,7 @@ run, on the same users:
   random, most popular (TMDB votes), the seed's method (TF-IDF cosine re-sorted by vote average),
   and co-occurrence of the training users' likes (count and Jaccard, as SAR's item similarity);
   plain and popularity-stratified precision, nDCG, coverage, generic share, collection recall
-  and adjacent collection recall (:func:`~movierec.evaluation.metrics.film_metrics`);
+  and adjacent collection recall (:func:`~movierec.protocol.metrics.film_metrics`);
 * personal (``personal``): for every evaluation user with ≥ 5 likes, the earliest 80% of their
   likes in, 10 films out, the latest 20% the truth (:mod:`movierec.evaluation.personal`).
 """
@@ -26,10 +26,10 @@ import polars as pl
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
 from movierec.evaluation.goals import check, relative
-from movierec.evaluation.metrics import Films, film_metrics, liked_keys
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
-from movierec.evaluation.split import describe, evaluation_users, training_users
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
+from movierec.protocol.metrics import Films, film_metrics, liked_keys
+from movierec.protocol.split import describe, evaluation_users, training_users
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
 from movierec.release.layout import read_manifest
@@ -38,11 +38,20 @@ from movierec.release.layout import read_manifest
 #: constraints (generic share, coverage, adjacent collection recall), then the objective
 #: (stratified precision ≥ ratio × the best of the anchors named). Personal: nDCG ≥ ratio × the
 #: best of the anchors, stratified recall ≥ the best anchor's, coverage ≥ ALS's.
-GOALS = {"film_to_film": {"generic_share": 0.30, "coverage": 0.60, "adjacent_collection_recall": 0.95,
-                          "stratified_ratio": 1.1,
-                          "anchors": ("co-occurrence count", "co-occurrence Jaccard", "most popular")},
-         "personal": {"ndcg_ratio": 1.1, "anchors": ("most popular", "SAR (affinity × Jaccard)", "ALS (implicit)"),
-                      "coverage_anchor": "ALS (implicit)"}}
+GOALS = {
+    "film_to_film": {
+        "generic_share": 0.30,
+        "coverage": 0.60,
+        "adjacent_collection_recall": 0.95,
+        "stratified_ratio": 1.1,
+        "anchors": ("co-occurrence count", "co-occurrence Jaccard", "most popular"),
+    },
+    "personal": {
+        "ndcg_ratio": 1.1,
+        "anchors": ("most popular", "SAR (affinity × Jaccard)", "ALS (implicit)"),
+        "coverage_anchor": "ALS (implicit)",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,12 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
     started = time.perf_counter()
     inputs = ratings_inputs(raw_dir, ratings)
     if inputs is None:
-        raise InputError(f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) "
-                         f"in {raw_dir}")
-    movies = pl.read_parquet(tables / "movies.parquet",
-                             columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"])
+        raise InputError(
+            f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) in {raw_dir}"
+        )
+    movies = pl.read_parquet(
+        tables / "movies.parquet", columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"]
+    )
     release = release_order(tables / "movies.parquet")
     genres = pl.read_parquet(tables / "genres.parquet", columns=["movie_id", "genre"])
     n = movies.height
@@ -87,8 +98,9 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
     collection = movies["collection_id"].fill_null(-1).to_numpy()
     popularity = movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
     # the training users' likes per film: the popularity of the stratified metrics (one per user and film)
-    films = Films(collection, np.bincount(training["row"].to_numpy(), minlength=n), popularity, release,
-                  movies["id"].to_numpy())
+    films = Films(
+        collection, np.bincount(training["row"].to_numpy(), minlength=n), popularity, release, movies["id"].to_numpy()
+    )
     cooccurring = cooccurrence_tops(like_matrix(training["user_id"].to_numpy(), training["row"].to_numpy(), n), k)
     methods = {
         "random": random_top(n, k, seed),
@@ -99,15 +111,31 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
     }
     liked_pairs = liked_keys(users, rows, n)
     table = [{"method": name, **film_metrics(top, users, rows, films, k, liked_pairs)} for name, top in methods.items()]
-    affinity = (evaluated.filter(pl.col("rating") >= LIKED_RATING)
-                .join(row_index, left_on="movie_id", right_on="id").select("user_id", "row", "rating"))
+    affinity = (
+        evaluated.filter(pl.col("rating") >= LIKED_RATING)
+        .join(row_index, left_on="movie_id", right_on="id")
+        .select("user_id", "row", "rating")
+    )
     personal = personal_anchors(training, liked, affinity, n, seed)
-    return Anchored(inputs[0].name, n, users, rows, liked_pairs, films, np.argsort(-popularity, kind="stable"),
-                    methods, int(training["user_id"].n_unique()), table, personal, time.perf_counter() - started)
+    return Anchored(
+        inputs[0].name,
+        n,
+        users,
+        rows,
+        liked_pairs,
+        films,
+        np.argsort(-popularity, kind="stable"),
+        methods,
+        int(training["user_id"].n_unique()),
+        table,
+        personal,
+        time.perf_counter() - started,
+    )
 
 
-def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto",
-                     anchored: Anchored | None = None) -> dict[str, object]:
+def evaluate_release(
+    release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto", anchored: Anchored | None = None
+) -> dict[str, object]:
     """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings;
     ``anchored``: its anchors, when already measured (:func:`measure_anchors`, same arguments)."""
     started = time.perf_counter()
@@ -118,12 +146,20 @@ def evaluate_release(release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ra
     neighbours = pl.read_parquet(release / "model" / "neighbours.parquet")
     n = anchored.n
     model = artifact_top(neighbours, row_index, n, k)
-    table = [{"method": "model", **film_metrics(model, anchored.users, anchored.rows, anchored.films, k,
-                                                anchored.liked_pairs)}, *anchored.table]
+    table = [
+        {
+            "method": "model",
+            **film_metrics(model, anchored.users, anchored.rows, anchored.films, k, anchored.liked_pairs),
+        },
+        *anchored.table,
+    ]
     personal = personal_table(
-        anchored.personal, read_personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
-        artifact_top(neighbours, row_index, n, NEIGHBOURS), neighbour_weight_of(read_manifest(release) or {}),
-        anchored.popular)
+        anchored.personal,
+        read_personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
+        artifact_top(neighbours, row_index, n, NEIGHBOURS),
+        neighbour_weight_of(read_manifest(release) or {}),
+        anchored.popular,
+    )
     evaluation: dict[str, object] = {
         "k": k,
         "films": n,
@@ -160,34 +196,46 @@ def goals(evaluation: dict[str, object]) -> dict[str, object]:
     film_checks = [
         check("generic share", model["generic_share"], "≤", film["generic_share"], share=True),  # type: ignore[arg-type]
         check("coverage", model["coverage"], "≥", film["coverage"], share=True),  # type: ignore[arg-type]
-        check("adjacent collection recall", model["adjacent_collection_recall"], "≥",
-              film["adjacent_collection_recall"]),  # type: ignore[arg-type]
-        relative(f"stratified precision@{k}", model["stratified_precision_at_k"],
-                 [rows[name] for name in film["anchors"] if name in rows],  # type: ignore[attr-defined]
-                 "stratified_precision_at_k", film["stratified_ratio"]),  # type: ignore[arg-type]
+        check(
+            "adjacent collection recall", model["adjacent_collection_recall"], "≥", film["adjacent_collection_recall"]
+        ),  # type: ignore[arg-type]
+        relative(
+            f"stratified precision@{k}",
+            model["stratified_precision_at_k"],
+            [rows[name] for name in film["anchors"] if name in rows],  # type: ignore[attr-defined]
+            "stratified_precision_at_k",
+            film["stratified_ratio"],
+        ),  # type: ignore[arg-type]
     ]
     table = evaluation["personal"]["table"]  # type: ignore[index]
     personal, wanted = {row["method"]: row for row in table}, GOALS["personal"]
     mine = personal["model"]
     anchors = [personal[name] for name in wanted["anchors"] if name in personal]  # type: ignore[attr-defined]
     p = evaluation["personal"]["k"]  # type: ignore[index]
-    personal_checks = [relative(f"nDCG@{p}", mine["ndcg_at_k"], anchors, "ndcg_at_k", wanted["ndcg_ratio"])] \
-        if anchors else []  # type: ignore[arg-type]
+    personal_checks = (
+        [relative(f"nDCG@{p}", mine["ndcg_at_k"], anchors, "ndcg_at_k", wanted["ndcg_ratio"])] if anchors else []
+    )  # type: ignore[arg-type]
     if anchors:
-        personal_checks.append(relative(f"stratified recall@{p}", mine["stratified_recall_at_k"], anchors,
-                                        "stratified_recall_at_k", 1.0))
+        personal_checks.append(
+            relative(f"stratified recall@{p}", mine["stratified_recall_at_k"], anchors, "stratified_recall_at_k", 1.0)
+        )
     if (als := personal.get(wanted["coverage_anchor"])) is not None:  # type: ignore[call-overload]
         personal_checks.append(relative("coverage", mine["coverage"], [als], "coverage", 1.0))
-    return {"film_to_film": {"met": all(c["met"] for c in film_checks), "checks": film_checks},
-            "personal": {"met": all(c["met"] for c in personal_checks), "checks": personal_checks}}
+    return {
+        "film_to_film": {"met": all(c["met"] for c in film_checks), "checks": film_checks},
+        "personal": {"met": all(c["met"] for c in personal_checks), "checks": personal_checks},
+    }
 
 
 def read_personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:
     """The release's EASE lists (empty for a release without them)."""
     if not path.is_file():
         return WeightLists.empty(n)
-    frame = (pl.read_parquet(path)
-             .join(row_index, left_on="movie_id", right_on="id")
-             .join(row_index.rename({"row": "other"}), left_on="neighbour_id", right_on="id"))
-    return WeightLists.from_rows(frame["row"].to_numpy(), frame["other"].to_numpy(), frame["score"].to_numpy(),
-                                 frame["rank"].to_numpy(), n)
+    frame = (
+        pl.read_parquet(path)
+        .join(row_index, left_on="movie_id", right_on="id")
+        .join(row_index.rename({"row": "other"}), left_on="neighbour_id", right_on="id")
+    )
+    return WeightLists.from_rows(
+        frame["row"].to_numpy(), frame["other"].to_numpy(), frame["score"].to_numpy(), frame["rank"].to_numpy(), n
+    )

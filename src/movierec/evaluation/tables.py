@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from movierec.evaluation.cold import COLD, FIRST_WEEKS, VOTE_CAP, WARM
-from movierec.evaluation.metrics import BETA, GENERIC_FILMS, HEAD_FILMS
-from movierec.evaluation.split import describe
+from movierec.protocol.metrics import BETA, GENERIC_FILMS, HEAD_FILMS
+from movierec.protocol.split import describe
 
 BEGIN, END = "<!-- evaluation:begin -->", "<!-- evaluation:end -->"
 
@@ -22,17 +22,24 @@ def _number(value: float | None) -> str:
 
 def film_table(evaluation: dict[str, object]) -> str:
     k = evaluation["k"]
-    lines = [f"| method | precision@{k} | nDCG@{k} | coverage | collection recall | stratified precision@{k} | "
-             "generic share | adjacent collection recall |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"| method | precision@{k} | nDCG@{k} | coverage | collection recall | stratified precision@{k} | "
+        "generic share | adjacent collection recall |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in evaluation["table"]:  # type: ignore[attr-defined]
-        lines.append(f"| {row['method']} | {row['precision_at_k']:.3f} | {_number(row.get('ndcg_at_k'))} | "
-                     f"{row['coverage']:.1%} | {_number(row['collection_recall'])} | "
-                     f"{_number(row.get('stratified_precision_at_k'))} | {_share(row.get('generic_share'))} | "
-                     f"{_number(row.get('adjacent_collection_recall'))} |")
-    lines.append(f"\n{evaluation['users']} evaluation users ({evaluation.get('split', describe())}), "
-                 f"{evaluation['pairs']:,} (user, liked film) pairs, {evaluation['films']:,} films. Stratified: "
-                 f"hits weighted by 1/likes^{BETA} (likes of training users), over the best possible list; generic "
-                 f"share: slots of the {HEAD_FILMS} most-voted films' lists held by the {GENERIC_FILMS} most-liked films.")
+        lines.append(
+            f"| {row['method']} | {row['precision_at_k']:.3f} | {_number(row.get('ndcg_at_k'))} | "
+            f"{row['coverage']:.1%} | {_number(row['collection_recall'])} | "
+            f"{_number(row.get('stratified_precision_at_k'))} | {_share(row.get('generic_share'))} | "
+            f"{_number(row.get('adjacent_collection_recall'))} |"
+        )
+    lines.append(
+        f"\n{evaluation['users']} evaluation users ({evaluation.get('split', describe())}), "
+        f"{evaluation['pairs']:,} (user, liked film) pairs, {evaluation['films']:,} films. Stratified: "
+        f"hits weighted by 1/likes^{BETA} (likes of training users), over the best possible list; generic "
+        f"share: slots of the {HEAD_FILMS} most-voted films' lists held by the {GENERIC_FILMS} most-liked films."
+    )
     return "\n".join(lines)
 
 
@@ -40,17 +47,28 @@ def personal_table(evaluation: dict[str, object]) -> str:
     personal = evaluation["personal"]
     assert isinstance(personal, dict)
     k = personal["k"]
-    lines = [f"| method | precision@{k} | recall@{k} | nDCG@{k} | stratified recall@{k} | coverage |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"| method | precision@{k} | recall@{k} | nDCG@{k} | stratified recall@{k} | coverage |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for row in personal["table"]:
-        lines.append(f"| {row['method']} | {row['precision_at_k']:.3f} | {row['recall_at_k']:.3f} | "
-                     f"{row['ndcg_at_k']:.3f} | {_number(row.get('stratified_recall_at_k'))} | {row['coverage']:.1%} |")
+        lines.append(
+            f"| {row['method']} | {row['precision_at_k']:.3f} | {row['recall_at_k']:.3f} | "
+            f"{row['ndcg_at_k']:.3f} | {_number(row.get('stratified_recall_at_k'))} | {row['coverage']:.1%} |"
+        )
     als = personal.get("anchors", {}).get("als", {})
-    note = (f" ALS: {als['factors']} factors, regularisation {als['regularization']} (chosen on the validation "
-            f"users)." if "factors" in als else f" ALS: {als['skipped']}." if "skipped" in als else "")
-    lines.append(f"\n{personal['users']} evaluation users with ≥ 5 likes: {personal['input_likes']:,} likes in, "
-                 f"{personal['truth_likes']:,} held out; coverage can reach at most "
-                 f"{_share(personal['coverage_ceiling'])} ({personal['users']} × {k} / {evaluation['films']:,} films).{note}")
+    note = (
+        f" ALS: {als['factors']} factors, regularisation {als['regularization']} (chosen on the validation users)."
+        if "factors" in als
+        else f" ALS: {als['skipped']}."
+        if "skipped" in als
+        else ""
+    )
+    lines.append(
+        f"\n{personal['users']} evaluation users with ≥ 5 likes: {personal['input_likes']:,} likes in, "
+        f"{personal['truth_likes']:,} held out; coverage can reach at most "
+        f"{_share(personal['coverage_ceiling'])} ({personal['users']} × {k} / {evaluation['films']:,} films).{note}"
+    )
     return "\n".join(lines)
 
 
@@ -58,8 +76,10 @@ def check_text(check: dict[str, object]) -> str:
     """One goal: "name: met (value; wanted ≥ x = basis)"."""
     basis = f" = {check['basis']}" if check.get("basis") else ""
     shown = _share if check.get("share") else _number
-    return (f"{check['goal']}: {'met' if check['met'] else 'NOT met'} ({shown(check['value'])}; wanted "  # type: ignore[arg-type]
-            f"{check['op']} {shown(check['wanted'])}{basis})")  # type: ignore[arg-type]
+    return (
+        f"{check['goal']}: {'met' if check['met'] else 'NOT met'} ({shown(check['value'])}; wanted "  # type: ignore[arg-type]
+        f"{check['op']} {shown(check['wanted'])}{basis})"
+    )  # type: ignore[arg-type]
 
 
 def checks_text(name: str, goal: object) -> list[str]:
@@ -76,15 +96,21 @@ def goals_text(evaluation: dict[str, object]) -> str:
     if not isinstance(goals, dict):
         return ""
     cold = evaluation.get("cold")
-    return "\n".join([*checks_text("film to film", goals.get("film_to_film")),
-                      *checks_text("personal", goals.get("personal")),
-                      *(checks_text("cold start", cold.get("goals")) if isinstance(cold, dict) else [])])
+    return "\n".join(
+        [
+            *checks_text("film to film", goals.get("film_to_film")),
+            *checks_text("personal", goals.get("personal")),
+            *(checks_text("cold start", cold.get("goals")) if isinstance(cold, dict) else []),
+        ]
+    )
 
 
 def _cold_source(cold: dict[str, object]) -> str:
     if "salt" in cold:
-        return (f"{cold['fraction']:.1%} of the catalogue: of the films ≥ {cold['min_likes']} training users liked, "
-                f"those with the smallest blake2b hash of \"{cold['salt']}:<TMDB id>\"")
+        return (
+            f"{cold['fraction']:.1%} of the catalogue: of the films ≥ {cold['min_likes']} training users liked, "
+            f'those with the smallest blake2b hash of "{cold["salt"]}:<TMDB id>"'
+        )
     return f"given in a file: {cold['given']:,} ids, {cold['not_in_catalogue']:,} not in the catalogue"
 
 
@@ -106,21 +132,30 @@ def cold_table(cold: dict[str, object]) -> str:
     def personal_cells(metric: str, shown: Callable[[object], str]) -> list[str]:
         return [shown(people[m][metric]) if m in people else "—" for m in methods]
 
-    lines = [line("what", methods), "|---|" + "---:|" * len(methods),
-             line(f"cold films' own top {k}: precision@{k}", [f"{r['precision_at_k']:.3f}" for r in own]),
-             line(f"the same, stratified precision@{k}", [f"{r['stratified_precision_at_k']:.3f}" for r in own]),
-             line("the same, generic share", [_share(r["generic_share"]) for r in own]),
-             line(f"slots they hold in all films' top {k}", [exposure(r) for r in own]),
-             line(f"personal: recall@{p} of the cold likes", personal_cells("recall_at_k", lambda v: f"{v:.3f}")),
-             line(f"the same, stratified recall@{p}", personal_cells("stratified_recall_at_k", lambda v: f"{v:.3f}")),
-             line("personal lists holding any cold film", personal_cells("reach", lambda v: f"{v:,}"))]
-    return "\n".join([
-        f"{cold['films']:,} cold films ({_cold_source(cold)}), every like of them dropped before training; "
-        f"{cold['pairs']:,} (evaluation user, liked cold film) pairs of {cold['users']:,} users.", "", *lines, "",
-        f"Personal: {personal['users']:,} evaluation users who liked a cold film and another film; their "
-        f"{personal['input_likes']:,} likes of other films in, their {personal['truth_likes']:,} cold likes the truth. "
-        f"{FIRST_WEEKS.capitalize()}: the cold films' vote_count capped at {VOTE_CAP} and popularity at the catalogue "
-        f"median, as in their first weeks on TMDB (no target)."])
+    lines = [
+        line("what", methods),
+        "|---|" + "---:|" * len(methods),
+        line(f"cold films' own top {k}: precision@{k}", [f"{r['precision_at_k']:.3f}" for r in own]),
+        line(f"the same, stratified precision@{k}", [f"{r['stratified_precision_at_k']:.3f}" for r in own]),
+        line("the same, generic share", [_share(r["generic_share"]) for r in own]),
+        line(f"slots they hold in all films' top {k}", [exposure(r) for r in own]),
+        line(f"personal: recall@{p} of the cold likes", personal_cells("recall_at_k", lambda v: f"{v:.3f}")),
+        line(f"the same, stratified recall@{p}", personal_cells("stratified_recall_at_k", lambda v: f"{v:.3f}")),
+        line("personal lists holding any cold film", personal_cells("reach", lambda v: f"{v:,}")),
+    ]
+    return "\n".join(
+        [
+            f"{cold['films']:,} cold films ({_cold_source(cold)}), every like of them dropped before training; "
+            f"{cold['pairs']:,} (evaluation user, liked cold film) pairs of {cold['users']:,} users.",
+            "",
+            *lines,
+            "",
+            f"Personal: {personal['users']:,} evaluation users who liked a cold film and another film; their "
+            f"{personal['input_likes']:,} likes of other films in, their {personal['truth_likes']:,} cold likes the truth. "
+            f"{FIRST_WEEKS.capitalize()}: the cold films' vote_count capped at {VOTE_CAP} and popularity at the catalogue "
+            f"median, as in their first weeks on TMDB (no target).",
+        ]
+    )
 
 
 def format_tables(evaluation: dict[str, object]) -> str:

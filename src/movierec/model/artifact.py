@@ -16,8 +16,9 @@ REASON = "reason"
 LIKES = "likes.parquet"  # in the release's model/
 
 
-def neighbours_frame(ids: np.ndarray, top: np.ndarray, scores: np.ndarray,
-                     reasons: np.ndarray | None = None) -> pl.DataFrame:
+def neighbours_frame(
+    ids: np.ndarray, top: np.ndarray, scores: np.ndarray, reasons: np.ndarray | None = None
+) -> pl.DataFrame:
     """The artifact's rows from (n, k) arrays of neighbour rows and scores (-1 = none), with a
     ``reason`` column when ``reasons`` ((n, k) strings) is given."""
     n, k = top.shape
@@ -43,5 +44,6 @@ def likes_frame(ids: np.ndarray, support: np.ndarray) -> pl.DataFrame:
     >>> likes_frame(np.array([862, 11]), np.array([3.0, 0.0], dtype=np.float32)).rows()
     [(862, 3), (11, 0)]
     """
-    return pl.DataFrame({"movie_id": ids, "likes": np.rint(support).astype(np.int64)},
-                        schema={"movie_id": pl.Int64, "likes": pl.Int64})
+    return pl.DataFrame(
+        {"movie_id": ids, "likes": np.rint(support).astype(np.int64)}, schema={"movie_id": pl.Int64, "likes": pl.Int64}
+    )

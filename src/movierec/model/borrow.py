@@ -51,7 +51,9 @@ BORROWED_KEPT = 60
 LENDS_TO = 50
 
 
-def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarray, k: int = BORROW_FROM) -> sp.csr_matrix:
+def content_neighbours(
+    pool: np.ndarray, content: np.ndarray, support: np.ndarray, k: int = BORROW_FROM
+) -> sp.csr_matrix:
     """(n, n) sparse: each film's ``k`` best warm candidates (``support`` > 0) by ``content`` (the
     content blend of every (film, candidate) pair of ``pool``), weights proportional to that score
     and summing to 1 per row; a film never borrows from itself; rows without a positive score are
@@ -69,8 +71,15 @@ def content_neighbours(pool: np.ndarray, content: np.ndarray, support: np.ndarra
     return sp.csr_matrix(sp.diags(np.where(totals > 0, 1.0 / np.where(totals > 0, totals, 1.0), 0.0)) @ matrix)
 
 
-def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix, support: np.ndarray, shrink: float,
-             keep: int = BORROWED_KEPT, lends: int = LENDS_TO, block_rows: int = 4096) -> sp.csr_matrix:
+def borrowed(
+    neighbours: sp.csr_matrix,
+    cf: sp.csr_matrix,
+    support: np.ndarray,
+    shrink: float,
+    keep: int = BORROWED_KEPT,
+    lends: int = LENDS_TO,
+    block_rows: int = 4096,
+) -> sp.csr_matrix:
     """``S·C + C·S̃ᵀ`` (see the module docstring; S̃: S's rows scaled to a maximum of 1) with every
     entry scaled by the newness of the
     newer film of its pair (:func:`newness`), each row's ``keep`` largest entries (float32,
@@ -84,11 +93,11 @@ def borrowed(neighbours: sp.csr_matrix, cf: sp.csr_matrix, support: np.ndarray, 
     # film c relative to c's closest warm film, on C's own scale (a mean over c's neighbours,
     # most of which i's audience did not co-like, kept new films out of warm films' lists)
     peak = np.asarray(neighbours.max(axis=1).todense(), dtype=np.float64).ravel()
-    lending = sp.csr_matrix(sp.diags(np.where(peak > 0, 1.0 / np.where(peak > 0, peak, 1.0), 0.0)) @ neighbours,
-                            dtype=np.float32)
+    lending = sp.csr_matrix(
+        sp.diags(np.where(peak > 0, 1.0 / np.where(peak > 0, peak, 1.0), 0.0)) @ neighbours, dtype=np.float32
+    )
     lenders = lending.T.tocoo()
-    columns, values = top_k_of_pairs(lenders.row.astype(np.int64), lenders.col.astype(np.int64), lenders.data, n,
-                                     lends)
+    columns, values = top_k_of_pairs(lenders.row.astype(np.int64), lenders.col.astype(np.int64), lenders.data, n, lends)
     found = columns >= 0
     transposed = sp.csr_matrix((values[found], (np.nonzero(found)[0], columns[found])), shape=(n, n))
     fresh = newness(support, shrink).astype(np.float32)
@@ -138,14 +147,18 @@ class BorrowedWeights:
             return lists
         counts = np.diff(lists.indptr)
         own = np.arange(lists.cols.size) - np.repeat(lists.indptr[:-1], counts)
-        return WeightLists.from_rows(np.r_[np.repeat(np.arange(lists.n), counts), self.src],
-                                     np.r_[lists.cols.astype(np.int64), self.dst],
-                                     np.r_[lists.weights, self.weights * np.float32(scale)],
-                                     np.r_[own, self.rank], lists.n)
+        return WeightLists.from_rows(
+            np.r_[np.repeat(np.arange(lists.n), counts), self.src],
+            np.r_[lists.cols.astype(np.int64), self.dst],
+            np.r_[lists.weights, self.weights * np.float32(scale)],
+            np.r_[own, self.rank],
+            lists.n,
+        )
 
 
-def borrowed_weights(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50,
-                     block_rows: int = 512) -> BorrowedWeights:
+def borrowed_weights(
+    lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 50, block_rows: int = 512
+) -> BorrowedWeights:
     """For each of the personal recommender's lists, the ``keep`` films without likes it weighs
     most, ``γ · B̂[i, c]`` with ``B̂[i, c] = Σ_w S[c, w] · B[i, w]``: what film i's EASE weights say
     of the warm films new film c resembles (``neighbours``: S, rows of the films without likes).
@@ -170,21 +183,32 @@ def borrowed_weights(lists: WeightLists, neighbours: sp.csr_matrix, keep: int = 
     for block in np.array_split(rows, max(1, rows.size // block_rows)):
         product = (listed[block] @ towards).tocoo()  # the block's lists × new films
         positive = product.data > 0
-        top, values = top_k_of_pairs(product.row[positive].astype(np.int64), product.col[positive].astype(np.int64),
-                                     product.data[positive], block.size, keep)
+        top, values = top_k_of_pairs(
+            product.row[positive].astype(np.int64),
+            product.col[positive].astype(np.int64),
+            product.data[positive],
+            block.size,
+            keep,
+        )
         local, position = np.nonzero(top >= 0)
         src.append(block[local])
         dst.append(top[local, position])
         weights.append(values[local, position])
         rank.append(counts[block[local]] + position)
-    src_all, dst_all, weight_all, rank_all = (np.concatenate(part) if part else np.zeros(0, dtype=np.int64)
-                                              for part in (src, dst, weights, rank))
+    src_all, dst_all, weight_all, rank_all = (
+        np.concatenate(part) if part else np.zeros(0, dtype=np.int64) for part in (src, dst, weights, rank)
+    )
     own_best = np.maximum.reduceat(lists.weights, lists.indptr[:-1][counts > 0]) if lists.cols.size else np.zeros(0)
     borrowed_best = weight_all[rank_all == counts[src_all]]  # each list's first (largest) borrowed weight
     gamma = float(np.median(own_best) / np.median(borrowed_best)) if own_best.size and borrowed_best.size else 1.0
     gamma = gamma if np.isfinite(gamma) and gamma > 0 else 1.0
-    return BorrowedWeights(src_all.astype(np.int64), dst_all.astype(np.int64),
-                           (weight_all * gamma).astype(np.float32), rank_all.astype(np.int64), gamma)
+    return BorrowedWeights(
+        src_all.astype(np.int64),
+        dst_all.astype(np.int64),
+        (weight_all * gamma).astype(np.float32),
+        rank_all.astype(np.int64),
+        gamma,
+    )
 
 
 def hidden_films(ids: np.ndarray, support: np.ndarray, share: float, min_likes: int, salt: str) -> np.ndarray:
@@ -195,8 +219,10 @@ def hidden_films(ids: np.ndarray, support: np.ndarray, share: float, min_likes: 
     >>> hidden_films(np.arange(1, 9), np.array([9, 9, 9, 9, 9, 9, 9, 1]), 0.5, 8, "t").tolist()
     [False, False, False, False, False, False, True, False]
     """
-    digests = np.array([int.from_bytes(hashlib.blake2b(f"{salt}:{int(i)}".encode(), digest_size=8).digest(), "big")
-                        for i in ids], dtype=np.uint64)
+    digests = np.array(
+        [int.from_bytes(hashlib.blake2b(f"{salt}:{int(i)}".encode(), digest_size=8).digest(), "big") for i in ids],
+        dtype=np.uint64,
+    )
     return (support >= min_likes) & (digests < np.uint64(share * float(2**64 - 1)))
 
 

@@ -26,8 +26,9 @@ class PoolSizes:
 
 def content_about(features: ContentFeatures, text_weight: float = 0.5) -> np.ndarray:
     """Dense rows whose products are ``text_weight·text + (1 − text_weight)·genres`` cosines."""
-    return np.hstack([np.sqrt(text_weight) * features.text,
-                      np.sqrt(1 - text_weight) * features.genres]).astype(np.float32)
+    return np.hstack([np.sqrt(text_weight) * features.text, np.sqrt(1 - text_weight) * features.genres]).astype(
+        np.float32
+    )
 
 
 def content_specifics(features: ContentFeatures, collection_weight: float = 2.0, max_films: int = 200) -> sp.csr_matrix:
@@ -64,8 +65,11 @@ def merge_pools(pools: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def candidate_pool(
-    features: ContentFeatures, cf: sp.csr_matrix | None, popularity: np.ndarray,
-    sizes: PoolSizes = PoolSizes(), block_rows: int = 1024,
+    features: ContentFeatures,
+    cf: sp.csr_matrix | None,
+    popularity: np.ndarray,
+    sizes: PoolSizes = PoolSizes(),
+    block_rows: int = 1024,
 ) -> np.ndarray:
     """Candidate rows of every film (n, width), -1 padded: see the module docstring."""
     n = features.n
@@ -80,8 +84,9 @@ def candidate_pool(
     return merge_pools(pools)
 
 
-def candidate_recall(pool: np.ndarray, users: np.ndarray, rows: np.ndarray, max_users: int = 2000,
-                     max_likes: int = 200, seed: int = 0) -> dict[str, float | int]:
+def candidate_recall(
+    pool: np.ndarray, users: np.ndarray, rows: np.ndarray, max_users: int = 2000, max_likes: int = 200, seed: int = 0
+) -> dict[str, float | int]:
     """How often a film that users co-liked with a film is among that film's candidates: over the
     (film q, film j) pairs that the same user liked, weighted by how many users did, the share with
     j in ``pool[q]``. Estimated on at most ``max_users`` users (drawn at random) and the first
@@ -104,8 +109,10 @@ def candidate_recall(pool: np.ndarray, users: np.ndarray, rows: np.ndarray, max_
     if counts.size and counts.max() > max_likes:
         position = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
         kept = position < max_likes
-        matrix = sp.csr_matrix((matrix.data[kept], (np.repeat(np.arange(counts.size), counts)[kept],
-                                                    matrix.indices[kept])), shape=matrix.shape)
+        matrix = sp.csr_matrix(
+            (matrix.data[kept], (np.repeat(np.arange(counts.size), counts)[kept], matrix.indices[kept])),
+            shape=matrix.shape,
+        )
     co = (matrix.T @ matrix).tocoo()
     off = co.row != co.col
     q, j, weight = co.row[off].astype(np.int64), co.col[off].astype(np.int64), co.data[off]
@@ -115,5 +122,8 @@ def candidate_recall(pool: np.ndarray, users: np.ndarray, rows: np.ndarray, max_
     if keys.size:
         found = keys[np.minimum(np.searchsorted(keys, wanted), keys.size - 1)] == wanted
     total = float(weight.sum())
-    return {"users": int(matrix.shape[0]), "pairs": int(q.size),
-            "recall": round(float(weight[found].sum()) / total, 4) if total else 0.0}
+    return {
+        "users": int(matrix.shape[0]),
+        "pairs": int(q.size),
+        "recall": round(float(weight[found].sum()) / total, 4) if total else 0.0,
+    }

@@ -51,8 +51,14 @@ class ItemCF:
     ([[0, 1, 0], [1, 0, 0], [1, 0, 0]], [[0.0, 0.5, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
     """
 
-    def __init__(self, alpha: float = 1.0, shrink: float = 10.0, neighbours: int = 30,
-                 max_likes_per_user: int = MAX_LIKES_PER_USER, block_entries: int = 1 << 23) -> None:
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        shrink: float = 10.0,
+        neighbours: int = 30,
+        max_likes_per_user: int = MAX_LIKES_PER_USER,
+        block_entries: int = 1 << 23,
+    ) -> None:
         self.alpha = alpha
         self.shrink = shrink
         self.neighbours = neighbours
@@ -62,18 +68,25 @@ class ItemCF:
     def fit(self, users: np.ndarray, items: np.ndarray, n_items: int, times: np.ndarray | None = None) -> ItemCF:
         return self.fit_nested(users, items, n_items, times, None)[1]
 
-    def fit_nested(self, users: np.ndarray, items: np.ndarray, n_items: int, times: np.ndarray | None,
-                   in_subset: np.ndarray | None) -> tuple[ItemCF | None, ItemCF]:
+    def fit_nested(
+        self, users: np.ndarray, items: np.ndarray, n_items: int, times: np.ndarray | None, in_subset: np.ndarray | None
+    ) -> tuple[ItemCF | None, ItemCF]:
         """Two models in one pass: one on the users ``in_subset`` (a mask over the likes, constant
         per user) marks, and this one on every user. Their co-like counts add up, so each
         block's product is computed once per group of users, not once per model."""
-        user_index, items, keep = cap_likes(np.asarray(users), np.asarray(items, dtype=np.int64),
-                                            times, self.max_likes_per_user, positions=True)
-        groups = [np.ones(items.size, dtype=bool)] if in_subset is None else \
-            [np.asarray(in_subset)[keep], ~np.asarray(in_subset)[keep]]
+        user_index, items, keep = cap_likes(
+            np.asarray(users), np.asarray(items, dtype=np.int64), times, self.max_likes_per_user, positions=True
+        )
+        groups = (
+            [np.ones(items.size, dtype=bool)]
+            if in_subset is None
+            else [np.asarray(in_subset)[keep], ~np.asarray(in_subset)[keep]]
+        )
         n_users = int(user_index.max()) + 1 if user_index.size else 0
-        parts = [sp.csr_matrix((np.ones(int(g.sum()), dtype=np.int32), (user_index[g], items[g])),
-                               shape=(n_users, n_items)) for g in groups]
+        parts = [
+            sp.csr_matrix((np.ones(int(g.sum()), dtype=np.int32), (user_index[g], items[g])), shape=(n_users, n_items))
+            for g in groups
+        ]
         supports = [np.bincount(items[g], minlength=n_items) for g in groups]
         signals = {"all": (list(range(len(parts))), sum(supports))}
         if in_subset is not None:
@@ -83,19 +96,33 @@ class ItemCF:
         if in_subset is None:
             return None, whole
         subset = ItemCF(self.alpha, self.shrink, self.neighbours, self.max_likes_per_user, self.block_entries)
-        subset._set(*kept["subset"], supports[0], users=int(np.unique(user_index[groups[0]]).size),
-                    likes=int(groups[0].sum()))
+        subset._set(
+            *kept["subset"], supports[0], users=int(np.unique(user_index[groups[0]]).size), likes=int(groups[0].sum())
+        )
         return subset, whole
 
     @classmethod
-    def from_colikes(cls, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, support: np.ndarray,
-                     users: int, likes: int, **params: Any) -> ItemCF:
+    def from_colikes(
+        cls,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        counts: np.ndarray,
+        support: np.ndarray,
+        users: int,
+        likes: int,
+        **params: Any,
+    ) -> ItemCF:
         """The fitted model from co-like counts computed elsewhere (the Spark engine): the kept
         (row, neighbour row, co-like count) triples and the likes per film."""
         model = cls(**params)
-        return model._set(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                          np.asarray(counts, dtype=np.int64), np.asarray(support, dtype=np.int64),
-                          users=users, likes=likes)
+        return model._set(
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(cols, dtype=np.int64),
+            np.asarray(counts, dtype=np.int64),
+            np.asarray(support, dtype=np.int64),
+            users=users,
+            likes=likes,
+        )
 
     def colikes(self, ids: np.ndarray) -> pl.DataFrame:
         """The kept pairs as the collaborative stage's table (movie_id, rank, neighbour_id,
@@ -105,22 +132,30 @@ class ItemCF:
         left, right = cf_factors(self._support, self.alpha, self.shrink)
         values = scores(counts, rows, cols, left, right)
         order, rank = top_k_exact(rows, cols, values, self.co_counts_.shape[0], max(self.neighbours, 1))
-        return pl.DataFrame({
-            "movie_id": ids[rows[order]], "rank": (rank + 1).astype(np.int32), "neighbour_id": ids[cols[order]],
-            "co_count": counts[order], "score": values[order],
-        }, schema=COLIKES_SCHEMA)
+        return pl.DataFrame(
+            {
+                "movie_id": ids[rows[order]],
+                "rank": (rank + 1).astype(np.int32),
+                "neighbour_id": ids[cols[order]],
+                "co_count": counts[order],
+                "score": values[order],
+            },
+            schema=COLIKES_SCHEMA,
+        )
 
     def _k(self, n_items: int) -> int:
         return min(self.neighbours, max(n_items - 1, 0))
 
-    def _set(self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, support: np.ndarray,
-             users: int, likes: int) -> ItemCF:
+    def _set(
+        self, rows: np.ndarray, cols: np.ndarray, counts: np.ndarray, support: np.ndarray, users: int, likes: int
+    ) -> ItemCF:
         n = support.size
         left, right = cf_factors(support, self.alpha, self.shrink)
         self.co_counts_ = sp.csr_matrix((counts, (rows, cols)), shape=(n, n), dtype=np.int64)
         self.co_counts_.sort_indices()
-        self.similarity_ = sp.csr_matrix((scores(counts, rows, cols, left, right).astype(np.float32), (rows, cols)),
-                                         shape=(n, n), dtype=np.float32)
+        self.similarity_ = sp.csr_matrix(
+            (scores(counts, rows, cols, left, right).astype(np.float32), (rows, cols)), shape=(n, n), dtype=np.float32
+        )
         self.similarity_.sort_indices()
         self.support_ = support.astype(np.float32)
         self._support = support  # exact: float32 holds counts only up to 2^24
@@ -129,8 +164,14 @@ class ItemCF:
         return self
 
 
-def colike_top_k(parts: list[sp.csr_matrix], signals: dict[str, tuple[list[int], np.ndarray]], k: int,
-                 alpha: float, shrink: float, block_entries: int) -> dict[str, tuple[np.ndarray, ...]]:
+def colike_top_k(
+    parts: list[sp.csr_matrix],
+    signals: dict[str, tuple[list[int], np.ndarray]],
+    k: int,
+    alpha: float,
+    shrink: float,
+    block_entries: int,
+) -> dict[str, tuple[np.ndarray, ...]]:
     """Every signal's kept (row, neighbour row, co-like count) triples, blockwise.
 
     ``parts`` are user × film like matrices of disjoint groups of users; a signal sums the
@@ -147,7 +188,7 @@ def colike_top_k(parts: list[sp.csr_matrix], signals: dict[str, tuple[list[int],
     none = np.zeros(0, dtype=np.int64)
     kept: dict[str, list[tuple[np.ndarray, ...]]] = {name: [(none, none, none)] for name in signals}
     for start in progress(range(0, rated.size, step), "co-likes", -(-rated.size // step)):
-        block = rated[start:start + step]
+        block = rated[start : start + step]
         products = [by_item[p][block] @ parts[p] for p in range(len(parts))]
         for name, (members, _) in signals.items():
             co = sum((products[p] for p in members[1:]), products[members[0]]).tocoo()
@@ -157,12 +198,18 @@ def colike_top_k(parts: list[sp.csr_matrix], signals: dict[str, tuple[list[int],
             rows = block[local]
             chosen, _ = top_k_exact(local, cols, scores(counts, rows, cols, *factors[name]), block.size, k)
             kept[name].append((rows[chosen], cols[chosen], counts[chosen]))
-    return {name: tuple(np.concatenate([part[i] for part in parts_]) for i in range(3))
-            for name, parts_ in kept.items()}
+    return {
+        name: tuple(np.concatenate([part[i] for part in parts_]) for i in range(3)) for name, parts_ in kept.items()
+    }
 
 
-COLIKES_SCHEMA = {"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64,
-                  "co_count": pl.Int64, "score": pl.Float64}
+COLIKES_SCHEMA = {
+    "movie_id": pl.Int64,
+    "rank": pl.Int32,
+    "neighbour_id": pl.Int64,
+    "co_count": pl.Int64,
+    "score": pl.Float64,
+}
 
 
 def cf_factors(support: np.ndarray, alpha: float, shrink: float) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +222,7 @@ def cf_factors(support: np.ndarray, alpha: float, shrink: float) -> tuple[np.nda
     """
     support = np.asarray(support, dtype=np.float64)
     norm = np.where(support > 0, support + shrink, 1.0)
-    return norm ** -alpha, norm ** (alpha - 1.0)
+    return norm**-alpha, norm ** (alpha - 1.0)
 
 
 def scores(counts: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -183,8 +230,9 @@ def scores(counts: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: np.ndar
     return (counts.astype(np.float64) * left[rows]) * right[cols]
 
 
-def cap_likes(users: np.ndarray, items: np.ndarray, times: np.ndarray | None, cap: int,
-              positions: bool = False) -> tuple[np.ndarray, ...]:
+def cap_likes(
+    users: np.ndarray, items: np.ndarray, times: np.ndarray | None, cap: int, positions: bool = False
+) -> tuple[np.ndarray, ...]:
     """(user index, item) of the likes kept: one per (user, item) — its latest time — and at most
     ``cap`` per user, the most recent first, ties to the lower item. Without times every like is
     equally recent, so the lower items are kept. User indexes are 0… in the users' sorted order;
@@ -209,8 +257,9 @@ def cap_likes(users: np.ndarray, items: np.ndarray, times: np.ndarray | None, ca
     return (*kept, order) if positions else kept
 
 
-def top_k_exact(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int,
-                ) -> tuple[np.ndarray, np.ndarray]:
+def top_k_exact(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions of each row's ``k`` best (col, value) pairs (rows in 0…n_rows − 1), ordered by
     row, value descending, then the lower col — compared exactly, in float64 — and their
     0-based rank. The few pairs that may make a top k are found first (:func:`at_least_kth`).
@@ -220,8 +269,9 @@ def top_k_exact(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: 
     """
     if rows.size == 0 or k == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    candidates = np.flatnonzero(at_least_kth(rows, values, n_rows, k)) if rows.size > n_rows * k \
-        else np.arange(rows.size)
+    candidates = (
+        np.flatnonzero(at_least_kth(rows, values, n_rows, k)) if rows.size > n_rows * k else np.arange(rows.size)
+    )
     order = candidates[np.lexsort((cols[candidates], -values[candidates], rows[candidates]))]
     sorted_rows = rows[order]
     rank = np.arange(order.size) - np.searchsorted(sorted_rows, sorted_rows)
@@ -239,8 +289,9 @@ def progress(items: Iterable[T], description: str, total: int) -> Iterator[T]:
     yield from track(items, description=description, total=total, transient=True)
 
 
-def lookup_pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray,
-                 dtype: type[np.floating] = np.float32) -> np.ndarray:
+def lookup_pairs(
+    matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, dtype: type[np.floating] = np.float32
+) -> np.ndarray:
     """``matrix[rows[i], cols[i]]`` for every i (0 where nothing is stored), vectorized: the stored
     entries' keys row·n + col are sorted in a CSR with sorted indices, so a binary search finds them."""
     n_cols = matrix.shape[1]

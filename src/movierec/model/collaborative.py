@@ -15,7 +15,7 @@ one contract, a folder of parquet files (Spark writes each as a folder of part f
 =====================  ================================================================
 
 ``fit`` is the signal of the fit users (tuning), ``training`` of every training user (the
-release's). Users come from :mod:`movierec.evaluation.split`; evaluation users never appear.
+release's). Users come from :mod:`movierec.protocol.split`; evaluation users never appear.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from movierec.evaluation.split import fit_users, user_sample, validation_users
 from movierec.model.cf import ItemCF
+from movierec.protocol.split import fit_users, user_sample, validation_users
 
 SIGNALS = ("fit", "training")
 #: The tuning's truth: the likes of at most this many validation users. Each weight trial scores
@@ -77,13 +77,19 @@ def tuning_sample(validation: pl.DataFrame) -> pl.DataFrame:
 def write_stage(stage: CollaborativeStage, folder: Path, ids: np.ndarray) -> None:
     """The contract's files for a stage fitted on a catalogue whose rows have TMDB ids ``ids``."""
     folder.mkdir(parents=True, exist_ok=True)
-    pl.concat([stage.signal(s).colikes(ids).select(pl.lit(s).alias("signal"), pl.all()) for s in SIGNALS]) \
-        .write_parquet(folder / COLIKES)
+    pl.concat(
+        [stage.signal(s).colikes(ids).select(pl.lit(s).alias("signal"), pl.all()) for s in SIGNALS]
+    ).write_parquet(folder / COLIKES)
     pl.concat([support_frame(s, stage.signal(s), ids) for s in SIGNALS]).write_parquet(folder / SUPPORT)
-    stage.validation.select("user_id", movie_id=pl.Series(ids)[stage.validation["row"]]) \
-        .write_parquet(folder / VALIDATION)
-    write_summary(folder, {s: {"users": stage.signal(s).users_, "likes": stage.signal(s).likes_} for s in SIGNALS},
-                  stage.engine, _params(stage.training))
+    stage.validation.select("user_id", movie_id=pl.Series(ids)[stage.validation["row"]]).write_parquet(
+        folder / VALIDATION
+    )
+    write_summary(
+        folder,
+        {s: {"users": stage.signal(s).users_, "likes": stage.signal(s).likes_} for s in SIGNALS},
+        stage.engine,
+        _params(stage.training),
+    )
 
 
 def write_summary(folder: Path, counts: dict[str, dict[str, int]], engine: str, params: dict[str, Any]) -> None:
@@ -92,8 +98,10 @@ def write_summary(folder: Path, counts: dict[str, dict[str, int]], engine: str, 
 
 def support_frame(name: str, model: ItemCF, ids: np.ndarray) -> pl.DataFrame:
     liked = np.flatnonzero(model.support_ > 0)
-    return pl.DataFrame({"signal": name, "movie_id": ids[liked], "likes": model.support_[liked].astype(np.int64)},
-                        schema={"signal": pl.String, "movie_id": pl.Int64, "likes": pl.Int64})
+    return pl.DataFrame(
+        {"signal": name, "movie_id": ids[liked], "likes": model.support_[liked].astype(np.int64)},
+        schema={"signal": pl.String, "movie_id": pl.Int64, "likes": pl.Int64},
+    )
 
 
 def read_table(folder: Path, name: str) -> pl.DataFrame:
@@ -109,8 +117,9 @@ def read_stage(folder: Path, row_index: pl.DataFrame, params: dict[str, Any]) ->
     colikes, support = read_table(folder, COLIKES), read_table(folder, SUPPORT)
 
     def rows(frame: pl.DataFrame, column: str) -> pl.Series:
-        return frame.select(pl.col(column).replace_strict(row_index["id"], row_index["row"], return_dtype=pl.Int64)) \
-            .to_series()
+        return frame.select(
+            pl.col(column).replace_strict(row_index["id"], row_index["row"], return_dtype=pl.Int64)
+        ).to_series()
 
     signals = {}
     for name in SIGNALS:
@@ -119,13 +128,28 @@ def read_stage(folder: Path, row_index: pl.DataFrame, params: dict[str, Any]) ->
         films = np.zeros(n, dtype=np.int64)
         films[rows(liked, "movie_id").to_numpy()] = liked["likes"].to_numpy()
         signals[name] = ItemCF.from_colikes(
-            rows(pairs, "movie_id").to_numpy(), rows(pairs, "neighbour_id").to_numpy(), pairs["co_count"].to_numpy(),
-            films, users=int(summary[name]["users"]), likes=int(summary[name]["likes"]), **params)
-    validation = (read_table(folder, VALIDATION).join(row_index, left_on="movie_id", right_on="id")
-                  .select("user_id", "row").unique().sort("user_id", "row"))
+            rows(pairs, "movie_id").to_numpy(),
+            rows(pairs, "neighbour_id").to_numpy(),
+            pairs["co_count"].to_numpy(),
+            films,
+            users=int(summary[name]["users"]),
+            likes=int(summary[name]["likes"]),
+            **params,
+        )
+    validation = (
+        read_table(folder, VALIDATION)
+        .join(row_index, left_on="movie_id", right_on="id")
+        .select("user_id", "row")
+        .unique()
+        .sort("user_id", "row")
+    )
     return CollaborativeStage(signals["fit"], signals["training"], validation, engine=str(summary.get("engine")))
 
 
 def _params(model: ItemCF) -> dict[str, Any]:
-    return {"alpha": model.alpha, "shrink": model.shrink, "neighbours": model.neighbours,
-            "max_likes_per_user": model.max_likes_per_user}
+    return {
+        "alpha": model.alpha,
+        "shrink": model.shrink,
+        "neighbours": model.neighbours,
+        "max_likes_per_user": model.max_likes_per_user,
+    }

@@ -75,7 +75,9 @@ def invert(gram: EaseGram, penalty: float) -> EaseInverse:
     return EaseInverse(gram.films, inverse, gram.support, gram.n)
 
 
-def ease_inverse(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, max_films: int = 4000) -> EaseInverse | None:
+def ease_inverse(
+    users: np.ndarray, rows: np.ndarray, n: int, penalty: float, max_films: int = 4000
+) -> EaseInverse | None:
     """The regularised inverse Gram matrix of the likes over the ``max_films`` most liked films
     (None when fewer than 2 films were liked): :func:`ease_gram` then :func:`invert`."""
     gram = ease_gram(users, rows, n, max_films)
@@ -112,8 +114,15 @@ def weight_lists(ease: EaseInverse, keep: int = 200, discount: float = 0.0, bloc
     return WeightLists.from_rows(films[src[nonzero]], films[dst[nonzero]], weight[nonzero], rank[nonzero], ease.n)
 
 
-def ease_lists(users: np.ndarray, rows: np.ndarray, n: int, penalty: float, keep: int = 200,
-               max_films: int = 4000, discount: float = 0.0) -> WeightLists:
+def ease_lists(
+    users: np.ndarray,
+    rows: np.ndarray,
+    n: int,
+    penalty: float,
+    keep: int = 200,
+    max_films: int = 4000,
+    discount: float = 0.0,
+) -> WeightLists:
     """EASE weight lists of the likes (users[i] liked film rows[i]): :func:`ease_inverse` then
     :func:`weight_lists`. ``penalty`` is λ.
 
@@ -133,6 +142,11 @@ def lists_frame(lists: WeightLists, ids: np.ndarray) -> pl.DataFrame:
     counts = np.diff(lists.indptr)
     rank = np.arange(lists.cols.size) - np.repeat(lists.indptr[:-1], counts) + 1
     return pl.DataFrame(
-        {"movie_id": np.repeat(ids, counts), "rank": rank.astype(np.int32),
-         "neighbour_id": ids[lists.cols], "score": lists.weights},
-        schema={"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32})
+        {
+            "movie_id": np.repeat(ids, counts),
+            "rank": rank.astype(np.int32),
+            "neighbour_id": ids[lists.cols],
+            "score": lists.weights,
+        },
+        schema={"movie_id": pl.Int64, "rank": pl.Int32, "neighbour_id": pl.Int64, "score": pl.Float32},
+    )

@@ -28,7 +28,6 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from movierec.evaluation.metrics import collection_recall, coverage
 from movierec.model.artifact import neighbours_frame
 from movierec.model.borrow import borrowed, content_neighbours, hidden_films, without
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
@@ -36,12 +35,23 @@ from movierec.model.cf import MAX_LIKES_PER_USER
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative
 from movierec.model.features import Catalogue, ContentFeatures, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import (
-    CONTENT, DEFAULT_WEIGHTS, HEAD_START, SIGNALS, Blend, blend, cf_signal, confidence, content_score, likes_prior, pair_signals,
+    CONTENT,
+    DEFAULT_WEIGHTS,
+    HEAD_START,
+    SIGNALS,
+    Blend,
+    blend,
+    cf_signal,
+    confidence,
+    content_score,
+    likes_prior,
+    pair_signals,
     rank_pool,
 )
 from movierec.model.reasons import top_reasons
 from movierec.model.topk import top_k_of_csr
 from movierec.model.tuning import Targets, Yardstick, in_pool, meet_targets, rounded, tuned_blend
+from movierec.protocol.metrics import collection_recall, coverage
 from movierec.raw.ratings import LIKED_RATING
 
 log = logging.getLogger("movierec.train")
@@ -101,15 +111,27 @@ class NeighbourRecommender:
 
     def cf_params(self) -> dict[str, object]:
         """The :class:`~movierec.model.cf.ItemCF` parameters, for either engine."""
-        return {"alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink,
-                "neighbours": self.params.pool.cf, "max_likes_per_user": self.params.cf_max_likes}
+        return {
+            "alpha": self.params.cf_alpha,
+            "shrink": self.params.cf_shrink,
+            "neighbours": self.params.pool.cf,
+            "max_likes_per_user": self.params.cf_max_likes,
+        }
 
     def _yardstick(self, features: ContentFeatures, votes: np.ndarray, likes: np.ndarray | None) -> Yardstick:
-        return Yardstick(features.collection, features.release, self.ids_, votes,
-                         np.zeros(features.n) if likes is None else likes, self.recommendations, self.params.targets)
+        return Yardstick(
+            features.collection,
+            features.release,
+            self.ids_,
+            votes,
+            np.zeros(features.n) if likes is None else likes,
+            self.recommendations,
+            self.params.targets,
+        )
 
-    def fit(self, catalogue: Catalogue, likes: pl.DataFrame | None,
-            collaborative: CollaborativeStage | None = None) -> NeighbourRecommender:
+    def fit(
+        self, catalogue: Catalogue, likes: pl.DataFrame | None, collaborative: CollaborativeStage | None = None
+    ) -> NeighbourRecommender:
 
         steps: dict[str, float] = {}
         memory: dict[str, float] = {}
@@ -151,16 +173,22 @@ class NeighbourRecommender:
         if collaborative is not None and collaborative.training.likes_ > 0:
             cf_tune, cf_all, validation = collaborative.fit, collaborative.training, collaborative.validation
             info["cf"] = {
-                "used": True, "liked_rating": LIKED_RATING, "engine": collaborative.engine,
-                "training_users": cf_all.users_, "likes": cf_all.likes_,
+                "used": True,
+                "liked_rating": LIKED_RATING,
+                "engine": collaborative.engine,
+                "training_users": cf_all.users_,
+                "likes": cf_all.likes_,
                 "films_with_likes": int((cf_all.support_ > 0).sum()),
-                "alpha": self.params.cf_alpha, "shrink": self.params.cf_shrink, "neighbours": self.params.pool.cf,
+                "alpha": self.params.cf_alpha,
+                "shrink": self.params.cf_shrink,
+                "neighbours": self.params.pool.cf,
                 "max_likes_per_user": self.params.cf_max_likes,
             }
             # The tuning treats some liked films as new (their likes hidden from its signal), so
             # the weights a new film gets are chosen on films whose audience is known.
-            hidden = hidden_films(catalogue.ids, cf_tune.support_, self.params.hidden_share,
-                                  self.params.hidden_min_likes, salt="tuning")
+            hidden = hidden_films(
+                catalogue.ids, cf_tune.support_, self.params.hidden_share, self.params.hidden_min_likes, salt="tuning"
+            )
             tune_cf, tune_support = without(cf_tune.similarity_, hidden), np.where(hidden, 0.0, cf_tune.support_)
             content = content_score(pair_signals(features, None, priors, base, names=CONTENT), base)
             shrink = self.params.cf_shrink
@@ -169,33 +197,54 @@ class NeighbourRecommender:
             alike = content_neighbours(base, content, cf_all.support_)
             all_borrowed = borrowed(alike, cf_all.similarity_, cf_all.support_, shrink)
             # the films nobody liked, and the warm films each resembles (the personal lists borrow too)
-            self.new_films_, self.tuning_new_films_ = _rows_of(alike, cf_all.support_ == 0), _rows_of(
-                tune_alike, tune_support == 0)
+            self.new_films_, self.tuning_new_films_ = (
+                _rows_of(alike, cf_all.support_ == 0),
+                _rows_of(tune_alike, tune_support == 0),
+            )
             self.hidden_ = hidden
             del content
             step("borrowed")
             # The tuning sees only candidates and similarities from the fit users; the final ranking
             # all training users'. Both on one pool, so the content signals are computed once.
-            tune_pool = merge_pools([base, top_k_of_csr(tune_cf, self.params.pool.cf),
-                                     top_k_of_csr(tune_borrowed, self.params.pool.cf)])
-            pool = merge_pools([tune_pool, top_k_of_csr(cf_all.similarity_, self.params.pool.cf),
-                                top_k_of_csr(all_borrowed, self.params.pool.cf)])
-            signals = pair_signals(features, tune_cf, {**priors, "likes": likes_prior(tune_support, n)}, pool,
-                                   tune_borrowed)
+            tune_pool = merge_pools(
+                [base, top_k_of_csr(tune_cf, self.params.pool.cf), top_k_of_csr(tune_borrowed, self.params.pool.cf)]
+            )
+            pool = merge_pools(
+                [
+                    tune_pool,
+                    top_k_of_csr(cf_all.similarity_, self.params.pool.cf),
+                    top_k_of_csr(all_borrowed, self.params.pool.cf),
+                ]
+            )
+            signals = pair_signals(
+                features, tune_cf, {**priors, "likes": likes_prior(tune_support, n)}, pool, tune_borrowed
+            )
             step("signals")
             if validation.height:
                 yard = self._yardstick(features, votes, tune_support)
                 chosen, tuning = tuned_blend(
-                    signals, np.where(in_pool(pool, tune_pool), pool, -1), validation["user_id"].to_numpy(),
-                    validation["row"].to_numpy(), tune_support, cf_tune.users_, hidden, yard, chosen,
-                    self.params.targets)
+                    signals,
+                    np.where(in_pool(pool, tune_pool), pool, -1),
+                    validation["user_id"].to_numpy(),
+                    validation["row"].to_numpy(),
+                    tune_support,
+                    cf_tune.users_,
+                    hidden,
+                    yard,
+                    chosen,
+                    self.params.targets,
+                )
                 tuning["fit_users"] = cf_tune.users_
                 tuning["candidate_recall"] = candidate_recall(
-                    tune_pool, validation["user_id"].to_numpy(), validation["row"].to_numpy())
+                    tune_pool, validation["user_id"].to_numpy(), validation["row"].to_numpy()
+                )
                 # what the personal recommender's tuning scores from: neighbours without the
                 # validation users' likes (ranked with the fit users' signal)
-                self.tuning_top_ = rank_pool(pool, blend(signals, pool, chosen, confidence(
-                    tune_support, cf_tune.users_, chosen.evidence, n)), self.k)[0]
+                self.tuning_top_ = rank_pool(
+                    pool,
+                    blend(signals, pool, chosen, confidence(tune_support, cf_tune.users_, chosen.evidence, n)),
+                    self.k,
+                )[0]
                 step("tuning")
             signals[SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
             signals[SIGNALS.index("cf_content")] = cf_signal(all_borrowed, pool)
@@ -205,13 +254,17 @@ class NeighbourRecommender:
         else:
             pool = base
             signals = pair_signals(features, None, priors, pool)
-            info["cf"] = {"used": False, "reason": NO_RATINGS
-                          if likes is None and collaborative is None else "no training user liked a catalogue film"}
+            info["cf"] = {
+                "used": False,
+                "reason": NO_RATINGS
+                if likes is None and collaborative is None
+                else "no training user liked a catalogue film",
+            }
             step("signals")
         trust = confidence(support, users, chosen.evidence, n)
         held, top, scores = meet_targets(
-            signals, pool, chosen, trust, self._yardstick(features, votes, support),
-            self.params.targets, keep=self.k)
+            signals, pool, chosen, trust, self._yardstick(features, votes, support), self.params.targets, keep=self.k
+        )
         # The reasons in words: the signals that scored each pair, under the weights that ranked
         # the film (mostly the head's where its likes are trusted, else the tail's).
         by_head = trust >= 0.5
@@ -219,24 +272,34 @@ class NeighbourRecommender:
         if by_head.any():
             self.reasons_[by_head] = top_reasons(signals, SIGNALS, held.blend.head, pool, top)[by_head]
         step("ranking")
-        info.update({
-            # the artifact's own catalogue metrics (no users involved)
-            "coverage": round(coverage(top, self.recommendations), 4),
-            "collection_recall": rounded(collection_recall(top, features.collection, self.recommendations)),
-            "adjacent_recall": rounded(held.metrics["adjacent_recall"]),
-            "generic_share": rounded(held.metrics["generic_share"]),
-            "weights": held.blend.record(),
-            "tuning": tuning,
-            "targets": {"met": held.met, "tail_prior_damping": round(held.tail_damping, 4),
-                        "head_prior_damping": round(held.head_damping, 4),
-                        "adjacent_boost": held.adjacent_boost, "full_rankings": held.full_rankings},
-            "vocabulary": features.vocabulary,
-            "candidates": {**asdict(self.params.pool), "width": int(pool.shape[1]),
-                           "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1)},
-            "text_dims": self.params.text_dims, "top_cast": self.params.top_cast,
-            "steps": steps,
-            "peak_rss_mb": memory,
-        })
+        info.update(
+            {
+                # the artifact's own catalogue metrics (no users involved)
+                "coverage": round(coverage(top, self.recommendations), 4),
+                "collection_recall": rounded(collection_recall(top, features.collection, self.recommendations)),
+                "adjacent_recall": rounded(held.metrics["adjacent_recall"]),
+                "generic_share": rounded(held.metrics["generic_share"]),
+                "weights": held.blend.record(),
+                "tuning": tuning,
+                "targets": {
+                    "met": held.met,
+                    "tail_prior_damping": round(held.tail_damping, 4),
+                    "head_prior_damping": round(held.head_damping, 4),
+                    "adjacent_boost": held.adjacent_boost,
+                    "full_rankings": held.full_rankings,
+                },
+                "vocabulary": features.vocabulary,
+                "candidates": {
+                    **asdict(self.params.pool),
+                    "width": int(pool.shape[1]),
+                    "mean": round(float((pool >= 0).sum(axis=1).mean()) if n else 0.0, 1),
+                },
+                "text_dims": self.params.text_dims,
+                "top_cast": self.params.top_cast,
+                "steps": steps,
+                "peak_rss_mb": memory,
+            }
+        )
         self.top_, self.scores_, self.blend_, self.info_ = top, scores, held.blend, info
         return self
 

@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from movierec.evaluation.metrics import adjacent_members
 from movierec.model.text import TextVectorizer, movie_text, truncated_svd
 from movierec.model.vectors import idf_weights, membership_matrix, unit_rows
+from movierec.protocol.metrics import adjacent_members
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ class Catalogue:
 
     def row_index(self) -> pl.DataFrame:
         """(id, row): the row of every film."""
-        return pl.DataFrame({"id": self.movies["id"].cast(pl.Int64),
-                             "row": np.arange(self.movies.height, dtype=np.int64)})
+        return pl.DataFrame(
+            {"id": self.movies["id"].cast(pl.Int64), "row": np.arange(self.movies.height, dtype=np.int64)}
+        )
 
 
 @dataclass
@@ -78,8 +79,16 @@ class ContentFeaturizer:
     Cast keeps the ``top_cast`` first-billed actors; directors are the crew with job Director.
     """
 
-    def __init__(self, text_dims: int = 64, min_df: int = 2, top_cast: int = 5,
-                 era_step: float = 5.0, era_width: float = 6.0, svd_rows: int = 20_000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        text_dims: int = 64,
+        min_df: int = 2,
+        top_cast: int = 5,
+        era_step: float = 5.0,
+        era_width: float = 6.0,
+        svd_rows: int = 20_000,
+        seed: int = 0,
+    ) -> None:
         self.text_dims = text_dims
         self.svd_rows = svd_rows
         self.min_df = min_df
@@ -137,13 +146,18 @@ class ContentFeaturizer:
     @staticmethod
     def _membership(catalogue: Catalogue, pairs: pl.DataFrame, codes: np.ndarray) -> sp.csr_matrix:
         """Film × vocabulary matrix of (movie_id, code) pairs; unknown films and codes are left out."""
-        vocabulary = pl.DataFrame({"code": codes, "column": np.arange(codes.size, dtype=np.int64)},
-                                  schema={"code": pairs.schema["code"], "column": pl.Int64})
-        joined = (pairs.drop_nulls()
-                  .join(catalogue.row_index(), left_on="movie_id", right_on="id")
-                  .join(vocabulary, on="code"))
-        return membership_matrix(joined["row"].to_numpy(), joined["column"].to_numpy(),
-                                 catalogue.movies.height, codes.size)
+        vocabulary = pl.DataFrame(
+            {"code": codes, "column": np.arange(codes.size, dtype=np.int64)},
+            schema={"code": pairs.schema["code"], "column": pl.Int64},
+        )
+        joined = (
+            pairs.drop_nulls()
+            .join(catalogue.row_index(), left_on="movie_id", right_on="id")
+            .join(vocabulary, on="code")
+        )
+        return membership_matrix(
+            joined["row"].to_numpy(), joined["column"].to_numpy(), catalogue.movies.height, codes.size
+        )
 
     def transform(self, catalogue: Catalogue) -> ContentFeatures:
         return self._transform(catalogue, None)
@@ -156,10 +170,12 @@ class ContentFeaturizer:
         for name, pairs in self._blocks(catalogue).items():
             matrix = self._membership(catalogue, pairs, self.codes_[name])
             blocks[name] = sp.csr_matrix(unit_rows(matrix @ sp.diags(self.idf_[name])))
-        language = (catalogue.movies["original_language"].fill_null("")
-                    .replace_strict(self.languages_, list(range(len(self.languages_))), default=-1,
-                                    return_dtype=pl.Int32)
-                    .to_numpy())
+        language = (
+            catalogue.movies["original_language"]
+            .fill_null("")
+            .replace_strict(self.languages_, list(range(len(self.languages_))), default=-1, return_dtype=pl.Int32)
+            .to_numpy()
+        )
         collection = catalogue.movies["collection_id"].fill_null(-1).to_numpy().astype(np.int64)
         years = catalogue.movies["release_year"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         release = self._release(catalogue.movies)
@@ -167,10 +183,14 @@ class ContentFeaturizer:
             text=unit_rows(np.asarray(text, dtype=np.float32)),
             genres=blocks["genres"].toarray(),
             era=era_features(years, self.era_centers_, self.era_width),
-            keywords=blocks["keywords"], cast=blocks["cast"], director=blocks["director"],
-            language=language.astype(np.int32), collection=collection,
+            keywords=blocks["keywords"],
+            cast=blocks["cast"],
+            director=blocks["director"],
+            language=language.astype(np.int32),
+            collection=collection,
             year=np.where(np.isfinite(years), years, -1).astype(np.int64),
-            adjacent=np.stack(adjacent_members(collection, release, catalogue.ids), axis=1), release=release,
+            adjacent=np.stack(adjacent_members(collection, release, catalogue.ids), axis=1),
+            release=release,
             vocabulary={
                 "text_terms": self.vectorizer_.vocabulary_.height,
                 "text_dims": int(text.shape[1]),

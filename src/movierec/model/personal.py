@@ -5,11 +5,11 @@ film named, its EASE weights and its film-to-film neighbours' discounted weight.
 
 :class:`PersonalRecommender` fits the weights on the training users and chooses λ, the list
 length and the neighbour weight on the validation users' likes split in time
-(:mod:`movierec.evaluation.holdout`): the earliest 80% of a user's likes are the input, the
+(:mod:`movierec.protocol.holdout`): the earliest 80% of a user's likes are the input, the
 latest 20% the truth, the score nDCG@10. EASE is fitted on the fit users while choosing (one Gram
 matrix for every λ tried), on every training user at the end (λ scales with the number of users,
 as the Gram matrix does). The Gram matrix holds at most ``max_users`` users (50,000, a sample
-spread over the id range, :func:`movierec.evaluation.split.user_sample`): its cost is the sum
+spread over the id range, :func:`movierec.protocol.split.user_sample`): its cost is the sum
 over users of their likes squared, and 50,000 users' likes already count every pair of the
 4,000 films it covers many times over; the full ratings file's 216,000 training users made it
 minutes long.
@@ -25,14 +25,14 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from movierec.evaluation.holdout import grouped, time_split
-from movierec.evaluation.metrics import coverage_of_lists, ranking_metrics
-from movierec.evaluation.split import fit_users, user_sample, validation_users
 from movierec.model.borrow import borrowed_weights
 from movierec.model.cf import lookup_pairs
 from movierec.model.ease import ease_gram, ease_lists, invert, weight_lists
 from movierec.model.scorer import DEFAULT_NEIGHBOUR_WEIGHT, RECOMMENDATIONS, WeightLists
 from movierec.model.topk import select_top_k
+from movierec.protocol.holdout import grouped, time_split
+from movierec.protocol.metrics import coverage_of_lists, ranking_metrics
+from movierec.protocol.split import fit_users, user_sample, validation_users
 
 log = logging.getLogger("movierec.train")
 
@@ -71,8 +71,14 @@ def _block_top(given: sp.csr_matrix, weights: sp.csr_matrix, listed: sp.csr_matr
     return np.where(np.isfinite(values), columns[np.maximum(chosen, 0)], -1)
 
 
-def recommend_many(inputs: list[np.ndarray], lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float,
-                   popular: np.ndarray, k: int = RECOMMENDATIONS) -> np.ndarray:
+def recommend_many(
+    inputs: list[np.ndarray],
+    lists: WeightLists,
+    neighbours: np.ndarray,
+    neighbour_weight: float,
+    popular: np.ndarray,
+    k: int = RECOMMENDATIONS,
+) -> np.ndarray:
     """(users, k) rows of :func:`~movierec.model.scorer.recommend` for every input, -1 padded: the
     same lists, computed for ``BLOCK_USERS`` users at a time by sparse products (what the tuning
     scores many candidates with)."""
@@ -82,8 +88,10 @@ def recommend_many(inputs: list[np.ndarray], lists: WeightLists, neighbours: np.
     if users == 0:
         return top
     sizes = np.array([x.size for x in inputs])
-    given = sp.csr_matrix((np.ones(int(sizes.sum())), (np.repeat(np.arange(users), sizes),
-                                                       np.concatenate(inputs).astype(np.int64))), shape=(users, n))
+    given = sp.csr_matrix(
+        (np.ones(int(sizes.sum())), (np.repeat(np.arange(users), sizes), np.concatenate(inputs).astype(np.int64))),
+        shape=(users, n),
+    )
     given.data[:] = 1.0  # a film named twice counts once
     given.sort_indices()
     weights = sp.csr_matrix((lists.weights.astype(np.float64), lists.cols, lists.indptr), shape=(n, n))
@@ -96,14 +104,14 @@ def recommend_many(inputs: list[np.ndarray], lists: WeightLists, neighbours: np.
         weights = weights + near
         listed = listed + sp.csr_matrix((np.ones(rows.size), (rows, neighbours[valid])), shape=(n, n))
     for start in range(0, users, BLOCK_USERS):
-        top[start:start + BLOCK_USERS] = _block_top(given[start:start + BLOCK_USERS], weights, listed, k)
+        top[start : start + BLOCK_USERS] = _block_top(given[start : start + BLOCK_USERS], weights, listed, k)
     for user in np.flatnonzero((top < 0).any(axis=1)).tolist():
         found = top[user][top[user] >= 0]
         taken = np.zeros(n, dtype=bool)
         taken[inputs[user]] = True
         taken[found] = True
         fill = popular[~taken[popular]][: k - found.size]
-        top[user, found.size: found.size + fill.size] = fill
+        top[user, found.size : found.size + fill.size] = fill
     return top
 
 
@@ -136,18 +144,32 @@ class PersonalRecommender:
 
     params: PersonalParams = field(default_factory=PersonalParams)
 
-    def fit(self, likes: pl.DataFrame | None, n: int, tuning_neighbours: np.ndarray | None,
-            popular: np.ndarray, new_films: sp.csr_matrix | None = None,
-            tuning_new_films: sp.csr_matrix | None = None, hidden: np.ndarray | None = None) -> PersonalRecommender:
+    def fit(
+        self,
+        likes: pl.DataFrame | None,
+        n: int,
+        tuning_neighbours: np.ndarray | None,
+        popular: np.ndarray,
+        new_films: sp.csr_matrix | None = None,
+        tuning_new_films: sp.csr_matrix | None = None,
+        hidden: np.ndarray | None = None,
+    ) -> PersonalRecommender:
         started = time.perf_counter()
         if likes is None or likes.height == 0:
             self.lists_, self.neighbour_weight_ = WeightLists.empty(n), DEFAULT_NEIGHBOUR_WEIGHT
-            self.info_ = {"used": False, "method": "film-to-film neighbours only (no ratings)",
-                          "neighbour_weight": DEFAULT_NEIGHBOUR_WEIGHT}
+            self.info_ = {
+                "used": False,
+                "method": "film-to-film neighbours only (no ratings)",
+                "neighbour_weight": DEFAULT_NEIGHBOUR_WEIGHT,
+            }
             return self
         params = self.params
-        chosen = {"penalty": params.penalties[0], "keep": params.keeps[0], "discount": params.discounts[0],
-                  "neighbour_weight": params.neighbour_weights[0]}
+        chosen = {
+            "penalty": params.penalties[0],
+            "keep": params.keeps[0],
+            "discount": params.discounts[0],
+            "neighbour_weight": params.neighbour_weights[0],
+        }
         tuning: dict[str, object] = {"tuned": False}
         given, held = time_split(validation_users(likes)) if "timestamp" in likes.columns else (None, None)
         if given is not None and given.height and tuning_neighbours is not None:
@@ -155,8 +177,15 @@ class PersonalRecommender:
         fitted = user_sample(likes, params.max_users)
         users = int(fitted["user_id"].n_unique())
         penalty = chosen["penalty"] * users / 1000
-        self.lists_ = ease_lists(fitted["user_id"].to_numpy(), fitted["row"].to_numpy(), n, penalty,
-                                 keep=int(chosen["keep"]), max_films=params.max_films, discount=chosen["discount"])
+        self.lists_ = ease_lists(
+            fitted["user_id"].to_numpy(),
+            fitted["row"].to_numpy(),
+            n,
+            penalty,
+            keep=int(chosen["keep"]),
+            max_films=params.max_films,
+            discount=chosen["discount"],
+        )
         listed = int((np.diff(self.lists_.indptr) > 0).sum())
         gamma, scale = None, float(chosen.get("new_film_scale", params.new_film_scale))
         if new_films is not None and new_films.nnz and scale > 0:
@@ -164,20 +193,38 @@ class PersonalRecommender:
             self.lists_, gamma = borrowed.into(self.lists_, scale), borrowed.gamma
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
-            "used": True, "method": "EASE weights of the liked films + film-to-film neighbours",
-            "training_users": int(likes["user_id"].n_unique()), "ease_users": users,
-            "penalty_per_1000_users": chosen["penalty"], "penalty": round(penalty, 3),
-            "keep": int(chosen["keep"]), "discount": chosen["discount"], "neighbour_weight": self.neighbour_weight_,
-            "films_with_lists": listed, "entries": int(self.lists_.cols.size),
-            "new_films_per_list": params.new_films_per_list, "new_film_calibration": gamma, "new_film_scale": scale,
+            "used": True,
+            "method": "EASE weights of the liked films + film-to-film neighbours",
+            "training_users": int(likes["user_id"].n_unique()),
+            "ease_users": users,
+            "penalty_per_1000_users": chosen["penalty"],
+            "penalty": round(penalty, 3),
+            "keep": int(chosen["keep"]),
+            "discount": chosen["discount"],
+            "neighbour_weight": self.neighbour_weight_,
+            "films_with_lists": listed,
+            "entries": int(self.lists_.cols.size),
+            "new_films_per_list": params.new_films_per_list,
+            "new_film_calibration": gamma,
+            "new_film_scale": scale,
             "new_films": 0 if new_films is None else int((np.diff(new_films.indptr) > 0).sum()),
-            "params": asdict(params), "tuning": tuning, "seconds": round(time.perf_counter() - started, 3),
+            "params": asdict(params),
+            "tuning": tuning,
+            "seconds": round(time.perf_counter() - started, 3),
         }
         return self
 
-    def _choose(self, likes: pl.DataFrame, n: int, given: pl.DataFrame, held: pl.DataFrame,
-                neighbours: np.ndarray, popular: np.ndarray, new_films: sp.csr_matrix | None = None,
-                hidden: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, object]]:
+    def _choose(
+        self,
+        likes: pl.DataFrame,
+        n: int,
+        given: pl.DataFrame,
+        held: pl.DataFrame,
+        neighbours: np.ndarray,
+        popular: np.ndarray,
+        new_films: sp.csr_matrix | None = None,
+        hidden: np.ndarray | None = None,
+    ) -> tuple[dict[str, float], dict[str, object]]:
         """The parameters with the best validation nDCG@10 (see the comment on the choice); then,
         with ``new_films`` (the content neighbours of the films the tuning treats as new, whose
         likes, ``hidden``, the fit users' EASE weights never see), the scale of their borrowed
@@ -185,7 +232,9 @@ class PersonalRecommender:
         params = self.params
         users = np.unique(given["user_id"].to_numpy())
         if users.size > params.max_validation_users:
-            users = np.sort(np.random.default_rng(params.seed).choice(users, params.max_validation_users, replace=False))
+            users = np.sort(
+                np.random.default_rng(params.seed).choice(users, params.max_validation_users, replace=False)
+            )
         inputs, truth = grouped(given, users), grouped(held, users)
         fit = user_sample(fit_users(likes), params.max_users)
         if hidden is not None and hidden.any():
@@ -197,9 +246,11 @@ class PersonalRecommender:
         def measured(lists: WeightLists, weight: float, **chosen: float) -> dict[str, float]:
             """``chosen`` and the validation metrics of ``lists`` with the neighbour ``weight``."""
             shown = recommend_many(inputs, lists, neighbours, weight, popular)
-            return {**chosen, **{name: round(value, 4) for name, value in
-                                 ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
-                    "coverage": round(coverage_of_lists(shown, n), 4)}
+            return {
+                **chosen,
+                **{name: round(value, 4) for name, value in ranking_metrics(shown, truth, RECOMMENDATIONS).items()},
+                "coverage": round(coverage_of_lists(shown, n), 4),
+            }
 
         def trial(lists: WeightLists, **chosen: float) -> None:
             trials.append(measured(lists, chosen["neighbour_weight"], **chosen))
@@ -210,31 +261,56 @@ class PersonalRecommender:
         for penalty in params.penalties:
             inverse = invert(gram, penalty * fit_count / 1000) if gram is not None else None
             for discount in params.discounts:
-                full = weight_lists(inverse, max(params.keeps), discount) if inverse is not None else WeightLists.empty(n)
+                full = (
+                    weight_lists(inverse, max(params.keeps), discount) if inverse is not None else WeightLists.empty(n)
+                )
                 for keep in params.keeps:
                     grid[penalty, discount, keep] = full.truncated(keep)
-                    trial(grid[penalty, discount, keep], penalty=penalty, discount=discount, keep=keep,
-                          neighbour_weight=params.neighbour_weights[0])
+                    trial(
+                        grid[penalty, discount, keep],
+                        penalty=penalty,
+                        discount=discount,
+                        keep=keep,
+                        neighbour_weight=params.neighbour_weights[0],
+                    )
         first = _best_of(trials)
         for weight in params.neighbour_weights[1:]:
-            trial(grid[first["penalty"], first["discount"], int(first["keep"])], penalty=first["penalty"],
-                  discount=first["discount"], keep=first["keep"], neighbour_weight=weight)
+            trial(
+                grid[first["penalty"], first["discount"], int(first["keep"])],
+                penalty=first["penalty"],
+                discount=first["discount"],
+                keep=first["keep"],
+                neighbour_weight=weight,
+            )
         best = _best_of(trials)
         lists = grid[best["penalty"], best["discount"], int(best["keep"])]
         del grid
         scales: list[dict[str, float]] = []
         if new_films is not None and new_films.nnz and lists.cols.size:
             borrowed = borrowed_weights(lists, new_films, params.new_films_per_list)
-            scales = [measured(borrowed.into(lists, scale), best["neighbour_weight"], new_film_scale=scale)
-                      for scale in params.new_film_scales]
+            scales = [
+                measured(borrowed.into(lists, scale), best["neighbour_weight"], new_film_scale=scale)
+                for scale in params.new_film_scales
+            ]
             # new films are the product's core: the largest scale that costs ≤ NEW_FILM_COST of the
             # best validation nDCG@10 (an exact tie would always leave them out: the validation
             # users' likes are of films that had likes)
             top = max(trial["ndcg_at_k"] for trial in scales)
             affordable = [trial for trial in scales if trial["ndcg_at_k"] >= (1 - NEW_FILM_COST) * top]
             best = {**best, "new_film_scale": max(trial["new_film_scale"] for trial in affordable)}
-        log.info("personal: validation nDCG@10 %.4f at λ %.0f per 1,000 users, %d weights per film, neighbours %.3f",
-                 best["ndcg_at_k"], best["penalty"], best["keep"], best["neighbour_weight"])
-        return best, {"tuned": True, "validation_users": int(users.size), "fit_users": fit_count,
-                      "split": "earliest 80% of each validation user's likes (≥ 5) in, latest 20% truth",
-                      "best": best, "trials": trials, "new_film_scales": scales}
+        log.info(
+            "personal: validation nDCG@10 %.4f at λ %.0f per 1,000 users, %d weights per film, neighbours %.3f",
+            best["ndcg_at_k"],
+            best["penalty"],
+            best["keep"],
+            best["neighbour_weight"],
+        )
+        return best, {
+            "tuned": True,
+            "validation_users": int(users.size),
+            "fit_users": fit_count,
+            "split": "earliest 80% of each validation user's likes (≥ 5) in, latest 20% truth",
+            "best": best,
+            "trials": trials,
+            "new_film_scales": scales,
+        }

@@ -22,8 +22,20 @@ from movierec.model.features import ContentFeatures
 
 #: The signals the ranking blends, in this order everywhere (weights, signal stacks, manifest).
 SIGNALS = (
-    "text", "genres", "keywords", "cast", "director", "collection", "adjacent", "language", "era",
-    "cf", "cf_content", "popularity", "quality", "likes",
+    "text",
+    "genres",
+    "keywords",
+    "cast",
+    "director",
+    "collection",
+    "adjacent",
+    "language",
+    "era",
+    "cf",
+    "cf_content",
+    "popularity",
+    "quality",
+    "likes",
 )
 
 #: The tail weights' starting point (films without likes; every film when RAW has no ratings, cf
@@ -31,15 +43,30 @@ SIGNALS = (
 #: (userId % 5 == 1) with the collaborative weight held at 0, and the borrowed signal of the
 #: warm films alike. Never chosen on the evaluation users.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "text": 0.0, "genres": 0.0, "keywords": 0.25, "cast": 0.0, "director": 0.3, "collection": 2.0,
-    "adjacent": 0.0, "language": 0.1, "era": 0.1, "cf": 0.0, "cf_content": 1.0, "popularity": 0.3,
-    "quality": 0.1, "likes": 0.0,
+    "text": 0.0,
+    "genres": 0.0,
+    "keywords": 0.25,
+    "cast": 0.0,
+    "director": 0.3,
+    "collection": 2.0,
+    "adjacent": 0.0,
+    "language": 0.1,
+    "era": 0.1,
+    "cf": 0.0,
+    "cf_content": 1.0,
+    "popularity": 0.3,
+    "quality": 0.1,
+    "likes": 0.0,
 }
 
 #: The head weights' starting point: who liked what (the debiased collaborative signal), the
 #: adjacent collection members, a little of the rest. The tuning moves them.
 HEAD_START: dict[str, float] = {
-    **{name: 0.0 for name in DEFAULT_WEIGHTS}, "cf": 1.0, "adjacent": 1.0, "collection": 0.1, "popularity": 0.1,
+    **{name: 0.0 for name in DEFAULT_WEIGHTS},
+    "cf": 1.0,
+    "adjacent": 1.0,
+    "collection": 0.1,
+    "popularity": 0.1,
 }
 
 #: The weights that express how much everyone likes a candidate, rather than how alike it is.
@@ -47,8 +74,14 @@ PRIORS = ("popularity", "quality", "likes")
 
 #: What a film is about, and how much each part counts when a new film looks for the warm films it
 #: resembles (:mod:`movierec.model.borrow`): the specifics (director, keywords, collection) first.
-CONTENT: dict[str, float] = {"text": 0.5, "genres": 0.5, "keywords": 1.0, "cast": 0.5, "director": 1.0,
-                             "collection": 1.0}
+CONTENT: dict[str, float] = {
+    "text": 0.5,
+    "genres": 0.5,
+    "keywords": 1.0,
+    "cast": 0.5,
+    "director": 1.0,
+    "collection": 1.0,
+}
 
 
 def content_score(signals: np.ndarray, pool: np.ndarray) -> np.ndarray:
@@ -69,9 +102,11 @@ class Blend:
 
     def record(self) -> dict[str, object]:
         """What the manifest shows."""
-        return {"tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in SIGNALS},
-                "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in SIGNALS},
-                "evidence": round(self.evidence, 6)}
+        return {
+            "tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in SIGNALS},
+            "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in SIGNALS},
+            "evidence": round(self.evidence, 6),
+        }
 
 
 def confidence(support: np.ndarray | None, users: int, evidence: float, n: int) -> np.ndarray:
@@ -124,7 +159,7 @@ def pair_dot_sparse(matrix: sp.csr_matrix, pool: np.ndarray, chunk_pairs: int = 
 def pair_dot_by_code(matrix: np.ndarray, codes: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """:func:`pair_dot_dense` for rows that depend only on a code (the era rows on the year):
     the products of the distinct codes' rows, looked up for every pair."""
-    distinct, first, index = np.unique(codes, return_index=True, return_inverse=True)
+    _, first, index = np.unique(codes, return_index=True, return_inverse=True)
     table = matrix[first] @ matrix[first].T
     out = table[index[:, None], index[np.maximum(pool, 0)]]
     return np.where(pool >= 0, out, 0.0).astype(np.float32)
@@ -152,8 +187,12 @@ def pair_adjacent(adjacent: np.ndarray, pool: np.ndarray) -> np.ndarray:
 
 
 def pair_signals(
-    features: ContentFeatures, cf: sp.csr_matrix | None, priors: Mapping[str, np.ndarray],
-    pool: np.ndarray, borrowed: sp.csr_matrix | None = None, names: Mapping[str, float] | tuple[str, ...] = SIGNALS,
+    features: ContentFeatures,
+    cf: sp.csr_matrix | None,
+    priors: Mapping[str, np.ndarray],
+    pool: np.ndarray,
+    borrowed: sp.csr_matrix | None = None,
+    names: Mapping[str, float] | tuple[str, ...] = SIGNALS,
 ) -> np.ndarray:
     """The (len(SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
     padding. Filled one signal at a time into one array (the largest the training holds).
@@ -174,8 +213,11 @@ def pair_signals(
         "cf_content": lambda: cf_signal(borrowed, pool),
         "popularity": lambda: np.where(pool >= 0, priors["popularity"][safe], 0.0),
         "quality": lambda: np.where(pool >= 0, priors["quality"][safe], 0.0),
-        "likes": lambda: np.where(pool >= 0, priors["likes"][safe], 0.0) if "likes" in priors
-        else np.zeros(pool.shape, dtype=np.float32),
+        "likes": lambda: (
+            np.where(pool >= 0, priors["likes"][safe], 0.0)
+            if "likes" in priors
+            else np.zeros(pool.shape, dtype=np.float32)
+        ),
     }
     signals = np.empty((len(names), *pool.shape), dtype=np.float32)
     for index, name in enumerate(names):
@@ -187,8 +229,9 @@ def _vector(weights: Mapping[str, float]) -> np.ndarray:
     return np.array([weights.get(name, 0.0) for name in SIGNALS], dtype=np.float32)
 
 
-def blend(signals: np.ndarray, pool: np.ndarray, weights: Mapping[str, float] | Blend,
-          confidence: np.ndarray | None = None) -> np.ndarray:
+def blend(
+    signals: np.ndarray, pool: np.ndarray, weights: Mapping[str, float] | Blend, confidence: np.ndarray | None = None
+) -> np.ndarray:
     """Blended score Σ weight × signal of every (film, candidate) pair; -inf for padding. With a
     :class:`Blend`, film i's weights are ``tail + confidence[i] · (head − tail)`` (two products,
     never a second signal stack)."""

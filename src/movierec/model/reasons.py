@@ -70,9 +70,18 @@ def pool_columns(pool: np.ndarray, top: np.ndarray) -> np.ndarray:
     return np.where(found.reshape(n, k), columns, -1)
 
 
-def top_reasons(signals: np.ndarray, names: Sequence[str], weights: Mapping[str, float], pool: np.ndarray,
-                top: np.ndarray, *, min_share: float = MIN_SHARE, most: int = MOST,
-                prefer_share: float = PREFER_SHARE, chunk_rows: int = 4096) -> np.ndarray:
+def top_reasons(
+    signals: np.ndarray,
+    names: Sequence[str],
+    weights: Mapping[str, float],
+    pool: np.ndarray,
+    top: np.ndarray,
+    *,
+    min_share: float = MIN_SHARE,
+    most: int = MOST,
+    prefer_share: float = PREFER_SHARE,
+    chunk_rows: int = 4096,
+) -> np.ndarray:
     """The reason of every chosen (film, rank): an (n, k) array of strings ("" for padding).
 
     Parameters

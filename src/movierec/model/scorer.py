@@ -53,12 +53,14 @@ class WeightLists:
         """Lists from (film row, other film row, weight, rank) entries (any order)."""
         order = np.lexsort((rank, src))
         counts = np.bincount(src, minlength=n)
-        return cls(np.r_[0, np.cumsum(counts)].astype(np.int64), dst[order].astype(np.int32),
-                   weights[order].astype(np.float32))
+        return cls(
+            np.r_[0, np.cumsum(counts)].astype(np.int64), dst[order].astype(np.int32), weights[order].astype(np.float32)
+        )
 
     @classmethod
     def empty(cls, n: int) -> WeightLists:
         return cls(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+
 
 class Pick(NamedTuple):
     row: int
@@ -66,8 +68,14 @@ class Pick(NamedTuple):
     because: int  # the named film's row that contributed most; NO_REASON for a popularity fill
 
 
-def recommend(liked: Sequence[int] | np.ndarray, lists: WeightLists, neighbours: np.ndarray,
-              neighbour_weight: float, popular: np.ndarray, k: int = RECOMMENDATIONS) -> list[Pick]:
+def recommend(
+    liked: Sequence[int] | np.ndarray,
+    lists: WeightLists,
+    neighbours: np.ndarray,
+    neighbour_weight: float,
+    popular: np.ndarray,
+    k: int = RECOMMENDATIONS,
+) -> list[Pick]:
     """The ``k`` best films for a person who liked the films ``liked`` (rows), best first (ties
     to the lower row), none of them named. ``neighbours``: (films, K) film-to-film rows, best
     first, -1 padded; ``popular``: rows by popularity, the fill. A film is a candidate when a
@@ -106,7 +114,7 @@ def recommend(liked: Sequence[int] | np.ndarray, lists: WeightLists, neighbours:
     best = np.lexsort((candidates, -totals))[:k]
     picks = []
     for index in best.tolist():
-        gains, sources = gain[starts[index]:ends[index]], source[starts[index]:ends[index]]
+        gains, sources = gain[starts[index] : ends[index]], source[starts[index] : ends[index]]
         because = int(sources[np.lexsort((sources, -gains))[0]])  # the most; the lower row on a tie
         picks.append(Pick(int(candidates[index]), float(totals[index]), because))
     if len(picks) < k:  # the most popular films neither named nor picked (among the first few)
@@ -116,13 +124,18 @@ def recommend(liked: Sequence[int] | np.ndarray, lists: WeightLists, neighbours:
     return picks
 
 
-def _contributions(named: np.ndarray, lists: WeightLists, neighbours: np.ndarray,
-                   neighbour_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _contributions(
+    named: np.ndarray, lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(film, gain, named film) of every entry the named films' lists hold."""
     starts, stops = lists.indptr[named], lists.indptr[named + 1]
     counts = stops - starts
     index = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
-    film, gain, source = lists.cols[index].astype(np.int64), lists.weights[index].astype(np.float64), np.repeat(named, counts)
+    film, gain, source = (
+        lists.cols[index].astype(np.int64),
+        lists.weights[index].astype(np.float64),
+        np.repeat(named, counts),
+    )
     if neighbour_weight and neighbours.size and named.size:
         near = neighbours[named].ravel()
         valid = near >= 0

@@ -27,10 +27,12 @@ def tfidf_features(movies: pl.DataFrame, genres: pl.DataFrame) -> sp.csr_matrix:
     docs = (
         movies.select("id", "title", "overview")
         .join(genre_text, left_on="id", right_on="movie_id", how="left", maintain_order="left")
-        .select(pl.concat_str(
-            [pl.col("title").fill_null(""), pl.col("genre_text").fill_null(""), pl.col("overview").fill_null("")],
-            separator=" ",
-        ))
+        .select(
+            pl.concat_str(
+                [pl.col("title").fill_null(""), pl.col("genre_text").fill_null(""), pl.col("overview").fill_null("")],
+                separator=" ",
+            )
+        )
         .to_series()
         .to_list()
     )
@@ -42,7 +44,10 @@ def tfidf_features(movies: pl.DataFrame, genres: pl.DataFrame) -> sp.csr_matrix:
 
 
 def top_k_neighbours(
-    features: sp.csr_matrix | np.ndarray, ids: pl.Series, k: int, block_rows: int = 2048,
+    features: sp.csr_matrix | np.ndarray,
+    ids: pl.Series,
+    k: int,
+    block_rows: int = 2048,
     prior: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """The k most similar other films of every film, best first, as (movie_id, rank, neighbour_id,

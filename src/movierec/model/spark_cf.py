@@ -4,7 +4,7 @@ film's top neighbours run as Spark jobs; the driver holds only per-film numbers.
 the contract of :mod:`movierec.model.collaborative`, equal to the local engine's (a test checks it).
 
 Same rules as the local engine, stated once elsewhere and imported here: the split
-(:mod:`movierec.evaluation.split`), a like (:data:`~movierec.raw.ratings.LIKED_RATING`), the cap
+(:mod:`movierec.protocol.split`), a like (:data:`~movierec.raw.ratings.LIKED_RATING`), the cap
 on likes per user (most recent first, ties to the lower catalogue row) and the score
 (:func:`~movierec.model.cf.cf_factors`: the per-film factors are computed by NumPy on the driver
 from Spark's integer like counts and sent back, so both engines multiply the same float64 numbers).
@@ -28,11 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from movierec.evaluation.split import EVALUATION_REMAINDER, SAMPLE_HASH, USER_MODULUS, VALIDATION_REMAINDER
 from movierec.model.cf import cf_factors
-from movierec.model.collaborative import (
-    COLIKES, MAX_TUNING_USERS, SIGNALS, SUPPORT, VALIDATION, write_summary,
-)
+from movierec.model.collaborative import COLIKES, MAX_TUNING_USERS, SIGNALS, SUPPORT, VALIDATION, write_summary
+from movierec.protocol.split import EVALUATION_REMAINDER, SAMPLE_HASH, USER_MODULUS, VALIDATION_REMAINDER
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, plain_csv
 
@@ -60,22 +58,25 @@ def spark_session(master: str, memory: str = "4g") -> tuple[SparkSession, bool]:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    builder = (SparkSession.builder.appName("movierec collaborative stage")
-               .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower()))
+    builder = SparkSession.builder.appName("movierec collaborative stage").config(
+        "spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower()
+    )
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set by spark-submit, whose --master then wins
         builder = builder.master(master)
         if master.startswith("local"):
             # Spark's default of 200 shuffle partitions is for clusters; here they cost more
             # in task overhead than they give in parallelism
-            builder = (builder.config("spark.sql.shuffle.partitions", str(LOCAL_PARTITIONS))
-                       .config("spark.driver.memory", memory))
+            builder = builder.config("spark.sql.shuffle.partitions", str(LOCAL_PARTITIONS)).config(
+                "spark.driver.memory", memory
+            )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark, True
 
 
-def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.DataFrame,
-              params: dict[str, Any], out: Path) -> dict[str, float]:
+def run_stage(
+    spark: SparkSession, ratings: Path, links: Path, row_index: pl.DataFrame, params: dict[str, Any], out: Path
+) -> dict[str, float]:
     """Compute the collaborative stage on Spark into the contract folder ``out``.
 
     ``row_index`` (id, row) is the catalogue; ``params`` are :class:`~movierec.model.cf.ItemCF`'s.
@@ -87,8 +88,9 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
     out.mkdir(parents=True, exist_ok=True)
     steps: dict[str, float] = {}
     clock = time.perf_counter()
-    films = spark.createDataFrame([(int(i), int(r)) for i, r in row_index.select("id", "row").iter_rows()],
-                                  "id long, row int")
+    films = spark.createDataFrame(
+        [(int(i), int(r)) for i, r in row_index.select("id", "row").iter_rows()], "id long, row int"
+    )
     with plain_csv(ratings, folder=out) as ratings_path, plain_csv(links, folder=out) as links_path:
         rated = read_csv(spark, ratings_path, RATINGS_TYPES, ratings.name)
         linked = read_csv(spark, links_path, LINKS_TYPES, links.name).where(F.col("tmdbId").isNotNull())
@@ -97,25 +99,44 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
             rated.where((user_mod != EVALUATION_REMAINDER) & (F.col("rating") >= LIKED_RATING))
             .join(linked, "movieId")
             .join(F.broadcast(films), F.col("tmdbId") == F.col("id"))
-            .groupBy("userId", "row", "id").agg(F.max("timestamp").alias("timestamp"))  # one per user and film
+            .groupBy("userId", "row", "id")
+            .agg(F.max("timestamp").alias("timestamp"))  # one per user and film
             .withColumn("fit", user_mod != VALIDATION_REMAINDER)
             .persist()
         )
         recent = Window.partitionBy("userId").orderBy(F.desc("timestamp"), F.asc("row"))
-        capped = (likes.withColumn("n", F.row_number().over(recent))
-                  .where(F.col("n") <= int(params["max_likes_per_user"])).select("userId", "row", "fit").persist())
+        capped = (
+            likes.withColumn("n", F.row_number().over(recent))
+            .where(F.col("n") <= int(params["max_likes_per_user"]))
+            .select("userId", "row", "fit")
+            .persist()
+        )
         try:
             validation = likes.where(~F.col("fit"))
             multiplier, modulus = SAMPLE_HASH
-            sample = (validation.select("userId").distinct()
-                      .orderBy(F.pmod(F.col("userId") * multiplier, F.lit(modulus)), "userId").limit(MAX_TUNING_USERS))
-            (validation.join(F.broadcast(sample), "userId", "left_semi")
-             .select(F.col("userId").alias("user_id"), F.col("id").alias("movie_id"))
-             .write.mode("overwrite").parquet(str(out / VALIDATION)))
-            counts = {bool(r["fit"]): (int(r["users"]), int(r["likes"])) for r in capped.groupBy("fit")
-                      .agg(F.countDistinct("userId").alias("users"), F.count("*").alias("likes")).collect()}
-            support = pl.DataFrame(capped.groupBy("fit", "row").count().collect(),
-                                   schema={"fit": pl.Boolean, "row": pl.Int64, "likes": pl.Int64}, orient="row")
+            sample = (
+                validation.select("userId")
+                .distinct()
+                .orderBy(F.pmod(F.col("userId") * multiplier, F.lit(modulus)), "userId")
+                .limit(MAX_TUNING_USERS)
+            )
+            (
+                validation.join(F.broadcast(sample), "userId", "left_semi")
+                .select(F.col("userId").alias("user_id"), F.col("id").alias("movie_id"))
+                .write.mode("overwrite")
+                .parquet(str(out / VALIDATION))
+            )
+            counts = {
+                bool(r["fit"]): (int(r["users"]), int(r["likes"]))
+                for r in capped.groupBy("fit")
+                .agg(F.countDistinct("userId").alias("users"), F.count("*").alias("likes"))
+                .collect()
+            }
+            support = pl.DataFrame(
+                capped.groupBy("fit", "row").count().collect(),
+                schema={"fit": pl.Boolean, "row": pl.Int64, "likes": pl.Int64},
+                orient="row",
+            )
         except Exception as exc:  # bad values surface when a job runs
             raise _input_error(exc, ratings.name) from None
         finally:
@@ -135,8 +156,12 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
         per_film = Window.partitionBy("signal", "i").orderBy(F.desc("score"), F.asc("j"))
         colikes = (
             # both directions of each pair, for both signals, from the one aggregation
-            pairs.select(F.expr("stack(4, i, j, 'fit', fit, j, i, 'fit', fit, i, j, 'training', training, "
-                                "j, i, 'training', training) as (i, j, signal, co_count)"))
+            pairs.select(
+                F.expr(
+                    "stack(4, i, j, 'fit', fit, j, i, 'fit', fit, i, j, 'training', training, "
+                    "j, i, 'training', training) as (i, j, signal, co_count)"
+                )
+            )
             .where(F.col("co_count") > 0)
             .join(F.broadcast(factors.select("signal", F.col("row").alias("i"), "left")), ["signal", "i"])
             .join(F.broadcast(factors.select("signal", F.col("row").alias("j"), "right")), ["signal", "j"])
@@ -145,20 +170,36 @@ def run_stage(spark: SparkSession, ratings: Path, links: Path, row_index: pl.Dat
             .where(F.col("rank") <= int(params["neighbours"]))
             .join(F.broadcast(films.select(F.col("row").alias("i"), F.col("id").alias("movie_id"))), "i")
             .join(F.broadcast(films.select(F.col("row").alias("j"), F.col("id").alias("neighbour_id"))), "j")
-            .select("signal", "movie_id", F.col("rank").cast("int"), "neighbour_id",
-                    F.col("co_count").cast("long"), "score")
+            .select(
+                "signal", "movie_id", F.col("rank").cast("int"), "neighbour_id", F.col("co_count").cast("long"), "score"
+            )
         )
         colikes.write.mode("overwrite").parquet(str(out / COLIKES))
         capped.unpersist()
     ids = row_index.sort("row")["id"].to_numpy()
-    pl.concat([pl.DataFrame({"signal": s, "movie_id": ids[np.flatnonzero(per_signal[s])],
-                             "likes": per_signal[s][per_signal[s] > 0]},
-                            schema={"signal": pl.String, "movie_id": pl.Int64, "likes": pl.Int64})
-               for s in SIGNALS]).write_parquet(out / SUPPORT)
+    pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "signal": s,
+                    "movie_id": ids[np.flatnonzero(per_signal[s])],
+                    "likes": per_signal[s][per_signal[s] > 0],
+                },
+                schema={"signal": pl.String, "movie_id": pl.Int64, "likes": pl.Int64},
+            )
+            for s in SIGNALS
+        ]
+    ).write_parquet(out / SUPPORT)
     fit, validation = counts.get(True, (0, 0)), counts.get(False, (0, 0))
-    write_summary(out, {"fit": {"users": fit[0], "likes": fit[1]},
-                        "training": {"users": fit[0] + validation[0], "likes": fit[1] + validation[1]}},
-                  "spark", params)
+    write_summary(
+        out,
+        {
+            "fit": {"users": fit[0], "likes": fit[1]},
+            "training": {"users": fit[0] + validation[0], "likes": fit[1] + validation[1]},
+        },
+        "spark",
+        params,
+    )
     steps["co-likes (spark)"] = _lap(clock, "co-likes (spark)")
     peak = _jvm_peak_mb(spark)
     if peak is not None:
@@ -177,8 +218,7 @@ def read_csv(spark: SparkSession, path: Path, types: dict[str, str], name: str) 
     if missing:
         raise InputError(f"{name}: missing columns {', '.join(missing)} (found: {', '.join(header) or 'nothing'})")
     schema = ", ".join(f"`{c}` {types.get(c, 'string')}" for c in header)
-    return spark.read.schema(schema).option("header", True).option("mode", "FAILFAST").csv(str(path)) \
-        .select(*types)
+    return spark.read.schema(schema).option("header", True).option("mode", "FAILFAST").csv(str(path)).select(*types)
 
 
 def _score(count: Column, left: Column, right: Column) -> Column:
@@ -231,4 +271,3 @@ def _jvm_peak_mb(spark: SparkSession) -> float | None:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return None
-

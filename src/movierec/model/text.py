@@ -8,8 +8,8 @@ import scipy.sparse as sp
 
 from movierec.model.vectors import unit_rows
 
-
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each either else ever every few
 for from further had has have having he her here hers herself him himself his how however i if in
@@ -18,7 +18,8 @@ on once one only or other our ours ourselves out over own same shall she should 
 that the their theirs them themselves then there these they this those through to too under until
 up upon us very was we were what when where whether which while who whom whose why will with within
 without would yet you your yours yourself yourselves
-""".split())
+""".split()
+)
 
 TOKEN_PATTERN = r"\b\w\w+\b"  # words of two or more letters or digits, as scikit-learn's default
 
@@ -26,8 +27,12 @@ TOKEN_PATTERN = r"\b\w\w+\b"  # words of two or more letters or digits, as sciki
 def count_terms(texts: pl.Series) -> pl.DataFrame:
     """(doc, term, count): how often each lower-cased token occurs in each document."""
     return (
-        pl.DataFrame({"doc": np.arange(texts.len(), dtype=np.int64),
-                      "term": texts.fill_null("").str.to_lowercase().str.extract_all(TOKEN_PATTERN)})
+        pl.DataFrame(
+            {
+                "doc": np.arange(texts.len(), dtype=np.int64),
+                "term": texts.fill_null("").str.to_lowercase().str.extract_all(TOKEN_PATTERN),
+            }
+        )
         .explode("term")
         .drop_nulls("term")
         .filter(~pl.col("term").is_in(list(STOP_WORDS)))
@@ -62,8 +67,9 @@ class TextVectorizer:
         joined = counts.join(self.vocabulary_, on="term", how="inner")
         columns = joined["column"].to_numpy()
         weights = (1 + np.log(joined["count"].to_numpy().astype(np.float32))) * self.idf_[columns]
-        matrix = sp.csr_matrix((weights, (joined["doc"].to_numpy(), columns)),
-                               shape=(n, self.vocabulary_.height), dtype=np.float32)
+        matrix = sp.csr_matrix(
+            (weights, (joined["doc"].to_numpy(), columns)), shape=(n, self.vocabulary_.height), dtype=np.float32
+        )
         return sp.csr_matrix(unit_rows(matrix))
 
     def transform(self, texts: pl.Series) -> sp.csr_matrix:
@@ -75,8 +81,9 @@ class TextVectorizer:
         return self._matrix(counts, texts.len())
 
 
-def truncated_svd(matrix: sp.csr_matrix, dims: int, iterations: int = 3, oversample: int = 10,
-                  seed: int = 0) -> np.ndarray:
+def truncated_svd(
+    matrix: sp.csr_matrix, dims: int, iterations: int = 3, oversample: int = 10, seed: int = 0
+) -> np.ndarray:
     """The top ``dims`` right singular vectors (dims × columns) of a sparse matrix, by the
     randomized range finder of Halko, Martinsson and Tropp with ``iterations`` power iterations
     (what scikit-learn's TruncatedSVD does); deterministic for a seed."""

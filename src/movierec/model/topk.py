@@ -38,8 +38,11 @@ def select_top_k(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def top_k_similar(
-    features: sp.csr_matrix | np.ndarray, k: int, block_rows: int = 2048,
-    prior: np.ndarray | None = None, workers: int = 1,
+    features: sp.csr_matrix | np.ndarray,
+    k: int,
+    block_rows: int = 2048,
+    prior: np.ndarray | None = None,
+    workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every row, the k other rows with the largest ``features @ features.T`` (+ ``prior``),
     as (rows, scores) arrays of shape (n, k), best first, padded with -1 / -inf.
@@ -92,12 +95,13 @@ def top_k_sparse(features: sp.csr_matrix, k: int, block_rows: int = 4096) -> tup
         rows, cols, vals = product.row.astype(np.int64), product.col.astype(np.int64), product.data
         keep = (cols != rows + start) & (vals > 0)
         top[start:stop], scores[start:stop] = top_k_of_pairs(
-            rows[keep], cols[keep], vals[keep].astype(np.float32), stop - start, k)
+            rows[keep], cols[keep], vals[keep].astype(np.float32), stop - start, k
+        )
     return top, scores
 
 
 def top_k_of_pairs(
-    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int,
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k best (col, value) of every row from a list of (row, col, value), best first, ties to
     the lower col; padded with -1 / -inf."""

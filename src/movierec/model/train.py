@@ -19,14 +19,14 @@ import polars as pl
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from movierec.config import Settings
-from movierec.evaluation.split import training_users
 from movierec.model.artifact import LIKES, likes_frame
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
+from movierec.model.ease import lists_frame
 from movierec.model.estimator import NeighbourRecommender, peak_rss_mb
 from movierec.model.features import Catalogue
-from movierec.model.ease import lists_frame
 from movierec.model.personal import PersonalRecommender
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT
+from movierec.protocol.split import training_users
 from movierec.raw.ratings import like_rows, ratings_inputs, read_likes
 
 log = logging.getLogger("movierec.train")
@@ -35,8 +35,18 @@ ARTIFACT = "neighbours.parquet"
 COLIKES_ARTIFACT = "colikes.parquet"
 ENGINES = ("local", "spark")
 TABLE_COLUMNS = {
-    "movies": ["id", "title", "overview", "tagline", "original_language", "release_year", "release_date",
-               "vote_average", "vote_count", "collection_id"],
+    "movies": [
+        "id",
+        "title",
+        "overview",
+        "tagline",
+        "original_language",
+        "release_year",
+        "release_date",
+        "vote_average",
+        "vote_count",
+        "collection_id",
+    ],
     "genres": ["movie_id", "genre_id"],
     "keywords": ["movie_id", "keyword_id"],
     "cast": ["movie_id", "person_id", "order"],
@@ -58,9 +68,11 @@ def check_catalogue_size(films: int, settings: Settings) -> None:
     """Raise :class:`CatalogueTooSmall` below :func:`minimum_films`."""
     needed = minimum_films(settings)
     if films < needed:
-        raise CatalogueTooSmall(f"{films:,} film{'s' if films != 1 else ''} in the catalogue, fewer than the "
-                                f"{needed} needed to recommend {settings.recommendations} per film "
-                                "(MOVIEREC_RECOMMENDATIONS + 1)")
+        raise CatalogueTooSmall(
+            f"{films:,} film{'s' if films != 1 else ''} in the catalogue, fewer than the "
+            f"{needed} needed to recommend {settings.recommendations} per film "
+            "(MOVIEREC_RECOMMENDATIONS + 1)"
+        )
 
 
 def read_catalogue(tables_dir: Path) -> Catalogue:
@@ -84,8 +96,7 @@ def training_likes(inputs: tuple[Path, Path], row_index: pl.DataFrame, clock: St
     return likes
 
 
-def local_stage(likes: pl.DataFrame, n_items: int, params: dict[str, object],
-                clock: StepClock) -> CollaborativeStage:
+def local_stage(likes: pl.DataFrame, n_items: int, params: dict[str, object], clock: StepClock) -> CollaborativeStage:
     """The collaborative stage on this machine: the blockwise co-like counts of ``likes``."""
     stage = fit_collaborative(likes, n_items, params)
     clock.lap("co-likes")
@@ -97,8 +108,14 @@ def popularity_order(vote_count: np.ndarray) -> np.ndarray:
     return np.argsort(-np.nan_to_num(vote_count.astype(np.float64), nan=0.0), kind="stable")
 
 
-def spark_stage(inputs: tuple[Path, Path], row_index: pl.DataFrame, params: dict[str, object],
-                clock: StepClock, settings: Settings, work: Path) -> CollaborativeStage:
+def spark_stage(
+    inputs: tuple[Path, Path],
+    row_index: pl.DataFrame,
+    params: dict[str, object],
+    clock: StepClock,
+    settings: Settings,
+    work: Path,
+) -> CollaborativeStage:
     """The collaborative stage on Spark, through its parquet contract in ``work`` (removed after)."""
     from movierec.model.spark_cf import run_stage, spark_session
 
@@ -140,8 +157,14 @@ class StepClock:
         self.last = now
 
 
-def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path | None = None,
-          engine: str = "local", hidden: frozenset[int] | None = None) -> dict[str, object]:
+def train(
+    tables_dir: Path,
+    model_dir: Path,
+    settings: Settings,
+    raw_dir: Path | None = None,
+    engine: str = "local",
+    hidden: frozenset[int] | None = None,
+) -> dict[str, object]:
     """Fit the recommender on the release's tables (and RAW's ratings) and write its artifact.
 
     ``raw_dir`` defaults to ``settings.resolved_raw_dir()``; ``settings.ratings`` chooses the
@@ -171,8 +194,9 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
             rows = catalogue.row_index().filter(pl.col("id").is_in(sorted(hidden)))["row"].to_list()
             likes = likes.filter(~pl.col("row").is_in(rows))
         if engine == "spark":
-            stage = spark_stage(inputs, catalogue.row_index(), model.cf_params(), clock,
-                                settings, model_dir / ".collaborative")
+            stage = spark_stage(
+                inputs, catalogue.row_index(), model.cf_params(), clock, settings, model_dir / ".collaborative"
+            )
         else:
             stage = local_stage(likes, catalogue.movies.height, model.cf_params(), clock)
     # One BLAS thread: the products here are small or memory-bound, and on a busy 2-core machine
@@ -181,8 +205,15 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
         model.fit(catalogue, None, collaborative=stage)
         popular = popularity_order(catalogue.movies["vote_count"].to_numpy())
         tuning_top = model.tuning_top_ if model.tuning_top_ is not None else model.top_
-        personal = PersonalRecommender().fit(likes, catalogue.movies.height, tuning_top[:, :NEIGHBOURS], popular,
-                                             model.new_films_, model.tuning_new_films_, model.hidden_)
+        personal = PersonalRecommender().fit(
+            likes,
+            catalogue.movies.height,
+            tuning_top[:, :NEIGHBOURS],
+            popular,
+            model.new_films_,
+            model.tuning_new_films_,
+            model.hidden_,
+        )
     neighbours = model.neighbours()
     model_dir.mkdir(parents=True, exist_ok=True)
     _write_atomically(neighbours, model_dir / ARTIFACT)
@@ -200,7 +231,7 @@ def train(tables_dir: Path, model_dir: Path, settings: Settings, raw_dir: Path |
     info["personal"] = personal.info_
     return {
         "method": "candidates (text+genres dense top-k, keywords/cast/director/collection sparse top-k, "
-                  "item-item CF top-k, most popular) ranked by a blend tuned on validation users",
+        "item-item CF top-k, most popular) ranked by a blend tuned on validation users",
         "k": settings.neighbours_k,
         "films": catalogue.movies.height,
         "rows": neighbours.height,

@@ -32,12 +32,17 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from movierec.evaluation.metrics import (
-    adjacent_collection_recall, best_possible, coverage, generic_share, liked_keys, popularity_weights,
+from movierec.model.ranking import CONTENT, PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
+from movierec.protocol.metrics import (
+    adjacent_collection_recall,
+    best_possible,
+    coverage,
+    generic_share,
+    liked_keys,
+    popularity_weights,
     stratified_precision_per_pair,
 )
-from movierec.evaluation.split import describe
-from movierec.model.ranking import CONTENT, PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
+from movierec.protocol.split import describe
 
 
 @dataclass(frozen=True)
@@ -65,17 +70,26 @@ class Yardstick:
     targets: Targets
 
     def generic(self, top: np.ndarray, films: np.ndarray | None = None) -> float:
-        return generic_share(top, self.vote_count, self.likes, self.k, heads=self.targets.generic_films,
-                             generic=self.targets.generic_top, films=films)
+        return generic_share(
+            top,
+            self.vote_count,
+            self.likes,
+            self.k,
+            heads=self.targets.generic_films,
+            generic=self.targets.generic_top,
+            films=films,
+        )
 
     def adjacent_recall(self, top: np.ndarray) -> float:
         value = adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k)
         return 1.0 if value is None else value
 
     def measure(self, top: np.ndarray) -> dict[str, float | None]:
-        return {"coverage": coverage(top, self.k),
-                "adjacent_recall": adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k),
-                "generic_share": self.generic(top)}
+        return {
+            "coverage": coverage(top, self.k),
+            "adjacent_recall": adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k),
+            "generic_share": self.generic(top),
+        }
 
     def most_voted(self) -> np.ndarray:
         votes = np.nan_to_num(self.vote_count.astype(np.float64), nan=0.0)
@@ -103,10 +117,20 @@ class TuningResult:
 
 
 def tune_blend(
-    signals: np.ndarray, pool: np.ndarray, objective: Objective, start: Blend,
-    support: np.ndarray | None, users: int, k: int = 5, factors: Sequence[float] = (0.0, 0.25, 0.5, 2.0, 4.0),
-    evidence_factors: Sequence[float] = (0.25, 0.5, 2.0, 4.0), rounds: int = 6, fixed: Sequence[str] = (),
-    part: str = "head", min_gain: float = 0.02, kept: Sequence[str] = (),
+    signals: np.ndarray,
+    pool: np.ndarray,
+    objective: Objective,
+    start: Blend,
+    support: np.ndarray | None,
+    users: int,
+    k: int = 5,
+    factors: Sequence[float] = (0.0, 0.25, 0.5, 2.0, 4.0),
+    evidence_factors: Sequence[float] = (0.25, 0.5, 2.0, 4.0),
+    rounds: int = 6,
+    fixed: Sequence[str] = (),
+    part: str = "head",
+    min_gain: float = 0.02,
+    kept: Sequence[str] = (),
 ) -> TuningResult:
     """Coordinate ascent of ``start``'s ``part`` weights (``head`` or ``tail``) and, for the head,
     the evidence scale, on ``objective.score``.
@@ -130,8 +154,11 @@ def tune_blend(
         top[rows] = rank_pool(sub_pool, blend(sub_signals, sub_pool, candidate, weight), k)[0]
         return top
 
-    current = replace(start, tail={name: float(start.tail.get(name, 0.0)) for name in SIGNALS},
-                      head={name: float(start.head.get(name, 0.0)) for name in SIGNALS})
+    current = replace(
+        start,
+        tail={name: float(start.tail.get(name, 0.0)) for name in SIGNALS},
+        head={name: float(start.head.get(name, 0.0)) for name in SIGNALS},
+    )
     best = objective.score(ranked_rows(current))
     trials = 1
 
@@ -155,13 +182,14 @@ def tune_blend(
                 continue
             weights = getattr(current, part)
             value = weights[name]
-            for trial in ([value * f for f in factors if f or name not in kept] if value > 0 else [0.05, 0.2, 1.0]):
+            for trial in [value * f for f in factors if f or name not in kept] if value > 0 else [0.05, 0.2, 1.0]:
                 if trial != value:
                     improved |= attempt(replace(current, **{part: {**getattr(current, part), name: trial}}))
         if not improved:
             break
-    return TuningResult(blend=current, score=float(best.mean()), metrics=objective.metrics(ranked_rows(current)),
-                        trials=trials)
+    return TuningResult(
+        blend=current, score=float(best.mean()), metrics=objective.metrics(ranked_rows(current)), trials=trials
+    )
 
 
 @dataclass(frozen=True)
@@ -181,8 +209,15 @@ def _damped(candidate: Blend, part: str, factor: float) -> Blend:
 
 
 def meet_targets(
-    signals: np.ndarray, pool: np.ndarray, chosen: Blend, weight: np.ndarray, yard: Yardstick,
-    targets: Targets, keep: int | None = None, steps: int = 8, boosts: int = 6,
+    signals: np.ndarray,
+    pool: np.ndarray,
+    chosen: Blend,
+    weight: np.ndarray,
+    yard: Yardstick,
+    targets: Targets,
+    keep: int | None = None,
+    steps: int = 8,
+    boosts: int = 6,
 ) -> tuple[TargetsResult, np.ndarray, np.ndarray]:
     """Hold the catalogue's targets on the final signals, changing the weights as little as it takes.
 
@@ -209,8 +244,11 @@ def meet_targets(
         if yard.adjacent_recall(top) >= targets.adjacent_recall:
             break
         boost *= 2
-        current = replace(current, tail={**current.tail, "adjacent": max(0.25, current.tail.get("adjacent", 0.0)) * 2},
-                          head={**current.head, "adjacent": max(0.25, current.head.get("adjacent", 0.0)) * 2})
+        current = replace(
+            current,
+            tail={**current.tail, "adjacent": max(0.25, current.tail.get("adjacent", 0.0)) * 2},
+            head={**current.head, "adjacent": max(0.25, current.head.get("adjacent", 0.0)) * 2},
+        )
         top = ranked(current)
 
     def bisect(part: str, meets: Callable[[np.ndarray], bool]) -> tuple[Blend, np.ndarray, float]:
@@ -236,21 +274,35 @@ def meet_targets(
         if coverage(top, k) >= targets.coverage:
             break
         generic_ok = yard.generic(top) <= targets.generic_share
-        current, top, factor = bisect(part, lambda t: coverage(t, k) >= targets.coverage
-                                      and (not generic_ok or yard.generic(t) <= targets.generic_share))
+        current, top, factor = bisect(
+            part,
+            lambda t, generic_ok=generic_ok: (
+                coverage(t, k) >= targets.coverage and (not generic_ok or yard.generic(t) <= targets.generic_share)
+            ),
+        )
         dampings[part] *= factor
     full_rankings += 1
     final_top, final_scores = rank_pool(pool, blend(signals, pool, current, weight), keep or k)
     metrics = yard.measure(final_top)
-    met = (metrics["coverage"] >= targets.coverage and yard.adjacent_recall(final_top) >= targets.adjacent_recall
-           and metrics["generic_share"] <= targets.generic_share)
-    result = TargetsResult(blend=current, tail_damping=dampings["tail"], head_damping=dampings["head"],
-                           adjacent_boost=boost, metrics=metrics, full_rankings=full_rankings, met=bool(met))
+    met = (
+        metrics["coverage"] >= targets.coverage
+        and yard.adjacent_recall(final_top) >= targets.adjacent_recall
+        and metrics["generic_share"] <= targets.generic_share
+    )
+    result = TargetsResult(
+        blend=current,
+        tail_damping=dampings["tail"],
+        head_damping=dampings["head"],
+        adjacent_boost=boost,
+        metrics=metrics,
+        full_rankings=full_rankings,
+        met=bool(met),
+    )
     return result, final_top, final_scores
 
 
 def validation_objective(
-    users: np.ndarray, rows: np.ndarray, likes: np.ndarray, yard: Yardstick, queries: np.ndarray | None = None,
+    users: np.ndarray, rows: np.ndarray, likes: np.ndarray, yard: Yardstick, queries: np.ndarray | None = None
 ) -> Objective:
     """score: the validation users' popularity-stratified precision@k (hits weighted by
     1/likes^0.5, ``likes``: the fit users' per film), one score per half of the users. With
@@ -272,9 +324,11 @@ def validation_objective(
         return stratified_precision_per_pair(top, users, rows, likes, k, liked=liked, best=best)
 
     def metrics(top: np.ndarray) -> dict[str, float | None]:
-        return {"stratified_precision_at_k": float(per_pair(top).mean()) if rows.size else 0.0,
-                "generic_share": yard.generic(top, listed),
-                **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)})}
+        return {
+            "stratified_precision_at_k": float(per_pair(top).mean()) if rows.size else 0.0,
+            "generic_share": yard.generic(top, listed),
+            **({} if queries is not None else {"adjacent_recall": yard.adjacent_recall(top)}),
+        }
 
     def score(top: np.ndarray) -> np.ndarray:
         values = per_pair(top)
@@ -303,27 +357,49 @@ def in_pool(pool: np.ndarray, subset: np.ndarray) -> np.ndarray:
 
 
 def tuned_blend(
-    signals: np.ndarray, pool: np.ndarray, validation_users: np.ndarray, validation_rows: np.ndarray,
-    support: np.ndarray, users: int, hidden: np.ndarray, yard: Yardstick, start: Blend, targets: Targets,
+    signals: np.ndarray,
+    pool: np.ndarray,
+    validation_users: np.ndarray,
+    validation_rows: np.ndarray,
+    support: np.ndarray,
+    users: int,
+    hidden: np.ndarray,
+    yard: Yardstick,
+    start: Blend,
+    targets: Targets,
 ) -> tuple[Blend, dict[str, object]]:
     """The blend tuned on the validation users' likes (users, rows): the tail on the pairs of the
     ``hidden`` films (treated as new: no likes in ``signals``), then the head on every pair.
     ``support`` and ``users``: the fit users' likes per film (hidden films' at 0) and their number."""
     k = yard.k
-    record: dict[str, object] = {"tuned": True, "split": describe(),
-                                 "validation_users": int(np.unique(validation_users).size),
-                                 "validation_pairs": int(validation_rows.size), "targets": asdict(targets),
-                                 "hidden_films": int(hidden.sum())}
+    record: dict[str, object] = {
+        "tuned": True,
+        "split": describe(),
+        "validation_users": int(np.unique(validation_users).size),
+        "validation_pairs": int(validation_rows.size),
+        "targets": asdict(targets),
+        "hidden_films": int(hidden.sum()),
+    }
     chosen = start
     if hidden.any():
         tail = validation_objective(validation_users, validation_rows, support, yard, queries=hidden)
         # a new film's list is about what it is: what it shares (director, cast, keywords, collection,
         # genres, story) may weigh less, never nothing; era and language stay a tie-break
-        result = tune_blend(signals, pool, tail, chosen, support, users, k=k, part="tail",
-                            fixed=("cf", "era", "language"), kept=tuple(CONTENT), rounds=3)
+        result = tune_blend(
+            signals,
+            pool,
+            tail,
+            chosen,
+            support,
+            users,
+            k=k,
+            part="tail",
+            fixed=("cf", "era", "language"),
+            kept=tuple(CONTENT),
+            rounds=3,
+        )
         chosen = result.blend
-        record["tail"] = {"metrics": {name: rounded(v) for name, v in result.metrics.items()},
-                          "trials": result.trials}
+        record["tail"] = {"metrics": {name: rounded(v) for name, v in result.metrics.items()}, "trials": result.trials}
     head = validation_objective(validation_users, validation_rows, support, yard)
     result = tune_blend(signals, pool, head, chosen, support, users, k=k, rounds=4)
     record["metrics"] = {name: rounded(v) for name, v in result.metrics.items()}

@@ -32,7 +32,8 @@ def idf_weights(matrix: sp.csr_matrix) -> np.ndarray:
 def membership_matrix(rows: np.ndarray, codes: np.ndarray, n_rows: int, n_codes: int) -> sp.csr_matrix:
     """Binary film × code matrix from (row, code) pairs; repeated pairs count once."""
     matrix = sp.csr_matrix(
-        (np.ones(rows.size, dtype=np.float32), (rows, codes)), shape=(n_rows, n_codes), dtype=np.float32)
+        (np.ones(rows.size, dtype=np.float32), (rows, codes)), shape=(n_rows, n_codes), dtype=np.float32
+    )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix

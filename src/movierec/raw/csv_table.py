@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from itertools import chain
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -97,8 +97,15 @@ def parse_record(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text, newline="")), [])
 
 
-def read_table(data: bytes, path: Path, expected: tuple[str, ...], max_lines: int | None = None, *,
-               key: str | None = None, ragged_texts: int | None = None) -> Table:
+def read_table(
+    data: bytes,
+    path: Path,
+    expected: tuple[str, ...],
+    max_lines: int | None = None,
+    *,
+    key: str | None = None,
+    ragged_texts: int | None = None,
+) -> Table:
     """Read a raw CSV as text columns, keeping every record and where it starts.
 
     Polars reads it and pads a record that has too few fields with empty strings; so the records
@@ -119,8 +126,9 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...], max_lines: in
     check_head(path, data[:HEAD_BYTES], at_end=len(data) <= HEAD_BYTES)
     check_text(path, data)
     if max_lines is not None and (lines := data.count(b"\n")) > max_lines:
-        raise InputError(f"{path.name}: {lines:,} lines, more than the {max_lines:,} accepted "
-                         "(MOVIEREC_MAX_INPUT_LINES)")
+        raise InputError(
+            f"{path.name}: {lines:,} lines, more than the {max_lines:,} accepted (MOVIEREC_MAX_INPUT_LINES)"
+        )
     header_end = data.find(b"\n")
     header_line = data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace")
     header = parse_record(header_line.removeprefix("\ufeff"))
@@ -139,8 +147,9 @@ def read_table(data: bytes, path: Path, expected: tuple[str, ...], max_lines: in
             text, encoding = to_utf8(path, data)
             if encoding != "utf-8":
                 del data  # the UTF-8 copy replaces it (freed here when the caller kept no reference)
-                return replace(read_table(text, path, expected, max_lines, key=key, ragged_texts=ragged_texts),
-                               encoding=encoding)
+                return replace(
+                    read_table(text, path, expected, max_lines, key=key, ragged_texts=ragged_texts), encoding=encoding
+                )
         return _read_with_arrow(data, path, header, key, ragged_texts)
     frame = frame.select(pl.col(c).cast(pl.String) for c in header)
     breaks = frame.select(_line_breaks(header)).to_series()
@@ -229,8 +238,9 @@ def _read_with_arrow(data: bytes, path: Path, header: list[str], key: str | None
     return _locate(frame, data, ragged_text, header.index(key) if key in header else None, kept)
 
 
-def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str], key_index: int | None,
-            kept: _RaggedList) -> Table:
+def _locate(
+    frame: pl.DataFrame, data: bytes, ragged_text: list[str], key_index: int | None, kept: _RaggedList
+) -> Table:
     """Give every record its record number and first physical line.
 
     Well-formed records advance the line by 1 + the line breaks inside their fields; the few
@@ -251,7 +261,7 @@ def _locate(frame: pl.DataFrame, data: bytes, ragged_text: list[str], key_index:
         if offset < at:  # not after the previous one: count from the start again
             at, line = 0, 1
         line += data.count(b"\n", at, offset)
-        at, start = offset, offset + len(raw) + (data[offset + len(raw):offset + len(raw) + 2] == b"\r\n") + 1
+        at, start = offset, offset + len(raw) + (data[offset + len(raw) : offset + len(raw) + 2] == b"\r\n") + 1
         found.append(_ragged(-1, line, text, key_index))
     found.sort(key=lambda item: item.line)
     ragged_lines = pl.Series([r.line for r in found], dtype=pl.Int64)

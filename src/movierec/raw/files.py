@@ -15,13 +15,32 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-
 MOVIES_NAMES = ("movies_metadata.csv", "movies_dataset.csv")
 MOVIES_COLUMNS = (
-    "adult", "belongs_to_collection", "budget", "genres", "homepage", "id", "imdb_id",
-    "original_language", "original_title", "overview", "popularity", "poster_path",
-    "production_companies", "production_countries", "release_date", "revenue", "runtime",
-    "spoken_languages", "status", "tagline", "title", "video", "vote_average", "vote_count",
+    "adult",
+    "belongs_to_collection",
+    "budget",
+    "genres",
+    "homepage",
+    "id",
+    "imdb_id",
+    "original_language",
+    "original_title",
+    "overview",
+    "popularity",
+    "poster_path",
+    "production_companies",
+    "production_countries",
+    "release_date",
+    "revenue",
+    "runtime",
+    "spoken_languages",
+    "status",
+    "tagline",
+    "title",
+    "video",
+    "vote_average",
+    "vote_count",
 )
 CREDITS_COLUMNS = ("cast", "crew", "id")
 KEYWORDS_COLUMNS = ("id", "keywords")
@@ -74,8 +93,9 @@ def read_stored(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise InputError(f"{path.name}: {size:,} bytes, more than the {max_bytes:,} accepted "
-                             "(MOVIEREC_MAX_INPUT_BYTES)")
+            raise InputError(
+                f"{path.name}: {size:,} bytes, more than the {max_bytes:,} accepted (MOVIEREC_MAX_INPUT_BYTES)"
+            )
         return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
@@ -130,23 +150,29 @@ def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
 
 
 def _too_large(path: Path, max_bytes: int) -> InputError:
-    return InputError(f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most accepted "
-                      "(MOVIEREC_MAX_INPUT_BYTES)")
+    return InputError(
+        f"{path.name}: more than {max_bytes:,} bytes once decompressed, the most accepted (MOVIEREC_MAX_INPUT_BYTES)"
+    )
 
 
 def check_head(path: Path, head: bytes, *, at_end: bool) -> None:
     """Refuse, from its first bytes, a file that is no CSV text: binary data, a first line longer
     than ``HEAD_BYTES`` (a NUL-filled or line-less file), CR-only line endings."""
     if b"\x00" in head:
-        raise InputError(f"{path.name}: binary data, not CSV text (a NUL byte on line {_line_of(head, head.index(0)):,})")
+        raise InputError(
+            f"{path.name}: binary data, not CSV text (a NUL byte on line {_line_of(head, head.index(0)):,})"
+        )
     end = head.find(b"\n")
     if end < 0 and not at_end:
-        raise InputError(f"{path.name}: no line break in its first {HEAD_BYTES:,} bytes: not a CSV file "
-                         f"(it starts with {quote(head[:QUOTE_CHARS].decode('utf-8', 'replace'))!r})")
+        raise InputError(
+            f"{path.name}: no line break in its first {HEAD_BYTES:,} bytes: not a CSV file "
+            f"(it starts with {quote(head[:QUOTE_CHARS].decode('utf-8', 'replace'))!r})"
+        )
     first_line = head[: end if end >= 0 else len(head)].rstrip(b"\r")
     if b"\r" in first_line:
-        raise InputError(f"{path.name}: its lines end with CR only (classic Mac OS); save it with LF or "
-                         "CRLF line endings")
+        raise InputError(
+            f"{path.name}: its lines end with CR only (classic Mac OS); save it with LF or CRLF line endings"
+        )
 
 
 def check_text(path: Path, data: bytes) -> None:
@@ -167,14 +193,18 @@ def to_utf8(path: Path, data: bytes) -> tuple[bytes, str]:
     if at is None:
         return data, "utf-8"
     if _NON_ASCII.search(data, 0, at):
-        raise InputError(f"{path.name}: invalid UTF-8 on line {_line_of(data, at):,} (byte 0x{data[at]:02x}) "
-                         "in a file that is UTF-8 before it: mixed encodings; re-export it as UTF-8")
+        raise InputError(
+            f"{path.name}: invalid UTF-8 on line {_line_of(data, at):,} (byte 0x{data[at]:02x}) "
+            "in a file that is UTF-8 before it: mixed encodings; re-export it as UTF-8"
+        )
     if bad := _NOT_CP1252.search(data):
-        raise InputError(f"{path.name}: neither UTF-8 nor cp1252 text (byte 0x{data[bad.start()]:02x} on line "
-                         f"{_line_of(data, bad.start()):,}): binary data?")
+        raise InputError(
+            f"{path.name}: neither UTF-8 nor cp1252 text (byte 0x{data[bad.start()]:02x} on line "
+            f"{_line_of(data, bad.start()):,}): binary data?"
+        )
     out = io.BytesIO()
     for start in range(0, len(data), CHUNK):  # one byte is one character: any cut is safe
-        out.write(data[start:start + CHUNK].decode("cp1252").encode("utf-8"))
+        out.write(data[start : start + CHUNK].decode("cp1252").encode("utf-8"))
     return out.getvalue(), "cp1252"
 
 
@@ -184,7 +214,7 @@ def _first_invalid_utf8(data: bytes) -> int | None:
     for start in range(0, len(data), CHUNK):
         pending = len(decoder.getstate()[0])  # bytes of a character cut by the previous chunk
         try:
-            decoder.decode(data[start:start + CHUNK], final=start + CHUNK >= len(data))
+            decoder.decode(data[start : start + CHUNK], final=start + CHUNK >= len(data))
         except UnicodeDecodeError as exc:
             return start - pending + exc.start
     return None
@@ -232,5 +262,4 @@ def sha256(data: bytes) -> str:
 def check_columns(path: Path, header: list[str], expected: tuple[str, ...]) -> None:
     missing = [c for c in expected if c not in header]
     if missing:
-        raise InputError(f"{path.name}: missing columns {', '.join(missing)} "
-                         f"(found: {quote(', '.join(header))})")
+        raise InputError(f"{path.name}: missing columns {', '.join(missing)} (found: {quote(', '.join(header))})")

@@ -26,10 +26,12 @@ _CHUNK = 1 << 22
 def release_inputs(raw_dir: Path) -> list[Path]:
     """The files of ``raw_dir`` a release keeps: movies, credits, keywords and titles (those present),
     then ratings and links (when both are present)."""
-    found = [find_input(raw_dir, MOVIES_NAMES, required=False),
-             find_input(raw_dir, ("credits.csv",), required=False),
-             find_input(raw_dir, ("keywords.csv",), required=False),
-             find_input(raw_dir, TITLES_NAMES, required=False)]
+    found = [
+        find_input(raw_dir, MOVIES_NAMES, required=False),
+        find_input(raw_dir, ("credits.csv",), required=False),
+        find_input(raw_dir, ("keywords.csv",), required=False),
+        find_input(raw_dir, TITLES_NAMES, required=False),
+    ]
     return [p for p in found if p is not None] + list(ratings_inputs(raw_dir) or ())
 
 
@@ -50,8 +52,11 @@ def keep_raw(raw_dir: Path, target: Path) -> list[str]:
 def compress(source: Path, target: Path) -> Path:
     """gzip ``source`` into ``target`` (through a temporary name, so never half-written)."""
     tmp = target.with_name(f".{target.name}.tmp")
-    with open(source, "rb") as src, open(tmp, "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0) as out:
+    with (
+        open(source, "rb") as src,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0) as out,
+    ):
         shutil.copyfileobj(src, out, _CHUNK)
     tmp.replace(target)
     return target

@@ -5,7 +5,7 @@ Kaggle file, 26M ratings) when RAW has it, else ``ratings_small.csv``; ``full`` 
 force one. Each may be plain, ``.gz`` or ``.zip``; ``links.csv`` maps MovieLens ids to TMDB ids.
 
 Reading is lazy: Polars ``scan_csv`` with an explicit schema, only the needed columns parsed, the
-user filter (the caller's, from :mod:`movierec.evaluation.split`) and the like filter applied while
+user filter (the caller's, from :mod:`movierec.protocol.split`) and the like filter applied while
 the file streams, so neither the whole file nor an evaluation user's rating is ever held. Polars
 streams ``.gz`` itself; a ``.zip`` is first copied out to a temporary plain file (streamed, never
 in memory). A file whose header lacks a column, or whose values do not parse, is an
@@ -118,8 +118,7 @@ def read_links(links_path: Path) -> pl.DataFrame:
         return collect(query, links_path.name)
 
 
-def read_ratings(ratings_path: Path, links_path: Path, users: UserFilter,
-                 with_timestamp: bool = False) -> pl.DataFrame:
+def read_ratings(ratings_path: Path, links_path: Path, users: UserFilter, with_timestamp: bool = False) -> pl.DataFrame:
     """The ratings of the users ``users`` keeps, as (user_id, movie_id, rating), movie_id being
     TMDB's id, and ``timestamp`` (seconds) when ``with_timestamp``; when two MovieLens films share
     a TMDB id, a user's best rating of them counts. The other users' ratings are dropped as the
@@ -157,8 +156,12 @@ def to_tmdb(ratings: Frame, links: Frame) -> Frame:
         ratings.join(links.drop_nulls("tmdbId"), on="movieId", how="inner")
         .group_by("userId", "tmdbId")
         .agg(pl.col("rating").max(), *([pl.col("timestamp").min()] if stamped else []))
-        .select(pl.col("userId").alias("user_id"), pl.col("tmdbId").alias("movie_id"), "rating",
-                *(["timestamp"] if stamped else []))
+        .select(
+            pl.col("userId").alias("user_id"),
+            pl.col("tmdbId").alias("movie_id"),
+            "rating",
+            *(["timestamp"] if stamped else []),
+        )
         .sort("user_id", "movie_id")
     )
 

@@ -245,8 +245,10 @@ def _quiet_libraries() -> Iterator[None]:
     """Silence two library log lines while a client is open: httpx logs every request URL at
     INFO, and a v3 key is in the URL; stamina logs a bare "stamina.retry_scheduled" warning
     where :meth:`TmdbClient._retry_wait` logs the path, the status and the wait."""
-    filters = [(logging.getLogger("httpx"), _Drop("HTTP Request")),
-               (logging.getLogger("stamina"), _Drop("stamina.retry_scheduled"))]
+    filters = [
+        (logging.getLogger("httpx"), _Drop("HTTP Request")),
+        (logging.getLogger("stamina"), _Drop("stamina.retry_scheduled")),
+    ]
     for logger, drop in filters:
         logger.addFilter(drop)
     try:
@@ -263,8 +265,16 @@ class TmdbClient:
     :meth:`get` may take in all (retries and waits included: httpx's timeout is per read, and a
     server dripping a byte every 20 s never trips it)."""
 
-    def __init__(self, base_url: str, api_key: str, *, concurrency: int, retry: RetryPolicy,
-                 max_bytes: int = 8 << 20, deadline: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        concurrency: int,
+        retry: RetryPolicy,
+        max_bytes: int = 8 << 20,
+        deadline: float = 60.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth_mode(api_key)
         self.retry = retry
@@ -273,13 +283,14 @@ class TmdbClient:
         self._slots = asyncio.Semaphore(concurrency)
         params = {"api_key": api_key} if self.auth == "api_key" else {}
         # Only what _Inflater decodes: a br or zstd body would be refused anyway.
-        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate",
-                   "User-Agent": "movierec-tmdb-sync"}
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": "movierec-tmdb-sync"}
         if self.auth == "bearer":
             headers["Authorization"] = f"Bearer {api_key}"
         read = min(retry.request_timeout, deadline)
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, params=params, headers=headers,
+            base_url=self.base_url,
+            params=params,
+            headers=headers,
             timeout=httpx.Timeout(read, connect=min(10.0, read)),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
@@ -289,8 +300,9 @@ class TmdbClient:
         self._quiet.__enter__()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             await self._http.aclose()
         finally:
@@ -347,8 +359,11 @@ class TmdbClient:
         try:
             async with asyncio.timeout(self.deadline):
                 async for attempt in stamina.retry_context(
-                    on=lambda exc: self._retry_wait(path, exc), attempts=retry.attempts, timeout=None,
-                    wait_initial=retry.wait_initial, wait_max=retry.wait_max,
+                    on=lambda exc: self._retry_wait(path, exc),
+                    attempts=retry.attempts,
+                    timeout=None,
+                    wait_initial=retry.wait_initial,
+                    wait_max=retry.wait_max,
                     wait_jitter=retry.wait_jitter,
                 ):
                     with attempt:
@@ -359,8 +374,9 @@ class TmdbClient:
         except _RetryableStatus as exc:
             answer = exc.answer
         except TimeoutError:
-            raise RequestFailed(f"no complete answer within {self.deadline:g} s "
-                                "(MOVIEREC_TMDB_REQUEST_DEADLINE)") from None
+            raise RequestFailed(
+                f"no complete answer within {self.deadline:g} s (MOVIEREC_TMDB_REQUEST_DEADLINE)"
+            ) from None
         except (TooLarge, BadBody) as exc:
             raise RequestFailed(self.redact(str(exc))) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

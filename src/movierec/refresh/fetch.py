@@ -76,8 +76,12 @@ def fetch_release(url: str, data_dir: Path, settings: Settings) -> Fetched:
     with store.fetching() as work:
         archive = work / "release.archive"
         download(url, archive, settings.release_max_bytes, budget)
-        root, name = unpack(archive, work / "unpacked",
-                            Limits(bytes=settings.release_max_bytes, files=settings.release_max_files), budget)
+        root, name = unpack(
+            archive,
+            work / "unpacked",
+            Limits(bytes=settings.release_max_bytes, files=settings.release_max_files),
+            budget,
+        )
         archive.unlink()
         try:
             check_catalog(root, settings)
@@ -134,13 +138,19 @@ async def _download_http(url: str, target: Path, limit: int, budget: Budget) -> 
         # The whole exchange (connection, headers, body) under one deadline: a per-read timeout
         # alone lets a server that drips a byte now and then hold the fetch for ever.
         async with asyncio.timeout(max(budget.remaining(), 0.001)):
-            async with httpx.AsyncClient(follow_redirects=True, max_redirects=MAX_REDIRECTS,
-                                         timeout=httpx.Timeout(READ_TIMEOUT),
-                                         headers={"Accept-Encoding": "identity"}) as client, \
-                    client.stream("GET", url) as response:
+            async with (
+                httpx.AsyncClient(
+                    follow_redirects=True,
+                    max_redirects=MAX_REDIRECTS,
+                    timeout=httpx.Timeout(READ_TIMEOUT),
+                    headers={"Accept-Encoding": "identity"},
+                ) as client,
+                client.stream("GET", url) as response,
+            ):
                 if response.status_code != 200:
-                    raise FetchError(f"{where}: download failed (HTTP {response.status_code} "
-                                     f"{quote(response.reason_phrase, 60)})")
+                    raise FetchError(
+                        f"{where}: download failed (HTTP {response.status_code} {quote(response.reason_phrase, 60)})"
+                    )
                 declared = response.headers.get("content-length", "")
                 if declared.isascii() and declared.isdigit() and int(declared) > limit:
                     raise _too_large(where, limit)

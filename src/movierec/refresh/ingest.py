@@ -47,8 +47,16 @@ from movierec.catalog.additions import write_additions
 from movierec.config import Settings
 from movierec.pipeline import after_tables, build_release, etl_step
 from movierec.raw.files import (
-    CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS, MOVIES_NAMES, TITLES_COLUMNS, TITLES_NAMES, InputError,
-    find_input, read_bytes, sha256,
+    CREDITS_COLUMNS,
+    KEYWORDS_COLUMNS,
+    MOVIES_COLUMNS,
+    MOVIES_NAMES,
+    TITLES_COLUMNS,
+    TITLES_NAMES,
+    InputError,
+    find_input,
+    read_bytes,
+    sha256,
 )
 from movierec.raw.keep import compress, link_or_copy
 from movierec.raw.ratings import ratings_inputs
@@ -107,13 +115,21 @@ def read_batch(folder: Path) -> Batch:
     deleted_path = batch_file(folder, (DELETED,))
     deleted = _deleted_ids(deleted_path) if deleted_path is not None else set()
     if "movies" not in files and "titles" not in files and not deleted:
-        raise InputError(f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip], "
-                         f"titles.csv[.gz|.zip] or {DELETED}")
+        raise InputError(
+            f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip], titles.csv[.gz|.zip] or {DELETED}"
+        )
     return Batch(folder, files, deleted, checksums)
 
 
-def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink: bool = False,
-           evaluate: bool | None = None, sync: dict[str, str] | None = None) -> dict[str, object] | None:
+def ingest(
+    batch_dir: Path,
+    data_dir: Path,
+    settings: Settings,
+    *,
+    allow_shrink: bool = False,
+    evaluate: bool | None = None,
+    sync: dict[str, str] | None = None,
+) -> dict[str, object] | None:
     """Merge the batch into the current release's raw inputs and publish the result as a new
     release; returns its manifest, or None when the batch holds nothing to change. ``sync``
     (the TMDB window the batch covers) is recorded in the manifest."""
@@ -137,8 +153,9 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         catalogue: set[int] = set()
         for (names, columns, rejoin), kind in zip(FILES, KINDS, strict=True):
             path = find_input(raw, names, required=False)
-            base_records = (read_records(read_bytes(path), path, columns, rejoin=rejoin, key=KEYS.get(kind, "id"))
-                            if path else None)
+            base_records = (
+                read_records(read_bytes(path), path, columns, rejoin=rejoin, key=KEYS.get(kind, "id")) if path else None
+            )
             if kind == "movies" and base_records is not None:
                 catalogue = base_records.keys()
             if base_records is None and kind not in batch.files:
@@ -147,8 +164,9 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
             update = batch.files.get(kind)
             # A batch record that the ETL would not keep does not replace the film's good one
             # (titles: a film's titles are replaced as a set, and a bad title row costs only itself).
-            passing = (passing_keys(update) if update is not None and base_records is not None and kind != "titles"
-                       else None)
+            passing = (
+                passing_keys(update) if update is not None and base_records is not None and kind != "titles" else None
+            )
             merged[name] = merge_file(base_records, update, batch.deleted, passing)
             with open(work / name, "wb") as out:
                 write_records(out, merged[name].header, merged[name].parts)
@@ -157,10 +175,15 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
         unknown = sorted(batch.deleted - catalogue)
         manifest["built_on"] = base.name
         manifest["ingest"] = {
-            "batch": str(Path(batch_dir).resolve()), "inputs": batch.checksums,
+            "batch": str(Path(batch_dir).resolve()),
+            "inputs": batch.checksums,
             "files": {name: m.counts() for name, m in merged.items()},
-            "deleted_ids": {"requested": len(batch.deleted), "removed": len(batch.deleted) - len(unknown),
-                            "unknown": len(unknown), "unknown_ids": unknown[:100]},
+            "deleted_ids": {
+                "requested": len(batch.deleted),
+                "removed": len(batch.deleted) - len(unknown),
+                "unknown": len(unknown),
+                "unknown_ids": unknown[:100],
+            },
             **({"sync": sync} if sync else {}),
         }
         manifest["durations"]["merge"] = round(time.perf_counter() - started, 3)  # type: ignore[index]
@@ -188,8 +211,14 @@ def ingest(batch_dir: Path, data_dir: Path, settings: Settings, *, allow_shrink:
     # after_tables: training, the catalog artifact (and the EDA report step, when it exists).
     steps = [merge, etl, *after_tables(settings), keep_merged]
     try:
-        return build_release(data_dir, settings, None, steps, allow_shrink=allow_shrink,
-                             evaluate=settings.evaluate_on_ingest if evaluate is None else evaluate)
+        return build_release(
+            data_dir,
+            settings,
+            None,
+            steps,
+            allow_shrink=allow_shrink,
+            evaluate=settings.evaluate_on_ingest if evaluate is None else evaluate,
+        )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -204,11 +233,15 @@ def base_raw(release: Path) -> Path:
     recorded, inputs = manifest.get("raw_dir"), manifest.get("inputs")
     if isinstance(recorded, str) and isinstance(inputs, dict) and Path(recorded).is_dir():
         folder = Path(recorded)
-        if all((folder / name).is_file() and sha256((folder / name).read_bytes()) == digest
-               for name, digest in inputs.items()):
+        if all(
+            (folder / name).is_file() and sha256((folder / name).read_bytes()) == digest
+            for name, digest in inputs.items()
+        ):
             return folder
-    raise StoreError(f"release {release.name} keeps no raw inputs (raw/), and the raw folder it was built from "
-                     "is gone or changed: publish a release with `movierec pipeline --raw RAW` first")
+    raise StoreError(
+        f"release {release.name} keeps no raw inputs (raw/), and the raw folder it was built from "
+        "is gone or changed: publish a release with `movierec pipeline --raw RAW` first"
+    )
 
 
 def batch_file(folder: Path, names: tuple[str, ...]) -> Path | None:

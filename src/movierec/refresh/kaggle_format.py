@@ -23,7 +23,7 @@ import csv
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -74,7 +74,7 @@ class Cleaner:
     """What every string goes through before it is written: the secrets (the TMDB key, should
     the server echo it) replaced by ``***``, then the field's cap (:class:`FieldCaps`)."""
 
-    caps: FieldCaps = FieldCaps()
+    caps: FieldCaps = field(default_factory=FieldCaps)
     secrets: tuple[str, ...] = ()
 
     def text(self, field: str, value: Any) -> str | None:
@@ -120,8 +120,12 @@ def _pick(item: Any, keys: tuple[str, ...], clean: Cleaner, field: str) -> dict[
     None, as in Kaggle."""
     if not isinstance(item, Mapping):
         raise MalformedAnswer(f"{field}: {type(item).__name__} where an object is expected")
-    return {key: _number(f"{field}.{key}", item.get(key), *_NESTED_INT_RANGE, integer=True)
-            if key in _NESTED_INTS else clean.text(key, item.get(key)) for key in keys}
+    return {
+        key: _number(f"{field}.{key}", item.get(key), *_NESTED_INT_RANGE, integer=True)
+        if key in _NESTED_INTS
+        else clean.text(key, item.get(key))
+        for key in keys
+    }
 
 
 def _records(items: Any, keys: tuple[str, ...], clean: Cleaner, field: str) -> str:
@@ -162,8 +166,18 @@ def _flag(field: str, value: Any) -> str:
     return str(bool(value))
 
 
-_TEXT_COLUMNS = ("homepage", "imdb_id", "original_language", "original_title", "overview", "poster_path",
-                 "release_date", "status", "tagline", "title")
+_TEXT_COLUMNS = (
+    "homepage",
+    "imdb_id",
+    "original_language",
+    "original_title",
+    "overview",
+    "poster_path",
+    "release_date",
+    "status",
+    "tagline",
+    "title",
+)
 
 
 def movie_row(detail: Detail, clean: Cleaner = PLAIN) -> list[str]:
@@ -173,15 +187,18 @@ def movie_row(detail: Detail, clean: Cleaner = PLAIN) -> list[str]:
     fields = {
         "adult": _flag("adult", detail.get("adult")),
         "belongs_to_collection": repr(_pick(collection, COLLECTION_KEYS, clean, "belongs_to_collection"))
-        if collection else "",
+        if collection
+        else "",
         "budget": _int("budget", detail.get("budget")),
         "genres": _records(detail.get("genres"), GENRE_KEYS, clean, "genres"),
         "id": _int("id", detail["id"]),
         "popularity": _float("popularity", detail.get("popularity")),
-        "production_companies": _records(detail.get("production_companies"), COMPANY_KEYS, clean,
-                                         "production_companies"),
-        "production_countries": _records(detail.get("production_countries"), COUNTRY_KEYS, clean,
-                                         "production_countries"),
+        "production_companies": _records(
+            detail.get("production_companies"), COMPANY_KEYS, clean, "production_companies"
+        ),
+        "production_countries": _records(
+            detail.get("production_countries"), COUNTRY_KEYS, clean, "production_countries"
+        ),
         "revenue": _int("revenue", detail.get("revenue")),
         "runtime": _float("runtime", detail.get("runtime")),
         "spoken_languages": _records(detail.get("spoken_languages"), LANGUAGE_KEYS, clean, "spoken_languages"),
@@ -290,7 +307,9 @@ class BatchWriter:
         self.max_titles = max_titles
         self._handles = []
         self._writers = []
-        for name, header in zip(self.FILES, (MOVIES_COLUMNS, CREDITS_COLUMNS, KEYWORDS_COLUMNS, TITLES_COLUMNS)):
+        for name, header in zip(
+            self.FILES, (MOVIES_COLUMNS, CREDITS_COLUMNS, KEYWORDS_COLUMNS, TITLES_COLUMNS), strict=True
+        ):
             # newline="" + lineterminator="\n" is what pandas' to_csv does on Linux; a lone
             # surrogate in an API string cannot be encoded and becomes "?" instead of failing.
             handle = open(self.folder / name, "w", encoding="utf-8", errors="replace", newline="")
@@ -302,9 +321,13 @@ class BatchWriter:
 
     def add(self, detail: Detail) -> None:
         """Write one film to the files; a malformed answer raises before anything is written."""
-        rows = ([movie_row(detail, self.clean)], [credits_row(detail, self.clean)], [keywords_row(detail, self.clean)],
-                titles_rows(detail, self.clean, self.max_titles))
-        for writer, film_rows in zip(self._writers, rows):
+        rows = (
+            [movie_row(detail, self.clean)],
+            [credits_row(detail, self.clean)],
+            [keywords_row(detail, self.clean)],
+            titles_rows(detail, self.clean, self.max_titles),
+        )
+        for writer, film_rows in zip(self._writers, rows, strict=True):
             writer.writerows(film_rows)
         self.films += 1
 
@@ -315,6 +338,7 @@ class BatchWriter:
     def __enter__(self) -> BatchWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -71,13 +71,19 @@ class FileMerge:
         return [part for part in (self.base, self.batch) if part is not None]
 
     def counts(self) -> dict[str, int]:
-        return {"batch_records": self.batch_records, "added": self.added, "updated": self.updated,
-                "removed": self.removed, "rejected": len(self.rejected),
-                "rejected_ids": list(self.rejected[:REJECTED_IDS])}
+        return {
+            "batch_records": self.batch_records,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "rejected": len(self.rejected),
+            "rejected_ids": list(self.rejected[:REJECTED_IDS]),
+        }
 
 
-def merge_file(base: Records | None, batch: Records | None, deleted: set[int],
-               passing: set[int] | None = None) -> FileMerge:
+def merge_file(
+    base: Records | None, batch: Records | None, deleted: set[int], passing: set[int] | None = None
+) -> FileMerge:
     """Merge one file's batch records and the deleted ids into its base records; ``passing``: the
     batch's keys the ETL keeps (:func:`passing_keys`; None: all), the base's other keys are not
     replaced."""
@@ -94,8 +100,13 @@ def merge_file(base: Records | None, batch: Records | None, deleted: set[int],
     kept_base = drop_keys(base, batch_keys | deleted) if base is not None else None
     kept_batch = reorder(drop_keys(batch, deleted), header) if batch is not None else None
     return FileMerge(
-        header=header, base=kept_base, batch=kept_batch, batch_records=batch_records,
-        added=len(batch_keys - base_keys), updated=len(batch_keys & base_keys), removed=len(deleted & base_keys),
+        header=header,
+        base=kept_base,
+        batch=kept_batch,
+        batch_records=batch_records,
+        added=len(batch_keys - base_keys),
+        updated=len(batch_keys & base_keys),
+        removed=len(deleted & base_keys),
         rejected=tuple(rejected),
     )
 
@@ -116,17 +127,26 @@ def passing_keys(records: Records) -> set[int]:
     cut rather than reject, and a film's credits do not depend on its movies record here."""
     frame = records.frame.with_columns(pl.lit(0, pl.Int64).alias("_line"))
     if "cast" in records.header or "keywords" in records.header:  # credits.csv, keywords.csv
-        schemas = ({"cast": rules.CAST_SCHEMA, "crew": rules.CREW_SCHEMA} if "cast" in records.header
-                   else {"keywords": rules.KEYWORD_SCHEMA})
+        schemas = (
+            {"cast": rules.CAST_SCHEMA, "crew": rules.CREW_SCHEMA}
+            if "cast" in records.header
+            else {"keywords": rules.KEYWORD_SCHEMA}
+        )
         _, bad = rules.parse_child(frame, schemas)
         kept, _, _ = rules.account_child(frame, bad, frame[KEY].drop_nulls(), records.name, 0)
         return set(frame[KEY].gather(kept).drop_nulls().to_list())
     joined = pl.DataFrame(
-        {**{c: [fields[i] for _, fields in records.joined] for i, c in enumerate(records.header)},
-         RECORD: [r for r, _ in records.joined]},
+        {
+            **{c: [fields[i] for _, fields in records.joined] for i, c in enumerate(records.header)},
+            RECORD: [r for r, _ in records.joined],
+        },
         schema={**{c: pl.String for c in records.header}, RECORD: pl.Int64},
     ).with_columns(pl.lit(0, pl.Int64).alias("_line"), pl.lit(True).alias("_repaired"))
-    frame = pl.concat([frame.select(*records.header, pl.col(RECORD).cast(pl.Int64), "_line",
-                                    pl.lit(False).alias("_repaired")), joined])
+    frame = pl.concat(
+        [
+            frame.select(*records.header, pl.col(RECORD).cast(pl.Int64), "_line", pl.lit(False).alias("_repaired")),
+            joined,
+        ]
+    )
     movies, _, _, _ = rules.clean_movies(frame, records.name, 0)
     return set(movies["id"].to_list())

@@ -87,8 +87,9 @@ def plain_name(path: Path) -> str:
     return path.name.removesuffix(".gz").removesuffix(".zip")
 
 
-def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: bool = False,
-                 key: str = "id") -> Records:
+def read_records(
+    data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: bool = False, key: str = "id"
+) -> Records:
     """The records of one raw file's CSV bytes, keyed by the film id in column ``key`` (titles.csv:
     ``movie_id``). ``rejoin``: records broken over two lines share the key of the record the ETL
     joins them into (movies_metadata.csv)."""
@@ -106,8 +107,17 @@ def read_records(data: bytes, path: Path, expected: tuple[str, ...], *, rejoin: 
     ragged = []
     for r in table.ragged:
         fields = r.fields()
-        ragged.append(Ragged(r.record, fields, keys[r.record] if r.record in keys else
-                             record_key(fields[id_index]) if len(fields) > id_index else None))
+        ragged.append(
+            Ragged(
+                r.record,
+                fields,
+                keys[r.record]
+                if r.record in keys
+                else record_key(fields[id_index])
+                if len(fields) > id_index
+                else None,
+            )
+        )
     return Records(plain_name(path), header, frame, ragged, [(record, fields) for record, _, fields in joined])
 
 
@@ -117,7 +127,8 @@ def reorder(records: Records, header: list[str]) -> Records:
     if records.header == header:
         return records
     frame = records.frame.select(
-        *(pl.col(c) if c in records.header else pl.lit("").alias(c) for c in header), RECORD, KEY)
+        *(pl.col(c) if c in records.header else pl.lit("").alias(c) for c in header), RECORD, KEY
+    )
     return Records(records.name, header, frame, records.ragged)
 
 

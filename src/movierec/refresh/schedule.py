@@ -63,8 +63,7 @@ def last_synced(release: Path) -> date:
     manifest = read_manifest(release) or {}
     ingest = manifest.get("ingest")
     sync = ingest.get("sync") if isinstance(ingest, dict) else None
-    for value, back in ((sync.get("until") if isinstance(sync, dict) else None, 0),
-                        (manifest.get("created_at"), 1)):
+    for value, back in ((sync.get("until") if isinstance(sync, dict) else None, 0), (manifest.get("created_at"), 1)):
         if isinstance(value, str):
             try:
                 return datetime.fromisoformat(value).date() - timedelta(days=back)
@@ -78,13 +77,20 @@ def tmdb_sync() -> Callable[..., Any]:
     try:
         from movierec.refresh.tmdb import sync  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
-        raise RefreshError(f"tmdb-sync is not available in this build (movierec.refresh.tmdb.sync: {exc}); "
-                           "the refresh did not run") from None
+        raise RefreshError(
+            f"tmdb-sync is not available in this build (movierec.refresh.tmdb.sync: {exc}); the refresh did not run"
+        ) from None
     return sync  # type: ignore[no-any-return]
 
 
-def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = None, allow_shrink: bool = False,
-                 evaluate: bool | None = None) -> dict[str, object] | None:
+def refresh_once(
+    data_dir: Path,
+    settings: Settings,
+    *,
+    since: date | None = None,
+    allow_shrink: bool = False,
+    evaluate: bool | None = None,
+) -> dict[str, object] | None:
     """Sync TMDB's changes since ``since`` (default :func:`last_synced` of the current release)
     into a temporary batch and ingest it; returns the new release's manifest, or None when
     nothing changed."""
@@ -111,8 +117,12 @@ def refresh_once(data_dir: Path, settings: Settings, *, since: date | None = Non
         if not getattr(result, "complete", True):
             failed = _failed_ids(Path(batch) / FAILED_FILE)
             why = f"{result.failed} films failed" + (", the sync budget ran out" if result.budget_exhausted else "")
-            log.warning("incomplete TMDB sync (%s): publishing what was fetched; the next refresh asks for "
-                        "the %d films not fetched again", why, len(failed))
+            log.warning(
+                "incomplete TMDB sync (%s): publishing what was fetched; the next refresh asks for "
+                "the %d films not fetched again",
+                why,
+                len(failed),
+            )
             record.update(incomplete=why, retry_ids=failed)
         return ingest(Path(batch), data_dir, settings, allow_shrink=allow_shrink, evaluate=evaluate, sync=record)
 
@@ -155,8 +165,7 @@ class Refresher(threading.Thread):
     need far more memory than the server (about 2 GB at the full size) and give it all back when
     the child exits. The server picks the new release up by following DATA/current."""
 
-    def __init__(self, data_dir: Path, every: float, command: list[str] | None = None,
-                 minimum: float = 60.0) -> None:
+    def __init__(self, data_dir: Path, every: float, command: list[str] | None = None, minimum: float = 60.0) -> None:
         super().__init__(name="movierec-refresh", daemon=True)
         self.data_dir = data_dir
         self.every = every

@@ -40,14 +40,7 @@ from typing import Any
 
 from movierec.config import Settings
 from movierec.raw.caps import FieldCaps
-from movierec.refresh.client import (
-    DEFAULT_BASE_URL,
-    KEY_VARIABLE,
-    RetryPolicy,
-    TmdbClient,
-    TmdbError,
-    one_line,
-)
+from movierec.refresh.client import DEFAULT_BASE_URL, KEY_VARIABLE, RetryPolicy, TmdbClient, TmdbError, one_line
 from movierec.refresh.kaggle_format import BatchWriter, Cleaner
 from movierec.refresh.tmdb_changes import FAILED_FILE, MAX_RETRY_IDS, ChangeList, bounded, changed_ids, valid_id
 from movierec.refresh.tmdb_films import Reporter, Tally, film_detail, unusable
@@ -61,7 +54,6 @@ WINDOW_DAYS = 14  # the longest range /movie/changes accepts, both ends included
 DELETED_FILE = "deleted_ids.txt"
 SYNC_FILE = "sync.json"
 APPEND = "credits,keywords,translations,alternative_titles"  # the Spanish titles come with the film
-
 
 
 @dataclass(frozen=True)
@@ -95,16 +87,24 @@ class SyncResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"changed": self.changed, "adult_skipped": self.adult_skipped,
-                "fetched": self.fetched, "deleted": self.deleted, "failed": self.failed,
-                "invalid_ids": self.invalid_ids, "retried": self.retried}
+        return {
+            "changed": self.changed,
+            "adult_skipped": self.adult_skipped,
+            "fetched": self.fetched,
+            "deleted": self.deleted,
+            "failed": self.failed,
+            "invalid_ids": self.invalid_ids,
+            "retried": self.retried,
+        }
 
     def summary(self) -> str:
         """One line for the CLI."""
-        extra = (f", {self.invalid_ids:,} invalid ids ignored" if self.invalid_ids else "") + (
-            f", {len(self.pages_capped)} window(s) with pages capped" if self.pages_capped else "") + (
-            f", {self.retried:,} earlier failures asked again" if self.retried else "") + (
-            "; the sync budget ran out" if self.budget_exhausted else "")
+        extra = (
+            (f", {self.invalid_ids:,} invalid ids ignored" if self.invalid_ids else "")
+            + (f", {len(self.pages_capped)} window(s) with pages capped" if self.pages_capped else "")
+            + (f", {self.retried:,} earlier failures asked again" if self.retried else "")
+            + ("; the sync budget ran out" if self.budget_exhausted else "")
+        )
         return (
             f"{self.changed:,} changed films from {self.since} to {self.until}: {self.fetched:,} fetched, "
             f"{self.deleted:,} deleted, {self.adult_skipped:,} adult skipped, {self.failed:,} failed "
@@ -142,14 +142,21 @@ async def _fetch_film(client: TmdbClient, movie_id: int, writer: BatchWriter, ta
         writer.add({**detail, "id": movie_id})  # the id we asked for, whatever the answer says
     except OSError:
         raise  # the batch folder, not the answer: stops the sync
-    except Exception as exc:  # noqa: BLE001 (anything a hostile answer provokes fails this film only)
+    except Exception as exc:
         unusable(client, movie_id, tally, exc)
         return
     tally.fetched += 1
 
 
-async def _fetch_films(client: TmdbClient, ids: list[int], writer: BatchWriter, tally: Tally,
-                       reporter: Reporter, workers: int, budget_ends: float) -> bool:
+async def _fetch_films(
+    client: TmdbClient,
+    ids: list[int],
+    writer: BatchWriter,
+    tally: Tally,
+    reporter: Reporter,
+    workers: int,
+    budget_ends: float,
+) -> bool:
     """``workers`` tasks share the id list (one film in progress each, so at most ``workers``
     answers are held in memory at once) until ``budget_ends`` (loop time). Returns whether the
     budget ran out; then the films in flight or not started are counted failed."""
@@ -164,8 +171,9 @@ async def _fetch_films(client: TmdbClient, ids: list[int], writer: BatchWriter, 
         async with asyncio.timeout_at(budget_ends):
             await bounded(ids, fetch, min(workers, len(ids)))
     except TimeoutError:
-        log.warning("the sync budget ran out (MOVIEREC_TMDB_BUDGET): %d films not fetched, counted failed",
-                    len(pending))
+        log.warning(
+            "the sync budget ran out (MOVIEREC_TMDB_BUDGET): %d films not fetched, counted failed", len(pending)
+        )
         tally.failed.extend(pending)
         return True
     return False
@@ -209,9 +217,17 @@ def _resolve_key(api_key: str | None) -> str:
 
 
 async def sync_async(
-    since: date, out: Path, *, until: date | None = None, api_key: str | None = None,
-    base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
-    retry: RetryPolicy | None = None, log_every: int = 500, settings: Settings | None = None,
+    since: date,
+    out: Path,
+    *,
+    until: date | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    concurrency: int = MAX_CONCURRENCY,
+    progress: bool | None = None,
+    retry: RetryPolicy | None = None,
+    log_every: int = 500,
+    settings: Settings | None = None,
     retry_ids: Iterable[object] = (),
 ) -> SyncResult:
     """:func:`sync` for callers already inside an event loop."""
@@ -230,8 +246,21 @@ async def sync_async(
     retry = retry or RetryPolicy()
     retry = dataclasses.replace(retry, retry_after_max=min(retry.retry_after_max, settings.tmdb_max_wait))
     again = tuple(dict.fromkeys(i for i in retry_ids if valid_id(i)))[:MAX_RETRY_IDS]
-    plan = _Plan(since, until, tuple(windows(since, until)), Path(out), key, base, concurrency,
-                 sys.stderr.isatty() if progress is None else progress, retry, log_every, started, settings, again)
+    plan = _Plan(
+        since,
+        until,
+        tuple(windows(since, until)),
+        Path(out),
+        key,
+        base,
+        concurrency,
+        sys.stderr.isatty() if progress is None else progress,
+        retry,
+        log_every,
+        started,
+        settings,
+        again,
+    )
     try:
         return await _run(plan)
     except OSError as exc:  # the batch folder, not TMDB: unwritable, full disk
@@ -261,11 +290,14 @@ async def _listed(client: TmdbClient, plan: _Plan, budget_ends: float) -> Change
     """The change lists within the budget; running out of it there leaves nothing to write."""
     try:
         async with asyncio.timeout_at(budget_ends):
-            return await changed_ids(client, list(plan.spans), max_pages=plan.settings.tmdb_max_pages,
-                                     workers=plan.concurrency)
+            return await changed_ids(
+                client, list(plan.spans), max_pages=plan.settings.tmdb_max_pages, workers=plan.concurrency
+            )
     except TimeoutError:
-        raise TmdbError(f"the sync budget of {plan.settings.tmdb_budget:g} s (MOVIEREC_TMDB_BUDGET) ran out "
-                        "while reading the change lists; nothing written") from None
+        raise TmdbError(
+            f"the sync budget of {plan.settings.tmdb_budget:g} s (MOVIEREC_TMDB_BUDGET) ran out "
+            "while reading the change lists; nothing written"
+        ) from None
 
 
 async def _run(plan: _Plan) -> SyncResult:
@@ -275,44 +307,78 @@ async def _run(plan: _Plan) -> SyncResult:
     budget_ends = asyncio.get_running_loop().time() + settings.tmdb_budget
     clean = Cleaner(FieldCaps.from_settings(settings), secrets=(plan.key,))
     with _staging(out) as tmp:
-        async with TmdbClient(plan.base, plan.key, concurrency=concurrency, retry=plan.retry,
-                              max_bytes=settings.tmdb_max_response_bytes,
-                              deadline=settings.tmdb_request_deadline) as client:
+        async with TmdbClient(
+            plan.base,
+            plan.key,
+            concurrency=concurrency,
+            retry=plan.retry,
+            max_bytes=settings.tmdb_max_response_bytes,
+            deadline=settings.tmdb_request_deadline,
+        ) as client:
             log.info("TMDB changes %s..%s: %d window(s) from %s", since, until, len(spans), client.redact(plan.base))
             listed = await _listed(client, plan, budget_ends)
             adult = listed.adult
             listed_ids = set(listed.ids)
             retried = [i for i in plan.retry_ids if i not in listed_ids]
             to_fetch = [i for i in listed.ids if i not in adult] + retried
-            log.info("%d changed films, %d adult skipped, %d to fetch, %d invalid ids ignored",
-                     len(listed.ids), len(adult), len(to_fetch), listed.invalid)
+            log.info(
+                "%d changed films, %d adult skipped, %d to fetch, %d invalid ids ignored",
+                len(listed.ids),
+                len(adult),
+                len(to_fetch),
+                listed.invalid,
+            )
             tally = Tally(adult=set(adult))
-            with BatchWriter(tmp, clean, settings.max_titles_per_film) as writer, \
-                    Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter:
+            with (
+                BatchWriter(tmp, clean, settings.max_titles_per_film) as writer,
+                Reporter(len(to_fetch), tally, bar=plan.bar, log_every=plan.log_every) as reporter,
+            ):
                 exhausted = await _fetch_films(client, to_fetch, writer, tally, reporter, concurrency, budget_ends)
         (tmp / DELETED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.deleted)))
         (tmp / FAILED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.failed)))
         seconds = round(time.perf_counter() - clock, 3)
         result = SyncResult(
-            since=since, until=until, windows=spans, changed=len(listed.ids),
-            adult_skipped=len(tally.adult), fetched=tally.fetched, deleted=len(tally.deleted),
-            failed=len(tally.failed), files=(), seconds=seconds, invalid_ids=listed.invalid,
-            budget_exhausted=exhausted, pages_capped=tuple(listed.capped), retried=len(retried),
+            since=since,
+            until=until,
+            windows=spans,
+            changed=len(listed.ids),
+            adult_skipped=len(tally.adult),
+            fetched=tally.fetched,
+            deleted=len(tally.deleted),
+            failed=len(tally.failed),
+            files=(),
+            seconds=seconds,
+            invalid_ids=listed.invalid,
+            budget_exhausted=exhausted,
+            pages_capped=tuple(listed.capped),
+            retried=len(retried),
         )
         names = [*BatchWriter.FILES, DELETED_FILE, FAILED_FILE]
         report = {
-            "since": since.isoformat(), "until": until.isoformat(),
+            "since": since.isoformat(),
+            "until": until.isoformat(),
             "windows": [[a.isoformat(), b.isoformat()] for a, b in spans],
-            "counts": result.counts, "complete": result.complete, "budget_exhausted": exhausted,
-            "pages_capped": list(listed.capped), "entries_ignored": listed.skipped_entries,
+            "counts": result.counts,
+            "complete": result.complete,
+            "budget_exhausted": exhausted,
+            "pages_capped": list(listed.capped),
+            "entries_ignored": listed.skipped_entries,
             "started": plan.started.isoformat(timespec="seconds"),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "seconds": seconds, "base_url": client.redact(plan.base), "auth": client.auth,
-            "concurrency": concurrency, "files": names,
-            "limits": {"max_response_bytes": settings.tmdb_max_response_bytes,
-                       "max_pages": settings.tmdb_max_pages, "request_deadline": settings.tmdb_request_deadline,
-                       "max_wait": plan.retry.retry_after_max, "budget": settings.tmdb_budget,
-                       "max_name_chars": settings.max_name_chars, "max_text_chars": settings.max_text_chars},
+            "seconds": seconds,
+            "base_url": client.redact(plan.base),
+            "auth": client.auth,
+            "concurrency": concurrency,
+            "files": names,
+            "limits": {
+                "max_response_bytes": settings.tmdb_max_response_bytes,
+                "max_pages": settings.tmdb_max_pages,
+                "request_deadline": settings.tmdb_request_deadline,
+                "max_wait": plan.retry.retry_after_max,
+                "budget": settings.tmdb_budget,
+                "max_name_chars": settings.max_name_chars,
+                "max_text_chars": settings.max_text_chars,
+            },
         }
         (tmp / SYNC_FILE).write_text(json.dumps(report, indent=2) + "\n")
         files = _publish(tmp, out, names)
@@ -321,9 +387,17 @@ async def _run(plan: _Plan) -> SyncResult:
 
 
 def sync(
-    since: date, out: Path, *, until: date | None = None, api_key: str | None = None,
-    base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
-    retry: RetryPolicy | None = None, log_every: int = 500, settings: Settings | None = None,
+    since: date,
+    out: Path,
+    *,
+    until: date | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    concurrency: int = MAX_CONCURRENCY,
+    progress: bool | None = None,
+    retry: RetryPolicy | None = None,
+    log_every: int = 500,
+    settings: Settings | None = None,
     retry_ids: Iterable[object] = (),
 ) -> SyncResult:
     """Fetch the films TMDB changed from ``since`` to ``until`` (default: today, UTC) into ``out``.
@@ -338,7 +412,18 @@ def sync(
     earlier sync failed to get, asked for again beside the change lists (positive integers; at most
     :data:`MAX_RETRY_IDS`; the rest ignored).
     """
-    return asyncio.run(sync_async(
-        since, out, until=until, api_key=api_key, base_url=base_url, concurrency=concurrency,
-        progress=progress, retry=retry, log_every=log_every, settings=settings, retry_ids=retry_ids,
-    ))
+    return asyncio.run(
+        sync_async(
+            since,
+            out,
+            until=until,
+            api_key=api_key,
+            base_url=base_url,
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+            log_every=log_every,
+            settings=settings,
+            retry_ids=retry_ids,
+        )
+    )

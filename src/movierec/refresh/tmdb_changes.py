@@ -136,10 +136,20 @@ async def changed_ids(client: TmdbClient, spans: list[Span], *, max_pages: int, 
         pages[span] = page_count(body.get("total_pages"), max_pages)
         announced = body.get("total_pages")
         if pages[span] == max_pages and not (type(announced) is int and announced <= max_pages):
-            found.capped.append({"window": [span[0].isoformat(), span[1].isoformat()],
-                                 "total_pages": str(announced)[:40], "read": max_pages})
-            log.warning("TMDB changes %s..%s: total_pages %s capped at %d (MOVIEREC_TMDB_MAX_PAGES)",
-                        span[0], span[1], str(announced)[:40], max_pages)
+            found.capped.append(
+                {
+                    "window": [span[0].isoformat(), span[1].isoformat()],
+                    "total_pages": str(announced)[:40],
+                    "read": max_pages,
+                }
+            )
+            log.warning(
+                "TMDB changes %s..%s: total_pages %s capped at %d (MOVIEREC_TMDB_MAX_PAGES)",
+                span[0],
+                span[1],
+                str(announced)[:40],
+                max_pages,
+            )
 
     async def rest(key: tuple[Span, int]) -> None:
         found.take((await _page(client, *key))["results"])

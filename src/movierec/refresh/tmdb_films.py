@@ -62,8 +62,15 @@ class Reporter:
             self._bar.advance(self._task)
         elif self.done % self.log_every == 0 or self.done == self.total:
             rate = self.done / max(time.perf_counter() - self.started, 1e-9)
-            log.info("films %d/%d: %d fetched, %d deleted, %d failed, %.1f films/s", self.done,
-                     self.total, self.tally.fetched, len(self.tally.deleted), len(self.tally.failed), rate)
+            log.info(
+                "films %d/%d: %d fetched, %d deleted, %d failed, %.1f films/s",
+                self.done,
+                self.total,
+                self.tally.fetched,
+                len(self.tally.deleted),
+                len(self.tally.failed),
+                rate,
+            )
 
 
 async def film_detail(client: TmdbClient, movie_id: int, tally: Tally, append: str) -> dict[str, Any] | None:
@@ -96,6 +103,7 @@ async def film_detail(client: TmdbClient, movie_id: int, tally: Tally, append: s
 
 def unusable(client: TmdbClient, movie_id: int, tally: Tally, exc: BaseException) -> None:
     """Count a film whose answer could not be used as failed, with the reason in the log."""
-    log.warning("GET /movie/%d: unusable answer: %s: %s", movie_id, type(exc).__name__,
-                one_line(client.redact(str(exc)), 120))
+    log.warning(
+        "GET /movie/%d: unusable answer: %s: %s", movie_id, type(exc).__name__, one_line(client.redact(str(exc)), 120)
+    )
     tally.failed.append(movie_id)

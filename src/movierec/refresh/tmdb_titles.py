@@ -79,10 +79,12 @@ class BackfillResult:
         return not self.failed and not self.budget_exhausted and not self.remaining
 
     def summary(self) -> str:
-        return (f"{self.asked:,} of {self.todo:,} catalogue films without titles asked: {self.fetched:,} fetched "
-                f"({self.titled:,} with Spanish titles, {self.titles:,} titles), {self.deleted:,} deleted, "
-                f"{self.failed:,} failed in {self.seconds:.1f} s; {self.remaining:,} left"
-                + ("; the sync budget ran out" if self.budget_exhausted else ""))
+        return (
+            f"{self.asked:,} of {self.todo:,} catalogue films without titles asked: {self.fetched:,} fetched "
+            f"({self.titled:,} with Spanish titles, {self.titles:,} titles), {self.deleted:,} deleted, "
+            f"{self.failed:,} failed in {self.seconds:.1f} s; {self.remaining:,} left"
+            + ("; the sync budget ran out" if self.budget_exhausted else "")
+        )
 
 
 def films_without_titles(data_dir: Path) -> list[int]:
@@ -92,8 +94,9 @@ def films_without_titles(data_dir: Path) -> list[int]:
         raise TmdbError(f"no release in {data_dir}: run `movierec pipeline --data {data_dir}` first")
     movies = pl.read_parquet(release / TABLES / "movies.parquet", columns=["id", "vote_count"])
     titles = release / TABLES / "titles.parquet"  # a release built before titles existed has none
-    titled = (pl.read_parquet(titles, columns=["movie_id"])["movie_id"] if titles.is_file()
-              else pl.Series([], dtype=pl.Int64))
+    titled = (
+        pl.read_parquet(titles, columns=["movie_id"])["movie_id"] if titles.is_file() else pl.Series([], dtype=pl.Int64)
+    )
     todo = movies.filter(~pl.col("id").is_in(titled.implode())).sort(["vote_count", "id"], descending=[True, False])
     return todo["id"].to_list()
 
@@ -110,8 +113,14 @@ class Progress:
         kept = []
         if titles_path.is_file():
             with open(titles_path, encoding="utf-8", errors="replace", newline="") as handle:
-                kept = [row for row in csv.reader(handle) if len(row) == len(TITLES_COLUMNS)
-                        and row[0].isascii() and row[0].isdigit() and int(row[0]) in self.done]
+                kept = [
+                    row
+                    for row in csv.reader(handle)
+                    if len(row) == len(TITLES_COLUMNS)
+                    and row[0].isascii()
+                    and row[0].isdigit()
+                    and int(row[0]) in self.done
+                ]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows([list(TITLES_COLUMNS), *kept])
         tmp = out / f".{TITLES_FILE}.tmp"
@@ -141,8 +150,15 @@ class Progress:
         self.close()
 
 
-async def _fetch(client: TmdbClient, movie_id: int, progress: Progress, tally: Tally, clean: Cleaner,
-                 max_titles: int, counts: dict[str, int]) -> None:
+async def _fetch(
+    client: TmdbClient,
+    movie_id: int,
+    progress: Progress,
+    tally: Tally,
+    clean: Cleaner,
+    max_titles: int,
+    counts: dict[str, int],
+) -> None:
     """One film's titles into ``progress``, or its id into the tally's lists (never an exception
     for what the server answered). A film TMDB no longer has is done, with no title."""
     deleted = len(tally.deleted)
@@ -153,7 +169,7 @@ async def _fetch(client: TmdbClient, movie_id: int, progress: Progress, tally: T
         return
     try:
         rows = titles_rows({**detail, "id": movie_id}, clean, max_titles)
-    except Exception as exc:  # noqa: BLE001 (anything a hostile answer provokes fails this film only)
+    except Exception as exc:
         unusable(client, movie_id, tally, exc)
         return
     progress.record(movie_id, rows)
@@ -162,9 +178,19 @@ async def _fetch(client: TmdbClient, movie_id: int, progress: Progress, tally: T
     counts["titles"] += len(rows)
 
 
-async def backfill_async(data_dir: Path, out: Path, *, limit: int, settings: Settings, api_key: str | None = None,
-                         base_url: str | None = None, concurrency: int = MAX_CONCURRENCY, progress: bool | None = None,
-                         retry: RetryPolicy | None = None, log_every: int = 500) -> BackfillResult:
+async def backfill_async(
+    data_dir: Path,
+    out: Path,
+    *,
+    limit: int,
+    settings: Settings,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    concurrency: int = MAX_CONCURRENCY,
+    progress: bool | None = None,
+    retry: RetryPolicy | None = None,
+    log_every: int = 500,
+) -> BackfillResult:
     """:func:`backfill` for callers already inside an event loop."""
     if not 1 <= limit <= MAX_LIMIT:
         raise TmdbError(f"--limit must be between 1 and {MAX_LIMIT:,}, not {limit}")
@@ -175,7 +201,9 @@ async def backfill_async(data_dir: Path, out: Path, *, limit: int, settings: Set
     if out.exists() and not out.is_dir():
         raise TmdbError(f"{out} exists and is not a folder")
     if (out / MOVIES_FILE).exists():
-        raise TmdbError(f"{out} holds a batch of changed films ({MOVIES_FILE}): give the titles back-fill its own folder")
+        raise TmdbError(
+            f"{out} holds a batch of changed films ({MOVIES_FILE}): give the titles back-fill its own folder"
+        )
     todo_all = films_without_titles(data_dir)
     base = (base_url or settings.tmdb_url or DEFAULT_BASE_URL).rstrip("/")
     retry = retry or RetryPolicy()
@@ -192,12 +220,22 @@ async def backfill_async(data_dir: Path, out: Path, *, limit: int, settings: Set
         tally = Tally()
         pending = dict.fromkeys(ids)
         bar = sys.stderr.isatty() if progress is None else progress
-        async with TmdbClient(base, key, concurrency=concurrency, retry=retry,
-                              max_bytes=settings.tmdb_max_response_bytes,
-                              deadline=settings.tmdb_request_deadline) as client:
-            log.info("titles back-fill: %d catalogue films without titles, %d asked this run, from %s",
-                     len(todo), len(ids), client.redact(base))
+        async with TmdbClient(
+            base,
+            key,
+            concurrency=concurrency,
+            retry=retry,
+            max_bytes=settings.tmdb_max_response_bytes,
+            deadline=settings.tmdb_request_deadline,
+        ) as client:
+            log.info(
+                "titles back-fill: %d catalogue films without titles, %d asked this run, from %s",
+                len(todo),
+                len(ids),
+                client.redact(base),
+            )
             with Reporter(len(ids), tally, bar=bar, log_every=log_every) as reporter:
+
                 async def one(movie_id: int) -> None:
                     await _fetch(client, movie_id, kept, tally, clean, settings.max_titles_per_film, counts)
                     del pending[movie_id]
@@ -207,27 +245,49 @@ async def backfill_async(data_dir: Path, out: Path, *, limit: int, settings: Set
                     async with asyncio.timeout_at(budget_ends):
                         await bounded(ids, one, min(concurrency, len(ids)))
                 except TimeoutError:
-                    log.warning("the sync budget ran out (MOVIEREC_TMDB_BUDGET): %d films not asked, "
-                                "the next run asks them", len(pending))
+                    log.warning(
+                        "the sync budget ran out (MOVIEREC_TMDB_BUDGET): %d films not asked, the next run asks them",
+                        len(pending),
+                    )
                     tally.failed.extend(pending)
                     exhausted = True
             auth = client.auth
         remaining = len([i for i in todo if i not in kept.done])
-    result = BackfillResult(todo=len(todo), asked=len(ids), fetched=tally.fetched, titled=counts["titled"],
-                            titles=counts["titles"], deleted=len(tally.deleted), failed=len(tally.failed),
-                            remaining=remaining, budget_exhausted=exhausted,
-                            seconds=round(time.perf_counter() - clock, 3))
+    result = BackfillResult(
+        todo=len(todo),
+        asked=len(ids),
+        fetched=tally.fetched,
+        titled=counts["titled"],
+        titles=counts["titles"],
+        deleted=len(tally.deleted),
+        failed=len(tally.failed),
+        remaining=remaining,
+        budget_exhausted=exhausted,
+        seconds=round(time.perf_counter() - clock, 3),
+    )
     (out / FAILED_FILE).write_text("".join(f"{i}\n" for i in sorted(tally.failed)))
-    report = {"mode": "titles", "counts": {k: v for k, v in dataclasses.asdict(result).items() if k != "seconds"},
-              "complete": result.complete, "budget_exhausted": exhausted, "limit": limit,
-              "started": started.isoformat(timespec="seconds"),
-              "finished": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": result.seconds,
-              "base_url": one_line(base.replace(key, "***"), 200), "auth": auth, "concurrency": concurrency,
-              "files": [TITLES_FILE, DONE_FILE, FAILED_FILE],
-              "limits": {"max_response_bytes": settings.tmdb_max_response_bytes,
-                         "request_deadline": settings.tmdb_request_deadline, "max_wait": retry.retry_after_max,
-                         "budget": settings.tmdb_budget, "max_name_chars": settings.max_name_chars,
-                         "max_titles_per_film": settings.max_titles_per_film}}
+    report = {
+        "mode": "titles",
+        "counts": {k: v for k, v in dataclasses.asdict(result).items() if k != "seconds"},
+        "complete": result.complete,
+        "budget_exhausted": exhausted,
+        "limit": limit,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": result.seconds,
+        "base_url": one_line(base.replace(key, "***"), 200),
+        "auth": auth,
+        "concurrency": concurrency,
+        "files": [TITLES_FILE, DONE_FILE, FAILED_FILE],
+        "limits": {
+            "max_response_bytes": settings.tmdb_max_response_bytes,
+            "request_deadline": settings.tmdb_request_deadline,
+            "max_wait": retry.retry_after_max,
+            "budget": settings.tmdb_budget,
+            "max_name_chars": settings.max_name_chars,
+            "max_titles_per_film": settings.max_titles_per_film,
+        },
+    }
     tmp = out / f".{SYNC_FILE}.tmp"
     tmp.write_text(json.dumps(report, indent=2) + "\n")
     os.replace(tmp, out / SYNC_FILE)

@@ -33,8 +33,14 @@ from movierec.release.store import StoreError
 _CHUNK = 1 << 20
 JSON_MAX_BYTES = 16 << 20  # a manifest, catalog.json or report.json is parsed whole: tens of KB in practice
 CLOCK_SKEW = timedelta(minutes=10)  # how far in the future a fetched release's dates may be
-_KINDS = (("issym", "a symbolic link"), ("islnk", "a hard link"), ("ischr", "a device"), ("isblk", "a device"),
-          ("isfifo", "a fifo"), ("issparse", "a sparse file"))
+_KINDS = (
+    ("issym", "a symbolic link"),
+    ("islnk", "a hard link"),
+    ("ischr", "a device"),
+    ("isblk", "a device"),
+    ("isfifo", "a fifo"),
+    ("issparse", "a sparse file"),
+)
 
 
 class FetchError(StoreError):
@@ -55,8 +61,9 @@ class Budget:
         return self.end - time.monotonic()
 
     def exceeded(self, doing: str) -> FetchError:
-        return FetchError(f"{self.where}: {doing} took longer than MOVIEREC_FETCH_BUDGET "
-                          f"({self.seconds:g} s); nothing published")
+        return FetchError(
+            f"{self.where}: {doing} took longer than MOVIEREC_FETCH_BUDGET ({self.seconds:g} s); nothing published"
+        )
 
     def check(self, doing: str) -> None:
         if self.remaining() <= 0:
@@ -102,8 +109,9 @@ def _read(archive: Path, limits: Limits, budget: Budget, consume: Callable[[Iter
         with tarfile.open(archive, "r|*") as tar:  # a stream: one pass, no member list kept
             return consume(_checked(tar, limits, budget))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise FetchError(f"{budget.where}: not a readable release archive ({type(exc).__name__}: "
-                         f"{quote(str(exc), 160)})") from None
+        raise FetchError(
+            f"{budget.where}: not a readable release archive ({type(exc).__name__}: {quote(str(exc), 160)})"
+        ) from None
 
 
 Member = tuple[tarfile.TarFile, tarfile.TarInfo, tuple[str, ...], tuple[str, ...]]
@@ -119,8 +127,9 @@ def _checked(tar: tarfile.TarFile, limits: Limits, budget: Budget) -> Iterator[M
     for member in tar:
         count += 1
         if count > limits.files:
-            raise FetchError(f"{where}: the archive holds more than {limits.files:,} members "
-                             "(MOVIEREC_RELEASE_MAX_FILES)")
+            raise FetchError(
+                f"{where}: the archive holds more than {limits.files:,} members (MOVIEREC_RELEASE_MAX_FILES)"
+            )
         budget.check("unpacking")
         parts = _parts(member.name, where)
         if not parts:
@@ -128,9 +137,10 @@ def _checked(tar: tarfile.TarFile, limits: Limits, budget: Budget) -> Iterator[M
         if prefix is None:  # files at the archive's root, or all in one top folder
             prefix = () if parts[0] in FILES or allowed_file(parts[:1]) else parts[:1]
         if parts[: len(prefix)] != prefix:
-            raise FetchError(f"{where}: {quote(member.name, 100)} is outside the release folder "
-                             f"{quote('/'.join(prefix), 40)}")
-        rel = parts[len(prefix):]
+            raise FetchError(
+                f"{where}: {quote(member.name, 100)} is outside the release folder {quote('/'.join(prefix), 40)}"
+            )
+        rel = parts[len(prefix) :]
         if member.isdir():
             if rel and not allowed_folder(rel):
                 raise _foreign(where, member.name)
@@ -179,15 +189,19 @@ def release_name(manifest: dict[str, object], where: str) -> str:
     name = manifest.get("release")
     started = name_time(name) if isinstance(name, str) else None
     if started is None or not isinstance(name, str):
-        raise FetchError(f"{where}: the release's manifest names it {quote(repr(name), 80)}, not a release "
-                         "name (YYYYMMDDTHHMMSSffffffZ, the UTC time its build started)")
+        raise FetchError(
+            f"{where}: the release's manifest names it {quote(repr(name), 80)}, not a release "
+            "name (YYYYMMDDTHHMMSSffffffZ, the UTC time its build started)"
+        )
     created = created_at(manifest)
     if created is None:
         raise FetchError(f"{where}: release {name}'s manifest has no created_at timestamp with a time zone")
     now = datetime.now(UTC)
     if started > now + CLOCK_SKEW or created > now + CLOCK_SKEW:
-        raise FetchError(f"{where}: release {name} says it was made in the future (its name, created_at "
-                         f"{quote(str(manifest.get('created_at')), 40)}; now {now:%Y-%m-%dT%H:%M:%S}Z)")
+        raise FetchError(
+            f"{where}: release {name} says it was made in the future (its name, created_at "
+            f"{quote(str(manifest.get('created_at')), 40)}; now {now:%Y-%m-%dT%H:%M:%S}Z)"
+        )
     return name
 
 
@@ -205,21 +219,29 @@ def _check_file(member: tarfile.TarInfo, rel: tuple[str, ...], room: int, cap: s
     """Refuse a member that is not a regular file a release holds, or declares more than is left."""
     if not member.isreg() or member.issparse():
         kind = next((text for test, text in _KINDS if getattr(member, test)()), "not a regular file")
-        raise FetchError(f"{where}: the archive member {quote(member.name, 100)} is {kind}; a release "
-                         "holds only regular files and folders")
+        raise FetchError(
+            f"{where}: the archive member {quote(member.name, 100)} is {kind}; a release "
+            "holds only regular files and folders"
+        )
     if not allowed_file(rel):
         raise _foreign(where, member.name)
     if member.size > room:
-        raise FetchError(f"{where}: the archive unpacks to more than {cap} ({room:,} bytes left for "
-                         f"{quote(member.name, 100)} of {member.size:,})")
+        raise FetchError(
+            f"{where}: the archive unpacks to more than {cap} ({room:,} bytes left for "
+            f"{quote(member.name, 100)} of {member.size:,})"
+        )
     if rel[-1].endswith(".json") and member.size > JSON_MAX_BYTES:
-        raise FetchError(f"{where}: {quote(member.name, 100)} is {member.size:,} bytes; a release's JSON "
-                         f"files are read whole and may hold at most {JSON_MAX_BYTES:,}")
+        raise FetchError(
+            f"{where}: {quote(member.name, 100)} is {member.size:,} bytes; a release's JSON "
+            f"files are read whole and may hold at most {JSON_MAX_BYTES:,}"
+        )
 
 
 def _foreign(where: str, name: str) -> FetchError:
-    return FetchError(f"{where}: the archive member {quote(name, 100)} is not a file a release holds "
-                      "(manifest.json, evaluation.json, tables/, model/, catalog/, raw/, report/)")
+    return FetchError(
+        f"{where}: the archive member {quote(name, 100)} is not a file a release holds "
+        "(manifest.json, evaluation.json, tables/, model/, catalog/, raw/, report/)"
+    )
 
 
 def _write(source: IO[bytes] | None, path: Path, written: int, limits: Limits, budget: Budget) -> int:
@@ -230,8 +252,9 @@ def _write(source: IO[bytes] | None, path: Path, written: int, limits: Limits, b
         while chunk := source.read(_CHUNK):
             written += len(chunk)
             if written > limits.bytes:
-                raise FetchError(f"{budget.where}: the archive unpacks to more than {limits.what} "
-                                 f"({limits.bytes:,} bytes)")
+                raise FetchError(
+                    f"{budget.where}: the archive unpacks to more than {limits.what} ({limits.bytes:,} bytes)"
+                )
             budget.check("unpacking")
             out.write(chunk)
     return written

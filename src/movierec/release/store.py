@@ -74,8 +74,14 @@ class ReleaseStore:
         """Every published release, oldest first (by ``created_at``, then name)."""
         if not self.releases.is_dir():
             return []
-        return sorted((p for p in self.releases.iterdir()
-                       if not p.name.startswith(".") and p.is_dir() and (p / MANIFEST).is_file()), key=age)
+        return sorted(
+            (
+                p
+                for p in self.releases.iterdir()
+                if not p.name.startswith(".") and p.is_dir() and (p / MANIFEST).is_file()
+            ),
+            key=age,
+        )
 
     def list(self) -> list[ReleaseInfo]:
         current = self.current()
@@ -85,12 +91,16 @@ class ReleaseStore:
             tables = manifest.get("tables")
             films = tables.get("movies") if isinstance(tables, dict) else None
             evaluation = read_json(folder / EVALUATION)
-            infos.append(ReleaseInfo(
-                name=folder.name, created=_str(manifest.get("created_at")),
-                films=films if isinstance(films, int) else None,
-                precision=_model_precision(evaluation), current=folder.resolve() == current,
-                built_on=_str(manifest.get("built_on")),
-            ))
+            infos.append(
+                ReleaseInfo(
+                    name=folder.name,
+                    created=_str(manifest.get("created_at")),
+                    films=films if isinstance(films, int) else None,
+                    precision=_model_precision(evaluation),
+                    current=folder.resolve() == current,
+                    built_on=_str(manifest.get("built_on")),
+                )
+            )
         return infos
 
     # -- writing (callers hold the lock) -----------------------------------------------------
@@ -113,7 +123,8 @@ class ReleaseStore:
                         holder = handle.read().strip() or "another process"
                         raise StoreError(
                             f"{self.data_dir} is busy: a pipeline run ({holder}) holds {path}; "
-                            "wait for it to finish and run again") from None
+                            "wait for it to finish and run again"
+                        ) from None
                     time.sleep(0.2)
             handle.seek(0)
             handle.truncate()
@@ -126,8 +137,10 @@ class ReleaseStore:
     def check_link(self) -> None:
         """Refuse to touch a ``current`` that is not the symlink this store manages."""
         if (self.link.exists() or self.link.is_symlink()) and not self.link.is_symlink():
-            raise StoreError(f"{self.link} is a real {'folder' if self.link.is_dir() else 'file'}, not the "
-                             "link movierec manages; move it away and run again")
+            raise StoreError(
+                f"{self.link} is a real {'folder' if self.link.is_dir() else 'file'}, not the "
+                "link movierec manages; move it away and run again"
+            )
 
     def staging(self) -> tuple[str, Path]:
         """A new release's name and the hidden folder to build it in."""
@@ -166,7 +179,7 @@ class ReleaseStore:
         current = self.current()
         if self.releases.is_dir():
             for folder in self.releases.iterdir():
-                if folder.is_dir() and not (folder / MANIFEST).is_file() or folder.name.startswith(STAGING_PREFIX):
+                if (folder.is_dir() and not (folder / MANIFEST).is_file()) or folder.name.startswith(STAGING_PREFIX):
                     shutil.rmtree(folder, ignore_errors=True)
                     removed.append(folder.name)
         for leftover in self.data_dir.glob(f"{LINK_PREFIX}*"):

@@ -21,8 +21,10 @@ class Table:
     @property
     def numeric(self) -> list[bool]:
         """Per column: right-align it (every cell a number, a share, a multiple or "—")."""
-        return [i > 0 and all(NUMBER.match(row[i]) or row[i] in ("—", "", "n/d") for row in self.rows)
-                for i in range(len(self.headers))]
+        return [
+            i > 0 and all(NUMBER.match(row[i]) or row[i] in ("—", "", "n/d") for row in self.rows)
+            for i in range(len(self.headers))
+        ]
 
 
 @dataclass

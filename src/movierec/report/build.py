@@ -30,9 +30,15 @@ from movierec.report.sections.summary import changes, findings, key_figures, sum
 FORMAT_VERSION = 1
 TEMPLATE = "template.html.j2"
 BUILDERS = (
-    ("calidad", quality_section), ("catalogo", catalogue_section), ("estrenos", calendar_section),
-    ("dinero", money_section), ("votos", votes_section), ("demanda", demand_section),
-    ("mercados", markets_section), ("personas", people_section), ("recomendador", recommender_section),
+    ("calidad", quality_section),
+    ("catalogo", catalogue_section),
+    ("estrenos", calendar_section),
+    ("dinero", money_section),
+    ("votos", votes_section),
+    ("demanda", demand_section),
+    ("mercados", markets_section),
+    ("personas", people_section),
+    ("recomendador", recommender_section),
 )
 
 
@@ -61,17 +67,27 @@ def render(sections: list[Section], figures: dict[str, Any], release: Release) -
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
     charts = sum(1 for s in sections for c in s.charts if c.svg)
     cards = [(label, value) for label, value in sections[0].tables[0].rows if value != "—"]
     return env.get_template(TEMPLATE).render(
-        sections=sections, figures=figures, release=release, chart_count=charts, cards=cards,
-        created=spanish.long_date(figures["creada"]), films=spanish.integer(figures["peliculas"]),
-        Markup=markupsafe.Markup)
+        sections=sections,
+        figures=figures,
+        release=release,
+        chart_count=charts,
+        cards=cards,
+        created=spanish.long_date(figures["creada"]),
+        films=spanish.integer(figures["peliculas"]),
+        Markup=markupsafe.Markup,
+    )
 
 
-def build_report(release: Path, raw_dir: Path | None = None, previous: Path | None = None) -> tuple[str, dict[str, Any]]:
+def build_report(
+    release: Path, raw_dir: Path | None = None, previous: Path | None = None
+) -> tuple[str, dict[str, Any]]:
     """The report of a release folder: (HTML text, figures for report.json).
 
     ``raw_dir`` holds the MovieLens ratings and links (default: the manifest's raw_dir when it
@@ -98,7 +114,9 @@ def figures_json(figures: dict[str, Any]) -> str:
     return json.dumps(figures, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def write_report(release: Path, out_html: Path, raw_dir: Path | None = None, previous: Path | None = None) -> dict[str, Any]:
+def write_report(
+    release: Path, out_html: Path, raw_dir: Path | None = None, previous: Path | None = None
+) -> dict[str, Any]:
     """Write ``out_html`` and ``out_html.with_suffix('.json')``, each through a temporary file and
     a rename, so a reader (the API) sees the old file or the new one, never half of one."""
     html, figures = build_report(release, raw_dir, previous)

@@ -102,11 +102,16 @@ def titles(movies: pl.DataFrame, spanish: pl.DataFrame) -> dict[str, Any]:
     n_original = 0
     if "original_title" in movies.columns:
         original = pl.col("original_title").str.strip_chars()
-        n_original = movies.filter(original.is_not_null() & (original != "")
-                                   & (pl.col("original_title") != pl.col("title")).fill_null(True)).height
+        n_original = movies.filter(
+            original.is_not_null() & (original != "") & (pl.col("original_title") != pl.col("title")).fill_null(True)
+        ).height
     films = movies.height
-    return {"con_titulo_es": n_spanish, "cuota_titulo_es": n_spanish / films if films else None,
-            "con_titulo_original_distinto": n_original, "cuota_titulo_original": n_original / films if films else None}
+    return {
+        "con_titulo_es": n_spanish,
+        "cuota_titulo_es": n_spanish / films if films else None,
+        "con_titulo_original_distinto": n_original,
+        "cuota_titulo_original": n_original / films if films else None,
+    }
 
 
 def decade(column: str = "release_year") -> pl.Expr:
@@ -116,43 +121,65 @@ def decade(column: str = "release_year") -> pl.Expr:
 def by_decade_and_language(movies: pl.DataFrame, top: int = TOP_LANGUAGES) -> dict[str, Any]:
     """Films per decade, split into the ``top`` original languages and "otros"."""
     films = movies.drop_nulls("release_year")
-    leaders = (films.group_by("original_language").len()
-               .sort(["len", "original_language"], descending=[True, False])
-               .head(top)["original_language"].to_list())
+    leaders = (
+        films.group_by("original_language")
+        .len()
+        .sort(["len", "original_language"], descending=[True, False])
+        .head(top)["original_language"]
+        .to_list()
+    )
     tagged = films.with_columns(
         decade(),
-        pl.when(pl.col("original_language").is_in(leaders)).then(pl.col("original_language"))
-        .otherwise(pl.lit("otros")).alias("idioma"),
+        pl.when(pl.col("original_language").is_in(leaders))
+        .then(pl.col("original_language"))
+        .otherwise(pl.lit("otros"))
+        .alias("idioma"),
     )
     decades = sorted(tagged["decada"].unique().to_list())
     counts = {(d, lang): n for d, lang, n in tagged.group_by("decada", "idioma").len().iter_rows()}
     series = {spanish.language(lang): [counts.get((d, lang), 0) for d in decades] for lang in leaders}
     if any(counts.get((d, "otros"), 0) for d in decades):
         series["otros"] = [counts.get((d, "otros"), 0) for d in decades]
-    shares = {lang: n / films.height for lang, n in
-              ((spanish.language(la), sum(counts.get((d, la), 0) for d in decades)) for la in leaders)} if films.height else {}
+    shares = (
+        {
+            lang: n / films.height
+            for lang, n in ((spanish.language(la), sum(counts.get((d, la), 0) for d in decades)) for la in leaders)
+        }
+        if films.height
+        else {}
+    )
     return {"decadas": decades, "peliculas": series, "cuota_por_idioma": shares}
 
 
-def genres_by_decade(movies: pl.DataFrame, genres: pl.DataFrame, top: int = TOP_GENRES,
-                     min_films: int = GENRE_MIN_FILMS_PER_DECADE) -> dict[str, Any]:
+def genres_by_decade(
+    movies: pl.DataFrame, genres: pl.DataFrame, top: int = TOP_GENRES, min_films: int = GENRE_MIN_FILMS_PER_DECADE
+) -> dict[str, Any]:
     """Share of each decade's films in the ``top`` genres; decades with fewer than ``min_films``
     films are left out (a share of 3 films says nothing)."""
     films = movies.drop_nulls("release_year").select("id", decade())
     per_decade = films.group_by("decada").len().rename({"len": "films"})
     kept = per_decade.filter(pl.col("films") >= min_films).sort("decada")
-    leaders = (genres.group_by("genre").len().sort(["len", "genre"], descending=[True, False])
-               .head(top)["genre"].to_list())
-    counts = (genres.filter(pl.col("genre").is_in(leaders))
-              .join(films, left_on="movie_id", right_on="id", how="inner")
-              .group_by("decada", "genre").len())
+    leaders = (
+        genres.group_by("genre").len().sort(["len", "genre"], descending=[True, False]).head(top)["genre"].to_list()
+    )
+    counts = (
+        genres.filter(pl.col("genre").is_in(leaders))
+        .join(films, left_on="movie_id", right_on="id", how="inner")
+        .group_by("decada", "genre")
+        .len()
+    )
     lookup = {(d, g): n for d, g, n in counts.iter_rows()}
     decades = kept["decada"].to_list()
     totals = dict(kept.iter_rows())
     series = {spanish.genre(g): [lookup.get((d, g), 0) / totals[d] for d in decades] for g in leaders}
     skipped = per_decade.filter(pl.col("films") < min_films).sort("decada")
-    return {"decadas": decades, "peliculas_por_decada": [totals[d] for d in decades], "cuota": series,
-            "minimo_peliculas": min_films, "decadas_omitidas": {str(d): n for d, n in skipped.iter_rows()}}
+    return {
+        "decadas": decades,
+        "peliculas_por_decada": [totals[d] for d in decades],
+        "cuota": series,
+        "minimo_peliculas": min_films,
+        "decadas_omitidas": {str(d): n for d, n in skipped.iter_rows()},
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,8 +199,12 @@ def releases_by_weekday(movies: pl.DataFrame) -> dict[str, int]:
 
 def return_by_month(movies: pl.DataFrame, min_group: int = MIN_GROUP) -> dict[str, dict[str, Any]]:
     """Median return of the money films released in each month (None below ``min_group``)."""
-    stats = (money_films(movies).drop_nulls("release_date")
-             .group_by(pl.col("release_date").dt.month().alias("mes")).agg(spread(pl.col("return"))))
+    stats = (
+        money_films(movies)
+        .drop_nulls("release_date")
+        .group_by(pl.col("release_date").dt.month().alias("mes"))
+        .agg(spread(pl.col("return")))
+    )
     rows = {r["mes"]: r for r in stats.iter_rows(named=True)}
     out = {}
     for i, name in enumerate(spanish.MONTHS, start=1):
@@ -218,8 +249,11 @@ def budget_revenue(movies: pl.DataFrame) -> dict[str, Any]:
 def return_by_genre(movies: pl.DataFrame, genres: pl.DataFrame, min_group: int = MIN_GROUP) -> dict[str, Any]:
     """Median and interquartile range of the return per genre (money films only)."""
     money = money_films(movies).select("id", "return")
-    stats = (genres.join(money, left_on="movie_id", right_on="id", how="inner")
-             .group_by("genre").agg(spread(pl.col("return"))))
+    stats = (
+        genres.join(money, left_on="movie_id", right_on="id", how="inner")
+        .group_by("genre")
+        .agg(spread(pl.col("return")))
+    )
     shown = stats.filter(pl.col("n") >= min_group).sort(["mediana", "genre"], descending=[True, False])
     skipped = stats.filter(pl.col("n") < min_group).sort("genre")
     return {
@@ -227,8 +261,15 @@ def return_by_genre(movies: pl.DataFrame, genres: pl.DataFrame, min_group: int =
         "presupuesto_minimo": MIN_BUDGET,
         "peliculas": money.height,
         "retorno_mediano": finite(money["return"].median()),
-        "generos": {spanish.genre(r["genre"]): {"n": r["n"], "mediana": finite(r["mediana"]), "q1": finite(r["q1"]),
-                                                "q3": finite(r["q3"])} for r in shown.iter_rows(named=True)},
+        "generos": {
+            spanish.genre(r["genre"]): {
+                "n": r["n"],
+                "mediana": finite(r["mediana"]),
+                "q1": finite(r["q1"]),
+                "q3": finite(r["q3"]),
+            }
+            for r in shown.iter_rows(named=True)
+        },
         "omitidos": {spanish.genre(g): n for g, n in skipped.select("genre", "n").iter_rows()},
     }
 
@@ -237,8 +278,10 @@ def franchise(movies: pl.DataFrame, constants: dict[str, float]) -> dict[str, An
     """Films in a collection against single films: size, medians of money, mean weighted rating."""
     rated = with_weighted_rating(movies, constants)
     out = {}
-    for key, condition in (("franquicia", pl.col("collection_id").is_not_null()),
-                           ("unica", pl.col("collection_id").is_null())):
+    for key, condition in (
+        ("franquicia", pl.col("collection_id").is_not_null()),
+        ("unica", pl.col("collection_id").is_null()),
+    ):
         group = rated.filter(condition)
         money = money_films(group)
         out[key] = {
@@ -261,25 +304,38 @@ def franchise(movies: pl.DataFrame, constants: dict[str, float]) -> dict[str, An
 def votes_revenue(movies: pl.DataFrame) -> dict[str, Any]:
     """Pearson r of log10(votes) and log10(revenue) over films with both > 0."""
     both = movies.filter((pl.col("vote_count") > 0) & (pl.col("revenue") > 0))
-    r = both.select(pl.corr(pl.col("vote_count").log10(), pl.col("revenue").log10())).item() if both.height >= 3 else None
+    r = (
+        both.select(pl.corr(pl.col("vote_count").log10(), pl.col("revenue").log10())).item()
+        if both.height >= 3
+        else None
+    )
     return {"n": both.height, "r_log": finite(r)}
 
 
-def rating_by_genre(movies: pl.DataFrame, genres: pl.DataFrame, constants: dict[str, float],
-                    min_group: int = MIN_GROUP) -> dict[str, Any]:
+def rating_by_genre(
+    movies: pl.DataFrame, genres: pl.DataFrame, constants: dict[str, float], min_group: int = MIN_GROUP
+) -> dict[str, Any]:
     """Mean, median and quartiles of the weighted rating per genre (groups of ≥ ``min_group``)."""
     rated = with_weighted_rating(movies, constants).select("id", "wr")
-    stats = (genres.join(rated, left_on="movie_id", right_on="id", how="inner")
-             .group_by("genre").agg(*spread(pl.col("wr")), pl.col("wr").sort().mean().alias("media")))
+    stats = (
+        genres.join(rated, left_on="movie_id", right_on="id", how="inner")
+        .group_by("genre")
+        .agg(*spread(pl.col("wr")), pl.col("wr").sort().mean().alias("media"))
+    )
     shown = stats.filter(pl.col("n") >= min_group).sort(["mediana", "genre"], descending=[True, False])
     return {
         **constants,
         "minimo_peliculas": min_group,
-        "generos": {spanish.genre(r["genre"]): {k: (r[k] if k == "n" else finite(r[k]))
-                                                for k in ("n", "media", "mediana", "q1", "q3")}
-                    for r in shown.iter_rows(named=True)},
-        "omitidos": {spanish.genre(g): n for g, n in stats.filter(pl.col("n") < min_group).sort("genre")
-                     .select("genre", "n").iter_rows()},
+        "generos": {
+            spanish.genre(r["genre"]): {
+                k: (r[k] if k == "n" else finite(r[k])) for k in ("n", "media", "mediana", "q1", "q3")
+            }
+            for r in shown.iter_rows(named=True)
+        },
+        "omitidos": {
+            spanish.genre(g): n
+            for g, n in stats.filter(pl.col("n") < min_group).sort("genre").select("genre", "n").iter_rows()
+        },
     }
 
 
@@ -291,15 +347,23 @@ def hidden_gems(movies: pl.DataFrame, constants: dict[str, float], limit: int = 
     popularity = finite(rated["popularity"].quantile(GEM_POPULARITY_QUANTILE, interpolation="linear"))
     if threshold is None or popularity is None:
         return {"n": 0, "umbral_valoracion": threshold, "umbral_popularidad": popularity, "peliculas": []}
-    gems = (with_votes.filter((pl.col("wr") >= threshold) & (pl.col("popularity") < popularity))
-            .sort(["wr", "id"], descending=[True, False]))
+    gems = with_votes.filter((pl.col("wr") >= threshold) & (pl.col("popularity") < popularity)).sort(
+        ["wr", "id"], descending=[True, False]
+    )
     return {
         "n": gems.height,
         "umbral_valoracion": threshold,
         "umbral_popularidad": popularity,
         "peliculas": [
-            {"id": r["id"], "titulo": r["title"], "anio": r["release_year"], "votos": r["vote_count"],
-             "media": r["vote_average"], "popularidad": finite(r["popularity"]), "valoracion_ponderada": finite(r["wr"])}
+            {
+                "id": r["id"],
+                "titulo": r["title"],
+                "anio": r["release_year"],
+                "votos": r["vote_count"],
+                "media": r["vote_average"],
+                "popularidad": finite(r["popularity"]),
+                "valoracion_ponderada": finite(r["wr"]),
+            }
             for r in gems.head(limit).iter_rows(named=True)
         ],
     }

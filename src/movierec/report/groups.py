@@ -29,22 +29,34 @@ def supply_demand(movies: pl.DataFrame, genres: pl.DataFrame, demand: pl.DataFra
     ratings = movies.select("id").join(demand, left_on="id", right_on="movie_id", how="inner")
     total_ratings = int(ratings["ratings"].sum())
     n = movies.height
-    stats = (genres.join(movies.select("id"), left_on="movie_id", right_on="id", how="semi")
-             .join(ratings.select("id", "ratings"), left_on="movie_id", right_on="id", how="left")
-             .group_by("genre")
-             .agg(pl.col("movie_id").n_unique().alias("titulos"), pl.col("ratings").fill_null(0).sum().alias("valoraciones")))
+    stats = (
+        genres.join(movies.select("id"), left_on="movie_id", right_on="id", how="semi")
+        .join(ratings.select("id", "ratings"), left_on="movie_id", right_on="id", how="left")
+        .group_by("genre")
+        .agg(pl.col("movie_id").n_unique().alias("titulos"), pl.col("ratings").fill_null(0).sum().alias("valoraciones"))
+    )
     rows = []
     for genre, titles, rated in stats.iter_rows():
         title_share = titles / n if n else 0.0
         rating_share = rated / total_ratings if total_ratings else 0.0
-        rows.append((spanish.genre(genre), titles, int(rated), title_share, rating_share,
-                     rating_share / title_share if title_share else None))
+        rows.append(
+            (
+                spanish.genre(genre),
+                titles,
+                int(rated),
+                title_share,
+                rating_share,
+                rating_share / title_share if title_share else None,
+            )
+        )
     rows.sort(key=lambda r: (-r[3], r[0]))
     return {
         "valoraciones": total_ratings,
         "peliculas_valoradas": ratings.height,
-        "generos": {g: {"titulos": t, "valoraciones": v, "cuota_titulos": ts, "cuota_valoraciones": vs, "razon": finite(q)}
-                    for g, t, v, ts, vs, q in rows},
+        "generos": {
+            g: {"titulos": t, "valoraciones": v, "cuota_titulos": ts, "cuota_valoraciones": vs, "razon": finite(q)}
+            for g, t, v, ts, vs, q in rows
+        },
     }
 
 
@@ -53,33 +65,46 @@ def _named_groups(table: pl.DataFrame, name: pl.Expr) -> pl.DataFrame:
     return table.select("movie_id", name.alias("grupo")).drop_nulls("grupo").unique()
 
 
-def market(movies: pl.DataFrame, groups: pl.DataFrame, constants: dict[str, float], top: int = TOP,
-           min_group: int = MIN_GROUP) -> dict[str, Any]:
+def market(
+    movies: pl.DataFrame, groups: pl.DataFrame, constants: dict[str, float], top: int = TOP, min_group: int = MIN_GROUP
+) -> dict[str, Any]:
     """Top groups by number of films, by total revenue, and by mean weighted rating (groups with
     at least ``min_group`` films). ``groups`` is (movie_id, grupo)."""
     rated = with_weighted_rating(movies, constants).select("id", "revenue", "wr")
-    stats = (groups.join(rated, left_on="movie_id", right_on="id", how="inner")
-             .group_by("grupo")
-             .agg(pl.len().alias("n"), pl.col("revenue").sum().alias("ingresos"), pl.col("wr").sort().mean().alias("valoracion")))
+    stats = (
+        groups.join(rated, left_on="movie_id", right_on="id", how="inner")
+        .group_by("grupo")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("revenue").sum().alias("ingresos"),
+            pl.col("wr").sort().mean().alias("valoracion"),
+        )
+    )
     by_count = stats.sort(["n", "grupo"], descending=[True, False]).head(top)
     by_revenue = stats.filter(pl.col("ingresos") > 0).sort(["ingresos", "grupo"], descending=[True, False]).head(top)
-    by_rating = (stats.filter(pl.col("n") >= min_group)
-                 .sort(["valoracion", "grupo"], descending=[True, False]).head(top))
+    by_rating = stats.filter(pl.col("n") >= min_group).sort(["valoracion", "grupo"], descending=[True, False]).head(top)
     return {
         "grupos": stats.height,
         "minimo_peliculas": min_group,
         "por_peliculas": [{"nombre": g, "n": n} for g, n in by_count.select("grupo", "n").iter_rows()],
-        "por_ingresos": [{"nombre": g, "ingresos": int(v), "n": n}
-                         for g, v, n in by_revenue.select("grupo", "ingresos", "n").iter_rows()],
-        "por_valoracion": [{"nombre": g, "valoracion": finite(v), "n": n}
-                           for g, v, n in by_rating.select("grupo", "valoracion", "n").iter_rows()],
+        "por_ingresos": [
+            {"nombre": g, "ingresos": int(v), "n": n}
+            for g, v, n in by_revenue.select("grupo", "ingresos", "n").iter_rows()
+        ],
+        "por_valoracion": [
+            {"nombre": g, "valoracion": finite(v), "n": n}
+            for g, v, n in by_rating.select("grupo", "valoracion", "n").iter_rows()
+        ],
     }
 
 
 def language_groups(movies: pl.DataFrame) -> pl.DataFrame:
-    return movies.select(pl.col("id").alias("movie_id"),
-                         pl.col("original_language").replace_strict(spanish.LANGUAGES, default=pl.col("original_language"))
-                         .alias("grupo")).drop_nulls("grupo")
+    return movies.select(
+        pl.col("id").alias("movie_id"),
+        pl.col("original_language")
+        .replace_strict(spanish.LANGUAGES, default=pl.col("original_language"))
+        .alias("grupo"),
+    ).drop_nulls("grupo")
 
 
 def country_groups(countries: pl.DataFrame) -> pl.DataFrame:
@@ -93,12 +118,20 @@ def company_groups(companies: pl.DataFrame) -> pl.DataFrame:
     dup = first.filter(pl.col("name").is_duplicated())
     labelled = first.with_columns(
         pl.when(pl.col("company_id").is_in(dup["company_id"].implode()))
-        .then(pl.format("{} ({})", "name", "company_id")).otherwise("name").alias("grupo"))
+        .then(pl.format("{} ({})", "name", "company_id"))
+        .otherwise("name")
+        .alias("grupo")
+    )
     return companies.join(labelled, on="company_id", how="inner").select("movie_id", "grupo").unique()
 
 
-def people(movies: pl.DataFrame, credits: pl.DataFrame, constants: dict[str, float], top: int = TOP,
-           min_films: int = MIN_PERSON_FILMS) -> dict[str, Any]:
+def people(
+    movies: pl.DataFrame,
+    credits: pl.DataFrame,
+    constants: dict[str, float],
+    top: int = TOP,
+    min_films: int = MIN_PERSON_FILMS,
+) -> dict[str, Any]:
     """People with at least ``min_films`` films: the best by median return (over at least
     ``min_films`` films with money data) and by mean weighted rating. ``credits`` is
     (movie_id, person_id, name)."""
@@ -106,22 +139,34 @@ def people(movies: pl.DataFrame, credits: pl.DataFrame, constants: dict[str, flo
     money = money_films(movies).select("id", "return")
     films = credits.select("movie_id", "person_id", "name").unique(["movie_id", "person_id"])
     names = films.group_by("person_id").agg(pl.col("name").min())
-    rating = (films.join(rated, left_on="movie_id", right_on="id", how="inner")
-              .group_by("person_id").agg(pl.len().alias("n"), pl.col("wr").sort().mean().alias("valoracion"))
-              .filter(pl.col("n") >= min_films).join(names, on="person_id"))
-    returns = (films.join(money, left_on="movie_id", right_on="id", how="inner")
-               .group_by("person_id").agg(pl.len().alias("n"), pl.col("return").median().alias("retorno"))
-               .filter(pl.col("n") >= min_films).join(names, on="person_id"))
+    rating = (
+        films.join(rated, left_on="movie_id", right_on="id", how="inner")
+        .group_by("person_id")
+        .agg(pl.len().alias("n"), pl.col("wr").sort().mean().alias("valoracion"))
+        .filter(pl.col("n") >= min_films)
+        .join(names, on="person_id")
+    )
+    returns = (
+        films.join(money, left_on="movie_id", right_on="id", how="inner")
+        .group_by("person_id")
+        .agg(pl.len().alias("n"), pl.col("return").median().alias("retorno"))
+        .filter(pl.col("n") >= min_films)
+        .join(names, on="person_id")
+    )
     best_return = returns.sort(["retorno", "name", "person_id"], descending=[True, False, False]).head(top)
     best_rating = rating.sort(["valoracion", "name", "person_id"], descending=[True, False, False]).head(top)
     return {
         "minimo_peliculas": min_films,
         "personas": rating.height,
         "personas_con_retorno": returns.height,
-        "por_retorno": [{"nombre": nm, "retorno_mediano": finite(v), "n": n}
-                        for nm, v, n in best_return.select("name", "retorno", "n").iter_rows()],
-        "por_valoracion": [{"nombre": nm, "valoracion": finite(v), "n": n}
-                           for nm, v, n in best_rating.select("name", "valoracion", "n").iter_rows()],
+        "por_retorno": [
+            {"nombre": nm, "retorno_mediano": finite(v), "n": n}
+            for nm, v, n in best_return.select("name", "retorno", "n").iter_rows()
+        ],
+        "por_valoracion": [
+            {"nombre": nm, "valoracion": finite(v), "n": n}
+            for nm, v, n in best_rating.select("name", "valoracion", "n").iter_rows()
+        ],
     }
 
 
@@ -137,8 +182,13 @@ def top_billed(cast: pl.DataFrame, billed: int = TOP_BILLED) -> pl.DataFrame:
 def overview_words(movies: pl.DataFrame) -> pl.Series:
     """Words in each film's overview (0 when missing)."""
     return movies.select(
-        pl.col("overview").fill_null("").str.strip_chars().str.split(" ")
-        .list.eval(pl.element().filter(pl.element() != "")).list.len().alias("palabras")
+        pl.col("overview")
+        .fill_null("")
+        .str.strip_chars()
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.len()
+        .alias("palabras")
     ).to_series()
 
 
@@ -152,8 +202,9 @@ def overview_length(movies: pl.DataFrame, short: int = 10) -> dict[str, Any]:
     }
 
 
-def feature_coverage(movies: pl.DataFrame, keywords: pl.DataFrame, cast: pl.DataFrame,
-                     directors: pl.DataFrame) -> dict[str, Any]:
+def feature_coverage(
+    movies: pl.DataFrame, keywords: pl.DataFrame, cast: pl.DataFrame, directors: pl.DataFrame
+) -> dict[str, Any]:
     """Share of films with each input the model reads."""
     n = movies.height
     ids = movies["id"]
@@ -173,8 +224,9 @@ def feature_coverage(movies: pl.DataFrame, keywords: pl.DataFrame, cast: pl.Data
 
 def recommendation_coverage(movies: pl.DataFrame, neighbours: pl.DataFrame, k: int = TOP_K) -> dict[str, Any]:
     """Distinct films in any film's top ``k`` over the catalogue, and how concentrated the slots are."""
-    shown = neighbours.filter(pl.col("rank") <= k).join(movies.select("id"), left_on="neighbour_id", right_on="id",
-                                                         how="semi")
+    shown = neighbours.filter(pl.col("rank") <= k).join(
+        movies.select("id"), left_on="neighbour_id", right_on="id", how="semi"
+    )
     counts = shown.group_by("neighbour_id").len().sort(["len", "neighbour_id"], descending=[True, False])
     n = movies.height
     slots = shown.height
@@ -192,8 +244,7 @@ def recommendation_coverage(movies: pl.DataFrame, neighbours: pl.DataFrame, k: i
 def recommended_counts(movies: pl.DataFrame, neighbours: pl.DataFrame, k: int = TOP_K) -> pl.Series:
     """Times each catalogue film appears in another film's top ``k`` (0 included)."""
     shown = neighbours.filter(pl.col("rank") <= k).group_by("neighbour_id").len()
-    return (movies.select("id").join(shown, left_on="id", right_on="neighbour_id", how="left")
-            ["len"].fill_null(0))
+    return movies.select("id").join(shown, left_on="id", right_on="neighbour_id", how="left")["len"].fill_null(0)
 
 
 BUCKETS = ((0, 0), (1, 1), (2, 4), (5, 9), (10, 49), (50, 99), (100, None))

@@ -22,9 +22,24 @@ REPORT_DIR = "report"
 REPORT_JSON = "report.json"
 
 COLUMNS = {
-    "movies": ["id", "title", "original_language", "overview", "runtime", "release_date", "release_year",
-               "budget", "revenue", "return", "popularity", "vote_average", "vote_count", "collection_id",
-               "tagline", "status"],
+    "movies": [
+        "id",
+        "title",
+        "original_language",
+        "overview",
+        "runtime",
+        "release_date",
+        "release_year",
+        "budget",
+        "revenue",
+        "return",
+        "popularity",
+        "vote_average",
+        "vote_count",
+        "collection_id",
+        "tagline",
+        "status",
+    ],
     "genres": ["movie_id", "genre"],
     "companies": ["movie_id", "company_id", "company"],
     "countries": ["movie_id", "iso_3166_1", "country"],
@@ -77,8 +92,11 @@ def read_titles(folder: Path) -> pl.DataFrame:
     path = folder / "titles.parquet"
     if not path.is_file():
         return pl.DataFrame(schema={"movie_id": pl.Int64, "title": pl.String})
-    return pl.read_parquet(path, columns=["movie_id", "iso_639_1", "title"]).filter(
-        pl.col("iso_639_1").str.to_lowercase() == "es").select(pl.col("movie_id").cast(pl.Int64), "title")
+    return (
+        pl.read_parquet(path, columns=["movie_id", "iso_639_1", "title"])
+        .filter(pl.col("iso_639_1").str.to_lowercase() == "es")
+        .select(pl.col("movie_id").cast(pl.Int64), "title")
+    )
 
 
 def read_release(release: Path, raw_dir: Path | None = None, previous: Path | None = None) -> Release:
@@ -94,23 +112,35 @@ def read_release(release: Path, raw_dir: Path | None = None, previous: Path | No
     tables["titles"] = read_titles(folder)
     if "original_title" in pl.read_parquet_schema(folder / "movies.parquet"):  # releases since issue 20
         tables["movies"] = tables["movies"].with_columns(
-            pl.read_parquet(folder / "movies.parquet", columns=["original_title"])["original_title"])
+            pl.read_parquet(folder / "movies.parquet", columns=["original_title"])["original_title"]
+        )
     crew = pl.read_parquet(folder / "crew.parquet", columns=["movie_id", "person_id", "name", "job"])
     directors = crew.filter(pl.col("job") == "Director").drop("job")
     crew_films = crew["movie_id"].unique().sort()
     neighbours_path = release / "model" / "neighbours.parquet"
-    neighbours = (pl.read_parquet(neighbours_path, columns=["movie_id", "rank", "neighbour_id"])
-                  if neighbours_path.is_file() else None)
+    neighbours = (
+        pl.read_parquet(neighbours_path, columns=["movie_id", "rank", "neighbour_id"])
+        if neighbours_path.is_file()
+        else None
+    )
     evaluation = read_json(release / "evaluation.json") or manifest.get("evaluation")
     if raw_dir is None and manifest.get("raw_dir") and Path(manifest["raw_dir"]).is_dir():
         raw_dir = Path(manifest["raw_dir"])
     demand, demand_note = read_demand(raw_dir)
     prior, prior_note = read_previous(previous)
     return Release(
-        name=str(manifest.get("release") or release.name), manifest=manifest, etl=etl, tables=tables,
-        directors=directors, crew_films=crew_films, neighbours=neighbours,
+        name=str(manifest.get("release") or release.name),
+        manifest=manifest,
+        etl=etl,
+        tables=tables,
+        directors=directors,
+        crew_films=crew_films,
+        neighbours=neighbours,
         evaluation=evaluation if isinstance(evaluation, dict) else None,
-        demand=demand, demand_note=demand_note, previous=prior, previous_note=prior_note,
+        demand=demand,
+        demand_note=demand_note,
+        previous=prior,
+        previous_note=prior_note,
     )
 
 
@@ -121,27 +151,36 @@ def read_demand(raw_dir: Path | None) -> tuple[Demand | None, str]:
     ratings_path = find_input(raw_dir, RATINGS_NAMES, required=False)
     links_path = find_input(raw_dir, LINKS_NAMES, required=False)
     if ratings_path is None or links_path is None:
-        missing = " ni ".join(n for n, p in (("ratings_small.csv / ratings.csv", ratings_path),
-                                             ("links.csv", links_path)) if p is None)
+        missing = " ni ".join(
+            n for n, p in (("ratings_small.csv / ratings.csv", ratings_path), ("links.csv", links_path)) if p is None
+        )
         return None, f"la carpeta de datos brutos no contiene {missing}"
-    links = pl.read_csv(read_bytes(links_path), columns=["movieId", "tmdbId"],
-                        schema_overrides={"movieId": pl.Int64, "tmdbId": pl.Int64}).drop_nulls("tmdbId")
+    links = pl.read_csv(
+        read_bytes(links_path),
+        columns=["movieId", "tmdbId"],
+        schema_overrides={"movieId": pl.Int64, "tmdbId": pl.Int64},
+    ).drop_nulls("tmdbId")
     # Lazily, whatever the file's size or compression: two columns, reduced per MovieLens film as
     # the file streams (the full ratings.csv is far over the ETL's input cap).
     from movierec.raw.ratings import collect, plain_csv, scan
 
     with plain_csv(ratings_path) as path:
         ratings = scan(path, {"movieId": pl.Int64, "rating": pl.Float64}, ratings_path.name)
-        per_movielens = collect(ratings.group_by("movieId").agg(
-            pl.len().alias("ratings"), pl.col("rating").sum().alias("total")), ratings_path.name)
+        per_movielens = collect(
+            ratings.group_by("movieId").agg(pl.len().alias("ratings"), pl.col("rating").sum().alias("total")),
+            ratings_path.name,
+        )
     rows = int(per_movielens["ratings"].sum())
     # Two MovieLens films may share a TMDB id: their ratings add up.
     per_film = (
         per_movielens.join(links, on="movieId", how="inner")
         .group_by("tmdbId")
         .agg(pl.col("ratings").sum(), pl.col("total").sum())
-        .select(pl.col("tmdbId").alias("movie_id"), pl.col("ratings").cast(pl.Int64),
-                (pl.col("total") / pl.col("ratings")).alias("mean_rating"))
+        .select(
+            pl.col("tmdbId").alias("movie_id"),
+            pl.col("ratings").cast(pl.Int64),
+            (pl.col("total") / pl.col("ratings")).alias("mean_rating"),
+        )
         .sort("movie_id")
     )
     linked = int(per_film["ratings"].sum())

@@ -10,12 +10,20 @@ from typing import Any
 
 import polars as pl
 
-FILES = {"movies": "movies_metadata.csv", "credits": "credits.csv", "keywords": "keywords.csv",
-         "titles": "titles.csv"}  # titles.csv: only in releases built by ingests of TMDB batches
+FILES = {
+    "movies": "movies_metadata.csv",
+    "credits": "credits.csv",
+    "keywords": "keywords.csv",
+    "titles": "titles.csv",
+}  # titles.csv: only in releases built by ingests of TMDB batches
 DROPPED = ("film not kept", "not a Spanish title")  # reasons the ETL counts as dropped, not quarantined
 OUTCOMES = ("kept", "repaired", "quarantined", "dropped")
-OUTCOME_NAMES = {"kept": "conservadas", "repaired": "reparadas", "quarantined": "en cuarentena",
-                 "dropped": "descartadas"}
+OUTCOME_NAMES = {
+    "kept": "conservadas",
+    "repaired": "reparadas",
+    "quarantined": "en cuarentena",
+    "dropped": "descartadas",
+}
 REASONS = {
     "duplicate id": "id duplicado",
     "missing release_date": "sin fecha de estreno",
@@ -51,13 +59,17 @@ def accounting(etl: dict[str, Any]) -> dict[str, Any]:
             "en_cuarentena": counts["quarantined"],
             "descartadas": counts["dropped"],
             # the dropped rows' reasons ("film not kept"…) are not quarantine reasons: kept apart.
-            "motivos_cuarentena": {reason(r): int(n) for r, n in sorted(account.get("reasons", {}).items())
-                                   if r not in DROPPED},
+            "motivos_cuarentena": {
+                reason(r): int(n) for r, n in sorted(account.get("reasons", {}).items()) if r not in DROPPED
+            },
             "cuadra": read == sum(counts.values()),
         }
     quarantined = sum(f["en_cuarentena"] for f in files.values())
-    return {"archivos": files, "en_cuarentena_total": quarantined,
-            "descartadas_total": sum(f["descartadas"] for f in files.values())}
+    return {
+        "archivos": files,
+        "en_cuarentena_total": quarantined,
+        "descartadas_total": sum(f["descartadas"] for f in files.values()),
+    }
 
 
 def amount_fixes(etl: dict[str, Any]) -> dict[str, int]:
@@ -73,7 +85,10 @@ def amount_fixes(etl: dict[str, Any]) -> dict[str, int]:
 def unknown_values(movies: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """Films whose value is unknown, per column: null, an empty text, or 0 for amounts and
     runtime (the ETL writes 0 for a missing budget or revenue); an average without votes."""
-    blank = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
+
+    def blank(c: str) -> pl.Expr:
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+
     rules = {
         "presupuesto": pl.col("budget").fill_null(0) <= 0,
         "ingresos": pl.col("revenue").fill_null(0) <= 0,
@@ -92,8 +107,15 @@ def unknown_values(movies: pl.DataFrame) -> dict[str, dict[str, Any]]:
     return {name: {"n": int(k), "cuota": k / n if n else None} for name, k in ordered}
 
 
-def join_coverage(movies: pl.DataFrame, cast: pl.DataFrame, crew_films: pl.Series, directors: pl.DataFrame,
-                  keywords: pl.DataFrame, links: pl.Series | None, rated: pl.Series | None) -> dict[str, Any]:
+def join_coverage(
+    movies: pl.DataFrame,
+    cast: pl.DataFrame,
+    crew_films: pl.Series,
+    directors: pl.DataFrame,
+    keywords: pl.DataFrame,
+    links: pl.Series | None,
+    rated: pl.Series | None,
+) -> dict[str, Any]:
     """Share of catalogue films found in each joined table; MovieLens ones are None when absent."""
     ids = movies["id"]
     n = movies.height

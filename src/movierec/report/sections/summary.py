@@ -11,9 +11,19 @@ from movierec.report.blocks import Section, Table
 # The charts whose findings lead the summary, in order of interest to the client; the first
 # MAX_FINDINGS whose chart could be drawn are shown.
 FINDING_ORDER = (
-    "presupuesto-ingresos", "retorno-por-genero", "franquicias", "joyas-ocultas", "oferta-demanda",
-    "estrenos-por-mes", "evaluacion", "cobertura-recomendaciones", "valores-desconocidos", "idiomas",
-    "directores", "estrenos-por-dia", "valoracion-por-genero",
+    "presupuesto-ingresos",
+    "retorno-por-genero",
+    "franquicias",
+    "joyas-ocultas",
+    "oferta-demanda",
+    "estrenos-por-mes",
+    "evaluacion",
+    "cobertura-recomendaciones",
+    "valores-desconocidos",
+    "idiomas",
+    "directores",
+    "estrenos-por-dia",
+    "valoracion-por-genero",
 )
 MAX_FINDINGS = 7
 
@@ -21,8 +31,12 @@ MAX_FINDINGS = 7
 KEY_FIGURES: tuple[tuple[str, str, Any, Any], ...] = (
     ("peliculas", "películas en el catálogo", es.integer, lambda d: es.signed(d)),
     ("peliculas_con_datos_economicos", "con presupuesto ≥ 1 M US$ e ingresos", es.integer, lambda d: es.signed(d)),
-    ("correlacion_presupuesto_ingresos", "correlación presupuesto–ingresos (r)", lambda v: es.number(v, 3),
-     lambda d: es.signed(d, 3)),
+    (
+        "correlacion_presupuesto_ingresos",
+        "correlación presupuesto–ingresos (r)",
+        lambda v: es.number(v, 3),
+        lambda d: es.signed(d, 3),
+    ),
     ("retorno_mediano", "retorno mediano", es.times, lambda d: es.signed(d, 2)),
     ("joyas_ocultas", "joyas ocultas", es.integer, lambda d: es.signed(d)),
     ("filas_en_cuarentena", "filas en cuarentena", es.integer, lambda d: es.signed(d)),
@@ -68,21 +82,39 @@ def changes(current: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
 
 
 def summary_section(sections: dict[str, Section], figures: dict[str, Any], previous_note: str) -> Section:
-    section = Section("resumen", "Resumen ejecutivo",
-                      f"Versión {figures['version']} del catálogo, publicada el {es.long_date(figures['creada'])}.")
+    section = Section(
+        "resumen",
+        "Resumen ejecutivo",
+        f"Versión {figures['version']} del catálogo, publicada el {es.long_date(figures['creada'])}.",
+    )
     current = figures["resumen"]
-    section.tables.append(Table(["cifra clave", "valor"], [[label, fmt(current.get(key)) if current.get(key) is not None else "—"]
-                                                           for key, label, fmt, _ in KEY_FIGURES]))
+    section.tables.append(
+        Table(
+            ["cifra clave", "valor"],
+            [
+                [label, fmt(current.get(key)) if current.get(key) is not None else "—"]
+                for key, label, fmt, _ in KEY_FIGURES
+            ],
+        )
+    )
     diff = figures.get("cambios")
     if diff:
-        section.tables.append(Table(
-            ["cifra", "versión anterior", "esta versión", "cambio"],
-            [[label, fmt(diff["cifras"][key]["anterior"]) if diff["cifras"][key]["anterior"] is not None else "—",
-              fmt(diff["cifras"][key]["actual"]) if diff["cifras"][key]["actual"] is not None else "—",
-              delta(diff["cifras"][key]["cambio"]) if diff["cifras"][key]["cambio"] is not None else "—"]
-             for key, label, fmt, delta in KEY_FIGURES],
-            f"Qué cambió desde la versión anterior ({diff['version_anterior'] or '—'}, "
-            f"{es.long_date(diff['creada'])})."))
+        section.tables.append(
+            Table(
+                ["cifra", "versión anterior", "esta versión", "cambio"],
+                [
+                    [
+                        label,
+                        fmt(diff["cifras"][key]["anterior"]) if diff["cifras"][key]["anterior"] is not None else "—",
+                        fmt(diff["cifras"][key]["actual"]) if diff["cifras"][key]["actual"] is not None else "—",
+                        delta(diff["cifras"][key]["cambio"]) if diff["cifras"][key]["cambio"] is not None else "—",
+                    ]
+                    for key, label, fmt, delta in KEY_FIGURES
+                ],
+                f"Qué cambió desde la versión anterior ({diff['version_anterior'] or '—'}, "
+                f"{es.long_date(diff['creada'])}).",
+            )
+        )
     elif previous_note:
         section.intro += f" No se compara con la versión anterior: {previous_note}."
     return section

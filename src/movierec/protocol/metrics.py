@@ -59,8 +59,9 @@ def liked_keys(users: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
     return np.unique(users.astype(np.int64) * n + rows)
 
 
-def _liked_hits(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
-                liked: np.ndarray | None = None) -> np.ndarray:
+def _liked_hits(
+    top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int, liked: np.ndarray | None = None
+) -> np.ndarray:
     """(pairs, k) booleans: whether pair i's user liked the j-th film of its film's top k."""
     n = top.shape[0]
     users = users.astype(np.int64)
@@ -71,14 +72,16 @@ def _liked_hits(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
     return (liked[position] == keys) & (recommended >= 0)
 
 
-def precision_per_pair(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
-                       liked: np.ndarray | None = None) -> np.ndarray:
+def precision_per_pair(
+    top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int, liked: np.ndarray | None = None
+) -> np.ndarray:
     """Per liked pair (users[i], rows[i]): |top k of rows[i] ∩ liked by users[i]| / k."""
     return _liked_hits(top, users, rows, k, liked).sum(axis=1) / k
 
 
-def precision_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int,
-                   liked: np.ndarray | None = None) -> float:
+def precision_at_k(
+    top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int, liked: np.ndarray | None = None
+) -> float:
     """Mean over the liked pairs (users[i], rows[i]) of |top k of rows[i] ∩ liked by users[i]| / k.
     0.0 when there are no pairs. ``liked``: :func:`liked_keys` of the pairs, when known."""
     if rows.size == 0:
@@ -95,7 +98,7 @@ def ndcg_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, k: int, like
     discounts = _discounts(k)
     width = min(k, top.shape[1])
     dcg = _liked_hits(top, users, rows, width, liked) @ discounts[:width]
-    codes, index, likes = np.unique(users, return_inverse=True, return_counts=True)
+    _, index, likes = np.unique(users, return_inverse=True, return_counts=True)
     ideal = np.r_[0.0, np.cumsum(discounts)][np.minimum(likes[index] - 1, k)]
     return float(np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1.0), 0.0).mean())
 
@@ -126,8 +129,14 @@ def collection_recall(top: np.ndarray, collection: np.ndarray, k: int) -> float 
     return float((same.sum(axis=1) / np.minimum(size[films] - 1, k)).mean())
 
 
-def metrics(top: np.ndarray, users: np.ndarray, rows: np.ndarray, collection: np.ndarray, k: int,
-            liked: np.ndarray | None = None) -> dict[str, float | None]:
+def metrics(
+    top: np.ndarray,
+    users: np.ndarray,
+    rows: np.ndarray,
+    collection: np.ndarray,
+    k: int,
+    liked: np.ndarray | None = None,
+) -> dict[str, float | None]:
     liked = liked_keys(users, rows, top.shape[0]) if liked is None else liked
     return {
         "precision_at_k": precision_at_k(top, users, rows, k, liked),
@@ -168,9 +177,16 @@ def best_possible(users: np.ndarray, rows: np.ndarray, weights: np.ndarray, k: i
     return np.maximum(best, 0.0)
 
 
-def stratified_precision_per_pair(top: np.ndarray, users: np.ndarray, rows: np.ndarray, likes: np.ndarray,
-                                  k: int, beta: float = BETA, liked: np.ndarray | None = None,
-                                  best: np.ndarray | None = None) -> np.ndarray:
+def stratified_precision_per_pair(
+    top: np.ndarray,
+    users: np.ndarray,
+    rows: np.ndarray,
+    likes: np.ndarray,
+    k: int,
+    beta: float = BETA,
+    liked: np.ndarray | None = None,
+    best: np.ndarray | None = None,
+) -> np.ndarray:
     """Per liked pair (users[i], rows[i]): the popularity weights (:func:`popularity_weights` of
     ``likes``) of the films of rows[i]'s top k that users[i] liked, over the sum of the k largest
     weights among users[i]'s other liked films (0 when there are none). The pairs are every
@@ -186,8 +202,15 @@ def stratified_precision_per_pair(top: np.ndarray, users: np.ndarray, rows: np.n
     return np.where(best > 0, gained / np.where(best > 0, best, 1.0), 0.0)
 
 
-def stratified_precision_at_k(top: np.ndarray, users: np.ndarray, rows: np.ndarray, likes: np.ndarray,
-                              k: int, beta: float = BETA, liked: np.ndarray | None = None) -> float:
+def stratified_precision_at_k(
+    top: np.ndarray,
+    users: np.ndarray,
+    rows: np.ndarray,
+    likes: np.ndarray,
+    k: int,
+    beta: float = BETA,
+    liked: np.ndarray | None = None,
+) -> float:
     """Popularity-stratified precision@k (Steck 2011): the mean over the liked pairs of
     :func:`stratified_precision_per_pair`; 0.0 without pairs. ``likes``: training users' likes per
     film (row); ``liked``: :func:`liked_keys` of the pairs, when known.
@@ -211,8 +234,15 @@ def generic_films(likes: np.ndarray, generic: int = GENERIC_FILMS) -> np.ndarray
     return most[likes[most] > 0]
 
 
-def generic_share(top: np.ndarray, vote_count: np.ndarray, likes: np.ndarray, k: int = 5,
-                  heads: int = HEAD_FILMS, generic: int = GENERIC_FILMS, films: np.ndarray | None = None) -> float:
+def generic_share(
+    top: np.ndarray,
+    vote_count: np.ndarray,
+    likes: np.ndarray,
+    k: int = 5,
+    heads: int = HEAD_FILMS,
+    generic: int = GENERIC_FILMS,
+    films: np.ndarray | None = None,
+) -> float:
     """The share of the top-k slots of the ``heads`` most-voted films (``vote_count``, ties to the
     lower row; or of the rows ``films`` when given) held by the ``generic`` most-liked films
     (:func:`generic_films` of ``likes``). Slots: films × k (an empty slot is not generic); 0.0
@@ -262,8 +292,9 @@ def adjacent_members(collection: np.ndarray, release: np.ndarray, ids: np.ndarra
     return previous, following
 
 
-def adjacent_collection_recall(top: np.ndarray, collection: np.ndarray, release: np.ndarray, ids: np.ndarray,
-                               k: int) -> float | None:
+def adjacent_collection_recall(
+    top: np.ndarray, collection: np.ndarray, release: np.ndarray, ids: np.ndarray, k: int
+) -> float | None:
     """For every film in a collection of ≥ 2 catalogue films, the share of its adjacent members
     (:func:`adjacent_members`: previous and next by release date, ties by id; one for the first
     and the last film) in its top k; the mean over those films. None when no film qualifies.
@@ -301,8 +332,9 @@ class Films:
     ids: np.ndarray  # TMDB ids (ties of the release order)
 
 
-def film_metrics(top: np.ndarray, users: np.ndarray, rows: np.ndarray, films: Films, k: int,
-                 liked: np.ndarray | None = None) -> dict[str, float | None]:
+def film_metrics(
+    top: np.ndarray, users: np.ndarray, rows: np.ndarray, films: Films, k: int, liked: np.ndarray | None = None
+) -> dict[str, float | None]:
     """:func:`metrics` and the :data:`STRATIFIED` metrics of one film-to-film ``top``."""
     liked = liked_keys(users, rows, top.shape[0]) if liked is None else liked
     return {
@@ -324,8 +356,11 @@ def stratified_recall_at_k(recommended: np.ndarray, truth: list[np.ndarray], wei
     """
     if not truth:
         return 0.0
-    return float(np.mean([_stratified_recall(shown, held, weights) for shown, held in zip(recommended[:, :k], truth,
-                                                                                          strict=True)]))
+    return float(
+        np.mean(
+            [_stratified_recall(shown, held, weights) for shown, held in zip(recommended[:, :k], truth, strict=True)]
+        )
+    )
 
 
 def _stratified_recall(shown: np.ndarray, held: np.ndarray, weights: np.ndarray) -> float:
@@ -334,8 +369,9 @@ def _stratified_recall(shown: np.ndarray, held: np.ndarray, weights: np.ndarray)
     return float(weights[hits].sum()) / total if total > 0 else 0.0
 
 
-def ranking_metrics(recommended: np.ndarray, truth: list[np.ndarray], k: int,
-                    weights: np.ndarray | None = None) -> dict[str, float]:
+def ranking_metrics(
+    recommended: np.ndarray, truth: list[np.ndarray], k: int, weights: np.ndarray | None = None
+) -> dict[str, float]:
     """precision@k, recall@k and nDCG@k of per-user lists: ``recommended`` (users, ≥ k) rows best
     first (-1: none), ``truth[u]`` the rows user u liked afterwards (not empty). Means over users.
     Given the films' popularity ``weights`` (:func:`popularity_weights`), also
@@ -359,8 +395,12 @@ def ranking_metrics(recommended: np.ndarray, truth: list[np.ndarray], k: int,
         precision.append(hits.sum() / k)
         recall.append(hits.sum() / held.size)
         ndcg.append(float(hits @ discounts[: hits.size]) / float(discounts[: min(held.size, k)].sum()))
-    return {"precision_at_k": float(np.mean(precision)), "recall_at_k": float(np.mean(recall)),
-            "ndcg_at_k": float(np.mean(ndcg)), **stratified}
+    return {
+        "precision_at_k": float(np.mean(precision)),
+        "recall_at_k": float(np.mean(recall)),
+        "ndcg_at_k": float(np.mean(ndcg)),
+        **stratified,
+    }
 
 
 def coverage_of_lists(recommended: np.ndarray, n: int) -> float:

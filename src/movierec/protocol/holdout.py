@@ -23,8 +23,9 @@ FRACTION = 0.8
 MIN_LIKES = 5
 
 
-def time_split(likes: pl.DataFrame, fraction: float = FRACTION,
-               min_likes: int = MIN_LIKES) -> tuple[pl.DataFrame, pl.DataFrame]:
+def time_split(
+    likes: pl.DataFrame, fraction: float = FRACTION, min_likes: int = MIN_LIKES
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(input, truth) rows (user_id, row, timestamp) of the users with ≥ ``min_likes`` likes."""
     ordered = (
         likes.select("user_id", "row", "timestamp")

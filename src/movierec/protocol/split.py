@@ -73,11 +73,12 @@ def user_sample(frame: pl.DataFrame, count: int, user: str = "user_id") -> pl.Da
     [1, 2, 2]
     """
     multiplier, modulus = SAMPLE_HASH
-    chosen = (frame.select(pl.col(user).unique())
-              .sort((pl.col(user) * multiplier) % modulus, user).head(count))
+    chosen = frame.select(pl.col(user).unique()).sort((pl.col(user) * multiplier) % modulus, user).head(count)
     return frame.join(chosen, on=user, how="semi", maintain_order="left")
 
 
 def describe() -> str:
-    return (f"evaluation userId % {USER_MODULUS} == {EVALUATION_REMAINDER}, "
-            f"validation userId % {USER_MODULUS} == {VALIDATION_REMAINDER}, the rest fit")
+    return (
+        f"evaluation userId % {USER_MODULUS} == {EVALUATION_REMAINDER}, "
+        f"validation userId % {USER_MODULUS} == {VALIDATION_REMAINDER}, the rest fit"
+    )
