@@ -300,11 +300,15 @@ def test_a_previous_release_without_report_is_said_so(release: Path, tmp_path: P
     assert read_previous(None) == (None, "")
 
 
-def test_module_entry_point_refuses_a_folder_without_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from movierec.report.__main__ import main
+def test_the_report_command_refuses_a_data_folder_without_a_release(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
 
-    assert main([str(tmp_path)]) == 2
-    assert "is not a release folder (no tables/movies.parquet)" in capsys.readouterr().err
+    from movierec.cli import app
+
+    result = CliRunner().invoke(app, ["report", "--data", str(tmp_path), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert f"no release in {tmp_path}: run `movierec pipeline --data {tmp_path}` first" in result.output
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_the_titles_file_is_accounted_like_the_others() -> None:

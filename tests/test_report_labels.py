@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.report import write_report
-from movierec.report.charts import LABEL_CHARS
+from movierec.report.chart_style import LABEL_CHARS
 
 HOSTILE = [
     r"$\foo$ Pictures",

@@ -3,121 +3,32 @@
 Every function takes plain lists of labels and numbers (already computed by the figures layer)
 and returns the ``<svg>…</svg>`` text to paste into the HTML. Scatter points are rasterized inside
 the SVG (one embedded PNG data URI), so a plot of 45,000 films stays small while its axes and
-labels stay vector text.
-
-Determinism: every chart is saved with its own ``svg.hashsalt`` (its id), so the element ids
-inside one SVG are stable from run to run and never collide with another chart's on the page;
-the SVG metadata (date, creator URL) is stripped.
+labels stay vector text. The style, the label cutting and the SVG step are in
+:mod:`movierec.report.chart_style`.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from movierec.raw.caps import clip
 from movierec.report import spanish
-
-Fmt = Callable[[float], str]
-
-# Okabe–Ito: distinguishable by readers with colour-vision deficiencies, and in greyscale print.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
-MAIN, ACCENT, MUTED = PALETTE[0], PALETTE[3], "#B8B8B8"
-WIDTH = 7.6  # inches; the page shows charts at most ~860 px wide
-
-STYLE = {
-    # Measured with DejaVu Sans (shipped with matplotlib); a browser without it falls back to a
-    # narrower sans-serif, never to its default serif font.
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"],
-    "font.size": 9,
-    "axes.titlesize": 9.5,
-    "axes.labelsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#E6E6E6",
-    "grid.linewidth": 0.6,
-    "axes.axisbelow": True,
-    "legend.frameon": False,
-    "legend.fontsize": 8.5,
-    "svg.fonttype": "none",  # text stays text: smaller, selectable, searchable
-    "axes.formatter.useoffset": False,
-    # Labels are data (company, genre, person names from TMDB): "$\\foo$ Pictures" is a name,
-    # not mathtext to typeset; parsed, it made the whole report fail.
-    "text.parse_math": False,
-}
-
-LABEL_CHARS = 60  # a tick label longer than this is cut: a 500-character name must not stretch the chart
-
-
-def _short(labels: Sequence[str]) -> list[str]:
-    """Tick labels cut to ``LABEL_CHARS`` (ending in "…"), each line apart.
-
-    >>> _short(["Heat", "x" * 70])[1][-3:], len(_short(["x" * 70])[0])
-    ('xx…', 60)
-    """
-    return ["\n".join(clip(line, LABEL_CHARS) for line in str(label).split("\n")) for label in labels]
-
-
-def _fmt_axis(decimals: int = 0) -> FuncFormatter:
-    return FuncFormatter(lambda v, _pos: spanish.number(v, decimals))
-
-
-def _fmt_log(value: float, _pos: object = None) -> str:
-    """1, 10, 100, 1.000 … and 0,1 on a log axis, in Spanish style."""
-    if value <= 0:
-        return ""
-    decimals = max(0, -int(np.floor(np.log10(value) + 1e-9)))
-    return spanish.number(value, decimals)
-
-
-def styled(function: Callable[..., str]) -> Callable[..., str]:
-    """Run a chart function under the report's style: every artist is created inside it."""
-
-    @functools.wraps(function)
-    def wrapper(*args: object, **kwargs: object) -> str:
-        with plt.rc_context(STYLE):
-            return function(*args, **kwargs)
-
-    return wrapper
-
-
-def figure(
-    height: float = 3.4, ncols: int = 1, width: float = WIDTH, sharey: bool = False
-) -> tuple[Figure, list[Axes]]:
-    fig, axes = plt.subplots(1, ncols, figsize=(width, height), sharey=sharey, squeeze=False)
-    return fig, list(axes[0])
-
-
-def to_svg(fig: Figure, chart_id: str, label: str) -> str:
-    """The figure as inline SVG text (no XML prolog, no metadata), then closed."""
-    buffer = io.StringIO()
-    with plt.rc_context({"svg.hashsalt": f"movierec-{chart_id}"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=110, metadata={"Date": None})
-    plt.close(fig)
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    # Namespace declarations are not fetched, but an HTML page needs none: drop every URL.
-    text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)
-    # matplotlib labels every group (id="line2d_12"): unreferenced, and repeated in every chart of
-    # the page; only the salted ids (clip paths, markers) are referenced and they stay.
-    text = re.sub(r' id="[A-Za-z.]+_\d+"', "", text)
-    safe = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return text.replace("<svg", f'<svg role="img" aria-label="{safe}"', 1).strip()
+from movierec.report.chart_style import (
+    ACCENT,
+    MAIN,
+    PALETTE,
+    Fmt,
+    column,
+    figure,
+    fmt_axis,
+    fmt_log,
+    short,
+    styled,
+    to_svg,
+)
 
 
 def _hbar_axis(
@@ -136,13 +47,13 @@ def _hbar_axis(
     end of the axis (1.0 for shares); without ticks the annotations carry the numbers."""
     y = np.arange(len(labels))
     ax.barh(y, values, color=color, height=0.7)
-    ax.set_yticks(y, _short(labels))
+    ax.set_yticks(y, short(labels))
     ax.invert_yaxis()
     ax.grid(False, axis="y")
     top = max([v for v in values if v is not None and np.isfinite(v)] or [0])
     ax.set_xlim(0, limit if limit else (top * (1.25 if ticks else 1.45) if top > 0 else 1))
     for yi, value in zip(y, values, strict=True):
-        ax.text(value, yi, " " + fmt(value), va="center", ha="left", fontsize=7.5, color="#333333")
+        ax.text(value, float(yi), " " + fmt(value), va="center", ha="left", fontsize=7.5, color="#333333")
     if ticks:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: (axis_fmt or fmt)(v)))
         ax.xaxis.set_major_locator(MaxNLocator(5))
@@ -196,8 +107,7 @@ def panels(
     rows = max(len(item[1]) for item in items)
     if stacked_rows:
         per = 0.22 * rows + 0.55
-        fig, grid = plt.subplots(len(items), 1, figsize=(WIDTH, per * len(items)), squeeze=False)
-        axes = [row[0] for row in grid]
+        fig, axes = column(len(items), per * len(items))
     else:
         fig, axes = figure(height=height or max(2.2, 0.26 * rows + 0.9), ncols=len(items))
     for ax, (title, labels, values, fmt), color in zip(axes, items, PALETTE, strict=False):
@@ -225,12 +135,12 @@ def vbars(
     ax.bar(x, values, color=colors, width=0.7)
     ax.set_xticks(
         x,
-        _short([f"{lab}\n{note}" for lab, note in zip(labels, notes, strict=True)] if notes else labels),
+        short([f"{lab}\n{note}" for lab, note in zip(labels, notes, strict=True)] if notes else labels),
         fontsize=7.5 if notes else 8,
     )
     ax.grid(False, axis="x")
     for xi, value in zip(x, values, strict=True):
-        ax.text(xi, value, fmt(value), ha="center", va="bottom", fontsize=7.5, color="#333333")
+        ax.text(float(xi), value, fmt(value), ha="center", va="bottom", fontsize=7.5, color="#333333")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
     top = max([v for v in values if np.isfinite(v)] or [0])
     ax.set_ylim(0, top * 1.15 if top > 0 else 1)
@@ -259,18 +169,18 @@ def stacked(
     for (name, values), color in zip(series.items(), PALETTE, strict=False):
         vals = np.asarray(values, dtype=float)
         if horizontal:
-            ax.barh(pos, vals, left=base, color=color, height=0.6, label=_short([name])[0])
+            ax.barh(pos, vals, left=base, color=color, height=0.6, label=short([name])[0])
         else:
-            ax.bar(pos, vals, bottom=base, color=color, width=0.75, label=_short([name])[0])
+            ax.bar(pos, vals, bottom=base, color=color, width=0.75, label=short([name])[0])
         base += vals
     if horizontal:
-        ax.set_yticks(pos, _short(labels))
+        ax.set_yticks(pos, short(labels))
         ax.invert_yaxis()
         ax.grid(False, axis="y")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
         ax.set_xlabel(axis_label)
     else:
-        ax.set_xticks(pos, _short(labels), fontsize=8, rotation=45 if n > 12 else 0)
+        ax.set_xticks(pos, short(labels), fontsize=8, rotation=45 if n > 12 else 0)
         ax.grid(False, axis="x")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
         ax.set_ylabel(axis_label)
@@ -293,7 +203,7 @@ def lines(
     for (name, values), color in zip(series.items(), PALETTE, strict=False):
         vals = np.array([np.nan if v is None else v for v in values], dtype=float)
         ax.plot(
-            x, vals, color=color, linewidth=1.6, label=_short([name])[0], marker="o" if markers else None, markersize=3
+            x, vals, color=color, linewidth=1.6, label=short([name])[0], marker="o" if markers else None, markersize=3
         )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt(v)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: str(int(v))))  # years: no thousands dot
@@ -332,12 +242,12 @@ def scatter(
             xs[mask], ys[mask], s=16, color=ACCENT, alpha=0.9, linewidths=0, rasterized=True, label=highlight_label
         )
     for (name, lx, ly, style), color in zip(overlays, ("#333333", ACCENT, PALETTE[2]), strict=False):
-        ax.plot(lx, ly, linestyle=style, color=color, linewidth=1.3, label=_short([name])[0])
+        ax.plot(lx, ly, linestyle=style, color=color, linewidth=1.3, label=short([name])[0])
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    fx, fy = axis_fmt or (_fmt_log if logx else spanish.number, _fmt_log if logy else spanish.number)
+    fx, fy = axis_fmt or (fmt_log if logx else spanish.number, fmt_log if logy else spanish.number)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fx(v)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fy(v)))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
@@ -369,7 +279,7 @@ def ranges(
     med, lo, hi = (np.asarray(v, dtype=float) for v in (median, low, high))
     ax.hlines(y, lo, hi, color=PALETTE[5], linewidth=3.2)
     ax.plot(med, y, "o", color=MAIN, markersize=5)
-    ax.set_yticks(y, _short([f"{lab} ({note})" for lab, note in zip(labels, notes, strict=True)]))
+    ax.set_yticks(y, short([f"{lab} ({note})" for lab, note in zip(labels, notes, strict=True)]))
     ax.invert_yaxis()
     ax.grid(False, axis="y")
     if reference is not None:
@@ -398,18 +308,18 @@ def histogram(
     fig, (ax,) = figure(height=3.0)
     ax.hist(
         np.asarray(values, dtype=float),
-        bins=np.asarray(bins, dtype=float),
+        bins=np.asarray(bins, dtype=float).tolist(),
         color=MAIN,
         edgecolor="white",
         linewidth=0.5,
     )
     if logy:
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(_fmt_log))
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_log))
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
     else:
-        ax.yaxis.set_major_formatter(_fmt_axis())
-    ax.xaxis.set_major_formatter(_fmt_axis())
+        ax.yaxis.set_major_formatter(fmt_axis())
+    ax.xaxis.set_major_formatter(fmt_axis())
     if marker is not None:
         ax.axvline(marker, color=ACCENT, linewidth=1.2, linestyle="--", label=marker_label)
         ax.legend(loc="upper right")
@@ -430,9 +340,9 @@ def grouped_hbars(
     top = 0.0
     for i, ((name, values), color) in enumerate(zip(series.items(), PALETTE, strict=False)):
         vals = np.asarray(values, dtype=float)
-        ax.barh(y + (i - (k - 1) / 2) * width, vals, height=width, color=color, label=_short([name])[0])
+        ax.barh(y + (i - (k - 1) / 2) * width, vals, height=width, color=color, label=short([name])[0])
         top = max(top, float(np.nanmax(vals)) if vals.size else 0.0)
-    ax.set_yticks(y, _short(labels))
+    ax.set_yticks(y, short(labels))
     ax.invert_yaxis()
     ax.grid(False, axis="y")
     ax.set_xlim(0, top * 1.1 if top > 0 else 1)

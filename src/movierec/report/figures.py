@@ -30,12 +30,23 @@ TOP_GENRES = 6
 GENRE_MIN_FILMS_PER_DECADE = 30
 
 
-def finite(value: float | None) -> float | None:
-    """JSON has no NaN: NaN and infinities become None."""
+def finite(value: Any) -> float | None:
+    """JSON has no NaN: NaN and infinities become None. ``value`` is what a polars aggregate returns
+    (typed as any Python literal), a number or None here."""
     if value is None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def whole(value: Any) -> int:
+    """An integer polars aggregate (typed as any Python literal) as an ``int``."""
+    return int(value)
+
+
+def number(value: Any) -> float:
+    """A numeric polars aggregate (typed as any Python literal) as a ``float``."""
+    return float(value)
 
 
 def money_films(movies: pl.DataFrame) -> pl.DataFrame:
@@ -86,8 +97,8 @@ def catalogue(movies: pl.DataFrame) -> dict[str, Any]:
     peak = per_year.sort(["len", "release_year"], descending=[True, False]).row(0) if per_year.height else (None, 0)
     return {
         "peliculas": movies.height,
-        "primer_anio": int(years.min()) if years.len() else None,
-        "ultimo_anio": int(years.max()) if years.len() else None,
+        "primer_anio": whole(years.min()) if years.len() else None,
+        "ultimo_anio": whole(years.max()) if years.len() else None,
         "anio_con_mas_peliculas": peak[0],
         "peliculas_en_ese_anio": peak[1],
         "por_anio": {str(y): n for y, n in per_year.iter_rows()},
@@ -232,7 +243,9 @@ def budget_revenue(movies: pl.DataFrame) -> dict[str, Any]:
         var_x = logs["x"].var()
         if var_x:
             slope = finite(logs.select(pl.cov("x", "y")).item() / var_x)
-            intercept = finite(logs["y"].mean() - slope * logs["x"].mean()) if slope is not None else None
+            mean_x, mean_y = finite(logs["x"].mean()), finite(logs["y"].mean())
+            if slope is not None and mean_x is not None and mean_y is not None:
+                intercept = finite(mean_y - slope * mean_x)
     return {
         "n": n,
         "r": r,
@@ -277,7 +290,7 @@ def return_by_genre(movies: pl.DataFrame, genres: pl.DataFrame, min_group: int =
 def franchise(movies: pl.DataFrame, constants: dict[str, float]) -> dict[str, Any]:
     """Films in a collection against single films: size, medians of money, mean weighted rating."""
     rated = with_weighted_rating(movies, constants)
-    out = {}
+    out: dict[str, Any] = {}
     for key, condition in (
         ("franquicia", pl.col("collection_id").is_not_null()),
         ("unica", pl.col("collection_id").is_null()),

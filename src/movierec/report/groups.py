@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from movierec.report import spanish
-from movierec.report.figures import MIN_GROUP, finite, money_films, with_weighted_rating
+from movierec.report.figures import MIN_GROUP, finite, money_films, whole, with_weighted_rating
 
 MIN_PERSON_FILMS = 5
 TOP_BILLED = 5  # an actor counts for the first five names of the cast, as the model reads them
@@ -237,7 +237,7 @@ def recommendation_coverage(movies: pl.DataFrame, neighbours: pl.DataFrame, k: i
         "cobertura": counts.height / n if n else None,
         "huecos": slots,
         "cuota_del_1_por_ciento": int(counts["len"].head(top_share).sum()) / slots if slots else None,
-        "max_apariciones": int(counts["len"].max() or 0) if counts.height else 0,
+        "max_apariciones": whole(counts["len"].max() or 0) if counts.height else 0,
     }
 
 

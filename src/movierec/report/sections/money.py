@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from movierec.report import charts, figures
+from movierec.report import chart_style, charts, figures
 from movierec.report import spanish as es
 from movierec.report.blocks import Chart, Section, Table
 from movierec.report.load import Release
@@ -13,7 +13,7 @@ from movierec.report.load import Release
 
 def _money_axis(value: float) -> str:
     """Log-axis ticks of US$ amounts in millions: 0,01 … 1 … 1.000 (M US$)."""
-    return charts._fmt_log(value / 1e6)
+    return chart_style.fmt_log(value / 1e6)
 
 
 def _gem_thresholds(rated: pl.DataFrame, gems: dict) -> list[tuple[str, list[float], list[float], str]]:
@@ -21,8 +21,8 @@ def _gem_thresholds(rated: pl.DataFrame, gems: dict) -> list[tuple[str, list[flo
     wr, pop = gems["umbral_valoracion"], gems["umbral_popularidad"]
     if wr is None or pop is None or not rated.height:
         return []
-    x0, x1 = float(rated["popularity"].min()), float(rated["popularity"].max())
-    y0, y1 = float(rated["wr"].min()), float(rated["wr"].max())
+    x0, x1 = figures.number(rated["popularity"].min()), figures.number(rated["popularity"].max())
+    y0, y1 = figures.number(rated["wr"].min()), figures.number(rated["wr"].max())
     return [
         (f"10 % mejor valorado (WR ≥ {es.number(wr, 2)})", [x0, x1], [wr, wr], "--"),
         (f"popularidad mediana ({es.number(pop, 2)})", [pop, pop], [y0, y1], ":"),
@@ -210,7 +210,7 @@ def votes_section(release: Release) -> Section:
             both["revenue"].to_numpy(),
             xlabel="votos en TMDB (escala log)",
             ylabel="ingresos (M US$, escala log)",
-            axis_fmt=(charts._fmt_log, _money_axis),
+            axis_fmt=(chart_style.fmt_log, _money_axis),
         )
     else:
         finding, svg = "Hay menos de 3 películas con votos e ingresos.", None
@@ -303,7 +303,7 @@ def votes_section(release: Release) -> Section:
                 highlight=highlight.to_numpy(),
                 highlight_label=f"joyas ocultas ({gems['n']})",
                 overlays=_gem_thresholds(rated, gems),
-                axis_fmt=(charts._fmt_log, lambda v: es.number(v, 1)),
+                axis_fmt=(chart_style.fmt_log, lambda v: es.number(v, 1)),
             )
             if rated.height
             else None,

@@ -76,8 +76,8 @@ def changes(current: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
     rows = {}
     for key, *_ in KEY_FIGURES:
         old, new = before.get(key), current.get(key)
-        numeric = isinstance(old, (int, float)) and isinstance(new, (int, float))
-        rows[key] = {"anterior": old, "actual": new, "cambio": (new - old) if numeric else None}
+        change = new - old if isinstance(old, (int, float)) and isinstance(new, (int, float)) else None
+        rows[key] = {"anterior": old, "actual": new, "cambio": change}
     return {"version_anterior": previous.get("version"), "creada": previous.get("creada"), "cifras": rows}
 
 
