@@ -16,10 +16,10 @@ from movierec.model.ann import spherical_kmeans, top_k_clustered
 from movierec.model.artifact import NEIGHBOURS_SCHEMA, neighbours_frame
 from movierec.model.candidates import merge_pools
 from movierec.model.cf import ItemCF, cap_likes, lookup_pairs
-from movierec.model.features import Catalogue, ContentFeaturizer, era_features, popularity_prior, quality_prior
+from movierec.model.features import FilmTables, ContentFeaturizer, era_features, popularity_prior, quality_prior
 from movierec.model.ranking import (
     DEFAULT_WEIGHTS,
-    SIGNALS,
+    RANKING_SIGNALS,
     Blend,
     blend,
     confidence,
@@ -140,9 +140,9 @@ def test_spherical_kmeans_separates_directions() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def tiny_catalogue() -> Catalogue:
+def tiny_catalogue() -> FilmTables:
     """Four films: 1 and 2 share a keyword, the director and a collection; 3 and 4 do not."""
-    return Catalogue(
+    return FilmTables(
         movies=pl.DataFrame(
             {
                 "id": [1, 2, 3, 4],
@@ -274,7 +274,7 @@ def test_featurizer_transform_equals_fit_transform() -> None:
 
 def test_featurizer_survives_empty_tables() -> None:
     empty = tiny_catalogue()
-    empty = Catalogue(
+    empty = FilmTables(
         movies=empty.movies.with_columns(pl.lit(None, pl.String).alias("overview")),
         genres=empty.genres.clear(),
         keywords=empty.keywords.clear(),
@@ -375,7 +375,7 @@ def test_pair_signals_by_hand() -> None:
     cf = sp.csr_matrix(np.array([[0, 0.5, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
     pool = np.array([[1, 2], [0, -1], [0, 3], [0, 1]])
     signals = pair_signals(features, cf, priors, pool)
-    get = {name: signals[i] for i, name in enumerate(SIGNALS)}
+    get = {name: signals[i] for i, name in enumerate(RANKING_SIGNALS)}
     assert get["collection"].tolist() == [[1, 0], [1, 0], [0, 0], [0, 0]]
     assert get["language"].tolist() == [[1, 0], [1, 0], [0, 0], [0, 0]]  # film 4 has no language
     assert np.allclose(get["director"], [[1, 0], [1, 0], [0, 0], [0, 0]])
@@ -388,9 +388,9 @@ def test_pair_signals_by_hand() -> None:
 
 def test_blend_and_rank_pool_ties_go_to_the_lower_row() -> None:
     pool = np.array([[1, 2, 3], [0, 2, -1]])
-    signals = np.zeros((len(SIGNALS), 2, 3), dtype=np.float32)
-    signals[SIGNALS.index("keywords")] = [[0.5, 0.5, 0.1], [0.2, 0.9, 0.0]]
-    signals[SIGNALS.index("popularity")] = [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    signals = np.zeros((len(RANKING_SIGNALS), 2, 3), dtype=np.float32)
+    signals[RANKING_SIGNALS.index("keywords")] = [[0.5, 0.5, 0.1], [0.2, 0.9, 0.0]]
+    signals[RANKING_SIGNALS.index("popularity")] = [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     scores = blend(signals, pool, {"keywords": 1.0, "popularity": 0.1})
     assert scores.tolist() == [
         [pytest.approx(0.5), pytest.approx(0.5), pytest.approx(0.2)],
@@ -423,9 +423,9 @@ def test_neighbours_frame_schema_and_padding() -> None:
 def _tuning_case() -> tuple[np.ndarray, np.ndarray, Objective]:
     """Three films; each should recommend the film keywords point to, which popularity does not."""
     pool = np.array([[1, 2], [0, 2], [0, 1]])
-    signals = np.zeros((len(SIGNALS), 3, 2), dtype=np.float32)
-    signals[SIGNALS.index("keywords")] = [[0.9, 0.0], [0.0, 0.9], [0.9, 0.0]]  # right: 1, 2, 0
-    signals[SIGNALS.index("popularity")] = [[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]  # wrong: 2, 0, 1
+    signals = np.zeros((len(RANKING_SIGNALS), 3, 2), dtype=np.float32)
+    signals[RANKING_SIGNALS.index("keywords")] = [[0.9, 0.0], [0.0, 0.9], [0.9, 0.0]]  # right: 1, 2, 0
+    signals[RANKING_SIGNALS.index("popularity")] = [[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]  # wrong: 2, 0, 1
     right = np.array([1, 2, 0])
 
     def hits(top: np.ndarray) -> float:
@@ -464,8 +464,8 @@ def test_tune_blend_moves_the_evidence_scale_when_the_tail_is_right() -> None:
     """The tail weights rank right, the head weights wrong: only a larger evidence scale (films
     treated as tail films longer) can win."""
     pool, signals, objective = _tuning_case()
-    right = {name: 0.0 for name in SIGNALS} | {"keywords": 1.0}
-    wrong = {name: 0.0 for name in SIGNALS} | {"popularity": 1.0}
+    right = {name: 0.0 for name in RANKING_SIGNALS} | {"keywords": 1.0}
+    wrong = {name: 0.0 for name in RANKING_SIGNALS} | {"popularity": 1.0}
     support = np.array([2.0, 2.0, 2.0])
     # evidence 0.01 × 100 users = 1: confidence 2/3, scores keywords 0.9/3 = 0.3 < popularity 2/3
     result = tune_blend(
@@ -476,7 +476,7 @@ def test_tune_blend_moves_the_evidence_scale_when_the_tail_is_right() -> None:
         support,
         100,
         k=1,
-        fixed=SIGNALS,
+        fixed=RANKING_SIGNALS,
         rounds=2,
     )
     # × 2 → 2: confidence 1/2, keywords 0.45 < popularity 0.5; × 4 → 4: confidence 1/3, keywords 0.6 > 1/3
@@ -500,9 +500,9 @@ def test_phase_one_ranks_only_the_objectives_rows() -> None:
 
 def test_blend_mixes_tail_and_head_weights_by_confidence() -> None:
     pool = np.array([[1], [0], [0]])
-    signals = np.zeros((len(SIGNALS), 3, 1), dtype=np.float32)
-    signals[SIGNALS.index("keywords")] = 1.0
-    signals[SIGNALS.index("cf")] = 2.0
+    signals = np.zeros((len(RANKING_SIGNALS), 3, 1), dtype=np.float32)
+    signals[RANKING_SIGNALS.index("keywords")] = 1.0
+    signals[RANKING_SIGNALS.index("cf")] = 2.0
     mixed = Blend(tail={"keywords": 1.0}, head={"cf": 1.0})
     # film 0: tail only (1.0); film 1: half-way (0.5 + 1.0); film 2: head only (2.0)
     assert blend(signals, pool, mixed, np.array([0.0, 0.5, 1.0], dtype=np.float32)).ravel().tolist() == [1.0, 1.5, 2.0]
@@ -519,9 +519,9 @@ def _damping_case() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Four films: popularity sends every film to film 0, keywords to the next film (0→1→2→3→0);
     coverage needs every film recommended. Films 0 and 1 are tail films, 2 and 3 head films."""
     pool = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
-    signals = np.zeros((len(SIGNALS), 4, 3), dtype=np.float32)
-    signals[SIGNALS.index("popularity")] = np.where(pool == 0, 1.0, 0.0)
-    signals[SIGNALS.index("keywords")] = np.where(pool == (np.arange(4)[:, None] + 1) % 4, 0.5, 0.0)
+    signals = np.zeros((len(RANKING_SIGNALS), 4, 3), dtype=np.float32)
+    signals[RANKING_SIGNALS.index("popularity")] = np.where(pool == 0, 1.0, 0.0)
+    signals[RANKING_SIGNALS.index("keywords")] = np.where(pool == (np.arange(4)[:, None] + 1) % 4, 0.5, 0.0)
     return pool, signals, np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)
 
 
@@ -549,8 +549,8 @@ def _yard(
 
 def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
     pool, signals, weight = _damping_case()
-    tail = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3, "quality": 0.1}
-    head = {name: 0.0 for name in SIGNALS} | {"keywords": 1.0}  # head films already recommend the next
+    tail = {name: 0.0 for name in RANKING_SIGNALS} | {"keywords": 0.25, "popularity": 0.3, "quality": 0.1}
+    head = {name: 0.0 for name in RANKING_SIGNALS} | {"keywords": 1.0}  # head films already recommend the next
     result, top, scores = meet_targets(
         signals, pool, Blend(tail, head), weight, _yard(4), Targets(coverage=1.0), keep=2
     )
@@ -569,7 +569,7 @@ def test_meet_targets_damps_the_tail_priors_first_by_bisection() -> None:
 
 def test_meet_targets_damps_the_head_when_the_tail_is_not_enough() -> None:
     pool, signals, weight = _damping_case()
-    priors_only = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
+    priors_only = {name: 0.0 for name in RANKING_SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
     result, top, _ = meet_targets(
         signals, pool, Blend(priors_only, priors_only), weight, _yard(4), Targets(coverage=1.0)
     )
@@ -579,7 +579,7 @@ def test_meet_targets_damps_the_head_when_the_tail_is_not_enough() -> None:
 
 def test_meet_targets_keeps_the_closest_when_the_target_cannot_be_met() -> None:
     pool, signals, weight = _damping_case()
-    priors_only = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
+    priors_only = {name: 0.0 for name in RANKING_SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
     result, _, _ = meet_targets(
         signals, pool, Blend(priors_only, priors_only), weight, _yard(4), Targets(coverage=1.01)
     )
@@ -591,8 +591,8 @@ def test_meet_targets_damps_the_head_priors_until_lists_are_about_their_film() -
     """Films 0 and 1 are the most voted, film 3 the most liked; popularity sends every head film's
     list to film 3, keywords to the next film. A generic share ≤ 0.29 needs the keywords to win."""
     pool, signals, _ = _damping_case()
-    signals[SIGNALS.index("popularity")] = np.where(pool == 3, 1.0, 0.0)
-    head = {name: 0.0 for name in SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
+    signals[RANKING_SIGNALS.index("popularity")] = np.where(pool == 3, 1.0, 0.0)
+    head = {name: 0.0 for name in RANKING_SIGNALS} | {"keywords": 0.25, "popularity": 0.3}
     targets = Targets(coverage=0.0, generic_films=2, generic_top=1)
     yard = _yard(4, votes=np.array([90.0, 80.0, 1.0, 1.0]), likes=np.array([1.0, 1.0, 1.0, 9.0]), targets=targets)
     result, top, _ = meet_targets(signals, pool, Blend(head, head), np.ones(4, dtype=np.float32), yard, targets)
@@ -603,10 +603,10 @@ def test_meet_targets_damps_the_head_priors_until_lists_are_about_their_film() -
 
 def test_meet_targets_raises_the_adjacent_weight_until_the_sequel_comes_first() -> None:
     pool = np.array([[1, 2], [0, 2], [0, 1]])
-    signals = np.zeros((len(SIGNALS), 3, 2), dtype=np.float32)
-    signals[SIGNALS.index("adjacent")] = np.where(np.isin(pool, [0, 1]) & (np.arange(3)[:, None] < 2), 1.0, 0.0)
-    signals[SIGNALS.index("popularity")] = np.where(pool == 2, 1.0, 0.0)  # film 2 is the popular one
-    weights = {name: 0.0 for name in SIGNALS} | {"adjacent": 0.2, "popularity": 0.6}
+    signals = np.zeros((len(RANKING_SIGNALS), 3, 2), dtype=np.float32)
+    signals[RANKING_SIGNALS.index("adjacent")] = np.where(np.isin(pool, [0, 1]) & (np.arange(3)[:, None] < 2), 1.0, 0.0)
+    signals[RANKING_SIGNALS.index("popularity")] = np.where(pool == 2, 1.0, 0.0)  # film 2 is the popular one
+    weights = {name: 0.0 for name in RANKING_SIGNALS} | {"adjacent": 0.2, "popularity": 0.6}
     targets = Targets(coverage=0.0, adjacent_recall=1.0)
     result, top, _ = meet_targets(
         signals,

@@ -29,7 +29,7 @@ from movierec.evaluation.goals import check, relative
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
 from movierec.protocol.metrics import Films, film_metrics, liked_keys
-from movierec.protocol.split import describe, evaluation_users, training_users
+from movierec.protocol.split import split_description, evaluation_users, training_users
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
 from movierec.release.layout import read_manifest
@@ -168,7 +168,7 @@ def evaluate_release(
         "table": table,
         "personal": personal,
         "ratings": anchored.ratings,
-        "split": describe(),
+        "split": split_description(),
         "training_users": anchored.training_users,
     }
     evaluation["goals"] = goals(evaluation)

@@ -2,7 +2,7 @@
 
 Example (content only, no ratings):
     >>> import polars as pl
-    >>> catalogue = Catalogue(
+    >>> catalogue = FilmTables(
     ...     movies=pl.DataFrame({"id": [1, 2, 3], "title": ["Toy Story", "Toy Story 2", "Heat"],
     ...                          "overview": ["toys", "toys again", "a heist"], "tagline": [None] * 3,
     ...                          "original_language": ["en"] * 3, "release_year": [1995, 1999, 1995],
@@ -33,12 +33,12 @@ from movierec.model.borrow import borrowed, content_neighbours, hidden_films, wi
 from movierec.model.candidates import PoolSizes, candidate_pool, candidate_recall, merge_pools
 from movierec.model.cf import MAX_LIKES_PER_USER
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative
-from movierec.model.features import Catalogue, ContentFeatures, ContentFeaturizer, popularity_prior, quality_prior
+from movierec.model.features import FilmTables, ContentFeatures, ContentFeaturizer, popularity_prior, quality_prior
 from movierec.model.ranking import (
     CONTENT,
     DEFAULT_WEIGHTS,
     HEAD_START,
-    SIGNALS,
+    RANKING_SIGNALS,
     Blend,
     blend,
     cf_signal,
@@ -130,7 +130,7 @@ class NeighbourRecommender:
         )
 
     def fit(
-        self, catalogue: Catalogue, likes: pl.DataFrame | None, collaborative: CollaborativeStage | None = None
+        self, catalogue: FilmTables, likes: pl.DataFrame | None, collaborative: CollaborativeStage | None = None
     ) -> NeighbourRecommender:
 
         steps: dict[str, float] = {}
@@ -246,10 +246,10 @@ class NeighbourRecommender:
                     self.k,
                 )[0]
                 step("tuning")
-            signals[SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
-            signals[SIGNALS.index("cf_content")] = cf_signal(all_borrowed, pool)
+            signals[RANKING_SIGNALS.index("cf")] = cf_signal(cf_all.similarity_, pool)
+            signals[RANKING_SIGNALS.index("cf_content")] = cf_signal(all_borrowed, pool)
             likes_all = likes_prior(cf_all.support_, n)
-            signals[SIGNALS.index("likes")] = np.where(pool >= 0, likes_all[np.maximum(pool, 0)], 0.0)
+            signals[RANKING_SIGNALS.index("likes")] = np.where(pool >= 0, likes_all[np.maximum(pool, 0)], 0.0)
             support, users = cf_all.support_, cf_all.users_
         else:
             pool = base
@@ -268,9 +268,9 @@ class NeighbourRecommender:
         # The reasons in words: the signals that scored each pair, under the weights that ranked
         # the film (mostly the head's where its likes are trusted, else the tail's).
         by_head = trust >= 0.5
-        self.reasons_ = top_reasons(signals, SIGNALS, held.blend.tail, pool, top)
+        self.reasons_ = top_reasons(signals, RANKING_SIGNALS, held.blend.tail, pool, top)
         if by_head.any():
-            self.reasons_[by_head] = top_reasons(signals, SIGNALS, held.blend.head, pool, top)[by_head]
+            self.reasons_[by_head] = top_reasons(signals, RANKING_SIGNALS, held.blend.head, pool, top)[by_head]
         step("ranking")
         info.update(
             {

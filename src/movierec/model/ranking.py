@@ -21,7 +21,7 @@ from movierec.model.cf import lookup_pairs
 from movierec.model.features import ContentFeatures
 
 #: The signals the ranking blends, in this order everywhere (weights, signal stacks, manifest).
-SIGNALS = (
+RANKING_SIGNALS = (
     "text",
     "genres",
     "keywords",
@@ -103,8 +103,8 @@ class Blend:
     def record(self) -> dict[str, object]:
         """What the manifest shows."""
         return {
-            "tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in SIGNALS},
-            "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in SIGNALS},
+            "tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in RANKING_SIGNALS},
+            "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in RANKING_SIGNALS},
             "evidence": round(self.evidence, 6),
         }
 
@@ -192,9 +192,9 @@ def pair_signals(
     priors: Mapping[str, np.ndarray],
     pool: np.ndarray,
     borrowed: sp.csr_matrix | None = None,
-    names: Mapping[str, float] | tuple[str, ...] = SIGNALS,
+    names: Mapping[str, float] | tuple[str, ...] = RANKING_SIGNALS,
 ) -> np.ndarray:
-    """The (len(SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
+    """The (len(RANKING_SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
     padding. Filled one signal at a time into one array (the largest the training holds).
     ``borrowed``: the cold-start signal ``cf_content`` (:mod:`movierec.model.borrow`); ``names``:
     the signals to compute, in that order (default all)."""
@@ -226,7 +226,7 @@ def pair_signals(
 
 
 def _vector(weights: Mapping[str, float]) -> np.ndarray:
-    return np.array([weights.get(name, 0.0) for name in SIGNALS], dtype=np.float32)
+    return np.array([weights.get(name, 0.0) for name in RANKING_SIGNALS], dtype=np.float32)
 
 
 def blend(

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from movierec.model.ranking import CONTENT, PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
+from movierec.model.ranking import CONTENT, PRIORS, RANKING_SIGNALS, Blend, blend, confidence, rank_pool
 from movierec.protocol.metrics import (
     adjacent_collection_recall,
     best_possible,
@@ -42,7 +42,7 @@ from movierec.protocol.metrics import (
     popularity_weights,
     stratified_precision_per_pair,
 )
-from movierec.protocol.split import describe
+from movierec.protocol.split import split_description
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,8 @@ def tune_blend(
 
     current = replace(
         start,
-        tail={name: float(start.tail.get(name, 0.0)) for name in SIGNALS},
-        head={name: float(start.head.get(name, 0.0)) for name in SIGNALS},
+        tail={name: float(start.tail.get(name, 0.0)) for name in RANKING_SIGNALS},
+        head={name: float(start.head.get(name, 0.0)) for name in RANKING_SIGNALS},
     )
     best = objective.score(ranked_rows(current))
     trials = 1
@@ -177,7 +177,7 @@ def tune_blend(
             base = current.evidence
             for factor in evidence_factors:
                 improved |= attempt(replace(current, evidence=base * factor))
-        for name in SIGNALS:
+        for name in RANKING_SIGNALS:
             if name in fixed:
                 continue
             weights = getattr(current, part)
@@ -374,7 +374,7 @@ def tuned_blend(
     k = yard.k
     record: dict[str, object] = {
         "tuned": True,
-        "split": describe(),
+        "split": split_description(),
         "validation_users": int(np.unique(validation_users).size),
         "validation_pairs": int(validation_rows.size),
         "targets": asdict(targets),
