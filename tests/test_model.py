@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from movierec.model.ann import spherical_kmeans, top_k_clustered
 from movierec.model.artifact import NEIGHBOURS_SCHEMA, neighbours_frame
-from movierec.model.candidates import merge_pools
+from movierec.model.candidates import in_pool, merge_pools
 from movierec.model.cf import ItemCF, cap_likes, lookup_pairs
 from movierec.model.features import FilmTables, ContentFeaturizer, era_features, popularity_prior, quality_prior
 from movierec.model.ranking import (
@@ -31,7 +31,8 @@ from movierec.model.ranking import (
 )
 from movierec.model.text import STOP_WORDS, TextVectorizer, truncated_svd
 from movierec.model.topk import at_least_kth, pair_order, select_top_k, top_k_of_pairs, top_k_similar, top_k_sparse
-from movierec.model.tuning import Objective, Targets, Yardstick, in_pool, meet_targets, tune_blend
+from movierec.model.targets import Targets, Yardstick, meet_targets
+from movierec.model.tuning import Objective, tune_blend
 from movierec.model.vectors import unit_rows
 
 INF = np.inf

@@ -17,7 +17,7 @@ from movierec.cli import app
 from movierec.config import Settings
 from movierec.model.artifact import NEIGHBOURS_SCHEMA, REASON
 from movierec.model.train import train
-from movierec.protocol.split import split_description, evaluation_users, training_users
+from movierec.protocol.split import evaluation_users, split_description, training_users
 from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
 
 

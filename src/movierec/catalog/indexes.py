@@ -32,6 +32,7 @@ from movierec.catalog.personal import PersonalIndex
 from movierec.catalog.suggest import Lazy, Suggester
 from movierec.catalog.text import normalize
 from movierec.config import Settings
+from movierec.model.scorer import neighbours_of
 from movierec.release.layout import CATALOG, MANIFEST
 
 if TYPE_CHECKING:
@@ -221,10 +222,8 @@ class Catalog:
 
     def recommend(self, row: int) -> list[tuple[Film, float]]:
         """The film's recommendations, best first, with the model's score."""
-        first, last = row * self._recommended, (row + 1) * self._recommended
-        rows = self._rec_rows[first:last].tolist()
-        scores = self._rec_scores[first:last].tolist()
-        return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
+        width = self._recommended
+        return [(self.film(r), s) for r, s in neighbours_of(row, self._rec_rows, self._rec_scores, width, width)]
 
     def newest(self, limit: int) -> list[tuple[Film, str]]:
         """The films the latest ingests added, newest first, with the UTC date (YYYY-MM-DD) of the

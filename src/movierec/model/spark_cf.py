@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from movierec.model.cf import cf_factors
-from movierec.model.collaborative import COLIKES, MAX_TUNING_USERS, COLIKE_SIGNALS, SUPPORT, VALIDATION, write_summary
+from movierec.model.collaborative import COLIKE_SIGNALS, COLIKES, MAX_TUNING_USERS, SUPPORT, VALIDATION, write_summary
 from movierec.protocol.split import EVALUATION_REMAINDER, SAMPLE_HASH, USER_MODULUS, VALIDATION_REMAINDER
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, plain_csv

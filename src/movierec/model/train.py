@@ -20,9 +20,9 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # s
 
 from movierec.config import Settings
 from movierec.model.artifact import LIKES, likes_frame
+from movierec.model.clock import StepClock
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
 from movierec.model.ease import lists_frame
-from movierec.model.clock import StepClock
 from movierec.model.estimator import NeighbourRecommender
 from movierec.model.features import FilmTables
 from movierec.model.personal import PersonalRecommender
