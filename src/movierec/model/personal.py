@@ -81,7 +81,8 @@ class PersonalRecommender:
     with the fit users' signal (None: the final ones, or without validation users); ``popular``
     the rows by popularity (the fill); ``neighbours`` the final film-to-film neighbours (films, k),
     which :meth:`recommend` adds (default: ``tuning_neighbours``). Fitted: ``lists_``,
-    ``neighbour_weight_``, ``neighbours_``, ``popular_``, ``info_``.
+    ``neighbour_weight_``, ``neighbours_``, ``popular_``, ``info_``, and ``served_lists_``: the lists
+    as the API serves them (:meth:`~movierec.model.scorer.WeightLists.servable`).
 
     Without ratings the lists are empty and a person's films are the neighbours of theirs:
 
@@ -109,6 +110,7 @@ class PersonalRecommender:
         self.neighbours_ = neighbours if neighbours is not None else tuning_neighbours
         if likes is None or likes.height == 0:
             self.lists_, self.neighbour_weight_ = WeightLists.empty(n), DEFAULT_NEIGHBOUR_WEIGHT
+            self.served_lists_ = self.lists_
             self.info_ = {
                 "used": False,
                 "method": "film-to-film neighbours only (no ratings)",
@@ -143,6 +145,7 @@ class PersonalRecommender:
         if new_films is not None and new_films.nnz and scale > 0:
             borrowed = borrowed_weights(self.lists_, new_films, params.new_films_per_list)
             self.lists_, gamma = borrowed.into(self.lists_, scale), borrowed.gamma
+        self.served_lists_ = self.lists_.servable()  # what the API's index holds of them
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
             "used": True,
@@ -171,7 +174,7 @@ class PersonalRecommender:
         of them named, each with the named film that contributed most: the API's answer for this
         release (:func:`movierec.model.scorer.recommend` on the fitted lists and neighbours)."""
         neighbours = self.neighbours_ if self.neighbours_ is not None else np.zeros((self.lists_.n, 0), dtype=np.int64)
-        return recommend(liked, self.lists_, neighbours, self.neighbour_weight_, self.popular_, k)
+        return recommend(liked, self.served_lists_, neighbours, self.neighbour_weight_, self.popular_, k)
 
     def _choose(
         self,

@@ -55,6 +55,24 @@ class WeightLists:
         kept = position < keep
         return WeightLists(np.r_[0, np.cumsum(counts)].astype(np.int64), self.cols[kept], self.weights[kept])
 
+    def servable(self, shown: np.ndarray | None = None) -> WeightLists:
+        """These lists as the API serves them: without a film's own entry or a weight that is not
+        a finite number and, given ``shown`` (whether each film can be shown), without the films
+        that cannot be; every list keeps its order.
+
+        >>> lists = WeightLists(np.array([0, 2, 3]), np.array([0, 1, 0], dtype=np.int32),
+        ...                     np.array([0.5, 0.25, 0.125], dtype=np.float32))
+        >>> served = lists.servable()
+        >>> served.indptr.tolist(), served.cols.tolist(), served.weights.tolist()
+        ([0, 1, 2], [1, 0], [0.25, 0.125])
+        """
+        src = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        keep = (src != self.cols) & np.isfinite(self.weights)
+        if shown is not None:
+            keep &= shown[self.cols]
+        counts = np.bincount(src[keep], minlength=self.n)
+        return WeightLists(np.r_[0, np.cumsum(counts)].astype(np.int64), self.cols[keep], self.weights[keep])
+
     @classmethod
     def from_rows(cls, src: np.ndarray, dst: np.ndarray, weights: np.ndarray, rank: np.ndarray, n: int) -> WeightLists:
         """Lists from (film row, other film row, weight, rank) entries (any order)."""
