@@ -38,7 +38,7 @@ from movierec.model.scorer import (
     recommend_many,
 )
 from movierec.protocol.holdout import grouped, time_split
-from movierec.protocol.metrics import coverage_of_lists, ranking_metrics
+from movierec.protocol.list_metrics import coverage_of_lists, ranking_metrics
 from movierec.protocol.split import fit_users, user_sample, validation_users
 
 log = logging.getLogger("movierec.train")
