@@ -193,7 +193,7 @@ def build_arrays(
     return arrays, meta
 
 
-def personal_entries(path: Path, films: FilmKeys) -> tuple[np.ndarray, ...] | None:
+def personal_entries(path: Path, films: FilmKeys) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """The personal recommender's EASE lists as (film row, other film row, weight, rank), -1 for
     ids not in the catalogue; None when the release has none (trained without ratings' lists)."""
     if not path.is_file():

@@ -35,12 +35,12 @@ class PersonalIndex:
         spec = meta.get("personal")
         if not isinstance(spec, Mapping) or any(name not in arrays for name in ARRAYS):
             return None
-        width = int(spec["width"])  # type: ignore[call-overload]
+        width = int(spec["width"])
         lists = WeightLists(arrays["personal_indptr"], arrays["personal_cols"], arrays["personal_weights"])
         return cls(
             lists=lists,
             neighbours=arrays["personal_neighbours"].reshape(lists.n, width),
-            neighbour_weight=float(spec["neighbour_weight"]),  # type: ignore[arg-type]
+            neighbour_weight=float(spec["neighbour_weight"]),
             popular=arrays["personal_popular"],
         )
 

@@ -245,7 +245,7 @@ class NeighbourRecommender:
         tune_priors = {**priors, "likes": likes_prior(lent.tune_support, n)}
         signals = pair_signals(features, lent.tune_cf, tune_priors, pool, lent.tune_borrowed)
         clock.lap("signals")
-        chosen, tuning = self._start(), {"tuned": False}
+        chosen, tuning = self._start(), dict[str, object](tuned=False)
         if stage.validation.height:
             chosen, tuning = self._tune(features, votes, signals, pool, tune_pool, stage, lent)
             clock.lap("tuning")

@@ -140,8 +140,8 @@ class ContentFeaturizer:
             self.idf_[name] = idf_weights(matrix)
         languages = catalogue.movies["original_language"].drop_nulls().unique().sort()
         self.languages_ = languages.to_list()
-        years = catalogue.movies["release_year"].drop_nulls()
-        low, high = (years.min(), years.max()) if years.len() else (1900, 2020)
+        years = catalogue.movies["release_year"].drop_nulls().to_numpy()
+        low, high = (years.min(), years.max()) if years.size else (1900, 2020)
         self.era_centers_ = np.arange(float(low) - self.era_step, float(high) + 2 * self.era_step, self.era_step)
         return tfidf
 

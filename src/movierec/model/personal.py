@@ -126,7 +126,7 @@ class PersonalRecommender:
         }
         tuning: dict[str, object] = {"tuned": False}
         given, held = time_split(validation_users(likes)) if "timestamp" in likes.columns else (None, None)
-        if given is not None and given.height and tuning_neighbours is not None:
+        if given is not None and held is not None and given.height and tuning_neighbours is not None:
             chosen, tuning = self._choose(likes, n, given, held, tuning_neighbours, popular, tuning_new_films, hidden)
         fitted = user_sample(likes, params.max_users)
         users = int(fitted["user_id"].n_unique())

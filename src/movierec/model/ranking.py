@@ -12,7 +12,7 @@ prior would fill with the same blockbusters.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -99,6 +99,10 @@ class Blend:
     tail: Mapping[str, float]
     head: Mapping[str, float]
     evidence: float = 0.01
+
+    def with_part(self, part: str, weights: Mapping[str, float]) -> Blend:
+        """This blend with its ``part`` ("tail" or "head") weights replaced by ``weights``."""
+        return replace(self, tail=weights) if part == "tail" else replace(self, head=weights)
 
     def record(self) -> dict[str, object]:
         """What the manifest shows."""

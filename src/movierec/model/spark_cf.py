@@ -190,12 +190,12 @@ def run_stage(
             for s in COLIKE_SIGNALS
         ]
     ).write_parquet(out / SUPPORT)
-    fit, validation = counts.get(True, (0, 0)), counts.get(False, (0, 0))
+    fitting, validating = counts.get(True, (0, 0)), counts.get(False, (0, 0))
     write_summary(
         out,
         {
-            "fit": {"users": fit[0], "likes": fit[1]},
-            "training": {"users": fit[0] + validation[0], "likes": fit[1] + validation[1]},
+            "fit": {"users": fitting[0], "likes": fitting[1]},
+            "training": {"users": fitting[0] + validating[0], "likes": fitting[1] + validating[1]},
         },
         "spark",
         params,

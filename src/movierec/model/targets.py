@@ -81,7 +81,7 @@ class TargetsResult:
 
 def _damped(candidate: Blend, part: str, factor: float) -> Blend:
     weights = getattr(candidate, part)
-    return replace(candidate, **{part: {**weights, **{p: weights.get(p, 0.0) * factor for p in PRIORS}}})
+    return candidate.with_part(part, {**weights, **{p: weights.get(p, 0.0) * factor for p in PRIORS}})
 
 
 def meet_targets(
@@ -150,20 +150,19 @@ def meet_targets(
         if coverage(top, k) >= targets.coverage:
             break
         generic_ok = yard.generic(top) <= targets.generic_share
-        current, top, factor = bisect(
-            part,
-            lambda t, generic_ok=generic_ok: (
-                coverage(t, k) >= targets.coverage and (not generic_ok or yard.generic(t) <= targets.generic_share)
-            ),
-        )
+
+        def meets(t: np.ndarray, generic_ok: bool = generic_ok) -> bool:
+            return coverage(t, k) >= targets.coverage and (not generic_ok or yard.generic(t) <= targets.generic_share)
+
+        current, top, factor = bisect(part, meets)
         dampings[part] *= factor
     full_rankings += 1
     final_top, final_scores = rank_pool(pool, blend(signals, pool, current, weight), keep or k)
     metrics = yard.measure(final_top)
     met = (
-        metrics["coverage"] >= targets.coverage
+        coverage(final_top, k) >= targets.coverage
         and yard.adjacent_recall(final_top) >= targets.adjacent_recall
-        and metrics["generic_share"] <= targets.generic_share
+        and yard.generic(final_top) <= targets.generic_share
     )
     result = TargetsResult(
         blend=current,

@@ -126,7 +126,7 @@ def tune_blend(
             value = weights[name]
             for trial in [value * f for f in factors if f or name not in kept] if value > 0 else [0.05, 0.2, 1.0]:
                 if trial != value:
-                    improved |= attempt(replace(current, **{part: {**getattr(current, part), name: trial}}))
+                    improved |= attempt(current.with_part(part, {**getattr(current, part), name: trial}))
         if not improved:
             break
     return TuningResult(
