@@ -22,7 +22,7 @@ from movierec.evaluation.run import evaluate_release
 from movierec.evaluation.tables import BEGIN, END, format_tables, replace_block
 from movierec.model.artifact import NEIGHBOURS_SCHEMA
 from movierec.protocol.holdout import grouped, time_split
-from movierec.protocol.metrics import coverage_of_lists, ranking_metrics
+from movierec.protocol.list_metrics import coverage_of_lists, ranking_metrics
 
 
 # -- the split in time ------------------------------------------------------------------------------

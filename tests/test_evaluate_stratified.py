@@ -13,16 +13,15 @@ import pytest
 
 from movierec.evaluation.run import goals
 from movierec.evaluation.tables import goals_text
+from movierec.protocol.list_metrics import ranking_metrics, stratified_recall_at_k
 from movierec.protocol.metrics import (
     adjacent_collection_recall,
     adjacent_members,
     generic_share,
     popularity_weights,
     precision_at_k,
-    ranking_metrics,
     stratified_precision_at_k,
     stratified_precision_per_pair,
-    stratified_recall_at_k,
 )
 
 # -- popularity-stratified precision ----------------------------------------------------------------

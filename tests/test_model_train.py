@@ -17,7 +17,7 @@ from movierec.cli import app
 from movierec.config import Settings
 from movierec.model.artifact import NEIGHBOURS_SCHEMA, REASON
 from movierec.model.train import train
-from movierec.protocol.split import describe, evaluation_users, training_users
+from movierec.protocol.split import evaluation_users, split_description, training_users
 from movierec.raw.ratings import liked_rows, read_ratings, to_tmdb
 
 
@@ -180,7 +180,7 @@ def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
     assert personal["training_users"] == 536 and personal["films_with_lists"] == 2060
     assert model["cf"]["used"] is True and model["cf"]["ratings"] == "ratings_small.csv.gz"
     assert model["cf"]["training_users"] == 536
-    assert model["tuning"]["tuned"] is True and model["tuning"]["split"] == describe()
+    assert model["tuning"]["tuned"] is True and model["tuning"]["split"] == split_description()
     assert model["tuning"]["validation_users"] == 135
     assert model["vocabulary"]["keywords"] > 1000 and model["vocabulary"]["text_dims"] == 64
     assert model["coverage"] >= 0.6 and model["adjacent_recall"] >= 0.95 and model["generic_share"] <= 0.3

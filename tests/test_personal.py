@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from movierec.model.ease import ease_inverse, ease_lists, lists_frame, weight_lists
-from movierec.model.personal import PersonalParams, PersonalRecommender, recommend_many
-from movierec.model.scorer import NO_REASON, Pick, WeightLists, recommend
+from movierec.model.personal import PersonalParams, PersonalRecommender
+from movierec.model.scorer import NO_REASON, Pick, WeightLists, recommend, recommend_many
 
 # Five films. Film 0 lists 1 (+0.5), 2 (+0.25), 4 (-0.125); film 1 lists 2 (+0.5); film 3 lists 4 (+1).
 LISTS = WeightLists(
@@ -97,7 +97,7 @@ def lists_and_inputs(draw: st.DrawFn) -> tuple[WeightLists, np.ndarray, list[np.
 def test_the_batch_scorer_equals_the_one_person_scorer(
     case: tuple[WeightLists, np.ndarray, list[np.ndarray]], weight: float
 ) -> None:
-    """The tuning scores many people at once by sparse products; the API one at a time."""
+    """The tuning and the evaluation score many people at once; the API one at a time: the same lists."""
     lists, neighbours, inputs = case
     popular = np.arange(lists.n)[::-1]
     batch = recommend_many(inputs, lists, neighbours, weight, popular, k=4)

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from movierec.model.ranking import SIGNALS
+from movierec.model.ranking import RANKING_SIGNALS
 from movierec.model.reasons import pool_columns, top_reasons
 from movierec.protocol.metrics import adjacent_members
 
@@ -101,7 +101,7 @@ def _shared(tables: Path, table: str, column: str, pairs: pl.DataFrame, where: p
 def test_artifact_reasons_name_signals_the_pairs_really_share(pairs: pl.DataFrame, sample_tables: Path) -> None:
     reasons = pairs.with_columns(pl.col("reason").str.split(","))
     named = reasons.explode("reason").filter(pl.col("reason") != "")
-    assert set(named["reason"].unique().to_list()) <= set(SIGNALS)
+    assert set(named["reason"].unique().to_list()) <= set(RANKING_SIGNALS)
     assert (reasons["reason"].list.len() <= 2).all()
     assert pairs.filter(pl.col("reason") == "").height < pairs.height * 0.01
 
@@ -204,7 +204,7 @@ def test_the_artifact_names_a_prior_only_when_nothing_specific_made_a_tenth_of_t
 def test_every_signal_has_spanish_words_and_an_unknown_one_generic_words() -> None:
     from movierec.api.web_text import OTHER_REASON, REASON_PHRASES, reason_phrase
 
-    assert set(SIGNALS) | {"cf_content"} <= set(REASON_PHRASES)
+    assert set(RANKING_SIGNALS) | {"cf_content"} <= set(REASON_PHRASES)
     assert reason_phrase("collection,director") == "De la misma colección y del mismo director"
     assert reason_phrase("genres") == "De los mismos géneros"
     assert reason_phrase("a_signal_of_tomorrow") == OTHER_REASON[0].upper() + OTHER_REASON[1:]

@@ -225,7 +225,7 @@ def _parse(spec: dataclasses.Field, variable: str, raw: str) -> object:
     return text
 
 
-def describe(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, object, str, str]]:
+def settings_table(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, object, str, str]]:
     """(variable, effective value, where it came from, what it is) for every setting."""
     sources = Settings.sources(environ)
     return [

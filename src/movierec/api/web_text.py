@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from movierec.catalog.text import MONTHS
 
-#: Each signal of the ranking (:data:`movierec.model.ranking.SIGNALS`) as a reason, in words; the
+#: Each signal of the ranking (:data:`movierec.model.ranking.RANKING_SIGNALS`) as a reason, in words; the
 #: content signals name what the films share, so that a new film's picks say why they fit it.
 REASON_PHRASES: dict[str, str] = {
     "collection": "de la misma colección",

@@ -69,7 +69,7 @@ def next_additions(
     added by ``release``; newest first (then the highest id first)."""
     import polars as pl
 
-    schema = {"movie_id": pl.Int64, "added_at": pl.Datetime("us", "UTC"), "release": pl.String}
+    schema = pl.Schema({"movie_id": pl.Int64(), "added_at": pl.Datetime("us", "UTC"), "release": pl.String()})
     current = pl.Series("movie_id", list(new_ids), dtype=pl.Int64).unique()
     added = current.filter(~current.is_in(pl.Series(list(base_ids), dtype=pl.Int64).implode()))
     fresh = pl.DataFrame(
@@ -78,7 +78,7 @@ def next_additions(
     )
     kept = (
         previous.select(list(schema))
-        .cast(schema)  # type: ignore[arg-type]
+        .cast(schema)
         .filter(pl.col("movie_id").is_in(current.implode()) & ~pl.col("movie_id").is_in(added.implode()))
         if previous is not None
         else pl.DataFrame(schema=schema)

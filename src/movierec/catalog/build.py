@@ -39,7 +39,7 @@ from movierec.catalog.personal import PersonalIndex, personal_arrays
 from movierec.catalog.text import normalize_many
 from movierec.catalog.titles import originals, read_titles, title_arrays
 from movierec.model.artifact import LIKES
-from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, neighbour_weight_of
+from movierec.model.scorer import PERSONAL_ARTIFACT, neighbour_weight_of, neighbours_k_of
 from movierec.release.layout import CATALOG, MODEL, TABLES, read_manifest
 
 MOVIE_COLUMNS = [
@@ -162,20 +162,22 @@ def build_arrays(
         .collect()
     )
     arrays |= people_arrays(directing, films, keep_films=True, prefix="director_")
-    # One pass for both: a film's first `count` usable neighbours are the first of its NEIGHBOURS.
+    if manifest is None:
+        manifest = read_manifest(release) or {}
+    # One pass for both: a film's first `count` usable neighbours are the first of the model's k
+    # (settings.neighbours_k when it was trained), which the personal scorer adds.
+    stored = neighbours_k_of(manifest)
     rows, scores, reasons, labels = recommendations(
-        release / MODEL / "neighbours.parquet", films, titled, max(count, NEIGHBOURS)
+        release / MODEL / "neighbours.parquet", films, titled, max(count, stored)
     )
     arrays["rec_rows"], arrays["rec_scores"], arrays["rec_reasons"] = (
         np.ascontiguousarray(a[:, :count]).ravel() for a in (rows, scores, reasons)
     )
-    if manifest is None:
-        manifest = read_manifest(release) or {}
     personal, personal_meta = personal_arrays(
         personal_entries(release / MODEL / PERSONAL_ARTIFACT, films),
         titled,
         arrays["film_votes"],
-        rows[:, :NEIGHBOURS],
+        rows[:, :stored],
         neighbour_weight_of(manifest),
     )
     arrays |= personal
@@ -191,7 +193,7 @@ def build_arrays(
     return arrays, meta
 
 
-def personal_entries(path: Path, films: FilmKeys) -> tuple[np.ndarray, ...] | None:
+def personal_entries(path: Path, films: FilmKeys) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """The personal recommender's EASE lists as (film row, other film row, weight, rank), -1 for
     ids not in the catalogue; None when the release has none (trained without ratings' lists)."""
     if not path.is_file():
@@ -333,7 +335,7 @@ def personal_from_release(
     if not movies_path.is_file() or not model.is_file():
         return False
     films = FilmKeys(pl.read_parquet(movies_path, columns=["id", "return", "release_date"]))
-    neighbours = recommendations(model, films, titled, NEIGHBOURS)[0]
+    neighbours = recommendations(model, films, titled, neighbours_k_of(manifest))[0]
     arrays, meta = personal_arrays(
         personal_entries(release / MODEL / PERSONAL_ARTIFACT, films),
         titled,

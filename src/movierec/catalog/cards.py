@@ -34,7 +34,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # polars only to build the cards: the server reads them without it
     import polars as pl
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
 
 CARDS = Path("catalog") / "cards.arrow"  # inside a release folder
 TOP_CAST = 5

@@ -32,6 +32,7 @@ from movierec.catalog.personal import PersonalIndex
 from movierec.catalog.suggest import Lazy, Suggester
 from movierec.catalog.text import normalize
 from movierec.config import Settings
+from movierec.model.scorer import neighbours_of
 from movierec.release.layout import CATALOG, MANIFEST
 
 if TYPE_CHECKING:
@@ -81,19 +82,19 @@ class Catalog:
         self.arrays = arrays
         self._count = len(arrays["film_id"])
         self._ids = IdIndex.from_arrays(arrays)
-        self._id = memoryview(arrays["film_id"])
+        self._id = arrays["film_id"].data
         self._titles = Strings.from_arrays(arrays["film_title_blob"], arrays["film_title_offsets"])
-        self._untitled = memoryview(arrays["film_title_null"])
+        self._untitled = arrays["film_title_null"].data
         self._dates = Strings.from_arrays(arrays["film_date_blob"], arrays["film_date_offsets"])
-        self._years = memoryview(arrays["film_year"])
-        self._popularity = memoryview(arrays["film_popularity"])
-        self._votes = memoryview(arrays["film_votes"])
-        self._vote_average = memoryview(arrays["film_vote_average"])
-        self._budget = memoryview(arrays["film_budget"])
-        self._revenue = memoryview(arrays["film_revenue"])
-        self._return = memoryview(arrays["film_return"])
+        self._years = arrays["film_year"].data
+        self._popularity = arrays["film_popularity"].data
+        self._votes = arrays["film_votes"].data
+        self._vote_average = arrays["film_vote_average"].data
+        self._budget = arrays["film_budget"].data
+        self._revenue = arrays["film_revenue"].data
+        self._return = arrays["film_return"].data
         self._title_index = KeyIndex.from_arrays(arrays, prefix="title_")
-        self._title_key = memoryview(arrays["film_title_key"])
+        self._title_key = arrays["film_title_key"].data
         # Original and Spanish titles, and the text each title key is shown as; an artifact
         # published before them (issue 20) has none: every key is then a catalogue title.
         self._originals = _strings(arrays, "film_original_")
@@ -102,23 +103,23 @@ class Catalog:
         self.spanish_titles = int(meta.get("titulos_es", 0))  # type: ignore[call-overload]
         self.original_titles = int(meta.get("titulos_originales", 0))  # type: ignore[call-overload]
         self._recommended = int(meta["recommendations"])  # type: ignore[call-overload]
-        self._rec_rows = memoryview(arrays["rec_rows"])
-        self._rec_scores = memoryview(arrays["rec_scores"])
+        self._rec_rows = arrays["rec_rows"].data
+        self._rec_scores = arrays["rec_scores"].data
         # the model's reason for each recommendation (an artifact older than reasons has none)
-        self._rec_reasons = memoryview(arrays["rec_reasons"]) if "rec_reasons" in arrays else None
-        self._reason_labels = tuple(meta.get("reason_labels") or ("",))  # type: ignore[arg-type]
+        self._rec_reasons = arrays["rec_reasons"].data if "rec_reasons" in arrays else None
+        self._reason_labels: tuple[str, ...] = tuple(meta.get("reason_labels") or ("",))  # type: ignore[arg-type]
         # The films the refresh added and each film's training likes (catalog/additions.py); an
         # artifact published before them has neither: no addition, likes unknown.
-        self._new_rows = memoryview(arrays["new_rows"]) if "new_rows" in arrays else None
-        self._added_day = memoryview(arrays["film_added_day"]) if "film_added_day" in arrays else None
-        self._likes = memoryview(arrays["film_likes"]) if "film_likes" in arrays else None
+        self._new_rows = arrays["new_rows"].data if "new_rows" in arrays else None
+        self._added_day = arrays["film_added_day"].data if "film_added_day" in arrays else None
+        self._likes = arrays["film_likes"].data if "film_likes" in arrays else None
         self.cards: Cards | None = None  # the web page's film cards, memory-mapped; None: not in the release
         # The personal scorer's arrays; an artifact published before they were stored has none, and
         # its index is then built from the release's model files on the first personal request.
         self._personal: PersonalIndex | bool | None = PersonalIndex.from_arrays(arrays, meta)
         self._personal_lock = threading.Lock()
-        self.month_counts = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
-        self.weekday_counts = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
+        self.month_counts: tuple[int, ...] = tuple(meta["month_counts"])  # type: ignore[arg-type]  # index 1–12
+        self.weekday_counts: tuple[int, ...] = tuple(meta["weekday_counts"])  # type: ignore[arg-type]  # 1 (Monday) – 7
         self.actors = People(arrays, "actor_")
         self.directors = People(arrays, "director_")
 
@@ -221,10 +222,8 @@ class Catalog:
 
     def recommend(self, row: int) -> list[tuple[Film, float]]:
         """The film's recommendations, best first, with the model's score."""
-        first, last = row * self._recommended, (row + 1) * self._recommended
-        rows = self._rec_rows[first:last].tolist()
-        scores = self._rec_scores[first:last].tolist()
-        return [(self.film(r), s) for r, s in zip(rows, scores, strict=True) if r >= 0]
+        width = self._recommended
+        return [(self.film(r), s) for r, s in neighbours_of(row, self._rec_rows, self._rec_scores, width, width)]
 
     def newest(self, limit: int) -> list[tuple[Film, str]]:
         """The films the latest ingests added, newest first, with the UTC date (YYYY-MM-DD) of the
@@ -274,7 +273,7 @@ class Catalog:
                     titled=np.asarray(self.arrays["film_title_key"]) >= 0,
                     votes=np.asarray(self.arrays["film_votes"]),
                 )
-            return self._personal or None
+            return self._personal if isinstance(self._personal, PersonalIndex) else None
 
     def reasons(self, row: int) -> list[str]:
         """The model's reason for each of :meth:`recommend`'s films, in its order (signal names

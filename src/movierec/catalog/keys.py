@@ -61,7 +61,7 @@ class Strings:
 
     @classmethod
     def from_arrays(cls, blob: np.ndarray, offsets: np.ndarray) -> Strings:
-        return cls(memoryview(blob), memoryview(offsets))
+        return cls(blob.data, offsets.data)
 
     @staticmethod
     def pack(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -120,10 +120,7 @@ class KeyIndex:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "") -> KeyIndex:
-        a = {
-            name: memoryview(arrays[prefix + name])
-            for name in ("slots", "key_blob", "key_offsets", "starts", "members")
-        }
+        a = {name: arrays[prefix + name].data for name in ("slots", "key_blob", "key_offsets", "starts", "members")}
         return cls(a["slots"], Strings(a["key_blob"], a["key_offsets"]), a["starts"], a["members"])
 
     @staticmethod
@@ -179,7 +176,7 @@ class IdIndex:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> IdIndex:
-        return cls(memoryview(arrays["id_slots"]), memoryview(arrays["film_id"]))
+        return cls(arrays["id_slots"].data, arrays["film_id"].data)
 
     @staticmethod
     def pack(ids: np.ndarray) -> dict[str, np.ndarray]:

@@ -46,13 +46,13 @@ class People:
 
     def __init__(self, arrays: Mapping[str, np.ndarray], prefix: str) -> None:
         self.by_key = KeyIndex.from_arrays(arrays, prefix=f"{prefix}key_")
-        self._ids = memoryview(arrays[f"{prefix}id"])
+        self._ids = arrays[f"{prefix}id"].data
         self._names = Strings.from_arrays(arrays[f"{prefix}name_blob"], arrays[f"{prefix}name_offsets"])
-        self._films = memoryview(arrays[f"{prefix}films"])
-        self._totals = memoryview(arrays[f"{prefix}total"])
+        self._films = arrays[f"{prefix}films"].data
+        self._totals = arrays[f"{prefix}total"].data
         starts = arrays.get(f"{prefix}film_starts")
-        self._film_starts = memoryview(starts) if starts is not None else None
-        self._film_rows = memoryview(arrays[f"{prefix}film_rows"]) if starts is not None else None
+        self._film_starts = starts.data if starts is not None else None
+        self._film_rows = arrays[f"{prefix}film_rows"].data if starts is not None else None
 
     @cached_property
     def suggester(self) -> Suggester:

@@ -35,12 +35,12 @@ class PersonalIndex:
         spec = meta.get("personal")
         if not isinstance(spec, Mapping) or any(name not in arrays for name in ARRAYS):
             return None
-        width = int(spec["width"])  # type: ignore[call-overload]
+        width = int(spec["width"])
         lists = WeightLists(arrays["personal_indptr"], arrays["personal_cols"], arrays["personal_weights"])
         return cls(
             lists=lists,
             neighbours=arrays["personal_neighbours"].reshape(lists.n, width),
-            neighbour_weight=float(spec["neighbour_weight"]),  # type: ignore[arg-type]
+            neighbour_weight=float(spec["neighbour_weight"]),
             popular=arrays["personal_popular"],
         )
 
@@ -68,9 +68,8 @@ def personal_arrays(
     lists = WeightLists.empty(n)
     if entries is not None:
         src, dst, weight, rank = (np.asarray(a) for a in entries)
-        usable = (src >= 0) & (dst >= 0) & (src != dst) & np.isfinite(weight)
-        usable[usable] = titled[dst[usable]]
-        lists = WeightLists.from_rows(src[usable], dst[usable], weight[usable], rank[usable], n)
+        known = (src >= 0) & (dst >= 0)
+        lists = WeightLists.from_rows(src[known], dst[known], weight[known], rank[known], n).servable(titled)
     by_votes = np.argsort(-np.asarray(votes, dtype=np.float64), kind="stable")
     arrays = {
         "personal_indptr": lists.indptr.astype(np.int64),

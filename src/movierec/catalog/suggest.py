@@ -35,7 +35,7 @@ import threading
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -70,6 +70,14 @@ class Lazy(Sequence[T]):
         return self._get(i)
 
 
+class Texts(Protocol):
+    """What the suggester reads of its keys and labels: their number and the i-th."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int, /) -> str: ...
+
+
 class Suggester:
     """Closest labels to a query among ``keys`` (normalized, unique), shown as ``labels``.
 
@@ -78,9 +86,7 @@ class Suggester:
 
     __slots__ = ("_by_key", "_by_length", "_key_rows", "_labels", "_length_rows", "_length_starts", "_owners", "cutoff")
 
-    def __init__(
-        self, keys: Sequence[str], labels: Sequence[str], cutoff: float = 70.0, owners: Sequence[int] | None = None
-    ) -> None:
+    def __init__(self, keys: Texts, labels: Texts, cutoff: float = 70.0, owners: Sequence[int] | None = None) -> None:
         if len(keys) != len(labels):
             raise ValueError("keys and labels differ in length")
         self._labels = labels

@@ -62,7 +62,7 @@ def prune(data: DataOption = None) -> None:
 @app.command()
 def config() -> None:
     """Print every setting's effective value and where it came from (default or MOVIEREC_* variable)."""
-    from movierec.config import describe
+    from movierec.config import settings_table
 
-    for variable, value, source, meaning in describe(settings()):
+    for variable, value, source, meaning in settings_table(settings()):
         typer.echo(f"{variable:<30} {value!s:<40} {source:<30} {meaning}")

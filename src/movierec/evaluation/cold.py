@@ -35,12 +35,12 @@ import polars as pl
 
 from movierec.evaluation.goals import check, relative
 from movierec.protocol.holdout import grouped
+from movierec.protocol.list_metrics import ranking_metrics
 from movierec.protocol.metrics import (
     Films,
     generic_share,
     liked_keys,
     precision_per_pair,
-    ranking_metrics,
     stratified_precision_per_pair,
 )
 from movierec.protocol.split import user_sample

@@ -41,7 +41,7 @@ from movierec.evaluation.cold import (
 )
 from movierec.evaluation.personal import MAX_PEOPLE, scorer_lists
 from movierec.evaluation.run import Anchored, read_personal_lists
-from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, RECOMMENDATIONS, WeightLists, neighbour_weight_of
+from movierec.model.scorer import PERSONAL_ARTIFACT, RECOMMENDATIONS, WeightLists, neighbour_weight_of, neighbours_k_of
 from movierec.model.train import ARTIFACT, train
 from movierec.protocol.metrics import popularity_weights
 from movierec.raw.files import InputError
@@ -56,7 +56,7 @@ ANCHORS = ("most popular", "seed (tf-idf)")  # the evaluation's anchors shown be
 class Fitted:
     """What the measures need of one model: its film-to-film rows and its personal scorer."""
 
-    top: np.ndarray  # (films, NEIGHBOURS) rows, best first, -1 padded
+    top: np.ndarray  # (films, the model's k) rows, best first, -1 padded
     lists: WeightLists
     neighbour_weight: float
     popular: np.ndarray  # rows by TMDB votes: the scorer's fill
@@ -66,7 +66,7 @@ class Fitted:
         cls, model_dir: Path, manifest: Mapping[str, object], row_index: pl.DataFrame, popular: np.ndarray
     ) -> Fitted:
         n = row_index.height
-        top = artifact_top(pl.read_parquet(model_dir / ARTIFACT), row_index, n, NEIGHBOURS)
+        top = artifact_top(pl.read_parquet(model_dir / ARTIFACT), row_index, n, neighbours_k_of(manifest))
         return cls(
             top,
             read_personal_lists(model_dir / PERSONAL_ARTIFACT, row_index, n),

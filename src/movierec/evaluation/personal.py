@@ -27,7 +27,8 @@ from movierec.evaluation.cooccurrence import affinity_scores, like_matrix
 from movierec.model.scorer import RECOMMENDATIONS, WeightLists, recommend
 from movierec.model.topk import select_top_k
 from movierec.protocol.holdout import grouped, time_split
-from movierec.protocol.metrics import coverage_of_lists, popularity_weights, ranking_metrics
+from movierec.protocol.list_metrics import coverage_of_lists, ranking_metrics
+from movierec.protocol.metrics import popularity_weights
 from movierec.protocol.split import fit_users, user_sample, validation_users
 
 log = logging.getLogger("movierec.evaluate")

@@ -27,9 +27,9 @@ from movierec.evaluation.baselines import artifact_top, popular_top, random_top,
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
 from movierec.evaluation.goals import check, relative
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
-from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
+from movierec.model.scorer import PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of, neighbours_k_of
 from movierec.protocol.metrics import Films, film_metrics, liked_keys
-from movierec.protocol.split import describe, evaluation_users, training_users
+from movierec.protocol.split import evaluation_users, split_description, training_users
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
 from movierec.release.layout import read_manifest
@@ -153,11 +153,12 @@ def evaluate_release(
         },
         *anchored.table,
     ]
+    manifest = read_manifest(release) or {}
     personal = personal_table(
         anchored.personal,
         read_personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
-        artifact_top(neighbours, row_index, n, NEIGHBOURS),
-        neighbour_weight_of(read_manifest(release) or {}),
+        artifact_top(neighbours, row_index, n, neighbours_k_of(manifest)),
+        neighbour_weight_of(manifest),
         anchored.popular,
     )
     evaluation: dict[str, object] = {
@@ -168,7 +169,7 @@ def evaluate_release(
         "table": table,
         "personal": personal,
         "ratings": anchored.ratings,
-        "split": describe(),
+        "split": split_description(),
         "training_users": anchored.training_users,
     }
     evaluation["goals"] = goals(evaluation)

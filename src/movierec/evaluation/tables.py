@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from movierec.evaluation.cold import COLD, FIRST_WEEKS, VOTE_CAP, WARM
 from movierec.protocol.metrics import BETA, GENERIC_FILMS, HEAD_FILMS
-from movierec.protocol.split import describe
+from movierec.protocol.split import split_description
 
 BEGIN, END = "<!-- evaluation:begin -->", "<!-- evaluation:end -->"
 
@@ -35,7 +35,7 @@ def film_table(evaluation: dict[str, object]) -> str:
             f"{_number(row.get('adjacent_collection_recall'))} |"
         )
     lines.append(
-        f"\n{evaluation['users']} evaluation users ({evaluation.get('split', describe())}), "
+        f"\n{evaluation['users']} evaluation users ({evaluation.get('split', split_description())}), "
         f"{evaluation['pairs']:,} (user, liked film) pairs, {evaluation['films']:,} films. Stratified: "
         f"hits weighted by 1/likes^{BETA} (likes of training users), over the best possible list; generic "
         f"share: slots of the {HEAD_FILMS} most-voted films' lists held by the {GENERIC_FILMS} most-liked films."

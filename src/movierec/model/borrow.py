@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from movierec.model.cf import ItemCF
 from movierec.model.scorer import WeightLists
 from movierec.model.topk import select_top_k, top_k_of_pairs
 
@@ -235,3 +236,43 @@ def without(cf: sp.csr_matrix, films: np.ndarray) -> sp.csr_matrix:
     out.eliminate_zeros()
     out.sort_indices()
     return out
+
+
+@dataclass(frozen=True)
+class Lent:
+    """The borrowed signal as the tuning sees it (the ``hidden`` films' likes hidden: ``tune_*``)
+    and as the release's (every training user's likes), and, for the personal lists, the content
+    neighbours of every film nobody liked in each (``new_films``, ``tuning_new_films``)."""
+
+    hidden: np.ndarray
+    tune_cf: sp.csr_matrix
+    tune_support: np.ndarray
+    tune_borrowed: sp.csr_matrix
+    all_borrowed: sp.csr_matrix
+    new_films: sp.csr_matrix
+    tuning_new_films: sp.csr_matrix
+
+
+def lend(
+    pool: np.ndarray, content: np.ndarray, fitted: ItemCF, release: ItemCF, hidden: np.ndarray, shrink: float
+) -> Lent:
+    """The borrowed signals of both collaborative signals (``fitted``: the fit users', whose
+    ``hidden`` films the tuning treats as new; ``release``: every training user's), the content
+    neighbours coming from the ``content`` blend of every (film, candidate) pair of ``pool``."""
+    tune_cf, tune_support = without(fitted.similarity_, hidden), np.where(hidden, 0.0, fitted.support_)
+    tune_alike = content_neighbours(pool, content, tune_support)
+    alike = content_neighbours(pool, content, release.support_)
+    return Lent(
+        hidden=hidden,
+        tune_cf=tune_cf,
+        tune_support=tune_support,
+        tune_borrowed=borrowed(tune_alike, tune_cf, tune_support, shrink),
+        all_borrowed=borrowed(alike, release.similarity_, release.support_, shrink),
+        new_films=_rows_of(alike, release.support_ == 0),
+        tuning_new_films=_rows_of(tune_alike, tune_support == 0),
+    )
+
+
+def _rows_of(matrix: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``matrix`` with the rows ``keep`` does not mark emptied."""
+    return sp.csr_matrix(sp.diags(keep.astype(np.float64)) @ matrix)

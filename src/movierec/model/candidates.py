@@ -127,3 +127,17 @@ def candidate_recall(
         "pairs": int(q.size),
         "recall": round(float(weight[found].sum()) / total, 4) if total else 0.0,
     }
+
+
+def in_pool(pool: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """Boolean (n, width): whether each candidate of ``pool`` is also in ``subset``'s row. Both
+    list each row's candidates in increasing order (:func:`merge_pools`), so the keys
+    row · (n + 1) + candidate of ``subset`` are sorted and a binary search finds them."""
+    n = pool.shape[0]
+    base = np.arange(n, dtype=np.int64)[:, None] * (n + 1)
+    wanted = (base + subset)[subset >= 0]
+    if wanted.size == 0:
+        return np.zeros(pool.shape, dtype=bool)
+    keys = base + pool
+    position = np.minimum(np.searchsorted(wanted, keys), wanted.size - 1)
+    return (wanted[position] == keys) & (pool >= 0)

@@ -88,7 +88,7 @@ class ItemCF:
             for g in groups
         ]
         supports = [np.bincount(items[g], minlength=n_items) for g in groups]
-        signals = {"all": (list(range(len(parts))), sum(supports))}
+        signals: dict[str, tuple[list[int], np.ndarray]] = {"all": (list(range(len(parts))), np.sum(supports, axis=0))}
         if in_subset is not None:
             signals["subset"] = ([0], supports[0])
         kept = colike_top_k(parts, signals, self._k(n_items), self.alpha, self.shrink, self.block_entries)
@@ -171,7 +171,7 @@ def colike_top_k(
     alpha: float,
     shrink: float,
     block_entries: int,
-) -> dict[str, tuple[np.ndarray, ...]]:
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Every signal's kept (row, neighbour row, co-like count) triples, blockwise.
 
     ``parts`` are user × film like matrices of disjoint groups of users; a signal sums the
@@ -186,7 +186,7 @@ def colike_top_k(
     # a block's co-like counts can be dense (popular films share users with almost every film)
     step = max(1, block_entries // max(n_items, 1))
     none = np.zeros(0, dtype=np.int64)
-    kept: dict[str, list[tuple[np.ndarray, ...]]] = {name: [(none, none, none)] for name in signals}
+    kept: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {name: [(none, none, none)] for name in signals}
     for start in progress(range(0, rated.size, step), "co-likes", -(-rated.size // step)):
         block = rated[start : start + step]
         products = [by_item[p][block] @ parts[p] for p in range(len(parts))]
@@ -199,7 +199,12 @@ def colike_top_k(
             chosen, _ = top_k_exact(local, cols, scores(counts, rows, cols, *factors[name]), block.size, k)
             kept[name].append((rows[chosen], cols[chosen], counts[chosen]))
     return {
-        name: tuple(np.concatenate([part[i] for part in parts_]) for i in range(3)) for name, parts_ in kept.items()
+        name: (
+            np.concatenate([rows for rows, _, _ in parts_]),
+            np.concatenate([cols for _, cols, _ in parts_]),
+            np.concatenate([counts for _, _, counts in parts_]),
+        )
+        for name, parts_ in kept.items()
     }
 
 

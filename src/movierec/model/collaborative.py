@@ -31,7 +31,9 @@ import polars as pl
 from movierec.model.cf import ItemCF
 from movierec.protocol.split import fit_users, user_sample, validation_users
 
-SIGNALS = ("fit", "training")
+#: The two co-like signals the stage fits, named by their users: the fit users' (tuning) and every
+#: training user's (the release's). Not the ranking's signals (:data:`movierec.model.ranking.RANKING_SIGNALS`).
+COLIKE_SIGNALS = ("fit", "training")
 #: The tuning's truth: the likes of at most this many validation users. Each weight trial scores
 #: every validation like; 5,000 users (~150,000 likes) estimate precision@5 to about ±0.003
 #: while the full file's 54,000 validation users made the tuning 30 times slower.
@@ -78,15 +80,15 @@ def write_stage(stage: CollaborativeStage, folder: Path, ids: np.ndarray) -> Non
     """The contract's files for a stage fitted on a catalogue whose rows have TMDB ids ``ids``."""
     folder.mkdir(parents=True, exist_ok=True)
     pl.concat(
-        [stage.signal(s).colikes(ids).select(pl.lit(s).alias("signal"), pl.all()) for s in SIGNALS]
+        [stage.signal(s).colikes(ids).select(pl.lit(s).alias("signal"), pl.all()) for s in COLIKE_SIGNALS]
     ).write_parquet(folder / COLIKES)
-    pl.concat([support_frame(s, stage.signal(s), ids) for s in SIGNALS]).write_parquet(folder / SUPPORT)
+    pl.concat([support_frame(s, stage.signal(s), ids) for s in COLIKE_SIGNALS]).write_parquet(folder / SUPPORT)
     stage.validation.select("user_id", movie_id=pl.Series(ids)[stage.validation["row"]]).write_parquet(
         folder / VALIDATION
     )
     write_summary(
         folder,
-        {s: {"users": stage.signal(s).users_, "likes": stage.signal(s).likes_} for s in SIGNALS},
+        {s: {"users": stage.signal(s).users_, "likes": stage.signal(s).likes_} for s in COLIKE_SIGNALS},
         stage.engine,
         _params(stage.training),
     )
@@ -122,7 +124,7 @@ def read_stage(folder: Path, row_index: pl.DataFrame, params: dict[str, Any]) ->
         ).to_series()
 
     signals = {}
-    for name in SIGNALS:
+    for name in COLIKE_SIGNALS:
         pairs = colikes.filter(pl.col("signal") == name)
         liked = support.filter(pl.col("signal") == name)
         films = np.zeros(n, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""What every film is like: the catalogue the model reads, its content features, and the priors."""
+"""What every film is like: the film tables the model reads, its content features, and the priors."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from movierec.protocol.metrics import adjacent_members
 
 
 @dataclass(frozen=True)
-class Catalogue:
-    """The tables the model reads; every film is one row, in ``movies`` order."""
+class FilmTables:
+    """The model's input: the columns of the release's film tables it reads; every film is one
+    row, in ``movies`` order. (Not the API's :class:`movierec.catalog.indexes.Catalog`, which
+    serves a published release.)"""
 
     movies: pl.DataFrame  # id, title, overview, tagline, original_language, release_year,
     #                       vote_average, vote_count, collection_id[, release_date]
@@ -99,14 +101,14 @@ class ContentFeaturizer:
 
     # -- per-block pieces ---------------------------------------------------------------------
 
-    def _cast_pairs(self, catalogue: Catalogue) -> pl.DataFrame:
+    def _cast_pairs(self, catalogue: FilmTables) -> pl.DataFrame:
         return catalogue.cast.filter(pl.col("order") < self.top_cast).select("movie_id", code="person_id")
 
     @staticmethod
-    def _director_pairs(catalogue: Catalogue) -> pl.DataFrame:
+    def _director_pairs(catalogue: FilmTables) -> pl.DataFrame:
         return catalogue.crew.filter(pl.col("job") == "Director").select("movie_id", code="person_id")
 
-    def _blocks(self, catalogue: Catalogue) -> dict[str, pl.DataFrame]:
+    def _blocks(self, catalogue: FilmTables) -> dict[str, pl.DataFrame]:
         return {
             "genres": catalogue.genres.select("movie_id", code="genre_id"),
             "keywords": catalogue.keywords.select("movie_id", code="keyword_id"),
@@ -114,11 +116,11 @@ class ContentFeaturizer:
             "director": self._director_pairs(catalogue),
         }
 
-    def fit(self, catalogue: Catalogue) -> ContentFeaturizer:
+    def fit(self, catalogue: FilmTables) -> ContentFeaturizer:
         self._fit(catalogue)
         return self
 
-    def _fit(self, catalogue: Catalogue) -> sp.csr_matrix:
+    def _fit(self, catalogue: FilmTables) -> sp.csr_matrix:
         """Learn everything; returns the catalogue's TF-IDF matrix (so fit_transform reuses it)."""
         self.vectorizer_ = TextVectorizer(min_df=self.min_df)
         tfidf = self.vectorizer_.fit_transform(movie_text(catalogue.movies))
@@ -138,13 +140,13 @@ class ContentFeaturizer:
             self.idf_[name] = idf_weights(matrix)
         languages = catalogue.movies["original_language"].drop_nulls().unique().sort()
         self.languages_ = languages.to_list()
-        years = catalogue.movies["release_year"].drop_nulls()
-        low, high = (years.min(), years.max()) if years.len() else (1900, 2020)
+        years = catalogue.movies["release_year"].drop_nulls().to_numpy()
+        low, high = (years.min(), years.max()) if years.size else (1900, 2020)
         self.era_centers_ = np.arange(float(low) - self.era_step, float(high) + 2 * self.era_step, self.era_step)
         return tfidf
 
     @staticmethod
-    def _membership(catalogue: Catalogue, pairs: pl.DataFrame, codes: np.ndarray) -> sp.csr_matrix:
+    def _membership(catalogue: FilmTables, pairs: pl.DataFrame, codes: np.ndarray) -> sp.csr_matrix:
         """Film × vocabulary matrix of (movie_id, code) pairs; unknown films and codes are left out."""
         vocabulary = pl.DataFrame(
             {"code": codes, "column": np.arange(codes.size, dtype=np.int64)},
@@ -159,10 +161,10 @@ class ContentFeaturizer:
             joined["row"].to_numpy(), joined["column"].to_numpy(), catalogue.movies.height, codes.size
         )
 
-    def transform(self, catalogue: Catalogue) -> ContentFeatures:
+    def transform(self, catalogue: FilmTables) -> ContentFeatures:
         return self._transform(catalogue, None)
 
-    def _transform(self, catalogue: Catalogue, tfidf: sp.csr_matrix | None) -> ContentFeatures:
+    def _transform(self, catalogue: FilmTables, tfidf: sp.csr_matrix | None) -> ContentFeatures:
         if tfidf is None:
             tfidf = self.vectorizer_.transform(movie_text(catalogue.movies))
         text = np.asarray(tfidf @ self.components_.T) if self.components_ is not None else tfidf.toarray()
@@ -211,7 +213,7 @@ class ContentFeaturizer:
             return movies["release_date"].cast(pl.Date).to_numpy()
         return movies["release_year"].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
-    def fit_transform(self, catalogue: Catalogue) -> ContentFeatures:
+    def fit_transform(self, catalogue: FilmTables) -> ContentFeatures:
         return self._transform(catalogue, self._fit(catalogue))
 
 

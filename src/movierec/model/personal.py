@@ -1,7 +1,8 @@
 """Personal recommendations: the films a person will like, from the films they say they liked.
 
-The scorer (:func:`movierec.model.scorer.recommend`, what the API serves with) adds, for each
-film named, its EASE weights and its film-to-film neighbours' discounted weight.
+The scorer (:func:`movierec.model.scorer.recommend`, what the API serves with and what
+:meth:`PersonalRecommender.recommend` calls) adds, for each film named, its EASE weights and its
+film-to-film neighbours' discounted weight.
 
 :class:`PersonalRecommender` fits the weights on the training users and chooses λ, the list
 length and the neighbour weight on the validation users' likes split in time
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -26,19 +28,23 @@ import polars as pl
 import scipy.sparse as sp
 
 from movierec.model.borrow import borrowed_weights
-from movierec.model.cf import lookup_pairs
 from movierec.model.ease import ease_gram, ease_lists, invert, weight_lists
-from movierec.model.scorer import DEFAULT_NEIGHBOUR_WEIGHT, RECOMMENDATIONS, WeightLists
-from movierec.model.topk import select_top_k
+from movierec.model.scorer import (
+    DEFAULT_NEIGHBOUR_WEIGHT,
+    RECOMMENDATIONS,
+    Pick,
+    WeightLists,
+    recommend,
+    recommend_many,
+)
 from movierec.protocol.holdout import grouped, time_split
-from movierec.protocol.metrics import coverage_of_lists, ranking_metrics
+from movierec.protocol.list_metrics import coverage_of_lists, ranking_metrics
 from movierec.protocol.split import fit_users, user_sample, validation_users
 
 log = logging.getLogger("movierec.train")
 
 NDCG_TOLERANCE = 0.01  # relative: trials this close to the best validation nDCG count as equal
 NEW_FILM_COST = 0.05  # relative: the validation nDCG new films may cost in personal lists
-BLOCK_USERS = 32  # users scored at once by recommend_many
 
 
 def _best_of(trials: list[dict[str, float]]) -> dict[str, float]:
@@ -47,72 +53,6 @@ def _best_of(trials: list[dict[str, float]]) -> dict[str, float]:
     top = max(trial["ndcg_at_k"] for trial in trials)
     close = [trial for trial in trials if trial["ndcg_at_k"] >= (1 - NDCG_TOLERANCE) * top]
     return max(close, key=lambda trial: trial["coverage"])
-
-
-def _block_top(given: sp.csr_matrix, weights: sp.csr_matrix, listed: sp.csr_matrix, k: int) -> np.ndarray:
-    """The k best films (-1 padded) of each user of ``given`` (users × films, the films named):
-    among the films some named film lists (``listed``), never a named one, by the sum of the
-    ``weights``. The ranking is a dense array over the block's candidate films only (a few
-    thousand, not the catalogue), so a row's k-th value is found among them."""
-    candidates = given @ listed
-    candidates.sort_indices()
-    totals = given @ weights
-    totals.sort_indices()
-    rows = np.repeat(np.arange(given.shape[0]), np.diff(candidates.indptr))
-    cols = candidates.indices.astype(np.int64)
-    unnamed = lookup_pairs(given, rows, cols) == 0
-    rows, cols = rows[unnamed], cols[unnamed]
-    columns, local = np.unique(cols, return_inverse=True)
-    if columns.size == 0:
-        return np.full((given.shape[0], k), -1, dtype=np.int64)
-    dense = np.full((given.shape[0], columns.size), -np.inf)
-    dense[rows, local] = lookup_pairs(totals, rows, cols, dtype=np.float64)
-    chosen, values = select_top_k(dense, k)  # ties to the lower column: columns are sorted rows
-    return np.where(np.isfinite(values), columns[np.maximum(chosen, 0)], -1)
-
-
-def recommend_many(
-    inputs: list[np.ndarray],
-    lists: WeightLists,
-    neighbours: np.ndarray,
-    neighbour_weight: float,
-    popular: np.ndarray,
-    k: int = RECOMMENDATIONS,
-) -> np.ndarray:
-    """(users, k) rows of :func:`~movierec.model.scorer.recommend` for every input, -1 padded: the
-    same lists, computed for ``BLOCK_USERS`` users at a time by sparse products (what the tuning
-    scores many candidates with)."""
-    n = lists.n
-    users = len(inputs)
-    top = np.full((users, k), -1, dtype=np.int64)
-    if users == 0:
-        return top
-    sizes = np.array([x.size for x in inputs])
-    given = sp.csr_matrix(
-        (np.ones(int(sizes.sum())), (np.repeat(np.arange(users), sizes), np.concatenate(inputs).astype(np.int64))),
-        shape=(users, n),
-    )
-    given.data[:] = 1.0  # a film named twice counts once
-    given.sort_indices()
-    weights = sp.csr_matrix((lists.weights.astype(np.float64), lists.cols, lists.indptr), shape=(n, n))
-    listed = sp.csr_matrix((np.ones(lists.cols.size), lists.cols, lists.indptr), shape=(n, n))
-    if neighbour_weight and neighbours.size:
-        valid = neighbours >= 0
-        rows = np.broadcast_to(np.arange(n)[:, None], neighbours.shape)[valid]
-        discount = np.broadcast_to(neighbour_weight / np.log2(np.arange(2, neighbours.shape[1] + 2)), neighbours.shape)
-        near = sp.csr_matrix((discount[valid], (rows, neighbours[valid])), shape=(n, n))
-        weights = weights + near
-        listed = listed + sp.csr_matrix((np.ones(rows.size), (rows, neighbours[valid])), shape=(n, n))
-    for start in range(0, users, BLOCK_USERS):
-        top[start : start + BLOCK_USERS] = _block_top(given[start : start + BLOCK_USERS], weights, listed, k)
-    for user in np.flatnonzero((top < 0).any(axis=1)).tolist():
-        found = top[user][top[user] >= 0]
-        taken = np.zeros(n, dtype=bool)
-        taken[inputs[user]] = True
-        taken[found] = True
-        fill = popular[~taken[popular]][: k - found.size]
-        top[user, found.size : found.size + fill.size] = fill
-    return top
 
 
 @dataclass(frozen=True)
@@ -136,10 +76,19 @@ class PersonalParams:
 class PersonalRecommender:
     """Fits the personal recommender's lists and chooses its parameters (see the module docstring).
 
-    ``fit(likes, n, tuning_neighbours, popular)``: ``likes`` (user_id, row, timestamp) of the
-    training users; ``tuning_neighbours`` the film-to-film neighbours as ranked with the fit
-    users' signal (None: the final ones, or without validation users). Fitted: ``lists_``,
-    ``neighbour_weight_``, ``info_``.
+    ``fit(likes, n, tuning_neighbours, popular, ..., neighbours=...)``: ``likes`` (user_id, row,
+    timestamp) of the training users; ``tuning_neighbours`` the film-to-film neighbours as ranked
+    with the fit users' signal (None: the final ones, or without validation users); ``popular``
+    the rows by popularity (the fill); ``neighbours`` the final film-to-film neighbours (films, k),
+    which :meth:`recommend` adds (default: ``tuning_neighbours``). Fitted: ``lists_``,
+    ``neighbour_weight_``, ``neighbours_``, ``popular_``, ``info_``, and ``served_lists_``: the lists
+    as the API serves them (:meth:`~movierec.model.scorer.WeightLists.servable`).
+
+    Without ratings the lists are empty and a person's films are the neighbours of theirs:
+
+    >>> model = PersonalRecommender().fit(None, 3, None, np.array([2, 1, 0]), neighbours=np.array([[1], [0], [0]]))
+    >>> [(pick.row, pick.because) for pick in model.recommend([0], k=2)]
+    [(1, 0), (2, -1)]
     """
 
     params: PersonalParams = field(default_factory=PersonalParams)
@@ -153,10 +102,15 @@ class PersonalRecommender:
         new_films: sp.csr_matrix | None = None,
         tuning_new_films: sp.csr_matrix | None = None,
         hidden: np.ndarray | None = None,
+        neighbours: np.ndarray | None = None,
     ) -> PersonalRecommender:
+        """Fit the lists on ``likes`` and choose the parameters (see the class docstring)."""
         started = time.perf_counter()
+        self.popular_ = popular
+        self.neighbours_ = neighbours if neighbours is not None else tuning_neighbours
         if likes is None or likes.height == 0:
             self.lists_, self.neighbour_weight_ = WeightLists.empty(n), DEFAULT_NEIGHBOUR_WEIGHT
+            self.served_lists_ = self.lists_
             self.info_ = {
                 "used": False,
                 "method": "film-to-film neighbours only (no ratings)",
@@ -172,7 +126,7 @@ class PersonalRecommender:
         }
         tuning: dict[str, object] = {"tuned": False}
         given, held = time_split(validation_users(likes)) if "timestamp" in likes.columns else (None, None)
-        if given is not None and given.height and tuning_neighbours is not None:
+        if given is not None and held is not None and given.height and tuning_neighbours is not None:
             chosen, tuning = self._choose(likes, n, given, held, tuning_neighbours, popular, tuning_new_films, hidden)
         fitted = user_sample(likes, params.max_users)
         users = int(fitted["user_id"].n_unique())
@@ -191,6 +145,7 @@ class PersonalRecommender:
         if new_films is not None and new_films.nnz and scale > 0:
             borrowed = borrowed_weights(self.lists_, new_films, params.new_films_per_list)
             self.lists_, gamma = borrowed.into(self.lists_, scale), borrowed.gamma
+        self.served_lists_ = self.lists_.servable()  # what the API's index holds of them
         self.neighbour_weight_ = float(chosen["neighbour_weight"])
         self.info_ = {
             "used": True,
@@ -213,6 +168,13 @@ class PersonalRecommender:
             "seconds": round(time.perf_counter() - started, 3),
         }
         return self
+
+    def recommend(self, liked: Sequence[int] | np.ndarray, k: int = RECOMMENDATIONS) -> list[Pick]:
+        """The ``k`` best films for a person who liked the films ``liked`` (rows), best first, none
+        of them named, each with the named film that contributed most: the API's answer for this
+        release (:func:`movierec.model.scorer.recommend` on the fitted lists and neighbours)."""
+        neighbours = self.neighbours_ if self.neighbours_ is not None else np.zeros((self.lists_.n, 0), dtype=np.int64)
+        return recommend(liked, self.served_lists_, neighbours, self.neighbour_weight_, self.popular_, k)
 
     def _choose(
         self,

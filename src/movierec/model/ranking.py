@@ -12,7 +12,7 @@ prior would fill with the same blockbusters.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,7 +21,7 @@ from movierec.model.cf import lookup_pairs
 from movierec.model.features import ContentFeatures
 
 #: The signals the ranking blends, in this order everywhere (weights, signal stacks, manifest).
-SIGNALS = (
+RANKING_SIGNALS = (
     "text",
     "genres",
     "keywords",
@@ -100,11 +100,15 @@ class Blend:
     head: Mapping[str, float]
     evidence: float = 0.01
 
+    def with_part(self, part: str, weights: Mapping[str, float]) -> Blend:
+        """This blend with its ``part`` ("tail" or "head") weights replaced by ``weights``."""
+        return replace(self, tail=weights) if part == "tail" else replace(self, head=weights)
+
     def record(self) -> dict[str, object]:
         """What the manifest shows."""
         return {
-            "tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in SIGNALS},
-            "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in SIGNALS},
+            "tail": {name: round(float(self.tail.get(name, 0.0)), 6) for name in RANKING_SIGNALS},
+            "head": {name: round(float(self.head.get(name, 0.0)), 6) for name in RANKING_SIGNALS},
             "evidence": round(self.evidence, 6),
         }
 
@@ -192,9 +196,9 @@ def pair_signals(
     priors: Mapping[str, np.ndarray],
     pool: np.ndarray,
     borrowed: sp.csr_matrix | None = None,
-    names: Mapping[str, float] | tuple[str, ...] = SIGNALS,
+    names: Mapping[str, float] | tuple[str, ...] = RANKING_SIGNALS,
 ) -> np.ndarray:
-    """The (len(SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
+    """The (len(RANKING_SIGNALS), n, width) exact signal values of every (film, candidate) pair, 0 for
     padding. Filled one signal at a time into one array (the largest the training holds).
     ``borrowed``: the cold-start signal ``cf_content`` (:mod:`movierec.model.borrow`); ``names``:
     the signals to compute, in that order (default all)."""
@@ -226,7 +230,7 @@ def pair_signals(
 
 
 def _vector(weights: Mapping[str, float]) -> np.ndarray:
-    return np.array([weights.get(name, 0.0) for name in SIGNALS], dtype=np.float32)
+    return np.array([weights.get(name, 0.0) for name in RANKING_SIGNALS], dtype=np.float32)
 
 
 def blend(

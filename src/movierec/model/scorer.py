@@ -1,6 +1,12 @@
-"""The personal recommender's serving half, numpy only (the API imports it; no polars, no scipy).
+"""The recommenders' serving half, numpy only (the API imports it; no polars, no scipy): what a
+fitted model answers, the one code the API, the evaluation, the tuning and the estimators share.
 
-:func:`recommend` is the pure scorer the API and the evaluation both call. A candidate film j
+:func:`neighbours_of` is a film's first neighbours in the film-to-film ranking
+(:meth:`movierec.model.estimator.NeighbourRecommender.similar_items`, the API's
+``/recomendaciones``).
+
+:func:`recommend` is the personal scorer (:meth:`movierec.model.personal.PersonalRecommender.recommend`,
+the API's personal lists; :func:`recommend_many` for many people at once). A candidate film j
 scores the sum, over the films i the person named, of
 
 * i's weight for j in the release's :class:`WeightLists` (EASE, :mod:`movierec.model.ease`; the
@@ -21,8 +27,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from movierec.config import Settings
+
 RECOMMENDATIONS = 10
-NEIGHBOURS = 20  # film-to-film neighbours each named film contributes (at most)
 PERSONAL_ARTIFACT = "personal.parquet"  # model/: the EASE lists (movierec.model.ease)
 NO_REASON = -1  # ``because`` of a film that fills the list by popularity
 DEFAULT_NEIGHBOUR_WEIGHT = 1.0  # without ratings (no EASE weights) the neighbours are the whole score
@@ -48,6 +55,24 @@ class WeightLists:
         kept = position < keep
         return WeightLists(np.r_[0, np.cumsum(counts)].astype(np.int64), self.cols[kept], self.weights[kept])
 
+    def servable(self, shown: np.ndarray | None = None) -> WeightLists:
+        """These lists as the API serves them: without a film's own entry or a weight that is not
+        a finite number and, given ``shown`` (whether each film can be shown), without the films
+        that cannot be; every list keeps its order.
+
+        >>> lists = WeightLists(np.array([0, 2, 3]), np.array([0, 1, 0], dtype=np.int32),
+        ...                     np.array([0.5, 0.25, 0.125], dtype=np.float32))
+        >>> served = lists.servable()
+        >>> served.indptr.tolist(), served.cols.tolist(), served.weights.tolist()
+        ([0, 1, 2], [1, 0], [0.25, 0.125])
+        """
+        src = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        keep = (src != self.cols) & np.isfinite(self.weights)
+        if shown is not None:
+            keep &= shown[self.cols]
+        counts = np.bincount(src[keep], minlength=self.n)
+        return WeightLists(np.r_[0, np.cumsum(counts)].astype(np.int64), self.cols[keep], self.weights[keep])
+
     @classmethod
     def from_rows(cls, src: np.ndarray, dst: np.ndarray, weights: np.ndarray, rank: np.ndarray, n: int) -> WeightLists:
         """Lists from (film row, other film row, weight, rank) entries (any order)."""
@@ -60,6 +85,23 @@ class WeightLists:
     @classmethod
     def empty(cls, n: int) -> WeightLists:
         return cls(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+
+
+def neighbours_of(
+    film: int, rows: np.ndarray | memoryview, scores: np.ndarray | memoryview, width: int, k: int
+) -> list[tuple[int, float]]:
+    """The first ``k`` (≤ ``width``) neighbours of the film at row ``film``, best first, as (row,
+    score): ``rows`` and ``scores`` hold ``width`` entries per film, film after film, -1 padded.
+
+    >>> neighbours_of(1, np.array([1, -1, 0, 2]), np.array([0.5, 0.0, 0.75, 0.25]), width=2, k=2)
+    [(0, 0.75), (2, 0.25)]
+    """
+    first = film * width
+    return [
+        (row, score)
+        for row, score in zip(rows[first : first + k].tolist(), scores[first : first + k].tolist(), strict=True)
+        if row >= 0
+    ]
 
 
 class Pick(NamedTuple):
@@ -124,6 +166,23 @@ def recommend(
     return picks
 
 
+def recommend_many(
+    inputs: Sequence[np.ndarray],
+    lists: WeightLists,
+    neighbours: np.ndarray,
+    neighbour_weight: float,
+    popular: np.ndarray,
+    k: int = RECOMMENDATIONS,
+) -> np.ndarray:
+    """(people, k) rows of :func:`recommend` for every input (the rows one person named), -1
+    padded: what the tuning and the evaluation score many people with."""
+    top = np.full((len(inputs), k), -1, dtype=np.int64)
+    for person, named in enumerate(inputs):
+        rows = [pick.row for pick in recommend(named, lists, neighbours, neighbour_weight, popular, k)]
+        top[person, : len(rows)] = rows
+    return top
+
+
 def _contributions(
     named: np.ndarray, lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,3 +212,12 @@ def neighbour_weight_of(manifest: Mapping[str, object]) -> float:
     personal = model.get("personal") if isinstance(model, Mapping) else None
     weight = personal.get("neighbour_weight") if isinstance(personal, Mapping) else None
     return float(weight) if isinstance(weight, int | float) else DEFAULT_NEIGHBOUR_WEIGHT
+
+
+def neighbours_k_of(manifest: Mapping[str, object]) -> int:
+    """The film-to-film neighbours a release's model stores per film, which the personal scorer
+    adds (``model.k``: the training's ``Settings.neighbours_k``); the default setting for a
+    manifest that does not record it."""
+    model = manifest.get("model")
+    k = model.get("k") if isinstance(model, Mapping) else None
+    return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else Settings.neighbours_k

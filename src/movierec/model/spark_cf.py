@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from movierec.model.cf import cf_factors
-from movierec.model.collaborative import COLIKES, MAX_TUNING_USERS, SIGNALS, SUPPORT, VALIDATION, write_summary
+from movierec.model.collaborative import COLIKE_SIGNALS, COLIKES, MAX_TUNING_USERS, SUPPORT, VALIDATION, write_summary
 from movierec.protocol.split import EVALUATION_REMAINDER, SAMPLE_HASH, USER_MODULUS, VALIDATION_REMAINDER
 from movierec.raw.files import InputError
 from movierec.raw.ratings import LIKED_RATING, plain_csv
@@ -187,15 +187,15 @@ def run_stage(
                 },
                 schema={"signal": pl.String, "movie_id": pl.Int64, "likes": pl.Int64},
             )
-            for s in SIGNALS
+            for s in COLIKE_SIGNALS
         ]
     ).write_parquet(out / SUPPORT)
-    fit, validation = counts.get(True, (0, 0)), counts.get(False, (0, 0))
+    fitting, validating = counts.get(True, (0, 0)), counts.get(False, (0, 0))
     write_summary(
         out,
         {
-            "fit": {"users": fit[0], "likes": fit[1]},
-            "training": {"users": fit[0] + validation[0], "likes": fit[1] + validation[1]},
+            "fit": {"users": fitting[0], "likes": fitting[1]},
+            "training": {"users": fitting[0] + validating[0], "likes": fitting[1] + validating[1]},
         },
         "spark",
         params,
@@ -240,7 +240,7 @@ def _support_per_signal(support: pl.DataFrame, n: int) -> dict[str, np.ndarray]:
 def _factors_frame(spark: SparkSession, support: dict[str, np.ndarray], params: dict[str, Any]) -> DataFrame:
     """(signal, row, left, right) for the liked films, from :func:`cf_factors` on the driver."""
     records = []
-    for name in SIGNALS:
+    for name in COLIKE_SIGNALS:
         left, right = cf_factors(support[name], float(params["alpha"]), float(params["shrink"]))
         liked = np.flatnonzero(support[name] > 0)
         records += [(name, int(r), float(left[r]), float(right[r])) for r in liked]

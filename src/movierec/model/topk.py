@@ -59,7 +59,7 @@ def top_k_similar(
     if k == 0:
         return top, scores
     dense = not sp.issparse(features)
-    right = np.ascontiguousarray(features.T) if dense else features.T.tocsr()
+    right = np.ascontiguousarray(features.T) if dense else sp.csr_matrix(features.T)
 
     def one(start: int) -> None:
         stop = min(start + block_rows, n)

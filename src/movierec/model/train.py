@@ -16,16 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # scikit-learn's dependency, untyped
 
 from movierec.config import Settings
 from movierec.model.artifact import LIKES, likes_frame
+from movierec.model.clock import StepClock
 from movierec.model.collaborative import CollaborativeStage, fit_collaborative, read_stage
 from movierec.model.ease import lists_frame
-from movierec.model.estimator import NeighbourRecommender, peak_rss_mb
-from movierec.model.features import Catalogue
+from movierec.model.estimator import NeighbourRecommender
+from movierec.model.features import FilmTables
 from movierec.model.personal import PersonalRecommender
-from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT
+from movierec.model.scorer import PERSONAL_ARTIFACT
 from movierec.protocol.split import training_users
 from movierec.raw.ratings import like_rows, ratings_inputs, read_likes
 
@@ -75,13 +76,13 @@ def check_catalogue_size(films: int, settings: Settings) -> None:
         )
 
 
-def read_catalogue(tables_dir: Path) -> Catalogue:
+def read_catalogue(tables_dir: Path) -> FilmTables:
     """The columns of the release's tables that the model reads."""
     frames: dict[str, pl.DataFrame] = {}
     for name, columns in TABLE_COLUMNS.items():
         path = tables_dir / f"{name}.parquet"
         frames[name] = pl.read_parquet(path, columns=columns)
-    return Catalogue(**frames)
+    return FilmTables(**frames)
 
 
 def training_likes(inputs: tuple[Path, Path], row_index: pl.DataFrame, clock: StepClock) -> pl.DataFrame:
@@ -136,27 +137,6 @@ def spark_stage(
     return stage
 
 
-class StepClock:
-    """Seconds and peak resident memory (so far) at the end of each step."""
-
-    def __init__(self) -> None:
-        self.steps: dict[str, float] = {}
-        self.memory: dict[str, float] = {}
-        self.start = self.last = time.perf_counter()
-
-    def record(self, steps: dict[str, float]) -> None:
-        """Steps timed elsewhere, up to now."""
-        self.steps.update(steps)
-        self.memory.update({name: peak_rss_mb() for name in steps})
-        self.last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.steps[name], self.memory[name] = round(now - self.last, 3), peak_rss_mb()
-        log.info("%-12s %6.2f s  peak %6.0f MB", name, now - self.last, self.memory[name])
-        self.last = now
-
-
 def train(
     tables_dir: Path,
     model_dir: Path,
@@ -204,15 +184,17 @@ def train(
     with threadpool_limits(limits=1, user_api="blas"):
         model.fit(catalogue, None, collaborative=stage)
         popular = popularity_order(catalogue.movies["vote_count"].to_numpy())
+        # the film-to-film neighbours (settings.neighbours_k per film) the personal scorer adds
         tuning_top = model.tuning_top_ if model.tuning_top_ is not None else model.top_
         personal = PersonalRecommender().fit(
             likes,
             catalogue.movies.height,
-            tuning_top[:, :NEIGHBOURS],
+            tuning_top,
             popular,
             model.new_films_,
             model.tuning_new_films_,
             model.hidden_,
+            neighbours=model.top_,
         )
     neighbours = model.neighbours()
     model_dir.mkdir(parents=True, exist_ok=True)

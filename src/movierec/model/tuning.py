@@ -21,8 +21,8 @@ Three phases, because the kinds of goal need different data:
 2. :func:`tune_blend` on the ``head`` weights and the evidence scale, on every validation pair
    (the hidden films still hidden, so putting a new film in a warm film's list pays when its
    audience likes it);
-3. :func:`meet_targets` — the catalogue's targets, held on the FINAL signals (collaborative signal
-   of every training user), where `movierec evaluate` measures them.
+3. :func:`~movierec.model.targets.meet_targets` — the catalogue's targets, held on the FINAL
+   signals (collaborative signal of every training user), where `movierec evaluate` measures them.
 """
 
 from __future__ import annotations
@@ -32,68 +32,10 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from movierec.model.ranking import CONTENT, PRIORS, SIGNALS, Blend, blend, confidence, rank_pool
-from movierec.protocol.metrics import (
-    adjacent_collection_recall,
-    best_possible,
-    coverage,
-    generic_share,
-    liked_keys,
-    popularity_weights,
-    stratified_precision_per_pair,
-)
-from movierec.protocol.split import describe
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What the artifact must hold (the issue's goals, with a hair of margin for float ties)."""
-
-    coverage: float = 0.61  # held on the final artifact by damping the priors
-    adjacent_recall: float = 0.955  # held on the final artifact by raising the adjacent weight
-    generic_share: float = 0.29  # held on the final artifact by damping the head's priors
-    generic_films: int = 100  # the most-voted films whose lists the generic share reads
-    generic_top: int = 20  # the most-liked films that count as generic
-
-
-@dataclass(frozen=True)
-class Yardstick:
-    """The catalogue facts the constraints read (arrays by row): collections and release dates
-    (adjacent members), TMDB votes and likes (generic share); ``k`` the list length."""
-
-    collection: np.ndarray
-    release: np.ndarray
-    ids: np.ndarray
-    vote_count: np.ndarray
-    likes: np.ndarray
-    k: int
-    targets: Targets
-
-    def generic(self, top: np.ndarray, films: np.ndarray | None = None) -> float:
-        return generic_share(
-            top,
-            self.vote_count,
-            self.likes,
-            self.k,
-            heads=self.targets.generic_films,
-            generic=self.targets.generic_top,
-            films=films,
-        )
-
-    def adjacent_recall(self, top: np.ndarray) -> float:
-        value = adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k)
-        return 1.0 if value is None else value
-
-    def measure(self, top: np.ndarray) -> dict[str, float | None]:
-        return {
-            "coverage": coverage(top, self.k),
-            "adjacent_recall": adjacent_collection_recall(top, self.collection, self.release, self.ids, self.k),
-            "generic_share": self.generic(top),
-        }
-
-    def most_voted(self) -> np.ndarray:
-        votes = np.nan_to_num(self.vote_count.astype(np.float64), nan=0.0)
-        return np.argsort(-votes, kind="stable")[: self.targets.generic_films]
+from movierec.model.ranking import CONTENT, RANKING_SIGNALS, Blend, blend, confidence, rank_pool
+from movierec.model.targets import Targets, Yardstick
+from movierec.protocol.metrics import best_possible, liked_keys, popularity_weights, stratified_precision_per_pair
+from movierec.protocol.split import split_description
 
 
 @dataclass(frozen=True)
@@ -156,8 +98,8 @@ def tune_blend(
 
     current = replace(
         start,
-        tail={name: float(start.tail.get(name, 0.0)) for name in SIGNALS},
-        head={name: float(start.head.get(name, 0.0)) for name in SIGNALS},
+        tail={name: float(start.tail.get(name, 0.0)) for name in RANKING_SIGNALS},
+        head={name: float(start.head.get(name, 0.0)) for name in RANKING_SIGNALS},
     )
     best = objective.score(ranked_rows(current))
     trials = 1
@@ -177,128 +119,19 @@ def tune_blend(
             base = current.evidence
             for factor in evidence_factors:
                 improved |= attempt(replace(current, evidence=base * factor))
-        for name in SIGNALS:
+        for name in RANKING_SIGNALS:
             if name in fixed:
                 continue
             weights = getattr(current, part)
             value = weights[name]
             for trial in [value * f for f in factors if f or name not in kept] if value > 0 else [0.05, 0.2, 1.0]:
                 if trial != value:
-                    improved |= attempt(replace(current, **{part: {**getattr(current, part), name: trial}}))
+                    improved |= attempt(current.with_part(part, {**getattr(current, part), name: trial}))
         if not improved:
             break
     return TuningResult(
         blend=current, score=float(best.mean()), metrics=objective.metrics(ranked_rows(current)), trials=trials
     )
-
-
-@dataclass(frozen=True)
-class TargetsResult:
-    blend: Blend
-    tail_damping: float  # the factor applied to the tail's priors (1: none)
-    head_damping: float  # the factor applied to the head's priors (1: none)
-    adjacent_boost: float  # the factor applied to the adjacent-member weights (1: none)
-    metrics: dict[str, float | None]  # coverage, adjacent recall and generic share of the final top k
-    full_rankings: int
-    met: bool
-
-
-def _damped(candidate: Blend, part: str, factor: float) -> Blend:
-    weights = getattr(candidate, part)
-    return replace(candidate, **{part: {**weights, **{p: weights.get(p, 0.0) * factor for p in PRIORS}}})
-
-
-def meet_targets(
-    signals: np.ndarray,
-    pool: np.ndarray,
-    chosen: Blend,
-    weight: np.ndarray,
-    yard: Yardstick,
-    targets: Targets,
-    keep: int | None = None,
-    steps: int = 8,
-    boosts: int = 6,
-) -> tuple[TargetsResult, np.ndarray, np.ndarray]:
-    """Hold the catalogue's targets on the final signals, changing the weights as little as it takes.
-
-    1. Adjacent collection recall below ``targets.adjacent_recall``: the ``adjacent`` weights
-       (tail and head; 0.5 when 0) are doubled, up to ``boosts`` times.
-    2. Generic share above ``targets.generic_share``: the head's priors (:data:`PRIORS`) are
-       multiplied by the largest factor in [0, 1] that meets it (``steps`` bisections).
-    3. Coverage below ``targets.coverage``: the tail's priors are damped the same way; if even 0
-       misses it, the head's priors too (0 if nothing meets it: the closest).
-
-    Returns the result, and the final ranking (top, scores): the ``keep`` (default k) best
-    candidates of every film (``weight`` is every film's :func:`confidence`)."""
-    k = yard.k
-    full_rankings = 0
-
-    def ranked(candidate: Blend) -> np.ndarray:
-        nonlocal full_rankings
-        full_rankings += 1
-        return rank_pool(pool, blend(signals, pool, candidate, weight), k)[0]
-
-    current, boost = chosen, 1.0
-    top = ranked(current)
-    for _ in range(boosts):
-        if yard.adjacent_recall(top) >= targets.adjacent_recall:
-            break
-        boost *= 2
-        current = replace(
-            current,
-            tail={**current.tail, "adjacent": max(0.25, current.tail.get("adjacent", 0.0)) * 2},
-            head={**current.head, "adjacent": max(0.25, current.head.get("adjacent", 0.0)) * 2},
-        )
-        top = ranked(current)
-
-    def bisect(part: str, meets: Callable[[np.ndarray], bool]) -> tuple[Blend, np.ndarray, float]:
-        """The largest damping of ``part``'s priors whose ranking ``meets`` (0 when none does)."""
-        lowest = _damped(current, part, 0.0)
-        lowest_top = ranked(lowest)
-        if not meets(lowest_top):
-            return lowest, lowest_top, 0.0
-        low, high, low_top = 0.0, 1.0, lowest_top  # low meets the target, high does not
-        for _ in range(steps):
-            middle = (low + high) / 2
-            candidate_top = ranked(_damped(current, part, middle))
-            if meets(candidate_top):
-                low, low_top = middle, candidate_top
-            else:
-                high = middle
-        return _damped(current, part, low), low_top, low
-
-    dampings = {"tail": 1.0, "head": 1.0}
-    if yard.generic(top) > targets.generic_share:
-        current, top, dampings["head"] = bisect("head", lambda t: yard.generic(t) <= targets.generic_share)
-    for part in ("tail", "head"):
-        if coverage(top, k) >= targets.coverage:
-            break
-        generic_ok = yard.generic(top) <= targets.generic_share
-        current, top, factor = bisect(
-            part,
-            lambda t, generic_ok=generic_ok: (
-                coverage(t, k) >= targets.coverage and (not generic_ok or yard.generic(t) <= targets.generic_share)
-            ),
-        )
-        dampings[part] *= factor
-    full_rankings += 1
-    final_top, final_scores = rank_pool(pool, blend(signals, pool, current, weight), keep or k)
-    metrics = yard.measure(final_top)
-    met = (
-        metrics["coverage"] >= targets.coverage
-        and yard.adjacent_recall(final_top) >= targets.adjacent_recall
-        and metrics["generic_share"] <= targets.generic_share
-    )
-    result = TargetsResult(
-        blend=current,
-        tail_damping=dampings["tail"],
-        head_damping=dampings["head"],
-        adjacent_boost=boost,
-        metrics=metrics,
-        full_rankings=full_rankings,
-        met=bool(met),
-    )
-    return result, final_top, final_scores
 
 
 def validation_objective(
@@ -342,20 +175,6 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def in_pool(pool: np.ndarray, subset: np.ndarray) -> np.ndarray:
-    """Boolean (n, width): whether each candidate of ``pool`` is also in ``subset``'s row. Both
-    list each row's candidates in increasing order (:func:`merge_pools`), so the keys
-    row · (n + 1) + candidate of ``subset`` are sorted and a binary search finds them."""
-    n = pool.shape[0]
-    base = np.arange(n, dtype=np.int64)[:, None] * (n + 1)
-    wanted = (base + subset)[subset >= 0]
-    if wanted.size == 0:
-        return np.zeros(pool.shape, dtype=bool)
-    keys = base + pool
-    position = np.minimum(np.searchsorted(wanted, keys), wanted.size - 1)
-    return (wanted[position] == keys) & (pool >= 0)
-
-
 def tuned_blend(
     signals: np.ndarray,
     pool: np.ndarray,
@@ -374,7 +193,7 @@ def tuned_blend(
     k = yard.k
     record: dict[str, object] = {
         "tuned": True,
-        "split": describe(),
+        "split": split_description(),
         "validation_users": int(np.unique(validation_users).size),
         "validation_pairs": int(validation_rows.size),
         "targets": asdict(targets),

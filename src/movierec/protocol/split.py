@@ -77,7 +77,12 @@ def user_sample(frame: pl.DataFrame, count: int, user: str = "user_id") -> pl.Da
     return frame.join(chosen, on=user, how="semi", maintain_order="left")
 
 
-def describe() -> str:
+def split_description() -> str:
+    """The user split in words, as the manifest and the evaluation record it.
+
+    >>> split_description()
+    'evaluation userId % 5 == 0, validation userId % 5 == 1, the rest fit'
+    """
     return (
         f"evaluation userId % {USER_MODULUS} == {EVALUATION_REMAINDER}, "
         f"validation userId % {USER_MODULUS} == {VALIDATION_REMAINDER}, the rest fit"
