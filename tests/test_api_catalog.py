@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from movierec.api import schemas as s
-from movierec.api.answers import Answers, ApiError
+from movierec.api.answers import Answers
+from movierec.api.errors import ApiError
 from movierec.catalog.indexes import Catalog, ReleaseError, load_catalog
 from movierec.config import Settings
 

@@ -17,9 +17,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from movierec.api.answers import DIRECTED, LISTED, Answers, ApiError
+from movierec.api.answers import Answers
 from movierec.api.app import create_app
+from movierec.api.bodies import DIRECTED, LISTED
 from movierec.api.cache import OVERHEAD, BoundedCache
+from movierec.api.errors import ApiError
 from movierec.catalog.indexes import Catalog, load_catalog
 from movierec.catalog.suggest import KEY_CHARS, Lazy, Suggester
 from movierec.config import Settings
@@ -172,7 +174,7 @@ def test_fuzzy_searches_run_in_worker_threads_never_on_the_event_loop(
         return original(self, query, limit)
 
     monkeypatch.setattr(suggester, "suggest", recording)
-    with TestClient(create_app(settings=Settings(), catalog=catalog)) as client:
+    with TestClient(create_app(None, Settings(), catalog)) as client:
         for path in (
             "/recomendacion_usuario?titulo=Hamlot&titulo=Heat",
             "/score_titulo/Hamlot",
@@ -199,7 +201,7 @@ def test_fuzzy_searches_run_in_worker_threads_never_on_the_event_loop(
     ],
 )
 def test_unicode_digits_are_not_numbers(catalog: Catalog, path: str) -> None:
-    with TestClient(create_app(settings=Settings(), catalog=catalog)) as client:
+    with TestClient(create_app(None, Settings(), catalog)) as client:
         response = client.get(path)
     assert response.status_code == 422
     assert "debe ser un número entero" in response.json()["detail"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import movierec.api.answers
+import movierec.api.shapes
 import movierec.catalog.indexes
 import movierec.catalog.suggest
 import movierec.catalog.text
@@ -17,7 +17,7 @@ from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, normalize_many, p
 
 
 @pytest.mark.parametrize(
-    "module", [movierec.catalog.text, movierec.catalog.suggest, movierec.catalog.keys, movierec.api.answers]
+    "module", [movierec.catalog.text, movierec.catalog.suggest, movierec.catalog.keys, movierec.api.shapes]
 )
 def test_doctests(module: object) -> None:
     failures, tried = doctest.testmod(module)  # type: ignore[arg-type]

@@ -14,7 +14,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from movierec.api.answers import Answers, ApiError
+from movierec.api.answers import Answers
+from movierec.api.errors import ApiError
 from movierec.catalog import keys
 from movierec.catalog.artifact import DATA, META
 from movierec.catalog.build import build_arrays

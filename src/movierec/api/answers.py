@@ -1,19 +1,15 @@
 """What each endpoint answers, from the catalog: the JSON body (bytes), or an :class:`ApiError`.
 
 Kept apart from the FastAPI routes so the routes stay one line each and these rules can be read
-(and tested) without HTTP. Messages to the client are in Spanish; numbers in ``mensaje`` round to
-two decimals, the JSON fields keep full precision.
+(and tested) without HTTP. Messages to the client are in Spanish.
 
 Parsing and validation of the raw parameters happen here (422 with a Spanish message). A 200
-body is a plain dict shaped as the endpoint's pydantic model in :mod:`movierec.api.schemas`
-(each builder names its model), rendered to JSON once per resolved film or person and kept in a
-bounded LRU cache: the release never changes while it is served, so the answer for a film or a
-name is always the same, and rendering costs more than the look-up. The tests validate every
-answer against its model, and the property test against the OpenAPI schema. Error bodies, rare
-and echoing the client's input, are built through their models and never cached.
-
->>> render({"titulo": "Amélie", "popularidad": 0.1})
-b'{"titulo":"Am\\xc3\\xa9lie","popularidad":0.1}'
+body (:mod:`movierec.api.bodies`) is rendered to JSON once per resolved film or person and kept
+in a bounded LRU cache: the release never changes while it is served, so the answer for a film or
+a name is always the same, and rendering costs more than the look-up. The tests validate every
+answer against its model, and the property test against the OpenAPI schema. Error bodies
+(:mod:`movierec.api.errors`), rare and echoing the client's input, are built through their
+models and never cached.
 """
 
 from __future__ import annotations
@@ -23,21 +19,11 @@ import weakref
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from pydantic_core import to_json
-
 from movierec.api import schemas as s
+from movierec.api.bodies import LISTED, Bodies
 from movierec.api.cache import BoundedCache
-from movierec.api.shapes import (
-    because_text,
-    coincidencias,
-    homonyms,
-    named,
-    number_text,
-    other_titles,
-    picks_size,
-    profit,
-    year_text,
-)
+from movierec.api.errors import ApiError, invalid, not_found
+from movierec.api.shapes import json_bytes, picks_size
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.people import People
 from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
@@ -50,48 +36,9 @@ MAX_CACHED_QUERY = 1024  # longer personal queries (up to 50 titles) are answere
 MAX_LIKED = 50  # films one personal query may name
 # "Heat (1995)"; ASCII digits only: int() reads "١٩٩٥" as 1995 too
 YEAR_SUFFIX = re.compile(r"^(?P<title>.*\S)\s*\(\s*(?P<year>[0-9]{1,4})\s*\)\s*$")
-LISTED = 100  # coincidencias, homonimos and the years of a 404: the first 100 (a title may be shared by thousands)
-DIRECTED = 500  # a director's `peliculas`: the first 500 by date (`cantidad_peliculas` counts them all)
 
-
-class ApiError(Exception):
-    """An answer other than 200: the HTTP status and the JSON body."""
-
-    def __init__(self, status: int, body: dict[str, object], pending: Callable[[], list[str]] | None = None) -> None:
-        super().__init__(body.get("detail"))
-        self.status = status
-        self.body = body
-        # The suggestions still to compute (while their indexes are being built): the app's error
-        # handler runs this in a worker thread, never on the event loop.
-        self.pending = pending
-
-
-def not_found(
-    detail: str, suggestions: list[str] | Callable[[], list[str]], matches: list[Film] | None = None
-) -> ApiError:
-    """A 404; ``suggestions`` may be a callable, to be computed off the event loop."""
-    body = s.ErrorNoEncontrado(
-        detail=detail,
-        sugerencias=suggestions if isinstance(suggestions, list) else [],
-        coincidencias=[
-            s.Coincidencia(id=f.id, titulo=f.title or "", anio=f.year, **other_titles(f)) for f in matches or []
-        ],
-    )
-    # exclude_unset: a film's other titles are absent when unknown, as in the 200 answers
-    return ApiError(404, body.model_dump(exclude_unset=True), None if isinstance(suggestions, list) else suggestions)
-
-
-def invalid(detail: str, valid_values: list[str] | None = None, field: str | None = None) -> ApiError:
-    errors = [s.ErrorCampo(campo=field, mensaje=detail)] if field else []
-    body = s.ErrorValidacion(detail=detail, valores_validos=valid_values or [], errores=errors)
-    return ApiError(422, body.model_dump())
-
-
-def render(body: dict[str, object]) -> bytes:
-    """Compact UTF-8 JSON, by pydantic-core's serializer (2–3× faster than ``json.dumps`` here;
-    floats keep their shortest round-trip digits). NaN cannot reach it, the catalog turns it into
-    null at load; it would be written as null, never as the invalid ``NaN``."""
-    return to_json(body, inf_nan_mode="null")
+Found = tuple[int, int]  # a film found by its title: (row, title key)
+Picks = list[tuple[Film, float, Film | None]]  # a personal query's films: (film, score, the liked film behind it)
 
 
 class Answers:
@@ -101,25 +48,31 @@ class Answers:
         self.catalog = catalog
         self.settings = settings
         self.defer_suggestions = defer_suggestions  # the app's choice: see _suggestions
-        # Bounded in entries and bytes (api/cache.py). Through a weak proxy: the caches must not make a cycle back to the answers, so that a
-        # release the server switched away from is freed as soon as no request holds it.
-        me = weakref.proxy(self)
-        cache = BoundedCache
+        self.bodies = bodies = Bodies(catalog, settings)
+        # Bounded in entries and bytes (api/cache.py). The caches compute from the bodies and the
+        # catalog, never from the answers: no reference cycle back to them, so that a release the
+        # server switched away from is freed as soon as no request holds it.
         # by (row, title key): the title a film was asked by decides its `coincidencias`
-        self._score = cache(lambda found: render(me.score_body(*found)))
-        self._votes = cache(lambda found: render(me.votes_body(*found)))
-        self._recommend_title = cache(
-            lambda found: render(me.recommendation_body(found[0], namesakes=True, key=found[1]))
+        self._score: BoundedCache[Found, bytes] = BoundedCache(lambda found: json_bytes(bodies.score(*found)))
+        self._votes: BoundedCache[Found, bytes] = BoundedCache(lambda found: json_bytes(bodies.votes(*found)))
+        self._recommend_title: BoundedCache[Found, bytes] = BoundedCache(
+            lambda found: json_bytes(bodies.recommendation(found[0], namesakes=True, key=found[1]))
         )
-        self._recommend_id = cache(lambda row: render(me.recommendation_body(row, namesakes=False)))
-        self._actor = cache(lambda key: render(me.actor_body(key)))
-        self._director = cache(lambda key: render(me.director_body(key)))
-        self._month = cache(lambda number: render(me.month_body(number)), entries=12)
-        self._weekday = cache(lambda number: render(me.weekday_body(number)), entries=7)
-        self._personal = cache(lambda rows: me.personal_picks(rows), size=picks_size)
+        self._recommend_id: BoundedCache[int, bytes] = BoundedCache(
+            lambda row: json_bytes(bodies.recommendation(row, namesakes=False))
+        )
+        self._actor: BoundedCache[str, bytes] = BoundedCache(lambda key: json_bytes(bodies.actor(key)))
+        self._director: BoundedCache[str, bytes] = BoundedCache(lambda key: json_bytes(bodies.director(key)))
+        self._month: BoundedCache[int, bytes] = BoundedCache(lambda n: json_bytes(bodies.month(n)), entries=12)
+        self._weekday: BoundedCache[int, bytes] = BoundedCache(lambda n: json_bytes(bodies.weekday(n)), entries=7)
+        self._personal: BoundedCache[tuple[int, ...], Picks] = BoundedCache(
+            lambda rows: catalog.personal(list(rows)), size=picks_size
+        )
         # the whole answer by the query string as received: a repeated list skips the parsing and
-        # the title look-ups too; an error is raised, never cached
-        self._personal_query = cache(lambda query: me.personal_from_query(query))
+        # the title look-ups too; an error is raised, never cached. Through a weak proxy: this one
+        # computes from the answers themselves.
+        me = weakref.proxy(self)
+        self._personal_query: BoundedCache[bytes, bytes] = BoundedCache(lambda query: me.personal_from_query(query))
 
     # -- endpoints: raw parameters in, JSON bytes out -------------------------------------------
     def month(self, mes: str) -> bytes:
@@ -202,7 +155,7 @@ class Answers:
             self._text(title, "titulo", "un título")
         numbers = [self._integer(value, "id", MAX_ID, 0) for value in ids]
         rows: list[int] = []
-        missing: list[dict[str, object]] = []  # [s.NoEncontrado]
+        missing: list[tuple[str, list[str]]] = []  # (entry, suggestions): an s.NoEncontrado each
         repeated: list[str] = []
         entries: list[tuple[str, int | None, list[str]]] = []
         fuzzy = self.settings.fuzzy_per_request  # unknown titles left that get a fuzzy search
@@ -213,47 +166,24 @@ class Answers:
         entries += [(f"id={number}", self.catalog.row_of_id(number), []) for number in numbers]
         for entry, row, suggestions in entries:
             if row is None:
-                missing.append({"entrada": entry, "sugerencias": suggestions})
+                missing.append((entry, suggestions))
             elif row in rows:
                 repeated.append(entry)
             else:
                 rows.append(row)
         if not rows:
-            flat = list(dict.fromkeys(x for item in missing for x in item["sugerencias"]))  # type: ignore[attr-defined]
+            flat = list(dict.fromkeys(x for _, suggested in missing for x in suggested))
             body = s.ErrorNingunaEncontrada(
                 detail="No se encontró ninguna de las películas indicadas: "
-                + ", ".join(f"«{item['entrada']}»" for item in missing)
+                + ", ".join(f"«{entry}»" for entry, _ in missing)
                 + ".",
                 sugerencias=flat[: self.settings.suggestions],
-                no_encontrados=[s.NoEncontrado(**item) for item in missing],
-            )  # type: ignore[arg-type]
+                no_encontrados=[s.NoEncontrado(entrada=entry, sugerencias=suggested) for entry, suggested in missing],
+            )
             raise ApiError(404, body.model_dump())
         picks = self._personal(tuple(sorted(rows)))
-        return render(
-            {  # s.RecomendacionUsuario
-                "peliculas_base": [
-                    {"id": f.id, "titulo": f.title or "", "anio": f.year, **other_titles(f)}
-                    for f in (self.catalog.film(row) for row in rows)
-                ],
-                "recomendaciones": [film.title for film, _, _ in picks],
-                "peliculas": [
-                    {
-                        "id": film.id,
-                        "titulo": film.title,
-                        "anio": film.year,
-                        "puntaje": score,
-                        "porque": because_text(because, self.settings.title_language),
-                        **other_titles(film),
-                    }
-                    for film, score, because in picks
-                ],
-                "no_encontrados": missing,
-                "repetidos": repeated,
-            }
-        )
-
-    def personal_picks(self, rows: tuple[int, ...]) -> list[tuple[Film, float, Film | None]]:
-        return self.catalog.personal(list(rows))
+        unknown: list[dict[str, object]] = [{"entrada": entry, "sugerencias": found} for entry, found in missing]
+        return json_bytes(self.bodies.personal(rows, picks, unknown, repeated))
 
     def _liked_title(self, text: str, fuzzy: bool) -> tuple[int | None, list[str], bool]:
         """The row a title of a personal query designates (with its year when it ends in "(AAAA)"
@@ -367,135 +297,3 @@ class Answers:
         choice): a fuzzy search costs milliseconds at full size, and seconds while the indexes
         are still being built; on the event loop it would hold every other request."""
         return compute if self.defer_suggestions else compute()
-
-    # -- bodies: resolved film or person in, dict shaped as the response model out ---------------
-    def month_body(self, number: int) -> dict[str, object]:  # s.CantidadMes
-        name, count = MONTHS[number - 1], self.catalog.month_counts[number]
-        return {
-            "mes": name,
-            "numero_mes": number,
-            "cantidad": count,
-            "mensaje": f"{count} cantidad de películas fueron estrenadas en el mes de {name}",
-        }
-
-    def weekday_body(self, number: int) -> dict[str, object]:  # s.CantidadDia
-        name, count = WEEKDAYS[number - 1], self.catalog.weekday_counts[number]
-        return {
-            "dia": name,
-            "numero_dia": number,
-            "cantidad": count,
-            "mensaje": f"{count} cantidad de películas fueron estrenadas en los días {name}",
-        }
-
-    def _named(self, film: Film) -> str:
-        """The film as a sentence names it: its title in the preferred language first."""
-        return named(film, self.settings.title_language)
-
-    def score_body(self, row: int, key: int | None = None) -> dict[str, object]:  # s.ScoreTitulo
-        film = self.catalog.film(row)
-        return {
-            "id": film.id,
-            "titulo": film.title or "",
-            **other_titles(film),
-            "anio": film.year,
-            "fecha_estreno": film.date,
-            "popularidad": film.popularity,
-            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)),
-            "mensaje": f"La película {self._named(film)} fue estrenada {year_text(film)} con un score/popularidad de "
-            f"{number_text(film.popularity)}",
-        }
-
-    def votes_body(self, row: int, key: int | None = None) -> dict[str, object]:  # s.VotosTitulo
-        film = self.catalog.film(row)
-        minimum = self.settings.min_votes
-        enough = film.votes >= minimum and film.vote_average is not None
-        head = (
-            f"La película {self._named(film)} fue estrenada {year_text(film)}. La misma cuenta con un total de "
-            f"{film.votes} valoraciones"
-        )
-        if enough:
-            message = f"{head}, con un promedio de {film.vote_average}"
-        else:
-            message = (
-                f"{head}, por debajo del mínimo de {minimum} valoraciones necesario para informar "
-                "un promedio, por lo que no se informa."
-            )
-        return {
-            "id": film.id,
-            "titulo": film.title or "",
-            **other_titles(film),
-            "anio": film.year,
-            "votos": film.votes,
-            "promedio": film.vote_average if enough else None,
-            "minimo_votos": minimum,
-            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)),
-            "mensaje": message,
-        }
-
-    def actor_body(self, key: str) -> dict[str, object]:  # s.Actor
-        match = self.catalog.actors.match(key, LISTED)
-        assert match is not None
-        person = match.person
-        return {
-            "actor": person.name,
-            "id": person.person_id,
-            "cantidad_peliculas": person.films,
-            "retorno_total": person.total_return,
-            "retorno_promedio": person.mean_return,
-            "homonimos": homonyms(match),
-            "mensaje": f"El actor {person.name} ha participado de {person.films} cantidad de filmaciones, el "
-            f"mismo ha conseguido un retorno de {number_text(person.total_return)} con un promedio de "
-            f"{number_text(person.mean_return)} por filmación",
-        }
-
-    def director_body(self, key: str) -> dict[str, object]:  # s.Director
-        match = self.catalog.directors.match(key, LISTED)
-        assert match is not None
-        person = match.person
-        films = [self.catalog.film(row) for row in person.film_rows[:DIRECTED]]
-        unknown = sum(1 for row in person.film_rows if not self.catalog.known_money(row))
-        note = (
-            ""
-            if not unknown
-            else (f"; de {unknown} se desconocen los ingresos o el presupuesto, y su ganancia figura como null")
-        )
-        return {
-            "director": person.name,
-            "id": person.person_id,
-            "cantidad_peliculas": person.films,
-            "retorno_total": person.total_return,
-            "retorno_promedio": person.mean_return,
-            "peliculas": [
-                {
-                    "id": f.id,
-                    "titulo": f.title,
-                    **other_titles(f),
-                    "fecha_estreno": f.date,
-                    "retorno": f.ret,
-                    "costo": f.budget,
-                    "ganancia": profit(f),
-                }
-                for f in films
-            ],
-            "homonimos": homonyms(match),
-            "mensaje": f"El director {person.name} ha dirigido {person.films} películas, con un retorno total "
-            f"de {number_text(person.total_return)} y un promedio de {number_text(person.mean_return)} "
-            f"por película{note}",
-        }
-
-    def recommendation_body(self, row: int, namesakes: bool, key: int | None = None) -> dict[str, object]:
-        # s.Recomendacion
-        film = self.catalog.film(row)
-        picks = self.catalog.recommend(row)
-        return {
-            "id": film.id,
-            "titulo": film.title,
-            **other_titles(film),
-            "anio": film.year,
-            "recomendaciones": [f.title for f, _ in picks],
-            "peliculas": [
-                {"id": f.id, "titulo": f.title, "anio": f.year, "puntaje": score, **other_titles(f)}
-                for f, score in picks
-            ],
-            "coincidencias": coincidencias(self.catalog.namesakes(row, LISTED, key)) if namesakes else [],
-        }

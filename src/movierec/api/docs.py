@@ -9,22 +9,21 @@
   whoever published it: it is served with a CSP that runs no script at all (``script-src
   'none'``) and ``sandbox`` (an opaque origin: even a script could not read «mi lista» from this
   origin's storage), inline styles and ``data:`` images only (its SVG charts), and ``nosniff``.
-  ``/reporte.json`` likewise, as JSON that nothing renders.
+  ``/reporte.json`` likewise, as JSON that nothing renders. (Their routes are the ``servicio``
+  tag's: :mod:`movierec.api.routes.servicio`.)
 """
 
 # No `from __future__ import annotations`: FastAPI inspects the endpoints' annotations.
 import base64
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from movierec.api.answers import Answers
-from movierec.api.openapi_responses import REPORT, REPORT_PAGE
+from movierec.catalog.indexes import Catalog
 
 ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")  # all the page loads
 FRAMING = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -38,7 +37,7 @@ REPORT_JSON_HEADERS = {**REPORT_HEADERS, "Content-Security-Policy": f"default-sr
 
 
 def swagger_ui_folder() -> Path:
-    import swagger_ui  # type: ignore[import-untyped]
+    import swagger_ui
 
     return Path(swagger_ui.__file__).parent / "static"
 
@@ -54,7 +53,7 @@ def _script_hashes(html: str) -> str:
 def add_docs(app: FastAPI) -> None:
     """``GET /docs`` and its assets (create ``app`` with ``docs_url=None, redoc_url=None``)."""
     folder = swagger_ui_folder()
-    html = get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url=app.openapi_url or "/openapi.json",
         title=f"{app.title} - Swagger UI",
         swagger_js_url="/docs/swagger-ui-bundle.js",
@@ -62,7 +61,8 @@ def add_docs(app: FastAPI) -> None:
         swagger_favicon_url="/docs/favicon-32x32.png",
         oauth2_redirect_url=None,
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
-    ).body.decode()
+    )
+    html = bytes(page.body).decode()
     headers = {
         # Swagger UI sets style attributes and shows the schema's data: images
         "Content-Security-Policy": f"default-src 'none'; script-src 'self' {_script_hashes(html)}; "
@@ -84,41 +84,22 @@ def add_docs(app: FastAPI) -> None:
         )
 
 
-def add_report(router: APIRouter, answers: Callable[[], Answers], ok: dict[str, str]) -> APIRouter:
-    """Add ``GET /reporte`` and ``GET /reporte.json`` to the API's ``router`` (returned)."""
+def report_page(catalog: Catalog) -> Response:
+    """``GET /reporte``: the release's report, or a 404 saying why there is none."""
+    return _report_file(catalog, "report.html", "text/html; charset=utf-8", REPORT_HEADERS)
 
-    def report_file(name: str, media_type: str, headers: dict[str, str]) -> Response:
-        catalog = answers().catalog
-        path = catalog.folder / "report" / name if catalog.folder is not None else None
-        if path is None or not path.is_file():
-            error = catalog.manifest.get("report")
-            why = f" (falló al generarse: {error['error']})" if isinstance(error, dict) and "error" in error else ""
-            return JSONResponse(
-                {"detail": f"La versión {catalog.version} no tiene reporte{why}.", "sugerencias": []}, status_code=404
-            )
-        return FileResponse(path, media_type=media_type, headers=headers)
 
-    @router.get(
-        "/reporte",
-        tags=["servicio"],
-        summary="Reporte de análisis (HTML)",
-        response_class=HTMLResponse,
-        responses=REPORT_PAGE,
-        **ok,
-        description="El análisis exploratorio de la versión servida, en un solo archivo HTML.",
-    )
-    async def reporte(request: Request) -> Response:
-        return report_file("report.html", "text/html; charset=utf-8", REPORT_HEADERS)
+def report_figures(catalog: Catalog) -> Response:
+    """``GET /reporte.json``: every figure the report mentions, or a 404 saying why there is none."""
+    return _report_file(catalog, "report.json", "application/json", REPORT_JSON_HEADERS)
 
-    @router.get(
-        "/reporte.json",
-        tags=["servicio"],
-        summary="Cifras del reporte (JSON)",
-        **ok,
-        responses=REPORT,
-        description="Cada cifra que el reporte menciona, con claves estables.",
-    )
-    async def reporte_json(request: Request) -> Response:
-        return report_file("report.json", "application/json", REPORT_JSON_HEADERS)
 
-    return router
+def _report_file(catalog: Catalog, name: str, media_type: str, headers: dict[str, str]) -> Response:
+    path = catalog.folder / "report" / name if catalog.folder is not None else None
+    if path is None or not path.is_file():
+        error = catalog.manifest.get("report")
+        why = f" (falló al generarse: {error['error']})" if isinstance(error, dict) and "error" in error else ""
+        return JSONResponse(
+            {"detail": f"La versión {catalog.version} no tiene reporte{why}.", "sugerencias": []}, status_code=404
+        )
+    return FileResponse(path, media_type=media_type, headers=headers)

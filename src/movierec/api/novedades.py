@@ -12,23 +12,19 @@ the release is published), so the list follows a rollback as every answer does. 
 answer is kept per catalog and ``limite``, as the API keeps its other answers
 (:mod:`movierec.api.answers`): a release never changes while it is served.
 
-The route is registered on the API's router (its :class:`~movierec.api.app.DirectRoute` class)
-by :func:`add_novedades`.
+The route is the ``películas`` tag's (:mod:`movierec.api.routes.peliculas`).
 """
 
-# No `from __future__ import annotations`: FastAPI inspects the endpoints' annotations.
+from __future__ import annotations
+
 import weakref
-from collections.abc import Callable
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from movierec.api import schemas as s
-from movierec.api.answers import Answers, invalid, render
 from movierec.api.cache import BoundedCache
-from movierec.api.openapi_responses import responses
-from movierec.api.shapes import other_titles
+from movierec.api.errors import invalid
+from movierec.api.fields import original_title_field, spanish_title_field, with_examples
+from movierec.api.shapes import json_bytes, other_titles
 from movierec.catalog.additions import LISTED
 from movierec.catalog.indexes import Catalog
 
@@ -39,8 +35,8 @@ MAX_LIMIT = LISTED  # 100
 class Novedad(BaseModel):
     id: int = Field(description="Id de TMDB de la película.")
     titulo: str | None = Field(description="Título de la película.")
-    titulo_original: str | None = s._titulo_original()
-    titulo_es: str | None = s._titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None = Field(description="Año de estreno.")
     agregada: str = Field(description="Fecha (UTC, AAAA-MM-DD) de la versión del catálogo que la agregó.")
     recomendaciones: list[str] = Field(
@@ -50,28 +46,24 @@ class Novedad(BaseModel):
 
 
 class Novedades(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = with_examples(
+        {
+            "limite": 20,
+            "novedades": [
                 {
-                    "limite": 20,
-                    "novedades": [
-                        {
-                            "id": 1140000,
-                            "titulo": "Regreso al futuro IV",
-                            "anio": 2026,
-                            "agregada": "2026-12-01",
-                            "recomendaciones": [
-                                "Back to the Future",
-                                "Back to the Future Part II",
-                                "Back to the Future Part III",
-                                "Who Framed Roger Rabbit",
-                                "Contact",
-                            ],
-                        }
+                    "id": 1140000,
+                    "titulo": "Regreso al futuro IV",
+                    "anio": 2026,
+                    "agregada": "2026-12-01",
+                    "recomendaciones": [
+                        "Back to the Future",
+                        "Back to the Future Part II",
+                        "Back to the Future Part III",
+                        "Who Framed Roger Rabbit",
+                        "Contact",
                     ],
                 }
-            ]
+            ],
         }
     )
 
@@ -90,7 +82,7 @@ def parse_limit(value: str | None) -> int:
     >>> parse_limit("0")
     Traceback (most recent call last):
     ...
-    movierec.api.answers.ApiError: El parámetro «limite» debe ser un número entero entre 1 y 100 (se recibió «0»).
+    movierec.api.errors.ApiError: El parámetro «limite» debe ser un número entero entre 1 y 100 (se recibió «0»).
     """
     if value is None or not value.strip():
         return DEFAULT_LIMIT
@@ -121,7 +113,7 @@ def novedades_body(catalog: Catalog, limit: int) -> dict[str, object]:  # Noveda
 
 
 #: Each served catalog's rendered answers by limit; weak, so that a release switched away from is freed.
-_ANSWERS: weakref.WeakKeyDictionary[Catalog, Callable[[int], bytes]] = weakref.WeakKeyDictionary()
+_ANSWERS: weakref.WeakKeyDictionary[Catalog, BoundedCache[int, bytes]] = weakref.WeakKeyDictionary()
 
 
 def novedades(catalog: Catalog, limite: str | None) -> bytes:
@@ -130,42 +122,8 @@ def novedades(catalog: Catalog, limite: str | None) -> bytes:
     answer = _ANSWERS.get(catalog)
     if answer is None:
         proxy = weakref.proxy(catalog)
-        answer = _ANSWERS.setdefault(
-            catalog, BoundedCache(lambda n: render(novedades_body(proxy, n)), entries=MAX_LIMIT)
+        fresh: BoundedCache[int, bytes] = BoundedCache(
+            lambda n: json_bytes(novedades_body(proxy, n)), entries=MAX_LIMIT
         )
+        answer = _ANSWERS.setdefault(catalog, fresh)
     return answer(limit)
-
-
-def add_novedades(router: APIRouter, answers: Callable[[], Answers]) -> APIRouter:
-    """Add ``GET /novedades`` to the API's ``router`` (returned, to be included by the app)."""
-
-    @router.get(
-        "/novedades",
-        response_model=Novedades,
-        response_description="Respuesta correcta.",
-        responses=responses(
-            {422: {"model": s.ErrorValidacion, "description": f"«limite» no es un entero entre 1 y {MAX_LIMIT}."}}
-        ),
-        tags=["películas"],
-        summary="Películas agregadas por las últimas actualizaciones",
-        description="Las películas que agregaron las últimas actualizaciones del catálogo (desde TMDB), la "
-        "más nueva primero, con la fecha de la versión que las agregó y sus 5 recomendaciones. "
-        "Una lista vacía si el catálogo no recibió actualizaciones.",
-        openapi_extra={
-            "parameters": [
-                {
-                    "name": "limite",
-                    "in": "query",
-                    "required": False,
-                    "description": f"Cuántas películas, como máximo (por omisión {DEFAULT_LIMIT}).",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                    "examples": {"5": {"value": 5}},
-                }
-            ]
-        },
-    )
-    async def lista_novedades(request: Request) -> Response:
-        limite = request.query_params.get("limite") if request.scope["query_string"] else None
-        return Response(novedades(answers().catalog, limite), media_type="application/json")
-
-    return router

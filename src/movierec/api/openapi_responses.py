@@ -23,6 +23,9 @@ from movierec.api.protocol import HEAD_TIMEOUT, MAX_HEAD_BYTES
 JSON = "application/json"
 Responses = dict[int | str, dict[str, Any]]
 
+#: Every route's 200 description.
+OK = "Respuesta correcta."
+
 
 def _error(description: str, example: str) -> dict[str, Any]:
     return {"model": s.ErrorHttp, "description": description, "content": {JSON: {"example": {"detail": example}}}}

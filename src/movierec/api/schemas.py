@@ -6,48 +6,25 @@ numbers at full precision; only the ``mensaje`` sentences round.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-def _examples(*examples: dict[str, object]) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": list(examples)})
-
-
-def _mensaje() -> str:
-    text = "La respuesta en una frase en español (con los números redondeados)."
-    return Field(description=text)  # type: ignore[no-any-return]
-
-
-def _titulo_original() -> str | None:
-    text = (
-        "Título original, cuando difiere de `titulo` (ausente si es el mismo). La película también se encuentra por él."
-    )
-    return Field(default=None, description=text)  # type: ignore[no-any-return]
-
-
-def _titulo_es() -> str | None:
-    text = (
-        "Título en español, cuando se conoce (ausente si no): una traducción es-ES, luego es-MX, luego otra "
-        "traducción al español, luego un título alternativo de un país hispanohablante. La película también "
-        "se encuentra por él y por sus demás títulos en español."
-    )
-    return Field(default=None, description=text)  # type: ignore[no-any-return]
+from movierec.api.fields import original_title_field, sentence_field, spanish_title_field, with_examples
 
 
 class Coincidencia(BaseModel):
     """Otra película con el mismo título (normalizado)."""
 
-    model_config = _examples({"id": 10549, "titulo": "Hamlet", "anio": 1996})
+    model_config = with_examples({"id": 10549, "titulo": "Hamlet", "anio": 1996})
 
     id: int = Field(description="Id de TMDB de la película.")
     titulo: str = Field(description="Título de la película.")
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None = Field(description="Año de estreno; con `?anio=` se elige esta película.")
 
 
 class CantidadMes(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "mes": "enero",
             "numero_mes": 1,
@@ -59,11 +36,11 @@ class CantidadMes(BaseModel):
     mes: str = Field(description="Mes consultado, con su nombre canónico en español.")
     numero_mes: int = Field(ge=1, le=12, description="Número del mes (1 = enero).")
     cantidad: int = Field(ge=0, description="Películas del catálogo estrenadas en ese mes, sumando todos los años.")
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class CantidadDia(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "dia": "lunes",
             "numero_dia": 1,
@@ -77,11 +54,11 @@ class CantidadDia(BaseModel):
     cantidad: int = Field(
         ge=0, description="Películas del catálogo estrenadas ese día de la semana, en todas las fechas."
     )
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class ScoreTitulo(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "id": 862,
             "titulo": "Toy Story",
@@ -95,19 +72,19 @@ class ScoreTitulo(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película encontrada.")
     titulo: str
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None = Field(description="Año de estreno.")
     fecha_estreno: str | None = Field(description="Fecha de estreno, AAAA-MM-DD.")
     popularidad: float | None = Field(description="Popularidad de TMDB (`popularity`).")
     coincidencias: list[Coincidencia] = Field(
         description="Las demás películas con el mismo título; `?anio=` elige entre ellas."
     )
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class VotosTitulo(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "id": 862,
             "titulo": "Toy Story",
@@ -123,8 +100,8 @@ class VotosTitulo(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película encontrada.")
     titulo: str
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None = Field(description="Año de estreno.")
     votos: int = Field(ge=0, description="Cantidad de valoraciones (`vote_count`).")
     promedio: float | None = Field(
@@ -134,7 +111,7 @@ class VotosTitulo(BaseModel):
     coincidencias: list[Coincidencia] = Field(
         description="Las demás películas con el mismo título; `?anio=` elige entre ellas."
     )
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class Homonimo(BaseModel):
@@ -146,7 +123,7 @@ class Homonimo(BaseModel):
 
 
 class Actor(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "actor": "Tom Hanks",
             "id": 31,
@@ -167,14 +144,14 @@ class Actor(BaseModel):
     retorno_total: float = Field(description="Suma del retorno (ingresos / presupuesto) de esas películas.")
     retorno_promedio: float = Field(description="retorno_total / cantidad_peliculas.")
     homonimos: list[Homonimo] = Field(description="Otras personas con el mismo nombre, no contadas aquí.")
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class PeliculaDirector(BaseModel):
     id: int
     titulo: str | None
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     fecha_estreno: str | None = Field(description="Fecha de estreno, AAAA-MM-DD.")
     retorno: float = Field(description="Ingresos / presupuesto; 0 si alguno de los dos es desconocido.")
     costo: int = Field(description="Presupuesto (`budget`), en dólares; 0 si es desconocido.")
@@ -185,7 +162,7 @@ class PeliculaDirector(BaseModel):
 
 
 class Director(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "director": "John Lasseter",
             "id": 7879,
@@ -217,20 +194,20 @@ class Director(BaseModel):
     retorno_promedio: float = Field(description="retorno_total / cantidad_peliculas.")
     peliculas: list[PeliculaDirector] = Field(description="Sus películas, por fecha de estreno.")
     homonimos: list[Homonimo] = Field(description="Otras personas con el mismo nombre, no contadas aquí.")
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class PeliculaRecomendada(BaseModel):
     id: int = Field(description="Id de TMDB; `/peliculas/{id}/recomendaciones` la encuentra.")
     titulo: str = Field(description="Título; `/recomendacion/{titulo}?anio=` la encuentra.")
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None
     puntaje: float = Field(description="Similitud según el modelo de la versión publicada (mayor es más parecida).")
 
 
 class Recomendacion(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "id": 862,
             "titulo": "Toy Story",
@@ -249,8 +226,8 @@ class Recomendacion(BaseModel):
 
     id: int = Field(description="Id de TMDB de la película consultada.")
     titulo: str | None = Field(description="Título de la película consultada.")
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None
     recomendaciones: list[str] = Field(description="Títulos de las películas recomendadas, la mejor primero.")
     peliculas: list[PeliculaRecomendada] = Field(description="Las mismas recomendaciones, con id, año y puntaje.")
@@ -264,16 +241,16 @@ class PeliculaBase(BaseModel):
 
     id: int = Field(description="Id de TMDB.")
     titulo: str
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None
 
 
 class PeliculaPersonal(BaseModel):
     id: int = Field(description="Id de TMDB; `/peliculas/{id}/recomendaciones` la encuentra.")
     titulo: str = Field(description="Título; `/recomendacion/{titulo}?anio=` la encuentra.")
-    titulo_original: str | None = _titulo_original()
-    titulo_es: str | None = _titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None
     puntaje: float = Field(
         description="Puntaje según el modelo de la versión publicada (mayor es mejor; "
@@ -293,7 +270,7 @@ class NoEncontrado(BaseModel):
 
 
 class RecomendacionUsuario(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "peliculas_base": [
                 {"id": 862, "titulo": "Toy Story", "anio": 1995},
@@ -328,7 +305,7 @@ class RecomendacionUsuario(BaseModel):
 
 
 class ErrorNingunaEncontrada(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "detail": "No se encontró ninguna de las películas indicadas.",
             "sugerencias": ["Toy Story"],
@@ -344,7 +321,7 @@ class ErrorNingunaEncontrada(BaseModel):
 
 
 class Salud(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "status": "ok",
             "version": "20250101T000000000000Z",
@@ -371,7 +348,7 @@ class Salud(BaseModel):
 
 
 class ErrorNoEncontrado(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {"detail": "No se encontró la película «Toy Stori».", "sugerencias": ["Toy Story"], "coincidencias": []}
     )
 
@@ -384,11 +361,11 @@ class ErrorNoEncontrado(BaseModel):
 
 class ErrorCampo(BaseModel):
     campo: str = Field(description="Parámetro con el valor inválido.")
-    mensaje: str = _mensaje()
+    mensaje: str = sentence_field()
 
 
 class ErrorValidacion(BaseModel):
-    model_config = _examples(
+    model_config = with_examples(
         {
             "detail": "«marz» no es un mes válido. Valores válidos: enero, febrero, marzo, abril, mayo, junio, "
             "julio, agosto, septiembre (o setiembre), octubre, noviembre, diciembre.",
@@ -407,6 +384,6 @@ class ErrorValidacion(BaseModel):
 class ErrorHttp(BaseModel):
     """Una respuesta de error con solo el mensaje: las del borde HTTP (400, 408, 414, 431, 501) y la 500."""
 
-    model_config = _examples({"detail": "La URL supera los 16384 bytes que admite el servidor."})
+    model_config = with_examples({"detail": "La URL supera los 16384 bytes que admite el servidor."})
 
     detail: str = Field(description="Qué pasó, en español.")

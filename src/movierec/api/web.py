@@ -39,10 +39,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from movierec.api import schemas as s
-from movierec.api.answers import MAX_ID, Answers, ApiError, invalid, not_found, render
+from movierec.api.answers import MAX_ID, Answers
 from movierec.api.cache import OVERHEAD, BoundedCache
-from movierec.api.openapi_responses import responses
-from movierec.api.shapes import other_titles, shown_title
+from movierec.api.errors import ApiError, invalid, not_found
+from movierec.api.fields import original_title_field, spanish_title_field, with_examples
+from movierec.api.openapi_parameters import parameters, search_text
+from movierec.api.openapi_responses import OK, responses
+from movierec.api.shapes import json_bytes, other_titles, shown_title
 from movierec.api.web_text import content_note, genre_names, reason_phrase, spanish_date, spanish_day, spanish_number
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.text import normalize
@@ -59,17 +62,15 @@ NEWEST = 10  # films the home page lists under «Novedades» (GET /novedades giv
 class Sugerencia(BaseModel):
     id: int = Field(description="Id de TMDB de la película.")
     titulo: str = Field(description="Título de la película.")
-    titulo_original: str | None = s._titulo_original()
-    titulo_es: str | None = s._titulo_es()
+    titulo_original: str | None = original_title_field()
+    titulo_es: str | None = spanish_title_field()
     anio: int | None = Field(description="Año de estreno.")
 
 
 class Sugerencias(BaseModel):
-    model_config = {
-        "json_schema_extra": {
-            "examples": [{"consulta": "toy stor", "sugerencias": [{"id": 862, "titulo": "Toy Story", "anio": 1995}]}]
-        }
-    }
+    model_config = with_examples(
+        {"consulta": "toy stor", "sugerencias": [{"id": 862, "titulo": "Toy Story", "anio": 1995}]}
+    )
 
     consulta: str = Field(description="El texto consultado, tal como llegó.")
     sugerencias: list[Sugerencia] = Field(description="Hasta 10 películas, la más parecida primero.")
@@ -219,7 +220,7 @@ class WebPage:
             "X-Content-Type-Options": "nosniff",
         }
 
-    def render(
+    def html_response(
         self,
         catalog: Catalog,
         *,
@@ -261,34 +262,23 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
     @router.get(
         "/sugerencias",
         response_model=Sugerencias,
-        response_description="Respuesta correcta.",
+        response_description=OK,
         tags=["películas"],
         summary="Sugerencias de títulos",
         description="Hasta 10 películas cuyo título empieza como el texto o se le parece (admite errores "
         "de escritura), para sugerir mientras se escribe. Sin coincidencias, la lista está vacía.",
         responses=responses({422: {"model": s.ErrorValidacion, "description": "Texto vacío o demasiado largo."}}),
-        openapi_extra={
-            "parameters": [
-                {
-                    "name": "q",
-                    "in": "query",
-                    "required": True,
-                    "description": "Texto escrito hasta ahora.",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": settings.max_input_chars},
-                    "examples": {"toy stor": {"value": "toy stor"}},
-                }
-            ]
-        },
+        openapi_extra=parameters(search_text(settings.max_input_chars)),
     )
     async def sugerencias(request: Request) -> Response:
         query = request.query_params.get("q", "")
         check_query(query, settings)
         films = await run_in_threadpool(suggested_films, answers().catalog, query, SUGGESTIONS)
-        body = {
+        body: dict[str, object] = {
             "consulta": query,
             "sugerencias": [{"id": f.id, "titulo": f.title, **other_titles(f), "anio": f.year} for f in films],
         }
-        return Response(render(body), media_type="application/json")
+        return Response(json_bytes(body), media_type="application/json")
 
     @router.get("/", include_in_schema=False)
     async def pagina(request: Request) -> Response:
@@ -297,19 +287,19 @@ def add_web_routes(app: FastAPI, answers: Callable[[], Answers], settings: Setti
         film_id = request.query_params.get("id", "")
         try:
             if film_id.strip():
-                return page.render(
+                return page.html_response(
                     catalog, query=query, card=card_context(catalog, film_row(catalog, film_id), settings)
                 )
             if query.strip():
                 check_query(query, settings)
                 results = await run_in_threadpool(suggested_films, catalog, query, RESULTS)
-                return page.render(catalog, query=query, results=results)
+                return page.html_response(catalog, query=query, results=results)
         except ApiError as error:
             if "text/html" not in request.headers.get("accept", ""):
                 raise  # the app's handler answers Spanish JSON, as for the API
-            return page.render(
+            return page.html_response(
                 catalog, status=error.status, query=query[: settings.max_input_chars], error=str(error.body["detail"])
             )
-        return page.render(catalog, query=query)
+        return page.html_response(catalog, query=query)
 
     app.include_router(router)

@@ -92,7 +92,7 @@ def spanish_number(value: float | None, decimals: int = 0) -> str:
     if value is None:
         return "sin dato"
     text = f"{value:,.{decimals}f}"
-    return text.translate(str.maketrans({",": ".", ".": ","}))
+    return text.translate(str.maketrans(",.", ".,"))  # swap the two marks
 
 
 def spanish_date(stamp: object) -> str:
