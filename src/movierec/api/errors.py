@@ -9,7 +9,8 @@ unexpected failure into Spanish JSON.
 ('n', 'El parámetro «n» debe ser mayor o igual que 1.')
 """
 
-# No `from __future__ import annotations`: FastAPI inspects the handlers' annotations.
+from __future__ import annotations
+
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -121,8 +122,8 @@ async def server_error(_: Request, exc: Exception) -> JSONResponse:
 
 def add_error_handlers(app: FastAPI) -> None:
     """Answer every error in Spanish JSON (the ``Exception`` handler: a 500, logged)."""
-    # app.exception_handler(...) as a call, not as a decorator: it keeps each handler's own
-    # exception type, which add_exception_handler's signature (any Exception) would not accept
+    # Through the decorator: add_exception_handler's signature wants handlers of any Exception,
+    # and these take their own exception type.
     app.exception_handler(ApiError)(api_error)
     app.exception_handler(RequestValidationError)(validation_error)
     app.exception_handler(StarletteHTTPException)(http_error)
