@@ -1,4 +1,5 @@
-"""The API's routes, one module per OpenAPI tag, in the order the schema lists the tags.
+"""The API's routes, one module per OpenAPI tag, in the order the schema lists the tags (and
+``/novedades``, of the ``películas`` tag, last: :mod:`movierec.api.routes.novedades`).
 
 Each module's ``router(...)`` builds its routes for one app (their documentation quotes the
 settings: limits, minimum votes). :func:`api_router` gathers them into one router, so that a
@@ -14,7 +15,7 @@ from fastapi import APIRouter
 
 from movierec.api.follow import Served
 from movierec.api.observability import Metrics
-from movierec.api.routes import estrenos, peliculas, personas, recomendaciones, servicio
+from movierec.api.routes import estrenos, novedades, peliculas, personas, recomendaciones, servicio
 from movierec.config import Settings
 
 #: The tags, with their descriptions, in the order /docs shows them.
@@ -29,5 +30,6 @@ def api_router(settings: Settings, served: Served, metrics: Metrics) -> APIRoute
         personas.router(settings, served),
         recomendaciones.router(settings, served),
         servicio.router(served, metrics),
+        novedades.router(served),  # tag películas, last: see its module
     ]
     return APIRouter(routes=[route for router in by_tag for route in router.routes])

@@ -17,6 +17,7 @@ TAG = {"name": "estrenos", "description": "Cantidad de estrenos por mes o día d
 def router(settings: Settings, served: Served) -> APIRouter:
     """``GET /cantidad_filmaciones_mes/{mes}`` and ``GET /cantidad_filmaciones_dia/{dia}``."""
     router = direct_router(TAG["name"])
+    answers = served.answers
     max_chars = settings.max_input_chars
 
     @router.get(
@@ -37,7 +38,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         ),
     )
     async def cantidad_filmaciones_mes(request: Request) -> Response:
-        return Response(served.answers().month(request.path_params["mes"]), media_type=JSON)
+        return Response(answers().month(request.path_params["mes"]), media_type=JSON)
 
     @router.get(
         "/cantidad_filmaciones_dia/{dia}",
@@ -57,6 +58,6 @@ def router(settings: Settings, served: Served) -> APIRouter:
         ),
     )
     async def cantidad_filmaciones_dia(request: Request) -> Response:
-        return Response(served.answers().weekday(request.path_params["dia"]), media_type=JSON)
+        return Response(answers().weekday(request.path_params["dia"]), media_type=JSON)
 
     return router

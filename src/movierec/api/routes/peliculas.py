@@ -1,6 +1,7 @@
-"""``películas``: a film's popularity and votes, and the films the latest ingests added.
+"""``películas``: a film's popularity and votes.
 
-(``GET /sugerencias``, in this tag too, belongs to the web page: :mod:`movierec.api.web`.)
+Also in this tag: ``GET /novedades`` (:mod:`movierec.api.routes.novedades`) and ``GET /sugerencias``
+(the web page's: :mod:`movierec.api.web`).
 """
 
 # No `from __future__ import annotations`: FastAPI inspects the endpoints' annotations.
@@ -10,17 +11,17 @@ from fastapi.responses import Response
 from movierec.api import schemas as s
 from movierec.api.direct_route import JSON, direct_router, query_value
 from movierec.api.follow import Served
-from movierec.api.novedades import MAX_LIMIT, Novedades, novedades
-from movierec.api.openapi_parameters import ANIO, LIMITE, parameters, titulo
-from movierec.api.openapi_responses import LOOKUP, OK, responses
+from movierec.api.openapi_parameters import ANIO, parameters, titulo
+from movierec.api.openapi_responses import LOOKUP, OK
 from movierec.config import Settings
 
 TAG = {"name": "películas", "description": "Popularidad y valoraciones de una película."}
 
 
 def router(settings: Settings, served: Served) -> APIRouter:
-    """``GET /score_titulo/{titulo}``, ``GET /votos_titulo/{titulo}`` and ``GET /novedades``."""
+    """``GET /score_titulo/{titulo}`` and ``GET /votos_titulo/{titulo}``."""
     router = direct_router(TAG["name"])
+    answers = served.answers
     title = titulo(settings.max_input_chars)
 
     @router.get(
@@ -33,7 +34,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         openapi_extra=parameters(title, ANIO),
     )
     async def score_titulo(request: Request) -> Response:
-        body = served.answers().score(request.path_params["titulo"], query_value(request, "anio"))
+        body = answers().score(request.path_params["titulo"], query_value(request, "anio"))
         return Response(body, media_type=JSON)
 
     @router.get(
@@ -47,23 +48,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         openapi_extra=parameters(title, ANIO),
     )
     async def votos_titulo(request: Request) -> Response:
-        body = served.answers().votes(request.path_params["titulo"], query_value(request, "anio"))
+        body = answers().votes(request.path_params["titulo"], query_value(request, "anio"))
         return Response(body, media_type=JSON)
-
-    @router.get(
-        "/novedades",
-        response_model=Novedades,
-        response_description=OK,
-        responses=responses(
-            {422: {"model": s.ErrorValidacion, "description": f"«limite» no es un entero entre 1 y {MAX_LIMIT}."}}
-        ),
-        summary="Películas agregadas por las últimas actualizaciones",
-        description="Las películas que agregaron las últimas actualizaciones del catálogo (desde TMDB), la "
-        "más nueva primero, con la fecha de la versión que las agregó y sus 5 recomendaciones. "
-        "Una lista vacía si el catálogo no recibió actualizaciones.",
-        openapi_extra=parameters(LIMITE),
-    )
-    async def lista_novedades(request: Request) -> Response:
-        return Response(novedades(served.answers().catalog, query_value(request, "limite")), media_type=JSON)
 
     return router

@@ -17,6 +17,7 @@ TAG = {"name": "personas", "description": "Actores y directores, con el retorno 
 def router(settings: Settings, served: Served) -> APIRouter:
     """``GET /get_actor/{nombre_actor}`` and ``GET /get_director/{nombre_director}``."""
     router = direct_router(TAG["name"])
+    answers = served.answers
     max_chars = settings.max_input_chars
 
     @router.get(
@@ -30,7 +31,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         openapi_extra=parameters(in_path("nombre_actor", "Nombre del actor o actriz.", max_chars, "Tom Hanks")),
     )
     async def get_actor(request: Request) -> Response:
-        return Response(served.answers().actor(request.path_params["nombre_actor"]), media_type=JSON)
+        return Response(answers().actor(request.path_params["nombre_actor"]), media_type=JSON)
 
     @router.get(
         "/get_director/{nombre_director:path}",
@@ -44,6 +45,6 @@ def router(settings: Settings, served: Served) -> APIRouter:
         ),
     )
     async def get_director(request: Request) -> Response:
-        return Response(served.answers().director(request.path_params["nombre_director"]), media_type=JSON)
+        return Response(answers().director(request.path_params["nombre_director"]), media_type=JSON)
 
     return router

@@ -24,6 +24,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
     """``GET /recomendacion/{titulo}``, ``GET /peliculas/{id}/recomendaciones`` and
     ``GET /recomendacion_usuario``."""
     router = direct_router(TAG["name"])
+    answers = served.answers
 
     @router.get(
         "/recomendacion/{titulo:path}",
@@ -35,7 +36,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         openapi_extra=parameters(titulo(settings.max_input_chars), ANIO),
     )
     async def recomendacion(request: Request) -> Response:
-        body = served.answers().recommend_title(request.path_params["titulo"], query_value(request, "anio"))
+        body = answers().recommend_title(request.path_params["titulo"], query_value(request, "anio"))
         return Response(body, media_type=JSON)
 
     @router.get(
@@ -47,7 +48,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         openapi_extra=parameters(FILM_ID),
     )
     async def recomendaciones_por_id(request: Request) -> Response:
-        return Response(served.answers().recommend_id(request.path_params["id"]), media_type=JSON)
+        return Response(answers().recommend_id(request.path_params["id"]), media_type=JSON)
 
     @router.get(
         "/recomendacion_usuario",
@@ -72,7 +73,7 @@ def router(settings: Settings, served: Served) -> APIRouter:
         ),
     )
     async def recomendacion_usuario(request: Request) -> Response:
-        current, query = served.answers(), request.scope["query_string"]
+        current, query = answers(), request.scope["query_string"]
         body = current.personal_cached(query)
         if body is None:  # title look-ups, fuzzy searches, scoring: milliseconds, off the event loop
             body = await run_in_threadpool(current.personal_query, query)

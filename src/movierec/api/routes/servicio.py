@@ -19,6 +19,7 @@ TAG = {"name": "servicio", "description": "Estado del servicio."}
 def router(served: Served, metrics: Metrics) -> APIRouter:
     """``GET /health``, ``GET /metrics``, ``GET /reporte`` and ``GET /reporte.json``."""
     router = direct_router(TAG["name"])
+    answers = served.answers
 
     @router.get(
         "/health",
@@ -30,7 +31,7 @@ def router(served: Served, metrics: Metrics) -> APIRouter:
         "cantidad de películas del catálogo.",
     )
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse(served.answers().health())
+        return JSONResponse(answers().health())
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics_endpoint(request: Request) -> Response:
@@ -45,7 +46,7 @@ def router(served: Served, metrics: Metrics) -> APIRouter:
         description="El análisis exploratorio de la versión servida, en un solo archivo HTML.",
     )
     async def reporte(request: Request) -> Response:
-        return report_page(served.answers().catalog)
+        return report_page(answers().catalog)
 
     @router.get(
         "/reporte.json",
@@ -55,6 +56,6 @@ def router(served: Served, metrics: Metrics) -> APIRouter:
         description="Cada cifra que el reporte menciona, con claves estables.",
     )
     async def reporte_json(request: Request) -> Response:
-        return report_figures(served.answers().catalog)
+        return report_figures(answers().catalog)
 
     return router
