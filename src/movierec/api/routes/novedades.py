@@ -1,8 +1,8 @@
 """``GET /novedades`` (tag ``películas``): the films the latest ingests added (:mod:`movierec.api.novedades`).
 
 A module of its own, not in :mod:`~movierec.api.routes.peliculas`: its route comes after the other
-tags' (as it always has), so that the routes matched before each request's own stay the same, and
-so do the order of the paths in ``/openapi.json``.
+tags' (as it always has), so that every request is matched against the same routes before its own
+(each costs a little), and the paths of ``/openapi.json`` keep their order.
 """
 
 # No `from __future__ import annotations`: FastAPI inspects the endpoints' annotations.
