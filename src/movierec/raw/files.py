@@ -225,11 +225,12 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
-    """A raw file's CSV bytes (decompressed), at most ``max_bytes`` (default: the setting)."""
+    """A raw file's CSV bytes (decompressed), at most ``max_bytes`` (default: the default of the
+    ``max_input_bytes`` setting; callers with settings pass theirs)."""
     if max_bytes is None:
-        from movierec.config import get_settings
+        from movierec.config import Settings
 
-        max_bytes = get_settings().max_input_bytes
+        max_bytes = Settings().max_input_bytes
     return decompress(path, read_stored(path, max_bytes), max_bytes)
 
 

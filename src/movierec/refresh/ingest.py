@@ -61,13 +61,13 @@ from movierec.raw.files import (
 from movierec.raw.keep import compress, link_or_copy
 from movierec.raw.ratings import ratings_inputs
 from movierec.refresh.merge import FileMerge, merge_file, passing_keys
+from movierec.refresh.names import DELETED_FILE
 from movierec.refresh.records import ID_PATTERN, Records, read_records, write_records
 from movierec.release.layout import RAW, TABLES, read_manifest
 from movierec.release.store import ReleaseStore, StoreError
 
 log = logging.getLogger("movierec.ingest")
 
-DELETED = "deleted_ids.txt"
 WORK = ".merged"  # the merged plain CSVs, inside the staging folder, while the ETL reads them
 FILES: tuple[tuple[tuple[str, ...], tuple[str, ...], bool], ...] = (
     (MOVIES_NAMES, MOVIES_COLUMNS, True),  # (names, columns, broken records are rejoined)
@@ -112,11 +112,11 @@ def read_batch(folder: Path) -> Batch:
             raise
         except Exception as exc:  # whatever the reader chokes on: one line, exit 2
             raise InputError(f"{path}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from None
-    deleted_path = batch_file(folder, (DELETED,))
+    deleted_path = batch_file(folder, (DELETED_FILE,))
     deleted = _deleted_ids(deleted_path) if deleted_path is not None else set()
     if "movies" not in files and "titles" not in files and not deleted:
         raise InputError(
-            f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip], titles.csv[.gz|.zip] or {DELETED}"
+            f"missing input file in {folder}: expected movies_metadata.csv[.gz|.zip], titles.csv[.gz|.zip] or {DELETED_FILE}"
         )
     return Batch(folder, files, deleted, checksums)
 

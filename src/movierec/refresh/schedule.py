@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from movierec.config import Settings
+from movierec.refresh.names import FAILED_FILE, KEY_VARIABLE
 from movierec.release.layout import read_manifest
 from movierec.release.store import ReleaseStore, StoreError
 
 log = logging.getLogger("movierec.refresh")
 
-API_KEY = "TMDB_API_KEY"  # TMDB's credential, read by the TMDB client (not a MOVIEREC_* setting)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -96,10 +96,9 @@ def refresh_once(
     nothing changed."""
     from movierec.refresh.client import TmdbError
     from movierec.refresh.ingest import ingest
-    from movierec.refresh.tmdb_changes import FAILED_FILE
 
-    if not os.environ.get(API_KEY):
-        raise RefreshError(f"{API_KEY} is not set: the TMDB sync needs an API key (v3 key or read-access token)")
+    if not os.environ.get(KEY_VARIABLE):
+        raise RefreshError(f"{KEY_VARIABLE} is not set: the TMDB sync needs an API key (v3 key or read-access token)")
     sync = tmdb_sync()
     current = ReleaseStore(data_dir).current()
     if current is None:

@@ -24,7 +24,6 @@ log = logging.getLogger("movierec.tmdb")
 
 PAGE_ENTRIES = 1000  # entries read per page: TMDB sends 100, a bigger page is someone else's
 MAX_ID = 10**18
-FAILED_FILE = "failed_ids.txt"  # in a batch: the films a sync did not get
 MAX_RETRY_IDS = 10_000  # films a sync asks for again beside the change lists (an earlier sync's failures)
 T = TypeVar("T")
 Span = tuple[date, date]
