@@ -31,8 +31,9 @@ from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, ne
 from movierec.protocol.metrics import Films, film_metrics, liked_keys
 from movierec.protocol.split import describe, evaluation_users, training_users
 from movierec.raw.files import InputError
-from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
-from movierec.release.layout import read_manifest
+from movierec.model.train import ARTIFACT
+from movierec.raw.ratings import Likes, SplitLikes, catalogue_rows, ratings_inputs, read_split_likes
+from movierec.release.layout import MODEL, TABLES, read_manifest
 
 #: The goals (issue 18's Targets), checked and reported on every evaluation. Film to film: the
 #: constraints (generic share, coverage, adjacent collection recall), then the objective
@@ -54,13 +55,36 @@ GOALS = {
 }
 
 
+def read_build_likes(raw_dir: Path, tables: Path, ratings: str = "auto", *, held_out: bool = True) -> SplitLikes | None:
+    """The likes of a build, RAW's ratings file (``ratings``: auto | small | full, see
+    :func:`~movierec.raw.ratings.ratings_inputs`) read once, in the rows of ``tables``' movies:
+    the training users' (what the model and the anchors learn from) and, with ``held_out``, the
+    evaluation users' (what this module alone measures against). None when RAW has no ratings."""
+    inputs = ratings_inputs(raw_dir, ratings) if raw_dir.is_dir() else None
+    if inputs is None:
+        return None
+    row_index = catalogue_rows(pl.read_parquet(tables / "movies.parquet", columns=["id"])["id"])
+    return read_split_likes(inputs, row_index, training_users, evaluation_users if held_out else None)
+
+
+def needed_likes(raw_dir: Path, tables: Path, ratings: str = "auto") -> SplitLikes:
+    """:func:`read_build_likes`, or an InputError when RAW has no ratings to evaluate with."""
+    likes = read_build_likes(raw_dir, tables, ratings)
+    if likes is None:
+        raise InputError(
+            f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) in {raw_dir}"
+        )
+    return likes
+
+
 @dataclass(frozen=True)
 class Anchored:
     """What the evaluation measures without the release's model: the evaluation users' liked
     pairs, the anchors' rows of both tables. :func:`measure_anchors` needs only the tables and
-    the ratings, so the pipeline measures it while the model trains."""
+    the likes, so the pipeline measures it while the model trains."""
 
     ratings: str  # the ratings file's name
+    likes: Likes  # the training users' likes the anchors learnt from (the cold-start models train on them)
     n: int
     users: np.ndarray
     rows: np.ndarray
@@ -74,26 +98,20 @@ class Anchored:
     seconds: float
 
 
-def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> Anchored:
-    """The anchors of both tables on a release's ``tables`` against RAW's ratings (``ratings``:
-    auto | small | full, see :func:`~movierec.raw.ratings.ratings_inputs`)."""
+def measure_anchors(tables: Path, likes: SplitLikes, k: int = 5, seed: int = 0) -> Anchored:
+    """The anchors of both tables on a release's ``tables`` against the build's ``likes`` (read
+    with their held-out half: :func:`read_build_likes`)."""
     started = time.perf_counter()
-    inputs = ratings_inputs(raw_dir, ratings)
-    if inputs is None:
-        raise InputError(
-            f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) in {raw_dir}"
-        )
+    if likes.held_out is None:
+        raise ValueError("the anchors need the evaluation users' likes (read_build_likes(..., held_out=True))")
     movies = pl.read_parquet(
         tables / "movies.parquet", columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"]
     )
     release = release_order(tables / "movies.parquet")
     genres = pl.read_parquet(tables / "genres.parquet", columns=["movie_id", "genre"])
     n = movies.height
-    row_index = pl.DataFrame({"id": movies["id"], "row": np.arange(n, dtype=np.int64)})
-    evaluated = read_ratings(*inputs, users=evaluation_users, with_timestamp=True)
-    liked = liked_rows(evaluated, row_index)
-    # the training users' likes as the model read them (streamed: the full file never held)
-    training = like_rows(read_likes(*inputs, users=training_users), row_index)
+    liked = likes.held_out.frame  # (user_id, row, timestamp, rating): the evaluation users' liked films
+    training = likes.training.frame  # the training users' likes as the model read them
     users, rows = liked["user_id"].to_numpy(), liked["row"].to_numpy()
     collection = movies["collection_id"].fill_null(-1).to_numpy()
     popularity = movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
@@ -111,14 +129,12 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
     }
     liked_pairs = liked_keys(users, rows, n)
     table = [{"method": name, **film_metrics(top, users, rows, films, k, liked_pairs)} for name, top in methods.items()]
-    affinity = (
-        evaluated.filter(pl.col("rating") >= LIKED_RATING)
-        .join(row_index, left_on="movie_id", right_on="id")
-        .select("user_id", "row", "rating")
+    personal = personal_anchors(
+        training, liked.select("user_id", "row", "timestamp"), liked.select("user_id", "row", "rating"), n, seed
     )
-    personal = personal_anchors(training, liked, affinity, n, seed)
     return Anchored(
-        inputs[0].name,
+        likes.training.source,
+        likes.training,
         n,
         users,
         rows,
@@ -134,16 +150,24 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
 
 
 def evaluate_release(
-    release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto", anchored: Anchored | None = None
+    release: Path,
+    raw_dir: Path | None,
+    k: int = 5,
+    seed: int = 0,
+    ratings: str = "auto",
+    anchored: Anchored | None = None,
 ) -> dict[str, object]:
-    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings;
-    ``anchored``: its anchors, when already measured (:func:`measure_anchors`, same arguments)."""
+    """The evaluation of a release folder (tables/, model/, manifest.json): ``anchored``, its
+    anchors when already measured (:func:`measure_anchors`, same ``k`` and ``seed``), else
+    measured here on RAW's ratings (``raw_dir``, ``ratings``)."""
     started = time.perf_counter()
+    tables = release / TABLES
     if anchored is None:
-        anchored = measure_anchors(release / "tables", raw_dir, k, seed, ratings)
-    ids = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id"])["id"]
-    row_index = pl.DataFrame({"id": ids, "row": np.arange(ids.len(), dtype=np.int64)})
-    neighbours = pl.read_parquet(release / "model" / "neighbours.parquet")
+        if raw_dir is None:
+            raise ValueError("evaluate_release needs its anchors or the raw folder of the ratings")
+        anchored = measure_anchors(tables, needed_likes(raw_dir, tables, ratings), k, seed)
+    row_index = catalogue_rows(pl.read_parquet(tables / "movies.parquet", columns=["id"])["id"])
+    neighbours = pl.read_parquet(release / MODEL / ARTIFACT)
     n = anchored.n
     model = artifact_top(neighbours, row_index, n, k)
     table = [
@@ -155,7 +179,7 @@ def evaluate_release(
     ]
     personal = personal_table(
         anchored.personal,
-        read_personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
+        read_personal_lists(release / MODEL / PERSONAL_ARTIFACT, row_index, n),
         artifact_top(neighbours, row_index, n, NEIGHBOURS),
         neighbour_weight_of(read_manifest(release) or {}),
         anchored.popular,
