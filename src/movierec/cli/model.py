@@ -52,8 +52,8 @@ def train(data: DataOption = None, raw: RatingsOption = None, engine: EngineOpti
     published_release(data_dir)
     manifest = run(lambda: retrain(data_dir, config, raw, engine=engine.value))
     model = manifest["model"]
-    assert isinstance(model, dict)
     cf = model["cf"]
+    assert isinstance(cf, dict)
     typer.echo(
         f"published release {manifest['release']} (built on {manifest['built_on']}): {model['rows']:,} "
         f"neighbour rows for {model['films']:,} films in {model['seconds']:.1f} s (collaborative signal: "
@@ -113,6 +113,7 @@ def evaluate(
     in markdown (and written to --out as JSON); `movierec pipeline` stores the evaluation (not
     the cold start) in every release it builds."""
     from movierec.evaluation.cold import parse_ids
+    from movierec.evaluation.goals import figure
     from movierec.evaluation.run import evaluate_release, measure_anchors, needed_likes
     from movierec.evaluation.tables import format_tables, replace_block
     from movierec.pipeline import recorded_raw_dir
@@ -158,7 +159,8 @@ def evaluate(
     if out is not None:
         write_json(out, evaluation)
     if readme is not None:
-        seconds = float(evaluation["seconds"]) + float(evaluation.get("cold", {}).get("seconds", 0.0))  # type: ignore[arg-type,union-attr]
+        cold_part = evaluation.get("cold")
+        seconds = figure(evaluation["seconds"]) + (figure(cold_part["seconds"]) if isinstance(cold_part, dict) else 0.0)
         command = "movierec evaluate --cold --readme" if "cold" in evaluation else "movierec evaluate --readme"
         block = (
             f"{format_tables(evaluation)}\n\n_Written by `{command}` (`make readme`): release "

@@ -17,6 +17,7 @@ run, on the same users:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +26,13 @@ import polars as pl
 
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
-from movierec.evaluation.goals import check, relative
+from movierec.evaluation.goals import Row, check, relative
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
 from movierec.model.scorer import NEIGHBOURS, PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of
+from movierec.model.train import ARTIFACT
 from movierec.protocol.metrics import Films, film_metrics, liked_keys
 from movierec.protocol.split import describe, evaluation_users, training_users
 from movierec.raw.files import InputError
-from movierec.model.train import ARTIFACT
 from movierec.raw.ratings import Likes, SplitLikes, catalogue_rows, ratings_inputs, read_split_likes
 from movierec.release.layout import MODEL, TABLES, read_manifest
 
@@ -128,7 +129,9 @@ def measure_anchors(tables: Path, likes: SplitLikes, k: int = 5, seed: int = 0) 
         "co-occurrence Jaccard": cooccurring["jaccard"],
     }
     liked_pairs = liked_keys(users, rows, n)
-    table = [{"method": name, **film_metrics(top, users, rows, films, k, liked_pairs)} for name, top in methods.items()]
+    table: list[dict[str, object]] = [
+        {"method": name, **film_metrics(top, users, rows, films, k, liked_pairs)} for name, top in methods.items()
+    ]
     personal = personal_anchors(
         training, liked.select("user_id", "row", "timestamp"), liked.select("user_id", "row", "rating"), n, seed
     )
@@ -204,51 +207,62 @@ def release_order(movies: Path) -> np.ndarray:
     """The films' release dates (datetime64; the year where a table has no date column, else
     missing): the order of a collection's members."""
     columns = pl.read_parquet_schema(movies)
-    name = next((c for c in ("release_date", "release_year") if c in columns), None)
+    name: str | None = next((c for c in ("release_date", "release_year") if c in columns), None)
     if name is None:
         return np.full(pl.scan_parquet(movies).select(pl.len()).collect().item(), np.nan)
     values = pl.read_parquet(movies, columns=[name])[name]
     return values.to_numpy() if name == "release_date" else values.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def goals(evaluation: dict[str, object]) -> dict[str, object]:
+def goals(evaluation: Mapping[str, object]) -> dict[str, object]:
     """Whether the model meets each goal of :data:`GOALS` (with the figures compared): per table,
     ``met`` (all of them) and ``checks``."""
-    rows = {row["method"]: row for row in evaluation["table"]}  # type: ignore[attr-defined]
-    model, film = rows["model"], GOALS["film_to_film"]
-    k = evaluation["k"]
+    rows, film = by_method(evaluation["table"]), GOALS["film_to_film"]
+    model, k = rows["model"], evaluation["k"]
     film_checks = [
-        check("generic share", model["generic_share"], "≤", film["generic_share"], share=True),  # type: ignore[arg-type]
-        check("coverage", model["coverage"], "≥", film["coverage"], share=True),  # type: ignore[arg-type]
+        check("generic share", model["generic_share"], "≤", film["generic_share"], share=True),
+        check("coverage", model["coverage"], "≥", film["coverage"], share=True),
         check(
             "adjacent collection recall", model["adjacent_collection_recall"], "≥", film["adjacent_collection_recall"]
-        ),  # type: ignore[arg-type]
+        ),
         relative(
             f"stratified precision@{k}",
             model["stratified_precision_at_k"],
-            [rows[name] for name in film["anchors"] if name in rows],  # type: ignore[attr-defined]
+            [rows[name] for name in _names(film["anchors"]) if name in rows],
             "stratified_precision_at_k",
             film["stratified_ratio"],
-        ),  # type: ignore[arg-type]
+        ),
     ]
-    table = evaluation["personal"]["table"]  # type: ignore[index]
-    personal, wanted = {row["method"]: row for row in table}, GOALS["personal"]
+    table = evaluation["personal"]
+    assert isinstance(table, Mapping)
+    personal, wanted, p = by_method(table["table"]), GOALS["personal"], table["k"]
     mine = personal["model"]
-    anchors = [personal[name] for name in wanted["anchors"] if name in personal]  # type: ignore[attr-defined]
-    p = evaluation["personal"]["k"]  # type: ignore[index]
+    anchors = [personal[name] for name in _names(wanted["anchors"]) if name in personal]
     personal_checks = (
-        [relative(f"nDCG@{p}", mine["ndcg_at_k"], anchors, "ndcg_at_k", wanted["ndcg_ratio"])] if anchors else []
-    )  # type: ignore[arg-type]
-    if anchors:
-        personal_checks.append(
-            relative(f"stratified recall@{p}", mine["stratified_recall_at_k"], anchors, "stratified_recall_at_k", 1.0)
-        )
-    if (als := personal.get(wanted["coverage_anchor"])) is not None:  # type: ignore[call-overload]
+        [
+            relative(f"nDCG@{p}", mine["ndcg_at_k"], anchors, "ndcg_at_k", wanted["ndcg_ratio"]),
+            relative(f"stratified recall@{p}", mine["stratified_recall_at_k"], anchors, "stratified_recall_at_k", 1.0),
+        ]
+        if anchors
+        else []
+    )
+    if (als := personal.get(str(wanted["coverage_anchor"]))) is not None:
         personal_checks.append(relative("coverage", mine["coverage"], [als], "coverage", 1.0))
     return {
         "film_to_film": {"met": all(c["met"] for c in film_checks), "checks": film_checks},
         "personal": {"met": all(c["met"] for c in personal_checks), "checks": personal_checks},
     }
+
+
+def by_method(table: object) -> dict[str, Row]:
+    """A table's rows (a list of mappings, each naming its ``method``) by method."""
+    assert isinstance(table, list)
+    return {str(row["method"]): row for row in table}
+
+
+def _names(value: object) -> tuple[str, ...]:
+    assert isinstance(value, tuple)
+    return tuple(str(name) for name in value)
 
 
 def read_personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:

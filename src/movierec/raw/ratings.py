@@ -37,8 +37,10 @@ SMALL_RATINGS = "ratings_small.csv"
 RATINGS_CHOICES = ("auto", "small", "full")
 LINKS_NAMES = ("links.csv",)
 LIKED_RATING = 4.0
-RATINGS_SCHEMA = {"userId": pl.Int64, "movieId": pl.Int64, "rating": pl.Float64, "timestamp": pl.Int64}
-LINKS_SCHEMA = {"movieId": pl.Int64, "tmdbId": pl.Int64}
+RATINGS_SCHEMA = pl.Schema(
+    {"userId": pl.Int64(), "movieId": pl.Int64(), "rating": pl.Float64(), "timestamp": pl.Int64()}
+)
+LINKS_SCHEMA = pl.Schema({"movieId": pl.Int64(), "tmdbId": pl.Int64()})
 
 UserFilter = Callable[[pl.LazyFrame], pl.LazyFrame]
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -85,14 +87,14 @@ def header(path: Path) -> list[str]:
     """The column names on the first line of a plain or .gz CSV."""
     try:
         opener = gzip.open if path.suffix == ".gz" or _is_gzip(path) else open
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:
             first = f.readline()
     except (OSError, EOFError) as exc:
         raise InputError(f"{path.name}: cannot be read ({exc})") from None
     return [name.strip() for name in next(csv.reader([first.rstrip("\r\n")]))] if first.strip() else []
 
 
-def scan(path: Path, schema: dict[str, pl.DataType], name: str | None = None) -> pl.LazyFrame:
+def scan(path: Path, schema: pl.Schema, name: str | None = None) -> pl.LazyFrame:
     """A lazy scan of a plain or .gz CSV whose header must hold ``schema``'s columns (other
     columns are kept as text and never parsed unless selected)."""
     found = header(path)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def ingest(
     *,
     allow_shrink: bool = False,
     evaluate: bool | None = None,
-    sync: dict[str, str] | None = None,
+    sync: Mapping[str, object] | None = None,
 ) -> Manifest | None:
     """Merge the batch into the current release's raw inputs and publish the result as a new
     release; returns its manifest, or None when the batch holds nothing to change. ``sync``
@@ -100,7 +101,7 @@ class Merge(Step):
 
     name = "merge"
 
-    def __init__(self, batch: Batch, data_dir: Path, sync: dict[str, str] | None) -> None:
+    def __init__(self, batch: Batch, data_dir: Path, sync: Mapping[str, object] | None) -> None:
         self.batch, self.data_dir, self.sync = batch, data_dir, sync
         self.base: Path | None = None  # set when it runs, under the lock
         self.merged: dict[str, FileMerge] = {}  # by file name (movies_metadata.csv, …)

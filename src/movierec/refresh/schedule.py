@@ -30,12 +30,15 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from movierec.config import Settings
 from movierec.refresh.names import FAILED_FILE, KEY_VARIABLE
 from movierec.release.layout import read_manifest
 from movierec.release.store import ReleaseStore, StoreError
+
+if TYPE_CHECKING:  # the pipeline is imported only when a refresh runs
+    from movierec.pipeline import Manifest
 
 log = logging.getLogger("movierec.refresh")
 
@@ -80,7 +83,7 @@ def tmdb_sync() -> Callable[..., Any]:
         raise RefreshError(
             f"tmdb-sync is not available in this build (movierec.refresh.tmdb.sync: {exc}); the refresh did not run"
         ) from None
-    return sync  # type: ignore[no-any-return]
+    return sync
 
 
 def refresh_once(
@@ -90,7 +93,7 @@ def refresh_once(
     since: date | None = None,
     allow_shrink: bool = False,
     evaluate: bool | None = None,
-) -> dict[str, object] | None:
+) -> Manifest | None:
     """Sync TMDB's changes since ``since`` (default :func:`last_synced` of the current release)
     into a temporary batch and ingest it; returns the new release's manifest, or None when
     nothing changed."""

@@ -16,7 +16,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from movierec.refresh.client import RequestFailed, TmdbClient, TmdbError, status_message
 
@@ -29,7 +29,7 @@ T = TypeVar("T")
 Span = tuple[date, date]
 
 
-def valid_id(value: Any) -> bool:
+def valid_id(value: object) -> TypeGuard[int]:
     """A TMDB id: a positive int below 10**18, never a bool, a float or a string.
 
     >>> [valid_id(v) for v in (862, 0, -7, True, 7.0, "7", 10**25)]
