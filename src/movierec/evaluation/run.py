@@ -1,8 +1,9 @@
 """`movierec evaluate`: how well a release's recommendations match what real users liked.
 
 Metrics: :mod:`movierec.protocol.metrics`. Evaluation users are userId % 5 == 0
-(:mod:`movierec.protocol.split`); this module is the only reader of their ratings, and the model
-never trains on them. Two tables, each scoring the release beside the field's anchors in the same
+(:mod:`movierec.protocol.split`); this module alone asks for their ratings
+(:func:`read_build_likes` splits a build's one read of the ratings file in two: the model is handed
+the training half only), and the model never trains on them. Two tables, each scoring the release beside the field's anchors in the same
 run, on the same users:
 
 * film to film (``table``): for every (evaluation user, liked film q), q's top 5 — the model,
@@ -70,11 +71,12 @@ def read_build_likes(raw_dir: Path, tables: Path, ratings: str = "auto", *, held
 
 def needed_likes(raw_dir: Path, tables: Path, ratings: str = "auto") -> SplitLikes:
     """:func:`read_build_likes`, or an InputError when RAW has no ratings to evaluate with."""
-    likes = read_build_likes(raw_dir, tables, ratings)
-    if likes is None:
+    if ratings_inputs(raw_dir, ratings) is None:  # (a forced choice whose files are missing raises there)
         raise InputError(
             f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) in {raw_dir}"
         )
+    likes = read_build_likes(raw_dir, tables, ratings)
+    assert likes is not None
     return likes
 
 
