@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.etl.run import TABLES, run_etl
+from movierec.etl.run import TABLE_NAMES, run_etl
 from movierec.raw.files import MOVIES_COLUMNS, InputError
 
 COLUMNS = list(MOVIES_COLUMNS)
@@ -223,7 +223,7 @@ def test_nested_tables(raw: Path, tmp_path: Path) -> None:
     assert read("keywords") == [(862, 931, "jealousy"), (862, 4290, "toy"), (9, 1, "o'clock")]
     assert read("cast") == [(862, 31, "Tom Hanks", "Woody (voice)", 0, 2), (7, 5, "Ann", "O'Hara", 0, 1)]
     assert read("crew") == [(862, 7879, "John Lasseter", "Director", "Directing", 2)]
-    assert set(p.stem for p in (tmp_path / "out").glob("*.parquet")) == {*TABLES, "quarantine"}
+    assert set(p.stem for p in (tmp_path / "out").glob("*.parquet")) == {*TABLE_NAMES, "quarantine"}
 
 
 def test_quarantine_lists_every_row_not_kept_as_is(raw: Path, tmp_path: Path) -> None:
@@ -269,7 +269,7 @@ def test_compressed_and_renamed_inputs_give_the_same_tables(raw: Path, tmp_path:
     (packed / "keywords.csv").write_bytes((raw / "keywords.csv").read_bytes())
     report = run_etl(packed, tmp_path / "out")
     assert set(report["inputs"]) == {"movies_dataset.csv.gz", "credits.csv.zip", "keywords.csv"}
-    for table in TABLES:
+    for table in TABLE_NAMES:
         assert pl.read_parquet(tmp_path / "out" / f"{table}.parquet").equals(
             pl.read_parquet(tmp_path / "plain" / f"{table}.parquet")
         ), table

@@ -15,7 +15,6 @@ from tests.test_etl import COLUMNS, TOY, csv_text, movie
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.config import get_settings
 from movierec.etl.lengths import TOO_LONG
 from movierec.etl.run import run_etl
 from movierec.raw.caps import FieldCaps
@@ -136,16 +135,7 @@ def test_default_caps_leave_the_sample_as_it_is(sample_tables: Path) -> None:
     assert quarantine.filter(pl.col("reason").str.starts_with(TOO_LONG)).height == 0
 
 
-@pytest.fixture
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def test_one_ten_million_character_title_through_the_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None
-) -> None:
+def test_one_ten_million_character_title_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's title, through `movierec etl` with MOVIEREC_MAX_NAME_CHARS: cut, kept, counted."""
     raw = tmp_path / "raw"
     raw.mkdir()

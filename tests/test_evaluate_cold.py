@@ -147,7 +147,7 @@ def cold_run(sample_data: Path, sample_raw: Path, tmp_path_factory: pytest.TempP
     likes every stage of training received, and where the model was written."""
     from movierec.evaluation import personal
     from movierec.evaluation.cold_run import cold_evaluation
-    from movierec.evaluation.run import measure_anchors
+    from movierec.evaluation.run import measure_anchors, needed_likes
     from movierec.model import train
     from movierec.model.personal import PersonalRecommender
 
@@ -165,12 +165,10 @@ def cold_run(sample_data: Path, sample_raw: Path, tmp_path_factory: pytest.TempP
     release, work = (sample_data / "current").resolve(), tmp_path_factory.mktemp("cold")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(personal, "implicit_available", lambda: False)
-        anchored = measure_anchors(release / "tables", sample_raw)
+        anchored = measure_anchors(release / "tables", needed_likes(sample_raw, release / "tables"))
         patch.setattr(train, "fit_collaborative", spy_collaborative)
         patch.setattr(PersonalRecommender, "fit", spy_personal)
-        result = cold_evaluation(
-            release, sample_raw, Settings(data_dir=sample_data), anchored, with_first_weeks=False, work=work
-        )
+        result = cold_evaluation(release, Settings(data_dir=sample_data), anchored, with_first_weeks=False, work=work)
     return {"result": result, "seen": seen, "work": work, "anchored": anchored, "release": release}
 
 

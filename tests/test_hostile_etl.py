@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.config import get_settings
-from movierec.etl.run import TABLES, run_etl
+from movierec.etl.run import TABLE_NAMES, run_etl
 from movierec.raw.files import HEAD_BYTES, InputError
 
 FILMS = 40
@@ -109,7 +109,7 @@ def test_previous_output_is_replaced_and_nothing_hidden_is_left(raw: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert json.loads((out / "report.json").read_text())["inputs"] == first["inputs"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{t}.parquet" for t in TABLES] + ["quarantine.parquet", "report.json"]
+        [f"{t}.parquet" for t in TABLE_NAMES] + ["quarantine.parquet", "report.json"]
     )
     assert hidden(tmp_path) == [".out-old-7"]
     (out / "extra.csv").write_text("a user's file")
@@ -194,7 +194,7 @@ def test_cp1252_file_is_read_with_the_documented_fallback(raw: Path, tmp_path: P
     report = json.loads((tmp_path / "cp1252" / "report.json").read_text())
     assert report["encodings"] == {"movies_metadata.csv": "cp1252", "credits.csv": "utf-8"}
     assert json.loads((tmp_path / "utf8" / "report.json").read_text())["encodings"]["movies_metadata.csv"] == "utf-8"
-    for table in TABLES:
+    for table in TABLE_NAMES:
         assert pl.read_parquet(tmp_path / "cp1252" / f"{table}.parquet").equals(
             pl.read_parquet(tmp_path / "utf8" / f"{table}.parquet")
         ), table
@@ -258,7 +258,7 @@ def test_bom_and_crlf_are_accepted(raw: Path, tmp_path: Path, variant: str) -> N
     variant_report = json.loads((tmp_path / "variant" / "report.json").read_text())
     assert variant_report["movies"] == plain["movies"] and variant_report["tables"] == plain["tables"]
     assert variant_report["tables"]["movies"] > 0
-    for table in TABLES:
+    for table in TABLE_NAMES:
         assert pl.read_parquet(tmp_path / "variant" / f"{table}.parquet").equals(
             pl.read_parquet(tmp_path / "plain" / f"{table}.parquet")
         ), table

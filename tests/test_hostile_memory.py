@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from movierec.cli import app
 from movierec.config import Settings, SettingsError, get_settings
 from movierec.etl import run as etl_run
-from movierec.etl.run import TABLES, run_etl
+from movierec.etl.run import TABLE_NAMES, run_etl
 from movierec.raw.csv_table import read_table
 from movierec.raw.files import MOVIES_COLUMNS
 
@@ -298,7 +298,7 @@ def test_inputs_read_one_after_the_other_give_the_same_tables(
     side = run_etl(hostile.folder, tmp_path / "side")
     monkeypatch.setattr(etl_run, "SIDE_BY_SIDE_BYTES", 0)
     serial = run_etl(hostile.folder, tmp_path / "serial")
-    for name in [*TABLES, "quarantine"]:
+    for name in [*TABLE_NAMES, "quarantine"]:
         assert pl.read_parquet(tmp_path / "serial" / f"{name}.parquet").equals(
             pl.read_parquet(tmp_path / "side" / f"{name}.parquet")
         ), name

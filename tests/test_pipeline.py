@@ -220,7 +220,7 @@ def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path)
 def test_the_sample_fallback_is_visible(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("movierec.pipeline.SAMPLE_RAW_DIR", tmp_path / "sample")
+    monkeypatch.setattr("movierec.pipeline.build.SAMPLE_RAW_DIR", tmp_path / "sample")
     sample = write_small_raw(tmp_path / "sample", SAMPLE_RAW_DIR, films=60)
     data = tmp_path / "data"
     settings = Settings(data_dir=data, evaluate_on_publish=False, report_on_publish=False)

@@ -19,7 +19,7 @@ from movierec.evaluation.run import evaluate_release
 from movierec.model.train import train
 from movierec.protocol.split import evaluation_users, training_users
 from movierec.raw.files import InputError
-from movierec.raw.ratings import like_rows, ratings_inputs, read_likes, read_ratings
+from movierec.raw.ratings import catalogue_rows, like_rows, ratings_inputs, read_likes, read_ratings, read_split_likes
 
 HEADER = "userId,movieId,rating,timestamp\n"
 LINKS = "movieId,imdbId,tmdbId\n1,1,862\n2,2,8844\n3,3,862\n4,4,\n5,5,949\n"
@@ -70,6 +70,29 @@ def test_reads_ratings_csv_plain_gz_and_zip(tmp_path: Path, kind: str) -> None:
         (6, 949, 3.5),
         (6, 8844, 4.0),
     ]
+    assert not list(tmp_path.glob("**/.movierec-*"))  # the .zip's temporary copy is gone
+
+
+@pytest.mark.parametrize("kind", ["plain", "gz", "zip"])
+def test_one_read_gives_both_halves_of_the_likes(tmp_path: Path, kind: str) -> None:
+    """A build reads the ratings file once: the training users' likes (each at its latest like)
+    for the model, and the evaluation users' liked films (their best rating, the first time they
+    rated the film, as the evaluation always read them) for the evaluation alone. The training half
+    is the same whatever the evaluation users rated."""
+    held_out = "15,1,2.0,5\n15,3,4.0,9\n"  # an evaluation user who rated 862 twice: first at 5
+    inputs = ratings_inputs(write_raw(tmp_path / "all", RATINGS + held_out, kind=kind))
+    assert inputs is not None
+    rows = catalogue_rows(pl.Series([862, 8844, 949]))
+    likes = read_split_likes(inputs, rows, training_users, evaluation_users)
+    assert likes.training.frame.rows() == [(1, 0, 300), (1, 1, 200), (2, 1, 10), (2, 2, 10), (6, 1, 8)]
+    assert likes.held_out is not None
+    assert likes.held_out.frame.rows() == [(5, 0, 1, 5.0), (5, 1, 1, 5.0), (10, 2, 1, 4.0), (15, 0, 5, 4.0)]
+    assert likes.training.source == inputs[0].name
+    training_lines = "".join(line + "\n" for line in RATINGS.splitlines() if int(line.split(",")[0]) % 5)
+    training_only = ratings_inputs(write_raw(tmp_path / "training", training_lines, kind=kind))
+    assert training_only is not None
+    alone = read_split_likes(training_only, rows, training_users)
+    assert alone.held_out is None and alone.training.frame.equals(likes.training.frame)
     assert not list(tmp_path.glob("**/.movierec-*"))  # the .zip's temporary copy is gone
 
 
@@ -172,6 +195,7 @@ def test_full_file_trains_and_evaluation_users_never_reach_training(
             pl.read_parquet(tmp_path / "model-without" / artifact)
         )
     assert with_all["cf"]["ratings"] == "ratings.csv"  # type: ignore[index]
+    assert list(with_all["steps"])[:2] == ["read tables", "read ratings"]  # type: ignore[call-overload]  # not handed likes: it read them
     assert with_all["cf"]["training_users"] == with_training_only["cf"]["training_users"] == 536  # type: ignore[index]
     # the same ratings as the sample's ratings_small.csv: the same model as the published release
     published = sample_data / "current" / "model"
@@ -185,21 +209,13 @@ def test_full_file_trains_and_evaluation_users_never_reach_training(
 
 
 def test_manifest_records_the_engine_steps_and_memory(sample_data: Path) -> None:
-    model = json.loads((sample_data / "current" / "manifest.json").read_text())["model"]
+    manifest = json.loads((sample_data / "current" / "manifest.json").read_text())
+    model = manifest["model"]
     assert model["engine"] == "local" and model["cf"]["engine"] == "local"
     assert model["cf"]["max_likes_per_user"] == 500
-    stages = [
-        "read tables",
-        "read ratings",
-        "likes",
-        "co-likes",
-        "features",
-        "candidates",
-        "borrowed",
-        "signals",
-        "tuning",
-        "ranking",
-    ]
+    # the ratings were read once for the whole build, by its likes step, before training
+    assert list(manifest["durations"]).index("likes") < list(manifest["durations"]).index("train")
+    stages = ["read tables", "co-likes", "features", "candidates", "borrowed", "signals", "tuning", "ranking"]
     assert list(model["steps"]) == [*stages, "personal"] and list(model["peak_rss_mb"]) == stages
     peaks = list(model["peak_rss_mb"].values())
     assert peaks == sorted(peaks) and peaks[0] > 0  # the peak so far only grows

@@ -45,7 +45,9 @@ class Settings:
     """Paths, thresholds and service options; ``MOVIEREC_<FIELD>`` (upper case) overrides each field."""
 
     data_dir: Path = field(default=REPO_ROOT / "data", metadata=_range(help="releases/ and current"))
-    raw_dir: Path | None = field(default=None, metadata=_range(help="raw Kaggle CSVs (default: DATA/raw/, else the sample)"))
+    raw_dir: Path | None = field(
+        default=None, metadata=_range(help="raw Kaggle CSVs (default: DATA/raw/, else the sample)")
+    )
     min_votes: int = field(default=2000, metadata=_range(0, None, "below it, no vote average is given (client's spec)"))
     neighbours_k: int = field(default=20, metadata=_range(1, 200, "neighbours stored per film in the model artifact"))
     recommendations: int = field(default=5, metadata=_range(1, 50, "recommendations served per film"))
@@ -54,7 +56,8 @@ class Settings:
     suggestions: int = field(default=5, metadata=_range(0, 50, "suggestions in a 404"))
     lock_wait: float = field(default=0.0, metadata=_range(0, 86_400, "seconds a pipeline waits for another to finish"))
     min_films_ratio: float = field(
-        default=0.5, metadata=_range(0, 1, "a new release with fewer films than this share of the current one's is refused")
+        default=0.5,
+        metadata=_range(0, 1, "a new release with fewer films than this share of the current one's is refused"),
     )
     evaluate_on_publish: bool = field(default=True, metadata=_range(help="measure every new release on the ratings"))
     report_on_publish: bool = field(default=True, metadata=_range(help="write the EDA report into every new release"))
@@ -118,12 +121,17 @@ class Settings:
     tmdb_max_wait: float = field(default=30.0, metadata=_range(0, 3600, "longest wait a Retry-After header obtains"))
     tmdb_budget: float = field(
         default=3600.0,
-        metadata=_range(1, 86_400, "seconds a whole tmdb-sync may take; the films not fetched by then are counted failed"),
+        metadata=_range(
+            1, 86_400, "seconds a whole tmdb-sync may take; the films not fetched by then are counted failed"
+        ),
     )
     release_max_bytes: int = field(
-        default=8 << 30, metadata=_range(1 << 20, None, "largest release archive unpacked by fetch (all its files together)")
+        default=8 << 30,
+        metadata=_range(1 << 20, None, "largest release archive unpacked by fetch (all its files together)"),
     )
-    release_max_files: int = field(default=1000, metadata=_range(1, 1_000_000, "most files in a fetched release archive"))
+    release_max_files: int = field(
+        default=1000, metadata=_range(1, 1_000_000, "most files in a fetched release archive")
+    )
     fetch_budget: float = field(
         default=900.0, metadata=_range(1, 86_400, "seconds a fetch may take to download and unpack a release")
     )

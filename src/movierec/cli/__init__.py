@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from movierec.cli import data, model, refresh, releases, report, serve
+from movierec.cli import data, model, refresh, releases, report, serve  # noqa: F401  (importing registers their commands)
 from movierec.cli.common import app, setup_logging
 
 __all__ = ["app"]

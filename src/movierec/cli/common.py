@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
-from movierec.config import Settings, SettingsError, get_settings
+from movierec.config import Settings, SettingsError
 
 app = typer.Typer(
     add_completion=False,
@@ -82,8 +82,10 @@ def expected_failures() -> Iterator[None]:
 
 
 def settings() -> Settings:
+    """The settings of this command, read from the MOVIEREC_* variables now (the command line is
+    the edge where they are read; everything below receives them)."""
     try:
-        return get_settings()
+        return Settings.from_env()
     except SettingsError as exc:
         fail(str(exc))
 

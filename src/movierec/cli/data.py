@@ -20,19 +20,10 @@ def etl(
 ) -> None:
     """Unnest and clean the raw CSVs into parquet tables, quarantine.parquet and report.json."""
     from movierec.etl.run import run_etl
-    from movierec.raw.caps import FieldCaps
 
     config = settings()
     raw_dir = raw or config.resolved_raw_dir()
-    report = run(
-        lambda: run_etl(
-            raw_dir,
-            out,
-            max_input_bytes=config.max_input_bytes,
-            caps=FieldCaps.from_settings(config),
-            max_titles=config.max_titles_per_film,
-        )
-    )
+    report = run(lambda: run_etl(raw_dir, out, config))
     movies = report["movies"]
     assert isinstance(movies, dict)
     typer.echo(

@@ -52,8 +52,8 @@ def train(data: DataOption = None, raw: RatingsOption = None, engine: EngineOpti
     published_release(data_dir)
     manifest = run(lambda: retrain(data_dir, config, raw, engine=engine.value))
     model = manifest["model"]
-    assert isinstance(model, dict)
     cf = model["cf"]
+    assert isinstance(cf, dict)
     typer.echo(
         f"published release {manifest['release']} (built on {manifest['built_on']}): {model['rows']:,} "
         f"neighbour rows for {model['films']:,} films in {model['seconds']:.1f} s (collaborative signal: "
@@ -113,11 +113,12 @@ def evaluate(
     in markdown (and written to --out as JSON); `movierec pipeline` stores the evaluation (not
     the cold start) in every release it builds."""
     from movierec.evaluation.cold import parse_ids
-    from movierec.evaluation.run import evaluate_release, measure_anchors
+    from movierec.evaluation.goals import figure
+    from movierec.evaluation.run import evaluate_release, measure_anchors, needed_likes
     from movierec.evaluation.tables import format_tables, replace_block
     from movierec.pipeline import recorded_raw_dir
     from movierec.raw.files import InputError
-    from movierec.release.layout import read_manifest, write_json
+    from movierec.release.layout import TABLES, read_manifest, write_json
 
     def readme_text() -> str:
         """The markdown file's text, checked before the evaluation runs (so a typo fails fast)."""
@@ -137,14 +138,14 @@ def evaluate(
             raise InputError(f"cannot read the cold films' ids from {cold_ids}: {exc}") from None
 
     def measure() -> dict[str, object]:
-        k, ratings = config.recommendations, config.ratings
-        anchored = measure_anchors(release / "tables", raw_dir, k, ratings=ratings)
-        evaluation = evaluate_release(release, raw_dir, k=k, ratings=ratings, anchored=anchored)
+        k, tables = config.recommendations, release / TABLES
+        anchored = measure_anchors(tables, needed_likes(raw_dir, tables, config.ratings), k)  # the one read of RAW
+        evaluation = evaluate_release(release, None, k=k, anchored=anchored)
         if cold or ids is not None:
             from movierec.evaluation.cold_run import cold_evaluation
 
             evaluation["cold"] = cold_evaluation(
-                release, raw_dir, config, anchored, salt=cold_salt, fraction=cold_fraction, cold_ids=ids, k=k
+                release, config, anchored, salt=cold_salt, fraction=cold_fraction, cold_ids=ids, k=k
             )
         return evaluation
 
@@ -158,7 +159,8 @@ def evaluate(
     if out is not None:
         write_json(out, evaluation)
     if readme is not None:
-        seconds = float(evaluation["seconds"]) + float(evaluation.get("cold", {}).get("seconds", 0.0))  # type: ignore[arg-type,union-attr]
+        cold_part = evaluation.get("cold")
+        seconds = figure(evaluation["seconds"]) + (figure(cold_part["seconds"]) if isinstance(cold_part, dict) else 0.0)
         command = "movierec evaluate --cold --readme" if "cold" in evaluation else "movierec evaluate --readme"
         block = (
             f"{format_tables(evaluation)}\n\n_Written by `{command}` (`make readme`): release "

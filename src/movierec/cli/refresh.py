@@ -5,6 +5,7 @@ published elsewhere, downloaded)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -93,7 +94,7 @@ def refresh(
     _report(manifest, data_dir)
 
 
-def _report(manifest: dict[str, object], data_dir: Path) -> None:
+def _report(manifest: Mapping[str, object], data_dir: Path) -> None:
     summary = manifest["ingest"]
     assert isinstance(summary, dict)
     typer.echo(f"published release {manifest['release']} (built on {manifest['built_on']}) into {data_dir / 'current'}")

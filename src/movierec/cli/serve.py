@@ -153,10 +153,11 @@ def _fetch(config: Settings, data_dir: Path) -> None:
 
 
 def _start_refresher(data_dir: Path, every: float, reload: bool) -> Refresher | None:
-    from movierec.refresh.schedule import API_KEY, Refresher
+    from movierec.refresh.names import KEY_VARIABLE
+    from movierec.refresh.schedule import Refresher
 
-    if not os.environ.get(API_KEY):
-        log.warning("--refresh-every is set but %s is not: the scheduled refresh is off", API_KEY)
+    if not os.environ.get(KEY_VARIABLE):
+        log.warning("--refresh-every is set but %s is not: the scheduled refresh is off", KEY_VARIABLE)
         return None
     if not reload:
         log.warning("--refresh-every with --no-reload: new releases are served only after a restart")

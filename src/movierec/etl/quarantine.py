@@ -13,15 +13,17 @@ import polars as pl
 
 from movierec.raw.csv_table import Ragged, parse_record
 
-QUARANTINE_SCHEMA = {
-    "source": pl.String,
-    "record": pl.Int64,  # 0-based record number, as pandas numbers rows
-    "line": pl.Int64,  # 1-based physical line the record starts on
-    "raw_id": pl.String,
-    "reason": pl.String,
-    "outcome": pl.String,  # "quarantined" or "repaired"
-    "fields": pl.List(pl.String),
-}
+QUARANTINE_SCHEMA = pl.Schema(
+    {
+        "source": pl.String(),
+        "record": pl.Int64(),  # 0-based record number, as pandas numbers rows
+        "line": pl.Int64(),  # 1-based physical line the record starts on
+        "raw_id": pl.String(),
+        "reason": pl.String(),
+        "outcome": pl.String(),  # "quarantined" or "repaired"
+        "fields": pl.List(pl.String()),
+    }
+)
 
 
 def quarantine_rows(
@@ -51,14 +53,14 @@ def quarantine_rows(
     ]
     fields = pl.concat_list(pl.col(c).fill_null("") for c in columns).alias("fields")
     if fields_limit is None or frame.height <= fields_limit:
-        return frame.select(*identity, fields).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+        return frame.select(*identity, fields).cast(QUARANTINE_SCHEMA)
     first = frame.select(pl.col("_record").rank("ordinal").over(reason_expr) <= fields_limit).to_series()
     # The fields are built for the first rows only: building them all and then nulling most is
     # what made a repeated row cost gigabytes.
     return pl.concat(
         [
-            frame.filter(first).select(*identity, fields).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
-            frame.select(*identity).filter(~first).with_columns(pl.lit(None).alias("fields")).cast(QUARANTINE_SCHEMA),  # type: ignore[arg-type]
+            frame.filter(first).select(*identity, fields).cast(QUARANTINE_SCHEMA),
+            frame.select(*identity).filter(~first).with_columns(pl.lit(None).alias("fields")).cast(QUARANTINE_SCHEMA),
         ]
     )
 

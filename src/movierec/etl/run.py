@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from movierec.config import get_settings
+from movierec.config import Settings
 from movierec.etl import rules as etl
 from movierec.etl.compact import compact
 from movierec.etl.lengths import CHILD_FIELDS, clip_tables, repaired_entries
@@ -47,8 +47,8 @@ log = logging.getLogger("movierec.etl")
 # the movies are cleaned (the real files: 270 MB). More is read one file after the other: two
 # files near the cap side by side would need more memory than the 2 GB the ETL is held to.
 SIDE_BY_SIDE_BYTES = 384 << 20
-TABLES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew", "titles")
-OUTPUT_FILES = output_files(TABLES)
+TABLE_NAMES = ("movies", "genres", "companies", "countries", "languages", "keywords", "cast", "crew", "titles")
+OUTPUT_FILES = output_files(TABLE_NAMES)
 
 
 class Timer:
@@ -91,6 +91,7 @@ def _movies_frame(table: Table, source: str, fields_limit: int) -> tuple[pl.Data
 def run_etl(
     raw_dir: Path,
     out_dir: Path,
+    settings: Settings | None = None,
     *,
     max_input_bytes: int | None = None,
     max_input_lines: int | None = None,
@@ -104,11 +105,12 @@ def run_etl(
     work; each raw file may hold at most ``max_input_bytes`` once decompressed and ``max_input_lines``
     lines; the quarantine keeps the raw fields of the first ``quarantine_fields`` rows of each (file,
     reason) and the identity of every row; every kept text is cut to ``caps`` (defaults: the
-    settings of the same names, ``quarantine_fields_per_reason``, ``max_name_chars`` and
+    ``settings`` of the same names, ``quarantine_fields_per_reason``, ``max_name_chars`` and
     ``max_text_chars``); a film keeps at most ``max_titles`` titles (``max_titles_per_film``).
+    ``settings`` defaults to the settings' defaults (the command line passes the ones it read).
     Bad input raises :class:`~movierec.raw.files.InputError`.
     """
-    settings = get_settings()
+    settings = settings or Settings()
     max_input_bytes = settings.max_input_bytes if max_input_bytes is None else max_input_bytes
     max_input_lines = settings.max_input_lines if max_input_lines is None else max_input_lines
     limit = settings.quarantine_fields_per_reason if quarantine_fields is None else quarantine_fields
@@ -176,7 +178,7 @@ def run_etl(
     quarantine = pl.concat(entries).sort("source", "record")
     del entries  # the sorted copy is what is written
     report: dict[str, object] = {name: account.as_dict() for name, account in accounts.items()}
-    report["tables"] = {name: tables[name].height for name in TABLES}
+    report["tables"] = {name: tables[name].height for name in TABLE_NAMES}
     report["inputs"] = sums
     report["encodings"] = {p.name: encodings[p.name] for p in inputs}
     report["quarantine"] = _quarantine_note(quarantine, limit)

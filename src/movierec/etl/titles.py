@@ -173,4 +173,4 @@ def clean_titles(
         pl.col("_title").alias("title"),
         pl.col("_kind").alias("kind"),
     ).cast(TITLES_SCHEMA)  # type: ignore[arg-type]
-    return titles, pl.concat(entries).cast(QUARANTINE_SCHEMA), account  # type: ignore[arg-type]
+    return titles, pl.concat(entries).cast(QUARANTINE_SCHEMA), account

@@ -33,7 +33,7 @@ import hashlib
 import numpy as np
 import polars as pl
 
-from movierec.evaluation.goals import check, relative
+from movierec.evaluation.goals import check, figure, relative
 from movierec.protocol.holdout import grouped
 from movierec.protocol.list_metrics import ranking_metrics
 from movierec.protocol.metrics import (
@@ -214,21 +214,21 @@ def cold_goals(
         relative(
             f"{strat} vs the warm model",
             cold["stratified_precision_at_k"],
-            [warm],  # type: ignore[arg-type]
+            [warm],
             "stratified_precision_at_k",
             wanted["stratified_vs_warm"],
         ),
         relative(
             f"{strat} vs most popular",
-            cold["stratified_precision_at_k"],  # type: ignore[arg-type]
+            cold["stratified_precision_at_k"],
             [rows["most popular"]],
             "stratified_precision_at_k",
             wanted["stratified_vs_popular"],
         ),
-        check(f"own top {k}: generic share", cold["generic_share"], "≤", wanted["generic_share"], share=True),  # type: ignore[arg-type]
+        check(f"own top {k}: generic share", cold["generic_share"], "≤", wanted["generic_share"], share=True),
         check(
             f"exposure (share of the warm model's {warm['exposure']:,} slots)",
-            int(cold["exposure"]) / int(warm["exposure"]) if warm["exposure"] else 0.0,  # type: ignore[call-overload]
+            figure(cold["exposure"]) / figure(warm["exposure"]) if warm["exposure"] else 0.0,
             "≥",
             wanted["exposure_vs_warm"],
             share=True,
@@ -238,7 +238,7 @@ def cold_goals(
         checks.append(
             relative(
                 f"personal: recall@{p} of cold likes",
-                people[COLD]["recall_at_k"],  # type: ignore[arg-type]
+                people[COLD]["recall_at_k"],
                 [people[WARM]],
                 "recall_at_k",
                 wanted["recall_vs_warm"],

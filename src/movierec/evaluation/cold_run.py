@@ -95,7 +95,6 @@ def write_first_weeks(tables: Path, out: Path, cold: np.ndarray) -> np.ndarray:
 
 def cold_evaluation(
     release: Path,
-    raw_dir: Path,
     settings: Settings,
     anchored: Anchored,
     *,
@@ -107,7 +106,7 @@ def cold_evaluation(
     k: int = 5,
 ) -> dict[str, object]:
     """The cold-start tables of a release: ``anchored`` is its evaluation's
-    (:func:`~movierec.evaluation.run.measure_anchors`, same ``raw_dir`` and ``settings.ratings``);
+    (:func:`~movierec.evaluation.run.measure_anchors`; both models train on its training likes);
     the cold films are ``cold_ids`` (TMDB ids; those not in the catalogue are left out) or chosen
     by ``salt`` and ``fraction`` (:func:`~movierec.evaluation.cold.select_cold`).
     ``with_first_weeks``: also train the first-weeks model; ``work``: where the models are
@@ -134,12 +133,14 @@ def cold_evaluation(
     with tempfile.TemporaryDirectory(prefix="movierec-cold-") as temporary:
         root = work or Path(temporary)
         log.info("cold start: training without the likes of %d films", chosen.size)
-        info = train(tables, root / "cold", settings, raw_dir, "local", hidden=hidden)
+        info = train(tables, root / "cold", settings, hidden=hidden, likes=anchored.likes)
         models[COLD] = Fitted.read(root / "cold", {"model": info}, row_index, anchored.popular)
         if with_first_weeks:
             log.info("cold start: the same, the films in their first weeks on TMDB")
             votes = write_first_weeks(tables, root / "first-weeks-tables", chosen)
-            info = train(root / "first-weeks-tables", root / "first-weeks", settings, raw_dir, "local", hidden=hidden)
+            info = train(
+                root / "first-weeks-tables", root / "first-weeks", settings, hidden=hidden, likes=anchored.likes
+            )
             models[FIRST_WEEKS] = Fitted.read(
                 root / "first-weeks", {"model": info}, row_index, np.argsort(-votes, kind="stable")
             )

@@ -132,7 +132,7 @@ def implicit_available() -> bool:
 def als_lists(likes: sp.csr_matrix, factors: int, regularization: float, seed: int, k: int = RECOMMENDATIONS) -> Lists:
     """ALS fitted on ``likes`` (users × films); a person's vector is solved from the named films."""
     from implicit.als import AlternatingLeastSquares
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # it ships no type hints
 
     n = likes.shape[1]
     with threadpool_limits(limits=1, user_api="blas"):
@@ -232,12 +232,9 @@ def personal_anchors(
     if implicit_available():
         als = choose_als(training, n, seed)
         anchors["als"] = als
-        methods["ALS (implicit)"] = lambda: als_lists(
-            likes,
-            int(als["factors"]),
-            float(als["regularization"]),  # type: ignore[arg-type]
-            seed,
-        )(inputs)
+        factors, regularization = als["factors"], als["regularization"]
+        assert isinstance(factors, int) and isinstance(regularization, float)
+        methods["ALS (implicit)"] = lambda: als_lists(likes, factors, regularization, seed)(inputs)
     else:
         anchors["als"] = {"skipped": "the `implicit` package is not installed (a dev dependency: uv sync)"}
     table = [

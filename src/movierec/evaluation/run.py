@@ -1,8 +1,9 @@
 """`movierec evaluate`: how well a release's recommendations match what real users liked.
 
 Metrics: :mod:`movierec.protocol.metrics`. Evaluation users are userId % 5 == 0
-(:mod:`movierec.protocol.split`); this module is the only reader of their ratings, and the model
-never trains on them. Two tables, each scoring the release beside the field's anchors in the same
+(:mod:`movierec.protocol.split`); this module alone asks for their ratings
+(:func:`read_build_likes` splits a build's one read of the ratings file in two: the model is handed
+the training half only), and the model never trains on them. Two tables, each scoring the release beside the field's anchors in the same
 run, on the same users:
 
 * film to film (``table``): for every (evaluation user, liked film q), q's top 5 — the model,
@@ -17,6 +18,7 @@ run, on the same users:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +27,15 @@ import polars as pl
 
 from movierec.evaluation.baselines import artifact_top, popular_top, random_top, seed_top
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
-from movierec.evaluation.goals import check, relative
+from movierec.evaluation.goals import Row, check, relative
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
 from movierec.model.scorer import PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of, neighbours_k_of
+from movierec.model.train import ARTIFACT
 from movierec.protocol.metrics import Films, film_metrics, liked_keys
 from movierec.protocol.split import evaluation_users, split_description, training_users
 from movierec.raw.files import InputError
-from movierec.raw.ratings import LIKED_RATING, like_rows, liked_rows, ratings_inputs, read_likes, read_ratings
-from movierec.release.layout import read_manifest
+from movierec.raw.ratings import Likes, SplitLikes, catalogue_rows, ratings_inputs, read_split_likes
+from movierec.release.layout import MODEL, TABLES, read_manifest
 
 #: The goals (issue 18's Targets), checked and reported on every evaluation. Film to film: the
 #: constraints (generic share, coverage, adjacent collection recall), then the objective
@@ -54,13 +57,37 @@ GOALS = {
 }
 
 
+def read_build_likes(raw_dir: Path, tables: Path, ratings: str = "auto", *, held_out: bool = True) -> SplitLikes | None:
+    """The likes of a build, RAW's ratings file (``ratings``: auto | small | full, see
+    :func:`~movierec.raw.ratings.ratings_inputs`) read once, in the rows of ``tables``' movies:
+    the training users' (what the model and the anchors learn from) and, with ``held_out``, the
+    evaluation users' (what this module alone measures against). None when RAW has no ratings."""
+    inputs = ratings_inputs(raw_dir, ratings) if raw_dir.is_dir() else None
+    if inputs is None:
+        return None
+    row_index = catalogue_rows(pl.read_parquet(tables / "movies.parquet", columns=["id"])["id"])
+    return read_split_likes(inputs, row_index, training_users, evaluation_users if held_out else None)
+
+
+def needed_likes(raw_dir: Path, tables: Path, ratings: str = "auto") -> SplitLikes:
+    """:func:`read_build_likes`, or an InputError when RAW has no ratings to evaluate with."""
+    if ratings_inputs(raw_dir, ratings) is None:  # (a forced choice whose files are missing raises there)
+        raise InputError(
+            f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) in {raw_dir}"
+        )
+    likes = read_build_likes(raw_dir, tables, ratings)
+    assert likes is not None
+    return likes
+
+
 @dataclass(frozen=True)
 class Anchored:
     """What the evaluation measures without the release's model: the evaluation users' liked
     pairs, the anchors' rows of both tables. :func:`measure_anchors` needs only the tables and
-    the ratings, so the pipeline measures it while the model trains."""
+    the likes, so the pipeline measures it while the model trains."""
 
     ratings: str  # the ratings file's name
+    likes: Likes  # the training users' likes the anchors learnt from (the cold-start models train on them)
     n: int
     users: np.ndarray
     rows: np.ndarray
@@ -74,26 +101,20 @@ class Anchored:
     seconds: float
 
 
-def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto") -> Anchored:
-    """The anchors of both tables on a release's ``tables`` against RAW's ratings (``ratings``:
-    auto | small | full, see :func:`~movierec.raw.ratings.ratings_inputs`)."""
+def measure_anchors(tables: Path, likes: SplitLikes, k: int = 5, seed: int = 0) -> Anchored:
+    """The anchors of both tables on a release's ``tables`` against the build's ``likes`` (read
+    with their held-out half: :func:`read_build_likes`)."""
     started = time.perf_counter()
-    inputs = ratings_inputs(raw_dir, ratings)
-    if inputs is None:
-        raise InputError(
-            f"evaluation needs ratings.csv or ratings_small.csv, and links.csv (plain, .gz or .zip) in {raw_dir}"
-        )
+    if likes.held_out is None:
+        raise ValueError("the anchors need the evaluation users' likes (read_build_likes(..., held_out=True))")
     movies = pl.read_parquet(
         tables / "movies.parquet", columns=["id", "title", "overview", "vote_average", "vote_count", "collection_id"]
     )
     release = release_order(tables / "movies.parquet")
     genres = pl.read_parquet(tables / "genres.parquet", columns=["movie_id", "genre"])
     n = movies.height
-    row_index = pl.DataFrame({"id": movies["id"], "row": np.arange(n, dtype=np.int64)})
-    evaluated = read_ratings(*inputs, users=evaluation_users, with_timestamp=True)
-    liked = liked_rows(evaluated, row_index)
-    # the training users' likes as the model read them (streamed: the full file never held)
-    training = like_rows(read_likes(*inputs, users=training_users), row_index)
+    liked = likes.held_out.frame  # (user_id, row, timestamp, rating): the evaluation users' liked films
+    training = likes.training.frame  # the training users' likes as the model read them
     users, rows = liked["user_id"].to_numpy(), liked["row"].to_numpy()
     collection = movies["collection_id"].fill_null(-1).to_numpy()
     popularity = movies["vote_count"].fill_null(0).to_numpy().astype(np.float64)
@@ -110,15 +131,15 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
         "co-occurrence Jaccard": cooccurring["jaccard"],
     }
     liked_pairs = liked_keys(users, rows, n)
-    table = [{"method": name, **film_metrics(top, users, rows, films, k, liked_pairs)} for name, top in methods.items()]
-    affinity = (
-        evaluated.filter(pl.col("rating") >= LIKED_RATING)
-        .join(row_index, left_on="movie_id", right_on="id")
-        .select("user_id", "row", "rating")
+    table: list[dict[str, object]] = [
+        {"method": name, **film_metrics(top, users, rows, films, k, liked_pairs)} for name, top in methods.items()
+    ]
+    personal = personal_anchors(
+        training, liked.select("user_id", "row", "timestamp"), liked.select("user_id", "row", "rating"), n, seed
     )
-    personal = personal_anchors(training, liked, affinity, n, seed)
     return Anchored(
-        inputs[0].name,
+        likes.training.source,
+        likes.training,
         n,
         users,
         rows,
@@ -134,16 +155,24 @@ def measure_anchors(tables: Path, raw_dir: Path, k: int = 5, seed: int = 0, rati
 
 
 def evaluate_release(
-    release: Path, raw_dir: Path, k: int = 5, seed: int = 0, ratings: str = "auto", anchored: Anchored | None = None
+    release: Path,
+    raw_dir: Path | None,
+    k: int = 5,
+    seed: int = 0,
+    ratings: str = "auto",
+    anchored: Anchored | None = None,
 ) -> dict[str, object]:
-    """The evaluation of a release folder (tables/, model/, manifest.json) against RAW's ratings;
-    ``anchored``: its anchors, when already measured (:func:`measure_anchors`, same arguments)."""
+    """The evaluation of a release folder (tables/, model/, manifest.json): ``anchored``, its
+    anchors when already measured (:func:`measure_anchors`, same ``k`` and ``seed``), else
+    measured here on RAW's ratings (``raw_dir``, ``ratings``)."""
     started = time.perf_counter()
+    tables = release / TABLES
     if anchored is None:
-        anchored = measure_anchors(release / "tables", raw_dir, k, seed, ratings)
-    ids = pl.read_parquet(release / "tables" / "movies.parquet", columns=["id"])["id"]
-    row_index = pl.DataFrame({"id": ids, "row": np.arange(ids.len(), dtype=np.int64)})
-    neighbours = pl.read_parquet(release / "model" / "neighbours.parquet")
+        if raw_dir is None:
+            raise ValueError("evaluate_release needs its anchors or the raw folder of the ratings")
+        anchored = measure_anchors(tables, needed_likes(raw_dir, tables, ratings), k, seed)
+    row_index = catalogue_rows(pl.read_parquet(tables / "movies.parquet", columns=["id"])["id"])
+    neighbours = pl.read_parquet(release / MODEL / ARTIFACT)
     n = anchored.n
     model = artifact_top(neighbours, row_index, n, k)
     table = [
@@ -156,7 +185,7 @@ def evaluate_release(
     manifest = read_manifest(release) or {}
     personal = personal_table(
         anchored.personal,
-        read_personal_lists(release / "model" / PERSONAL_ARTIFACT, row_index, n),
+        read_personal_lists(release / MODEL / PERSONAL_ARTIFACT, row_index, n),
         artifact_top(neighbours, row_index, n, neighbours_k_of(manifest)),
         neighbour_weight_of(manifest),
         anchored.popular,
@@ -181,51 +210,62 @@ def release_order(movies: Path) -> np.ndarray:
     """The films' release dates (datetime64; the year where a table has no date column, else
     missing): the order of a collection's members."""
     columns = pl.read_parquet_schema(movies)
-    name = next((c for c in ("release_date", "release_year") if c in columns), None)
+    name: str | None = next((c for c in ("release_date", "release_year") if c in columns), None)
     if name is None:
         return np.full(pl.scan_parquet(movies).select(pl.len()).collect().item(), np.nan)
     values = pl.read_parquet(movies, columns=[name])[name]
     return values.to_numpy() if name == "release_date" else values.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def goals(evaluation: dict[str, object]) -> dict[str, object]:
+def goals(evaluation: Mapping[str, object]) -> dict[str, object]:
     """Whether the model meets each goal of :data:`GOALS` (with the figures compared): per table,
     ``met`` (all of them) and ``checks``."""
-    rows = {row["method"]: row for row in evaluation["table"]}  # type: ignore[attr-defined]
-    model, film = rows["model"], GOALS["film_to_film"]
-    k = evaluation["k"]
+    rows, film = by_method(evaluation["table"]), GOALS["film_to_film"]
+    model, k = rows["model"], evaluation["k"]
     film_checks = [
-        check("generic share", model["generic_share"], "≤", film["generic_share"], share=True),  # type: ignore[arg-type]
-        check("coverage", model["coverage"], "≥", film["coverage"], share=True),  # type: ignore[arg-type]
+        check("generic share", model["generic_share"], "≤", film["generic_share"], share=True),
+        check("coverage", model["coverage"], "≥", film["coverage"], share=True),
         check(
             "adjacent collection recall", model["adjacent_collection_recall"], "≥", film["adjacent_collection_recall"]
-        ),  # type: ignore[arg-type]
+        ),
         relative(
             f"stratified precision@{k}",
             model["stratified_precision_at_k"],
-            [rows[name] for name in film["anchors"] if name in rows],  # type: ignore[attr-defined]
+            [rows[name] for name in _names(film["anchors"]) if name in rows],
             "stratified_precision_at_k",
             film["stratified_ratio"],
-        ),  # type: ignore[arg-type]
+        ),
     ]
-    table = evaluation["personal"]["table"]  # type: ignore[index]
-    personal, wanted = {row["method"]: row for row in table}, GOALS["personal"]
+    table = evaluation["personal"]
+    assert isinstance(table, Mapping)
+    personal, wanted, p = by_method(table["table"]), GOALS["personal"], table["k"]
     mine = personal["model"]
-    anchors = [personal[name] for name in wanted["anchors"] if name in personal]  # type: ignore[attr-defined]
-    p = evaluation["personal"]["k"]  # type: ignore[index]
+    anchors = [personal[name] for name in _names(wanted["anchors"]) if name in personal]
     personal_checks = (
-        [relative(f"nDCG@{p}", mine["ndcg_at_k"], anchors, "ndcg_at_k", wanted["ndcg_ratio"])] if anchors else []
-    )  # type: ignore[arg-type]
-    if anchors:
-        personal_checks.append(
-            relative(f"stratified recall@{p}", mine["stratified_recall_at_k"], anchors, "stratified_recall_at_k", 1.0)
-        )
-    if (als := personal.get(wanted["coverage_anchor"])) is not None:  # type: ignore[call-overload]
+        [
+            relative(f"nDCG@{p}", mine["ndcg_at_k"], anchors, "ndcg_at_k", wanted["ndcg_ratio"]),
+            relative(f"stratified recall@{p}", mine["stratified_recall_at_k"], anchors, "stratified_recall_at_k", 1.0),
+        ]
+        if anchors
+        else []
+    )
+    if (als := personal.get(str(wanted["coverage_anchor"]))) is not None:
         personal_checks.append(relative("coverage", mine["coverage"], [als], "coverage", 1.0))
     return {
         "film_to_film": {"met": all(c["met"] for c in film_checks), "checks": film_checks},
         "personal": {"met": all(c["met"] for c in personal_checks), "checks": personal_checks},
     }
+
+
+def by_method(table: object) -> dict[str, Row]:
+    """A table's rows (a list of mappings, each naming its ``method``) by method."""
+    assert isinstance(table, list)
+    return {str(row["method"]): row for row in table}
+
+
+def _names(value: object) -> tuple[str, ...]:
+    assert isinstance(value, tuple)
+    return tuple(str(name) for name in value)
 
 
 def read_personal_lists(path: Path, row_index: pl.DataFrame, n: int) -> WeightLists:

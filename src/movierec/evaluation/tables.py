@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from movierec.evaluation.cold import COLD, FIRST_WEEKS, VOTE_CAP, WARM
+from movierec.evaluation.goals import figure
 from movierec.protocol.metrics import BETA, GENERIC_FILMS, HEAD_FILMS
 from movierec.protocol.split import split_description
 
@@ -77,9 +78,9 @@ def check_text(check: dict[str, object]) -> str:
     basis = f" = {check['basis']}" if check.get("basis") else ""
     shown = _share if check.get("share") else _number
     return (
-        f"{check['goal']}: {'met' if check['met'] else 'NOT met'} ({shown(check['value'])}; wanted "  # type: ignore[arg-type]
-        f"{check['op']} {shown(check['wanted'])}{basis})"
-    )  # type: ignore[arg-type]
+        f"{check['goal']}: {'met' if check['met'] else 'NOT met'} ({shown(figure(check['value']))}; wanted "
+        f"{check['op']} {shown(figure(check['wanted']))}{basis})"
+    )
 
 
 def checks_text(name: str, goal: object) -> list[str]:

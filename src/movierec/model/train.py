@@ -28,7 +28,7 @@ from movierec.model.features import FilmTables
 from movierec.model.personal import PersonalRecommender
 from movierec.model.scorer import PERSONAL_ARTIFACT
 from movierec.protocol.split import training_users
-from movierec.raw.ratings import like_rows, ratings_inputs, read_likes
+from movierec.raw.ratings import Likes, ratings_inputs, read_split_likes
 
 log = logging.getLogger("movierec.train")
 
@@ -85,16 +85,11 @@ def read_catalogue(tables_dir: Path) -> FilmTables:
     return FilmTables(**frames)
 
 
-def training_likes(inputs: tuple[Path, Path], row_index: pl.DataFrame, clock: StepClock) -> pl.DataFrame:
-    """(user_id, row, timestamp): the training users' likes of catalogue films, read lazily
-    (evaluation users' ratings are dropped while the file streams). Both engines need them: the
-    personal recommender fits on them here."""
-    liked = read_likes(*inputs, users=training_users)
-    clock.lap("read ratings")
-    likes = like_rows(liked, row_index)
-    del liked
-    clock.lap("likes")
-    return likes
+def training_likes(inputs: tuple[Path, Path], row_index: pl.DataFrame) -> Likes:
+    """The training users' likes of catalogue films (user_id, row, timestamp), read lazily
+    (evaluation users' ratings are dropped while the file streams): what :func:`train` reads when
+    it is not handed the build's likes."""
+    return read_split_likes(inputs, row_index, training_users).training
 
 
 def local_stage(likes: pl.DataFrame, n_items: int, params: dict[str, object], clock: StepClock) -> CollaborativeStage:
@@ -144,6 +139,7 @@ def train(
     raw_dir: Path | None = None,
     engine: str = "local",
     hidden: frozenset[int] | None = None,
+    likes: Likes | None = None,
 ) -> dict[str, object]:
     """Fit the recommender on the release's tables (and RAW's ratings) and write its artifact.
 
@@ -155,6 +151,8 @@ def train(
     about the model (method, weights, vocabulary sizes, tuning metrics, seconds, peak memory).
     ``hidden``: TMDB ids whose likes are dropped as soon as they are read, before any stage sees
     them (the cold-start evaluation, :mod:`movierec.evaluation.cold`; local engine only).
+    ``likes``: the training users' likes, read once by the caller for the whole build
+    (:func:`movierec.raw.ratings.read_split_likes`); without them, they are read from ``raw_dir``.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -163,22 +161,26 @@ def train(
     clock = StepClock()
     catalogue = read_catalogue(tables_dir)
     check_catalogue_size(catalogue.movies.height, settings)
-    raw = raw_dir if raw_dir is not None else settings.resolved_raw_dir()
-    inputs = ratings_inputs(raw, settings.ratings) if raw.is_dir() else None
     clock.lap("read tables")
+    if likes is None:  # not handed the build's likes: the training users' own, from RAW
+        raw = raw_dir if raw_dir is not None else settings.resolved_raw_dir()
+        inputs = ratings_inputs(raw, settings.ratings) if raw.is_dir() else None
+        if inputs is not None:
+            likes = training_likes(inputs, catalogue.row_index())
+            clock.lap("read ratings")
     model = NeighbourRecommender(k=settings.neighbours_k, recommendations=settings.recommendations)
-    stage, likes = None, None
-    if inputs is not None:
-        likes = training_likes(inputs, catalogue.row_index(), clock)
+    stage, liked = None, None
+    if likes is not None:
+        liked = likes.frame
         if hidden:  # the cold-start evaluation: these films' likes reach no stage of the model
             rows = catalogue.row_index().filter(pl.col("id").is_in(sorted(hidden)))["row"].to_list()
-            likes = likes.filter(~pl.col("row").is_in(rows))
+            liked = liked.filter(~pl.col("row").is_in(rows))
         if engine == "spark":
             stage = spark_stage(
-                inputs, catalogue.row_index(), model.cf_params(), clock, settings, model_dir / ".collaborative"
+                likes.files, catalogue.row_index(), model.cf_params(), clock, settings, model_dir / ".collaborative"
             )
         else:
-            stage = local_stage(likes, catalogue.movies.height, model.cf_params(), clock)
+            stage = local_stage(liked, catalogue.movies.height, model.cf_params(), clock)
     # One BLAS thread: the products here are small or memory-bound, and on a busy 2-core machine
     # OpenBLAS's spinning threads made the text SVD 4–6 times slower than one thread.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -187,7 +189,7 @@ def train(
         # the film-to-film neighbours (settings.neighbours_k per film) the personal scorer adds
         tuning_top = model.tuning_top_ if model.tuning_top_ is not None else model.top_
         personal = PersonalRecommender().fit(
-            likes,
+            liked,
             catalogue.movies.height,
             tuning_top,
             popular,
@@ -206,8 +208,8 @@ def train(
     seconds = round(time.perf_counter() - clock.start, 3)
     log.info("neighbours: %d rows in %.1f s", neighbours.height, seconds)
     info = model.info_
-    if inputs is not None:
-        info["cf"] = {**info["cf"], "ratings": inputs[0].name}  # type: ignore[dict-item]
+    if likes is not None:
+        info["cf"] = {**info["cf"], "ratings": likes.source}  # type: ignore[dict-item]
     info["steps"] = {**clock.steps, **info["steps"], "personal": personal.info_.get("seconds", 0.0)}  # type: ignore[dict-item]
     info["peak_rss_mb"] = {**clock.memory, **info["peak_rss_mb"]}  # type: ignore[dict-item]
     info["personal"] = personal.info_

@@ -165,9 +165,9 @@ def read_table(
     kept = _RaggedList(len(header), ragged_texts)
     rows = chain.from_iterable(part.rows() for part in spans.iter_slices(1 << 16))
     for record, line, start, end in _spans(data, rows):
-        suspect = _ragged(record, line, data[start:end].decode("utf-8", "replace"), key_index)
-        if suspect.width != len(header):
-            kept.add(suspect)
+        parsed = _ragged(record, line, data[start:end].decode("utf-8", "replace"), key_index)
+        if parsed.width != len(header):
+            kept.add(parsed)
     del spans
     ragged = kept.done()
     if ragged:
@@ -209,8 +209,8 @@ def _start_lines(breaks: pl.Series) -> pl.Series:
 def _read_with_arrow(data: bytes, path: Path, header: list[str], key: str | None, ragged_texts: int | None) -> Table:
     """Read with the Arrow reader, which reports every record whose field count is wrong."""
     # Imported here: pyarrow costs a third of a second, and well-formed files never need it.
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    import pyarrow as pa  # type: ignore[import-untyped]  # it ships no type hints
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
     ragged_text: list[str] = []
 

@@ -13,7 +13,7 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 MOVIES_NAMES = ("movies_metadata.csv", "movies_dataset.csv")
 MOVIES_COLUMNS = (
@@ -132,7 +132,13 @@ def decompress(path: Path, data: bytes, max_bytes: int) -> bytes:
         raise InputError(f"{path.name}: not a valid {kind} file ({quote(str(exc))})") from None
 
 
-def _inflate(path: Path, stream: BinaryIO, max_bytes: int) -> bytes:
+class _Stream(Protocol):
+    """What is inflated: a gzip file or a zip member, read a chunk at a time."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _inflate(path: Path, stream: _Stream, max_bytes: int) -> bytes:
     # BytesIO grows in place and getvalue() hands its buffer over: no second copy of the output.
     out = io.BytesIO()
     checked = False
@@ -225,11 +231,12 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
-    """A raw file's CSV bytes (decompressed), at most ``max_bytes`` (default: the setting)."""
+    """A raw file's CSV bytes (decompressed), at most ``max_bytes`` (default: the default of the
+    ``max_input_bytes`` setting; callers with settings pass theirs)."""
     if max_bytes is None:
-        from movierec.config import get_settings
+        from movierec.config import Settings
 
-        max_bytes = get_settings().max_input_bytes
+        max_bytes = Settings().max_input_bytes
     return decompress(path, read_stored(path, max_bytes), max_bytes)
 
 

@@ -34,11 +34,11 @@ import httpx
 import stamina
 
 from movierec.raw.caps import clip
+from movierec.refresh.names import KEY_VARIABLE
 
 log = logging.getLogger("movierec.tmdb")
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
-KEY_VARIABLE = "TMDB_API_KEY"
 
 
 class TmdbError(Exception):

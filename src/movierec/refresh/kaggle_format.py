@@ -280,9 +280,9 @@ def titles_rows(detail: Detail, clean: Cleaner = PLAIN, max_titles: int = 20) ->
     alternatives = _dict("alternative_titles", detail.get("alternative_titles"))
     for item in _list("alternative_titles", alternatives.get("titles")):
         item = _dict("alternative_titles[]", item) if item is not None else {}
-        country = _code("alternative_titles.iso_3166_1", item.get("iso_3166_1"))
-        if country in SPANISH_COUNTRIES:
-            found.append((country, _title(clean, item.get("title")), "alternative"))
+        code = _code("alternative_titles.iso_3166_1", item.get("iso_3166_1"))
+        if code is not None and code in SPANISH_COUNTRIES:
+            found.append((code, _title(clean, item.get("title")), "alternative"))
     rows: list[list[str]] = []
     seen: set[str] = set()
     for country, title, kind in found:

@@ -70,7 +70,7 @@ class FileMerge:
     def parts(self) -> list[Records]:
         return [part for part in (self.base, self.batch) if part is not None]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, object]:
         return {
             "batch_records": self.batch_records,
             "added": self.added,

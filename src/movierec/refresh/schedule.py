@@ -30,15 +30,18 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from movierec.config import Settings
+from movierec.refresh.names import FAILED_FILE, KEY_VARIABLE
 from movierec.release.layout import read_manifest
 from movierec.release.store import ReleaseStore, StoreError
 
+if TYPE_CHECKING:  # the pipeline is imported only when a refresh runs
+    from movierec.pipeline import Manifest
+
 log = logging.getLogger("movierec.refresh")
 
-API_KEY = "TMDB_API_KEY"  # TMDB's credential, read by the TMDB client (not a MOVIEREC_* setting)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -80,7 +83,7 @@ def tmdb_sync() -> Callable[..., Any]:
         raise RefreshError(
             f"tmdb-sync is not available in this build (movierec.refresh.tmdb.sync: {exc}); the refresh did not run"
         ) from None
-    return sync  # type: ignore[no-any-return]
+    return sync
 
 
 def refresh_once(
@@ -90,16 +93,15 @@ def refresh_once(
     since: date | None = None,
     allow_shrink: bool = False,
     evaluate: bool | None = None,
-) -> dict[str, object] | None:
+) -> Manifest | None:
     """Sync TMDB's changes since ``since`` (default :func:`last_synced` of the current release)
     into a temporary batch and ingest it; returns the new release's manifest, or None when
     nothing changed."""
     from movierec.refresh.client import TmdbError
     from movierec.refresh.ingest import ingest
-    from movierec.refresh.tmdb_changes import FAILED_FILE
 
-    if not os.environ.get(API_KEY):
-        raise RefreshError(f"{API_KEY} is not set: the TMDB sync needs an API key (v3 key or read-access token)")
+    if not os.environ.get(KEY_VARIABLE):
+        raise RefreshError(f"{KEY_VARIABLE} is not set: the TMDB sync needs an API key (v3 key or read-access token)")
     sync = tmdb_sync()
     current = ReleaseStore(data_dir).current()
     if current is None:

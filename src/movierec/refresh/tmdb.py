@@ -26,13 +26,9 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,9 +36,11 @@ from typing import Any
 
 from movierec.config import Settings
 from movierec.raw.caps import FieldCaps
-from movierec.refresh.client import DEFAULT_BASE_URL, KEY_VARIABLE, RetryPolicy, TmdbClient, TmdbError, one_line
+from movierec.refresh.client import DEFAULT_BASE_URL, RetryPolicy, TmdbClient, TmdbError, one_line
 from movierec.refresh.kaggle_format import BatchWriter, Cleaner
-from movierec.refresh.tmdb_changes import FAILED_FILE, MAX_RETRY_IDS, ChangeList, bounded, changed_ids, valid_id
+from movierec.refresh.names import DELETED_FILE, FAILED_FILE, SYNC_FILE
+from movierec.refresh.tmdb_batch import publish, resolve_key, staging
+from movierec.refresh.tmdb_changes import MAX_RETRY_IDS, ChangeList, bounded, changed_ids, valid_id
 from movierec.refresh.tmdb_films import Reporter, Tally, film_detail, unusable
 
 __all__ = ["MAX_CONCURRENCY", "RetryPolicy", "SyncResult", "TmdbError", "sync", "sync_async", "windows"]
@@ -51,8 +49,6 @@ log = logging.getLogger("movierec.tmdb")
 
 MAX_CONCURRENCY = 20
 WINDOW_DAYS = 14  # the longest range /movie/changes accepts, both ends included
-DELETED_FILE = "deleted_ids.txt"
-SYNC_FILE = "sync.json"
 APPEND = "credits,keywords,translations,alternative_titles"  # the Spanish titles come with the film
 
 
@@ -179,43 +175,6 @@ async def _fetch_films(
     return False
 
 
-@contextmanager
-def _staging(out: Path) -> Iterator[Path]:
-    """A private folder inside ``out`` that disappears on failure (with ``out`` if we made it)."""
-    created = not out.exists()
-    if out.exists() and not out.is_dir():
-        raise TmdbError(f"{out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        raise
-
-
-def _publish(tmp: Path, out: Path, names: list[str]) -> tuple[Path, ...]:
-    """Move the files into ``out``. sync.json goes last and an old one goes first, so that a
-    sync.json always describes the data files beside it."""
-    (out / SYNC_FILE).unlink(missing_ok=True)
-    for name in [*names, SYNC_FILE]:
-        os.replace(tmp / name, out / name)
-    tmp.rmdir()
-    return tuple(out / name for name in [*names, SYNC_FILE])
-
-
-def _resolve_key(api_key: str | None) -> str:
-    key = (api_key if api_key is not None else os.environ.get(KEY_VARIABLE, "")).strip()
-    if not key:
-        raise TmdbError(
-            f"{KEY_VARIABLE} is not set: export a TMDB v3 API key or a v4 read access token "
-            "(https://www.themoviedb.org/settings/api)"
-        )
-    return key
-
-
 async def sync_async(
     since: date,
     out: Path,
@@ -239,7 +198,7 @@ async def sync_async(
         raise TmdbError(f"--since {since} is after --until {until}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise TmdbError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
-    key = _resolve_key(api_key)
+    key = resolve_key(api_key)
     # the one settings object reads MOVIEREC_TMDB_URL and the bounds (validated, listed by `movierec config`)
     settings = settings or Settings.from_env()
     base = (base_url or settings.tmdb_url or DEFAULT_BASE_URL).rstrip("/")
@@ -306,7 +265,7 @@ async def _run(plan: _Plan) -> SyncResult:
     settings = plan.settings
     budget_ends = asyncio.get_running_loop().time() + settings.tmdb_budget
     clean = Cleaner(FieldCaps.from_settings(settings), secrets=(plan.key,))
-    with _staging(out) as tmp:
+    with staging(out) as tmp:
         async with TmdbClient(
             plan.base,
             plan.key,
@@ -381,7 +340,7 @@ async def _run(plan: _Plan) -> SyncResult:
             },
         }
         (tmp / SYNC_FILE).write_text(json.dumps(report, indent=2) + "\n")
-        files = _publish(tmp, out, names)
+        files = publish(tmp, out, names)
     log.info("%s", result.summary())
     return dataclasses.replace(result, files=files)
 

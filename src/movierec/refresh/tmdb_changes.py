@@ -16,7 +16,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from movierec.refresh.client import RequestFailed, TmdbClient, TmdbError, status_message
 
@@ -24,13 +24,12 @@ log = logging.getLogger("movierec.tmdb")
 
 PAGE_ENTRIES = 1000  # entries read per page: TMDB sends 100, a bigger page is someone else's
 MAX_ID = 10**18
-FAILED_FILE = "failed_ids.txt"  # in a batch: the films a sync did not get
 MAX_RETRY_IDS = 10_000  # films a sync asks for again beside the change lists (an earlier sync's failures)
 T = TypeVar("T")
 Span = tuple[date, date]
 
 
-def valid_id(value: Any) -> bool:
+def valid_id(value: object) -> TypeGuard[int]:
     """A TMDB id: a positive int below 10**18, never a bool, a float or a string.
 
     >>> [valid_id(v) for v in (862, 0, -7, True, 7.0, "7", 10**25)]

@@ -44,8 +44,10 @@ from movierec.raw.caps import FieldCaps
 from movierec.raw.files import TITLES_COLUMNS
 from movierec.refresh.client import DEFAULT_BASE_URL, RetryPolicy, TmdbClient, TmdbError, one_line
 from movierec.refresh.kaggle_format import MOVIES_FILE, TITLES_FILE, Cleaner, titles_rows
-from movierec.refresh.tmdb import MAX_CONCURRENCY, SYNC_FILE, _resolve_key
-from movierec.refresh.tmdb_changes import FAILED_FILE, bounded
+from movierec.refresh.names import FAILED_FILE, SYNC_FILE
+from movierec.refresh.tmdb import MAX_CONCURRENCY
+from movierec.refresh.tmdb_batch import resolve_key
+from movierec.refresh.tmdb_changes import bounded
 from movierec.refresh.tmdb_films import Reporter, Tally, film_detail, unusable
 from movierec.release.layout import TABLES
 from movierec.release.store import ReleaseStore
@@ -196,7 +198,7 @@ async def backfill_async(
         raise TmdbError(f"--limit must be between 1 and {MAX_LIMIT:,}, not {limit}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise TmdbError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
-    key = _resolve_key(api_key)
+    key = resolve_key(api_key)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TmdbError(f"{out} exists and is not a folder")

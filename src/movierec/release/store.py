@@ -18,6 +18,7 @@ versions and moving pointer, on a file system).
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import logging
 import os
@@ -171,7 +172,7 @@ class ReleaseStore:
         tmp.symlink_to(folder.relative_to(self.data_dir))
         tmp.replace(self.link)
 
-    def prune(self, keep_count: int) -> list[str]:
+    def prune(self, keep_count: int) -> builtins.list[str]:  # builtins: `list` here is the method above
         """Remove abandoned staging and fetch folders, incomplete folders, leftover link files, and
         all but the newest ``keep_count`` releases (by ``created_at``); never ``current``, never the
         newest. Returns what was removed."""

@@ -165,7 +165,7 @@ def read_demand(raw_dir: Path | None) -> tuple[Demand | None, str]:
     from movierec.raw.ratings import collect, plain_csv, scan
 
     with plain_csv(ratings_path) as path:
-        ratings = scan(path, {"movieId": pl.Int64(), "rating": pl.Float64()}, ratings_path.name)
+        ratings = scan(path, pl.Schema({"movieId": pl.Int64, "rating": pl.Float64}), ratings_path.name)
         per_movielens = collect(
             ratings.group_by("movieId").agg(pl.len().alias("ratings"), pl.col("rating").sum().alias("total")),
             ratings_path.name,
