@@ -1,17 +1,53 @@
-"""Shared fixtures: the real sample beside the repo, and one release published from it per session."""
+"""Shared fixtures: the real sample beside the repo, releases built from it once per test run (the
+whole sample; its first 200 films; those films with dirt for the ingest tests), the 15,000-film
+stand-in, one Spark session and one browser.
+
+Under pytest-xdist (`make test` runs two workers) a build in ``shared`` is made by one worker while
+the others wait for it, then reused by all: no test may write into one (tests copy them first)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.helpers import (
+    BASE_TITLES,
+    RATINGS_AND_LINKS,
+    batch_movie,
+    broken_record,
+    cast,
+    csv_text,
+    sample_rows,
+    write_small_raw,
+)
 
 from movierec.config import SAMPLE_RAW_DIR, Settings
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+
+
+def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``name`` built by ``build`` once per test run, whatever the number of xdist
+    workers: the first worker to ask builds it under a lock, the others wait, then find it built.
+    Built in place (a release records the absolute path of its raw folder), done when marked."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder, done = root / name, root / f"{name}.built"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed in another worker
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -24,11 +60,13 @@ def sample_raw() -> Path:
 @pytest.fixture(scope="session")
 def sample_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
     """A data folder holding one release published from the sample (DATA/current -> releases/…)."""
-    from movierec.pipeline import publish
 
-    data = tmp_path_factory.mktemp("data")
-    publish(sample_raw, data, Settings(data_dir=data))
-    return data
+    def build(data: Path) -> None:
+        from movierec.pipeline import publish
+
+        publish(sample_raw, data, Settings(data_dir=data))
+
+    return shared(tmp_path_factory, "sample-data", build)
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +87,72 @@ def standin_raw(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> P
     import sys
 
     tool = sample_raw.parents[1] / "tools" / "scale_dataset.py"
-    out = tmp_path_factory.mktemp("standin")
-    subprocess.run(
-        [sys.executable, str(tool), str(out), "--movies", str(STANDIN_MOVIES)], check=True, capture_output=True
-    )
-    return out
+
+    def build(out: Path) -> None:
+        subprocess.run(
+            [sys.executable, str(tool), str(out), "--movies", str(STANDIN_MOVIES)], check=True, capture_output=True
+        )
+
+    return shared(tmp_path_factory, "standin", build)
+
+
+SMALL_FILMS = 200  # the first films of the sample in the small releases
+
+
+@pytest.fixture(scope="session")
+def small_release(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
+    """A data folder holding one release of the sample's first 200 films (movies and credits, with
+    the sample's ratings and links), built once: the release the pipeline, report, fetch and
+    refresh tests copy. Not evaluated (its report is written)."""
+
+    def build(folder: Path) -> None:
+        from movierec.pipeline import publish
+
+        raw = write_small_raw(folder / "raw", sample_raw, SMALL_FILMS)
+        for name in RATINGS_AND_LINKS:
+            shutil.copyfile(sample_raw / name, raw / name)
+        publish(raw, folder / "data", Settings(data_dir=folder / "data", evaluate_on_publish=False))
+
+    return shared(tmp_path_factory, "small-release", build) / "data"
+
+
+@pytest.fixture(scope="session")
+def ingest_base(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
+    """A data folder with a release from the sample's first 200 films plus dirt (a duplicate id, a
+    record broken over two lines, an invalid id, a film the batch deletes) and Spanish titles, with
+    the sample's ratings, not evaluated: the base the ingest tests copy."""
+
+    def build(folder: Path) -> None:
+        from movierec.pipeline import publish
+
+        raw = folder / "raw"
+        raw.mkdir()
+        movies = sample_rows(sample_raw, "movies_metadata.csv", SMALL_FILMS)
+        (raw / "movies_metadata.csv").write_text(
+            csv_text(movies)
+            + csv_text([batch_movie("900001", "Base Dup"), batch_movie("900001", "Base Dup Again")])
+            + broken_record(batch_movie("900002", "Broken Base", "2003-03-03"))
+            + csv_text([batch_movie("900003", "To Delete"), batch_movie("abc", "Bad Id")])
+        )
+        credits = sample_rows(sample_raw, "credits.csv", SMALL_FILMS)
+        (raw / "credits.csv").write_text(
+            csv_text(
+                [
+                    *credits,
+                    [cast(800001, "Base Actor"), "[]", "900001"],
+                    [cast(800001, "Base Actor"), "[]", "900002"],
+                    [cast(800002, "Gone Actor"), "[]", "900003"],
+                ]
+            )
+        )
+        keywords = sample_rows(sample_raw, "keywords.csv", SMALL_FILMS)
+        (raw / "keywords.csv").write_text(csv_text([*keywords, ["900001", "[{'id': 5, 'name': 'base'}]"]]))
+        (raw / "titles.csv").write_text(BASE_TITLES)
+        for name in RATINGS_AND_LINKS:
+            shutil.copyfile(sample_raw / name, raw / name)
+        publish(raw, folder / "data", Settings(data_dir=folder / "data", evaluate_on_publish=False))
+
+    return shared(tmp_path_factory, "ingest-base", build) / "data"
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +215,16 @@ def spark():  # type: ignore[no-untyped-def]
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium (Debian's package, driven by Playwright) for every browser test."""
+    from playwright.sync_api import sync_playwright
+    from tests.servers import CHROMIUM, SHOTS
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

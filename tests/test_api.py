@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,16 +12,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from tests.helpers import key
 
 from movierec.api import schemas as s
 from movierec.api.app import create_app
 from movierec.config import Settings
-
-
-def key(text: str) -> str:
-    """The matching rule of the issue, written independently: casefold, no accents, one space."""
-    text = "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if unicodedata.category(c) != "Mn")
-    return " ".join(text.replace("’", "'").split())
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_api_catalog import write_release
+from tests.helpers import write_release
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app

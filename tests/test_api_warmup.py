@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.test_api_catalog import write_release
+from tests.helpers import write_release
 
 from movierec.api.app import create_app
 from movierec.catalog.indexes import Catalog, load_catalog

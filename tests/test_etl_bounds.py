@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_etl import COLUMNS, TOY, csv_text, movie
+from tests.helpers import COLUMNS, TOY, csv_text, movie
 from typer.testing import CliRunner
 
 from movierec.cli import app

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_refresh_ingest import COLUMNS, sample_rows, write_batch
+from tests.helpers import COLUMNS, sample_rows, write_batch
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fake_tmdb import FakeTmdb, Reply, make_movie
 from typer.testing import CliRunner
 
-from fake_tmdb import FakeTmdb, Reply, make_movie
 from movierec.cli import app
 from movierec.config import REPO_ROOT, Settings
 from movierec.refresh import schedule

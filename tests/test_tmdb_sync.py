@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fake_tmdb import INVALID_KEY, FakeTmdb, Reply, make_movie
+from tests.tmdb_expected import expected_tables, kaggle_nested, ordered, parsed_tables
 
-from fake_tmdb import INVALID_KEY, FakeTmdb, Reply, make_movie
 from movierec.etl.run import run_etl
 from movierec.raw.files import MOVIES_COLUMNS as ETL_MOVIES_COLUMNS
 from movierec.refresh import kaggle_format as kf
 from movierec.refresh.tmdb import RetryPolicy, SyncResult, TmdbError, sync
-from tmdb_expected import expected_tables, kaggle_nested, ordered, parsed_tables
 
 csv.field_size_limit(sys.maxsize)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.test_web_browser import SHOTS, browser, serving
+from tests.servers import SHOTS, serving
 
 PLANTED = (
     '<script>document.title = "pwned"; localStorage.setItem("mi-lista", "robada")</script>'
