@@ -101,17 +101,15 @@ SMALL_FILMS = 200  # the first films of the sample in the small releases
 
 @pytest.fixture(scope="session")
 def small_release(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
-    """A data folder holding one release of the sample's first 200 films (movies and credits, with
-    the sample's ratings and links), built once: the release the pipeline, report, fetch and
-    refresh tests copy. Not evaluated (its report is written)."""
+    """A data folder holding one release of the sample's first 200 films (movies and credits, no
+    ratings: a quick build), with its report, built once: the release the pipeline, report, fetch
+    and refresh tests copy."""
 
     def build(folder: Path) -> None:
         from movierec.pipeline import publish
 
         raw = write_small_raw(folder / "raw", sample_raw, SMALL_FILMS)
-        for name in RATINGS_AND_LINKS:
-            shutil.copyfile(sample_raw / name, raw / name)
-        publish(raw, folder / "data", Settings(data_dir=folder / "data", evaluate_on_publish=False))
+        publish(raw, folder / "data", Settings(data_dir=folder / "data"))
 
     return shared(tmp_path_factory, "small-release", build) / "data"
 
@@ -153,6 +151,17 @@ def ingest_base(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> P
         publish(raw, folder / "data", Settings(data_dir=folder / "data", evaluate_on_publish=False))
 
     return shared(tmp_path_factory, "ingest-base", build) / "data"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Forget the cached settings after every test, once its environment is restored: a test that
+    sets MOVIEREC_* and reads the settings would otherwise leave them to whichever test runs next
+    in the same process (the order differs between one process and xdist's workers)."""
+    from movierec.config import get_settings
+
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +226,11 @@ def spark():  # type: ignore[no-untyped-def]
     session.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium (Debian's package, driven by Playwright) for every browser test."""
+    """A headless chromium (Debian's package, driven by Playwright) for a module's tests. Not for
+    the session: while Playwright's sync API runs, its event loop is the thread's, and any later
+    test calling asyncio.run() would fail."""
     from playwright.sync_api import sync_playwright
     from tests.servers import CHROMIUM, SHOTS
 

@@ -1,5 +1,5 @@
 """The web page in a real browser: Debian's chromium, driven by Playwright, against `movierec serve`
-started on 127.0.0.1 over the release built from the real sample. One browser for the run (conftest).
+started on 127.0.0.1 over the release built from the real sample. One browser for the module (conftest).
 
 Screenshots of every state go to /tmp/web-shots/.
 """
