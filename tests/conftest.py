@@ -195,6 +195,32 @@ def cf_users(monkeypatch: pytest.MonkeyPatch) -> list:
     return seen
 
 
+# A test that needs one of these is slow whatever it does itself: each costs seconds to build or
+# start (Spark's JVM, chromium, the 15,000-film stand-in, the small releases).
+SLOW_FIXTURES = frozenset({"spark", "browser", "standin_raw", "small_release", "ingest_base"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every test that uses a fixture of SLOW_FIXTURES (the others are marked where they
+    are written); then order the modules: those that need no release of the sample first, so that
+    one xdist worker builds it while the other runs them; the slowest first within each part, so
+    that no long module is left to run alone at the end."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def cost(tests: list[pytest.Item]) -> tuple[bool, int, int]:
+        needs_sample = any("sample_data" in getattr(t, "fixturenames", ()) for t in tests)
+        slow = sum(1 for t in tests if t.get_closest_marker("slow"))
+        return needs_sample, -slow, -len(tests)
+
+    items[:] = [item for tests in sorted(modules.values(), key=cost) for item in tests]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: every test must run there."""
     import os

@@ -290,6 +290,7 @@ def _independent_sample(sample_raw: Path) -> dict[str, object]:
     return {"rows": rows, "kept": kept, "reasons": reasons}
 
 
+@pytest.mark.slow
 def test_real_sample_exact(sample_raw: Path, tmp_path: Path) -> None:
     report = run_etl(sample_raw, tmp_path / "out")
     truth = _independent_sample(sample_raw)

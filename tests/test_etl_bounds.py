@@ -51,6 +51,7 @@ def cut_sample(sample_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     return run_etl(sample_raw, out, caps=CAPS), out
 
 
+@pytest.mark.slow
 def test_the_sample_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_raw: Path) -> None:
     """Counted here with the csv module and ast.literal_eval over the raw files: the films with
     a value over its cap, per field and in all, equal the ETL's repaired rows and fixes."""
@@ -143,6 +144,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@pytest.mark.slow
 def test_one_ten_million_character_title_through_the_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None
 ) -> None:

@@ -39,6 +39,7 @@ def leftovers(data: Path) -> list[str]:
     return sorted(p.name for p in [*data.glob(".fetch-*"), *data.glob("releases/.tmp-*")]) if data.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/drip", "/drip-headers"])
 def test_a_dripping_server_is_cut_at_the_budget_without_holding_the_lock(
     server: str, tmp_path: Path, path: str
@@ -83,6 +84,7 @@ def test_http_failures_are_one_line_and_exit_2(server: str, tmp_path: Path, path
     assert leftovers(data) == []
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_fetch_leaves_no_folder(server: str, tmp_path: Path) -> None:
     data = tmp_path / "data"
     proc = subprocess.Popen(

@@ -72,6 +72,7 @@ def test_shrunk_catalogue_needs_allow_shrink(published: tuple[Path, str], tmp_pa
     assert sorted(p.name for p in (data / "releases").iterdir())[0] == good
 
 
+@pytest.mark.slow
 def test_current_that_is_a_real_folder_is_left_alone(tmp_path: Path, sample_raw: Path) -> None:
     data = tmp_path / "data"
     (data / "current").mkdir(parents=True)
@@ -101,6 +102,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_serve_refuses_a_damaged_release(sample_data: Path, tmp_path: Path, damage: str) -> None:
     release = tmp_path / "data" / "releases" / "r1"

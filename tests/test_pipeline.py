@@ -171,6 +171,7 @@ def test_a_catalogue_too_small_to_recommend_from_is_refused_before_training(
     assert result.exit_code == 2 and "the ETL kept 1 film in the catalogue" in result.output
 
 
+@pytest.mark.slow
 def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path) -> None:
     from movierec.etl.run import run_etl
     from movierec.model.train import CatalogueTooSmall, train
@@ -193,6 +194,7 @@ def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path)
     assert info["films"] == 3 and info["rows"] == 3 * 2  # 3 films, each with the 2 others
 
 
+@pytest.mark.slow
 def test_the_sample_fallback_is_visible(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -206,6 +208,7 @@ def test_the_sample_fallback_is_visible(
     assert "building from the bundled SAMPLE" in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_pipeline(small_raw: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     result = CliRunner().invoke(app, ["pipeline", "--raw", str(small_raw), "--data", str(data)])

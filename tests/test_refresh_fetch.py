@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import socketserver
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from tests.helpers import sample_rows
+from tests.helpers import free_port, sample_rows
 from tests.servers import HostileHandler
 from typer.testing import CliRunner
 
@@ -145,9 +144,7 @@ def test_serve_downloads_the_release_at_start(small_release: Path, files: tuple[
 def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, object]]:
     """`movierec serve --data DATA` in a child process with these MOVIEREC_* variables, until its
     /health answers (which it yields); stopped with SIGINT at the end."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
@@ -163,7 +160,9 @@ def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, objec
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 conn.request("GET", "/health")
-                health = json.loads(conn.getresponse().read())
+                response = conn.getresponse()
+                assert response.status == 200, log.read_text()
+                health = json.loads(response.read())
                 break
             except OSError:
                 assert time.monotonic() < deadline, log.read_text()
@@ -174,6 +173,7 @@ def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, objec
         proc.wait(timeout=20)
 
 
+@pytest.mark.slow
 def test_serve_without_a_release_and_a_bad_url_stops(tmp_path: Path, files: tuple[Path, str]) -> None:
     env = {**os.environ, "MOVIEREC_RELEASE_URL": f"{files[1]}/missing.tar.gz"}
     result = subprocess.run(

@@ -184,6 +184,7 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
     assert json.loads((release / "manifest.json").read_text())["ingest"] == summary
 
 
+@pytest.mark.slow
 def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path, sample_data: Path) -> None:
     """The whole sample with 30 films changed, 20 added (columns in another order) and 10 deleted:
     the release's tables equal the ETL of the same merge done here with the csv module."""

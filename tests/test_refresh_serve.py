@@ -26,6 +26,8 @@ from movierec.config import REPO_ROOT, Settings
 from movierec.release.layout import MANIFEST, new_name, read_manifest, write_json
 from movierec.release.store import ReleaseStore
 
+pytestmark = pytest.mark.slow  # a real `movierec serve` under load, ingests and rollbacks in subprocesses
+
 NEW_FILM = "Estreno de Prueba"
 PATHS = [
     "/health",

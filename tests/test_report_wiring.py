@@ -81,6 +81,7 @@ def test_a_release_without_report_answers_404_in_spanish(small_release: Path, tm
     assert response.json()["detail"].startswith("La versión ") and "no tiene reporte" in response.json()["detail"]
 
 
+@pytest.mark.slow
 def test_a_failing_report_is_recorded_and_the_release_still_published(
     sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,7 +54,8 @@ def test_search_card_and_my_list(server: str, browser: Any, movies: pl.DataFrame
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(server + "/")
+    home = page.goto(server + "/")
+    assert home is not None and home.status == 200
     page.screenshot(path=str(SHOTS / "01-inicio.png"))
 
     # A misspelled title, and a suggestion picked with the keyboard.
@@ -115,7 +116,8 @@ def test_without_javascript_search_and_card(server: str, browser: Any) -> None:
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(server + "/")
+    home = page.goto(server + "/")
+    assert home is not None and home.status == 200
     # «Novedades» is rendered on the server; a catalogue built without ingests says it has none yet
     expect(page.get_by_role("heading", name="Novedades")).to_be_visible()
     expect(page.get_by_text("Aún no hay novedades")).to_be_visible()
