@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,16 +58,33 @@ def sample_raw() -> Path:
     return SAMPLE_RAW_DIR
 
 
+def build_sample_data(data: Path) -> None:
+    """One release published from the real sample, as `movierec pipeline` does."""
+    from movierec.pipeline import publish
+
+    publish(SAMPLE_RAW_DIR, data, Settings(data_dir=data))
+
+
 @pytest.fixture(scope="session")
 def sample_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
     """A data folder holding one release published from the sample (DATA/current -> releases/…)."""
+    return shared(tmp_path_factory, "sample-data", build_sample_data)
 
-    def build(data: Path) -> None:
-        from movierec.pipeline import publish
 
-        publish(sample_raw, data, Settings(data_dir=data))
+PREBUILD = pytest.StashKey[threading.Thread]()  # the controller's build of the sample's release
 
-    return shared(tmp_path_factory, "sample-data", build)
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, the controller (which runs no test) starts building the sample's release while
+    the workers start and collect: most modules wait for it. A worker that asks first builds it
+    itself; either way, once (``shared``)."""
+    config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        return
+    factory = config._tmp_path_factory  # type: ignore[attr-defined]  # the one the workers' folders are made in
+    thread = threading.Thread(target=shared, args=(factory, "sample-data", build_sample_data), name="sample-data")
+    thread.start()
+    config.stash[PREBUILD] = thread
 
 
 @pytest.fixture(scope="session")
@@ -222,9 +240,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI a skipped test is a failure: every test must run there."""
-    import os
-
+    """In CI a skipped test is a failure: every test must run there. (And the controller's build of
+    the sample's release, if one was started, is waited for.)"""
+    if thread := session.config.stash.get(PREBUILD, None):
+        thread.join()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if os.environ.get("CI") and skipped:
