@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA := $(or $(MOVIEREC_DATA_DIR),data)
 PORT ?= 8000
 
-.PHONY: setup system-deps run test bench bench-api bench-refresh readme clean
+.PHONY: setup system-deps run test test-fast bench bench-api bench-refresh readme clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -30,8 +30,19 @@ run: setup
 system-deps:
 	@$(SHELL) scripts/system_deps.sh
 
+# The suite on TEST_WORKERS processes (pytest-xdist), a test module per worker at a time: a module's
+# fixtures are built once, and the run's shared builds once for all (tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadscope
+
+# Every test, nothing skipped (CI runs this).
 test: system-deps setup
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+# The quick loop while working: everything but the tests marked slow (releases built, servers,
+# Spark, the browser); neither chromium nor Java needed. Under a minute on 2 cores.
+test-fast: setup
+	$(PYTEST) -m "not slow"
 
 bench: setup
 	$(BIN)/python bench/etl.py --repeat 3 --scale-3x

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,16 +12,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from tests.helpers import key
 
 from movierec.api import schemas as s
 from movierec.api.app import create_app
 from movierec.config import Settings
-
-
-def key(text: str) -> str:
-    """The matching rule of the issue, written independently: casefold, no accents, one space."""
-    text = "".join(c for c in unicodedata.normalize("NFD", text.casefold()) if unicodedata.category(c) != "Mn")
-    return " ".join(text.replace("’", "'").split())
 
 
 @pytest.fixture(scope="module")
@@ -327,6 +321,7 @@ def test_vote_minimum_is_inclusive_and_a_setting(sample_data: Path) -> None:
         assert (body["promedio"], body["minimo_votos"]) == (average, minimum)
 
 
+@pytest.mark.slow
 def test_every_film_answers_by_its_title_and_year(client: TestClient, movies: pl.DataFrame) -> None:
     """A sweep over 300 films: score and votes exactly as in the table."""
     for film in movies.sample(n=300, seed=3).rows(named=True):
@@ -555,6 +550,7 @@ def test_recommendations_by_id(client: TestClient, neighbours: pl.DataFrame, mov
         assert body["peliculas"] == expected and body["coincidencias"] == []
 
 
+@pytest.mark.slow
 def test_every_film_recommends_five_films_that_resolve(
     client: TestClient, neighbours: pl.DataFrame, movies: pl.DataFrame
 ) -> None:

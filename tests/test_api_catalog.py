@@ -3,13 +3,13 @@ written here (homonyms, spellings, duplicate credits and neighbours, missing val
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.helpers import write_release
 
 from movierec.api import schemas as s
 from movierec.api.answers import Answers
@@ -59,88 +59,6 @@ def test_every_film_of_the_sample_recommends_as_the_model_ranks(sample_catalog: 
         for pick in body["peliculas"]:
             found = json.loads(answers.recommend_title(pick["titulo"], str(pick["anio"])))
             assert pick["id"] in [found["id"], *(c["id"] for c in found["coincidencias"])]
-
-
-# -- a small release with the edge cases -----------------------------------------------------------------
-def write_release(folder: Path, *, model: bool = True) -> Path:
-    tables = folder / "tables"
-    tables.mkdir(parents=True)
-    day = dt.date
-    movies = pl.DataFrame(
-        {
-            "id": [1, 2, 3, 4, 5, 6, 7, 8],
-            "title": ["Hamlet", "HAMLET", "Hamlet", "Amélie", None, "Blank Pop", "  ", "Face/Off"],
-            "release_date": [
-                day(1948, 5, 4),
-                day(1990, 12, 19),
-                day(1990, 1, 1),
-                day(2001, 4, 25),
-                day(2000, 1, 1),
-                day(2010, 3, 7),
-                day(2011, 6, 1),
-                None,
-            ],
-            "budget": [100, 0, 10, 50, 0, 0, 0, 200],
-            "revenue": [300, 0, 5, 500, 0, 0, 0, 100],
-            "popularity": [5.0, 5.0, 9.0, 1.5, 0.1, float("nan"), 0.3, 2.0],
-            "vote_average": [7.0, 6.0, 5.0, 8.0, 1.0, float("nan"), 2.0, 6.5],
-            "vote_count": [10, 10, 10, 3000, 0, 1, 0, 2500],
-        }
-    ).with_columns(
-        pl.col("release_date").dt.year().cast(pl.Int32).alias("release_year"),
-        pl.when((pl.col("budget") > 0) & (pl.col("revenue") > 0))
-        .then(pl.col("revenue") / pl.col("budget"))
-        .otherwise(0.0)
-        .alias("return"),
-    )
-    movies.write_parquet(tables / "movies.parquet")
-    pl.DataFrame(
-        {
-            "movie_id": [1, 1, 2, 3, 4, 4, 8, 99],
-            "person_id": [10, 10, 10, 11, 12, 12, 13, 10],
-            "name": [
-                "José Pérez",
-                "José Pérez",
-                "José Pérez",
-                "Jose Perez",
-                "Bob Smith",
-                "Robert Smith",
-                "Ann Lee",
-                "José Pérez",
-            ],
-        }
-    ).write_parquet(tables / "cast.parquet")
-    pl.DataFrame(
-        {
-            "movie_id": [1, 3, 3, 4, 8, 8, 2, 4],
-            "person_id": [20, 20, 20, 21, 13, 22, 23, 23],
-            "name": [
-                "Kenneth Branagh",
-                "Kenneth Branagh",
-                "Kenneth Branagh",
-                "Jean-Pierre Jeunet",
-                "Ann Lee",
-                "John Woo",
-                "Sam Raimi",
-                "Sam Raimi",
-            ],
-            "job": ["Director", "Director", "Director", "Director", "Screenplay", "Director", "Director", "Director"],
-        }
-    ).write_parquet(tables / "crew.parquet")
-    if model:
-        (folder / "model").mkdir()
-        pl.DataFrame(
-            {
-                "movie_id": [1] * 8 + [4, 4],
-                "rank": [1, 2, 3, 4, 5, 6, 7, 8, 1, 2],
-                "neighbour_id": [1, 99, 2, 2, 5, 3, 4, 7, 8, 1],
-                "score": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, float("nan"), 0.3, 0.25, 0.2],
-            }
-        ).with_columns(pl.col("rank").cast(pl.Int32), pl.col("score").cast(pl.Float32)).write_parquet(
-            folder / "model" / "neighbours.parquet"
-        )
-    (folder / "manifest.json").write_text(json.dumps({"release": "test-release", "code_version": "x"}))
-    return folder
 
 
 @pytest.fixture(scope="module")

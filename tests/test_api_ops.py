@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_api_catalog import write_release
+from tests.helpers import write_release
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app
@@ -43,10 +43,12 @@ def test_every_response_carries_a_request_id(data: Path) -> None:
             assert re.fullmatch(r"[0-9a-f]{16}", response.headers["x-request-id"])
             seen.add(response.headers["x-request-id"])
         assert len(seen) == 4
-        assert client.post("/health").headers["x-request-id"]  # 405 too
-        assert client.get("/health", headers={"x-request-id": "abc-123.X_y"}).headers["x-request-id"] == "abc-123.X_y"
-        forged = client.get("/health", headers={"x-request-id": "bad id\twith spaces"}).headers["x-request-id"]
-        assert re.fullmatch(r"[0-9a-f]{16}", forged)
+        refused = client.post("/health")
+        assert refused.status_code == 405 and re.fullmatch(r"[0-9a-f]{16}", refused.headers["x-request-id"])  # 405 too
+        given = client.get("/health", headers={"x-request-id": "abc-123.X_y"})
+        assert given.status_code == 200 and given.headers["x-request-id"] == "abc-123.X_y"
+        forged = client.get("/health", headers={"x-request-id": "bad id\twith spaces"})
+        assert forged.status_code == 200 and re.fullmatch(r"[0-9a-f]{16}", forged.headers["x-request-id"])
 
 
 def test_access_log_names_the_request_id_in_text_and_json(data: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -66,7 +68,7 @@ def test_access_log_names_the_request_id_in_text_and_json(data: Path, caplog: py
     assert response.status_code == 200
     with TestClient(create_app(data, Settings(data_dir=data))) as client:  # off by default
         caplog.clear()
-        client.get("/health")
+        assert client.get("/health").status_code == 200
     assert not [r for r in caplog.records if r.name == "movierec.access"]
 
 
@@ -74,27 +76,25 @@ def test_cors_allows_only_the_configured_origins(data: Path) -> None:
     settings = Settings(data_dir=data, cors_origins="https://app.example, https://admin.example")
     with TestClient(create_app(data, settings)) as client:
         ok = client.get("/health", headers={"Origin": "https://app.example"})
-        assert ok.headers["access-control-allow-origin"] == "https://app.example"
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://app.example"
         assert "x-request-id" in ok.headers["access-control-expose-headers"]
         other = client.get("/health", headers={"Origin": "https://evil.example"})
-        assert "access-control-allow-origin" not in other.headers
+        assert other.status_code == 200 and "access-control-allow-origin" not in other.headers  # served, not shared
         preflight = client.options(
             "/score_titulo/Hamlet", headers={"Origin": "https://admin.example", "Access-Control-Request-Method": "GET"}
         )
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://admin.example"
     with TestClient(create_app(data, Settings(data_dir=data))) as client:  # none configured: no CORS
-        assert (
-            "access-control-allow-origin"
-            not in client.get("/health", headers={"Origin": "https://app.example"}).headers
-        )
+        plain = client.get("/health", headers={"Origin": "https://app.example"})
+        assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
 
 
 def test_metrics_count_requests_per_route_template(data: Path) -> None:
     with TestClient(create_app(data, Settings(data_dir=data))) as client:
-        for title in ("Hamlet", "Amélie", "Nothing Like It"):
-            client.get(f"/score_titulo/{title}")
-        client.get("/health")
+        for title, status in (("Hamlet", 200), ("Amélie", 200), ("Nothing Like It", 404)):
+            assert client.get(f"/score_titulo/{title}").status_code == status
+        assert client.get("/health").status_code == 200
         response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")

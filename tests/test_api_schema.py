@@ -22,6 +22,8 @@ from schemathesis.generation.modes import GenerationMode
 from movierec.api.app import create_app
 from movierec.config import REPO_ROOT, Settings
 
+pytestmark = pytest.mark.slow  # schemathesis generates hundreds of requests
+
 #: The project's schemathesis settings, which `schemathesis run` reads too: what else a valid request
 #: may be answered (a 422 for a value the schema cannot describe, such as a month that is none).
 CONFIG = SchemathesisConfig.from_path(REPO_ROOT / "schemathesis.toml")

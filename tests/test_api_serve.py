@@ -6,19 +6,17 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+from tests.helpers import free_port
+
 from movierec.config import REPO_ROOT
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = pytest.mark.slow  # `movierec serve` in subprocesses
 
 
 def get(port: int, path: str) -> tuple[int, dict]:

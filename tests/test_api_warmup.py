@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.test_api_catalog import write_release
+import pytest
+from tests.helpers import write_release
 
 from movierec.api.app import create_app
 from movierec.catalog.indexes import Catalog, load_catalog
 from movierec.config import Settings
 
 
+@pytest.mark.slow
 def test_a_404_during_warm_up_does_not_block_other_requests(tmp_path: Path, monkeypatch) -> None:
     release = write_release(tmp_path / "release")
     settings = Settings(data_dir=tmp_path)

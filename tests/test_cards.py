@@ -98,6 +98,7 @@ def test_the_cards_are_mapped_on_the_first_card_not_read(sample_data: Path, expe
     assert mapped_kb("cards.arrow") == 0
 
 
+@pytest.mark.slow
 def test_the_server_does_not_import_pyarrow_before_a_card(sample_data: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from movierec.catalog.indexes import load_catalog; "

@@ -58,6 +58,7 @@ def every_answer(answers: Answers, release: Path) -> list[bytes]:
     return out
 
 
+@pytest.mark.slow
 def test_the_mapped_artifact_answers_as_the_catalog_built_in_memory(sample_data: Path) -> None:
     release = (sample_data / "current").resolve()
     assert (release / "catalog" / DATA).is_file()
@@ -137,6 +138,7 @@ def test_the_personal_index_is_served_from_the_artifact_alone(sample_data: Path,
     assert load_catalog(older, Settings()).personal([0]) == []
 
 
+@pytest.mark.slow
 def test_a_personal_request_imports_neither_polars_nor_scipy(sample_data: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from movierec.api.answers import Answers; "

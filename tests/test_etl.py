@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import csv
 import gzip
-import io
 import json
 import zipfile
 from datetime import date
@@ -13,70 +12,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.helpers import COLUMNS, TOY, broken_record, csv_text, movie
 from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.etl.run import TABLE_NAMES, run_etl
-from movierec.raw.files import MOVIES_COLUMNS, InputError
+from movierec.raw.files import InputError
 
-COLUMNS = list(MOVIES_COLUMNS)
-
-
-def movie(id_: str, title: str, release_date: str = "2000-01-01", **fields: str) -> list[str]:
-    row = {c: "" for c in COLUMNS}
-    row.update(
-        adult="False",
-        id=id_,
-        title=title,
-        original_title=title,
-        release_date=release_date,
-        budget="0",
-        revenue="0",
-        genres="[]",
-        production_companies="[]",
-        production_countries="[]",
-        spoken_languages="[]",
-        popularity="1.5",
-        vote_average="6.5",
-        vote_count="10",
-        status="Released",
-        original_language="en",
-        overview=f"About {title}",
-        runtime="90.0",
-        video="False",
-    )
-    row.update(fields)
-    return [row[c] for c in COLUMNS]
-
-
-def csv_text(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
-
-
-def broken_record(row: list[str]) -> str:
-    """The record as the real file has it: a bare line break inside an unquoted overview."""
-    at = COLUMNS.index("overview")
-    head = csv_text([row[:at]]).rstrip("\n")
-    tail = csv_text([[" - Written by an editor", *row[at + 1 :]]])
-    return f"{head},First half of the overview\n{tail}"
-
-
-TOY = movie(
-    "862",
-    "Toy Story",
-    "1995-10-30",
-    budget="30000000",
-    revenue="373554033",
-    genres="[{'id': 16, 'name': 'Animation'}, {'id': 35, 'name': 'Comedy'}]",
-    belongs_to_collection="{'id': 10194, 'name': 'Toy Story Collection', 'poster_path': None}",
-    production_companies="[{'name': 'Pixar Animation Studios', 'id': 3}]",
-    production_countries="[{'iso_3166_1': 'US', 'name': 'United States of America'}]",
-    spoken_languages="[{'iso_639_1': 'en', 'name': 'English'}]",
-    vote_count="5415",
-    vote_average="7.7",
-)
 MOVIE_LINES = [
     csv_text([COLUMNS]),
     csv_text([TOY]),  # line 2
@@ -348,6 +290,7 @@ def _independent_sample(sample_raw: Path) -> dict[str, object]:
     return {"rows": rows, "kept": kept, "reasons": reasons}
 
 
+@pytest.mark.slow
 def test_real_sample_exact(sample_raw: Path, tmp_path: Path) -> None:
     report = run_etl(sample_raw, tmp_path / "out")
     truth = _independent_sample(sample_raw)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_etl import COLUMNS, TOY, csv_text, movie
+from tests.helpers import COLUMNS, TOY, csv_text, movie
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -50,6 +50,7 @@ def cut_sample(sample_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     return run_etl(sample_raw, out, caps=CAPS), out
 
 
+@pytest.mark.slow
 def test_the_sample_at_the_smallest_caps(cut_sample: tuple[dict, Path], sample_raw: Path) -> None:
     """Counted here with the csv module and ast.literal_eval over the raw files: the films with
     a value over its cap, per field and in all, equal the ETL's repaired rows and fixes."""
@@ -135,6 +136,7 @@ def test_default_caps_leave_the_sample_as_it_is(sample_tables: Path) -> None:
     assert quarantine.filter(pl.col("reason").str.starts_with(TOO_LONG)).height == 0
 
 
+@pytest.mark.slow
 def test_one_ten_million_character_title_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's title, through `movierec etl` with MOVIEREC_MAX_NAME_CHARS: cut, kept, counted."""
     raw = tmp_path / "raw"

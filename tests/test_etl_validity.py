@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_etl import COLUMNS, csv_text, movie
+from tests.helpers import COLUMNS, csv_text, movie
 
 from movierec.etl.run import run_etl
 

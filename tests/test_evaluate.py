@@ -273,6 +273,7 @@ def sample_evaluation(sample_data: Path, sample_raw: Path) -> dict[str, object]:
     return json.loads(result.output)
 
 
+@pytest.mark.slow
 def test_goals_on_the_real_sample(sample_evaluation: dict[str, object]) -> None:
     rows = {row["method"]: row for row in sample_evaluation["table"]}  # type: ignore[attr-defined]
     model = rows["model"]
@@ -321,6 +322,7 @@ def _sample_likes(sample_raw: Path, catalogue: list[int], evaluation: bool) -> d
     return likes
 
 
+@pytest.mark.slow
 def test_the_cooccurrence_anchor_recomputed_by_hand(
     sample_evaluation: dict[str, object], sample_tables: Path, sample_raw: Path
 ) -> None:
@@ -348,6 +350,7 @@ def test_the_cooccurrence_anchor_recomputed_by_hand(
     assert row["coverage"] == pytest.approx(len(shown) / len(catalogue))
 
 
+@pytest.mark.slow
 def test_the_release_carries_its_evaluation_and_evaluate_never_modifies_it(
     sample_evaluation: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path
 ) -> None:
@@ -390,6 +393,7 @@ def test_evaluate_refuses_a_readme_without_markers_before_measuring(tmp_path: Pa
     assert readme.read_text() == "no markers\n"
 
 
+@pytest.mark.slow
 def test_the_pipeline_measures_the_anchors_while_the_model_trains(
     sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -172,6 +172,7 @@ def cold_run(sample_data: Path, sample_raw: Path, tmp_path_factory: pytest.TempP
     return {"result": result, "seen": seen, "work": work, "anchored": anchored, "release": release}
 
 
+@pytest.mark.slow
 def test_no_cold_films_rating_reaches_training(cold_run: dict[str, object]) -> None:
     result, seen, work = cold_run["result"], cold_run["seen"], cold_run["work"]
     assert isinstance(result, dict) and isinstance(seen, dict) and isinstance(work, Path)
@@ -197,6 +198,7 @@ def test_no_cold_films_rating_reaches_training(cold_run: dict[str, object]) -> N
     assert set(neighbours["movie_id"].to_list()) >= cold
 
 
+@pytest.mark.slow
 def test_the_cold_films_were_liked_by_8_training_users(cold_run: dict[str, object], sample_raw: Path) -> None:
     """The selection on the sample, its likes recounted from the raw CSVs with the csv module."""
     import csv
@@ -223,6 +225,7 @@ def test_the_cold_films_were_liked_by_8_training_users(cold_run: dict[str, objec
     assert select_cold(ids, anchored.films.likes).tolist() == result["ids"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_the_cold_tables_on_the_sample(cold_run: dict[str, object]) -> None:
     result = cold_run["result"]
     assert isinstance(result, dict)
@@ -248,6 +251,7 @@ def test_the_hook_refuses_spark() -> None:
 
 
 # -- the command line -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_evaluate_cold_wiring(
     cold_run: dict[str, object], sample_data: Path, sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,6 +26,7 @@ from movierec.protocol.list_metrics import coverage_of_lists, ranking_metrics
 
 
 # -- the split in time ------------------------------------------------------------------------------
+@pytest.mark.slow
 @given(likes=st.lists(st.tuples(st.integers(1, 6), st.integers(0, 30), st.integers(0, 5)), max_size=80))
 @settings(max_examples=200, deadline=None, derandomize=True)
 def test_the_split_never_lets_a_truth_like_reach_the_input(likes: list[tuple[int, int, int]]) -> None:
@@ -124,6 +125,7 @@ def _tastes(users: int = 100, films: int = 20, seed: int = 1) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"user_id": pl.Int64, "row": pl.Int64, "timestamp": pl.Int64}, orient="row")
 
 
+@pytest.mark.slow
 def test_als_is_chosen_on_validation_users_and_recommends_unnamed_films() -> None:
     training = _tastes()
     chosen = choose_als(training, 20, seed=0)

@@ -238,6 +238,17 @@ def test_a_large_json_file_is_refused(data: Path, tmp_path: Path, monkeypatch: p
         ("20260102T000000000000Z", NOW + timedelta(days=365), "says it was made in the future"),
         ((NOW + timedelta(days=1)).strftime("%Y%m%dT%H%M%S%fZ"), NOW, "says it was made in the future"),
     ],
+    # fixed ids: the ones pytest would derive from NOW differ between two collections (xdist's workers)
+    ids=[
+        "not a name",
+        "a digit short",
+        "month 13",
+        "full-width digits",
+        "created a word",
+        "created without zone",
+        "created in the future",
+        "named in the future",
+    ],
 )
 def test_a_manifest_that_names_no_release_is_refused(
     data: Path, tmp_path: Path, name: str, created: object, message: str

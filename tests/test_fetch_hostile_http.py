@@ -16,48 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.servers import HostileHandler
 from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.config import REPO_ROOT, Settings
 from movierec.refresh.fetch import FetchError, fetch_release
 from movierec.release.store import ReleaseStore
-
-DRIP_EVERY = 0.2  # seconds between two bytes
-
-
-class HostileHandler(socketserver.StreamRequestHandler):
-    """Answers by path: /drip (headers, then one body byte at a time), /drip-headers (the status
-    line, then one header byte at a time), /loop (a redirect to itself), /error (a 500 whose
-    reason and body span lines), /huge (declares 1 TB)."""
-
-    def handle(self) -> None:
-        path = self.rfile.readline().split()[1].decode()
-        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-            pass
-        try:
-            if path == "/drip":
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
-                self._drip(b"\x1f" * 10_000)
-            elif path == "/drip-headers":
-                self._drip(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000)
-            elif path == "/loop":
-                self.wfile.write(
-                    b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                )
-            elif path == "/error":
-                body = b"Traceback (most recent call last):\n  boom\n"
-                self.wfile.write(b"HTTP/1.1 500 Internal\tError\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-            elif path == "/huge":
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n")
-        except OSError:
-            pass  # the client gave up: what these servers are for
-
-    def _drip(self, data: bytes) -> None:
-        for i in range(len(data)):
-            self.wfile.write(data[i : i + 1])
-            self.wfile.flush()
-            time.sleep(DRIP_EVERY)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +39,7 @@ def leftovers(data: Path) -> list[str]:
     return sorted(p.name for p in [*data.glob(".fetch-*"), *data.glob("releases/.tmp-*")]) if data.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/drip", "/drip-headers"])
 def test_a_dripping_server_is_cut_at_the_budget_without_holding_the_lock(
     server: str, tmp_path: Path, path: str
@@ -118,6 +84,7 @@ def test_http_failures_are_one_line_and_exit_2(server: str, tmp_path: Path, path
     assert leftovers(data) == []
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_fetch_leaves_no_folder(server: str, tmp_path: Path) -> None:
     data = tmp_path / "data"
     proc = subprocess.Popen(

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import Result
+from tests.helpers import MOVIES_AND_CREDITS, sample_rows
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -32,10 +33,8 @@ def raw(tmp_path: Path, sample_raw: Path) -> Path:
     """The first films of the real sample (and their credits), as plain UTF-8 CSV."""
     folder = tmp_path / "p" / "raw"
     folder.mkdir(parents=True)
-    for name in ("movies_metadata.csv", "credits.csv"):
-        with gzip.open(sample_raw / f"{name}.gz", "rt", encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))[: FILMS + 1]
-        write_rows(folder / name, rows)
+    for name in MOVIES_AND_CREDITS:
+        write_rows(folder / name, sample_rows(sample_raw, name, FILMS))
     return folder
 
 

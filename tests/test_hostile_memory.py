@@ -10,7 +10,6 @@ bench/hostile.py.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import zipfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import Result
+from tests.helpers import sample_rows
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -32,11 +32,6 @@ FILMS = 30
 N = 3  # raw fields kept per (file, reason) in these tests
 ID = MOVIES_COLUMNS.index("id")
 OVERVIEW = MOVIES_COLUMNS.index("overview")
-
-
-def sample_rows(sample_raw: Path, name: str, count: int) -> list[list[str]]:
-    with gzip.open(sample_raw / f"{name}.gz", "rt", encoding="utf-8", newline="") as handle:
-        return list(csv.reader(handle))[: count + 1]
 
 
 def csv_line(row: list[str]) -> str:

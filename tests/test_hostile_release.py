@@ -4,8 +4,6 @@ never served; each is exit code 2 with one line and leaves no debris."""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import shutil
 import subprocess
@@ -14,31 +12,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from tests.helpers import copy_data, sample_rows, write_small_raw
 from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.config import REPO_ROOT
 
 
-def sample_rows(sample_raw: Path, name: str, films: int) -> list[list[str]]:
-    with gzip.open(sample_raw / f"{name}.gz", "rt", encoding="utf-8", newline="") as handle:
-        return list(csv.reader(handle))[: films + 1]
-
-
-def raw_folder(folder: Path, sample_raw: Path, films: int) -> Path:
-    folder.mkdir(parents=True)
-    for name in ("movies_metadata.csv", "credits.csv"):
-        with open(folder / name, "w", encoding="utf-8", newline="") as out:
-            csv.writer(out).writerows(sample_rows(sample_raw, name, films))
-    return folder
-
-
 @pytest.fixture
-def published(tmp_path: Path, sample_raw: Path) -> tuple[Path, str]:
-    """A data folder with one release of the sample's first 200 films, and its name."""
-    data = tmp_path / "data"
-    result = pipeline(raw_folder(tmp_path / "raw", sample_raw, 200), data)
-    assert result.exit_code == 0, result.output
+def published(small_release: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of conftest's ``small_release`` (the sample's first 200 films), and its release's name."""
+    data = copy_data(small_release, tmp_path / "data")
     return data, (data / "current").resolve().name
 
 
@@ -66,7 +50,7 @@ def test_header_only_movies_file_is_never_published(
     """The issue's three runs on a header-only movies file: the good release stays current and
     is not pruned (three releases are kept)."""
     data, good = published
-    raw = raw_folder(tmp_path / "empty", sample_raw, 200)
+    raw = write_small_raw(tmp_path / "empty", sample_raw, 200)
     (raw / "movies_metadata.csv").write_text(",".join(sample_rows(sample_raw, "movies_metadata.csv", 0)[0]) + "\n")
     for _ in range(3):
         refused(pipeline(raw, data), "the new release was not published: the ETL kept no film of the 0 movie records")
@@ -78,7 +62,7 @@ def test_header_only_movies_file_is_never_published(
 def test_shrunk_catalogue_needs_allow_shrink(published: tuple[Path, str], tmp_path: Path, sample_raw: Path) -> None:
     data, good = published
     films = json.loads((data / "current" / "manifest.json").read_text())["tables"]["movies"]
-    raw = raw_folder(tmp_path / "small", sample_raw, 60)
+    raw = write_small_raw(tmp_path / "small", sample_raw, 60)
     refused(pipeline(raw, data), f"fewer than 50% of the current release's {films:,}", "--allow-shrink")
     assert (data / "current").resolve().name == good
     no_debris(data)
@@ -88,11 +72,12 @@ def test_shrunk_catalogue_needs_allow_shrink(published: tuple[Path, str], tmp_pa
     assert sorted(p.name for p in (data / "releases").iterdir())[0] == good
 
 
+@pytest.mark.slow
 def test_current_that_is_a_real_folder_is_left_alone(tmp_path: Path, sample_raw: Path) -> None:
     data = tmp_path / "data"
     (data / "current").mkdir(parents=True)
     (data / "current" / "mine.txt").write_text("not a release")
-    raw = raw_folder(tmp_path / "raw", sample_raw, 30)
+    raw = write_small_raw(tmp_path / "raw", sample_raw, 30)
     refused(pipeline(raw, data), f"{data / 'current'} is a real folder, not the link movierec manages")
     assert (data / "current" / "mine.txt").read_text() == "not a release"
     assert [p.name for p in data.iterdir() if p.name.startswith(".current-")] == []
@@ -117,6 +102,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_serve_refuses_a_damaged_release(sample_data: Path, tmp_path: Path, damage: str) -> None:
     release = tmp_path / "data" / "releases" / "r1"

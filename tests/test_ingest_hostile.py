@@ -10,8 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_etl import csv_text
-from tests.test_refresh_ingest import COLUMNS, base_data, cast, data, movie, tables, write_batch
+from tests.helpers import COLUMNS, batch_movie, cast, copy_data, csv_text, tables, write_batch
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -21,6 +20,12 @@ from movierec.refresh.records import record_key
 from movierec.release.store import ReleaseStore
 
 NAME_CAP = 500  # MOVIEREC_MAX_NAME_CHARS's default
+
+
+@pytest.fixture
+def data(ingest_base: Path, tmp_path: Path) -> Path:
+    """A copy of the ingest tests' base release (conftest's ``ingest_base``)."""
+    return copy_data(ingest_base, tmp_path / "data")
 
 
 def ingest_cli(batch: Path, data: Path, *extra: str) -> tuple[int, str, list[str]]:
@@ -47,11 +52,11 @@ def test_a_malformed_update_keeps_the_films_previous_records(data: Path, tmp_pat
         tmp_path / "batch",
         [
             COLUMNS,
-            movie(str(toy_story), "Toy Story rota")[:9],  # 9 fields: malformed
-            movie(str(jumanji), "Jumanji rota", "2020-02-30"),
-            movie("930001", "Nueva rota")[:9],  # a new film, malformed: quarantined as before
-            movie("930002", long_title),
-            movie("８６２", "Toy Story en dígitos anchos"),
+            batch_movie(str(toy_story), "Toy Story rota")[:9],  # 9 fields: malformed
+            batch_movie(str(jumanji), "Jumanji rota", "2020-02-30"),
+            batch_movie("930001", "Nueva rota")[:9],  # a new film, malformed: quarantined as before
+            batch_movie("930002", long_title),
+            batch_movie("８６２", "Toy Story en dígitos anchos"),
         ],  # not an id: quarantined, matches nothing
         credits=[list(CREDITS_COLUMNS), ["[{'id': 1", "[]", str(toy_story)], [cast(777002, long_name), "[]", "930002"]],
         keywords=[list(KEYWORDS_COLUMNS), [str(toy_story), "[]", "surplus"]],
@@ -174,7 +179,7 @@ def test_a_batch_file_must_be_a_regular_file(data: Path, tmp_path: Path, kind: s
         os.mkfifo(movies)
         offending = movies
     else:
-        movies.write_text(csv_text([COLUMNS, movie("930003", "Nueva")]))
+        movies.write_text(csv_text([COLUMNS, batch_movie("930003", "Nueva")]))
         offending = folder / ("credits.csv" if kind == "symlink credits" else "deleted_ids.txt")
         offending.symlink_to(secret)
     current = ReleaseStore(data).current()

@@ -129,6 +129,7 @@ people = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(people, min_size=1, max_size=8))
 def test_any_repr_cell_parses_exactly(cells: list[list[dict]]) -> None:
@@ -144,6 +145,7 @@ def _column(path: Path, name: str) -> list[str | None]:
     return frame[name].to_list()
 
 
+@pytest.mark.slow
 def test_real_sample_equals_literal_eval_cell_by_cell(sample_raw: Path) -> None:
     checks: list[tuple[str, str, dict[str, Kind], str]] = [
         ("movies_metadata.csv.gz", raw, schema, "list") for raw, _, schema, _ in MOVIE_LISTS

@@ -50,6 +50,7 @@ def _gz_lines(path: Path) -> list[str]:
     return gzip.decompress(path.read_bytes()).decode().splitlines()
 
 
+@pytest.mark.slow
 def test_evaluation_users_ratings_never_reach_training(
     sample_tables: Path, sample_raw: Path, tmp_path: Path, cf_users: list
 ) -> None:
@@ -87,6 +88,7 @@ def test_evaluation_users_ratings_never_reach_training(
     assert with_all["cf"]["training_users"] == with_training_only["cf"]["training_users"] == 536  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_trains_without_ratings(sample_tables: Path, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()  # a fresh machine: no ratings_small.csv, no links.csv
@@ -188,6 +190,7 @@ def test_manifest_records_what_the_model_learned(sample_data: Path) -> None:
     assert model["seconds"] > 0
 
 
+@pytest.mark.slow
 def test_cli_train_publishes_a_new_release_and_never_touches_the_served_one(
     sample_data: Path, sample_raw: Path, tmp_path: Path
 ) -> None:
@@ -222,6 +225,7 @@ def test_cli_train_without_a_release_fails_cleanly(tmp_path: Path) -> None:
     assert "no release" in result.output
 
 
+@pytest.mark.slow
 def test_api_serves_exactly_the_artifacts_top_5(sample_data: Path, neighbours: pl.DataFrame) -> None:
     from movierec.api.app import create_app
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_refresh_ingest import COLUMNS, sample_rows, write_batch
+from tests.helpers import COLUMNS, sample_rows, write_batch
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app
@@ -116,7 +116,9 @@ def test_a_catalogue_built_without_ingests_has_no_novedades(client: TestClient) 
     assert response.status_code == 200 and response.json() == {"limite": 20, "novedades": []}
     page = client.get("/").text
     assert '<h2 id="titulo-novedades">Novedades</h2>' in page and "Aún no hay novedades" in page
-    assert "titulo-novedades" not in client.get("/?id=862").text  # only on the home page
+    card = client.get("/?id=862")
+    assert card.status_code == 200 and 'id="titulo-ficha"' in card.text
+    assert "titulo-novedades" not in card.text  # only on the home page
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "101", "-1", "1.5", "1e2", "٣", "9" * 30])
@@ -128,6 +130,7 @@ def test_limite_is_an_integer_from_1_to_100(client: TestClient, value: str) -> N
     assert body["errores"] == [{"campo": "limite", "mensaje": body["detail"]}]
 
 
+@pytest.mark.slow
 def test_novedades_after_a_chain_of_ingests(served: TestClient, chain: tuple[Path, list[Path]]) -> None:
     _data, (first, second, third) = chain
     body = served.get("/novedades").json()
@@ -150,6 +153,7 @@ def test_novedades_after_a_chain_of_ingests(served: TestClient, chain: tuple[Pat
     assert not (first / ADDITIONS).exists()  # built by `pipeline`: nothing added
 
 
+@pytest.mark.slow
 def test_after_a_rollback_the_rolled_back_films_are_no_longer_listed(
     served: TestClient, chain: tuple[Path, list[Path]]
 ) -> None:
@@ -187,6 +191,7 @@ def usable_picks(release: Path, film: int) -> pl.DataFrame:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("film", [FUTURE, GUMP])
 def test_a_film_ingested_with_no_likes_is_recommended_by_its_content(
     served: TestClient, chain: tuple[Path, list[Path]], film: int
@@ -211,6 +216,7 @@ def test_a_film_ingested_with_no_likes_is_recommended_by_its_content(
     assert all(any(w in html.unescape(why).lower() for w in words) for *_, why in shown)
 
 
+@pytest.mark.slow
 def test_cards_of_films_with_likes_and_without(served: TestClient, chain: tuple[Path, list[Path]]) -> None:
     release = chain[1][2]
     warm = served.get("/?id=105").text  # Back to the Future: liked by training users
@@ -223,6 +229,7 @@ def test_cards_of_films_with_likes_and_without(served: TestClient, chain: tuple[
     assert 'id="agregada"' not in page
 
 
+@pytest.mark.slow
 def test_the_home_page_lists_the_novedades_as_links_to_their_cards(served: TestClient) -> None:
     page = served.get("/", headers={"Accept": "text/html"}).text  # rendered on the server: no script needed
     section = page[page.index('<section aria-labelledby="titulo-novedades">') :]

@@ -92,6 +92,7 @@ def lists_and_inputs(draw: st.DrawFn) -> tuple[WeightLists, np.ndarray, list[np.
     return lists, neighbours, inputs
 
 
+@pytest.mark.slow
 @given(case=lists_and_inputs(), weight=st.sampled_from([0.0, 0.25]))
 @settings(max_examples=200, deadline=None, derandomize=True)
 def test_the_batch_scorer_equals_the_one_person_scorer(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.helpers import copy_data, write_small_raw
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -17,40 +18,15 @@ from movierec.raw.files import InputError
 from movierec.release.store import ReleaseStore
 
 
-def write_small_raw(folder: Path, sample_raw: Path, films: int = 200) -> Path:
-    """The first ``films`` films of the real sample (movies and credits), for quick releases."""
-    import gzip
-
-    folder.mkdir(parents=True)
-    for name in ("movies_metadata.csv.gz", "credits.csv.gz"):
-        with gzip.open(sample_raw / name, "rt", encoding="utf-8", newline="") as handle:
-            import csv
-
-            rows = list(csv.reader(handle))[: films + 1]
-        with open(folder / name.removesuffix(".gz"), "w", encoding="utf-8", newline="") as out:
-            csv.writer(out).writerows(rows)
-    return folder
-
-
 @pytest.fixture
 def small_raw(tmp_path: Path, sample_raw: Path) -> Path:
     return write_small_raw(tmp_path / "raw", sample_raw)
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
-    """A data folder holding one release of the small raw folder, built once for the module."""
-    base = tmp_path_factory.mktemp("published")
-    data = base / "data"
-    publish(write_small_raw(base / "raw", sample_raw), data, Settings(data_dir=data, report_on_publish=False))
-    return data
-
-
 @pytest.fixture
-def data_with_release(published: Path, tmp_path: Path) -> tuple[Path, str]:
-    """A copy of ``published`` (its symlink kept) and the name of its release."""
-    data = tmp_path / "data"
-    shutil.copytree(published, data, symlinks=True)
+def data_with_release(small_release: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of conftest's ``small_release`` (its symlink kept) and the name of its release."""
+    data = copy_data(small_release, tmp_path / "data")
     return data, ReleaseStore(data).current().name
 
 
@@ -195,6 +171,7 @@ def test_a_catalogue_too_small_to_recommend_from_is_refused_before_training(
     assert result.exit_code == 2 and "the ETL kept 1 film in the catalogue" in result.output
 
 
+@pytest.mark.slow
 def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path) -> None:
     from movierec.etl.run import run_etl
     from movierec.model.train import CatalogueTooSmall, train
@@ -217,6 +194,7 @@ def test_training_itself_refuses_too_few_films(sample_raw: Path, tmp_path: Path)
     assert info["films"] == 3 and info["rows"] == 3 * 2  # 3 films, each with the 2 others
 
 
+@pytest.mark.slow
 def test_the_sample_fallback_is_visible(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -230,6 +208,7 @@ def test_the_sample_fallback_is_visible(
     assert "building from the bundled SAMPLE" in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_pipeline(small_raw: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     result = CliRunner().invoke(app, ["pipeline", "--raw", str(small_raw), "--data", str(data)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.test_pipeline import published
+from tests.helpers import copy_data
 
 from movierec.catalog.check import check_catalog
 from movierec.config import Settings
@@ -31,11 +30,10 @@ def _staged(data: Path, relative: str) -> Callable[[], bool]:
 MOMENTS = ["staging", "tables", "model", "manifest"]
 
 
-def test_sigkill_at_any_moment_leaves_current_serving(published: Path, tmp_path: Path) -> None:
+def test_sigkill_at_any_moment_leaves_current_serving(small_release: Path, tmp_path: Path) -> None:
     """One run killed at each moment in turn, then one that completes: `current` never moves
     before a release is complete, and the complete run clears every killed run's debris."""
-    data = tmp_path / "data"
-    shutil.copytree(published, data, symlinks=True)
+    data = copy_data(small_release, tmp_path / "data")
     store = ReleaseStore(data)
     good = store.current()
     raw_dir = Path(json.loads((good / "manifest.json").read_text())["raw_dir"])

@@ -177,6 +177,7 @@ def _sample_as_ratings_csv(sample_raw: Path, folder: Path, keep_evaluation_users
     return folder
 
 
+@pytest.mark.slow
 def test_full_file_trains_and_evaluation_users_never_reach_training(
     sample_tables: Path, sample_raw: Path, sample_data: Path, tmp_path: Path, cf_users: list
 ) -> None:

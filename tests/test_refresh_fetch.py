@@ -4,14 +4,12 @@ sync ended, the TMDB client's absence or missing key, and the background runner.
 from __future__ import annotations
 
 import csv
-import gzip
 import http.client
 import io
 import json
 import os
 import shutil
 import signal
-import socket
 import socketserver
 import subprocess
 import sys
@@ -27,33 +25,17 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tests.helpers import free_port, sample_rows
+from tests.servers import HostileHandler
 from typer.testing import CliRunner
 
 from movierec.catalog.indexes import load_catalog
 from movierec.cli import app
 from movierec.config import REPO_ROOT, Settings
-from movierec.pipeline import publish
 from movierec.refresh.fetch import FetchError, fetch_release
 from movierec.refresh.schedule import Refresher, first_delay, last_synced, refresh_once
 from movierec.release.layout import new_name, read_manifest
 from movierec.release.store import ReleaseStore
-from test_fetch_hostile_http import HostileHandler
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
-    """A release of the sample's first 200 films (with its ratings)."""
-    raw = tmp_path_factory.mktemp("raw")
-    for name in ("movies_metadata.csv.gz", "credits.csv.gz"):
-        with gzip.open(sample_raw / name, "rt", encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))[:201]
-        with open(raw / name.removesuffix(".gz"), "w", encoding="utf-8", newline="") as out:
-            csv.writer(out).writerows(rows)
-    for name in ("ratings_small.csv.gz", "links.csv.gz"):
-        shutil.copyfile(sample_raw / name, raw / name)
-    data = tmp_path_factory.mktemp("data")
-    publish(raw, data, Settings(data_dir=data, evaluate_on_publish=False))
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +70,8 @@ def releases(data: Path) -> list[str]:
     return sorted(p.name for p in (data / "releases").iterdir()) if (data / "releases").exists() else []
 
 
-def test_fetch_publishes_the_archived_release(small_data: Path, files: tuple[Path, str], tmp_path: Path) -> None:
-    release = ReleaseStore(small_data).current()
+def test_fetch_publishes_the_archived_release(small_release: Path, files: tuple[Path, str], tmp_path: Path) -> None:
+    release = ReleaseStore(small_release).current()
     assert release is not None
     folder, url = files
     pack(release, folder / "release.tar.gz")
@@ -108,12 +90,12 @@ def test_fetch_publishes_the_archived_release(small_data: Path, files: tuple[Pat
     assert releases(data) == [release.name]
 
 
-def test_a_bad_archive_changes_nothing(small_data: Path, files: tuple[Path, str], tmp_path: Path) -> None:
-    release = ReleaseStore(small_data).current()
+def test_a_bad_archive_changes_nothing(small_release: Path, files: tuple[Path, str], tmp_path: Path) -> None:
+    release = ReleaseStore(small_release).current()
     assert release is not None
     folder, url = files
     data = tmp_path / "data"
-    shutil.copytree(small_data, data, symlinks=True)
+    shutil.copytree(small_release, data, symlinks=True)
     before, current = releases(data), ReleaseStore(data).current()
     (folder / "garbage.tar.gz").write_bytes(b"not an archive at all")
     broken = tmp_path / "broken" / release.name
@@ -147,8 +129,8 @@ def test_a_bad_archive_changes_nothing(small_data: Path, files: tuple[Path, str]
     assert result.exit_code == 2 and "not a readable release archive" in result.output
 
 
-def test_serve_downloads_the_release_at_start(small_data: Path, files: tuple[Path, str], tmp_path: Path) -> None:
-    release = ReleaseStore(small_data).current()
+def test_serve_downloads_the_release_at_start(small_release: Path, files: tuple[Path, str], tmp_path: Path) -> None:
+    release = ReleaseStore(small_release).current()
     assert release is not None
     folder, url = files
     pack(release, folder / "start.tar.gz", root="", serving=True)  # files at the root, no raw/ nor tables/
@@ -162,9 +144,7 @@ def test_serve_downloads_the_release_at_start(small_data: Path, files: tuple[Pat
 def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, object]]:
     """`movierec serve --data DATA` in a child process with these MOVIEREC_* variables, until its
     /health answers (which it yields); stopped with SIGINT at the end."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--port", str(port)],
@@ -180,7 +160,9 @@ def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, objec
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 conn.request("GET", "/health")
-                health = json.loads(conn.getresponse().read())
+                response = conn.getresponse()
+                assert response.status == 200, log.read_text()
+                health = json.loads(response.read())
                 break
             except OSError:
                 assert time.monotonic() < deadline, log.read_text()
@@ -191,6 +173,7 @@ def serving(data: Path, log: Path, **variables: str) -> Iterator[dict[str, objec
         proc.wait(timeout=20)
 
 
+@pytest.mark.slow
 def test_serve_without_a_release_and_a_bad_url_stops(tmp_path: Path, files: tuple[Path, str]) -> None:
     env = {**os.environ, "MOVIEREC_RELEASE_URL": f"{files[1]}/missing.tar.gz"}
     result = subprocess.run(
@@ -215,16 +198,16 @@ def renamed(release: Path, folder: Path, name: str, created: str) -> Path:
 
 
 def test_fetch_orders_by_created_at_and_says_what_it_did(
-    small_data: Path, files: tuple[Path, str], tmp_path: Path
+    small_release: Path, files: tuple[Path, str], tmp_path: Path
 ) -> None:
     """A fetched release whose name sorts after the current one but was made before it is kept
     beside it, and current stays; a newer one becomes current; pruning keeps the newest by
     created_at and current, whatever the names."""
-    release = ReleaseStore(small_data).current()
+    release = ReleaseStore(small_release).current()
     assert release is not None
     folder, url = files
     data = tmp_path / "data"
-    shutil.copytree(small_data, data, symlinks=True)
+    shutil.copytree(small_release, data, symlinks=True)
     later_name = new_name()  # sorts after the current release's name…
     pack(renamed(release, tmp_path, later_name, "2020-01-01T00:00:00+00:00"), folder / "older.tar.gz")  # …made before
     result = CliRunner().invoke(app, ["fetch", f"{url}/older.tar.gz", "--data", str(data)])
@@ -249,11 +232,11 @@ def test_fetch_orders_by_created_at_and_says_what_it_did(
     assert result.stdout == f"current → {release.name}\n"
 
 
-def test_serve_with_a_dripping_release_url_serves_the_release_it_has(small_data: Path, tmp_path: Path) -> None:
-    release = ReleaseStore(small_data).current()
+def test_serve_with_a_dripping_release_url_serves_the_release_it_has(small_release: Path, tmp_path: Path) -> None:
+    release = ReleaseStore(small_release).current()
     assert release is not None
     data = tmp_path / "data"
-    shutil.copytree(small_data, data, symlinks=True)
+    shutil.copytree(small_release, data, symlinks=True)
     socketserver.ThreadingTCPServer.daemon_threads = True
     drip = socketserver.ThreadingTCPServer(("127.0.0.1", 0), HostileHandler)
     threading.Thread(target=drip.serve_forever, daemon=True).start()
@@ -278,8 +261,7 @@ def fake_tmdb(calls: list[tuple[date, Path]], sample_raw: Path) -> types.ModuleT
 
     def sync(since: date, out: Path, **options: object) -> None:
         calls.append((since, out))
-        with gzip.open(sample_raw / "movies_metadata.csv.gz", "rt", encoding="utf-8", newline="") as handle:
-            header, row = list(csv.reader(handle))[:2]
+        header, row = sample_rows(sample_raw, "movies_metadata.csv", 1)
         row[header.index("id")], row[header.index("title")] = "6000001", "Sincronizada"
         with open(out / "movies_metadata.csv", "w", encoding="utf-8", newline="") as handle:
             csv.writer(handle).writerows([header, row])
@@ -290,10 +272,10 @@ def fake_tmdb(calls: list[tuple[date, Path]], sample_raw: Path) -> types.ModuleT
 
 
 def test_refresh_syncs_from_where_the_last_sync_ended(
-    small_data: Path, tmp_path: Path, sample_raw: Path, monkeypatch: pytest.MonkeyPatch
+    small_release: Path, tmp_path: Path, sample_raw: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = tmp_path / "data"
-    shutil.copytree(small_data, data, symlinks=True)
+    shutil.copytree(small_release, data, symlinks=True)
     base = ReleaseStore(data).current()
     assert base is not None
     built = datetime.fromisoformat(str((read_manifest(base) or {})["created_at"])).date()
@@ -314,18 +296,18 @@ def test_refresh_syncs_from_where_the_last_sync_ended(
     assert result.exit_code == 2 and "--since must be a date" in result.output
 
 
-def test_refresh_without_the_tmdb_client_or_the_key(small_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_without_the_tmdb_client_or_the_key(small_release: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TMDB_API_KEY", raising=False)
-    result = CliRunner().invoke(app, ["refresh", "--data", str(small_data)])
+    result = CliRunner().invoke(app, ["refresh", "--data", str(small_release)])
     assert result.exit_code == 2 and "TMDB_API_KEY is not set" in result.output
     monkeypatch.setenv("TMDB_API_KEY", "test-key")
     monkeypatch.setitem(sys.modules, "movierec.refresh.tmdb", None)  # this build has no TMDB client
-    result = CliRunner().invoke(app, ["refresh", "--data", str(small_data)])
+    result = CliRunner().invoke(app, ["refresh", "--data", str(small_release)])
     assert result.exit_code == 2 and "tmdb-sync is not available in this build" in result.output
 
 
-def test_first_refresh_is_due_a_period_after_the_release_was_built(small_data: Path) -> None:
-    release = ReleaseStore(small_data).current()
+def test_first_refresh_is_due_a_period_after_the_release_was_built(small_release: Path) -> None:
+    release = ReleaseStore(small_release).current()
     created = datetime.fromisoformat(str((read_manifest(release) or {})["created_at"]))  # type: ignore[arg-type]
     day = 86400.0
     assert first_delay(release, day, created + timedelta(hours=2)) == pytest.approx(day - 7200)
@@ -333,11 +315,11 @@ def test_first_refresh_is_due_a_period_after_the_release_was_built(small_data: P
     assert first_delay(None, day, created) == day
 
 
-def test_the_refresher_runs_its_command_until_stopped(small_data: Path, tmp_path: Path) -> None:
+def test_the_refresher_runs_its_command_until_stopped(small_release: Path, tmp_path: Path) -> None:
     marks = tmp_path / "runs.txt"
     command = [sys.executable, "-c", f"open({str(marks)!r}, 'a').write('run\\n')"]
-    refresher = Refresher(small_data, every=0.05, command=command, minimum=0.0)
-    first_delay_s = first_delay(ReleaseStore(small_data).current(), 0.05, datetime.now(UTC), 0.0)
+    refresher = Refresher(small_release, every=0.05, command=command, minimum=0.0)
+    first_delay_s = first_delay(ReleaseStore(small_release).current(), 0.05, datetime.now(UTC), 0.0)
     assert first_delay_s == 0.0  # built more than 0.05 s ago: due now
     refresher.start()
     deadline = time.monotonic() + 60

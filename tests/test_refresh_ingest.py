@@ -3,141 +3,43 @@ an independent merge (csv module) run through the ETL, bad batches, and the reco
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import json
-import shutil
-import zipfile
 from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_etl import broken_record, csv_text
+from tests.helpers import (
+    COLUMNS,
+    TITLES_HEADER,
+    batch_movie,
+    broken_record,
+    cast,
+    copy_data,
+    csv_text,
+    sample_rows,
+    tables,
+    write_batch,
+)
 from typer.testing import CliRunner
 
 from movierec.cli import app
 from movierec.config import Settings
 from movierec.etl.run import run_etl
-from movierec.pipeline import publish
 from movierec.raw.csv_table import read_table
 from movierec.raw.files import CREDITS_COLUMNS, KEYWORDS_COLUMNS, MOVIES_COLUMNS
 from movierec.refresh.ingest import ingest
 from movierec.refresh.records import read_records, write_records
 from movierec.release.store import ReleaseStore
 
-COLUMNS = list(MOVIES_COLUMNS)
 SETTINGS = {"evaluate_on_publish": False}
 
 
-def movie(id_: str, title: str, release_date: str = "2000-01-01", **fields: str) -> list[str]:
-    row = {c: "" for c in COLUMNS}
-    row.update(
-        adult="False",
-        id=id_,
-        title=title,
-        original_title=title,
-        release_date=release_date,
-        budget="1000000",
-        revenue="3000000",
-        genres="[{'id': 18, 'name': 'Drama'}]",
-        production_companies="[]",
-        production_countries="[]",
-        spoken_languages="[]",
-        popularity="1.5",
-        vote_average="6.5",
-        vote_count="10",
-        status="Released",
-        original_language="es",
-        overview=f"About {title}",
-        runtime="90.0",
-        video="False",
-    )
-    row.update(fields)
-    return [row[c] for c in COLUMNS]
-
-
-def cast(person: int, name: str) -> str:
-    return (
-        f"[{{'cast_id': 1, 'character': 'Alguien', 'credit_id': 'c{person}', 'gender': 1, 'id': {person}, "
-        f"'name': '{name}', 'order': 0, 'profile_path': None}}]"
-    )
-
-
-def sample_rows(sample_raw: Path, name: str, count: int | None = None) -> list[list[str]]:
-    with gzip.open(sample_raw / f"{name}.gz", "rt", encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    return rows if count is None else rows[: count + 1]
-
-
-TITLES_HEADER = "movie_id,iso_639_1,iso_3166_1,title,kind\n"
-BASE_TITLES = TITLES_HEADER + (
-    "862,es,ES,Toy Story (juguetes),translation\n862,,MX,Toy Story: juguetes,alternative\n"
-    "8844,es,ES,Jumanji,translation\n900003,es,ES,Para borrar,translation\n"
-)
-
-
-@pytest.fixture(scope="module")
-def base_data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
-    """A release from the sample's first 200 films plus dirt (a duplicate id, a record broken over
-    two lines, an invalid id, a film the batch deletes), with the sample's ratings."""
-    raw = tmp_path_factory.mktemp("base-raw")
-    movies = sample_rows(sample_raw, "movies_metadata.csv", 200)
-    (raw / "movies_metadata.csv").write_text(
-        csv_text(movies)
-        + csv_text([movie("900001", "Base Dup"), movie("900001", "Base Dup Again")])
-        + broken_record(movie("900002", "Broken Base", "2003-03-03"))
-        + csv_text([movie("900003", "To Delete"), movie("abc", "Bad Id")])
-    )
-    credits = sample_rows(sample_raw, "credits.csv", 200)
-    (raw / "credits.csv").write_text(
-        csv_text(
-            [
-                *credits,
-                [cast(800001, "Base Actor"), "[]", "900001"],
-                [cast(800001, "Base Actor"), "[]", "900002"],
-                [cast(800002, "Gone Actor"), "[]", "900003"],
-            ]
-        )
-    )
-    keywords = sample_rows(sample_raw, "keywords.csv", 200)
-    (raw / "keywords.csv").write_text(csv_text([*keywords, ["900001", "[{'id': 5, 'name': 'base'}]"]]))
-    (raw / "titles.csv").write_text(BASE_TITLES)
-    for name in ("ratings_small.csv.gz", "links.csv.gz"):
-        shutil.copyfile(sample_raw / name, raw / name)
-    data = tmp_path_factory.mktemp("base-data")
-    publish(raw, data, Settings(data_dir=data, **SETTINGS))
-    return data
-
-
 @pytest.fixture
-def data(base_data: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "data"
-    shutil.copytree(base_data, copy, symlinks=True)
-    return copy
-
-
-def write_batch(
-    folder: Path,
-    movies: list[list[str]],
-    credits: list[list[str]] | None = None,
-    keywords: list[list[str]] | None = None,
-    deleted: str | None = None,
-) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "movies_metadata.csv").write_text(csv_text(movies))
-    if credits is not None:  # as a zip, as TMDB dumps and Kaggle downloads come
-        with zipfile.ZipFile(folder / "credits.csv.zip", "w") as archive:
-            archive.writestr("credits.csv", csv_text(credits))
-    if keywords is not None:
-        (folder / "keywords.csv.gz").write_bytes(gzip.compress(csv_text(keywords).encode()))
-    if deleted is not None:
-        (folder / "deleted_ids.txt").write_text(deleted)
-    return folder
-
-
-def tables(release: Path, name: str) -> pl.DataFrame:
-    return pl.read_parquet(release / "tables" / f"{name}.parquet")
+def data(ingest_base: Path, tmp_path: Path) -> Path:
+    """A copy of the ingest tests' base release (conftest's ``ingest_base``)."""
+    return copy_data(ingest_base, tmp_path / "data")
 
 
 def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
@@ -151,14 +53,14 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
         [
             COLUMNS,
             toy,
-            movie("900002", "Broken Fixed"),
-            movie("900001", "Dup Fixed"),  # replace a broken record, a duplicate
-            movie("910001", "Nueva Película", "2026-11-20"),
-            movie("910002", "Fecha Mala", "2020-02-30"),  # quarantined: invalid date
-            movie("910003", "Géneros Malos", genres="[{'id': 1"),  # quarantined: unparseable genres
-            movie("910001", "Nueva Duplicada"),  # quarantined: the first record of an id wins
-            movie("xyz", "Id Malo"),  # quarantined: invalid id
-            movie("910004", "Borrada"),
+            batch_movie("900002", "Broken Fixed"),
+            batch_movie("900001", "Dup Fixed"),  # replace a broken record, a duplicate
+            batch_movie("910001", "Nueva Película", "2026-11-20"),
+            batch_movie("910002", "Fecha Mala", "2020-02-30"),  # quarantined: invalid date
+            batch_movie("910003", "Géneros Malos", genres="[{'id': 1"),  # quarantined: unparseable genres
+            batch_movie("910001", "Nueva Duplicada"),  # quarantined: the first record of an id wins
+            batch_movie("xyz", "Id Malo"),  # quarantined: invalid id
+            batch_movie("910004", "Borrada"),
         ],  # in the batch and deleted: deletion wins
         credits=[
             list(CREDITS_COLUMNS),
@@ -282,11 +184,11 @@ def test_merge_rules(data: Path, tmp_path: Path, sample_raw: Path) -> None:
     assert json.loads((release / "manifest.json").read_text())["ingest"] == summary
 
 
-def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path) -> None:
+@pytest.mark.slow
+def test_ingest_equals_an_independent_merge(tmp_path: Path, sample_raw: Path, sample_data: Path) -> None:
     """The whole sample with 30 films changed, 20 added (columns in another order) and 10 deleted:
     the release's tables equal the ETL of the same merge done here with the csv module."""
-    data = tmp_path / "data"
-    publish(sample_raw, data, Settings(data_dir=data, **SETTINGS))
+    data = copy_data(sample_data, tmp_path / "data")  # the sample's release, as publish builds it
     files = {name: sample_rows(sample_raw, name) for name in ("movies_metadata.csv", "credits.csv", "keywords.csv")}
     movies = files["movies_metadata.csv"]
     id_at, title_at, pop_at = (COLUMNS.index(c) for c in ("id", "title", "popularity"))
@@ -383,7 +285,7 @@ def test_an_empty_batch_publishes_nothing(data: Path, tmp_path: Path) -> None:
 
 
 def test_cli_ingest_reports_the_counts(data: Path, tmp_path: Path) -> None:
-    folder = write_batch(tmp_path / "batch", [COLUMNS, movie("920001", "Otra Nueva")], deleted="900003\n")
+    folder = write_batch(tmp_path / "batch", [COLUMNS, batch_movie("920001", "Otra Nueva")], deleted="900003\n")
     result = CliRunner().invoke(app, ["ingest", str(folder), "--data", str(data)])
     assert result.exit_code == 0, result.output
     assert "published release" in result.output
@@ -396,9 +298,9 @@ def test_records_are_written_back_as_read(tmp_path: Path, sample_raw: Path) -> N
     """Every record of the real sample and of a file with dirt, read by the ETL's reader, written,
     and read again: the same fields, the same ragged records, in the same order."""
     dirty = (
-        csv_text([COLUMNS, movie("1", "Say \"Hi\", 'you'", overview="two\nlines")])
-        + broken_record(movie("2", "Broken"))
-        + csv_text([["False", "", "a lone ragged record"], movie("3", "Last", overview="x\r\ny")])
+        csv_text([COLUMNS, batch_movie("1", "Say \"Hi\", 'you'", overview="two\nlines")])
+        + broken_record(batch_movie("2", "Broken"))
+        + csv_text([["False", "", "a lone ragged record"], batch_movie("3", "Last", overview="x\r\ny")])
     )
     inputs = [
         (sample_raw / f"{n}.gz", gzip.decompress((sample_raw / f"{n}.gz").read_bytes()), c)

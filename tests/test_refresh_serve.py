@@ -5,13 +5,11 @@ fails to load (serving on), ignores a bad batch, and follows rollbacks."""
 from __future__ import annotations
 
 import csv
-import gzip
 import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,13 +18,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.helpers import copy_data, free_port, sample_rows
 
 from movierec.api.answers import Answers
 from movierec.catalog.indexes import load_catalog
 from movierec.config import REPO_ROOT, Settings
-from movierec.pipeline import publish
 from movierec.release.layout import MANIFEST, new_name, read_manifest, write_json
 from movierec.release.store import ReleaseStore
+
+pytestmark = pytest.mark.slow  # a real `movierec serve` under load, ingests and rollbacks in subprocesses
 
 NEW_FILM = "Estreno de Prueba"
 PATHS = [
@@ -37,12 +37,6 @@ PATHS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def movierec(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "movierec", *args], capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout
@@ -50,10 +44,9 @@ def movierec(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
-    folder = tmp_path_factory.mktemp("follow")
-    publish(sample_raw, folder, Settings(data_dir=folder, evaluate_on_publish=False))
-    return folder
+def data(tmp_path_factory: pytest.TempPathFactory, sample_data: Path) -> Path:
+    """A copy of the sample's release that the test ingests into and rolls back."""
+    return copy_data(sample_data, tmp_path_factory.mktemp("follow") / "data")
 
 
 @pytest.fixture
@@ -145,9 +138,7 @@ def expected_answers(release: Path) -> dict[str, tuple[int, bytes | None]]:
 
 def write_batch(folder: Path, sample_raw: Path) -> Path:
     """Toy Story with another popularity, and one new film."""
-    with gzip.open(sample_raw / "movies_metadata.csv.gz", "rt", encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))[:2]
-    header, toy = rows
+    header, toy = sample_rows(sample_raw, "movies_metadata.csv", 1)
     assert toy[header.index("id")] == "862"
     new = list(toy)
     new[header.index("id")], new[header.index("title")] = "5000001", NEW_FILM

@@ -19,6 +19,8 @@ from movierec.config import SAMPLE_RAW_DIR
 from movierec.report import build_report, write_report
 from movierec.report.spanish import GENRES, MONTHS, WEEKDAYS
 
+pytestmark = pytest.mark.slow  # every test reads the report built from a copy of the sample's release
+
 # An evaluation table as `movierec evaluate` records it, with one metric the report does not know.
 EVALUATION = {
     "k": 5,

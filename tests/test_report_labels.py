@@ -5,12 +5,11 @@ draw as the text they are; a report that still fails is one line and exit code 2
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_pipeline import published, write_small_raw
+from tests.helpers import copy_data
 from typer.testing import CliRunner
 
 from movierec.cli import app
@@ -30,10 +29,9 @@ HOSTILE = [
 
 
 @pytest.fixture
-def hostile_release(published: Path, tmp_path: Path) -> Path:
+def hostile_release(small_release: Path, tmp_path: Path) -> Path:
     """A copy of the small release whose companies, countries and genres are named ``HOSTILE``."""
-    data = tmp_path / "data"
-    shutil.copytree(published, data, symlinks=True)
+    data = copy_data(small_release, tmp_path / "data")
     tables = (data / "current").resolve() / "tables"
     for name, column in (("companies", "company"), ("countries", "country"), ("genres", "genre")):
         frame = pl.read_parquet(tables / f"{name}.parquet")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_pipeline import published, write_small_raw
+from tests.helpers import copy_data, write_small_raw
 from typer.testing import CliRunner
 
 from movierec.api.app import create_app
@@ -72,9 +72,8 @@ def test_the_api_serves_the_current_releases_report(sample_data: Path) -> None:
         assert "/reporte" in client.get("/openapi.json").json()["paths"]
 
 
-def test_a_release_without_report_answers_404_in_spanish(published: Path, tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(published, data, symlinks=True)
+def test_a_release_without_report_answers_404_in_spanish(small_release: Path, tmp_path: Path) -> None:
+    data = copy_data(small_release, tmp_path / "data")
     shutil.rmtree(ReleaseStore(data).current() / "report", ignore_errors=True)
     with TestClient(create_app(data, Settings(data_dir=data))) as client:
         response = client.get("/reporte")
@@ -82,6 +81,7 @@ def test_a_release_without_report_answers_404_in_spanish(published: Path, tmp_pa
     assert response.json()["detail"].startswith("La versión ") and "no tiene reporte" in response.json()["detail"]
 
 
+@pytest.mark.slow
 def test_a_failing_report_is_recorded_and_the_release_still_published(
     sample_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,9 +102,9 @@ def test_a_failing_report_is_recorded_and_the_release_still_published(
     assert detail.endswith("no tiene reporte (falló al generarse: ValueError: a chart could not be drawn).")
 
 
-def test_cli_report_writes_html_and_json_anywhere(published: Path, tmp_path: Path) -> None:
+def test_cli_report_writes_html_and_json_anywhere(small_release: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere" / "informe.html"
-    result = CliRunner().invoke(app, ["report", "--data", str(published), "--out", str(out)])
+    result = CliRunner().invoke(app, ["report", "--data", str(small_release), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.with_suffix(".json").read_text())["peliculas"] == 200
     assert "report of release" in result.output

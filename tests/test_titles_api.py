@@ -104,6 +104,7 @@ def get(client: TestClient, path: str, model: type | None = None) -> dict:
     return body
 
 
+@pytest.mark.slow
 def test_every_film_whose_original_title_differs_is_found_by_it_with_and_without_accents(
     client: TestClient, movies: pl.DataFrame
 ) -> None:
@@ -244,6 +245,7 @@ def test_the_title_language_setting(titled: Path, language: str, heading: str) -
         assert message.startswith("La película The Godfather fue estrenada")
 
 
+@pytest.mark.slow
 def test_the_report_counts_spanish_and_original_titles(titled: Path) -> None:
     from movierec.report.build import build_report
 

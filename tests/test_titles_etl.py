@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.test_etl import COLUMNS, csv_text, movie
+from tests.helpers import COLUMNS, csv_text, movie
 
 from movierec.etl.run import run_etl
 from movierec.etl.titles import TITLES_SCHEMA

@@ -160,6 +160,7 @@ def test_a_failing_tmdb_leaves_films_for_the_next_run(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_backfill_stops_within_its_budget_against_a_slow_tmdb(tmp_path: Path) -> None:
     """MOVIEREC_TMDB_BUDGET=1 against answers that take 0.5 s each, 4 in flight: the run stops
     near 1 s with what it fetched kept; the next run continues where it stopped."""
@@ -179,6 +180,7 @@ def test_backfill_stops_within_its_budget_against_a_slow_tmdb(tmp_path: Path) ->
     assert len(rows(tmp_path / "out" / "titles.csv")) == 3 * 40
 
 
+@pytest.mark.slow
 def test_a_killed_backfill_resumes(tmp_path: Path) -> None:
     """SIGTERM to `movierec tmdb-sync --titles` mid-run: the films it finished stay done, the next
     run asks only the others, and titles.csv ends with every film's titles once."""

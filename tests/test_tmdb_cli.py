@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from tests.fake_tmdb import FakeTmdb, make_movie
 from typer.testing import CliRunner
 
-from fake_tmdb import FakeTmdb, make_movie
 from movierec.cli import app
 
 DAY = date(2026, 11, 30)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fake_tmdb import FakeTmdb, Reply, make_movie
 
-from fake_tmdb import FakeTmdb, Reply, make_movie
 from movierec.config import Settings
 from movierec.etl.run import run_etl
 from movierec.refresh.tmdb import RetryPolicy, SyncResult, TmdbError, sync

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fake_tmdb import FakeTmdb, Reply, make_movie
 from typer.testing import CliRunner
 
-from fake_tmdb import FakeTmdb, Reply, make_movie
 from movierec.cli import app
 from movierec.config import REPO_ROOT, Settings
 from movierec.refresh import schedule
@@ -42,6 +42,7 @@ def forever(piece: bytes) -> Any:
     return lambda: itertools.repeat(piece)
 
 
+@pytest.mark.slow
 def test_a_dripping_answer_is_cut_at_the_request_deadline(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with FakeTmdb(api_key=KEY) as fake:
         for i in (1, 2, 3):
@@ -73,6 +74,7 @@ def test_retry_after_is_capped_by_the_setting_and_the_deadline_still_holds(
     assert json.loads((tmp_path / "batch" / "sync.json").read_text())["limits"]["max_wait"] == 0.2
 
 
+@pytest.mark.slow
 def test_retry_after_longer_than_the_deadline_fails_the_film(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with FakeTmdb(api_key=KEY) as fake:
         fake.add(make_movie(1), UNTIL)
@@ -89,6 +91,7 @@ def test_retry_after_longer_than_the_deadline_fails_the_film(tmp_path: Path, cap
     assert "GET /movie/1 failed: no complete answer within 1 s (MOVIEREC_TMDB_REQUEST_DEADLINE)" in caplog.messages
 
 
+@pytest.mark.slow
 def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -126,6 +129,7 @@ def test_when_the_budget_runs_out_the_batch_holds_what_was_fetched(
     assert (out / "movies_metadata.csv").read_text().count("\n") == 2  # the header and film 1
 
 
+@pytest.mark.slow
 def test_a_budget_spent_on_the_change_lists_writes_nothing(tmp_path: Path) -> None:
     with FakeTmdb(api_key=KEY) as fake:
         fake.always["/movie/changes"] = Reply(200, chunks=forever(b" "), drip=0.1)
@@ -223,6 +227,7 @@ def test_an_incomplete_sync_asks_for_its_failed_films_again(tmp_path: Path, monk
     assert schedule.retry_ids(release) == [5, 8]  # what a manifest says is checked like a change list
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_sync_leaves_no_staging_folder_and_the_previous_batch(tmp_path: Path) -> None:
     out = tmp_path / "batch"
     out.mkdir()

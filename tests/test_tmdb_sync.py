@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fake_tmdb import INVALID_KEY, FakeTmdb, Reply, make_movie
+from tests.tmdb_expected import expected_tables, kaggle_nested, ordered, parsed_tables
 
-from fake_tmdb import INVALID_KEY, FakeTmdb, Reply, make_movie
 from movierec.etl.run import run_etl
 from movierec.raw.files import MOVIES_COLUMNS as ETL_MOVIES_COLUMNS
 from movierec.refresh import kaggle_format as kf
 from movierec.refresh.tmdb import RetryPolicy, SyncResult, TmdbError, sync
-from tmdb_expected import expected_tables, kaggle_nested, ordered, parsed_tables
 
 csv.field_size_limit(sys.maxsize)
 
@@ -137,6 +137,7 @@ def test_a_change_list_that_keeps_failing_stops_the_sync(fake: FakeTmdb, tmp_pat
 # ---------------------------------------------------------------- the batch, parsed back
 
 
+@pytest.mark.slow
 def test_the_batch_parses_back_to_what_tmdb_served(fake: FakeTmdb, tmp_path: Path) -> None:
     day = UNTIL - timedelta(days=1)
     served = [make_movie(i, cast=i % 4, crew=i % 3, keywords=i % 3) for i in range(1, 15)]
@@ -306,6 +307,7 @@ def test_the_format_reproduces_the_real_kaggle_files_byte_for_byte(sample_raw: P
 # ---------------------------------------------------------------- retries
 
 
+@pytest.mark.slow
 def test_retries_honour_retry_after_in_seconds_and_as_a_date(
     fake: FakeTmdb, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

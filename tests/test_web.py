@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from rapidfuzz import fuzz
-from tests.test_api import key
+from tests.helpers import key
 
 from movierec.api.app import create_app
 from movierec.api.web_text import GENRES, reason_phrase, spanish_date

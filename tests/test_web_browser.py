@@ -1,79 +1,25 @@
 """The web page in a real browser: Debian's chromium, driven by Playwright, against `movierec serve`
-started on 127.0.0.1 over the release built from the real sample. One browser for the module.
+started on 127.0.0.1 over the release built from the real sample. One browser for the module (conftest).
 
 Screenshots of every state go to /tmp/web-shots/.
 """
 
 from __future__ import annotations
 
-import http.client
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import polars as pl
 import pytest
-
-SHOTS = Path("/tmp/web-shots")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package; `make test` installs it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import SHOTS, serving
 
 
 @pytest.fixture(scope="module")
 def server(sample_data: Path) -> Iterator[str]:
     with serving(sample_data) as url:
         yield url
-
-
-@contextmanager
-def serving(data: Path) -> Iterator[str]:
-    """`movierec serve --data DATA` on a free port until /health answers; its URL, then terminated."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "movierec", "serve", "--data", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("movierec serve did not answer /health within 30 s")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +54,8 @@ def test_search_card_and_my_list(server: str, browser: Any, movies: pl.DataFrame
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(server + "/")
+    home = page.goto(server + "/")
+    assert home is not None and home.status == 200
     page.screenshot(path=str(SHOTS / "01-inicio.png"))
 
     # A misspelled title, and a suggestion picked with the keyboard.
@@ -169,7 +116,8 @@ def test_without_javascript_search_and_card(server: str, browser: Any) -> None:
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(server + "/")
+    home = page.goto(server + "/")
+    assert home is not None and home.status == 200
     # «Novedades» is rendered on the server; a catalogue built without ingests says it has none yet
     expect(page.get_by_role("heading", name="Novedades")).to_be_visible()
     expect(page.get_by_text("Aún no hay novedades")).to_be_visible()

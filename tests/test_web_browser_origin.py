@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.test_web_browser import SHOTS, browser, serving
+from tests.servers import SHOTS, serving
 
 PLANTED = (
     '<script>document.title = "pwned"; localStorage.setItem("mi-lista", "robada")</script>'
@@ -58,7 +58,8 @@ def test_the_report_draws_its_charts_and_a_planted_script_never_runs(server: str
     page.screenshot(path=str(SHOTS / "report-csp.png"))
     # the page's own origin never got the planted key
     home = context.new_page()
-    home.goto(server + "/")
+    served = home.goto(server + "/")
+    assert served is not None and served.status == 200
     assert home.evaluate("() => localStorage.getItem('mi-lista')") is None
     assert requested and all(url.startswith(server + "/") or url.startswith("data:") for url in requested), requested
     context.close()
@@ -69,7 +70,8 @@ def test_docs_is_swagger_ui_from_this_server_only(server: str, browser: Any) -> 
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(server + "/docs")
+    docs = page.goto(server + "/docs")
+    assert docs is not None and docs.status == 200
     page.locator(".swagger-ui .info .title").wait_for(timeout=15_000)
     assert "movierec" in page.locator(".swagger-ui .info .title").inner_text()
     page.locator(".opblock-summary-path", has_text="/recomendacion_usuario").first.wait_for()
