@@ -32,6 +32,7 @@ from pathlib import Path
 
 from movierec.config import Settings
 from movierec.raw.files import quote
+from movierec.refresh import terminable
 from movierec.release.archive import Budget, FetchError, Limits, unpack
 from movierec.release.layout import MANIFEST, age
 from movierec.release.store import ReleaseStore
@@ -123,7 +124,7 @@ def download(url: str, target: Path, limit: int, budget: Budget) -> None:
         except OSError as exc:
             raise FetchError(f"{budget.where}: cannot copy it ({exc.strerror or type(exc).__name__})") from None
     elif url.startswith(("https://", "http://")):
-        asyncio.run(_download_http(url, target, limit, budget))
+        terminable.run(_download_http(url, target, limit, budget))
     else:
         raise FetchError(f"MOVIEREC_RELEASE_URL must be an http(s) or file URL, got {quote(url, 80)}")
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from movierec.config import Settings
 from movierec.raw.caps import FieldCaps
+from movierec.refresh import terminable
 from movierec.refresh.client import DEFAULT_BASE_URL, RetryPolicy, TmdbClient, TmdbError, one_line
 from movierec.refresh.kaggle_format import BatchWriter, Cleaner
 from movierec.refresh.names import DELETED_FILE, FAILED_FILE, SYNC_FILE
@@ -371,7 +372,7 @@ def sync(
     earlier sync failed to get, asked for again beside the change lists (positive integers; at most
     :data:`MAX_RETRY_IDS`; the rest ignored).
     """
-    return asyncio.run(
+    return terminable.run(
         sync_async(
             since,
             out,

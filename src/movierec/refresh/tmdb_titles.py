@@ -42,6 +42,7 @@ import polars as pl
 from movierec.config import Settings
 from movierec.raw.caps import FieldCaps
 from movierec.raw.files import TITLES_COLUMNS
+from movierec.refresh import terminable
 from movierec.refresh.client import DEFAULT_BASE_URL, RetryPolicy, TmdbClient, TmdbError, one_line
 from movierec.refresh.kaggle_format import MOVIES_FILE, TITLES_FILE, Cleaner, titles_rows
 from movierec.refresh.names import FAILED_FILE, SYNC_FILE
@@ -302,6 +303,6 @@ def backfill(data_dir: Path, out: Path, *, limit: int, settings: Settings, **opt
     (see the module doc); the keyword options are :func:`backfill_async`'s. Raises
     :class:`TmdbError` (one line) when the back-fill cannot run."""
     try:
-        return asyncio.run(backfill_async(data_dir, out, limit=limit, settings=settings, **options))  # type: ignore[arg-type]
+        return terminable.run(backfill_async(data_dir, out, limit=limit, settings=settings, **options))  # type: ignore[arg-type]
     except OSError as exc:  # the batch folder, not TMDB: unwritable, full disk
         raise TmdbError(one_line(f"cannot write the titles into {out}: {exc}", 300)) from None
