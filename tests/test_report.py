@@ -17,7 +17,7 @@ import pytest
 
 from movierec.config import SAMPLE_RAW_DIR
 from movierec.report import build_report, write_report
-from movierec.report.spanish import GENRES, MONTHS, WEEKDAYS
+from movierec.vocabulary import GENRES, MONTHS, WEEKDAYS
 
 pytestmark = pytest.mark.slow  # every test reads the report built from a copy of the sample's release
 

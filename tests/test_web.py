@@ -20,9 +20,10 @@ from rapidfuzz import fuzz
 from tests.helpers import key
 
 from movierec.api.app import create_app
-from movierec.api.web_text import GENRES, reason_phrase, spanish_date
+from movierec.api.web_text import reason_phrase, spanish_date
 from movierec.catalog.cards import CARDS
 from movierec.config import Settings
+from movierec.vocabulary import GENRES
 
 PICK = re.compile(
     r'<li><a href="/\?id=(\d+)">(.*?)</a> <span class="anio">\((.*?)\)</span>'

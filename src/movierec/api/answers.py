@@ -26,8 +26,9 @@ from movierec.api.errors import ApiError, invalid, not_found
 from movierec.api.shapes import json_bytes, picks_size
 from movierec.catalog.indexes import Catalog, Film
 from movierec.catalog.people import People
-from movierec.catalog.text import MONTHS, WEEKDAYS, normalize, parse_month, parse_weekday
+from movierec.catalog.text import normalize, parse_month, parse_weekday
 from movierec.config import Settings
+from movierec.vocabulary import MONTHS, WEEKDAYS
 
 VALID_MONTHS = [*MONTHS[:8], "septiembre (o setiembre)", *MONTHS[9:]]
 MAX_YEAR = 9999

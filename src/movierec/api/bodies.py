@@ -19,8 +19,8 @@ from movierec.api.shapes import (
     year_text,
 )
 from movierec.catalog.indexes import Catalog, Film
-from movierec.catalog.text import MONTHS, WEEKDAYS
 from movierec.config import Settings
+from movierec.vocabulary import MONTHS, WEEKDAYS
 
 LISTED = 100  # coincidencias, homonimos and the years of a 404: the first 100 (a title may be shared by thousands)
 DIRECTED = 500  # a director's `peliculas`: the first 500 by date (`cantidad_peliculas` counts them all)

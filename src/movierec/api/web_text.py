@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from movierec.catalog.text import MONTHS
+from movierec.vocabulary import GENRES, MONTHS
 
 #: Each signal of the ranking (:data:`movierec.model.ranking.RANKING_SIGNALS`) as a reason, in words; the
 #: content signals name what the films share, so that a new film's picks say why they fit it.
@@ -40,30 +40,6 @@ REASON_PHRASES: dict[str, str] = {
 }
 #: A signal without a phrase (one a newer model adds before its words are written here).
 OTHER_REASON = "parecida según el modelo"
-
-#: TMDB's genres (the data set's English names) in Spanish, as TMDB shows them in Spanish.
-GENRES: dict[str, str] = {
-    "Action": "Acción",
-    "Adventure": "Aventura",
-    "Animation": "Animación",
-    "Comedy": "Comedia",
-    "Crime": "Crimen",
-    "Documentary": "Documental",
-    "Drama": "Drama",
-    "Family": "Familia",
-    "Fantasy": "Fantasía",
-    "Foreign": "Extranjera",
-    "History": "Historia",
-    "Horror": "Terror",
-    "Music": "Música",
-    "Mystery": "Misterio",
-    "Romance": "Romance",
-    "Science Fiction": "Ciencia ficción",
-    "TV Movie": "Película de TV",
-    "Thriller": "Suspense",
-    "War": "Bélica",
-    "Western": "Western",
-}
 
 
 def genre_names(genres: list[str]) -> str:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+from movierec.vocabulary import MONTHS, WEEKDAYS
+
 # Typographic punctuation a client's keyboard or a copy-paste may bring in, mapped to ASCII.
 _PLAIN = str.maketrans(
     {
@@ -88,25 +90,6 @@ def normalize_many(texts: Sequence[str]) -> list[str]:
         keys[i] = normalize(texts[i])
     return keys
 
-
-MONTHS: tuple[str, ...] = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
-"""Canonical Spanish month names; MONTHS[0] is January (month 1)."""
-
-WEEKDAYS: tuple[str, ...] = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-"""Canonical Spanish weekday names; WEEKDAYS[0] is Monday (ISO weekday 1)."""
 
 _MONTH_KEYS = {normalize(name): n for n, name in enumerate(MONTHS, start=1)} | {"setiembre": 9}
 _WEEKDAY_KEYS = {normalize(name): n for n, name in enumerate(WEEKDAYS, start=1)}

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from movierec.report import spanish
+from movierec.vocabulary import MONTHS, WEEKDAYS
 
 MIN_BUDGET = 1_000_000
 MIN_GROUP = 10
@@ -200,12 +201,12 @@ def genres_by_decade(
 
 def releases_by_month(movies: pl.DataFrame) -> dict[str, int]:
     counts = dict(movies["release_date"].drop_nulls().dt.month().value_counts().iter_rows())
-    return {name: int(counts.get(i, 0)) for i, name in enumerate(spanish.MONTHS, start=1)}
+    return {name: int(counts.get(i, 0)) for i, name in enumerate(MONTHS, start=1)}
 
 
 def releases_by_weekday(movies: pl.DataFrame) -> dict[str, int]:
     counts = dict(movies["release_date"].drop_nulls().dt.weekday().value_counts().iter_rows())
-    return {name: int(counts.get(i, 0)) for i, name in enumerate(spanish.WEEKDAYS, start=1)}
+    return {name: int(counts.get(i, 0)) for i, name in enumerate(WEEKDAYS, start=1)}
 
 
 def return_by_month(movies: pl.DataFrame, min_group: int = MIN_GROUP) -> dict[str, dict[str, Any]]:
@@ -218,7 +219,7 @@ def return_by_month(movies: pl.DataFrame, min_group: int = MIN_GROUP) -> dict[st
     )
     rows = {r["mes"]: r for r in stats.iter_rows(named=True)}
     out = {}
-    for i, name in enumerate(spanish.MONTHS, start=1):
+    for i, name in enumerate(MONTHS, start=1):
         row = rows.get(i, {"n": 0, "mediana": None, "q1": None, "q3": None})
         shown = row["n"] >= min_group
         out[name] = {"n": int(row["n"]), **{k: finite(row[k]) if shown else None for k in ("mediana", "q1", "q3")}}

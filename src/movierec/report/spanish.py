@@ -20,47 +20,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
-MONTHS: tuple[str, ...] = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
-"""MONTHS[0] is January; the same names as the API's /cantidad_filmaciones_mes."""
-
-WEEKDAYS: tuple[str, ...] = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-"""WEEKDAYS[0] is Monday (ISO weekday 1), as polars' dt.weekday() counts."""
-
-GENRES: dict[str, str] = {
-    "Action": "Acción",
-    "Adventure": "Aventura",
-    "Animation": "Animación",
-    "Comedy": "Comedia",
-    "Crime": "Crimen",
-    "Documentary": "Documental",
-    "Drama": "Drama",
-    "Family": "Familia",
-    "Fantasy": "Fantasía",
-    "Foreign": "Extranjera",
-    "History": "Historia",
-    "Horror": "Terror",
-    "Music": "Música",
-    "Mystery": "Misterio",
-    "Romance": "Romance",
-    "Science Fiction": "Ciencia ficción",
-    "TV Movie": "Película de TV",
-    "Thriller": "Suspense",
-    "War": "Bélica",
-    "Western": "Western",
-}
+from movierec.vocabulary import GENRES, MONTHS
 
 LANGUAGES: dict[str, str] = {
     "en": "inglés",
