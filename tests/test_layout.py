@@ -70,7 +70,7 @@ ALLOWED = {
     "raw": {"config"},
     "etl": {"config", "raw"},
     "release": {"config", "raw"},
-    "model": {"config", "protocol", "raw"},
+    "model": {"config", "protocol", "raw", "release"},  # train.py, the I/O edge, writes the release layout's files
     "evaluation": {"config", "protocol", "raw", "model", "release"},
     "catalog": {"config", "model", "release", "vocabulary"},
     "report": {"config", "raw", "release", "vocabulary"},

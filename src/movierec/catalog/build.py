@@ -39,8 +39,8 @@ from movierec.catalog.personal import PersonalIndex, personal_arrays
 from movierec.catalog.text import normalize_many
 from movierec.catalog.titles import originals, read_titles, title_arrays
 from movierec.model.artifact import LIKES
-from movierec.model.scorer import PERSONAL_ARTIFACT, neighbour_weight_of, neighbours_k_of
-from movierec.release.layout import CATALOG, MODEL, TABLES, read_manifest
+from movierec.model.scorer import neighbour_weight_of, neighbours_k_of
+from movierec.release.layout import CATALOG, MODEL, NEIGHBOURS_FILE, PERSONAL_FILE, TABLES, read_manifest
 
 MOVIE_COLUMNS = [
     "id",
@@ -168,13 +168,13 @@ def build_arrays(
     # (settings.neighbours_k when it was trained), which the personal scorer adds.
     stored = neighbours_k_of(manifest)
     rows, scores, reasons, labels = recommendations(
-        release / MODEL / "neighbours.parquet", films, titled, max(count, stored)
+        release / MODEL / NEIGHBOURS_FILE, films, titled, max(count, stored)
     )
     arrays["rec_rows"], arrays["rec_scores"], arrays["rec_reasons"] = (
         np.ascontiguousarray(a[:, :count]).ravel() for a in (rows, scores, reasons)
     )
     personal, personal_meta = personal_arrays(
-        personal_entries(release / MODEL / PERSONAL_ARTIFACT, films),
+        personal_entries(release / MODEL / PERSONAL_FILE, films),
         titled,
         arrays["film_votes"],
         rows[:, :stored],
@@ -331,13 +331,13 @@ def personal_from_release(
 ) -> PersonalIndex | bool:
     """The personal index of a release whose catalog artifact predates the personal arrays, from
     its tables and model files (False when it has none, as a serving-only archive)."""
-    movies_path, model = release / TABLES / "movies.parquet", release / MODEL / "neighbours.parquet"
+    movies_path, model = release / TABLES / "movies.parquet", release / MODEL / NEIGHBOURS_FILE
     if not movies_path.is_file() or not model.is_file():
         return False
     films = FilmKeys(pl.read_parquet(movies_path, columns=["id", "return", "release_date"]))
     neighbours = recommendations(model, films, titled, neighbours_k_of(manifest))[0]
     arrays, meta = personal_arrays(
-        personal_entries(release / MODEL / PERSONAL_ARTIFACT, films),
+        personal_entries(release / MODEL / PERSONAL_FILE, films),
         titled,
         votes,
         neighbours,

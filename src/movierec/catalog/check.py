@@ -39,7 +39,7 @@ def check_files(release: Path) -> None:
     their footer fits). The server reads its own artifact, not these, but a release with a
     truncated table or no model is not one to serve, roll back to, or ingest into."""
     from movierec.catalog.indexes import ReleaseError
-    from movierec.release.layout import MODEL, TABLES, read_manifest
+    from movierec.release.layout import MODEL, NEIGHBOURS_FILE, TABLES, read_manifest
 
     manifest = read_manifest(release)
     if manifest is None:
@@ -49,7 +49,7 @@ def check_files(release: Path) -> None:
     if (release / TABLES).is_dir() and isinstance(tables, dict):  # a serving-only archive has none
         names = [f"{TABLES}/{name}.parquet" for name in tables]
     if (release / MODEL).is_dir():
-        model = release / MODEL / "neighbours.parquet"
+        model = release / MODEL / NEIGHBOURS_FILE
         if not model.is_file():
             raise ReleaseError(f"the release has no model: {model} is missing")
         names.append(f"{MODEL}/neighbours.parquet")

@@ -41,11 +41,11 @@ from movierec.evaluation.cold import (
 )
 from movierec.evaluation.personal import MAX_PEOPLE, scorer_lists
 from movierec.evaluation.run import Anchored, read_personal_lists
-from movierec.model.scorer import PERSONAL_ARTIFACT, RECOMMENDATIONS, WeightLists, neighbour_weight_of, neighbours_k_of
-from movierec.model.train import ARTIFACT, train
+from movierec.model.scorer import RECOMMENDATIONS, WeightLists, neighbour_weight_of, neighbours_k_of
+from movierec.model.train import train
 from movierec.protocol.metrics import popularity_weights
 from movierec.raw.files import InputError
-from movierec.release.layout import read_manifest
+from movierec.release.layout import NEIGHBOURS_FILE, PERSONAL_FILE, read_manifest
 
 log = logging.getLogger("movierec.evaluate")
 
@@ -66,12 +66,9 @@ class Fitted:
         cls, model_dir: Path, manifest: Mapping[str, object], row_index: pl.DataFrame, popular: np.ndarray
     ) -> Fitted:
         n = row_index.height
-        top = artifact_top(pl.read_parquet(model_dir / ARTIFACT), row_index, n, neighbours_k_of(manifest))
+        top = artifact_top(pl.read_parquet(model_dir / NEIGHBOURS_FILE), row_index, n, neighbours_k_of(manifest))
         return cls(
-            top,
-            read_personal_lists(model_dir / PERSONAL_ARTIFACT, row_index, n),
-            neighbour_weight_of(manifest),
-            popular,
+            top, read_personal_lists(model_dir / PERSONAL_FILE, row_index, n), neighbour_weight_of(manifest), popular
         )
 
 

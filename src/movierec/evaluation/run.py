@@ -29,13 +29,12 @@ from movierec.evaluation.baselines import artifact_top, popular_top, random_top,
 from movierec.evaluation.cooccurrence import cooccurrence_tops, like_matrix
 from movierec.evaluation.goals import Row, check, relative
 from movierec.evaluation.personal import PersonalAnchors, personal_anchors, personal_table
-from movierec.model.scorer import PERSONAL_ARTIFACT, WeightLists, neighbour_weight_of, neighbours_k_of
-from movierec.model.train import ARTIFACT
+from movierec.model.scorer import WeightLists, neighbour_weight_of, neighbours_k_of
 from movierec.protocol.metrics import Films, film_metrics, liked_keys
 from movierec.protocol.split import evaluation_users, split_description, training_users
 from movierec.raw.files import InputError
 from movierec.raw.ratings import Likes, SplitLikes, catalogue_rows, ratings_inputs, read_split_likes
-from movierec.release.layout import MODEL, TABLES, read_manifest
+from movierec.release.layout import MODEL, NEIGHBOURS_FILE, PERSONAL_FILE, TABLES, read_manifest
 
 #: The goals (issue 18's Targets), checked and reported on every evaluation. Film to film: the
 #: constraints (generic share, coverage, adjacent collection recall), then the objective
@@ -172,7 +171,7 @@ def evaluate_release(
             raise ValueError("evaluate_release needs its anchors or the raw folder of the ratings")
         anchored = measure_anchors(tables, needed_likes(raw_dir, tables, ratings), k, seed)
     row_index = catalogue_rows(pl.read_parquet(tables / "movies.parquet", columns=["id"])["id"])
-    neighbours = pl.read_parquet(release / MODEL / ARTIFACT)
+    neighbours = pl.read_parquet(release / MODEL / NEIGHBOURS_FILE)
     n = anchored.n
     model = artifact_top(neighbours, row_index, n, k)
     table = [
@@ -185,7 +184,7 @@ def evaluate_release(
     manifest = read_manifest(release) or {}
     personal = personal_table(
         anchored.personal,
-        read_personal_lists(release / MODEL / PERSONAL_ARTIFACT, row_index, n),
+        read_personal_lists(release / MODEL / PERSONAL_FILE, row_index, n),
         artifact_top(neighbours, row_index, n, neighbours_k_of(manifest)),
         neighbour_weight_of(manifest),
         anchored.popular,

@@ -30,7 +30,6 @@ import numpy as np
 from movierec.config import Settings
 
 RECOMMENDATIONS = 10
-PERSONAL_ARTIFACT = "personal.parquet"  # model/: the EASE lists (movierec.model.ease)
 NO_REASON = -1  # ``because`` of a film that fills the list by popularity
 DEFAULT_NEIGHBOUR_WEIGHT = 1.0  # without ratings (no EASE weights) the neighbours are the whole score
 

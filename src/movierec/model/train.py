@@ -26,14 +26,12 @@ from movierec.model.ease import lists_frame
 from movierec.model.estimator import NeighbourRecommender
 from movierec.model.features import FilmTables
 from movierec.model.personal import PersonalRecommender
-from movierec.model.scorer import PERSONAL_ARTIFACT
 from movierec.protocol.split import training_users
 from movierec.raw.ratings import Likes, ratings_inputs, read_split_likes
+from movierec.release.layout import COLIKES_FILE, NEIGHBOURS_FILE, PERSONAL_FILE
 
 log = logging.getLogger("movierec.train")
 
-ARTIFACT = "neighbours.parquet"
-COLIKES_ARTIFACT = "colikes.parquet"
 ENGINES = ("local", "spark")
 TABLE_COLUMNS = {
     "movies": [
@@ -200,10 +198,10 @@ def train(
         )
     neighbours = model.neighbours()
     model_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(neighbours, model_dir / ARTIFACT)
-    _write_atomically(lists_frame(personal.lists_, catalogue.ids), model_dir / PERSONAL_ARTIFACT)
+    _write_atomically(neighbours, model_dir / NEIGHBOURS_FILE)
+    _write_atomically(lists_frame(personal.lists_, catalogue.ids), model_dir / PERSONAL_FILE)
     if stage is not None:
-        _write_atomically(stage.training.colikes(catalogue.ids), model_dir / COLIKES_ARTIFACT)
+        _write_atomically(stage.training.colikes(catalogue.ids), model_dir / COLIKES_FILE)
         _write_atomically(likes_frame(catalogue.ids, stage.training.support_), model_dir / LIKES)
     seconds = round(time.perf_counter() - clock.start, 3)
     log.info("neighbours: %d rows in %.1f s", neighbours.height, seconds)

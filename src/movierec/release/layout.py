@@ -36,6 +36,12 @@ REPORT = f"{REPORT_DIR}/report.html"  # and report/report.json beside it
 CATALOG = "catalog"
 RAW = "raw"
 
+#: The model's artifacts in MODEL/: what training writes, and the catalog build and check, the
+#: evaluation and the report read.
+NEIGHBOURS_FILE = "neighbours.parquet"  # every film's k best neighbours (movierec.model.artifact)
+PERSONAL_FILE = "personal.parquet"  # the EASE lists of the personal recommendations (movierec.model.ease)
+COLIKES_FILE = "colikes.parquet"  # the films liked together, for the cold films' borrowed signal
+
 NAME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 _NAME = re.compile(r"[0-9]{8}T[0-9]{12}Z")
 

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from movierec.raw.files import find_input, read_bytes
+from movierec.release.layout import MODEL, NEIGHBOURS_FILE
 
 RATINGS_NAMES = ("ratings_small.csv", "ratings.csv")  # the model's file first, as it trains on it
 LINKS_NAMES = ("links.csv",)
@@ -117,7 +118,7 @@ def read_release(release: Path, raw_dir: Path | None = None, previous: Path | No
     crew = pl.read_parquet(folder / "crew.parquet", columns=["movie_id", "person_id", "name", "job"])
     directors = crew.filter(pl.col("job") == "Director").drop("job")
     crew_films = crew["movie_id"].unique().sort()
-    neighbours_path = release / "model" / "neighbours.parquet"
+    neighbours_path = release / MODEL / NEIGHBOURS_FILE
     neighbours = (
         pl.read_parquet(neighbours_path, columns=["movie_id", "rank", "neighbour_id"])
         if neighbours_path.is_file()
