@@ -269,9 +269,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from movierec.config import get_settings
+    from movierec.config import Settings
 
-    settings = get_settings()
+    settings = Settings.from_env()
     print_machine_info()
     print(
         f"caps: MOVIEREC_RELEASE_MAX_BYTES={settings.release_max_bytes:,}, MOVIEREC_RELEASE_MAX_FILES="

@@ -85,9 +85,9 @@ class Outcome:
 
 def caps() -> tuple[int, int]:
     """The (bytes, lines) caps the children will apply: MOVIEREC_MAX_INPUT_BYTES/LINES, else the defaults."""
-    from movierec.config import get_settings
+    from movierec.config import Settings
 
-    settings = get_settings()
+    settings = Settings.from_env()
     return settings.max_input_bytes, settings.max_input_lines
 
 

@@ -171,17 +171,6 @@ def ingest_base(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> P
     return shared(tmp_path_factory, "ingest-base", build) / "data"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    """Forget the cached settings after every test, once its environment is restored: a test that
-    sets MOVIEREC_* and reads the settings would otherwise leave them to whichever test runs next
-    in the same process (the order differs between one process and xdist's workers)."""
-    from movierec.config import get_settings
-
-    yield
-    get_settings.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def client(sample_data: Path) -> Iterator[TestClient]:
     """The API over the sample's published release, started once per test module (a module may

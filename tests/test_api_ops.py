@@ -126,20 +126,13 @@ def test_settings_are_validated_and_unknown_variables_warned(caplog: pytest.LogC
 
 
 def test_cli_config_prints_values_and_sources(monkeypatch: pytest.MonkeyPatch) -> None:
-    from movierec.config import get_settings
-
     monkeypatch.setenv("MOVIEREC_MIN_VOTES", "150")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["config"])
-        assert result.exit_code == 0, result.output
-        lines = {line.split()[0]: line for line in result.output.splitlines()}
-        assert lines["MOVIEREC_MIN_VOTES"].split()[1:3] == ["150", "MOVIEREC_MIN_VOTES"]
-        assert lines["MOVIEREC_KEEP_RELEASES"].split()[1:3] == ["3", "default"]
-        monkeypatch.setenv("MOVIEREC_KEEP_RELEASES", "0")
-        get_settings.cache_clear()
-        bad = CliRunner().invoke(cli, ["config"])
-        assert bad.exit_code == 2
-        assert bad.output.strip() == "error: MOVIEREC_KEEP_RELEASES must be between 1 and 100, got '0'"
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["config"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert lines["MOVIEREC_MIN_VOTES"].split()[1:3] == ["150", "MOVIEREC_MIN_VOTES"]
+    assert lines["MOVIEREC_KEEP_RELEASES"].split()[1:3] == ["3", "default"]
+    monkeypatch.setenv("MOVIEREC_KEEP_RELEASES", "0")
+    bad = CliRunner().invoke(cli, ["config"])
+    assert bad.exit_code == 2
+    assert bad.output.strip() == "error: MOVIEREC_KEEP_RELEASES must be between 1 and 100, got '0'"

@@ -21,7 +21,6 @@ from tests.helpers import MOVIES_AND_CREDITS, sample_rows
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.config import get_settings
 from movierec.etl.run import TABLE_NAMES, run_etl
 from movierec.raw.files import HEAD_BYTES, InputError
 
@@ -289,20 +288,15 @@ def test_decompressed_size_is_capped(raw: Path, tmp_path: Path, monkeypatch: pyt
     zip_of(raw / "movies_metadata.csv.zip", "movies_metadata.csv", 3_000, (row + b"\n") * 4, header + b"\n")
     assert (raw / "movies_metadata.csv.zip").stat().st_size < 1 << 20
     monkeypatch.setenv("MOVIEREC_MAX_INPUT_BYTES", str(4 << 20))
-    get_settings.cache_clear()
-    try:
-        refused(
-            etl(raw, tmp_path / "out"),
-            "movies_metadata.csv.zip: more than 4,194,304 bytes once decompressed",
-            "MOVIEREC_MAX_INPUT_BYTES",
-        )
-        monkeypatch.setenv("MOVIEREC_MAX_INPUT_BYTES", str(16 << 20))
-        get_settings.cache_clear()
-        result = etl(raw, tmp_path / "out")  # the same file under a larger cap: read, duplicates quarantined
-        assert result.exit_code == 0, result.output
-        assert "1 films kept, 0 repaired, 11,999 quarantined" in result.output
-    finally:
-        get_settings.cache_clear()
+    refused(
+        etl(raw, tmp_path / "out"),
+        "movies_metadata.csv.zip: more than 4,194,304 bytes once decompressed",
+        "MOVIEREC_MAX_INPUT_BYTES",
+    )
+    monkeypatch.setenv("MOVIEREC_MAX_INPUT_BYTES", str(16 << 20))
+    result = etl(raw, tmp_path / "out")  # the same file under a larger cap: read, duplicates quarantined
+    assert result.exit_code == 0, result.output
+    assert "1 films kept, 0 repaired, 11,999 quarantined" in result.output
     with pytest.raises(InputError, match=r"movies_metadata\.csv\.zip: [\d,]+ bytes, more than the 1,000 accepted"):
         run_etl(raw, tmp_path / "other", max_input_bytes=1_000)
 

@@ -22,7 +22,7 @@ from tests.helpers import sample_rows
 from typer.testing import CliRunner
 
 from movierec.cli import app
-from movierec.config import Settings, SettingsError, get_settings
+from movierec.config import Settings, SettingsError
 from movierec.etl import run as etl_run
 from movierec.etl.run import TABLE_NAMES, run_etl
 from movierec.raw.csv_table import read_table
@@ -46,16 +46,13 @@ def etl(raw: Path, out: Path) -> Result:
 
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch):
-    """Set MOVIEREC_* variables for one test; the cached settings are dropped before and after."""
+    """Set MOVIEREC_* variables for one test (the commands read them when they start)."""
 
     def set_env(**values: int) -> None:
         for name, value in values.items():
             monkeypatch.setenv(f"MOVIEREC_{name.upper()}", str(value))
-        get_settings.cache_clear()
 
-    get_settings.cache_clear()
     yield set_env
-    get_settings.cache_clear()
 
 
 class Hostile:

@@ -20,7 +20,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -245,8 +244,3 @@ def settings_table(settings: Settings, environ: Mapping[str, str] | None = None)
         )
         for spec in dataclasses.fields(Settings)
     ]
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings.from_env()
