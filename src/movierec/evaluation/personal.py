@@ -24,7 +24,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from movierec.evaluation.cooccurrence import affinity_scores, like_matrix
-from movierec.model.scorer import RECOMMENDATIONS, WeightLists, recommend
+from movierec.model.scorer import RECOMMENDATIONS, WeightLists, recommend_many
 from movierec.model.topk import select_top_k
 from movierec.protocol.holdout import grouped, time_split
 from movierec.protocol.list_metrics import coverage_of_lists, ranking_metrics
@@ -71,15 +71,11 @@ def top_unnamed(scores: np.ndarray, inputs: list[np.ndarray], k: int) -> np.ndar
 def scorer_lists(
     lists: WeightLists, neighbours: np.ndarray, neighbour_weight: float, popular: np.ndarray, k: int = RECOMMENDATIONS
 ) -> Lists:
-    """The release's recommender: the API's own scorer (:func:`movierec.model.personal.recommend`),
+    """The release's recommender: the API's own scorer (:func:`movierec.model.scorer.recommend_many`),
     one person at a time."""
 
     def make(inputs: list[np.ndarray]) -> np.ndarray:
-        out = np.full((len(inputs), k), -1, dtype=np.int64)
-        for person, named in enumerate(inputs):
-            rows = [pick.row for pick in recommend(named, lists, neighbours, neighbour_weight, popular, k)]
-            out[person, : len(rows)] = rows
-        return out
+        return recommend_many(inputs, lists, neighbours, neighbour_weight, popular, k)
 
     return make
 
